@@ -1,0 +1,153 @@
+// Package analyze computes what batchsli reports from the model: the
+// inventory of a data directory (validate), and the cross-run report with its
+// statistics and insights. It reads through package reader and prints
+// nothing; package render formats its results.
+package analyze
+
+import (
+	"io/fs"
+	"sort"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
+)
+
+// Inventory is what `batchsli validate` reports about a data directory.
+type Inventory struct {
+	Data           string           `json:"data"`
+	Formats        []FormatCount    `json:"formats"`
+	BatchRuns      int              `json:"batch_runs"`
+	FailureRecords int              `json:"failure_records"`
+	Platforms      []PlatformCount  `json:"platforms"`
+	Categories     []CategoryCount  `json:"categories"`
+	Problems       []reader.Problem `json:"problems"`
+	// MoreProblems counts problems beyond those listed.
+	MoreProblems int `json:"more_problems,omitempty"`
+}
+
+// FormatCount counts the files read in one format.
+type FormatCount struct {
+	Kind    string `json:"kind"`   // metrics or failures
+	Format  string `json:"format"` // schema version and layout
+	Files   int    `json:"files"`
+	Records int    `json:"records"`
+}
+
+// PlatformCount counts the records that name one platform ID.
+type PlatformCount struct {
+	Platform       string `json:"platform"`
+	Level          string `json:"level"` // family, env, job, os, or unknown (unparseable)
+	BatchRuns      int    `json:"batch_runs"`
+	FailureRecords int    `json:"failure_records"`
+}
+
+// CategoryCount counts the failure records of one category.
+type CategoryCount struct {
+	Category string `json:"category"`
+	Kind     string `json:"kind"`
+	Known    bool   `json:"known"`
+	Count    int    `json:"count"`
+}
+
+// Take reads the whole data directory and counts what it holds.
+func Take(fsys fs.FS, name string) (*Inventory, error) {
+	r := reader.New(fsys, name, reader.Options{SkipMessages: true})
+	inv := &Inventory{Data: name}
+	plats := map[string]*PlatformCount{}
+	plat := func(id string) *PlatformCount {
+		p := plats[id]
+		if p == nil {
+			p = &PlatformCount{Platform: id, Level: model.ParseEnv(id).Level.String()}
+			plats[id] = p
+		}
+		return p
+	}
+	cats := map[string]*CategoryCount{}
+	if err := r.Metrics(func(b *model.BatchRun) {
+		inv.BatchRuns++
+		for id := range b.Platforms {
+			plat(id).BatchRuns++
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := r.Failures(func(f *model.Failure) {
+		inv.FailureRecords++
+		plat(f.Environment).FailureRecords++
+		c := cats[f.Category]
+		if c == nil {
+			_, known := model.CanonicalCategory(f.Category)
+			c = &CategoryCount{Category: f.Category, Kind: string(model.CategoryKind(f.Category)), Known: known}
+			cats[f.Category] = c
+		}
+		c.Count++
+	}); err != nil {
+		return nil, err
+	}
+	formats := map[[2]string]*FormatCount{}
+	var keys [][2]string
+	for _, f := range r.Files() {
+		k := [2]string{f.Kind, f.Format}
+		fc := formats[k]
+		if fc == nil {
+			fc = &FormatCount{Kind: f.Kind, Format: f.Format}
+			formats[k] = fc
+			keys = append(keys, k)
+		}
+		fc.Files++
+		fc.Records += f.Records
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] > keys[j][0] // metrics before failures
+		}
+		return keys[i][1] < keys[j][1]
+	})
+	for _, k := range keys {
+		inv.Formats = append(inv.Formats, *formats[k])
+	}
+	for _, p := range plats {
+		inv.Platforms = append(inv.Platforms, *p)
+	}
+	sort.Slice(inv.Platforms, func(i, j int) bool { return inv.Platforms[i].Platform < inv.Platforms[j].Platform })
+	for _, c := range cats {
+		inv.Categories = append(inv.Categories, *c)
+	}
+	sort.Slice(inv.Categories, func(i, j int) bool {
+		a, b := inv.Categories[i], inv.Categories[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Category < b.Category
+	})
+	inv.Problems, inv.MoreProblems = r.Problems()
+	if inv.Problems == nil {
+		inv.Problems = []reader.Problem{}
+	}
+	return inv, nil
+}
+
+// OK reports whether the data directory has no problem.
+func (inv *Inventory) OK() bool { return len(inv.Problems) == 0 && inv.MoreProblems == 0 }
+
+// UnknownCategories lists the categories batchsli does not know.
+func (inv *Inventory) UnknownCategories() []string {
+	var out []string
+	for _, c := range inv.Categories {
+		if !c.Known {
+			out = append(out, c.Category)
+		}
+	}
+	return out
+}
+
+// UnparsedPlatforms lists the platform IDs that fit no known shape.
+func (inv *Inventory) UnparsedPlatforms() []string {
+	var out []string
+	for _, p := range inv.Platforms {
+		if p.Level == model.LevelUnknown.String() {
+			out = append(out, p.Platform)
+		}
+	}
+	return out
+}

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/batchsli/batchsli/internal/golden"
+	"github.com/batchsli/batchsli/schemas"
+)
+
+// TestMain lets the test binary stand in for batchsli in tests that need
+// separate processes.
+func TestMain(m *testing.M) {
+	if os.Getenv("BATCHSLI_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+func cli(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	code := exitCode(err, &errb)
+	return cliResult{out.String(), errb.String(), code}
+}
+
+// tree returns every file under dir with its contents, for golden files.
+func tree(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	var paths []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && d.Name() != ".batchsli.lock" {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	sort.Strings(paths)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(&b, "== %s\n%s", filepath.ToSlash(rel), data)
+	}
+	return b.String()
+}
+
+const batch1 = "testdata/results/batch1"
+
+func TestRecordGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"single-file", []string{"--ecosystem", "cargo", "--batch-id", "2026-01-29-cargo-001", "--timestamp", "2026-01-29T10:30:00Z", batch1}},
+		{"per-run", []string{"--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", "--per-run", "--total", "30", "--generated", "25", "--merged", "1", batch1}},
+		{"job-seconds", []string{"--ecosystem", "cargo", "--batch-id", "b-1", "--timestamp", "2026-01-29T10:30:00Z",
+			"--job-seconds", "linux-x86_64=900", "--job-seconds", "darwin-arm64=185", "--job-seconds", "linux-debian-glibc-arm64=100", batch1}},
+		{"mixed", []string{"--ecosystem", "cargo", "--batch-id", "m-1", "--timestamp", "2026-01-29T10:30:00Z", "testdata/results/mixed/results.jsonl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			res := cli(t, append([]string{"record", "--data", dir}, tt.args...)...)
+			if res.code != 0 {
+				t.Fatalf("exit %d: %s", res.code, res.stderr)
+			}
+			out := strings.ReplaceAll(res.stdout, dir, "DATA")
+			golden.Check(t, "testdata/record/"+tt.name+".golden", []byte("$ batchsli record "+strings.Join(tt.args, " ")+"\n"+out+tree(t, dir)))
+			checkSchemas(t, dir)
+			// What was written reads back without a problem.
+			v := cli(t, "validate", "--data", dir, "--format", "json")
+			if v.code != 0 {
+				t.Errorf("validate after record: exit %d\n%s", v.code, v.stdout)
+			}
+		})
+	}
+}
+
+// checkSchemas validates every written record against schemas/.
+func checkSchemas(t testing.TB, dir string) {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	for _, name := range []string{"batch-run.v2.schema.json", "failure.v2.schema.json"} {
+		data, err := schemas.FS.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AddResource(name, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runSchema := c.MustCompile("batch-run.v2.schema.json")
+	failSchema := c.MustCompile("failure.v2.schema.json")
+	n := 0
+	for sub, sch := range map[string]*jsonschema.Schema{"metrics": runSchema, "failures": failSchema} {
+		files, _ := filepath.Glob(filepath.Join(dir, sub, "*.jsonl"))
+		for _, f := range files {
+			data, _ := os.ReadFile(f)
+			for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
+				if err != nil {
+					t.Fatalf("%s:%d: %v", f, i+1, err)
+				}
+				if err := sch.Validate(v); err != nil {
+					t.Errorf("%s:%d does not fit its schema: %v", f, i+1, err)
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no record was checked against the schemas")
+	}
+}
+
+func TestSchemaRejectsBadRecords(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "metrics"), 0o755)
+	os.WriteFile(filepath.Join(dir, "metrics", "batch-runs.jsonl"), []byte(`{"schema_version":2,"batch_id":"x","ecosystem":"cargo","total":-1,"platforms":{},"timestamp":"2026-01-01T00:00:00Z"}`+"\n"), 0o644)
+	ft := &fakeT{}
+	checkSchemas(ft, dir)
+	if !ft.failed {
+		t.Error("a record with a negative total passed the schema")
+	}
+}
+
+type fakeT struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fakeT) Helper()               {}
+func (f *fakeT) Errorf(string, ...any) { f.failed = true }
+func (f *fakeT) Fatal(...any)          { f.failed = true; panic("fatal") }
+func (f *fakeT) Fatalf(string, ...any) { f.failed = true; panic("fatal") }
+func (f *fakeT) Error(...any)          { f.failed = true }
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRecordRefusesBadInput checks that every kind of bad input is refused
+// with an error naming the file (and line), and that nothing is written.
+func TestRecordRefusesBadInput(t *testing.T) {
+	good := `{"recipe":"a","platform":"linux-x86_64","status":"pass"}`
+	tests := []struct {
+		name    string
+		results string // content of r.jsonl; "" for none
+		extra   []string
+		want    string // substring of stderr
+	}{
+		{"unreadable", "", []string{"does-not-exist.json"}, "does-not-exist.json"},
+		{"bad json", good + "\n{\"recipe\":\"b\",\"platform\":\"linux-x86_64\",\"status\":\"pass\"\n", nil, "r.jsonl:2:"},
+		{"bad json array", "[\n" + good + ",\n{\"recipe\": }\n]", nil, "r.jsonl:3:"},
+		{"no recipe", good + "\n{\"platform\":\"linux-x86_64\",\"status\":\"pass\"}\n", nil, "r.jsonl:2: result has no recipe"},
+		{"no platform", `{"recipe":"a","status":"pass"}`, nil, "r.jsonl:1: result for \"a\" has no platform"},
+		{"no status", `{"recipe":"a","platform":"linux-x86_64"}`, nil, "r.jsonl:1: result for \"a\" on linux-x86_64 has no status"},
+		{"bad status", `{"recipe":"a","platform":"linux-x86_64","status":"passed"}`, nil, `r.jsonl:1: status "passed" is not pass, fail or skipped`},
+		{"negative duration", `{"recipe":"a","platform":"linux-x86_64","status":"pass","duration_seconds":-1}`, nil, "r.jsonl:1: duration_seconds is negative"},
+		{"negative attempts", `{"recipe":"a","platform":"linux-x86_64","status":"pass","attempts":-1}`, nil, "r.jsonl:1: attempts is negative"},
+		{"negative exit code", `{"recipe":"a","platform":"linux-x86_64","status":"fail","exit_code":-3}`, nil, "r.jsonl:1: exit_code -3 is out of range"},
+		{"bad platform", `{"recipe":"a","platform":"linux/../x","status":"pass"}`, nil, `r.jsonl:1: platform "linux/../x" has characters outside [a-z0-9_.-]`},
+		{"upper-case platform", `{"recipe":"a","platform":"Linux-x86_64","status":"pass"}`, nil, `r.jsonl:1: platform "Linux-x86_64"`},
+		{"bad result ecosystem", `{"recipe":"a","ecosystem":"../x","platform":"linux-x86_64","status":"pass"}`, nil, `r.jsonl:1: ecosystem "../x" is not a plain name`},
+		{"bad ecosystem flag", good, []string{"--ecosystem", "../x"}, `ecosystem "../x" is not a plain name`},
+		{"bad batch id", good, []string{"--batch-id", "../../etc"}, `batch ID "../../etc"`},
+		{"negative total", good, []string{"--total", "-1"}, `"-1" is not a non-negative whole number`},
+		{"negative job seconds", good, []string{"--job-seconds", "linux-x86_64=-5"}, "non-negative"},
+		{"job seconds no platform", good, []string{"--job-seconds", "darwin-arm64=5"}, "--job-seconds darwin-arm64: no result is on that platform"},
+		{"empty file", " \n", nil, "r.jsonl: no results"},
+		{"not an object", "[1]", nil, "r.jsonl:1: result [0]: invalid JSON"},
+		{"bad timestamp", good, []string{"--timestamp", "yesterday"}, "--timestamp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data := filepath.Join(dir, "data")
+			args := []string{"record", "--data", data}
+			if !containsFlag(tt.extra, "--ecosystem") {
+				args = append(args, "--ecosystem", "cargo")
+			}
+			args = append(args, tt.extra...)
+			if tt.results != "" {
+				args = append(args, writeFile(t, dir, "r.jsonl", tt.results))
+			} else {
+				args = append(args, filepath.Join(dir, "does-not-exist.json"))
+			}
+			res := cli(t, args...)
+			if res.code == 0 {
+				t.Fatalf("exit 0, want an error; stdout:\n%s", res.stdout)
+			}
+			if !strings.Contains(res.stderr, tt.want) {
+				t.Errorf("stderr %q does not contain %q", res.stderr, tt.want)
+			}
+			if _, err := os.Stat(data); err == nil {
+				if got := tree(t, data); got != "" {
+					t.Errorf("something was written:\n%s", got)
+				}
+			}
+		})
+	}
+}
+
+func containsFlag(args []string, f string) bool {
+	for _, a := range args {
+		if a == f {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRecordRefusesDuplicateBatch(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"record", "--data", dir, "--ecosystem", "cargo", "--batch-id", "b-1", "--timestamp", "2026-01-29T10:30:00Z", batch1}
+	if res := cli(t, args...); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	before := tree(t, dir)
+	res := cli(t, args...)
+	if res.code == 0 {
+		t.Fatal("second record of b-1 succeeded")
+	}
+	want := "batch b-1 is already recorded in " + filepath.Join(dir, "metrics", "batch-runs.jsonl") + " (use --batch-id to record a new batch)"
+	if !strings.Contains(res.stderr, want) {
+		t.Errorf("stderr %q, want %q", res.stderr, want)
+	}
+	if after := tree(t, dir); after != before {
+		t.Errorf("refused record changed the data:\n%s", after)
+	}
+	// Per-run files are checked too.
+	res = cli(t, append([]string{"record", "--per-run"}, args[1:]...)...)
+	if res.code == 0 || !strings.Contains(res.stderr, "already recorded") {
+		t.Errorf("per-run duplicate: exit %d, %s", res.code, res.stderr)
+	}
+}
+
+func TestRecordMakesUniqueIDs(t *testing.T) {
+	dir := t.TempDir()
+	for i := 1; i <= 3; i++ {
+		res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", batch1)
+		want := fmt.Sprintf("recorded batch 2026-01-29-cargo-%03d", i)
+		if res.code != 0 || !strings.HasPrefix(res.stdout, want) {
+			t.Fatalf("run %d: exit %d, %q; want %q", i, res.code, res.stdout, want)
+		}
+	}
+}
+
+// TestRecordAfterTornLine: a crash mid-write leaves a line without its
+// newline; the next record starts on a fresh line and validate names the torn one.
+func TestRecordAfterTornLine(t *testing.T) {
+	dir := t.TempDir()
+	torn := `{"schema_version":2,"batch_id":"torn","ecosystem":"cargo","total":1,"platfor`
+	writeFile(t, dir, "metrics/batch-runs.jsonl", torn)
+	writeFile(t, dir, "failures/cargo.jsonl", `{"schema_version":2,"batch_id":"torn","ecosys`)
+	res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--batch-id", "after", "--timestamp", "2026-01-29T10:30:00Z", batch1)
+	if res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "metrics", "batch-runs.jsonl"))
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 2 || lines[0] != torn || !json.Valid([]byte(lines[1])) {
+		t.Fatalf("metrics file:\n%s", data)
+	}
+	v := cli(t, "validate", "--data", dir, "--format", "json")
+	if v.code != 1 {
+		t.Errorf("validate exit %d, want 1", v.code)
+	}
+	var inv struct {
+		BatchRuns      int `json:"batch_runs"`
+		FailureRecords int `json:"failure_records"`
+		Problems       []struct {
+			File    string
+			Line    int
+			Message string
+		}
+	}
+	if err := json.Unmarshal([]byte(v.stdout), &inv); err != nil {
+		t.Fatal(err)
+	}
+	if inv.BatchRuns != 1 || inv.FailureRecords != 6 || len(inv.Problems) != 2 {
+		t.Fatalf("validate: %+v", inv)
+	}
+	for _, p := range inv.Problems {
+		if p.Line != 1 || !strings.Contains(p.Message, "truncated record") {
+			t.Errorf("problem %+v, want the torn line 1", p)
+		}
+	}
+}
+
+// TestRecordConcurrent runs 8 record processes at once on one data directory.
+func TestRecordConcurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	outs := make([][]byte, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", batch1)
+			cmd.Env = append(os.Environ(), "BATCHSLI_TEST_MAIN=1")
+			outs[i], errs[i] = cmd.CombinedOutput()
+		}(i)
+	}
+	wg.Wait()
+	for i := range errs {
+		if errs[i] != nil {
+			t.Errorf("process %d: %v\n%s", i, errs[i], outs[i])
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "metrics", "batch-runs.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != n {
+		t.Fatalf("%d batch-run records, want %d", len(lines), n)
+	}
+	ids := map[string]bool{}
+	for i, l := range lines {
+		var rec struct {
+			BatchID string `json:"batch_id"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("line %d is not valid JSON: %v", i+1, err)
+		}
+		ids[rec.BatchID] = true
+	}
+	if len(ids) != n {
+		t.Errorf("%d distinct batch IDs, want %d", len(ids), n)
+	}
+	fdata, _ := os.ReadFile(filepath.Join(dir, "failures", "cargo.jsonl"))
+	flines := strings.Split(strings.TrimSuffix(string(fdata), "\n"), "\n")
+	if len(flines) != 6*n {
+		t.Errorf("%d failure records, want %d", len(flines), 6*n)
+	}
+	for i, l := range flines {
+		if !json.Valid([]byte(l)) {
+			t.Fatalf("failure line %d is not valid JSON", i+1)
+		}
+	}
+	checkSchemas(t, dir)
+}

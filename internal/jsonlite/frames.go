@@ -1,0 +1,191 @@
+package jsonlite
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// Frame is one top-level JSON object found in a stream.
+type Frame struct {
+	Data []byte // the object's bytes; valid until the next call to Next
+	Line int    // line the object starts on (1-based)
+}
+
+// Framer splits a stream into top-level JSON objects, whether they are
+// written one per line (JSONL) or pretty-printed over many lines. It reads
+// line by line, so memory stays bounded by the largest object.
+//
+// A broken object does not derail what follows: an object is cut short when
+// a line inside it starts with '{' in the first column (a torn write followed
+// by an appended record), and a line that starts no object is reported and
+// skipped.
+type Framer struct {
+	r       *bufio.Reader
+	line    int // lines consumed so far
+	pending []byte
+	pendOK  bool
+	buf     []byte
+	long    []byte
+	lastNL  bool
+	err     error
+	// Problems found while framing, returned with the frame they precede.
+	problems []FrameProblem
+}
+
+// FrameProblem is a framing error at a line.
+type FrameProblem struct {
+	Line int
+	Msg  string
+}
+
+// MaxObject is the largest object a Framer accepts, in bytes.
+const MaxObject = 64 << 20
+
+// NewFramer returns a Framer reading r.
+func NewFramer(r io.Reader) *Framer {
+	return &Framer{r: bufio.NewReaderSize(r, 256<<10), lastNL: true}
+}
+
+// readLine returns the next line without its newline, or io.EOF.
+func (f *Framer) readLine() ([]byte, error) {
+	if f.pendOK {
+		f.pendOK = false
+		f.line++
+		return f.pending, nil
+	}
+	line, err := f.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		f.long = append(f.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = f.r.ReadSlice('\n')
+			if len(f.long) < MaxObject {
+				f.long = append(f.long, line...)
+			}
+		}
+		line = f.long
+	}
+	if len(line) == 0 && err != nil {
+		return nil, err
+	}
+	f.line++
+	f.lastNL = len(line) > 0 && line[len(line)-1] == '\n'
+	if f.lastNL {
+		line = line[:len(line)-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if err != nil && err != io.EOF {
+		f.err = err
+	}
+	return line, nil
+}
+
+// unread pushes a line back (it must have been returned by the last readLine).
+func (f *Framer) unread(line []byte) {
+	f.pending = append(f.pending[:0], line...)
+	f.pendOK = true
+	f.line--
+}
+
+// EndsWithNewline reports whether the stream's last byte was a newline (or
+// the stream was empty). Valid after Next returned false.
+func (f *Framer) EndsWithNewline() bool { return f.lastNL }
+
+// Problems returns and clears the framing problems seen so far.
+func (f *Framer) Problems() []FrameProblem {
+	p := f.problems
+	f.problems = nil
+	return p
+}
+
+// Err returns the first read error other than io.EOF.
+func (f *Framer) Err() error { return f.err }
+
+// Next returns the next object. ok is false at the end of the stream.
+func (f *Framer) Next() (fr Frame, ok bool) {
+	for {
+		line, err := f.readLine()
+		if err != nil {
+			return Frame{}, false
+		}
+		trimmed := bytes.TrimLeft(line, " \t")
+		if len(trimmed) == 0 {
+			continue
+		}
+		if trimmed[0] != '{' {
+			f.problems = append(f.problems, FrameProblem{f.line, fmt.Sprintf("not a JSON object: line starts with %q", trimmed[0])})
+			continue
+		}
+		start := f.line
+		f.buf = append(f.buf[:0], line...)
+		st := scanState{}
+		st.scan(line)
+		for st.depth > 0 && !st.broken {
+			f.buf = append(f.buf, '\n')
+			next, err := f.readLine()
+			if err != nil {
+				// Truncated at the end of the stream: let the decoder say so.
+				return Frame{Data: f.buf, Line: start}, true
+			}
+			if len(next) > 0 && next[0] == '{' {
+				// A record begins in column 0 inside an open object:
+				// the object before it was torn.
+				f.unread(next)
+				break
+			}
+			if len(f.buf) > MaxObject {
+				f.problems = append(f.problems, FrameProblem{start, fmt.Sprintf("object larger than %d bytes", MaxObject)})
+				f.buf = f.buf[:0]
+				break
+			}
+			f.buf = append(f.buf, next...)
+			st.scan(next)
+		}
+		if len(f.buf) == 0 {
+			continue
+		}
+		return Frame{Data: f.buf, Line: start}, true
+	}
+}
+
+type scanState struct {
+	depth    int
+	inString bool
+	escape   bool
+	broken   bool
+}
+
+// scan follows brace depth over one line. A string still open at the end of
+// a line is broken JSON (raw newlines are not allowed in strings).
+func (s *scanState) scan(line []byte) {
+	for _, c := range line {
+		if s.inString {
+			switch {
+			case s.escape:
+				s.escape = false
+			case c == '\\':
+				s.escape = true
+			case c == '"':
+				s.inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			s.inString = true
+		case '{', '[':
+			s.depth++
+		case '}', ']':
+			s.depth--
+			if s.depth <= 0 {
+				s.depth = 0
+			}
+		}
+	}
+	if s.inString {
+		s.broken = true
+	}
+}

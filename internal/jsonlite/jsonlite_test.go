@@ -1,0 +1,130 @@
+package jsonlite
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestStrings(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`"plain"`, "plain"},
+		{`"a\"b\\c\/d\n\t\r\b\f"`, "a\"b\\c/d\n\t\r\b\f"},
+		{`"\u003cscript\u003e"`, "<script>"},
+		{`"\ud83d\ude00 smile"`, "😀 smile"},
+		{`"\ud83d lone"`, "\uFFFD lone"},
+		{`"é"`, "é"},
+		{"\"bad \xff byte\"", "bad \uFFFD byte"},
+	}
+	for _, tt := range tests {
+		d := NewDecoder([]byte(tt.in), 1)
+		got, err := d.String()
+		if err != nil || got != tt.want {
+			t.Errorf("String(%s) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		in   string
+		line int
+		msg  string
+		eof  bool
+	}{
+		{"{\"a\":1,\n\"b\":", 2, "unexpected end of JSON", true},
+		{"{\"a\":1\n\n,\"b\" 2}", 3, "want ':'", false},
+		{"{\"a\":\"x\ny\"}", 1, "control character", false},
+		{`{"a":tru}`, 1, "want true or false", false},
+		{`{"a":-}`, 1, "want a digit", false},
+		{`{"a":"\q"}`, 1, "bad escape", false},
+		{`{"a":"\u12"}`, 1, "bad \\u escape", false},
+	}
+	for _, tt := range tests {
+		d := NewDecoder([]byte(tt.in), 1)
+		err := d.Skip()
+		se, ok := err.(*SyntaxError)
+		if !ok || se.Line != tt.line || !strings.Contains(se.Msg, tt.msg) || se.EOF != tt.eof {
+			t.Errorf("Skip(%q) = %v; want line %d, %q, eof %v", tt.in, err, tt.line, tt.msg, tt.eof)
+		}
+	}
+}
+
+func TestInt(t *testing.T) {
+	good := map[string]int64{"0": 0, "42": 42, "-7": -7, "3.0": 3, "1e3": 1000, "123456789012345678": 123456789012345678}
+	for in, want := range good {
+		got, err := NewDecoder([]byte(in), 1).Int()
+		if err != nil || got != want {
+			t.Errorf("Int(%s) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"1.5", "1e300", "\"1\"", "null", "01x"} {
+		d := NewDecoder([]byte(in), 1)
+		if _, err := d.Int(); err == nil && d.End() == nil {
+			t.Errorf("Int(%s) accepted", in)
+		}
+	}
+}
+
+// TestAgreesWithEncodingJSON checks that Skip accepts what encoding/json
+// accepts on a few awkward documents.
+func TestAgreesWithEncodingJSON(t *testing.T) {
+	docs := []string{`{}`, `[]`, `{"a":[1,2,{"b":null}],"c":true,"d":false,"e":-1.5e-3}`, ` { "x" : [ ] } `, `{"a":1}x`, `{"a":}`, `[1,]`, `{"a":1,}`}
+	for _, doc := range docs {
+		d := NewDecoder([]byte(doc), 1)
+		err := d.Skip()
+		if err == nil {
+			err = d.End()
+		}
+		if (err == nil) != json.Valid([]byte(doc)) {
+			t.Errorf("%s: jsonlite err %v, encoding/json valid %v", doc, err, json.Valid([]byte(doc)))
+		}
+	}
+}
+
+func TestFramer(t *testing.T) {
+	in := strings.Join([]string{
+		`{"a":1}`,
+		``,
+		`{`,
+		`  "b": {"c": "}{"},`,
+		`  "d": 2`,
+		`}`,
+		`{"torn":"x`,
+		`{"e":3}`,
+		`{"f":`,
+		`{"g":4}`,
+		`oops`,
+		`{"h":5}`,
+	}, "\n")
+	f := NewFramer(strings.NewReader(in))
+	var lines []int
+	var datas []string
+	for {
+		fr, ok := f.Next()
+		if !ok {
+			break
+		}
+		lines = append(lines, fr.Line)
+		datas = append(datas, string(fr.Data))
+	}
+	wantLines := []int{1, 3, 7, 8, 9, 10, 12}
+	if len(lines) != len(wantLines) {
+		t.Fatalf("frames at lines %v, want %v (%q)", lines, wantLines, datas)
+	}
+	for i := range lines {
+		if lines[i] != wantLines[i] {
+			t.Errorf("frame %d at line %d, want %d", i, lines[i], wantLines[i])
+		}
+	}
+	if !strings.Contains(datas[1], `"d": 2`) {
+		t.Errorf("pretty object not joined: %q", datas[1])
+	}
+	ps := f.Problems()
+	if len(ps) != 1 || ps[0].Line != 11 {
+		t.Errorf("problems %v, want one at line 11", ps)
+	}
+	if f.EndsWithNewline() {
+		t.Error("stream without final newline reported as ending in one")
+	}
+}

@@ -1,0 +1,485 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/batchsli/batchsli/internal/jsonlite"
+	"github.com/batchsli/batchsli/model"
+)
+
+func errorsIsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// intern keeps one copy of the short strings that repeat in every record
+// (environments, ecosystems, categories), so reading allocates less.
+type intern map[string]string
+
+func (in intern) get(b []byte) string {
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	if len(in) > 4096 {
+		return string(b)
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
+func nonNegative(dec *jsonlite.Decoder, field string) (int64, error) {
+	line := dec.Line()
+	n, err := dec.Int()
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		return 0, lineError{line, fmt.Sprintf("%s is negative (%d)", field, n)}
+	}
+	return n, nil
+}
+
+func nonNegativeFloat(dec *jsonlite.Decoder, field string) (float64, error) {
+	line := dec.Line()
+	n, err := dec.Float()
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		return 0, lineError{line, fmt.Sprintf("%s is negative (%v)", field, n)}
+	}
+	return n, nil
+}
+
+// ParseTime parses RFC 3339 times, and the dashed form 2026-03-01T10-20-30Z
+// found in v1 failure files. The result is UTC.
+func ParseTime(s string) (time.Time, error) {
+	if len(s) >= 19 && s[10] == 'T' && s[13] == '-' && s[16] == '-' {
+		s = s[:13] + ":" + s[14:16] + ":" + s[17:]
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q is not RFC 3339", s)
+	}
+	return t.UTC(), nil
+}
+
+func decodeTime(dec *jsonlite.Decoder, field string) (time.Time, error) {
+	line := dec.Line()
+	s, err := dec.StringBytes()
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := ParseTime(string(s))
+	if err != nil {
+		return time.Time{}, lineError{line, field + ": " + err.Error()}
+	}
+	return t, nil
+}
+
+func decodeCounts(dec *jsonlite.Decoder, in intern) (map[string]model.Counts, error) {
+	out := make(map[string]model.Counts, 8)
+	err := dec.Object(func(key []byte) error {
+		id := in.get(key)
+		line := dec.Line()
+		var c model.Counts
+		err := dec.Object(func(k []byte) error {
+			var err error
+			switch string(k) {
+			case "tested":
+				c.Tested, err = nonNegative(dec, id+".tested")
+			case "passed":
+				c.Passed, err = nonNegative(dec, id+".passed")
+			case "failed":
+				c.Failed, err = nonNegative(dec, id+".failed")
+			case "skipped":
+				c.Skipped, err = nonNegative(dec, id+".skipped")
+				c.SkippedKnown = true
+			case "duration_seconds":
+				if dec.Null() {
+					return nil
+				}
+				var d float64
+				d, err = nonNegativeFloat(dec, id+".duration_seconds")
+				c.DurationSeconds = &d
+			default:
+				err = dec.Skip()
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if c.Passed+c.Failed != c.Tested {
+			return lineError{line, fmt.Sprintf("platform %s: passed (%d) + failed (%d) != tested (%d)", id, c.Passed, c.Failed, c.Tested)}
+		}
+		out[id] = c
+		return nil
+	})
+	return out, err
+}
+
+// decodeBatchRun decodes a batch-run record of any schema version.
+func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int) (*model.BatchRun, error) {
+	b := &model.BatchRun{SchemaVersion: -1, Source: model.Source{File: file, Line: line}}
+	var (
+		haveTS, havePlatforms, v0              bool
+		validatedLinux, validatedMacOS, failed int64
+		ecosystem                              string
+	)
+	err := dec.Object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "schema_version":
+			var v int64
+			v, err = dec.Int()
+			b.SchemaVersion = int(v)
+		case "batch_id":
+			b.BatchID, err = dec.String()
+		case "ecosystem":
+			var s []byte
+			s, err = dec.StringBytes()
+			ecosystem = in.get(s)
+		case "ecosystems":
+			b.Ecosystems = map[string]int64{}
+			err = dec.Object(func(k []byte) error {
+				n, err := nonNegative(dec, "ecosystems."+string(k))
+				b.Ecosystems[in.get(k)] = n
+				return err
+			})
+		case "total":
+			b.Total, err = nonNegative(dec, "total")
+		case "generated":
+			b.Generated, err = nonNegative(dec, "generated")
+		case "merged":
+			b.Merged, err = nonNegative(dec, "merged")
+		case "excluded":
+			b.Excluded, err = nonNegative(dec, "excluded")
+		case "constrained":
+			b.Constrained, err = nonNegative(dec, "constrained")
+		case "platforms":
+			havePlatforms = true
+			b.Platforms, err = decodeCounts(dec, in)
+		case "by_ecosystem":
+			b.ByEcosystem = map[string]map[string]model.Counts{}
+			err = dec.Object(func(k []byte) error {
+				eco := in.get(k)
+				m, err := decodeCounts(dec, in)
+				b.ByEcosystem[eco] = m
+				return err
+			})
+		case "job_duration_seconds":
+			b.JobSeconds = map[string]float64{}
+			err = dec.Object(func(k []byte) error {
+				n, err := nonNegativeFloat(dec, "job_duration_seconds."+string(k))
+				b.JobSeconds[in.get(k)] = n
+				return err
+			})
+		case "macos_minutes_used":
+			if dec.Null() {
+				return nil
+			}
+			var n int64
+			n, err = nonNegative(dec, "macos_minutes_used")
+			b.MacOSMinutesUsed = &n
+		case "timestamp":
+			b.Timestamp, err = decodeTime(dec, "timestamp")
+			haveTS = true
+		case "duration_seconds":
+			if dec.Null() {
+				return nil
+			}
+			var d float64
+			d, err = nonNegativeFloat(dec, "duration_seconds")
+			b.DurationSeconds = &d
+		case "validated_linux":
+			v0 = true
+			validatedLinux, err = nonNegative(dec, "validated_linux")
+		case "validated_macos":
+			v0 = true
+			validatedMacOS, err = nonNegative(dec, "validated_macos")
+		case "failed":
+			failed, err = nonNegative(dec, "failed")
+		default:
+			err = dec.Skip()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := dec.End(); err != nil {
+		return nil, err
+	}
+	_ = failed
+	switch {
+	case b.SchemaVersion >= 0:
+		if b.SchemaVersion > model.SchemaVersion {
+			return nil, lineError{line, fmt.Sprintf("schema_version %d is newer than this batchsli reads (%d)", b.SchemaVersion, model.SchemaVersion)}
+		}
+	case havePlatforms:
+		b.SchemaVersion = 1
+	case v0:
+		b.SchemaVersion = 0
+	default:
+		return nil, lineError{line, "batch-run record has neither platforms nor validated_linux/validated_macos"}
+	}
+	if b.BatchID == "" {
+		return nil, lineError{line, "batch-run record has no batch_id"}
+	}
+	if !haveTS {
+		return nil, lineError{line, fmt.Sprintf("batch %s has no timestamp", b.BatchID)}
+	}
+	if b.SchemaVersion == 0 && !havePlatforms {
+		// v0 counts recipes validated per OS. Recipes reach macOS only after
+		// passing Linux (progressive validation), so macOS tested = Linux passed.
+		linuxFailed := b.Generated - validatedLinux
+		macFailed := validatedLinux - validatedMacOS
+		if linuxFailed < 0 || macFailed < 0 {
+			return nil, lineError{line, fmt.Sprintf("batch %s: validated_linux (%d) and validated_macos (%d) do not fit generated (%d)", b.BatchID, validatedLinux, validatedMacOS, b.Generated)}
+		}
+		b.Platforms = map[string]model.Counts{
+			"linux":  {Tested: b.Generated, Passed: validatedLinux, Failed: linuxFailed},
+			"darwin": {Tested: validatedLinux, Passed: validatedMacOS, Failed: macFailed},
+		}
+	}
+	if b.SchemaVersion == 2 {
+		for id, c := range b.Platforms {
+			c.SkippedKnown = true
+			b.Platforms[id] = c
+		}
+	}
+	b.Ecosystem = batchEcosystem(ecosystem, b.Ecosystems)
+	return b, nil
+}
+
+// batchEcosystem decides a run's ecosystem: the one it names, the only key
+// of its ecosystems map, Mixed for several, Unknown for none.
+func batchEcosystem(eco string, ecos map[string]int64) string {
+	if eco != "" {
+		return eco
+	}
+	switch len(ecos) {
+	case 0:
+		return model.Unknown
+	case 1:
+		for k := range ecos {
+			return k
+		}
+	}
+	return model.Mixed
+}
+
+type failureDecoder struct {
+	file         string
+	skipMessages bool
+	in           intern
+}
+
+type failureHeader struct {
+	schema      int64
+	ecosystem   string
+	environment string
+	updatedAt   time.Time
+	haveUpdated bool
+	batchID     string
+}
+
+// decode decodes one failure line: a grouped v1 object (many failures) or a
+// flat v1/v2 record. It returns the format name and the records sent to fn.
+func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model.Failure), problem func(int, string)) (string, int, error) {
+	var (
+		h       failureHeader
+		flat    model.Failure
+		grouped []*model.Failure
+		lines   []int
+		isGroup bool
+		recipe  string
+		haveTS  bool
+	)
+	h.schema = -1
+	err := dec.Object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "failures":
+			isGroup = true
+			err = dec.Array(func(int) error {
+				l := dec.Line()
+				f, err := fd.entry(dec)
+				if err != nil {
+					return err
+				}
+				grouped = append(grouped, f)
+				lines = append(lines, l)
+				return nil
+			})
+		case "schema_version":
+			h.schema, err = dec.Int()
+		case "ecosystem":
+			var s []byte
+			s, err = dec.StringBytes()
+			h.ecosystem = fd.in.get(s)
+		case "environment", "platform":
+			var s []byte
+			s, err = dec.StringBytes()
+			h.environment = fd.in.get(s)
+		case "updated_at":
+			h.updatedAt, err = decodeTime(dec, "updated_at")
+			h.haveUpdated = true
+		case "batch_id":
+			h.batchID, err = dec.String()
+		case "recipe":
+			recipe, err = dec.String()
+		case "timestamp":
+			flat.Timestamp, err = decodeTime(dec, "timestamp")
+			haveTS = true
+		default:
+			err = fd.field(dec, key, &flat)
+		}
+		return err
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	if err := dec.End(); err != nil {
+		return "", 0, err
+	}
+	if h.schema > model.SchemaVersion {
+		return "", 0, lineError{line, fmt.Sprintf("schema_version %d is newer than this batchsli reads (%d)", h.schema, model.SchemaVersion)}
+	}
+	if h.environment == "" {
+		return "", 0, lineError{line, "failure record has no environment (or platform)"}
+	}
+	if isGroup {
+		n := 0
+		for i, f := range grouped {
+			f.SchemaVersion = 1
+			f.BatchID = h.batchID
+			f.Environment = h.environment
+			f.Source = model.Source{File: fd.file, Line: lines[i]}
+			if f.Timestamp.IsZero() {
+				if !h.haveUpdated {
+					problem(lines[i], "failure has no timestamp and its group no updated_at")
+					continue
+				}
+				f.Timestamp = h.updatedAt
+			}
+			if msg := fd.finish(f, h.ecosystem, ""); msg != "" {
+				problem(lines[i], msg)
+				continue
+			}
+			fn(f)
+			n++
+		}
+		return "v1 grouped", n, nil
+	}
+	f := &flat
+	f.SchemaVersion = int(h.schema)
+	if h.schema < 0 {
+		f.SchemaVersion = 1
+	}
+	f.BatchID = h.batchID
+	f.Environment = h.environment
+	f.Source = model.Source{File: fd.file, Line: line}
+	if !haveTS {
+		return "", 0, lineError{line, "failure record has no timestamp"}
+	}
+	if msg := fd.finish(f, h.ecosystem, recipe); msg != "" {
+		return "", 0, lineError{line, msg}
+	}
+	fn(f)
+	if f.SchemaVersion == 2 {
+		return "v2", 1, nil
+	}
+	return "v1 flat", 1, nil
+}
+
+// finish fills the ecosystem, package ID and category; it returns a problem
+// message, or "".
+func (fd *failureDecoder) finish(f *model.Failure, eco, recipe string) string {
+	pe, name := model.SplitPackageID(f.PackageID)
+	if name == "" {
+		name = recipe
+	}
+	if name == "" {
+		return "failure record has no package_id (or recipe)"
+	}
+	switch {
+	case eco != "":
+	case pe != "":
+		eco = fd.in.get([]byte(pe))
+	default:
+		eco = model.Unknown
+	}
+	f.Ecosystem = eco
+	if pe == "" {
+		f.PackageID = eco + ":" + name
+	}
+	if f.RawCategory != "" {
+		f.Category, _ = model.CanonicalCategory(f.RawCategory)
+	} else {
+		code := -1
+		if f.ExitCode != nil {
+			code = *f.ExitCode
+		}
+		f.Category = model.CategoryFromExitCode(code)
+	}
+	return ""
+}
+
+// entry decodes one element of a grouped record's failures array.
+func (fd *failureDecoder) entry(dec *jsonlite.Decoder) (*model.Failure, error) {
+	f := &model.Failure{}
+	err := dec.Object(func(key []byte) error {
+		if string(key) == "timestamp" {
+			var err error
+			f.Timestamp, err = decodeTime(dec, "timestamp")
+			return err
+		}
+		return fd.field(dec, key, f)
+	})
+	return f, err
+}
+
+// field decodes the fields common to flat records and grouped entries.
+func (fd *failureDecoder) field(dec *jsonlite.Decoder, key []byte, f *model.Failure) error {
+	var err error
+	switch string(key) {
+	case "package_id":
+		f.PackageID, err = dec.String()
+	case "category":
+		var s []byte
+		s, err = dec.StringBytes()
+		f.RawCategory = fd.in.get(s)
+	case "subcategory":
+		var s []byte
+		s, err = dec.StringBytes()
+		f.Subcategory = fd.in.get(s)
+	case "blocked_by":
+		f.BlockedBy, err = dec.Strings()
+		for i, s := range f.BlockedBy {
+			f.BlockedBy[i] = fd.in.get([]byte(s))
+		}
+	case "exit_code":
+		var n int64
+		n, err = dec.Int()
+		c := int(n)
+		f.ExitCode = &c
+	case "attempts":
+		var n int64
+		n, err = nonNegative(dec, "attempts")
+		f.Attempts = int(n)
+	case "message":
+		if fd.skipMessages {
+			return dec.Skip()
+		}
+		if dec.Null() {
+			return nil
+		}
+		f.Message, err = dec.String()
+	default:
+		err = dec.Skip()
+	}
+	return err
+}

@@ -1,0 +1,270 @@
+// Package reader streams a batchsli data directory into the model: batch-run
+// records from metrics/batch-runs*.jsonl and failure records from
+// failures/*.jsonl, in every format found in the field (FORMATS.md section 6).
+//
+// It reads one object at a time, so memory does not grow with the history.
+// It never stops at a bad record: each problem is reported as a Problem
+// ("file:line: what is wrong") and reading goes on. A record with a problem is
+// left out. Reader does not aggregate; see package analyze.
+package reader
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/batchsli/batchsli/internal/jsonlite"
+	"github.com/batchsli/batchsli/model"
+)
+
+// Problem is something wrong in a data file.
+type Problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", p.File, p.Message)
+}
+
+func (p Problem) Error() string { return p.String() }
+
+// Options tune a Reader.
+type Options struct {
+	// SkipMessages leaves failure messages out (faster when they are not shown).
+	SkipMessages bool
+	// MaxProblems caps the problems kept; the rest are only counted.
+	MaxProblems int
+}
+
+// DefaultOptions keeps messages and up to 10,000 problems.
+var DefaultOptions = Options{MaxProblems: 10000}
+
+// FileStat describes one data file read.
+type FileStat struct {
+	Path    string
+	Kind    string // "metrics" or "failures"
+	Format  string // e.g. "v1 pretty-printed", "v1 grouped", "v2"
+	Records int
+}
+
+// Reader reads one data directory.
+type Reader struct {
+	fsys  fs.FS
+	name  string // how the directory is named in problems
+	opts  Options
+	files []FileStat
+
+	in              intern
+	problems        []Problem
+	droppedProblems int
+}
+
+// New returns a Reader over fsys, whose root is shown as name in problems.
+func New(fsys fs.FS, name string, opts Options) *Reader {
+	if opts.MaxProblems <= 0 {
+		opts.MaxProblems = DefaultOptions.MaxProblems
+	}
+	return &Reader{fsys: fsys, name: name, opts: opts, in: intern{}}
+}
+
+// Problems returns the problems met so far, and how many more were dropped
+// beyond Options.MaxProblems.
+func (r *Reader) Problems() ([]Problem, int) { return r.problems, r.droppedProblems }
+
+// Files returns the files read so far.
+func (r *Reader) Files() []FileStat { return r.files }
+
+func (r *Reader) problem(file string, line int, format string, args ...any) {
+	if len(r.problems) >= r.opts.MaxProblems {
+		r.droppedProblems++
+		return
+	}
+	r.problems = append(r.problems, Problem{File: file, Line: line, Message: fmt.Sprintf(format, args...)})
+}
+
+// MetricsFiles lists metrics/batch-runs*.jsonl in name order.
+func (r *Reader) MetricsFiles() ([]string, error) {
+	return r.list("metrics", func(n string) bool {
+		return strings.HasPrefix(n, "batch-runs") && strings.HasSuffix(n, ".jsonl")
+	})
+}
+
+// FailureFiles lists failures/*.jsonl in name order.
+func (r *Reader) FailureFiles() ([]string, error) {
+	return r.list("failures", func(n string) bool { return strings.HasSuffix(n, ".jsonl") })
+}
+
+func (r *Reader) list(dir string, keep func(string) bool) ([]string, error) {
+	ents, err := fs.ReadDir(r.fsys, dir)
+	if err != nil {
+		if errorsIsNotExist(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: %w", r.display(dir), err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && keep(e.Name()) {
+			out = append(out, path.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (r *Reader) display(p string) string {
+	if r.name == "" || r.name == "." {
+		return p
+	}
+	return path.Join(r.name, p)
+}
+
+// Metrics streams every batch-run record to fn, file by file.
+func (r *Reader) Metrics(fn func(*model.BatchRun)) error {
+	files, err := r.MetricsFiles()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := r.MetricsFile(f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Failures streams every failure record to fn, file by file.
+func (r *Reader) Failures(fn func(*model.Failure)) error {
+	files, err := r.FailureFiles()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := r.FailureFile(f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MetricsFile reads one metrics file (a path within the reader's FS).
+func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
+	return r.file(name, "metrics", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
+		b, err := decodeBatchRun(dec, r.in, r.display(name), fr.Line)
+		if err != nil {
+			r.decodeProblem(name, dec, fr, err)
+			return
+		}
+		st.version(fmt.Sprintf("v%d", b.SchemaVersion))
+		st.records++
+		fn(b)
+	})
+}
+
+// FailureFile reads one failures file (a path within the reader's FS).
+func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
+	fd := failureDecoder{file: r.display(name), skipMessages: r.opts.SkipMessages, in: r.in}
+	return r.file(name, "failures", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
+		format, n, err := fd.decode(dec, fr.Line, fn, func(line int, msg string) {
+			r.problem(r.display(name), line, "%s", msg)
+		})
+		st.records += n
+		if err != nil {
+			r.decodeProblem(name, dec, fr, err)
+			return
+		}
+		st.version(format)
+	})
+}
+
+type fileState struct {
+	records int
+	formats map[string]bool
+	multi   bool // some object spans several lines
+}
+
+func (s *fileState) version(v string) {
+	if s.formats == nil {
+		s.formats = map[string]bool{}
+	}
+	s.formats[v] = true
+}
+
+func (r *Reader) decodeProblem(name string, dec *jsonlite.Decoder, fr jsonlite.Frame, err error) {
+	line := fr.Line
+	if se, ok := err.(*jsonlite.SyntaxError); ok {
+		if !se.EOF {
+			line = se.Line
+		}
+	} else if le, ok := err.(lineError); ok {
+		line = le.line
+	}
+	r.problem(r.display(name), line, "%s", err.Error())
+}
+
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e lineError) Error() string { return e.msg }
+
+func (r *Reader) file(name, kind string, each func(*jsonlite.Decoder, jsonlite.Frame, *fileState)) error {
+	f, err := r.fsys.Open(name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.display(name), err)
+	}
+	defer f.Close()
+	fr := jsonlite.NewFramer(f)
+	dec := jsonlite.NewDecoder(nil, 1)
+	st := &fileState{}
+	for {
+		frame, ok := fr.Next()
+		for _, p := range fr.Problems() {
+			r.problem(r.display(name), p.Line, "%s", p.Msg)
+		}
+		if !ok {
+			break
+		}
+		if !st.multi && containsNewline(frame.Data) {
+			st.multi = true
+		}
+		dec.Reset(frame.Data, frame.Line)
+		each(dec, frame, st)
+	}
+	if err := fr.Err(); err != nil && err != io.EOF {
+		return fmt.Errorf("%s: %w", r.display(name), err)
+	}
+	formats := make([]string, 0, len(st.formats))
+	for v := range st.formats {
+		formats = append(formats, v)
+	}
+	sort.Strings(formats)
+	layout := "one object per line"
+	if st.multi {
+		layout = "pretty-printed"
+	}
+	format := strings.Join(formats, "+")
+	if format == "" {
+		format = "empty"
+	}
+	r.files = append(r.files, FileStat{Path: r.display(name), Kind: kind, Format: format + ", " + layout, Records: st.records})
+	return nil
+}
+
+func containsNewline(b []byte) bool {
+	for _, c := range b {
+		if c == '\n' {
+			return true
+		}
+	}
+	return false
+}

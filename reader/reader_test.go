@@ -1,0 +1,126 @@
+package reader
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/batchsli/batchsli/internal/golden"
+	"github.com/batchsli/batchsli/model"
+)
+
+// dump reads a data directory and writes every record, file and problem, one
+// per line, so a golden file pins down what the reader makes of each format.
+func dump(t *testing.T, dir string, opts Options) ([]byte, *Reader) {
+	t.Helper()
+	r := New(os.DirFS(dir), dir, opts)
+	var b strings.Builder
+	err := r.Metrics(func(run *model.BatchRun) {
+		j, _ := json.Marshal(run)
+		fmt.Fprintf(&b, "run %s:%d v%d %s\n", run.Source.File, run.Source.Line, run.SchemaVersion, j)
+		for id, c := range run.Platforms {
+			if c.SkippedKnown != (run.SchemaVersion == 2) {
+				t.Errorf("%s %s: SkippedKnown = %v for v%d", run.BatchID, id, c.SkippedKnown, run.SchemaVersion)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Failures(func(f *model.Failure) {
+		j, _ := json.Marshal(f)
+		fmt.Fprintf(&b, "failure %s:%d v%d raw=%q %s\n", f.Source.File, f.Source.Line, f.SchemaVersion, f.RawCategory, j)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range r.Files() {
+		fmt.Fprintf(&b, "file %s %s: %s, %d records\n", f.Kind, f.Path, f.Format, f.Records)
+	}
+	ps, more := r.Problems()
+	for _, p := range ps {
+		fmt.Fprintf(&b, "problem %s\n", p)
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, "more problems: %d\n", more)
+	}
+	return []byte(b.String()), r
+}
+
+func TestReadFieldFormats(t *testing.T) {
+	for _, dir := range []string{"tsuku", "formats"} {
+		t.Run(dir, func(t *testing.T) {
+			out, r := dump(t, "testdata/"+dir, DefaultOptions)
+			if ps, _ := r.Problems(); len(ps) > 0 {
+				t.Errorf("problems reading %s: %v", dir, ps)
+			}
+			golden.Check(t, "testdata/read-"+dir+".golden", out)
+		})
+	}
+}
+
+func TestReadBadRecords(t *testing.T) {
+	out, r := dump(t, "testdata/bad", DefaultOptions)
+	golden.Check(t, "testdata/read-bad.golden", out)
+	ps, _ := r.Problems()
+	// Every problem names the file and a line.
+	for _, p := range ps {
+		if p.File == "" || p.Line <= 0 {
+			t.Errorf("problem without file:line: %+v", p)
+		}
+	}
+	// The good records around the bad ones are still read.
+	for _, id := range []string{"ok-1", "ok-2", "npm:ok"} {
+		if !strings.Contains(string(out), `"`+id+`"`) {
+			t.Errorf("record %s was not read", id)
+		}
+	}
+	if strings.Contains(string(out), `"ok-3"`) {
+		t.Error("ok-3 has trailing garbage on its line and must be reported, not read")
+	}
+}
+
+func TestMaxProblems(t *testing.T) {
+	r := New(os.DirFS("testdata/bad"), "bad", Options{MaxProblems: 2})
+	r.Metrics(func(*model.BatchRun) {})
+	ps, more := r.Problems()
+	if len(ps) != 2 || more == 0 {
+		t.Errorf("kept %d problems, %d more; want 2 and some more", len(ps), more)
+	}
+}
+
+func TestSkipMessages(t *testing.T) {
+	r := New(os.DirFS("testdata/formats"), "formats", Options{SkipMessages: true})
+	n := 0
+	r.Failures(func(f *model.Failure) {
+		n++
+		if f.Message != "" {
+			t.Errorf("message kept: %q", f.Message)
+		}
+	})
+	if n != 7 {
+		t.Errorf("read %d failures, want 7", n)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"2026-03-01T10:20:30Z", "2026-03-01T10:20:30Z"},
+		{"2026-03-01T10-20-30Z", "2026-03-01T10:20:30Z"},
+		{"2026-03-01T10:20:30.123456789Z", "2026-03-01T10:20:30.123456789Z"},
+		{"2026-03-01T11:20:30+01:00", "2026-03-01T10:20:30Z"},
+	}
+	for _, tt := range tests {
+		got, err := ParseTime(tt.in)
+		if err != nil || got.Format("2006-01-02T15:04:05.999999999Z07:00") != tt.want {
+			t.Errorf("ParseTime(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	for _, s := range []string{"", "yesterday", "2026-03-01", "2026-03-01T10-20Z"} {
+		if _, err := ParseTime(s); err == nil {
+			t.Errorf("ParseTime(%q) accepted", s)
+		}
+	}
+}

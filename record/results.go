@@ -1,0 +1,278 @@
+// Package record turns a batch's validation results into v2 records and
+// appends them to a data directory, all or nothing, under a file lock.
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/batchsli/batchsli/internal/jsonlite"
+	"github.com/batchsli/batchsli/model"
+)
+
+// Result is one recipe's validation outcome on one platform (FORMATS.md
+// section 2).
+type Result struct {
+	Recipe          string
+	Platform        string
+	Status          string // pass, fail or skipped
+	Ecosystem       string // from "ecosystem" or a package_id "eco:name"; "" when neither
+	Category        string // optional; derived from ExitCode when empty
+	ExitCode        *int
+	Attempts        int
+	BlockedBy       []string
+	DurationSeconds *float64
+	Message         string
+	Source          string // file:line or file[index], for errors
+}
+
+// Status values.
+const (
+	StatusPass    = "pass"
+	StatusFail    = "fail"
+	StatusSkipped = "skipped"
+)
+
+// MaxResultsFile is the largest results file ReadResults accepts.
+const MaxResultsFile = 1 << 30
+
+// ReadResults reads validation results from files and folders (every
+// *.json and *.jsonl file below a folder, in name order). Any problem is an
+// error naming the file and line; nothing is returned then.
+func ReadResults(paths []string) ([]Result, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("results: %w", err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() && (strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".jsonl")) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("results: %w", err)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("results: %s holds no .json or .jsonl file", p)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	var all []Result
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, fmt.Errorf("results: %w", err)
+		}
+		rs, err := ParseResults(f, fh)
+		fh.Close()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rs...)
+	}
+	return all, nil
+}
+
+// ParseResults parses one results file: a JSON array of result objects, or
+// one object per line (JSONL). Errors name the file and line.
+func ParseResults(name string, r io.Reader) ([]Result, error) {
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(4096)
+	trimmed := bytes.TrimLeft(head, " \t\r\n")
+	if len(trimmed) == 0 && len(head) < 4096 {
+		return nil, fmt.Errorf("%s: no results (empty file)", name)
+	}
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		data, err := io.ReadAll(io.LimitReader(br, MaxResultsFile+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(data) > MaxResultsFile {
+			return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxResultsFile)
+		}
+		return parseArray(name, data)
+	}
+	var out []Result
+	fr := jsonlite.NewFramer(br)
+	dec := jsonlite.NewDecoder(nil, 1)
+	for {
+		f, ok := fr.Next()
+		if p := fr.Problems(); len(p) > 0 {
+			return nil, fmt.Errorf("%s:%d: %s", name, p[0].Line, p[0].Msg)
+		}
+		if !ok {
+			break
+		}
+		dec.Reset(f.Data, f.Line)
+		res, err := parseResult(dec, fmt.Sprintf("%s:%d", name, f.Line))
+		if err == nil {
+			err = dec.End()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %s", name, errLine(err, f.Line), err)
+		}
+		out = append(out, res)
+	}
+	if err := fr.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no results", name)
+	}
+	return out, nil
+}
+
+func errLine(err error, def int) int {
+	switch e := err.(type) {
+	case *jsonlite.SyntaxError:
+		if e.EOF {
+			return def // a truncated object: name the line it starts on
+		}
+		return e.Line
+	case *fieldError:
+		return e.line
+	}
+	return def
+}
+
+type fieldError struct {
+	line int
+	msg  string
+}
+
+func (e *fieldError) Error() string { return e.msg }
+
+func parseArray(name string, data []byte) ([]Result, error) {
+	dec := jsonlite.NewDecoder(data, 1)
+	var out []Result
+	err := dec.Array(func(i int) error {
+		line := dec.Line()
+		res, err := parseResult(dec, fmt.Sprintf("%s[%d]", name, i))
+		if err != nil {
+			return fmt.Errorf("%s:%d: result [%d]: %s", name, errLine(err, line), i, err)
+		}
+		out = append(out, res)
+		return nil
+	})
+	if err == nil {
+		err = dec.End()
+	}
+	if err != nil {
+		if se, ok := err.(*jsonlite.SyntaxError); ok {
+			return nil, fmt.Errorf("%s:%d: %s", name, se.Line, se.Msg)
+		}
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no results (empty array)", name)
+	}
+	return out, nil
+}
+
+func parseResult(dec *jsonlite.Decoder, src string) (Result, error) {
+	r := Result{Source: src}
+	line := dec.Line()
+	var packageID string
+	err := dec.Object(func(key []byte) error {
+		l := dec.Line()
+		var err error
+		switch string(key) {
+		case "recipe":
+			r.Recipe, err = dec.String()
+		case "platform":
+			r.Platform, err = dec.String()
+		case "status":
+			r.Status, err = dec.String()
+		case "ecosystem":
+			r.Ecosystem, err = dec.String()
+		case "package_id":
+			packageID, err = dec.String()
+		case "category":
+			r.Category, err = dec.String()
+		case "exit_code":
+			if dec.Null() {
+				return nil
+			}
+			var n int64
+			n, err = dec.Int()
+			if err == nil && (n < 0 || n > 1<<31) {
+				return &fieldError{l, fmt.Sprintf("exit_code %d is out of range", n)}
+			}
+			c := int(n)
+			r.ExitCode = &c
+		case "attempts":
+			var n int64
+			n, err = dec.Int()
+			if err == nil && (n < 0 || n > 1<<31) {
+				return &fieldError{l, fmt.Sprintf("attempts is negative or too large (%d)", n)}
+			}
+			r.Attempts = int(n)
+		case "blocked_by":
+			r.BlockedBy, err = dec.Strings()
+		case "duration_seconds":
+			if dec.Null() {
+				return nil
+			}
+			var d float64
+			d, err = dec.Float()
+			if err == nil && d < 0 {
+				return &fieldError{l, fmt.Sprintf("duration_seconds is negative (%v)", d)}
+			}
+			r.DurationSeconds = &d
+		case "message":
+			if dec.Null() {
+				return nil
+			}
+			r.Message, err = dec.String()
+		default:
+			err = dec.Skip()
+		}
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	if packageID != "" {
+		eco, name := model.SplitPackageID(packageID)
+		if r.Ecosystem == "" {
+			r.Ecosystem = eco
+		}
+		if r.Recipe == "" {
+			r.Recipe = name
+		}
+	}
+	switch {
+	case r.Recipe == "":
+		return r, &fieldError{line, "result has no recipe"}
+	case r.Platform == "":
+		return r, &fieldError{line, fmt.Sprintf("result for %q has no platform", r.Recipe)}
+	case !model.ValidPlatformID(r.Platform):
+		return r, &fieldError{line, fmt.Sprintf("platform %q has characters outside [a-z0-9_.-]", r.Platform)}
+	case r.Status == "":
+		return r, &fieldError{line, fmt.Sprintf("result for %q on %s has no status", r.Recipe, r.Platform)}
+	case r.Status != StatusPass && r.Status != StatusFail && r.Status != StatusSkipped:
+		return r, &fieldError{line, fmt.Sprintf("status %q is not pass, fail or skipped", r.Status)}
+	case r.Ecosystem != "" && !model.ValidEcosystem(r.Ecosystem):
+		return r, &fieldError{line, fmt.Sprintf("ecosystem %q is not a plain name", r.Ecosystem)}
+	}
+	return r, nil
+}

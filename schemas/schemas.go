@@ -1,0 +1,10 @@
+// Package schemas holds the JSON Schemas (draft 2020-12) of what batchsli
+// writes: the v2 batch-run and failure records, and the report's JSON.
+package schemas
+
+import "embed"
+
+// FS holds every *.schema.json file of this folder.
+//
+//go:embed *.schema.json
+var FS embed.FS
