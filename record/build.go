@@ -244,6 +244,7 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 			d, ok = durations[p], true
 		}
 		if ok {
+			d = math.Round(d*1000) / 1000 // sums of decimals drift; keep milliseconds
 			c := run.Platforms[p]
 			c.DurationSeconds = &d
 			run.Platforms[p] = c

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
-	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/record"
 	"github.com/batchsli/batchsli/render"
 	"github.com/batchsli/batchsli/sample"
@@ -36,7 +35,9 @@ const usage = `batchsli: per-platform SLI metrics for batch recipe generation
 
 Usage:
   batchsli record   --data DIR --ecosystem ECO [flags] RESULTS...   append a batch's records
+  batchsli report   [--data DIR | --demo] [flags]                    per-platform SLIs across runs
   batchsli validate [--data DIR | --demo] [--format text|json]       check a data directory
+  batchsli simulate --out DIR [--batches N] [--seed S]               write a realistic history
   batchsli version
 
 Run 'batchsli COMMAND -h' for a command's flags.
@@ -56,6 +57,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runRecord(ctx, rest, stdout, stderr)
 	case "validate":
 		return runValidate(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, stdout, stderr)
+	case "simulate":
+		return runSimulate(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "batchsli", version)
 		return nil
@@ -262,4 +267,3 @@ func dataFS(dir string, demo bool) (fs.FS, string, error) {
 	return os.DirFS(dir), dir, nil
 }
 
-var _ = model.SchemaVersion

@@ -1,0 +1,121 @@
+package analyze
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+)
+
+// budgetBatch reduces a run to its macOS minutes: macos_minutes_used where
+// recorded, else ceil(seconds/60) per darwin platform when every darwin
+// platform that tested something has a duration, else unknown.
+func budgetBatch(b *model.BatchRun) *batch {
+	nb := &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem}
+	if b.MacOSMinutesUsed != nil {
+		m := float64(*b.MacOSMinutesUsed)
+		nb.minutes, nb.usesMac = &m, m > 0
+		return nb
+	}
+	var sum float64
+	known := true
+	for id, c := range b.Platforms {
+		if !model.ParseEnv(id).IsDarwin() || c.Tested == 0 {
+			continue
+		}
+		nb.usesMac = true
+		if c.DurationSeconds == nil {
+			known = false
+			continue
+		}
+		sum += math.Ceil(*c.DurationSeconds / 60)
+	}
+	if known {
+		nb.minutes = &sum
+	}
+	return nb
+}
+
+// MacOSMinutes returns a run's macOS minutes and whether they are known.
+func MacOSMinutes(b *model.BatchRun) (float64, bool) {
+	nb := budgetBatch(b)
+	if nb.minutes == nil {
+		return 0, false
+	}
+	return *nb.minutes, true
+}
+
+// computeBudget sums the macOS minutes of the week holding o.Now and
+// projects them to the week's end at the week's average daily rate.
+func computeBudget(runs []*batch, o ReportOptions) Budget {
+	start := WeekOf(o.Now, o.WeekStart)
+	end := start.AddDate(0, 0, 7)
+	bu := Budget{WeekStart: start, WeekEnd: end, Now: o.Now, BudgetMinutes: o.WeekBudget}
+	var used float64
+	anyKnown := false
+	type point struct {
+		ts time.Time
+		m  float64
+	}
+	var pts []point
+	for _, b := range runs {
+		if b.ts.Before(start) || !b.ts.Before(end) || b.ts.After(o.Now) {
+			continue
+		}
+		bu.Batches++
+		if b.minutes == nil {
+			if b.usesMac {
+				bu.UnknownBatches++
+			}
+			continue
+		}
+		anyKnown = true
+		used += *b.minutes
+		pts = append(pts, point{b.ts, *b.minutes})
+	}
+	if bu.UnknownBatches > 0 && !anyKnown {
+		bu.Status = fmt.Sprintf("unknown: %d batches this week used macOS without recording their minutes", bu.UnknownBatches)
+		return bu
+	}
+	bu.UsedMinutes = &used
+	share := used / o.WeekBudget
+	bu.UsedShare = &share
+	elapsed := o.Now.Sub(start).Hours() / 24
+	atLeast := ""
+	if bu.UnknownBatches > 0 {
+		atLeast = fmt.Sprintf(" (at least: %d batches used macOS without recording their minutes)", bu.UnknownBatches)
+	}
+	if used >= o.WeekBudget {
+		bu.Exhausted = true
+		// When the running total crossed the budget.
+		sort.Slice(pts, func(i, j int) bool { return pts[i].ts.Before(pts[j].ts) })
+		var run float64
+		for _, p := range pts {
+			run += p.m
+			if run >= o.WeekBudget {
+				t := p.ts
+				bu.RunOutAt = &t
+				break
+			}
+		}
+		bu.Status = fmt.Sprintf("exhausted: %.0f of %.0f minutes used%s", used, o.WeekBudget, atLeast)
+		return bu
+	}
+	if elapsed <= 0 {
+		bu.Status = "on track: the week has just begun"
+		return bu
+	}
+	burn := used / elapsed
+	proj := burn * 7
+	bu.BurnPerDay, bu.ProjectedMinutes = &burn, &proj
+	if proj > o.WeekBudget && burn > 0 {
+		t := start.Add(time.Duration(o.WeekBudget / burn * 24 * float64(time.Hour))).Truncate(time.Minute)
+		bu.RunOutAt = &t
+		bu.Status = fmt.Sprintf("will run out on %s at this rate (%.0f min/day, %.0f projected)%s", t.Format("Mon 2006-01-02 15:04 UTC"), burn, proj, atLeast)
+		return bu
+	}
+	bu.Status = fmt.Sprintf("on track: %.0f minutes projected by the week's end%s", proj, atLeast)
+	return bu
+}

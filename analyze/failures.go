@@ -1,0 +1,222 @@
+package analyze
+
+import (
+	"sort"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+)
+
+// failureAgg counts the window's failure records.
+type failureAgg struct {
+	ro        *roller
+	inWindow  map[string]bool // batch IDs of the window
+	known     map[string]bool // every batch ID in the metrics
+	lo, hi    time.Time       // time span for records without a known batch ID
+	ecoFilter map[string]bool
+
+	catCount  map[string]map[string]int64     // platform -> category -> failures
+	kindCount map[string]map[model.Kind]int64 // platform -> kind -> failures
+	blockFail map[[2]string]int64             // (platform, dependency) -> failures
+	blockRec  map[[3]string]struct{}          // (platform, dependency, package)
+	gaps      map[[2]string]*gapState         // (platform, package) -> causes
+	records   int64
+}
+
+// gapState is what every failure of one recipe on one platform has in common.
+type gapState struct {
+	cat      string
+	catMixed bool
+	deps     []string
+}
+
+func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[string]bool) *failureAgg {
+	fa := &failureAgg{
+		ro: ro, lo: lo, hi: hi, ecoFilter: ecoFilter,
+		inWindow:  map[string]bool{},
+		catCount:  map[string]map[string]int64{},
+		kindCount: map[string]map[model.Kind]int64{},
+		blockFail: map[[2]string]int64{},
+		blockRec:  map[[3]string]struct{}{},
+		gaps:      map[[2]string]*gapState{},
+	}
+	for _, b := range cur {
+		fa.inWindow[b.id] = true
+	}
+	return fa
+}
+
+// add counts one failure record if it belongs to the window: by its batch ID
+// when the metrics know that batch, else by its time.
+func (fa *failureAgg) add(f *model.Failure) {
+	if len(fa.ecoFilter) > 0 && !fa.ecoFilter[f.Ecosystem] {
+		return
+	}
+	if f.BatchID != "" && fa.knownBatch(f.BatchID) {
+		if !fa.inWindow[f.BatchID] {
+			return
+		}
+	} else if (!fa.lo.IsZero() && f.Timestamp.Before(fa.lo)) || (!fa.hi.IsZero() && f.Timestamp.After(fa.hi)) {
+		return
+	}
+	r := fa.ro.roll(f.Environment)
+	if !r.keep {
+		return
+	}
+	p := r.id
+	fa.records++
+	cc := fa.catCount[p]
+	if cc == nil {
+		cc = map[string]int64{}
+		fa.catCount[p] = cc
+		fa.kindCount[p] = map[model.Kind]int64{}
+	}
+	cc[f.Category]++
+	fa.kindCount[p][model.CategoryKind(f.Category)]++
+	for _, d := range f.BlockedBy {
+		fa.blockFail[[2]string{p, d}]++
+		fa.blockRec[[3]string{p, d, f.PackageID}] = struct{}{}
+	}
+	k := [2]string{p, f.PackageID}
+	st := fa.gaps[k]
+	if st == nil {
+		fa.gaps[k] = &gapState{cat: f.Category, deps: append([]string(nil), f.BlockedBy...)}
+		return
+	}
+	if st.cat != f.Category {
+		st.catMixed = true
+	}
+	st.deps = intersect(st.deps, f.BlockedBy)
+}
+
+// knownBatch reports whether a batch ID appears in the metrics.
+func (fa *failureAgg) knownBatch(id string) bool {
+	if fa.inWindow[id] {
+		return true
+	}
+	return fa.known != nil && fa.known[id]
+}
+
+func intersect(a, b []string) []string {
+	out := a[:0]
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (fa *failureAgg) categories() []CategoryStat {
+	out := []CategoryStat{}
+	plats := make([]string, 0, len(fa.catCount))
+	for p := range fa.catCount {
+		plats = append(plats, p)
+	}
+	sort.Strings(plats)
+	for _, p := range plats {
+		var total int64
+		for _, n := range fa.catCount[p] {
+			total += n
+		}
+		start := len(out)
+		for c, n := range fa.catCount[p] {
+			_, known := model.CanonicalCategory(c)
+			out = append(out, CategoryStat{Platform: p, Category: c, Kind: string(model.CategoryKind(c)), Known: known, Count: n, Share: rate(n, total)})
+		}
+		rows := out[start:]
+		sort.Slice(rows, func(i, j int) bool {
+			if rows[i].Count != rows[j].Count {
+				return rows[i].Count > rows[j].Count
+			}
+			return rows[i].Category < rows[j].Category
+		})
+	}
+	return out
+}
+
+func (fa *failureAgg) blockers(top int) []BlockerStat {
+	recipes := map[[2]string]int64{}
+	for k := range fa.blockRec {
+		recipes[[2]string{k[0], k[1]}]++
+	}
+	var all []BlockerStat
+	for k, n := range fa.blockFail {
+		all = append(all, BlockerStat{Platform: k[0], Dependency: k[1], Failures: n, Recipes: recipes[k]})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if a.Platform != b.Platform {
+			return a.Platform < b.Platform
+		}
+		if a.Recipes != b.Recipes {
+			return a.Recipes > b.Recipes
+		}
+		if a.Failures != b.Failures {
+			return a.Failures > b.Failures
+		}
+		return a.Dependency < b.Dependency
+	})
+	out := []BlockerStat{}
+	seen := map[string]int{}
+	for _, b := range all {
+		if seen[b.Platform] < top {
+			out = append(out, b)
+			seen[b.Platform]++
+		}
+	}
+	return out
+}
+
+// cause is what a capability gap names: a category, or a blocking dependency.
+type cause struct {
+	platform string
+	category string // for a dependency: the category its recipes share most
+	dep      string
+}
+
+// gapCounts counts, per platform, the recipes each cause alone explains:
+// a recipe counts for a cause only when every one of its failures on the
+// platform has it. It also returns the failing recipes per platform.
+func (fa *failureAgg) gapCounts() (map[cause]int64, map[string]int64) {
+	counts := map[cause]int64{}
+	failing := map[string]int64{}
+	depCats := map[[2]string]map[string]int64{}
+	for k, st := range fa.gaps {
+		p := k[0]
+		failing[p]++
+		if !st.catMixed {
+			counts[cause{platform: p, category: st.cat}]++
+		}
+		for _, d := range st.deps {
+			m := depCats[[2]string{p, d}]
+			if m == nil {
+				m = map[string]int64{}
+				depCats[[2]string{p, d}] = m
+			}
+			c := st.cat
+			if st.catMixed {
+				c = ""
+			}
+			m[c]++
+		}
+	}
+	for k, m := range depCats {
+		var n int64
+		best, bestN := "", int64(-1)
+		for c, v := range m {
+			n += v
+			if c != "" && (v > bestN || v == bestN && c < best) {
+				best, bestN = c, v
+			}
+		}
+		if best == "" {
+			best = model.CatMissingDep
+		}
+		counts[cause{platform: k[0], category: best, dep: k[1]}] += n
+	}
+	return counts, failing
+}

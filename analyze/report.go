@@ -1,0 +1,576 @@
+package analyze
+
+import (
+	"fmt"
+	"io/fs"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
+	"github.com/batchsli/batchsli/stats"
+)
+
+// The report is computed in steps:
+//
+//  1. Read every batch-run record; roll its platform keys up to the level
+//     asked (keys coarser than that stay as they are) and apply the
+//     ecosystem and platform filters. A run that tested nothing is not a batch.
+//  2. Order the batches by time and cut the window (--since, --until,
+//     --last) and the previous window the trend compares with.
+//  3. Sum the window's counts per platform and per ecosystem x platform,
+//     and collect durations and sparkline buckets.
+//  4. Stream the failure records; keep those of the window (by batch ID
+//     where they have one, else by time) and count categories, blockers and
+//     each recipe's causes per platform.
+//  5. Compute the macOS budget over every run of the current week.
+//  6. Derive the insights, each with its evidence.
+
+// batch is one run reduced to what the report needs.
+type batch struct {
+	id        string
+	ts        time.Time
+	ecosystem string
+	plats     []platCount // rolled up and filtered
+	byEco     map[string][]platCount
+	minutes   *float64 // macOS minutes, when known
+	usesMac   bool
+	v1        bool
+	order     int
+}
+
+type platCount struct {
+	id      string
+	c       model.Counts
+	seconds float64
+	timed   bool
+}
+
+type platInfo struct {
+	level   model.Level
+	coarser bool
+}
+
+// roller rolls platform IDs up to a level, with a cache.
+type roller struct {
+	by        model.Level
+	filters   []model.Env
+	filterRaw []string
+	cache     map[string]rolled
+}
+
+type rolled struct {
+	id    string
+	level model.Level
+	keep  bool
+}
+
+func newRoller(by model.Level, filters []string) *roller {
+	r := &roller{by: by, cache: map[string]rolled{}}
+	for _, f := range filters {
+		r.filters = append(r.filters, model.ParseEnv(f))
+		r.filterRaw = append(r.filterRaw, f)
+	}
+	return r
+}
+
+func (r *roller) roll(id string) rolled {
+	if v, ok := r.cache[id]; ok {
+		return v
+	}
+	e := model.ParseEnv(id)
+	rid, lvl := e.At(r.by)
+	v := rolled{id: rid, level: lvl, keep: len(r.filters) == 0}
+	for i, f := range r.filters {
+		if !f.Known() || !e.Known() {
+			if id == r.filterRaw[i] {
+				v.keep = true
+			}
+			continue
+		}
+		if got, l := e.At(f.Level); got == f.ID && (l == f.Level || e.Level <= f.Level) {
+			v.keep = true
+		}
+	}
+	r.cache[id] = v
+	return v
+}
+
+// BuildReport reads a data directory and computes the report.
+func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	rd := reader.New(fsys, name, reader.Options{SkipMessages: true})
+	ro := newRoller(o.By, o.Platforms)
+	ecoFilter := map[string]bool{}
+	for _, e := range o.Ecosystems {
+		ecoFilter[e] = true
+	}
+	rep := &Report{
+		ReportVersion: ReportVersion,
+		GeneratedAt:   o.Now,
+		Data:          name,
+		By:            o.By.String(),
+	}
+	platLevels := map[string]platInfo{}
+	var all []*batch        // every run that tested something (after filters)
+	var budgetRuns []*batch // every run, unfiltered, for the budget
+	emptyByTime := []time.Time{}
+	sawV1 := false
+	order := 0
+	knownIDs := map[string]bool{}
+	err := rd.Metrics(func(b *model.BatchRun) {
+		order++
+		knownIDs[b.BatchID] = true
+		if b.SchemaVersion < 2 {
+			sawV1 = true
+		}
+		budgetRuns = append(budgetRuns, budgetBatch(b))
+		nb := &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem, v1: b.SchemaVersion < 2, order: order}
+		var src map[string]model.Counts
+		switch {
+		case len(ecoFilter) == 0:
+			src = b.Platforms
+		case b.ByEcosystem != nil:
+			src = map[string]model.Counts{}
+			for eco, m := range b.ByEcosystem {
+				if !ecoFilter[eco] {
+					continue
+				}
+				for id, c := range m {
+					s := src[id]
+					s.Tested += c.Tested
+					s.Passed += c.Passed
+					s.Failed += c.Failed
+					s.Skipped += c.Skipped
+					s.SkippedKnown = c.SkippedKnown
+					src[id] = s
+				}
+			}
+		case ecoFilter[b.Ecosystem]:
+			src = b.Platforms
+		}
+		nb.plats = rollCounts(ro, src, b.Platforms, b.JobSeconds, platLevels, o.By)
+		if b.ByEcosystem != nil {
+			nb.byEco = map[string][]platCount{}
+			for eco, m := range b.ByEcosystem {
+				if len(ecoFilter) > 0 && !ecoFilter[eco] {
+					continue
+				}
+				nb.byEco[eco] = rollCounts(ro, m, nil, nil, platLevels, o.By)
+			}
+		}
+		var tested int64
+		for _, p := range nb.plats {
+			tested += p.c.Tested
+		}
+		if tested == 0 {
+			emptyByTime = append(emptyByTime, b.Timestamp)
+			return
+		}
+		all = append(all, nb)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].ts.Equal(all[j].ts) {
+			return all[i].ts.Before(all[j].ts)
+		}
+		return all[i].order < all[j].order
+	})
+
+	cur, prev, failLo, failHi := cutWindow(all, o, &rep.Window)
+	rep.Batches = len(cur)
+	for _, t := range emptyByTime {
+		if inSpan(t, cur, o) {
+			rep.EmptyRuns++
+		}
+	}
+
+	// 3. Window sums.
+	plats := map[string]*PlatformStat{}
+	platOrder := []string{}
+	stat := func(id string) *PlatformStat {
+		p := plats[id]
+		if p == nil {
+			info := platLevels[id]
+			p = &PlatformStat{Platform: id, Level: info.level.String(), Coarser: info.coarser}
+			plats[id] = p
+			platOrder = append(platOrder, id)
+		}
+		return p
+	}
+	cells := map[cellKey]*MatrixCell{}
+	durs := map[string]*durAcc{}
+	buckets := o.SparkBuckets
+	if len(cur) < buckets {
+		buckets = len(cur)
+	}
+	spark := map[string][]model.Counts{}
+	for i, b := range cur {
+		bk := 0
+		if buckets > 0 {
+			bk = i * buckets / len(cur)
+		}
+		for _, pc := range b.plats {
+			p := stat(pc.id)
+			if pc.c.Tested > 0 || pc.c.Skipped > 0 {
+				p.Batches++
+			}
+			p.Tested += pc.c.Tested
+			p.Passed += pc.c.Passed
+			p.Failed += pc.c.Failed
+			p.Skipped += pc.c.Skipped
+			if !pc.c.SkippedKnown {
+				p.SkippedPartial = true
+			}
+			s := spark[pc.id]
+			if s == nil {
+				s = make([]model.Counts, buckets)
+				spark[pc.id] = s
+			}
+			s[bk].Tested += pc.c.Tested
+			s[bk].Passed += pc.c.Passed
+			if pc.timed && pc.c.Tested > 0 {
+				d := durs[pc.id]
+				if d == nil {
+					d = &durAcc{}
+					durs[pc.id] = d
+				}
+				d.batch = append(d.batch, pc.seconds)
+				d.perRecipe = append(d.perRecipe, pc.seconds/float64(pc.c.Tested))
+			}
+		}
+		if b.byEco != nil {
+			for eco, pcs := range b.byEco {
+				for _, pc := range pcs {
+					addCell(cells, cellKey{eco, pc.id}, pc.c)
+				}
+			}
+		} else {
+			for _, pc := range b.plats {
+				addCell(cells, cellKey{b.ecosystem, pc.id}, pc.c)
+			}
+		}
+	}
+	prevTotals := map[string]*model.Counts{}
+	for _, b := range prev {
+		for _, pc := range b.plats {
+			t := prevTotals[pc.id]
+			if t == nil {
+				t = &model.Counts{}
+				prevTotals[pc.id] = t
+			}
+			t.Tested += pc.c.Tested
+			t.Passed += pc.c.Passed
+		}
+	}
+
+	// 4. Failures.
+	fa := newFailureAgg(ro, cur, failLo, failHi, ecoFilter)
+	fa.known = knownIDs
+	if err := rd.Failures(fa.add); err != nil {
+		return nil, err
+	}
+
+	// Platform stats, trend, spark.
+	sort.Strings(platOrder)
+	for _, id := range platOrder {
+		p := plats[id]
+		if p.Tested == 0 && p.Skipped == 0 {
+			continue
+		}
+		p.N = p.Tested
+		p.PassRate = rate(p.Passed, p.Tested)
+		iv := stats.Wilson(p.Passed, p.Tested, stats.Z95)
+		p.CILow, p.CIHigh = iv.Low, iv.High
+		p.SmallSample = p.Tested < o.SmallSample
+		p.RecipeFailures = fa.kindCount[id][model.KindRecipe]
+		p.InfrastructureFailures = fa.kindCount[id][model.KindInfrastructure]
+		if pt := prevTotals[id]; pt != nil && pt.Tested > 0 && p.Tested > 0 {
+			c := stats.CompareProportions(pt.Passed, pt.Tested, p.Passed, p.Tested, 1-o.Confidence)
+			tr := &Trend{PreviousTested: pt.Tested, PreviousPassed: pt.Passed, PreviousPassRate: rate(pt.Passed, pt.Tested),
+				CurrentTested: p.Tested, CurrentPassed: p.Passed, CurrentPassRate: p.PassRate,
+				Change: c.Delta, P: c.P, Testable: c.Testable, Significant: c.Significant}
+			switch {
+			case !c.Testable:
+				tr.Direction = "too few to tell"
+			case !c.Significant:
+				tr.Direction = "no significant change"
+			case c.Delta > 0:
+				tr.Direction = "better"
+			default:
+				tr.Direction = "worse"
+			}
+			p.Trend = tr
+		}
+		for _, s := range spark[id] {
+			if s.Tested == 0 {
+				p.Spark = append(p.Spark, nil)
+				continue
+			}
+			v := rate(s.Passed, s.Tested)
+			p.Spark = append(p.Spark, &v)
+		}
+		rep.Platforms = append(rep.Platforms, *p)
+	}
+	if rep.Platforms == nil {
+		rep.Platforms = []PlatformStat{}
+	}
+
+	rep.Categories = fa.categories()
+	rep.Blockers = fa.blockers(o.TopBlockers)
+	for _, c := range cells {
+		if c.Tested == 0 {
+			continue
+		}
+		c.N = c.Tested
+		c.PassRate = rate(c.Passed, c.Tested)
+		iv := stats.Wilson(c.Passed, c.Tested, stats.Z95)
+		c.CILow, c.CIHigh = iv.Low, iv.High
+		c.SmallSample = c.Tested < o.SmallSample
+		rep.Matrix = append(rep.Matrix, *c)
+	}
+	sort.Slice(rep.Matrix, func(i, j int) bool {
+		a, b := rep.Matrix[i], rep.Matrix[j]
+		if a.Ecosystem != b.Ecosystem {
+			return a.Ecosystem < b.Ecosystem
+		}
+		return a.Platform < b.Platform
+	})
+	if rep.Matrix == nil {
+		rep.Matrix = []MatrixCell{}
+	}
+	rep.Durations = durationStats(platOrder, durs)
+
+	// 5. Budget.
+	rep.Budget = computeBudget(budgetRuns, o)
+
+	// 6. Insights.
+	rep.Insights = []Insight{}
+	weakest(rep, o)
+	regressions(rep)
+	skipAdvice(rep, cur, o)
+	capabilityGaps(rep, fa, o)
+
+	// Notes.
+	notes(rep, o, sawV1, platLevels, fa)
+	rep.Problems, rep.MoreProblems = rd.Problems()
+	if rep.Problems == nil {
+		rep.Problems = []reader.Problem{}
+	}
+	if n := len(rep.Problems) + rep.MoreProblems; n > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("The reader met %d problems (listed below); the records concerned are left out. Run `batchsli validate` for the full list.", n))
+	}
+	return rep, nil
+}
+
+func rate(k, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(k) / float64(n)
+}
+
+type cellKey struct{ eco, plat string }
+
+func addCell(cells map[cellKey]*MatrixCell, k cellKey, c model.Counts) {
+	m := cells[k]
+	if m == nil {
+		m = &MatrixCell{Ecosystem: k.eco, Platform: k.plat}
+		cells[k] = m
+	}
+	m.Tested += c.Tested
+	m.Passed += c.Passed
+	m.Failed += c.Failed
+}
+
+// rollCounts rolls a run's platform counts up. Durations come from full (the
+// run's own platforms) and from job keys that match a rolled ID exactly.
+func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]float64, levels map[string]platInfo, by model.Level) []platCount {
+	if len(src) == 0 {
+		return nil
+	}
+	out := make([]platCount, 0, len(src))
+	idx := map[string]int{}
+	for id, c := range src {
+		r := ro.roll(id)
+		if !r.keep {
+			continue
+		}
+		if _, ok := levels[r.id]; !ok {
+			levels[r.id] = platInfo{level: r.level, coarser: r.level != by}
+		}
+		i, ok := idx[r.id]
+		if !ok {
+			i = len(out)
+			idx[r.id] = i
+			out = append(out, platCount{id: r.id, c: model.Counts{SkippedKnown: true}})
+		}
+		pc := &out[i]
+		pc.c.Tested += c.Tested
+		pc.c.Passed += c.Passed
+		pc.c.Failed += c.Failed
+		pc.c.Skipped += c.Skipped
+		if !c.SkippedKnown {
+			pc.c.SkippedKnown = false
+		}
+		if full != nil {
+			if fc, ok := full[id]; ok && fc.DurationSeconds != nil {
+				pc.seconds += *fc.DurationSeconds
+				pc.timed = true
+			}
+		}
+	}
+	// A job time given for exactly a rolled ID is the real job time.
+	for i := range out {
+		if v, ok := jobs[out[i].id]; ok {
+			out[i].seconds, out[i].timed = v, true
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// cutWindow picks the window's batches and the previous window's, and the
+// time span failures without a batch ID must fall in.
+func cutWindow(all []*batch, o ReportOptions, w *Window) (cur, prev []*batch, lo, hi time.Time) {
+	inTime := all
+	if !o.Since.IsZero() || !o.Until.IsZero() {
+		inTime = nil
+		for _, b := range all {
+			if (o.Since.IsZero() || !b.ts.Before(o.Since)) && (o.Until.IsZero() || !b.ts.After(o.Until)) {
+				inTime = append(inTime, b)
+			}
+		}
+	}
+	cur = inTime
+	if o.Last > 0 && len(cur) > o.Last {
+		cur = cur[len(cur)-o.Last:]
+	}
+	var parts []string
+	if o.Last > 0 {
+		parts = append(parts, fmt.Sprintf("last %d batches", o.Last))
+	}
+	if !o.Since.IsZero() {
+		parts = append(parts, "since "+o.Since.Format(time.RFC3339))
+	}
+	if !o.Until.IsZero() {
+		parts = append(parts, "until "+o.Until.Format(time.RFC3339))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "whole history")
+	}
+	w.Description = strings.Join(parts, ", ")
+	if len(cur) > 0 {
+		f, l := cur[0].ts, cur[len(cur)-1].ts
+		w.First, w.Last = &f, &l
+	}
+
+	// Failure time span: from the window's lower edge to its upper edge.
+	lo, hi = o.Since, o.Until
+	if o.Last > 0 && len(cur) > 0 {
+		// Failures after the batch before the window belong to the window.
+		idx := indexOf(all, cur[0])
+		if idx > 0 {
+			after := all[idx-1].ts.Add(time.Nanosecond)
+			if after.After(lo) {
+				lo = after
+			}
+		}
+	}
+
+	// Previous window.
+	switch {
+	case o.Last > 0:
+		idx := len(all)
+		if len(cur) > 0 {
+			idx = indexOf(all, cur[0])
+		}
+		start := idx - len(cur)
+		if start < 0 {
+			start = 0
+		}
+		prev = all[start:idx]
+		w.TrendDescription = fmt.Sprintf("the %d batches before", len(prev))
+	case !o.Since.IsZero():
+		until := o.Until
+		if until.IsZero() {
+			until = o.Now
+		}
+		span := until.Sub(o.Since)
+		from := o.Since.Add(-span)
+		for _, b := range all {
+			if !b.ts.Before(from) && b.ts.Before(o.Since) {
+				prev = append(prev, b)
+			}
+		}
+		w.TrendDescription = fmt.Sprintf("the %s before (%d batches)", humanSpan(span), len(prev))
+	default:
+		// Whole history (or only --until): the newer half against the older half.
+		h := len(cur) / 2
+		prev = cur[:h]
+		w.TrendDescription = fmt.Sprintf("newer half (%d batches) against older half (%d batches)", len(cur)-h, h)
+		w.PreviousBatches = len(prev)
+		return cur, prev, lo, hi
+	}
+	w.PreviousBatches = len(prev)
+	return cur, prev, lo, hi
+}
+
+func humanSpan(d time.Duration) string {
+	days := d.Hours() / 24
+	if days >= 1 && days == math.Trunc(days) {
+		return fmt.Sprintf("%d days", int(days))
+	}
+	return d.String()
+}
+
+func indexOf(all []*batch, b *batch) int {
+	i := sort.Search(len(all), func(i int) bool {
+		return !all[i].ts.Before(b.ts)
+	})
+	for ; i < len(all); i++ {
+		if all[i] == b {
+			return i
+		}
+	}
+	return len(all)
+}
+
+func inSpan(t time.Time, cur []*batch, o ReportOptions) bool {
+	if o.Last == 0 {
+		return (o.Since.IsZero() || !t.Before(o.Since)) && (o.Until.IsZero() || !t.After(o.Until))
+	}
+	if len(cur) == 0 {
+		return false
+	}
+	return !t.Before(cur[0].ts) && !t.After(cur[len(cur)-1].ts)
+}
+
+type durAcc struct {
+	batch, perRecipe []float64
+}
+
+func durationStats(order []string, durs map[string]*durAcc) []DurationStat {
+	out := []DurationStat{}
+	for _, id := range order {
+		d := durs[id]
+		if d == nil || len(d.batch) == 0 {
+			continue
+		}
+		ds := DurationStat{Platform: id, Batches: len(d.batch)}
+		ds.MedianSeconds = ptr(stats.Quantile(d.batch, 0.5))
+		ds.P90Seconds = ptr(stats.Quantile(d.batch, 0.9))
+		ds.PerRecipeMedian = ptr(stats.Quantile(d.perRecipe, 0.5))
+		ds.PerRecipeP90 = ptr(stats.Quantile(d.perRecipe, 0.9))
+		out = append(out, ds)
+	}
+	return out
+}
+
+func ptr(f float64) *float64 { return &f }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/render"
+	"github.com/batchsli/batchsli/sample"
+)
+
+// listFlag is a repeatable string flag; commas also separate values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+// parseDate reads RFC 3339 or YYYY-MM-DD (00:00 UTC; with endOfDay, the
+// day's last instant, so --until 2026-02-01 includes that day).
+func parseDate(s string, endOfDay bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither YYYY-MM-DD nor RFC 3339", s)
+	}
+	if endOfDay {
+		t = t.Add(24*time.Hour - time.Nanosecond)
+	}
+	return t, nil
+}
+
+const reportSynopsis = `report [--data DIR | --demo] [--last N] [--since DATE] [--until DATE]
+                [--ecosystem E]... [--platform P]... [--by family|env|job|os]
+                [--format text|markdown|json] [--now RFC3339]
+                [--week-budget MINUTES] [--skip-threshold RATE]`
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", reportSynopsis, stderr)
+	data := fs.String("data", "data", "data directory")
+	demo := fs.Bool("demo", false, "report on the sample history built into batchsli")
+	last := fs.Int("last", 0, "keep the N most recent batches (default: the whole history)")
+	since := fs.String("since", "", "keep batches from this date (YYYY-MM-DD or RFC 3339)")
+	until := fs.String("until", "", "keep batches up to this date, inclusive")
+	var ecos, plats listFlag
+	fs.Var(&ecos, "ecosystem", "only this ecosystem (repeatable)")
+	fs.Var(&plats, "platform", "only this platform, or every platform under it (repeatable)")
+	by := fs.String("by", "env", "roll platforms up to this level: family, env, job or os")
+	format := fs.String("format", "text", "output format: text, markdown or json")
+	now := fs.String("now", "", "the report's clock, RFC 3339 (default: now; with --demo, the sample's end)")
+	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
+	skip := fs.Float64("skip-threshold", 0.8, "failure rate above which skipping is advised")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	clock := time.Now().UTC()
+	if *demo {
+		clock = sample.Clock // the sample's own "now"
+	}
+	if *now != "" {
+		t, err := time.Parse(time.RFC3339, *now)
+		if err != nil {
+			return usageError("report: --now %q is not RFC 3339", *now)
+		}
+		clock = t.UTC()
+	}
+	o := analyze.DefaultReportOptions(clock)
+	o.Last, o.Ecosystems, o.Platforms = *last, ecos, plats
+	o.WeekBudget, o.SkipThreshold = *budget, *skip
+	if *last < 0 {
+		return usageError("report: --last must be a positive number of batches")
+	}
+	var err error
+	if *since != "" {
+		if o.Since, err = parseDate(*since, false); err != nil {
+			return usageError("report: --since %v", err)
+		}
+	}
+	if *until != "" {
+		if o.Until, err = parseDate(*until, true); err != nil {
+			return usageError("report: --until %v", err)
+		}
+	}
+	lvl, ok := model.ParseLevel(*by)
+	if !ok {
+		return usageError("report: --by must be family, env, job or os, not %q", *by)
+	}
+	o.By = lvl
+	if err := o.Validate(); err != nil {
+		return usageError("report: %v", err)
+	}
+	switch *format {
+	case "text", "markdown", "json":
+	default:
+		return usageError("report: --format must be text, markdown or json, not %q", *format)
+	}
+	fsys, name, err := dataFS(*data, *demo)
+	if err != nil {
+		return err
+	}
+	rep, err := analyze.BuildReport(fsys, name, o)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		return render.JSON(stdout, rep)
+	case "markdown":
+		return render.ReportMarkdown(stdout, rep)
+	default:
+		return render.ReportText(stdout, rep, render.TextOptions{Color: colorOK(stdout)})
+	}
+}
+
+// colorOK reports whether w is a terminal and NO_COLOR is not set.
+func colorOK(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/batchsli/batchsli/simulate"
+)
+
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("simulate", "simulate --out DIR [--batches N] [--seed S] [--start RFC3339]", stderr)
+	out := fs.String("out", "", "data directory to write (must hold no records yet)")
+	batches := fs.Int("batches", simulate.DefaultOptions.Batches, "number of batches")
+	seed := fs.Uint64("seed", simulate.DefaultOptions.Seed, "random seed: the same seed writes the same history")
+	start := fs.String("start", simulate.DefaultOptions.Start.Format(time.RFC3339), "time of the first batch")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError("simulate: --out is required")
+	}
+	o := simulate.DefaultOptions
+	o.Batches, o.Seed = *batches, *seed
+	t, err := time.Parse(time.RFC3339, *start)
+	if err != nil {
+		return usageError("simulate: --start %q is not RFC 3339", *start)
+	}
+	o.Start = t.UTC()
+	if err := o.Validate(); err != nil {
+		return usageError("simulate: %v", err)
+	}
+	last, err := simulate.Write(*out, o)
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %d batches to %s (last batch at %s)\n", o.Batches, *out, last.Format(time.RFC3339))
+	return nil
+}

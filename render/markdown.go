@@ -1,0 +1,154 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/batchsli/batchsli/analyze"
+)
+
+// mdTable writes a GitHub-flavoured table. Cells must already be escaped.
+func mdTable(b *strings.Builder, header []string, align string, rows [][]string) {
+	b.WriteString("| " + strings.Join(header, " | ") + " |\n|")
+	for i := range header {
+		if i > 0 && align == "right" {
+			b.WriteString("---:|")
+		} else {
+			b.WriteString("---|")
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	b.WriteString("\n")
+}
+
+// MDPlatforms writes the platform pass-rate table of a report.
+func MDPlatforms(b *strings.Builder, r *analyze.Report) {
+	var rows [][]string
+	for _, p := range r.Platforms {
+		name := MD(p.Platform)
+		if p.Coarser {
+			name += " (" + p.Level + ")"
+		}
+		n := fmt.Sprint(p.N)
+		if p.SmallSample {
+			n += " (small)"
+		}
+		skipped := fmt.Sprint(p.Skipped)
+		if p.SkippedPartial {
+			skipped += " (partial)"
+		}
+		rows = append(rows, []string{name, fmt.Sprint(p.Tested), fmt.Sprint(p.Passed), fmt.Sprint(p.Failed), skipped,
+			pct(p.PassRate), ci(p.CILow, p.CIHigh), n, trendText(p.Trend), Spark(p.Spark, '·')})
+	}
+	mdTable(b, []string{"Platform", "Tested", "Passed", "Failed", "Skipped", "Pass rate", "95% CI", "n", "Trend", "Per batch"}, "right", rows)
+}
+
+// MDCategories writes the failure categories per platform.
+func MDCategories(b *strings.Builder, r *analyze.Report) {
+	if len(r.Categories) == 0 {
+		b.WriteString("No failure records in the window.\n\n")
+		return
+	}
+	var rows [][]string
+	for _, c := range r.Categories {
+		name := MD(c.Category)
+		if !c.Known {
+			name += " (unknown)"
+		}
+		rows = append(rows, []string{MD(c.Platform), name, c.Kind, fmt.Sprint(c.Count), pct(c.Share)})
+	}
+	mdTable(b, []string{"Platform", "Category", "Kind", "Count", "Share"}, "", rows)
+}
+
+// MDInsights writes the insights and verdicts as a list.
+func MDInsights(b *strings.Builder, r *analyze.Report) {
+	if len(r.Insights) == 0 {
+		b.WriteString("No insight: nothing in the data clears the bar of evidence.\n\n")
+	}
+	for _, in := range r.Insights {
+		fmt.Fprintf(b, "- **%s**: %s\n", kindTitle[in.Kind], MD(in.Evidence))
+	}
+	if len(r.Insights) > 0 {
+		b.WriteString("\n")
+	}
+}
+
+// ReportMarkdown writes the report as GitHub-flavoured markdown.
+func ReportMarkdown(w io.Writer, r *analyze.Report) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# batchsli report\n\n")
+	fmt.Fprintf(&b, "Data: %s. Window: %s, **%d batches** (%s to %s); platforms by %s; trend: %s.",
+		MD(r.Data), MD(r.Window.Description), r.Batches, day(r.Window.First), day(r.Window.Last), r.By, MD(r.Window.TrendDescription))
+	if r.EmptyRuns > 0 {
+		fmt.Fprintf(&b, " %d more runs tested nothing and are not batches.", r.EmptyRuns)
+	}
+	b.WriteString("\n\n## Platform pass rates\n\n")
+	MDPlatforms(&b, r)
+	b.WriteString("## Failure categories\n\n")
+	MDCategories(&b, r)
+	if len(r.Blockers) > 0 {
+		b.WriteString("### Top blockers\n\n")
+		var rows [][]string
+		for _, bl := range r.Blockers {
+			rows = append(rows, []string{MD(bl.Platform), MDCode(bl.Dependency), fmt.Sprint(bl.Recipes), fmt.Sprint(bl.Failures)})
+		}
+		mdTable(&b, []string{"Platform", "Blocked by", "Recipes", "Failures"}, "", rows)
+	}
+	b.WriteString("## Ecosystem x platform\n\nPass rate (n) per cell.\n\n")
+	ecos, plats, cell := matrixAxes(r)
+	var rows [][]string
+	for _, e := range ecos {
+		row := []string{MD(e)}
+		for _, p := range plats {
+			if c, ok := cell[[2]string{e, p}]; ok {
+				row = append(row, fmt.Sprintf("%s (%d)", pct(c.PassRate), c.N))
+			} else {
+				row = append(row, "–")
+			}
+		}
+		rows = append(rows, row)
+	}
+	header := []string{"Ecosystem"}
+	for _, p := range plats {
+		header = append(header, MD(p))
+	}
+	if len(plats) > 0 {
+		mdTable(&b, header, "", rows)
+	} else {
+		b.WriteString("No batch in the window.\n\n")
+	}
+	b.WriteString("## Durations per batch\n\n")
+	if len(r.Durations) == 0 {
+		b.WriteString("No durations recorded in the window.\n\n")
+	} else {
+		rows = nil
+		for _, d := range r.Durations {
+			rows = append(rows, []string{MD(d.Platform), fmt.Sprint(d.Batches), secs(d.MedianSeconds), secs(d.P90Seconds), secs(d.PerRecipeMedian), secs(d.PerRecipeP90)})
+		}
+		mdTable(&b, []string{"Platform", "Batches", "Median", "p90", "Per recipe median", "Per recipe p90"}, "", rows)
+	}
+	b.WriteString("## macOS budget\n\n" + MD(budgetLine(r.Budget)) + "\n\n")
+	b.WriteString("## Insights\n\n")
+	MDInsights(&b, r)
+	fmt.Fprintf(&b, "- Weakest platform: %s\n- Regressions: %s\n- Skip advice: %s\n- Capability gaps: %s\n\n",
+		MD(r.Verdicts.WeakestPlatform), MD(r.Verdicts.Regressions), MD(r.Verdicts.SkipAdvice), MD(r.Verdicts.CapabilityGaps))
+	b.WriteString("## Notes\n\n")
+	for i, n := range r.Notes {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, MD(n))
+	}
+	if len(r.Problems) > 0 {
+		b.WriteString("\n## Problems\n\n")
+		for _, p := range r.Problems {
+			b.WriteString("- " + MDCode(p.String()) + "\n")
+		}
+		if r.MoreProblems > 0 {
+			fmt.Fprintf(&b, "- and %d more\n", r.MoreProblems)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

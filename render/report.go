@@ -1,0 +1,252 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/batchsli/batchsli/analyze"
+)
+
+// TextOptions tune the terminal report.
+type TextOptions struct {
+	Color bool // ANSI colour (only on a terminal, never with NO_COLOR)
+}
+
+func pct(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
+
+func ci(lo, hi float64) string { return fmt.Sprintf("%.1f–%.1f%%", 100*lo, 100*hi) }
+
+var sparkRunes = []rune("▁▂▃▄▅▆▇█")
+
+// Spark draws a sparkline; blank for buckets without data.
+func Spark(vals []*float64, blank rune) string {
+	var b strings.Builder
+	for _, v := range vals {
+		if v == nil {
+			b.WriteRune(blank)
+			continue
+		}
+		i := int(math.Round(*v * float64(len(sparkRunes)-1)))
+		b.WriteRune(sparkRunes[i])
+	}
+	return b.String()
+}
+
+func trendText(t *analyze.Trend) string {
+	if t == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%+.1f pts, %s", 100*t.Change, t.Direction)
+}
+
+func secs(f *float64) string {
+	if f == nil {
+		return "-"
+	}
+	if *f >= 100 {
+		return fmt.Sprintf("%.0fs", *f)
+	}
+	return fmt.Sprintf("%.1fs", *f)
+}
+
+func day(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+var kindTitle = map[string]string{
+	analyze.KindWeakest:    "weakest platform",
+	analyze.KindGap:        "capability gap",
+	analyze.KindSkip:       "skip advice",
+	analyze.KindRegression: "regression",
+}
+
+// matrixAxes returns the matrix's ecosystems and platforms in order.
+func matrixAxes(r *analyze.Report) (ecos, plats []string, cell map[[2]string]analyze.MatrixCell) {
+	cell = map[[2]string]analyze.MatrixCell{}
+	seenE, seenP := map[string]bool{}, map[string]bool{}
+	for _, c := range r.Matrix {
+		cell[[2]string{c.Ecosystem, c.Platform}] = c
+		if !seenE[c.Ecosystem] {
+			seenE[c.Ecosystem] = true
+			ecos = append(ecos, c.Ecosystem)
+		}
+		if !seenP[c.Platform] {
+			seenP[c.Platform] = true
+			plats = append(plats, c.Platform)
+		}
+	}
+	sort.Strings(ecos)
+	sort.Strings(plats)
+	return ecos, plats, cell
+}
+
+type palette struct{ on bool }
+
+func (p palette) wrap(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func (p palette) bold(s string) string { return p.wrap("1", s) }
+
+func (p palette) rate(f float64, s string) string {
+	switch {
+	case f >= 0.9:
+		return p.wrap("32", s)
+	case f >= 0.7:
+		return p.wrap("33", s)
+	default:
+		return p.wrap("31", s)
+	}
+}
+
+// ReportText writes the report for a terminal.
+func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
+	var b strings.Builder
+	pal := palette{o.Color}
+	header := func(s string) { b.WriteString("\n" + pal.bold(s) + "\n") }
+	table := func(rows [][]string) {
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, row := range rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(&b, "%s\n", pal.bold("batchsli report: "+Clean(r.Data)))
+	fmt.Fprintf(&b, "window: %s, %d batches (%s .. %s), platforms by %s\n", r.Window.Description, r.Batches, day(r.Window.First), day(r.Window.Last), r.By)
+	fmt.Fprintf(&b, "trend: %s\n", r.Window.TrendDescription)
+	if r.EmptyRuns > 0 {
+		fmt.Fprintf(&b, "%d more runs tested nothing and are not batches\n", r.EmptyRuns)
+	}
+
+	header("Platform pass rates")
+	rows := [][]string{{"PLATFORM", "TESTED", "PASSED", "FAILED", "SKIPPED", "PASS RATE", "95% CI", "n", "TREND", "PER BATCH"}}
+	for _, p := range r.Platforms {
+		name := Clean(p.Platform)
+		if p.Coarser {
+			name += " (" + p.Level + ")"
+		}
+		skipped := fmt.Sprint(p.Skipped)
+		if p.SkippedPartial {
+			skipped += "+?"
+		}
+		n := fmt.Sprint(p.N)
+		if p.SmallSample {
+			n += " (small)"
+		}
+		rows = append(rows, []string{name, fmt.Sprint(p.Tested), fmt.Sprint(p.Passed), fmt.Sprint(p.Failed), skipped,
+			pal.rate(p.PassRate, pct(p.PassRate)), ci(p.CILow, p.CIHigh), n, trendText(p.Trend), Spark(p.Spark, ' ')})
+	}
+	table(rows)
+
+	header("Failure categories")
+	if len(r.Categories) == 0 {
+		b.WriteString("no failure records in the window\n")
+	} else {
+		rows = [][]string{{"PLATFORM", "CATEGORY", "KIND", "COUNT", "SHARE"}}
+		for _, c := range r.Categories {
+			name := Clean(c.Category)
+			if !c.Known {
+				name += " (unknown)"
+			}
+			rows = append(rows, []string{Clean(c.Platform), name, c.Kind, fmt.Sprint(c.Count), pct(c.Share)})
+		}
+		table(rows)
+	}
+	if len(r.Blockers) > 0 {
+		header("Top blockers")
+		rows = [][]string{{"PLATFORM", "BLOCKED BY", "RECIPES", "FAILURES"}}
+		for _, bl := range r.Blockers {
+			rows = append(rows, []string{Clean(bl.Platform), Clean(bl.Dependency), fmt.Sprint(bl.Recipes), fmt.Sprint(bl.Failures)})
+		}
+		table(rows)
+	}
+
+	header("Ecosystem x platform pass rates (n)")
+	ecos, plats, cell := matrixAxes(r)
+	rows = [][]string{append([]string{"ECOSYSTEM"}, cleanAll(plats)...)}
+	for _, e := range ecos {
+		row := []string{Clean(e)}
+		for _, p := range plats {
+			c, ok := cell[[2]string{e, p}]
+			if !ok {
+				row = append(row, "-")
+				continue
+			}
+			row = append(row, pal.rate(c.PassRate, fmt.Sprintf("%s (%d)", pct(c.PassRate), c.N)))
+		}
+		rows = append(rows, row)
+	}
+	table(rows)
+
+	header("Durations per batch")
+	if len(r.Durations) == 0 {
+		b.WriteString("no durations recorded in the window\n")
+	} else {
+		rows = [][]string{{"PLATFORM", "BATCHES", "MEDIAN", "P90", "PER RECIPE MEDIAN", "PER RECIPE P90"}}
+		for _, d := range r.Durations {
+			rows = append(rows, []string{Clean(d.Platform), fmt.Sprint(d.Batches), secs(d.MedianSeconds), secs(d.P90Seconds), secs(d.PerRecipeMedian), secs(d.PerRecipeP90)})
+		}
+		table(rows)
+	}
+
+	header("macOS budget")
+	b.WriteString(budgetLine(r.Budget) + "\n")
+
+	header("Insights")
+	if len(r.Insights) == 0 {
+		b.WriteString("none\n")
+	}
+	for _, in := range r.Insights {
+		fmt.Fprintf(&b, "- %s: %s\n", pal.bold(kindTitle[in.Kind]), Clean(in.Evidence))
+	}
+	fmt.Fprintf(&b, "\nweakest platform: %s\nregressions: %s\nskip advice: %s\ncapability gaps: %s\n",
+		Clean(r.Verdicts.WeakestPlatform), Clean(r.Verdicts.Regressions), Clean(r.Verdicts.SkipAdvice), Clean(r.Verdicts.CapabilityGaps))
+
+	header("Notes")
+	for i, n := range r.Notes {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, Clean(n))
+	}
+	if len(r.Problems) > 0 {
+		header("Problems")
+		for _, p := range r.Problems {
+			b.WriteString(Clean(p.String()) + "\n")
+		}
+		if r.MoreProblems > 0 {
+			fmt.Fprintf(&b, "... and %d more\n", r.MoreProblems)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func cleanAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = Clean(s)
+	}
+	return out
+}
+
+// budgetLine states the week's budget in one line.
+func budgetLine(bu analyze.Budget) string {
+	week := fmt.Sprintf("week of %s", bu.WeekStart.Format("Mon 2006-01-02"))
+	if bu.UsedMinutes == nil {
+		return fmt.Sprintf("%s: used unknown / %.0f min (%s)", week, bu.BudgetMinutes, bu.Status)
+	}
+	s := fmt.Sprintf("%s: %.0f / %.0f min (%s) over %d batches", week, *bu.UsedMinutes, bu.BudgetMinutes, pct(*bu.UsedShare), bu.Batches)
+	if bu.BurnPerDay != nil {
+		s += fmt.Sprintf("; burn %.0f min/day, %.0f projected", *bu.BurnPerDay, *bu.ProjectedMinutes)
+	}
+	return s + "; " + bu.Status
+}

@@ -1,0 +1,358 @@
+// Package simulate writes a deterministic, realistic batch history: seven
+// ecosystems validated on nine family-level Linux environments and two macOS
+// ones, with progressive skips, weaker arm64 and musl platforms, ecosystems
+// that differ, durations, macOS minutes, failure categories and blockers.
+//
+// Records are made the way `batchsli record` makes them (package record), so
+// the history exercises the same code as real batches. It is for demos,
+// tests and benchmarks, not for drawing conclusions.
+package simulate
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/record"
+)
+
+// Options shape a simulated history.
+type Options struct {
+	Batches int
+	Seed    uint64
+	// Start is the first batch's time; batches follow every 3 to 5 hours.
+	Start time.Time
+}
+
+// DefaultOptions simulate 200 batches from Monday 2026-03-02.
+var DefaultOptions = Options{Batches: 200, Seed: 1, Start: time.Date(2026, 3, 2, 0, 30, 0, 0, time.UTC)}
+
+// Validate checks the options.
+func (o Options) Validate() error {
+	if o.Batches < 1 || o.Batches > 10_000_000 {
+		return fmt.Errorf("--batches must be between 1 and 10000000")
+	}
+	if o.Start.IsZero() {
+		return fmt.Errorf("no start time")
+	}
+	return nil
+}
+
+type eco struct {
+	name   string
+	weight int
+	pass   float64 // base pass probability on glibc x86_64
+	musl   float64 // pass probability factor on musl
+	prefix string
+}
+
+var ecosystems = []eco{
+	{"homebrew", 25, 0.80, 0.70, ""},
+	{"crates.io", 15, 0.95, 0.85, ""},
+	{"npm", 15, 0.90, 0.12, ""},
+	{"pypi", 15, 0.87, 0.15, "py"},
+	{"rubygems", 10, 0.90, 0.70, "rb-"},
+	{"go", 10, 0.96, 0.93, "go-"},
+	{"github", 10, 0.84, 0.75, ""},
+}
+
+// Platforms are the environments a simulated recipe is validated on, the
+// first being where validation starts.
+var Platforms = []string{
+	"linux-debian-glibc-x86_64", "linux-rhel-glibc-x86_64", "linux-arch-glibc-x86_64", "linux-suse-glibc-x86_64", "linux-alpine-musl-x86_64",
+	"linux-debian-glibc-arm64", "linux-rhel-glibc-arm64", "linux-suse-glibc-arm64", "linux-alpine-musl-arm64",
+	"darwin-arm64", "darwin-x86_64",
+}
+
+var syllables = []string{"ar", "bat", "cor", "dex", "el", "fin", "gro", "hex", "ion", "jet", "kin", "lux", "mon", "nov", "oct", "pix", "qua", "rip", "sed", "tor", "ul", "vim", "wav", "xen", "yak", "zip"}
+
+var muslDeps = []string{"glibc-compat", "libstdcxx", "openssl", "zlib"}
+var armDeps = []string{"openssl", "libffi", "protobuf"}
+var x86Deps = []string{"openssl", "libgit2", "pcre2", "sqlite", "icu"}
+
+func recipeName(e eco, i int) string {
+	a := syllables[i%len(syllables)]
+	b := syllables[(i/len(syllables))%len(syllables)]
+	c := i / (len(syllables) * len(syllables))
+	name := e.prefix + a + b
+	if c > 0 {
+		name += fmt.Sprint(c)
+	}
+	return name
+}
+
+func hash(parts ...string) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+// failure decides how a recipe fails on a platform: the same way every time
+// for a given recipe and platform class, as real failures do.
+func failure(e eco, recipe, platform string, rng *rand.Rand) (exit int, cat string, blocked []string, msg string) {
+	if r := rng.Float64(); r < 0.03 {
+		return 5, "", nil, "network: GET https://api.example/v1/" + recipe + ": 503 Service Unavailable (rate limited), retrying failed after 3 attempts"
+	} else if r < 0.05 {
+		return 124, "", nil, "step timed out after 900s while building " + recipe
+	}
+	env := model.ParseEnv(platform)
+	class := env.Arch + "-" + env.Libc + "-" + env.OS
+	h := hash(e.name, recipe, class)
+	pick := func(xs []string) string { return xs[int(h>>8)%len(xs)] }
+	switch {
+	case env.Libc == "musl":
+		switch h % 10 {
+		case 0, 1, 2, 3, 4:
+			return 6, model.CatBinaryIncompatible, nil, "Error relocating ./bin/" + recipe + ": __memcpy_chk: symbol not found (binary built against glibc)"
+		case 5, 6, 7:
+			d := pick(muslDeps)
+			return 8, "", []string{d}, "missing dependency: " + d + " is not available on musl; recipe " + recipe + " cannot be installed"
+		default:
+			return 6, "", nil, "install: post-install hook exited 1: sh: line 1: " + recipe + ": not found"
+		}
+	case env.Arch == "arm64" && env.OS == "linux":
+		switch h % 20 {
+		case 0, 1, 2, 3, 4, 5, 6, 7, 8:
+			return 6, model.CatBinaryIncompatible, nil, "exec format error: ./bin/" + recipe + " is an x86-64 ELF executable"
+		case 9, 10, 11, 12, 13, 14:
+			return 6, model.CatNoPlatformAssets, nil, "upstream release of " + recipe + " has no linux-arm64 asset (found: linux-amd64.tar.gz, darwin-universal.zip)"
+		case 15, 16, 17:
+			d := pick(armDeps)
+			return 8, "", []string{d}, "missing dependency: " + d + " (no arm64 build in the registry)"
+		default:
+			return 7, "", nil, "verify: `" + recipe + " --version` printed nothing; expected a version string"
+		}
+	case env.OS == "darwin":
+		if e.name == "homebrew" && h%3 == 0 {
+			return 6, model.CatNoBottles, nil, "no bottle for " + recipe + " on " + platform + "; building from source is disabled"
+		}
+		if h%2 == 0 {
+			return 7, "", nil, "verify: codesign check failed for " + recipe + ": <unsigned binary> | quarantine attribute set"
+		}
+		return 6, "", nil, "install: dyld: Library not loaded: @rpath/lib" + recipe + ".dylib"
+	default:
+		switch h % 20 {
+		case 0, 1, 2, 3, 4, 5, 6, 7:
+			return 6, "", nil, "install: make: *** [Makefile:42: " + recipe + "] Error 2"
+		case 8, 9, 10, 11, 12:
+			return 7, "", nil, "verify: `" + recipe + " --help` exited 127"
+		case 13, 14, 15, 16:
+			d := pick(x86Deps)
+			return 8, "", []string{d}, "missing dependency: " + d + " (recipe not found in registry)"
+		default:
+			return 1, "", nil, "generation: could not find a release asset pattern for " + recipe
+		}
+	}
+}
+
+// passProb is a recipe's chance to pass on a platform at progress t (0..1
+// through the history): arm64 improves over time, musl depends on the
+// ecosystem, and linux-rhel-glibc-arm64 regresses in the last sixth.
+func passProb(e eco, platform string, t float64) float64 {
+	env := model.ParseEnv(platform)
+	p := e.pass
+	if env.OS == "darwin" {
+		p = math.Min(0.99, e.pass+0.08)
+		if env.Arch == "x86_64" {
+			p -= 0.03
+		}
+		return p
+	}
+	p = math.Min(0.99, e.pass+0.06) // most failures show on the first platform
+	if env.Arch == "arm64" {
+		p *= 0.86 + 0.10*t
+	}
+	if env.Libc == "musl" {
+		p *= e.musl
+	}
+	switch env.Family {
+	case "rhel", "suse":
+		p *= 0.98
+	case "arch":
+		p *= 0.99
+	}
+	if platform == "linux-rhel-glibc-arm64" && t > 5.0/6 {
+		p *= 0.80
+	}
+	return p
+}
+
+// Batch makes one batch's validation results.
+func batchResults(rng *rand.Rand, e eco, n int, t float64) []record.Result {
+	var out []record.Result
+	seen := map[string]bool{}
+	for len(seen) < n {
+		name := recipeName(e, int(rng.ExpFloat64()*400)%4000)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		base := 15 + rng.Float64()*60
+		primaryOK := true
+		darwinOK := true
+		for i, p := range Platforms {
+			env := model.ParseEnv(p)
+			res := record.Result{Recipe: name, Platform: p, Status: record.StatusSkipped}
+			if (i > 0 && !primaryOK) || (env.IsDarwin() && !darwinOK) {
+				out = append(out, res)
+				continue
+			}
+			d := base
+			switch {
+			case env.IsDarwin():
+				d = base * 0.35
+				if env.Arch == "x86_64" {
+					d *= 1.25
+				}
+			case env.Arch == "arm64":
+				d = base * 1.4
+			}
+			if env.Libc == "musl" {
+				d *= 1.1
+			}
+			d = math.Round(d*10) / 10
+			res.DurationSeconds = &d
+			res.Attempts = 1
+			if rng.Float64() < passProb(e, p, t) {
+				res.Status = record.StatusPass
+				code := 0
+				res.ExitCode = &code
+			} else {
+				res.Status = record.StatusFail
+				code, cat, blocked, msg := failure(e, name, p, rng)
+				res.ExitCode, res.Category, res.BlockedBy, res.Message = &code, cat, blocked, msg
+				if code == 5 || code == 124 {
+					res.Attempts = 3
+				}
+				if i == 0 {
+					primaryOK = false
+				}
+				if p == "linux-debian-glibc-x86_64" || p == "linux-rhel-glibc-x86_64" {
+					darwinOK = false
+				}
+			}
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// Write simulates a history into dir (metrics/batch-runs.jsonl and
+// failures/<ecosystem>.jsonl), replacing nothing: dir must not hold records.
+func Write(dir string, o Options) (last time.Time, err error) {
+	if err := o.Validate(); err != nil {
+		return last, err
+	}
+	for _, sub := range []string{"metrics", "failures"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return last, err
+		}
+	}
+	metricsPath := filepath.Join(dir, "metrics", "batch-runs.jsonl")
+	if _, err := os.Stat(metricsPath); err == nil {
+		return last, fmt.Errorf("%s exists: simulate writes into an empty data directory", metricsPath)
+	}
+	files := map[string]*os.File{}
+	writers := map[string]*bufio.Writer{}
+	open := func(path string) (*bufio.Writer, error) {
+		if w, ok := writers[path]; ok {
+			return w, nil
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		files[path] = f
+		w := bufio.NewWriterSize(f, 1<<20)
+		writers[path] = w
+		return w, nil
+	}
+	defer func() {
+		for p, w := range writers {
+			if ferr := w.Flush(); ferr != nil && err == nil {
+				err = ferr
+			}
+			if cerr := files[p].Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+	}()
+	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
+	total := 0
+	for _, e := range ecosystems {
+		total += e.weight
+	}
+	ts := o.Start
+	perDay := map[string]int{}
+	for i := 0; i < o.Batches; i++ {
+		t := float64(i) / float64(max(o.Batches-1, 1))
+		pick := rng.IntN(total)
+		var e eco
+		for _, c := range ecosystems {
+			if pick < c.weight {
+				e = c
+				break
+			}
+			pick -= c.weight
+		}
+		n := 10 + rng.IntN(31)
+		results := batchResults(rng, e, n, t)
+		ts = ts.Add(time.Duration(3*60+rng.IntN(121)) * time.Minute)
+		key := ts.Format("2006-01-02") + "-" + e.name
+		perDay[key]++
+		ro := record.DefaultOptions
+		ro.Ecosystem = e.name
+		ro.Timestamp = ts
+		ro.BatchID = fmt.Sprintf("%s-%03d", key, perDay[key])
+		run, failures, err := record.Build(results, ro)
+		if err != nil {
+			return last, err
+		}
+		dur := float64(0)
+		for _, c := range run.Platforms {
+			if c.DurationSeconds != nil {
+				dur = math.Max(dur, *c.DurationSeconds)
+			}
+		}
+		dur = math.Round((dur+120)*10) / 10
+		run.DurationSeconds = &dur
+		for _, f := range failures {
+			f.BatchID = run.BatchID
+			w, err := open(filepath.Join(dir, "failures", f.Ecosystem+".jsonl"))
+			if err != nil {
+				return last, err
+			}
+			if err := writeJSON(w, f); err != nil {
+				return last, err
+			}
+		}
+		w, err := open(metricsPath)
+		if err != nil {
+			return last, err
+		}
+		if err := writeJSON(w, run); err != nil {
+			return last, err
+		}
+		last = ts
+	}
+	return last, nil
+}
+
+func writeJSON(w *bufio.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Write(b)
+	return w.WriteByte('\n')
+}
