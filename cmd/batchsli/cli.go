@@ -266,4 +266,3 @@ func dataFS(dir string, demo bool) (fs.FS, string, error) {
 	}
 	return os.DirFS(dir), dir, nil
 }
-
