@@ -222,6 +222,15 @@ func notes(rep *Report, o ReportOptions, sawV1 bool, levels map[string]platInfo,
 	if rep.EmptyRuns > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d runs in the window tested nothing; they are not counted as batches.", rep.EmptyRuns))
 	}
+	var over []string
+	for _, p := range rep.Platforms {
+		if n := p.RecipeFailures + p.InfrastructureFailures; n > p.Failed {
+			over = append(over, fmt.Sprintf("%s (%d records, %d failed)", p.Platform, n, p.Failed))
+		}
+	}
+	if len(over) > 0 {
+		rep.Notes = append(rep.Notes, "Some platforms have more failure records than failed tests: the failure files also hold failures from outside validation (such as generation), which the batch counters do not count: "+strings.Join(over, ", ")+".")
+	}
 	rep.Notes = append(rep.Notes, fmt.Sprintf("Failure records (%d in the window) fall in the window by batch ID where they carry one, else by time; categories network_error and timeout are infrastructure failures and do not count against a recipe.", fa.records))
 	rep.Notes = append(rep.Notes, fmt.Sprintf("Intervals are 95%% Wilson score intervals; rates from fewer than %d tests are marked as small samples. Changes are tested with a two-proportion z-test at p < 0.05 and not at all when a window expects fewer than 5 passes or failures.", o.SmallSample))
 	if len(o.Ecosystems) > 0 || len(o.Platforms) > 0 {

@@ -168,7 +168,11 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 			tested += p.c.Tested
 		}
 		if tested == 0 {
-			emptyByTime = append(emptyByTime, b.Timestamp)
+			// Only a run that tested nothing at all is an empty run; one
+			// that the filters emptied is simply not selected.
+			if b.Tested() == 0 {
+				emptyByTime = append(emptyByTime, b.Timestamp)
+			}
 			return
 		}
 		all = append(all, nb)
@@ -183,7 +187,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		return all[i].order < all[j].order
 	})
 
-	cur, prev, failLo, failHi := cutWindow(all, o, &rep.Window)
+	cur, trendCur, prev, failLo, failHi := cutWindow(all, o, &rep.Window)
 	rep.Batches = len(cur)
 	for _, t := range emptyByTime {
 		if inSpan(t, cur, o) {
@@ -257,18 +261,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 			}
 		}
 	}
-	prevTotals := map[string]*model.Counts{}
-	for _, b := range prev {
-		for _, pc := range b.plats {
-			t := prevTotals[pc.id]
-			if t == nil {
-				t = &model.Counts{}
-				prevTotals[pc.id] = t
-			}
-			t.Tested += pc.c.Tested
-			t.Passed += pc.c.Passed
-		}
-	}
+	prevTotals, curTotals := totals(prev), totals(trendCur)
 
 	// 4. Failures.
 	fa := newFailureAgg(ro, cur, failLo, failHi, ecoFilter)
@@ -291,10 +284,10 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		p.SmallSample = p.Tested < o.SmallSample
 		p.RecipeFailures = fa.kindCount[id][model.KindRecipe]
 		p.InfrastructureFailures = fa.kindCount[id][model.KindInfrastructure]
-		if pt := prevTotals[id]; pt != nil && pt.Tested > 0 && p.Tested > 0 {
-			c := stats.CompareProportions(pt.Passed, pt.Tested, p.Passed, p.Tested, 1-o.Confidence)
+		if pt, ct := prevTotals[id], curTotals[id]; pt.Tested > 0 && ct.Tested > 0 {
+			c := stats.CompareProportions(pt.Passed, pt.Tested, ct.Passed, ct.Tested, 1-o.Confidence)
 			tr := &Trend{PreviousTested: pt.Tested, PreviousPassed: pt.Passed, PreviousPassRate: rate(pt.Passed, pt.Tested),
-				CurrentTested: p.Tested, CurrentPassed: p.Passed, CurrentPassRate: p.PassRate,
+				CurrentTested: ct.Tested, CurrentPassed: ct.Passed, CurrentPassRate: rate(ct.Passed, ct.Tested),
 				Change: c.Delta, P: c.P, Testable: c.Testable, Significant: c.Significant}
 			switch {
 			case !c.Testable:
@@ -356,6 +349,11 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	regressions(rep)
 	skipAdvice(rep, cur, o)
 	capabilityGaps(rep, fa, o)
+	for i := range rep.Insights {
+		if rep.Insights[i].BlockedBy == nil {
+			rep.Insights[i].BlockedBy = []string{}
+		}
+	}
 
 	// Notes.
 	notes(rep, o, sawV1, platLevels, fa)
@@ -436,9 +434,26 @@ func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]f
 	return out
 }
 
-// cutWindow picks the window's batches and the previous window's, and the
-// time span failures without a batch ID must fall in.
-func cutWindow(all []*batch, o ReportOptions, w *Window) (cur, prev []*batch, lo, hi time.Time) {
+// totals sums tested and passed per platform over batches.
+func totals(bs []*batch) map[string]model.Counts {
+	m := map[string]model.Counts{}
+	for _, b := range bs {
+		for _, pc := range b.plats {
+			t := m[pc.id]
+			t.Tested += pc.c.Tested
+			t.Passed += pc.c.Passed
+			m[pc.id] = t
+		}
+	}
+	return m
+}
+
+// cutWindow picks the window's batches, the batches the trend compares
+// (trendCur against prev), and the time span failures without a batch ID
+// must fall in. With a window, the trend compares it with the previous
+// window of equal size; without one, the newer half of the history with the
+// older half.
+func cutWindow(all []*batch, o ReportOptions, w *Window) (cur, trendCur, prev []*batch, lo, hi time.Time) {
 	inTime := all
 	if !o.Since.IsZero() || !o.Until.IsZero() {
 		inTime = nil
@@ -516,13 +531,14 @@ func cutWindow(all []*batch, o ReportOptions, w *Window) (cur, prev []*batch, lo
 		prev = cur[:h]
 		w.TrendDescription = fmt.Sprintf("newer half (%d batches) against older half (%d batches)", len(cur)-h, h)
 		w.PreviousBatches = len(prev)
-		return cur, prev, lo, hi
+		return cur, cur[h:], prev, lo, hi
 	}
 	w.PreviousBatches = len(prev)
-	return cur, prev, lo, hi
+	return cur, cur, prev, lo, hi
 }
 
 func humanSpan(d time.Duration) string {
+	d = d.Round(time.Minute)
 	days := d.Hours() / 24
 	if days >= 1 && days == math.Trunc(days) {
 		return fmt.Sprintf("%d days", int(days))
@@ -564,13 +580,17 @@ func durationStats(order []string, durs map[string]*durAcc) []DurationStat {
 			continue
 		}
 		ds := DurationStat{Platform: id, Batches: len(d.batch)}
-		ds.MedianSeconds = ptr(stats.Quantile(d.batch, 0.5))
-		ds.P90Seconds = ptr(stats.Quantile(d.batch, 0.9))
-		ds.PerRecipeMedian = ptr(stats.Quantile(d.perRecipe, 0.5))
-		ds.PerRecipeP90 = ptr(stats.Quantile(d.perRecipe, 0.9))
+		ds.MedianSeconds = ptr(round3(stats.Quantile(d.batch, 0.5)))
+		ds.P90Seconds = ptr(round3(stats.Quantile(d.batch, 0.9)))
+		ds.PerRecipeMedian = ptr(round3(stats.Quantile(d.perRecipe, 0.5)))
+		ds.PerRecipeP90 = ptr(round3(stats.Quantile(d.perRecipe, 0.9)))
 		out = append(out, ds)
 	}
 	return out
 }
 
 func ptr(f float64) *float64 { return &f }
+
+// round3 keeps three decimals: seconds to the millisecond, without the
+// binary noise of sums and interpolation.
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

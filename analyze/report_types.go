@@ -163,7 +163,7 @@ type Insight struct {
 	Platform  string   `json:"platform"`
 	Ecosystem string   `json:"ecosystem,omitempty"`
 	Category  string   `json:"category,omitempty"`
-	BlockedBy []string `json:"blocked_by,omitempty"`
+	BlockedBy []string `json:"blocked_by"` // the blocker a gap names; empty otherwise
 	Recipes   int64    `json:"recipes,omitempty"`
 	// FailingRecipes is the number of recipes failing on the platform in
 	// the window (capability gaps).

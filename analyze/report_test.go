@@ -1,0 +1,327 @@
+package analyze
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+)
+
+var t0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
+
+type plat = map[string]model.Counts
+
+func runLine(id, eco string, ts time.Time, p plat, minutes *int64) string {
+	for k, c := range p {
+		c.SkippedKnown = true
+		p[k] = c
+	}
+	r := model.BatchRun{SchemaVersion: 2, BatchID: id, Ecosystem: eco, Platforms: p, Timestamp: ts, MacOSMinutesUsed: minutes}
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+func failLine(batch, eco, env, recipe, cat string, blocked ...string) string {
+	f := model.Failure{SchemaVersion: 2, BatchID: batch, Ecosystem: eco, Environment: env, PackageID: eco + ":" + recipe, Category: cat, BlockedBy: blocked, Timestamp: t0}
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+func dataFS(runs, failures []string) fstest.MapFS {
+	return fstest.MapFS{
+		"metrics/batch-runs.jsonl": {Data: []byte(strings.Join(runs, "\n") + "\n")},
+		"failures/all.jsonl":       {Data: []byte(strings.Join(failures, "\n") + "\n")},
+	}
+}
+
+func report(t *testing.T, fsys fstest.MapFS, mod func(*ReportOptions)) *Report {
+	t.Helper()
+	o := DefaultReportOptions(t0.AddDate(0, 0, 3))
+	if mod != nil {
+		mod(&o)
+	}
+	r, err := BuildReport(fsys, "test", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) > 0 {
+		t.Fatalf("problems: %v", r.Problems)
+	}
+	return r
+}
+
+func insights(r *Report, kind string) []Insight {
+	var out []Insight
+	for _, in := range r.Insights {
+		if in.Kind == kind {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func c(passed, failed int64) model.Counts {
+	return model.Counts{Tested: passed + failed, Passed: passed, Failed: failed}
+}
+
+func TestSkipAdvice(t *testing.T) {
+	tests := []struct {
+		name    string
+		counts  model.Counts
+		advised bool
+		verdict string
+	}{
+		{"clear yes", c(5, 95), true, "fail above 80.0% with confidence"},
+		{"clear no", c(50, 50), false, "no ecosystem fails above 80.0%"},
+		{"tiny sample, all failing", c(0, 3), false, "their intervals reach below it"},
+		{"above threshold, interval straddles", c(10, 50), false, "their intervals reach below it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := dataFS([]string{
+				runLine("b1", "npm", t0.Add(time.Hour), plat{"linux-musl-x86_64": tt.counts, "linux-glibc-x86_64": c(90, 10)}, nil),
+			}, nil)
+			r := report(t, fsys, nil)
+			got := insights(r, KindSkip)
+			if (len(got) == 1) != tt.advised || len(got) > 1 {
+				t.Fatalf("skip insights %+v, advised want %v", got, tt.advised)
+			}
+			if tt.advised {
+				in := got[0]
+				if in.Ecosystem != "npm" || in.Platform != "linux-musl-x86_64" || in.N != tt.counts.Tested || *in.CILow <= 0.8 {
+					t.Errorf("insight %+v", in)
+				}
+			}
+			if !strings.Contains(r.Verdicts.SkipAdvice, tt.verdict) {
+				t.Errorf("verdict %q, want %q", r.Verdicts.SkipAdvice, tt.verdict)
+			}
+		})
+	}
+}
+
+func TestSkipAdviceThreshold(t *testing.T) {
+	fsys := dataFS([]string{runLine("b1", "npm", t0.Add(time.Hour), plat{"linux-musl-x86_64": c(40, 60)}, nil)}, nil)
+	if got := insights(report(t, fsys, nil), KindSkip); len(got) != 0 {
+		t.Errorf("60%% failing advised at 0.8: %+v", got)
+	}
+	if got := insights(report(t, fsys, func(o *ReportOptions) { o.SkipThreshold = 0.4 }), KindSkip); len(got) != 1 {
+		t.Errorf("60%% of 100 failing not advised at 0.4: %+v", got)
+	}
+}
+
+// TestCapabilityGaps: a recipe counts for a cause only when every failure it
+// has on the platform (at the --by level) has that cause.
+func TestCapabilityGaps(t *testing.T) {
+	runs := []string{runLine("b1", "homebrew", t0.Add(time.Hour), plat{
+		"linux-debian-glibc-arm64": c(10, 5), "linux-rhel-glibc-arm64": c(12, 3),
+	}, nil)}
+	failures := []string{
+		// a, b, c: only missing_dep on openssl, on both families.
+		failLine("b1", "homebrew", "linux-debian-glibc-arm64", "a", "missing_dep", "openssl"),
+		failLine("b1", "homebrew", "linux-rhel-glibc-arm64", "a", "missing_dep", "openssl"),
+		failLine("b1", "homebrew", "linux-debian-glibc-arm64", "b", "missing_dep", "openssl", "zlib"),
+		failLine("b1", "homebrew", "linux-debian-glibc-arm64", "c", "missing_dep", "openssl"),
+		// d fails one way on Debian and another on RHEL: at env level it
+		// counts for neither category.
+		failLine("b1", "homebrew", "linux-debian-glibc-arm64", "d", "missing_dep", "openssl"),
+		failLine("b1", "homebrew", "linux-rhel-glibc-arm64", "d", "binary_incompatible"),
+		// e and f: binary_incompatible only; g: a timeout is not a gap.
+		failLine("b1", "homebrew", "linux-debian-glibc-arm64", "e", "binary_incompatible"),
+		failLine("b1", "homebrew", "linux-rhel-glibc-arm64", "f", "binary_incompatible"),
+		failLine("b1", "homebrew", "linux-rhel-glibc-arm64", "g", "timeout"),
+		failLine("b1", "homebrew", "linux-rhel-glibc-arm64", "h", "timeout"),
+	}
+	fsys := dataFS(runs, failures)
+	type key struct {
+		plat, cat, dep string
+		n              int64
+	}
+	collect := func(r *Report) map[key]bool {
+		m := map[key]bool{}
+		for _, in := range insights(r, KindGap) {
+			dep := strings.Join(in.BlockedBy, ",")
+			m[key{in.Platform, in.Category, dep, in.Recipes}] = true
+			if in.FailingRecipes == 0 || in.Evidence == "" {
+				t.Errorf("gap without evidence: %+v", in)
+			}
+		}
+		return m
+	}
+	env := collect(report(t, fsys, func(o *ReportOptions) { o.TopGaps = 10 }))
+	// d fails two ways, so neither category nor openssl (absent from its
+	// RHEL failure) explains it; g and h are timeouts, not gaps.
+	wantEnv := map[key]bool{
+		{"linux-glibc-arm64", "missing_dep", "", 3}:         true,
+		{"linux-glibc-arm64", "missing_dep", "openssl", 3}:  true,
+		{"linux-glibc-arm64", "binary_incompatible", "", 2}: true,
+	}
+	if fmt.Sprint(env) != fmt.Sprint(wantEnv) {
+		t.Errorf("gaps by env:\n got %v\nwant %v", env, wantEnv)
+	}
+	fam := collect(report(t, fsys, func(o *ReportOptions) { o.By = model.LevelFamily; o.TopGaps = 10 }))
+	wantFam := map[key]bool{
+		{"linux-debian-glibc-arm64", "missing_dep", "", 4}:        true, // a, b, c, d
+		{"linux-debian-glibc-arm64", "missing_dep", "openssl", 4}: true,
+		{"linux-rhel-glibc-arm64", "binary_incompatible", "", 2}:  true, // d, f
+	}
+	if fmt.Sprint(fam) != fmt.Sprint(wantFam) {
+		t.Errorf("gaps by family:\n got %v\nwant %v", fam, wantFam)
+	}
+}
+
+func TestWeekOf(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"2026-03-08T23:59:59Z", "2026-03-02"}, // Sunday 23:59 belongs to the week before
+		{"2026-03-09T00:00:00Z", "2026-03-09"}, // Monday 00:00 starts a week
+		{"2026-03-11T12:00:00Z", "2026-03-09"},
+		{"2026-03-09T00:30:00+01:00", "2026-03-02"}, // still Sunday in UTC
+	}
+	for _, tt := range tests {
+		ts, _ := time.Parse(time.RFC3339, tt.in)
+		if got := WeekOf(ts, time.Monday).Format("2006-01-02"); got != tt.want {
+			t.Errorf("WeekOf(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func minutes(n int64) *int64 { return &n }
+
+func TestBudgetWeekBoundary(t *testing.T) {
+	sunday := time.Date(2026, 3, 8, 23, 59, 0, 0, time.UTC)
+	monday := time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)
+	fsys := dataFS([]string{
+		runLine("sun", "cargo", sunday, plat{"darwin-arm64": c(1, 0)}, minutes(300)),
+		runLine("mon", "cargo", monday, plat{"darwin-arm64": c(1, 0)}, minutes(40)),
+	}, nil)
+	r := report(t, fsys, func(o *ReportOptions) { o.Now = monday.Add(12 * time.Hour) })
+	if r.Budget.UsedMinutes == nil || *r.Budget.UsedMinutes != 40 || r.Budget.Batches != 1 || !r.Budget.WeekStart.Equal(monday) {
+		t.Errorf("budget on Monday: %+v", r.Budget)
+	}
+	r = report(t, fsys, func(o *ReportOptions) { o.Now = sunday.Add(30 * time.Second) })
+	if r.Budget.UsedMinutes == nil || *r.Budget.UsedMinutes != 300 || r.Budget.Batches != 1 {
+		t.Errorf("budget on Sunday: %+v", r.Budget)
+	}
+}
+
+func TestBudgetProjection(t *testing.T) {
+	wed := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC) // two days into the week
+	fsys := dataFS([]string{
+		runLine("a", "cargo", t0.Add(10*time.Hour), plat{"darwin-arm64": c(1, 0)}, minutes(250)),
+		runLine("b", "cargo", t0.Add(30*time.Hour), plat{"darwin-arm64": c(1, 0)}, minutes(350)),
+	}, nil)
+	r := report(t, fsys, func(o *ReportOptions) { o.Now = wed })
+	b := r.Budget
+	// 600 minutes in 2 days: 300 a day, 2100 projected, 1000 reached after 3 1/3 days.
+	if b.BurnPerDay == nil || *b.BurnPerDay != 300 || *b.ProjectedMinutes != 2100 {
+		t.Fatalf("burn %v, projected %v", b.BurnPerDay, b.ProjectedMinutes)
+	}
+	want := time.Date(2026, 3, 5, 8, 0, 0, 0, time.UTC)
+	if b.RunOutAt == nil || !b.RunOutAt.Equal(want) || !strings.Contains(b.Status, "will run out on Thu 2026-03-05 08:00") {
+		t.Errorf("run out %v, status %q; want %v", b.RunOutAt, b.Status, want)
+	}
+	// On track with a bigger budget.
+	r = report(t, fsys, func(o *ReportOptions) { o.Now = wed; o.WeekBudget = 5000 })
+	if r.Budget.RunOutAt != nil || !strings.HasPrefix(r.Budget.Status, "on track") {
+		t.Errorf("budget 5000: %+v", r.Budget)
+	}
+	// Exhausted: the crossing batch is named.
+	r = report(t, fsys, func(o *ReportOptions) { o.Now = wed; o.WeekBudget = 500 })
+	if !r.Budget.Exhausted || r.Budget.RunOutAt == nil || !r.Budget.RunOutAt.Equal(t0.Add(30*time.Hour)) {
+		t.Errorf("budget 500: %+v", r.Budget)
+	}
+}
+
+func TestBudgetUnknownIsNotZero(t *testing.T) {
+	// v1-style records: darwin tested, no minutes, no durations.
+	fsys := fstest.MapFS{"metrics/batch-runs.jsonl": {Data: []byte(
+		`{"batch_id":"x","ecosystem":"homebrew","platforms":{"darwin-arm64":{"tested":2,"passed":2,"failed":0}},"timestamp":"2026-03-03T00:00:00Z"}` + "\n")}}
+	r := report(t, fsys, nil)
+	if r.Budget.UsedMinutes != nil || r.Budget.UnknownBatches != 1 || !strings.HasPrefix(r.Budget.Status, "unknown") {
+		t.Errorf("budget %+v, want unknown", r.Budget)
+	}
+	j, _ := json.Marshal(r.Budget)
+	if !strings.Contains(string(j), `"used_minutes":null`) {
+		t.Errorf("JSON %s, want used_minutes null", j)
+	}
+}
+
+func TestWeakestAndRegression(t *testing.T) {
+	var runs []string
+	for i := 0; i < 10; i++ {
+		musl := c(90, 10)
+		if i >= 5 {
+			musl = c(40, 60) // falls in the newer half
+		}
+		runs = append(runs, runLine(fmt.Sprintf("b%d", i), "cargo", t0.Add(time.Duration(i)*time.Hour),
+			plat{"linux-glibc-x86_64": c(95, 5), "linux-musl-x86_64": musl, "darwin-arm64": c(1, 0)}, nil))
+	}
+	r := report(t, dataFS(runs, nil), nil)
+	w := insights(r, KindWeakest)
+	if len(w) != 1 || w[0].Platform != "linux-musl-x86_64" {
+		t.Errorf("weakest: %+v (%s)", w, r.Verdicts.WeakestPlatform)
+	}
+	reg := insights(r, KindRegression)
+	if len(reg) != 1 || reg[0].Platform != "linux-musl-x86_64" || *reg[0].Change > -0.4 {
+		t.Errorf("regressions: %+v", reg)
+	}
+	// darwin-arm64 has 10 tests: its interval is wide, so nothing can be
+	// called weakest when only it and a close platform remain.
+	r = report(t, dataFS(runs, nil), func(o *ReportOptions) { o.Platforms = []string{"darwin-arm64", "linux-glibc-x86_64"} })
+	if len(insights(r, KindWeakest)) != 0 || !strings.HasPrefix(r.Verdicts.WeakestPlatform, "no platform is significantly weaker") {
+		t.Errorf("weakest among darwin and glibc: %s", r.Verdicts.WeakestPlatform)
+	}
+}
+
+func TestWindowLastAndFailureTimes(t *testing.T) {
+	var runs []string
+	for i := 0; i < 6; i++ {
+		runs = append(runs, runLine(fmt.Sprintf("b%d", i), "cargo", t0.Add(time.Duration(i)*time.Hour), plat{"linux-glibc-x86_64": c(9, 1)}, nil))
+	}
+	// An empty run inside the window, and flat failures without batch IDs.
+	runs = append(runs, runLine("empty", "cargo", t0.Add(4*time.Hour+30*time.Minute), plat{"linux-glibc-x86_64": {}}, nil))
+	flat := func(h float64) string {
+		return fmt.Sprintf(`{"schema_version":1,"recipe":"r%v","platform":"linux-debian-glibc-x86_64","exit_code":6,"timestamp":"%s"}`,
+			h, t0.Add(time.Duration(h*float64(time.Hour))).Format(time.RFC3339Nano))
+	}
+	failures := []string{flat(2), flat(3), flat(3.5), flat(5), failLine("b1", "cargo", "linux-glibc-x86_64", "x", "install_failed"), failLine("b5", "cargo", "linux-glibc-x86_64", "y", "install_failed")}
+	r := report(t, dataFS(runs, failures), func(o *ReportOptions) { o.Last = 3 })
+	if r.Batches != 3 || r.EmptyRuns != 1 || r.Window.PreviousBatches != 3 {
+		t.Fatalf("batches %d, empty %d, previous %d", r.Batches, r.EmptyRuns, r.Window.PreviousBatches)
+	}
+	p := r.Platforms[0]
+	if p.Tested != 30 || p.Trend == nil || p.Trend.PreviousTested != 30 {
+		t.Errorf("platform %+v", p)
+	}
+	// Window = b3, b4, b5: failures after b2 (hour 2): flat 3, 3.5, 5, and b5's; not b1's, not flat 2.
+	var n int64
+	for _, cs := range r.Categories {
+		n += cs.Count
+	}
+	if n != 4 {
+		t.Errorf("%d failures in the window, want 4", n)
+	}
+}
+
+func TestMixedV1RunsAreNotApportioned(t *testing.T) {
+	fsys := fstest.MapFS{"metrics/batch-runs.jsonl": {Data: []byte(
+		`{"batch_id":"m","ecosystems":{"npm":1,"pypi":1},"platforms":{"linux-x86_64":{"tested":4,"passed":3,"failed":1}},"timestamp":"2026-03-03T00:00:00Z"}` + "\n" +
+			runLine("v2", "mixed", t0.Add(time.Hour), plat{"linux-glibc-x86_64": c(2, 1)}, nil) + "\n")}}
+	// Give the v2 mixed run a by_ecosystem split.
+	v2 := `{"schema_version":2,"batch_id":"v2m","ecosystem":"mixed","ecosystems":{"npm":2,"pypi":1},"total":3,"platforms":{"linux-glibc-x86_64":{"tested":3,"passed":2,"failed":1,"skipped":0}},"by_ecosystem":{"npm":{"linux-glibc-x86_64":{"tested":2,"passed":2,"failed":0,"skipped":0}},"pypi":{"linux-glibc-x86_64":{"tested":1,"passed":0,"failed":1,"skipped":0}}},"timestamp":"2026-03-02T02:00:00Z"}`
+	fsys["metrics/batch-runs-2.jsonl"] = &fstest.MapFile{Data: []byte(v2 + "\n")}
+	r := report(t, fsys, func(o *ReportOptions) { o.By = model.LevelJob })
+	got := map[string]int64{}
+	for _, m := range r.Matrix {
+		got[m.Ecosystem+"/"+m.Platform] = m.Tested
+	}
+	want := map[string]int64{"mixed/linux-x86_64": 4 + 3, "npm/linux-x86_64": 2, "pypi/linux-x86_64": 1}
+	// The v2 "mixed" run without by_ecosystem stays under mixed; the one
+	// with by_ecosystem is split exactly.
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("matrix %v, want %v", got, want)
+	}
+}
