@@ -1,11 +1,115 @@
 package analyze
 
 import (
+	"io/fs"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
 )
+
+// readFailures streams every failure file into a failureAgg, reading files
+// in parallel (one reader and one aggregate per worker, merged at the end:
+// every count is a sum and every gap state an intersection, so the result
+// does not depend on the order). Problems come back in file and line order.
+func readFailures(fsys fs.FS, name string, o ReportOptions, cur []*batch, lo, hi time.Time, ecoFilter, known map[string]bool) (*failureAgg, []reader.Problem, error) {
+	lister := reader.New(fsys, name, reader.Options{SkipMessages: true})
+	files, err := lister.FailureFiles()
+	if err != nil {
+		return nil, nil, err
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(files) {
+		workers = len(files)
+	}
+	if workers < 1 {
+		workers = 1
+	}
+	aggs := make([]*failureAgg, workers)
+	errs := make([]error, workers)
+	probs := make([][]reader.Problem, workers)
+	next := make(chan string)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		fa := newFailureAgg(newRoller(o.By, o.Platforms), cur, lo, hi, ecoFilter)
+		fa.known = known
+		aggs[w] = fa
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rd := reader.New(fsys, name, reader.Options{SkipMessages: true})
+			for f := range next {
+				if errs[w] == nil {
+					errs[w] = rd.FailureFile(f, aggs[w].add)
+				}
+			}
+			p, _ := rd.Problems()
+			probs[w] = p
+		}(w)
+	}
+	for _, f := range files {
+		next <- f
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	fa := aggs[0]
+	for _, other := range aggs[1:] {
+		fa.merge(other)
+	}
+	var all []reader.Problem
+	for _, p := range probs {
+		all = append(all, p...)
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].File != all[j].File {
+			return all[i].File < all[j].File
+		}
+		return all[i].Line < all[j].Line
+	})
+	return fa, all, nil
+}
+
+// merge adds other's counts into fa.
+func (fa *failureAgg) merge(other *failureAgg) {
+	fa.records += other.records
+	for p, m := range other.catCount {
+		if fa.catCount[p] == nil {
+			fa.catCount[p] = map[string]int64{}
+			fa.kindCount[p] = map[model.Kind]int64{}
+		}
+		for c, n := range m {
+			fa.catCount[p][c] += n
+		}
+		for k, n := range other.kindCount[p] {
+			fa.kindCount[p][k] += n
+		}
+	}
+	for k, n := range other.blockFail {
+		fa.blockFail[k] += n
+	}
+	for k := range other.blockRec {
+		fa.blockRec[k] = struct{}{}
+	}
+	for k, st := range other.gaps {
+		mine := fa.gaps[k]
+		if mine == nil {
+			fa.gaps[k] = st
+			continue
+		}
+		if st.catMixed || st.cat != mine.cat {
+			mine.catMixed = true
+		}
+		mine.deps = intersect(mine.deps, st.deps)
+	}
+}
 
 // failureAgg counts the window's failure records.
 type failureAgg struct {

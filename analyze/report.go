@@ -264,9 +264,8 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	prevTotals, curTotals := totals(prev), totals(trendCur)
 
 	// 4. Failures.
-	fa := newFailureAgg(ro, cur, failLo, failHi, ecoFilter)
-	fa.known = knownIDs
-	if err := rd.Failures(fa.add); err != nil {
+	fa, failProblems, err := readFailures(fsys, name, o, cur, failLo, failHi, ecoFilter, knownIDs)
+	if err != nil {
 		return nil, err
 	}
 
@@ -358,6 +357,11 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	// Notes.
 	notes(rep, o, sawV1, platLevels, fa)
 	rep.Problems, rep.MoreProblems = rd.Problems()
+	rep.Problems = append(rep.Problems, failProblems...)
+	if max := reader.DefaultOptions.MaxProblems; len(rep.Problems) > max {
+		rep.MoreProblems += len(rep.Problems) - max
+		rep.Problems = rep.Problems[:max]
+	}
 	if rep.Problems == nil {
 		rep.Problems = []reader.Problem{}
 	}

@@ -58,9 +58,16 @@ func ParseTime(s string) (time.Time, error) {
 	if len(s) >= 19 && s[10] == 'T' && s[13] == '-' && s[16] == '-' {
 		s = s[:13] + ":" + s[14:16] + ":" + s[17:]
 	}
+	// time.Parse accepts one-digit hours; records must be exact.
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, fmt.Errorf("time %q is not RFC 3339", s)
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("time %q is not RFC 3339", s)
+	}
+	if t.Year() < 2000 || t.Year() > 9999 {
+		return time.Time{}, fmt.Errorf("time %q is out of range (years 2000 to 9999)", s)
 	}
 	return t.UTC(), nil
 }
@@ -275,6 +282,16 @@ type failureDecoder struct {
 	file         string
 	skipMessages bool
 	in           intern
+	// The last batch and package IDs: consecutive records repeat them.
+	lastBatch, lastPackage string
+}
+
+// again returns last when b spells it, else a new string stored in *last.
+func again(last *string, b []byte) string {
+	if string(b) != *last {
+		*last = string(b)
+	}
+	return *last
 }
 
 type failureHeader struct {
@@ -328,7 +345,9 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 			h.updatedAt, err = decodeTime(dec, "updated_at")
 			h.haveUpdated = true
 		case "batch_id":
-			h.batchID, err = dec.String()
+			var b []byte
+			b, err = dec.StringBytes()
+			h.batchID = again(&fd.lastBatch, b)
 		case "recipe":
 			recipe, err = dec.String()
 		case "timestamp":
@@ -447,7 +466,9 @@ func (fd *failureDecoder) field(dec *jsonlite.Decoder, key []byte, f *model.Fail
 	var err error
 	switch string(key) {
 	case "package_id":
-		f.PackageID, err = dec.String()
+		var b []byte
+		b, err = dec.StringBytes()
+		f.PackageID = again(&fd.lastPackage, b)
 	case "category":
 		var s []byte
 		s, err = dec.StringBytes()

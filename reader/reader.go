@@ -234,7 +234,7 @@ func (r *Reader) file(name, kind string, each func(*jsonlite.Decoder, jsonlite.F
 		if !ok {
 			break
 		}
-		if !st.multi && containsNewline(frame.Data) {
+		if frame.Lines > 1 {
 			st.multi = true
 		}
 		dec.Reset(frame.Data, frame.Line)
@@ -258,13 +258,4 @@ func (r *Reader) file(name, kind string, each func(*jsonlite.Decoder, jsonlite.F
 	}
 	r.files = append(r.files, FileStat{Path: r.display(name), Kind: kind, Format: format + ", " + layout, Records: st.records})
 	return nil
-}
-
-func containsNewline(b []byte) bool {
-	for _, c := range b {
-		if c == '\n' {
-			return true
-		}
-	}
-	return false
 }

@@ -118,7 +118,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
 		}
 	}
-	for _, s := range []string{"", "yesterday", "2026-03-01", "2026-03-01T10-20Z"} {
+	for _, s := range []string{"", "yesterday", "2026-03-01", "2026-03-01T10-20Z", "0001-01-01T0:00:00Z", "0001-01-01T00:00:00Z", "2026-03-01T1:20:30Z"} {
 		if _, err := ParseTime(s); err == nil {
 			t.Errorf("ParseTime(%q) accepted", s)
 		}

@@ -305,7 +305,7 @@ func Write(dir string, o Options) (last time.Time, err error) {
 			}
 			pick -= c.weight
 		}
-		n := 10 + rng.IntN(31)
+		n := 5 + rng.IntN(20)
 		results := batchResults(rng, e, n, t)
 		ts = ts.Add(time.Duration(3*60+rng.IntN(121)) * time.Minute)
 		key := ts.Format("2006-01-02") + "-" + e.name

@@ -20,6 +20,7 @@ type Decoder struct {
 	buf  []byte
 	pos  int
 	line int // line number of buf[0]
+	nl   int // newlines consumed so far (only whitespace holds them in valid JSON)
 	sbuf []byte
 }
 
@@ -39,7 +40,7 @@ func NewDecoder(buf []byte, firstLine int) *Decoder {
 
 // Reset points d at a new value, keeping its scratch buffers.
 func (d *Decoder) Reset(buf []byte, firstLine int) {
-	d.buf, d.pos, d.line = buf, 0, firstLine
+	d.buf, d.pos, d.line, d.nl = buf, 0, firstLine, 0
 }
 
 // LineAt returns the line number of offset off.
@@ -56,8 +57,8 @@ func (d *Decoder) LineAt(off int) int {
 	return n
 }
 
-// Line returns the line number of the decoder's position.
-func (d *Decoder) Line() int { return d.LineAt(d.pos) }
+// Line returns the line number of the decoder's position, in constant time.
+func (d *Decoder) Line() int { return d.line + d.nl }
 
 // Errorf returns an error located at the decoder's position.
 func (d *Decoder) Errorf(format string, args ...any) error {
@@ -67,7 +68,10 @@ func (d *Decoder) Errorf(format string, args ...any) error {
 func (d *Decoder) ws() {
 	for d.pos < len(d.buf) {
 		switch d.buf[d.pos] {
-		case ' ', '\t', '\n', '\r':
+		case '\n':
+			d.nl++
+			d.pos++
+		case ' ', '\t', '\r':
 			d.pos++
 		default:
 			return

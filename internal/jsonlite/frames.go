@@ -9,8 +9,9 @@ import (
 
 // Frame is one top-level JSON object found in a stream.
 type Frame struct {
-	Data []byte // the object's bytes; valid until the next call to Next
-	Line int    // line the object starts on (1-based)
+	Data  []byte // the object's bytes; valid until the next call to Next
+	Line  int    // line the object starts on (1-based)
+	Lines int    // how many lines it spans
 }
 
 // Framer splits a stream into top-level JSON objects, whether they are
@@ -128,7 +129,7 @@ func (f *Framer) Next() (fr Frame, ok bool) {
 			next, err := f.readLine()
 			if err != nil {
 				// Truncated at the end of the stream: let the decoder say so.
-				return Frame{Data: f.buf, Line: start}, true
+				return Frame{Data: f.buf, Line: start, Lines: f.line - start + 1}, true
 			}
 			if len(next) > 0 && next[0] == '{' {
 				// A record begins in column 0 inside an open object:
@@ -147,7 +148,7 @@ func (f *Framer) Next() (fr Frame, ok bool) {
 		if len(f.buf) == 0 {
 			continue
 		}
-		return Frame{Data: f.buf, Line: start}, true
+		return Frame{Data: f.buf, Line: start, Lines: f.line - start + 1}, true
 	}
 }
 
@@ -161,19 +162,26 @@ type scanState struct {
 // scan follows brace depth over one line. A string still open at the end of
 // a line is broken JSON (raw newlines are not allowed in strings).
 func (s *scanState) scan(line []byte) {
-	for _, c := range line {
+	for i := 0; i < len(line); i++ {
 		if s.inString {
-			switch {
-			case s.escape:
+			if s.escape {
 				s.escape = false
-			case c == '\\':
+				continue
+			}
+			// Jump to the next quote or backslash: strings are most of a record.
+			j := indexQuoteOrBackslash(line[i:])
+			if j < 0 {
+				break
+			}
+			i += j
+			if line[i] == '\\' {
 				s.escape = true
-			case c == '"':
+			} else {
 				s.inString = false
 			}
 			continue
 		}
-		switch c {
+		switch line[i] {
 		case '"':
 			s.inString = true
 		case '{', '[':
@@ -188,4 +196,16 @@ func (s *scanState) scan(line []byte) {
 	if s.inString {
 		s.broken = true
 	}
+}
+
+func indexQuoteOrBackslash(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	limit := b
+	if q >= 0 {
+		limit = b[:q]
+	}
+	if bs := bytes.IndexByte(limit, '\\'); bs >= 0 {
+		return bs
+	}
+	return q
 }

@@ -1,0 +1,29 @@
+package analyze
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/batchsli/batchsli/simulate"
+)
+
+// BenchmarkReport builds the whole report over a simulated history:
+// BATCHSLI_BENCH_DATA names a data directory (for example one written by
+// `batchsli simulate --batches 20000`), else 2,000 batches are simulated.
+func BenchmarkReport(b *testing.B) {
+	dir := os.Getenv("BATCHSLI_BENCH_DATA")
+	if dir == "" {
+		dir = b.TempDir()
+		if _, err := simulate.Write(dir, simulate.Options{Batches: 2000, Seed: 1, Start: simulate.DefaultOptions.Start}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	o := DefaultReportOptions(time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := BuildReport(os.DirFS(dir), dir, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
