@@ -76,7 +76,7 @@ func computeBudget(runs []*batch, o ReportOptions) Budget {
 		pts = append(pts, point{b.ts, *b.minutes})
 	}
 	if bu.UnknownBatches > 0 && !anyKnown {
-		bu.Status = fmt.Sprintf("unknown: %d batches this week used macOS without recording their minutes", bu.UnknownBatches)
+		bu.Status = fmt.Sprintf("unknown: %s this week used macOS without recording their minutes", plural(bu.UnknownBatches, "batch", "batches"))
 		return bu
 	}
 	bu.UsedMinutes = &used
@@ -85,7 +85,7 @@ func computeBudget(runs []*batch, o ReportOptions) Budget {
 	elapsed := o.Now.Sub(start).Hours() / 24
 	atLeast := ""
 	if bu.UnknownBatches > 0 {
-		atLeast = fmt.Sprintf(" (at least: %d batches used macOS without recording their minutes)", bu.UnknownBatches)
+		atLeast = fmt.Sprintf(" (at least: %s used macOS without recording their minutes)", plural(bu.UnknownBatches, "batch", "batches"))
 	}
 	if used >= o.WeekBudget {
 		bu.Exhausted = true
@@ -118,4 +118,11 @@ func computeBudget(runs []*batch, o ReportOptions) Budget {
 	}
 	bu.Status = fmt.Sprintf("on track: %.0f minutes projected by the week's end%s", proj, atLeast)
 	return bu
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -36,6 +36,7 @@ const usage = `batchsli: per-platform SLI metrics for batch recipe generation
 Usage:
   batchsli record   --data DIR --ecosystem ECO [flags] RESULTS...   append a batch's records
   batchsli report   [--data DIR | --demo] [flags]                    per-platform SLIs across runs
+  batchsli summary  [--data DIR | --demo] [--batch-id ID]            one batch's job summary (markdown)
   batchsli validate [--data DIR | --demo] [--format text|json]       check a data directory
   batchsli simulate --out DIR [--batches N] [--seed S]               write a realistic history
   batchsli version
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runReport(ctx, rest, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
+	case "summary":
+		return runSummary(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "batchsli", version)
 		return nil
@@ -180,6 +183,8 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	js := jobSeconds{}
 	fs.Var(js, "job-seconds", "a validation job's time, PLATFORM=SECONDS (repeatable)")
 	perRun := fs.Bool("per-run", false, "write one metrics and one failures file per batch instead of appending to shared files")
+	summary := fs.String("summary", "", "append the batch's markdown summary to FILE (- for standard output; default: $GITHUB_STEP_SUMMARY when set)")
+	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes, for the summary")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -216,7 +221,13 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	return render.RecordAccount(stdout, run, len(failures), w)
+	if err := render.RecordAccount(stdout, run, len(failures), w); err != nil {
+		return err
+	}
+	if err := githubStep(*data, w.BatchID, *summary, *budget, stdout); err != nil {
+		return fmt.Errorf("record: batch %s was recorded, but its summary failed: %w", w.BatchID, err)
+	}
+	return nil
 }
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

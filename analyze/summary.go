@@ -1,0 +1,292 @@
+package analyze
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
+	"github.com/batchsli/batchsli/stats"
+)
+
+// SummaryOptions select the batch a job summary describes.
+type SummaryOptions struct {
+	// BatchID names the batch; "" picks the newest.
+	BatchID string
+	// Report tunes the report whose budget and insights the summary quotes;
+	// its Now is replaced by the batch's time.
+	Report ReportOptions
+	// MaxExcerpt bounds the message excerpt kept per failure, in bytes.
+	MaxExcerpt int
+}
+
+// DefaultSummaryOptions describe the newest batch.
+func DefaultSummaryOptions() SummaryOptions {
+	return SummaryOptions{Report: DefaultReportOptions(time.Now()), MaxExcerpt: 300}
+}
+
+// Summary is one batch's job summary, computed from the stored records.
+type Summary struct {
+	BatchID       string            `json:"batch_id"`
+	Ecosystem     string            `json:"ecosystem"`
+	Ecosystems    map[string]int64  `json:"ecosystems,omitempty"`
+	Timestamp     time.Time         `json:"timestamp"`
+	SchemaVersion int               `json:"schema_version"`
+	Total         int64             `json:"total"`
+	Generated     int64             `json:"generated"`
+	Merged        int64             `json:"merged"`
+	Platforms     []SummaryPlatform `json:"platforms"`
+	// Previous is the batch of the same ecosystem before this one, if any.
+	Previous   string           `json:"previous,omitempty"`
+	Categories []CategoryStat   `json:"categories"`
+	Failures   []SummaryFailure `json:"failures"`
+	// Minutes is this batch's macOS minutes, when known.
+	Minutes *float64 `json:"macos_minutes,omitempty"`
+	Budget  Budget   `json:"budget"`
+	// NewInsights are the report's insights that this batch brought;
+	// ClearedInsights those it ended.
+	NewInsights     []Insight `json:"new_insights"`
+	ClearedInsights []Insight `json:"cleared_insights"`
+	// FailureFiles are where the batch's failure records are stored.
+	FailureFiles []string `json:"failure_files"`
+	MetricsFile  string   `json:"metrics_file"`
+	Problems     int      `json:"problems"`
+	// Warnings are thresholds this batch crossed (budget, regressions), for
+	// CI annotations.
+	Warnings []Warning `json:"warnings"`
+}
+
+// Warning is a threshold crossed, worth an annotation.
+type Warning struct {
+	Title   string `json:"title"`
+	Message string `json:"message"`
+}
+
+// SummaryPlatform is one platform's row of the summary table.
+type SummaryPlatform struct {
+	Platform        string   `json:"platform"`
+	Tested          int64    `json:"tested"`
+	Passed          int64    `json:"passed"`
+	Failed          int64    `json:"failed"`
+	Skipped         int64    `json:"skipped"`
+	SkippedKnown    bool     `json:"skipped_known"`
+	PassRate        float64  `json:"pass_rate"`
+	CILow           float64  `json:"ci_low"`
+	CIHigh          float64  `json:"ci_high"`
+	DurationSeconds *float64 `json:"duration_seconds"`
+	// Against the previous batch of the same ecosystem.
+	PreviousPassRate *float64 `json:"previous_pass_rate"`
+	Change           *float64 `json:"change"`
+}
+
+// SummaryFailure is one failing recipe on one platform.
+type SummaryFailure struct {
+	PackageID string   `json:"package_id"`
+	Platform  string   `json:"platform"`
+	Category  string   `json:"category"`
+	BlockedBy []string `json:"blocked_by"`
+	ExitCode  *int     `json:"exit_code,omitempty"`
+	Excerpt   string   `json:"excerpt"`
+}
+
+// BuildSummary computes the job summary of one batch from a data directory.
+// A batch's failures are the records naming its batch ID or, for records
+// that name none (v1), those stamped with the batch's exact time.
+func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
+	rd := reader.New(fsys, name, reader.Options{})
+	var runs []*model.BatchRun
+	err := rd.Metrics(func(b *model.BatchRun) {
+		// Keep only what the summary needs from every run.
+		runs = append(runs, b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("%s holds no batch-run records", name)
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Timestamp.Before(runs[j].Timestamp) })
+	idx := len(runs) - 1
+	if o.BatchID != "" {
+		idx = -1
+		for i := len(runs) - 1; i >= 0; i-- {
+			if runs[i].BatchID == o.BatchID {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			return nil, fmt.Errorf("batch %s is not recorded in %s", o.BatchID, name)
+		}
+	}
+	b := runs[idx]
+	s := &Summary{
+		BatchID: b.BatchID, Ecosystem: b.Ecosystem, Ecosystems: b.Ecosystems, Timestamp: b.Timestamp,
+		SchemaVersion: b.SchemaVersion, Total: b.Total, Generated: b.Generated, Merged: b.Merged,
+		MetricsFile: b.Source.File,
+	}
+	var prev *model.BatchRun
+	for i := idx - 1; i >= 0; i-- {
+		if runs[i].Ecosystem == b.Ecosystem && runs[i].Tested() > 0 {
+			prev = runs[i]
+			s.Previous = prev.BatchID
+			break
+		}
+	}
+	ids := make([]string, 0, len(b.Platforms))
+	for id := range b.Platforms {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		c := b.Platforms[id]
+		p := SummaryPlatform{Platform: id, Tested: c.Tested, Passed: c.Passed, Failed: c.Failed, Skipped: c.Skipped,
+			SkippedKnown: c.SkippedKnown, PassRate: rate(c.Passed, c.Tested), DurationSeconds: c.DurationSeconds}
+		iv := stats.Wilson(c.Passed, c.Tested, stats.Z95)
+		p.CILow, p.CIHigh = iv.Low, iv.High
+		if prev != nil {
+			if pc, ok := prev.Platforms[id]; ok && pc.Tested > 0 && c.Tested > 0 {
+				pr := rate(pc.Passed, pc.Tested)
+				p.PreviousPassRate = &pr
+				d := p.PassRate - pr
+				p.Change = &d
+			}
+		}
+		s.Platforms = append(s.Platforms, p)
+	}
+	if m, ok := MacOSMinutes(b); ok {
+		s.Minutes = &m
+	}
+
+	// The batch's failures, with message excerpts.
+	cats := map[string]map[string]int64{}
+	files := map[string]bool{}
+	err = rd.Failures(func(f *model.Failure) {
+		if f.BatchID != "" {
+			if f.BatchID != b.BatchID {
+				return
+			}
+		} else if !f.Timestamp.Equal(b.Timestamp) {
+			return
+		}
+		files[f.Source.File] = true
+		if cats[f.Environment] == nil {
+			cats[f.Environment] = map[string]int64{}
+		}
+		cats[f.Environment][f.Category]++
+		bl := f.BlockedBy
+		if bl == nil {
+			bl = []string{}
+		}
+		s.Failures = append(s.Failures, SummaryFailure{PackageID: f.PackageID, Platform: f.Environment, Category: f.Category,
+			BlockedBy: bl, ExitCode: f.ExitCode, Excerpt: Excerpt(f.Message, o.MaxExcerpt)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(s.Failures, func(i, j int) bool {
+		a, c := s.Failures[i], s.Failures[j]
+		if a.PackageID != c.PackageID {
+			return a.PackageID < c.PackageID
+		}
+		return a.Platform < c.Platform
+	})
+	if s.Failures == nil {
+		s.Failures = []SummaryFailure{}
+	}
+	fa := &failureAgg{catCount: cats}
+	s.Categories = fa.categories()
+	for f := range files {
+		s.FailureFiles = append(s.FailureFiles, f)
+	}
+	sort.Strings(s.FailureFiles)
+	ps, more := rd.Problems()
+	s.Problems = len(ps) + more
+
+	// The report as of this batch, and as of just before it.
+	ro := o.Report
+	ro.Now = b.Timestamp
+	budgetRuns := make([]*batch, 0, len(runs))
+	for _, r := range runs {
+		budgetRuns = append(budgetRuns, budgetBatch(r))
+	}
+	s.Budget = computeBudget(budgetRuns, ro)
+	ro.Since, ro.Last = time.Time{}, 0
+	ro.Until = b.Timestamp
+	after, err := BuildReport(fsys, name, ro)
+	if err != nil {
+		return nil, err
+	}
+	ro.Until = b.Timestamp.Add(-time.Nanosecond)
+	var before *Report
+	if idx > 0 {
+		if before, err = BuildReport(fsys, name, ro); err != nil {
+			return nil, err
+		}
+	}
+	s.NewInsights, s.ClearedInsights = insightChanges(before, after)
+	s.Warnings = []Warning{}
+	if s.Budget.Exhausted || s.Budget.RunOutAt != nil {
+		s.Warnings = append(s.Warnings, Warning{Title: "macOS budget", Message: "macOS budget " + s.Budget.Status})
+	}
+	for _, in := range s.NewInsights {
+		if in.Kind == KindRegression {
+			s.Warnings = append(s.Warnings, Warning{Title: "Regression on " + in.Platform, Message: in.Evidence})
+		}
+	}
+	return s, nil
+}
+
+func insightKey(in Insight) string {
+	return strings.Join([]string{in.Kind, in.Platform, in.Ecosystem, in.Category, strings.Join(in.BlockedBy, ",")}, "\x00")
+}
+
+// insightChanges lists the insights found after a batch but not before it,
+// and those found before but no longer.
+func insightChanges(before, after *Report) (added, cleared []Insight) {
+	had := map[string]bool{}
+	if before != nil {
+		for _, in := range before.Insights {
+			had[insightKey(in)] = true
+		}
+	}
+	has := map[string]bool{}
+	for _, in := range after.Insights {
+		has[insightKey(in)] = true
+		if !had[insightKey(in)] {
+			added = append(added, in)
+		}
+	}
+	if before != nil {
+		for _, in := range before.Insights {
+			if !has[insightKey(in)] {
+				cleared = append(cleared, in)
+			}
+		}
+	}
+	if added == nil {
+		added = []Insight{}
+	}
+	if cleared == nil {
+		cleared = []Insight{}
+	}
+	return added, cleared
+}
+
+// Excerpt returns the start of a log message, on one line, at most max
+// bytes (cut on a rune boundary, marked with an ellipsis).
+func Excerpt(msg string, max int) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if len(msg) <= max {
+		return msg
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
+}

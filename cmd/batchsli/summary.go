@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/render"
+)
+
+const summarySynopsis = "summary [--data DIR | --demo] [--batch-id ID] [--output FILE|-] [--week-budget MINUTES]"
+
+func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("summary", summarySynopsis, stderr)
+	data := fs.String("data", "data", "data directory")
+	demo := fs.Bool("demo", false, "summarise a batch of the sample history built into batchsli")
+	batchID := fs.String("batch-id", "", "the batch (default: the newest)")
+	output := fs.String("output", "-", "where to write the markdown (appended to a file; - for standard output)")
+	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *budget <= 0 {
+		return usageError("summary: --week-budget must be a positive number of minutes")
+	}
+	fsys, name, err := dataFS(*data, *demo)
+	if err != nil {
+		return err
+	}
+	o := analyze.DefaultSummaryOptions()
+	o.BatchID = *batchID
+	o.Report.WeekBudget = *budget
+	s, err := analyze.BuildSummary(fsys, name, o)
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	return writeSummary(s, *output, stdout)
+}
+
+// writeSummary appends the rendered summary to path ("-": w), keeping the
+// file under render.SummaryLimit with what it already holds.
+func writeSummary(s *analyze.Summary, path string, w io.Writer) error {
+	limit := render.SummaryLimit
+	if path != "-" {
+		if st, err := os.Stat(path); err == nil {
+			limit -= int(st.Size())
+		}
+	}
+	if limit < 16<<10 {
+		return fmt.Errorf("summary: %s already holds %d bytes; no room for a summary under GitHub's limit", path, render.SummaryLimit-limit)
+	}
+	md, _ := render.SummaryMarkdown(s, limit)
+	if path == "-" {
+		_, err := io.WriteString(w, md)
+		return err
+	}
+	return appendTo(path, md)
+}
+
+func appendTo(path, text string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// githubStep writes the summary, outputs and annotations a GitHub Actions
+// step expects, where the environment asks for them: the summary to
+// --summary or $GITHUB_STEP_SUMMARY, key figures to $GITHUB_OUTPUT, and
+// ::warning:: annotations to stdout when $GITHUB_ACTIONS is true.
+func githubStep(data, batchID, summaryPath string, budget float64, stdout io.Writer) error {
+	if summaryPath == "" {
+		summaryPath = os.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	outputs := os.Getenv("GITHUB_OUTPUT")
+	actions := os.Getenv("GITHUB_ACTIONS") == "true"
+	if summaryPath == "" && outputs == "" && !actions {
+		return nil
+	}
+	o := analyze.DefaultSummaryOptions()
+	o.BatchID = batchID
+	o.Report.WeekBudget = budget
+	s, err := analyze.BuildSummary(os.DirFS(data), data, o)
+	if err != nil {
+		return err
+	}
+	if summaryPath != "" {
+		if err := writeSummary(s, summaryPath, stdout); err != nil {
+			return err
+		}
+	}
+	if outputs != "" {
+		if err := appendTo(outputs, render.GitHubOutputs(s)); err != nil {
+			return err
+		}
+	}
+	if actions {
+		io.WriteString(stdout, render.Annotations(s))
+	}
+	return nil
+}
