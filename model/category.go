@@ -93,3 +93,18 @@ func CategoryFromExitCode(code int) string {
 		return CatGenerationFailed
 	}
 }
+
+// ResolveCategory returns a failure's canonical category: the one it names
+// (aliases resolved, unknown names kept), else the one its exit code implies
+// (no exit code counts as generation_failed).
+func ResolveCategory(raw string, exitCode *int) string {
+	if raw != "" {
+		c, _ := CanonicalCategory(raw)
+		return c
+	}
+	code := -1
+	if exitCode != nil {
+		code = *exitCode
+	}
+	return CategoryFromExitCode(code)
+}

@@ -48,3 +48,22 @@ func TestCategoryFromExitCode(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveCategory(t *testing.T) {
+	six, none := 6, (*int)(nil)
+	tests := []struct {
+		raw  string
+		code *int
+		want string
+	}{
+		{"deterministic", &six, "generation_failed"},
+		{"cosmic_rays", &six, "cosmic_rays"},
+		{"", &six, "install_failed"},
+		{"", none, "generation_failed"},
+	}
+	for _, tt := range tests {
+		if got := ResolveCategory(tt.raw, tt.code); got != tt.want {
+			t.Errorf("ResolveCategory(%q, %v) = %q, want %q", tt.raw, tt.code, got, tt.want)
+		}
+	}
+}

@@ -435,15 +435,7 @@ func (fd *failureDecoder) finish(f *model.Failure, eco, recipe string) string {
 	if pe == "" {
 		f.PackageID = eco + ":" + name
 	}
-	if f.RawCategory != "" {
-		f.Category, _ = model.CanonicalCategory(f.RawCategory)
-	} else {
-		code := -1
-		if f.ExitCode != nil {
-			code = *f.ExitCode
-		}
-		f.Category = model.CategoryFromExitCode(code)
-	}
+	f.Category = model.ResolveCategory(f.RawCategory, f.ExitCode)
 	return ""
 }
 

@@ -311,16 +311,8 @@ func newFailure(k recipeKey, platform string, r *Result, ts time.Time, maxMsg in
 		Message:       Truncate(r.Message, maxMsg),
 		Timestamp:     ts,
 	}
-	if r.Category != "" {
-		f.RawCategory = r.Category
-		f.Category, _ = model.CanonicalCategory(r.Category)
-	} else {
-		code := -1
-		if r.ExitCode != nil {
-			code = *r.ExitCode
-		}
-		f.Category = model.CategoryFromExitCode(code)
-	}
+	f.RawCategory = r.Category
+	f.Category = model.ResolveCategory(r.Category, r.ExitCode)
 	return f
 }
 

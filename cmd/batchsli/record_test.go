@@ -17,7 +17,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/batchsli/batchsli/internal/golden"
-	"github.com/batchsli/batchsli/schemas"
 )
 
 // TestMain lets the test binary stand in for batchsli in tests that need
@@ -27,7 +26,11 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if simDir != "" {
+		os.RemoveAll(simDir)
+	}
+	os.Exit(code)
 }
 
 type cliResult struct {
@@ -101,23 +104,8 @@ func TestRecordGolden(t *testing.T) {
 // checkSchemas validates every written record against schemas/.
 func checkSchemas(t testing.TB, dir string) {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	for _, name := range []string{"batch-run.v2.schema.json", "failure.v2.schema.json"} {
-		data, err := schemas.FS.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AddResource(name, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runSchema := c.MustCompile("batch-run.v2.schema.json")
-	failSchema := c.MustCompile("failure.v2.schema.json")
+	runSchema := compileSchema(t, "batch-run.v2.schema.json")
+	failSchema := compileSchema(t, "failure.v2.schema.json")
 	n := 0
 	for sub, sch := range map[string]*jsonschema.Schema{"metrics": runSchema, "failures": failSchema} {
 		files, _ := filepath.Glob(filepath.Join(dir, sub, "*.jsonl"))
