@@ -11,7 +11,9 @@ import (
 
 // budgetBatch reduces a run to its macOS minutes: macos_minutes_used where
 // recorded, else ceil(seconds/60) per darwin platform when every darwin
-// platform that tested something has a duration, else unknown.
+// platform that tested something has a duration (and at least one has), zero
+// for a run with no darwin platform at all, else unknown. A record that says
+// nothing about minutes is never read as zero.
 func budgetBatch(b *model.BatchRun) *batch {
 	nb := &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem}
 	if b.MacOSMinutesUsed != nil {
@@ -20,21 +22,27 @@ func budgetBatch(b *model.BatchRun) *batch {
 		return nb
 	}
 	var sum float64
-	known := true
+	known, timed, darwin := true, false, false
 	for id, c := range b.Platforms {
-		if !model.ParseEnv(id).IsDarwin() || c.Tested == 0 {
+		if !model.ParseEnv(id).IsDarwin() {
 			continue
 		}
-		nb.usesMac = true
+		darwin = true
 		if c.DurationSeconds == nil {
-			known = false
+			if c.Tested > 0 {
+				known = false
+			}
 			continue
 		}
+		timed = true
 		sum += math.Ceil(*c.DurationSeconds / 60)
 	}
-	if known {
-		nb.minutes = &sum
+	if !darwin || (known && timed) {
+		nb.minutes = &sum // no darwin platform at all: no macOS used
+		nb.usesMac = sum > 0
+		return nb
 	}
+	nb.usesMac = true // unknown: it may have used macOS
 	return nb
 }
 
@@ -76,7 +84,7 @@ func computeBudget(runs []*batch, o ReportOptions) Budget {
 		pts = append(pts, point{b.ts, *b.minutes})
 	}
 	if bu.UnknownBatches > 0 && !anyKnown {
-		bu.Status = fmt.Sprintf("unknown: %s this week used macOS without recording their minutes", plural(bu.UnknownBatches, "batch", "batches"))
+		bu.Status = fmt.Sprintf("unknown: %s this week did not record their macOS minutes", plural(bu.UnknownBatches, "batch", "batches"))
 		return bu
 	}
 	bu.UsedMinutes = &used
@@ -85,7 +93,7 @@ func computeBudget(runs []*batch, o ReportOptions) Budget {
 	elapsed := o.Now.Sub(start).Hours() / 24
 	atLeast := ""
 	if bu.UnknownBatches > 0 {
-		atLeast = fmt.Sprintf(" (at least: %s used macOS without recording their minutes)", plural(bu.UnknownBatches, "batch", "batches"))
+		atLeast = fmt.Sprintf(" (at least: %s did not record their macOS minutes)", plural(bu.UnknownBatches, "batch", "batches"))
 	}
 	if used >= o.WeekBudget {
 		bu.Exhausted = true

@@ -68,9 +68,9 @@ func regressions(rep *Report) {
 		rep.Insights = append(rep.Insights, Insight{
 			Kind: KindRegression, Platform: p.Platform,
 			Rate: ptr(t.CurrentPassRate), N: t.CurrentTested, Change: ptr(t.Change), P: ptr(t.P),
-			Evidence: fmt.Sprintf("%s fell from %s (%d of %d) to %s (%d of %d) against %s: %+.1f points, p = %.3g",
+			Evidence: fmt.Sprintf("%s fell from %s (%d of %d) to %s (%d of %d), %+.1f points, p = %.3g (comparing %s)",
 				p.Platform, pct(t.PreviousPassRate), t.PreviousPassed, t.PreviousTested,
-				pct(t.CurrentPassRate), t.CurrentPassed, t.CurrentTested, rep.Window.TrendDescription, 100*t.Change, t.P),
+				pct(t.CurrentPassRate), t.CurrentPassed, t.CurrentTested, 100*t.Change, t.P, rep.Window.TrendDescription),
 		})
 	}
 	if n == 0 {

@@ -325,3 +325,28 @@ func TestMixedV1RunsAreNotApportioned(t *testing.T) {
 		t.Errorf("matrix %v, want %v", got, want)
 	}
 }
+
+func TestBudgetBatchMinutes(t *testing.T) {
+	d := func(f float64) *float64 { return &f }
+	tests := []struct {
+		name  string
+		run   model.BatchRun
+		known bool
+		want  float64
+	}{
+		{"recorded", model.BatchRun{MacOSMinutesUsed: minutes(42), Platforms: plat{"darwin-arm64": c(1, 0)}}, true, 42},
+		{"from durations, ceil per platform", model.BatchRun{Platforms: plat{
+			"darwin-arm64":  {Tested: 1, Passed: 1, DurationSeconds: d(61)},
+			"darwin-x86_64": {Tested: 1, Passed: 1, DurationSeconds: d(60)},
+			"linux-x86_64":  {Tested: 1, Passed: 1, DurationSeconds: d(600)}}}, true, 3},
+		{"no darwin platform", model.BatchRun{Platforms: plat{"linux-x86_64": c(1, 0)}}, true, 0},
+		{"darwin tested, no duration", model.BatchRun{Platforms: plat{"darwin-arm64": c(1, 0)}}, false, 0},
+		{"darwin untested, no duration (v1 says nothing)", model.BatchRun{Platforms: plat{"darwin-arm64": {}}}, false, 0},
+	}
+	for _, tt := range tests {
+		got, known := MacOSMinutes(&tt.run)
+		if known != tt.known || got != tt.want {
+			t.Errorf("%s: %v, %v; want %v, %v", tt.name, got, known, tt.want, tt.known)
+		}
+	}
+}

@@ -143,8 +143,8 @@ type Budget struct {
 	BudgetMinutes float64   `json:"budget_minutes"`
 	// UsedMinutes is null when no batch of the week says its minutes.
 	UsedMinutes *float64 `json:"used_minutes"`
-	// Batches this week, and how many of them used macOS without saying
-	// how long (their minutes are unknown and not in UsedMinutes).
+	// Runs this week, and how many of them did not record their macOS
+	// minutes (unknown, and not in UsedMinutes).
 	Batches          int      `json:"batches"`
 	UnknownBatches   int      `json:"unknown_batches"`
 	UsedShare        *float64 `json:"used_share"`
