@@ -244,3 +244,24 @@ func TestReportUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestColourOnlyOnATerminal(t *testing.T) {
+	if colorOK(&bytes.Buffer{}) {
+		t.Error("colour for a buffer")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if colorOK(f) {
+		t.Error("colour for a regular file")
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		t.Setenv("NO_COLOR", "")
+		if colorOK(tty) {
+			t.Error("colour on a terminal with NO_COLOR set (even empty)")
+		}
+	}
+}

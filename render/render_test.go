@@ -1,0 +1,117 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/batchsli/batchsli/analyze"
+)
+
+func TestMD(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain-name_1.0", `plain-name\_1.0`},
+		{"a|b", `a\|b`},
+		{"<script>x</script>", "&lt;script&gt;x&lt;/script&gt;"},
+		{"**b** _e_ `c` ~d~ $m$", `\*\*b\*\* \_e\_ \` + "`" + `c\` + "`" + ` \~d\~ \$m\$`},
+		{"[l](u) ![i](u)", `\[l\]\(u\) \!\[i\]\(u\)`},
+		{"line\nbreak\r\ttab", "line break  tab"},
+		{"@octocat", "@\u2060octocat"},
+		{"https://x.example", "https:\u2060//x.example"},
+		{"see www.x.example", "see www\u2060.x.example"},
+		{`back\slash`, `back\\slash`},
+		{"a & b", "a &amp; b"},
+	}
+	for _, tt := range tests {
+		if got := MD(tt.in); got != tt.want {
+			t.Errorf("MD(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMDCode(t *testing.T) {
+	tests := []struct{ in, table, inline string }{
+		{"plain", "` plain `", "` plain `"},
+		{"a`b", "`` a`b ``", "`` a`b ``"},
+		{"x```y", "```` x```y ````", "```` x```y ````"},
+		{"a|b", "` a\\|b `", "` a|b `"},
+		{`a\|b`, "` a\\ \\|b `", "` a\\|b `"},
+		{"two\nlines", "` two lines `", "` two lines `"},
+		{"", "` `", "` `"},
+	}
+	for _, tt := range tests {
+		if got := MDCode(tt.in); got != tt.table {
+			t.Errorf("MDCode(%q) = %q, want %q", tt.in, got, tt.table)
+		}
+		if got := MDCodeInline(tt.in); got != tt.inline {
+			t.Errorf("MDCodeInline(%q) = %q, want %q", tt.in, got, tt.inline)
+		}
+	}
+}
+
+func TestMDFence(t *testing.T) {
+	got := MDFence("a\n```\nb ````` c\n")
+	if !strings.HasPrefix(got, "``````text\n") || !strings.HasSuffix(got, "\n``````\n") {
+		t.Errorf("MDFence = %q", got)
+	}
+}
+
+func TestClean(t *testing.T) {
+	if got := Clean("ok name"); got != "ok name" {
+		t.Errorf("Clean changed plain text: %q", got)
+	}
+	if got := Clean("evil\x1b[31mred\nx"); strings.ContainsAny(got, "\x1b\n") {
+		t.Errorf("Clean left control characters: %q", got)
+	}
+}
+
+func TestSpark(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	if got := Spark([]*float64{f(0), f(0.5), nil, f(1)}, ' '); got != "▁▅ █" {
+		t.Errorf("Spark = %q", got)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	for in, want := range map[float64]string{5: "5s", 59.6: "1m 00s", 840: "14m 00s", 3725: "1h 02m"} {
+		if got := duration(f(in)); got != want {
+			t.Errorf("duration(%v) = %q, want %q", in, got, want)
+		}
+	}
+	if duration(nil) != "–" {
+		t.Error("unknown duration not shown as a dash")
+	}
+}
+
+func TestOutputName(t *testing.T) {
+	for in, want := range map[string]string{"pass_rate": "pass_rate", "pass_rate_linux-x86.64": "pass_rate_linux-x86_64", "1st": "_st", "a b": "a_b"} {
+		if got := OutputName(in); got != want {
+			t.Errorf("OutputName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAnnotationsEscape(t *testing.T) {
+	s := &analyze.Summary{Warnings: []analyze.Warning{{Title: "a: b, c", Message: "100%\nnext::set-output name=x::y"}}}
+	got := Annotations(s)
+	want := "::warning title=a%3A b%2C c::100%25%0Anext::set-output name=x::y\n"
+	if got != want {
+		t.Errorf("Annotations = %q, want %q", got, want)
+	}
+	if strings.Count(got, "\n") != 1 {
+		t.Error("an annotation spans lines")
+	}
+}
+
+func TestReportTextColour(t *testing.T) {
+	r := &analyze.Report{Platforms: []analyze.PlatformStat{{Platform: "linux-x86_64", Tested: 10, Passed: 5, PassRate: 0.5}}}
+	var plain, colour strings.Builder
+	ReportText(&plain, r, TextOptions{})
+	ReportText(&colour, r, TextOptions{Color: true})
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Error("colour without Color")
+	}
+	if !strings.Contains(colour.String(), "\x1b[31m50.0%") {
+		t.Error("no red for a 50% pass rate with Color")
+	}
+}
