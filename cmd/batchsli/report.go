@@ -126,9 +126,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 }
 
-// colorOK reports whether w is a terminal and NO_COLOR is not set.
+// colorOK reports whether w is a terminal and NO_COLOR is unset or empty
+// (no-color.org).
 func colorOK(w io.Writer) bool {
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
 	f, ok := w.(*os.File)
