@@ -78,3 +78,15 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpGolden(t *testing.T) {
+	var all strings.Builder
+	for _, args := range [][]string{{"help"}, {"record", "-h"}, {"report", "-h"}, {"summary", "-h"}, {"validate", "-h"}, {"simulate", "-h"}} {
+		res := cli(t, args...)
+		if res.code != 0 {
+			t.Errorf("%v: exit %d", args, res.code)
+		}
+		fmt.Fprintf(&all, "$ batchsli %s\n%s%s\n", strings.Join(args, " "), res.stdout, res.stderr)
+	}
+	golden.Check(t, "testdata/help.golden", []byte(all.String()))
+}
