@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	// Tests set the GitHub Actions variables themselves where they need them.
+	for _, v := range []string{"GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ACTIONS", "NO_COLOR", "GOMEMLIMIT"} {
+		os.Unsetenv(v)
+	}
 	code := m.Run()
 	if simDir != "" {
 		os.RemoveAll(simDir)
