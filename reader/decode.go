@@ -251,12 +251,6 @@ func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int) (*m
 			"darwin": {Tested: validatedLinux, Passed: validatedMacOS, Failed: macFailed},
 		}
 	}
-	if b.SchemaVersion == 2 {
-		for id, c := range b.Platforms {
-			c.SkippedKnown = true
-			b.Platforms[id] = c
-		}
-	}
 	b.Ecosystem = batchEcosystem(ecosystem, b.Ecosystems)
 	return b, nil
 }

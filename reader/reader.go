@@ -63,6 +63,7 @@ type Reader struct {
 	files []FileStat
 
 	in              intern
+	v2IDs           map[string]string // v2 batch ID -> where it was first read
 	problems        []Problem
 	droppedProblems int
 }
@@ -162,6 +163,17 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 		if err != nil {
 			r.decodeProblem(name, dec, fr, err)
 			return
+		}
+		if b.SchemaVersion == model.SchemaVersion {
+			where := fmt.Sprintf("%s:%d", b.Source.File, b.Source.Line)
+			if first, dup := r.v2IDs[b.BatchID]; dup {
+				r.problem(r.display(name), fr.Line, "batch %s is recorded twice (first at %s); this record is left out", b.BatchID, first)
+				return
+			}
+			if r.v2IDs == nil {
+				r.v2IDs = map[string]string{}
+			}
+			r.v2IDs[b.BatchID] = where
 		}
 		st.version(fmt.Sprintf("v%d", b.SchemaVersion))
 		st.records++

@@ -87,7 +87,11 @@ func ReportMarkdown(w io.Writer, r *analyze.Report) error {
 		fmt.Fprintf(&b, " %d more runs tested nothing and are not batches.", r.EmptyRuns)
 	}
 	b.WriteString("\n\n## Platform pass rates\n\n")
-	MDPlatforms(&b, r)
+	if len(r.Platforms) == 0 {
+		b.WriteString("No batch in the window tested anything.\n\n")
+	} else {
+		MDPlatforms(&b, r)
+	}
 	b.WriteString("## Failure categories\n\n")
 	MDCategories(&b, r)
 	if len(r.Blockers) > 0 {

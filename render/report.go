@@ -130,6 +130,9 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 	}
 
 	header("Platform pass rates")
+	if len(r.Platforms) == 0 {
+		b.WriteString("no batch in the window tested anything\n")
+	}
 	rows := [][]string{{"PLATFORM", "TESTED", "PASSED", "FAILED", "SKIPPED", "PASS RATE", "95% CI", "n", "TREND", "PER BATCH"}}
 	for _, p := range r.Platforms {
 		name := Clean(p.Platform)
@@ -147,7 +150,9 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 		rows = append(rows, []string{name, fmt.Sprint(p.Tested), fmt.Sprint(p.Passed), fmt.Sprint(p.Failed), skipped,
 			pal.rate(p.PassRate, pct(p.PassRate)), ci(p.CILow, p.CIHigh), n, trendText(p.Trend), Spark(p.Spark, ' ')})
 	}
-	table(rows)
+	if len(r.Platforms) > 0 {
+		table(rows)
+	}
 
 	header("Failure categories")
 	if len(r.Categories) == 0 {
@@ -174,6 +179,9 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 
 	header("Ecosystem x platform pass rates (n)")
 	ecos, plats, cell := matrixAxes(r)
+	if len(plats) == 0 {
+		b.WriteString("no batch in the window\n")
+	}
 	rows = [][]string{append([]string{"ECOSYSTEM"}, cleanAll(plats)...)}
 	for _, e := range ecos {
 		row := []string{Clean(e)}
@@ -187,7 +195,9 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 		}
 		rows = append(rows, row)
 	}
-	table(rows)
+	if len(plats) > 0 {
+		table(rows)
+	}
 
 	header("Durations per batch")
 	if len(r.Durations) == 0 {
