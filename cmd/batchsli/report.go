@@ -47,7 +47,7 @@ func parseDate(s string, endOfDay bool) (time.Time, error) {
 const reportSynopsis = `report [--data DIR | --demo] [--last N] [--since DATE] [--until DATE]
                 [--ecosystem E]... [--platform P]... [--by family|env|job|os]
                 [--format text|markdown|json] [--now RFC3339]
-                [--week-budget MINUTES] [--skip-threshold RATE]`
+                [--week-budget MINUTES] [--week-start DAY] [--skip-threshold RATE]`
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", reportSynopsis, stderr)
@@ -64,6 +64,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	now := fs.String("now", "", "the report's clock, RFC 3339 (default: now; with --demo, the sample's end)")
 	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
 	skip := fs.Float64("skip-threshold", 0.8, "failure rate above which skipping is advised")
+	weekStart := fs.String("week-start", "monday", "the day budget weeks start on, at 00:00 UTC")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -78,13 +79,16 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		clock = t.UTC()
 	}
+	var err error
 	o := analyze.DefaultReportOptions(clock)
 	o.Last, o.Ecosystems, o.Platforms = *last, ecos, plats
 	o.WeekBudget, o.SkipThreshold = *budget, *skip
+	if o.WeekStart, err = parseWeekday(*weekStart); err != nil {
+		return usageError("report: %v", err)
+	}
 	if *last < 0 {
 		return usageError("report: --last must be a positive number of batches")
 	}
-	var err error
 	if *since != "" {
 		if o.Since, err = parseDate(*since, false); err != nil {
 			return usageError("report: --since %v", err)
@@ -124,6 +128,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return render.ReportText(stdout, rep, render.TextOptions{Color: colorOK(stdout)})
 	}
+}
+
+// parseWeekday reads a weekday name (monday, Mon, ...).
+func parseWeekday(s string) (time.Weekday, error) {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		name := strings.ToLower(d.String())
+		if l := strings.ToLower(s); l == name || l == name[:3] {
+			return d, nil
+		}
+	}
+	return 0, fmt.Errorf("--week-start %q is not a weekday", s)
 }
 
 // colorOK reports whether w is a terminal and NO_COLOR is unset or empty

@@ -76,6 +76,7 @@ func reportCases(t *testing.T) []struct {
 		{"formats-family", []string{"--data", "../../reader/testdata/formats", "--now", "2026-01-30T12:00:00Z", "--by", "family"}},
 		{"bad", []string{"--data", "../../reader/testdata/bad", "--now", "2026-01-05T00:00:00Z"}},
 		{"demo", []string{"--demo"}},
+		{"sim-week-sunday", []string{"--data", sim, "--now", simNow, "--week-start", "sun", "--week-budget", "300"}},
 	}
 }
 
@@ -236,6 +237,7 @@ func TestReportUsageErrors(t *testing.T) {
 		{[]string{"--week-budget", "0"}, "--week-budget must be a positive number"},
 		{[]string{"--now", "today"}, "--now"},
 		{[]string{"--ecosystem", "../x"}, "is not an ecosystem name"},
+		{[]string{"--week-start", "someday"}, "is not a weekday"},
 	}
 	for _, tt := range tests {
 		res := cli(t, append([]string{"report", "--demo"}, tt.args...)...)

@@ -10,7 +10,7 @@ import (
 	"github.com/batchsli/batchsli/render"
 )
 
-const summarySynopsis = "summary [--data DIR | --demo] [--batch-id ID] [--output FILE|-] [--week-budget MINUTES]"
+const summarySynopsis = "summary [--data DIR | --demo] [--batch-id ID] [--output FILE|-] [--week-budget MINUTES] [--week-start DAY]"
 
 func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("summary", summarySynopsis, stderr)
@@ -19,8 +19,13 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	batchID := fs.String("batch-id", "", "the batch (default: the newest)")
 	output := fs.String("output", "-", "where to write the markdown (appended to a file; - for standard output)")
 	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
+	weekStart := fs.String("week-start", "monday", "the day budget weeks start on, at 00:00 UTC")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	ws, err := parseWeekday(*weekStart)
+	if err != nil {
+		return usageError("summary: %v", err)
 	}
 	if *budget <= 0 {
 		return usageError("summary: --week-budget must be a positive number of minutes")
@@ -32,6 +37,7 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	o := analyze.DefaultSummaryOptions()
 	o.BatchID = *batchID
 	o.Report.WeekBudget = *budget
+	o.Report.WeekStart = ws
 	s, err := analyze.BuildSummary(fsys, name, o)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
