@@ -255,19 +255,24 @@ func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int) (*m
 	return b, nil
 }
 
-// batchEcosystem decides a run's ecosystem: the one it names, the only key
-// of its ecosystems map, Mixed for several, Unknown for none.
+// batchEcosystem decides a run's ecosystem: the one it names, the only
+// (non-empty) key of its ecosystems map, Mixed for several, Unknown for none.
 func batchEcosystem(eco string, ecos map[string]int64) string {
 	if eco != "" {
 		return eco
 	}
-	switch len(ecos) {
+	only, n := "", 0
+	for k := range ecos {
+		if k != "" {
+			only = k
+			n++
+		}
+	}
+	switch n {
 	case 0:
 		return model.Unknown
 	case 1:
-		for k := range ecos {
-			return k
-		}
+		return only
 	}
 	return model.Mixed
 }
