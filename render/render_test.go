@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -113,5 +114,35 @@ func TestReportTextColour(t *testing.T) {
 	}
 	if !strings.Contains(colour.String(), "\x1b[31m50.0%") {
 		t.Error("no red for a 50% pass rate with Color")
+	}
+}
+
+func TestSummaryDegrades(t *testing.T) {
+	s := &analyze.Summary{BatchID: "b-1", Ecosystem: "npm", Platforms: []analyze.SummaryPlatform{{Platform: "linux-x86_64", Tested: 2000, Failed: 2000}},
+		FailureFiles: []string{"data/failures/npm.jsonl"}, MetricsFile: "data/metrics/batch-runs.jsonl"}
+	for i := 0; i < 2000; i++ {
+		s.Failures = append(s.Failures, analyze.SummaryFailure{PackageID: fmt.Sprintf("npm:r%d", i), Platform: "linux-x86_64", Category: "install_failed",
+			Excerpt: strings.Repeat("x", 300)})
+	}
+	full, level := SummaryMarkdown(s, 1<<30)
+	if level != DetailFull || strings.Contains(full, "left out") || strings.Count(full, "\n- **npm") != 2000 {
+		t.Fatalf("unbounded: level %d", level)
+	}
+	for _, tt := range []struct {
+		limit, level int
+		want         string
+	}{
+		{len(full) - 1, DetailShortMessages, "messages were trimmed to 80 bytes"},
+		{60 << 10, DetailShortMessages, "were left out"},
+		{16 << 10, DetailShortMessages, "only the first"},
+		{4000, DetailNoRecipes, "the per-recipe detail (2000 failures) was left out"},
+	} {
+		out, level := SummaryMarkdown(s, tt.limit)
+		if len(out) > tt.limit || level != tt.level || !strings.Contains(out, tt.want) || !strings.Contains(out, "| Platform |") {
+			t.Errorf("limit %d: %d bytes, level %d; want level %d and %q", tt.limit, len(out), level, tt.level, tt.want)
+		}
+		if strings.Count(out, "<details>") != strings.Count(out, "</details>") {
+			t.Errorf("limit %d: unbalanced details", tt.limit)
+		}
 	}
 }

@@ -39,16 +39,17 @@ func duration(f *float64) string {
 }
 
 // SummaryMarkdown renders a batch's job summary within limit bytes,
-// degrading in steps when it would not fit: messages trimmed, then the
-// per-recipe detail dropped, then the tables only. A line containing
-// "left out" says what was left out and where the full data is.
+// degrading in steps when it would not fit: messages trimmed (and the
+// per-recipe list cut to the failures that fit), then the per-recipe detail
+// dropped, then the tables only. A line containing "left out" says what was
+// left out and where the full data is.
 func SummaryMarkdown(s *analyze.Summary, limit int) (string, int) {
 	for level := DetailFull; level < DetailTablesOnly; level++ {
-		if out := summaryAt(s, level); len(out) <= limit {
-			return out, level
+		if out, got := summaryAt(s, level, limit); len(out) <= limit {
+			return out, got
 		}
 	}
-	out := summaryAt(s, DetailTablesOnly)
+	out, _ := summaryAt(s, DetailTablesOnly, limit)
 	if len(out) > limit {
 		// Nothing else can go: cut at a line boundary and say so.
 		cut := strings.LastIndexByte(out[:limit-200], '\n')
@@ -57,7 +58,10 @@ func SummaryMarkdown(s *analyze.Summary, limit int) (string, int) {
 	return out, DetailTablesOnly
 }
 
-func summaryAt(s *analyze.Summary, level int) string {
+// summaryAt renders the summary at one detail level. At
+// DetailShortMessages the failure list keeps as many failures as fit in
+// limit, and says how many it left out.
+func summaryAt(s *analyze.Summary, level, limit int) (string, int) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Batch %s: %s\n\n", MD(s.BatchID), MD(s.Ecosystem))
 	fmt.Fprintf(&b, "Finished %s UTC: %d recipes, %d generated, %d merged.", s.Timestamp.UTC().Format("2006-01-02 15:04"), s.Total, s.Generated, s.Merged)
@@ -162,30 +166,31 @@ func summaryAt(s *analyze.Summary, level int) string {
 		for _, f := range s.Failures {
 			recipes[f.PackageID] = true
 		}
-		fmt.Fprintf(&b, "<details>\n<summary>Failed recipes: %d failures of %d recipes</summary>\n\n", len(s.Failures), len(recipes))
+		var list strings.Builder
+		// Room for the list: what the limit leaves after the rest, with a
+		// margin for the closing lines.
+		room := limit - b.Len() - 4096
+		shown := 0
 		for _, f := range s.Failures {
-			fmt.Fprintf(&b, "- **%s** on %s: %s", MD(f.PackageID), MD(f.Platform), MD(f.Category))
-			if len(f.BlockedBy) > 0 {
-				var bl []string
-				for _, d := range f.BlockedBy {
-					bl = append(bl, MDCodeInline(d))
-				}
-				fmt.Fprintf(&b, ", blocked by %s", strings.Join(bl, ", "))
+			line := failureLine(f, max)
+			if level == DetailShortMessages && list.Len()+len(line) > room {
+				break
 			}
-			if f.ExitCode != nil {
-				fmt.Fprintf(&b, ", exit %d", *f.ExitCode)
-			}
-			if msg := f.Excerpt; msg != "" {
-				if max > 0 {
-					msg = analyze.Excerpt(msg, max)
-				}
-				fmt.Fprintf(&b, ": %s", MDCodeInline(msg))
-			}
-			b.WriteString("\n")
+			list.WriteString(line)
+			shown++
 		}
+		if shown == 0 {
+			return summaryAt(s, DetailNoRecipes, limit) // not even one fits
+		}
+		fmt.Fprintf(&b, "<details>\n<summary>Failed recipes: %d failures of %d recipes</summary>\n\n", len(s.Failures), len(recipes))
+		b.WriteString(list.String())
 		b.WriteString("\n</details>\n\n")
 		if level == DetailShortMessages {
-			fmt.Fprintf(&b, "_To fit GitHub's summary size limit, messages were trimmed to %d bytes; the rest of each message was left out. The full messages are in %s._\n\n", max, where)
+			left := ""
+			if shown < len(s.Failures) {
+				left = fmt.Sprintf(" and only the first %d of the %d failures are listed (the other %d were left out)", shown, len(s.Failures), len(s.Failures)-shown)
+			}
+			fmt.Fprintf(&b, "_To fit GitHub's summary size limit, messages were trimmed to %d bytes (the rest of each message was left out)%s. The full data is in %s (batch %s)._\n\n", max, left, where, MD(s.BatchID))
 		}
 	case level == DetailNoRecipes:
 		fmt.Fprintf(&b, "_To fit GitHub's summary size limit, the per-recipe detail (%d failures) was left out. The full data is in %s (batch %s)._\n\n", len(s.Failures), where, MD(s.BatchID))
@@ -196,7 +201,7 @@ func summaryAt(s *analyze.Summary, level int) string {
 	if s.Problems > 0 {
 		fmt.Fprintf(&b, "_The data directory has %d problem records; run `batchsli validate`._\n\n", s.Problems)
 	}
-	return b.String()
+	return b.String(), level
 }
 
 func sortedKeys(m map[string]int64) []string {
@@ -272,5 +277,30 @@ func Annotations(s *analyze.Summary) string {
 	for _, w := range s.Warnings {
 		fmt.Fprintf(&b, "::warning title=%s::%s\n", prop.Replace(w.Title), data.Replace(w.Message))
 	}
+	return b.String()
+}
+
+// failureLine is one failure of the per-recipe list; max > 0 trims the
+// message excerpt.
+func failureLine(f analyze.SummaryFailure, max int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "- **%s** on %s: %s", MD(f.PackageID), MD(f.Platform), MD(f.Category))
+	if len(f.BlockedBy) > 0 {
+		var bl []string
+		for _, d := range f.BlockedBy {
+			bl = append(bl, MDCodeInline(d))
+		}
+		fmt.Fprintf(&b, ", blocked by %s", strings.Join(bl, ", "))
+	}
+	if f.ExitCode != nil {
+		fmt.Fprintf(&b, ", exit %d", *f.ExitCode)
+	}
+	if msg := f.Excerpt; msg != "" {
+		if max > 0 {
+			msg = analyze.Excerpt(msg, max)
+		}
+		fmt.Fprintf(&b, ": %s", MDCodeInline(msg))
+	}
+	b.WriteString("\n")
 	return b.String()
 }
