@@ -80,6 +80,7 @@ type SummaryPlatform struct {
 	DurationSeconds *float64 `json:"duration_seconds"`
 	// Against the previous batch of the same ecosystem.
 	PreviousPassRate *float64 `json:"previous_pass_rate"`
+	PreviousTested   int64    `json:"previous_tested"`
 	Change           *float64 `json:"change"`
 }
 
@@ -152,6 +153,7 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 			if pc, ok := prev.Platforms[id]; ok && pc.Tested > 0 && c.Tested > 0 {
 				pr := rate(pc.Passed, pc.Tested)
 				p.PreviousPassRate = &pr
+				p.PreviousTested = pc.Tested
 				d := p.PassRate - pr
 				p.Change = &d
 			}

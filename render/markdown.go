@@ -61,7 +61,7 @@ func MDCategories(b *strings.Builder, r *analyze.Report) {
 		}
 		rows = append(rows, []string{MD(c.Platform), name, c.Kind, fmt.Sprint(c.Count), pct(c.Share)})
 	}
-	mdTable(b, []string{"Platform", "Category", "Kind", "Count", "Share"}, "", rows)
+	mdTable(b, []string{"Platform", "Category", "Kind", "Count", "Share of platform's failures"}, "", rows)
 }
 
 // MDInsights writes the insights and verdicts as a list.

@@ -158,7 +158,7 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 	if len(r.Categories) == 0 {
 		b.WriteString("no failure records in the window\n")
 	} else {
-		rows = [][]string{{"PLATFORM", "CATEGORY", "KIND", "COUNT", "SHARE"}}
+		rows = [][]string{{"PLATFORM", "CATEGORY", "KIND", "COUNT", "SHARE OF PLATFORM'S FAILURES"}}
 		for _, c := range r.Categories {
 			name := Clean(c.Category)
 			if !c.Known {

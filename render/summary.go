@@ -95,7 +95,7 @@ func summaryAt(s *analyze.Summary, level, limit int) (string, int) {
 		var parts []string
 		for _, p := range s.Platforms {
 			if p.Change != nil {
-				parts = append(parts, fmt.Sprintf("%s %+.1f pts (%s → %s)", MD(p.Platform), 100**p.Change, pct(*p.PreviousPassRate), pct(p.PassRate)))
+				parts = append(parts, fmt.Sprintf("%s %+.1f pts (%s of %d → %s of %d)", MD(p.Platform), 100**p.Change, pct(*p.PreviousPassRate), p.PreviousTested, pct(p.PassRate), p.Tested))
 			}
 		}
 		if len(parts) == 0 {
