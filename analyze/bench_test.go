@@ -27,3 +27,22 @@ func BenchmarkReport(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSummary builds the newest batch's job summary over the same
+// history as BenchmarkReport.
+func BenchmarkSummary(b *testing.B) {
+	dir := os.Getenv("BATCHSLI_BENCH_DATA")
+	if dir == "" {
+		dir = b.TempDir()
+		if _, err := simulate.Write(dir, simulate.Options{Batches: 2000, Seed: 1, Start: simulate.DefaultOptions.Start}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	o := DefaultSummaryOptions()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := BuildSummary(os.DirFS(dir), dir, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
