@@ -1,6 +1,6 @@
 module github.com/batchsli/batchsli
 
-go 1.26.8
+go 1.26
 
 require (
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
