@@ -40,7 +40,7 @@ func readFailures(fsys fs.FS, name string, o ReportOptions, cur []*batch, lo, hi
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			rd := reader.New(fsys, name, reader.Options{SkipMessages: true})
+			rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
 			for f := range next {
 				if errs[w] == nil {
 					errs[w] = rd.FailureFile(f, aggs[w].add)

@@ -103,7 +103,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	rd := reader.New(fsys, name, reader.Options{SkipMessages: true})
+	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
 	ro := newRoller(o.By, o.Platforms)
 	ecoFilter := map[string]bool{}
 	for _, e := range o.Ecosystems {

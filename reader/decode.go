@@ -72,11 +72,62 @@ func ParseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// parseUTC reads the common form YYYY-MM-DDTHH:MM:SS[.fraction]Z (or with
+// dashes in the time) without allocating; ok is false for any other form.
+func parseUTC(b []byte) (time.Time, bool) {
+	n := len(b)
+	if n < 20 || b[n-1] != 'Z' || b[4] != '-' || b[7] != '-' || b[10] != 'T' ||
+		(b[13] != ':' && b[13] != '-') || b[16] != b[13] {
+		return time.Time{}, false
+	}
+	num := func(i, w int) (int, bool) {
+		v := 0
+		for _, c := range b[i : i+w] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 2)
+	d, ok3 := num(8, 2)
+	h, ok4 := num(11, 2)
+	mi, ok5 := num(14, 2)
+	sec, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 2000 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if n > 20 {
+		if b[19] != '.' || n-21 > 9 || n-21 < 1 {
+			return time.Time{}, false
+		}
+		f, ok := num(20, n-21)
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := n - 21; i < 9; i++ {
+			f *= 10
+		}
+		nsec = f
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, nsec, time.UTC)
+	if t.Day() != d { // 31 February and the like
+		return time.Time{}, false
+	}
+	return t, true
+}
+
 func decodeTime(dec *jsonlite.Decoder, field string) (time.Time, error) {
 	line := dec.Line()
 	s, err := dec.StringBytes()
 	if err != nil {
 		return time.Time{}, err
+	}
+	if t, ok := parseUTC(s); ok {
+		return t, nil
 	}
 	t, err := ParseTime(string(s))
 	if err != nil {
@@ -85,8 +136,13 @@ func decodeTime(dec *jsonlite.Decoder, field string) (time.Time, error) {
 	return t, nil
 }
 
-func decodeCounts(dec *jsonlite.Decoder, in intern) (map[string]model.Counts, error) {
-	out := make(map[string]model.Counts, 8)
+// decodeCounts decodes a platforms object into out (a new map when nil).
+func decodeCounts(dec *jsonlite.Decoder, in intern, out map[string]model.Counts) (map[string]model.Counts, error) {
+	if out == nil {
+		out = make(map[string]model.Counts, 8)
+	}
+	// Durations live in one slab per record rather than one allocation each.
+	var slab []float64
 	err := dec.Object(func(key []byte) error {
 		id := in.get(key)
 		line := dec.Line()
@@ -109,7 +165,11 @@ func decodeCounts(dec *jsonlite.Decoder, in intern) (map[string]model.Counts, er
 				}
 				var d float64
 				d, err = nonNegativeFloat(dec, id+".duration_seconds")
-				c.DurationSeconds = &d
+				if len(slab) == cap(slab) {
+					slab = make([]float64, 0, 16)
+				}
+				slab = append(slab, d)
+				c.DurationSeconds = &slab[len(slab)-1]
 			default:
 				err = dec.Skip()
 			}
@@ -128,8 +188,18 @@ func decodeCounts(dec *jsonlite.Decoder, in intern) (map[string]model.Counts, er
 }
 
 // decodeBatchRun decodes a batch-run record of any schema version.
-func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int) (*model.BatchRun, error) {
-	b := &model.BatchRun{SchemaVersion: -1, Source: model.Source{File: file, Line: line}}
+//
+// With into and plats (reuse), the record and its platforms map are decoded
+// into them instead of new ones.
+func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int, into *model.BatchRun, plats map[string]model.Counts) (*model.BatchRun, error) {
+	b := into
+	if b == nil {
+		b = &model.BatchRun{}
+	}
+	*b = model.BatchRun{SchemaVersion: -1, Source: model.Source{File: file, Line: line}}
+	if plats != nil {
+		clear(plats)
+	}
 	var (
 		haveTS, havePlatforms, v0              bool
 		validatedLinux, validatedMacOS, failed int64
@@ -167,12 +237,12 @@ func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int) (*m
 			b.Constrained, err = nonNegative(dec, "constrained")
 		case "platforms":
 			havePlatforms = true
-			b.Platforms, err = decodeCounts(dec, in)
+			b.Platforms, err = decodeCounts(dec, in, plats)
 		case "by_ecosystem":
 			b.ByEcosystem = map[string]map[string]model.Counts{}
 			err = dec.Object(func(k []byte) error {
 				eco := in.get(k)
-				m, err := decodeCounts(dec, in)
+				m, err := decodeCounts(dec, in, nil)
 				b.ByEcosystem[eco] = m
 				return err
 			})
@@ -283,6 +353,12 @@ type failureDecoder struct {
 	in           intern
 	// The last batch and package IDs: consecutive records repeat them.
 	lastBatch, lastPackage string
+	// With reuse, records are decoded into these buffers, valid only during
+	// the callback.
+	reuse   bool
+	flat    model.Failure
+	entries []model.Failure
+	lines   []int
 }
 
 // again returns last when b spells it, else a new string stored in *last.
@@ -307,13 +383,19 @@ type failureHeader struct {
 func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model.Failure), problem func(int, string)) (string, int, error) {
 	var (
 		h       failureHeader
-		flat    model.Failure
-		grouped []*model.Failure
+		flat    *model.Failure
+		grouped []model.Failure
 		lines   []int
 		isGroup bool
 		recipe  string
 		haveTS  bool
 	)
+	if fd.reuse {
+		fd.flat = model.Failure{}
+		flat, grouped, lines = &fd.flat, fd.entries[:0], fd.lines[:0]
+	} else {
+		flat = &model.Failure{}
+	}
 	h.schema = -1
 	err := dec.Object(func(key []byte) error {
 		var err error
@@ -321,15 +403,13 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 		case "failures":
 			isGroup = true
 			err = dec.Array(func(int) error {
-				l := dec.Line()
-				f, err := fd.entry(dec)
-				if err != nil {
-					return err
-				}
-				grouped = append(grouped, f)
-				lines = append(lines, l)
-				return nil
+				lines = append(lines, dec.Line())
+				grouped = append(grouped, model.Failure{})
+				return fd.entry(dec, &grouped[len(grouped)-1])
 			})
+			if fd.reuse {
+				fd.entries, fd.lines = grouped, lines
+			}
 		case "schema_version":
 			h.schema, err = dec.Int()
 		case "ecosystem":
@@ -353,7 +433,7 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 			flat.Timestamp, err = decodeTime(dec, "timestamp")
 			haveTS = true
 		default:
-			err = fd.field(dec, key, &flat)
+			err = fd.field(dec, key, flat)
 		}
 		return err
 	})
@@ -371,7 +451,8 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 	}
 	if isGroup {
 		n := 0
-		for i, f := range grouped {
+		for i := range grouped {
+			f := &grouped[i]
 			f.SchemaVersion = 1
 			f.BatchID = h.batchID
 			f.Environment = h.environment
@@ -392,7 +473,7 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 		}
 		return "v1 grouped", n, nil
 	}
-	f := &flat
+	f := flat
 	f.SchemaVersion = int(h.schema)
 	if h.schema < 0 {
 		f.SchemaVersion = 1
@@ -438,10 +519,9 @@ func (fd *failureDecoder) finish(f *model.Failure, eco, recipe string) string {
 	return ""
 }
 
-// entry decodes one element of a grouped record's failures array.
-func (fd *failureDecoder) entry(dec *jsonlite.Decoder) (*model.Failure, error) {
-	f := &model.Failure{}
-	err := dec.Object(func(key []byte) error {
+// entry decodes one element of a grouped record's failures array into f.
+func (fd *failureDecoder) entry(dec *jsonlite.Decoder, f *model.Failure) error {
+	return dec.Object(func(key []byte) error {
 		if string(key) == "timestamp" {
 			var err error
 			f.Timestamp, err = decodeTime(dec, "timestamp")
@@ -449,7 +529,6 @@ func (fd *failureDecoder) entry(dec *jsonlite.Decoder) (*model.Failure, error) {
 		}
 		return fd.field(dec, key, f)
 	})
-	return f, err
 }
 
 // field decodes the fields common to flat records and grouped entries.

@@ -42,6 +42,10 @@ type Options struct {
 	SkipMessages bool
 	// MaxProblems caps the problems kept; the rest are only counted.
 	MaxProblems int
+	// Reuse decodes every record into the same memory: a record passed to
+	// a callback is valid only until the callback returns (copy what you
+	// keep; strings and slices in it stay valid). Faster, with less garbage.
+	Reuse bool
 }
 
 // DefaultOptions keeps messages and up to 10,000 problems.
@@ -63,6 +67,8 @@ type Reader struct {
 	files []FileStat
 
 	in              intern
+	run             model.BatchRun
+	plats           map[string]model.Counts
 	v2IDs           map[string]string // v2 batch ID -> where it was first read
 	problems        []Problem
 	droppedProblems int
@@ -159,7 +165,14 @@ func (r *Reader) Failures(fn func(*model.Failure)) error {
 // MetricsFile reads one metrics file (a path within the reader's FS).
 func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 	return r.file(name, "metrics", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
-		b, err := decodeBatchRun(dec, r.in, r.display(name), fr.Line)
+		var into *model.BatchRun
+		if r.opts.Reuse {
+			if r.plats == nil {
+				r.plats = make(map[string]model.Counts, 16)
+			}
+			into = &r.run
+		}
+		b, err := decodeBatchRun(dec, r.in, r.display(name), fr.Line, into, r.plats)
 		if err != nil {
 			r.decodeProblem(name, dec, fr, err)
 			return
@@ -183,7 +196,7 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 
 // FailureFile reads one failures file (a path within the reader's FS).
 func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
-	fd := failureDecoder{file: r.display(name), skipMessages: r.opts.SkipMessages, in: r.in}
+	fd := failureDecoder{file: r.display(name), skipMessages: r.opts.SkipMessages, in: r.in, reuse: r.opts.Reuse}
 	return r.file(name, "failures", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
 		format, n, err := fd.decode(dec, fr.Line, fn, func(line int, msg string) {
 			r.problem(r.display(name), line, "%s", msg)

@@ -63,6 +63,20 @@ func TestReadFieldFormats(t *testing.T) {
 	}
 }
 
+// TestReuseReadsTheSame: decoding into reused memory gives the same
+// records as decoding each into its own.
+func TestReuseReadsTheSame(t *testing.T) {
+	for _, dir := range []string{"tsuku", "formats", "bad"} {
+		fresh, _ := dump(t, "testdata/"+dir, DefaultOptions)
+		o := DefaultOptions
+		o.Reuse = true
+		reused, _ := dump(t, "testdata/"+dir, o)
+		if string(fresh) != string(reused) {
+			t.Errorf("%s: reading with Reuse differs", dir)
+		}
+	}
+}
+
 func TestReadBadRecords(t *testing.T) {
 	out, r := dump(t, "testdata/bad", DefaultOptions)
 	golden.Check(t, "testdata/read-bad.golden", out)
@@ -104,6 +118,24 @@ func TestSkipMessages(t *testing.T) {
 	})
 	if n != 7 {
 		t.Errorf("read %d failures, want 7", n)
+	}
+}
+
+func TestParseUTCAgreesWithParseTime(t *testing.T) {
+	for _, s := range []string{"2026-03-01T10:20:30Z", "2026-03-01T10-20-30Z", "2026-03-01T10:20:30.5Z", "2026-03-01T10:20:30.123456789Z",
+		"2026-02-31T10:20:30Z", "2026-03-01T24:00:00Z", "2026-03-01T10:20:30.Z", "2026-03-01T10:20:30.1234567890Z", "1999-03-01T10:20:30Z",
+		"2026-03-01T10:20-30Z", "2026-13-01T10:20:30Z", "2026-03-01T10:20:30+01:00"} {
+		want, werr := ParseTime(s)
+		got, ok := parseUTC([]byte(s))
+		if ok && (werr != nil || !got.Equal(want)) {
+			t.Errorf("parseUTC(%q) = %v; ParseTime says %v, %v", s, got, want, werr)
+		}
+	}
+	// The forms found in the field take the fast path.
+	for _, s := range []string{"2026-03-01T10:20:30Z", "2026-03-01T10-20-30Z", "2026-02-07T03:03:36.69166035Z"} {
+		if _, ok := parseUTC([]byte(s)); !ok {
+			t.Errorf("parseUTC(%q) refused a common form", s)
+		}
 	}
 }
 

@@ -196,7 +196,7 @@ type idSet struct {
 
 func recordedIDs(dir string) (idSet, error) {
 	s := idSet{v2: map[string]string{}, all: map[string]bool{}}
-	r := reader.New(os.DirFS(dir), dir, reader.Options{SkipMessages: true, MaxProblems: 1})
+	r := reader.New(os.DirFS(dir), dir, reader.Options{SkipMessages: true, MaxProblems: 1, Reuse: true})
 	err := r.Metrics(func(b *model.BatchRun) {
 		s.all[b.BatchID] = true
 		if b.SchemaVersion == model.SchemaVersion {
