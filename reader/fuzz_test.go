@@ -2,6 +2,8 @@ package reader
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,7 +56,35 @@ func FuzzMetricsReader(f *testing.F) {
 			t.Fatal(err)
 		}
 		checkProblems(t, r, data)
+		sameWithReuse(t, fsys, func(r *Reader, fn func(string)) error {
+			return r.Metrics(func(b *model.BatchRun) {
+				j, _ := json.Marshal(b)
+				known := map[string]bool{}
+				for id, c := range b.Platforms {
+					known[id] = c.SkippedKnown
+				}
+				fn(fmt.Sprint(string(j), b.Source, known))
+			})
+		})
 	})
+}
+
+// sameWithReuse checks that reading into reused memory yields the same
+// records and problems as reading each record into its own.
+func sameWithReuse(t *testing.T, fsys fstest.MapFS, read func(*Reader, func(string)) error) {
+	var out [2][]string
+	var probs [2]int
+	for i, reuse := range []bool{false, true} {
+		r := New(fsys, "d", Options{Reuse: reuse})
+		if err := read(r, func(s string) { out[i] = append(out[i], s) }); err != nil {
+			t.Fatal(err)
+		}
+		ps, more := r.Problems()
+		probs[i] = len(ps) + more
+	}
+	if fmt.Sprint(out[0]) != fmt.Sprint(out[1]) || probs[0] != probs[1] {
+		t.Fatalf("Reuse changes what is read:\n%v\n%v", out[0], out[1])
+	}
 }
 
 func FuzzFailureReader(f *testing.F) {
@@ -74,5 +104,11 @@ func FuzzFailureReader(f *testing.F) {
 			t.Fatal(err)
 		}
 		checkProblems(t, r, data)
+		sameWithReuse(t, fsys, func(r *Reader, fn func(string)) error {
+			return r.Failures(func(f *model.Failure) {
+				j, _ := json.Marshal(f)
+				fn(fmt.Sprint(string(j), f.Source, f.RawCategory))
+			})
+		})
 	})
 }
