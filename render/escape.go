@@ -82,18 +82,6 @@ func mdCode(s string, table bool) string {
 	return fence + " " + s + " " + fence
 }
 
-// MDFence writes untrusted text as a fenced code block its content cannot
-// close: the fence is longer than any backtick run inside.
-func MDFence(s string) string {
-	s = strings.ReplaceAll(s, "\r", "")
-	n := longestRun(s, '`') + 1
-	if n < 3 {
-		n = 3
-	}
-	fence := strings.Repeat("`", n)
-	return fence + "text\n" + strings.TrimRight(s, "\n") + "\n" + fence + "\n"
-}
-
 func longestRun(s string, c rune) int {
 	run, longest := 0, 0
 	for _, r := range s {

@@ -49,13 +49,6 @@ func TestMDCode(t *testing.T) {
 	}
 }
 
-func TestMDFence(t *testing.T) {
-	got := MDFence("a\n```\nb ````` c\n")
-	if !strings.HasPrefix(got, "``````text\n") || !strings.HasSuffix(got, "\n``````\n") {
-		t.Errorf("MDFence = %q", got)
-	}
-}
-
 func TestClean(t *testing.T) {
 	if got := Clean("ok name"); got != "ok name" {
 		t.Errorf("Clean changed plain text: %q", got)

@@ -43,20 +43,6 @@ func (d *Decoder) Reset(buf []byte, firstLine int) {
 	d.buf, d.pos, d.line, d.nl = buf, 0, firstLine, 0
 }
 
-// LineAt returns the line number of offset off.
-func (d *Decoder) LineAt(off int) int {
-	n := d.line
-	if off > len(d.buf) {
-		off = len(d.buf)
-	}
-	for _, c := range d.buf[:off] {
-		if c == '\n' {
-			n++
-		}
-	}
-	return n
-}
-
 // Line returns the line number of the decoder's position, in constant time.
 func (d *Decoder) Line() int { return d.line + d.nl }
 
