@@ -40,6 +40,12 @@ type Summary struct {
 	Generated     int64             `json:"generated"`
 	Merged        int64             `json:"merged"`
 	Platforms     []SummaryPlatform `json:"platforms"`
+	// Tested, Passed and Failed sum the platforms; PassRate is their ratio
+	// (nil when nothing was tested).
+	Tested   int64    `json:"tested"`
+	Passed   int64    `json:"passed"`
+	Failed   int64    `json:"failed"`
+	PassRate *float64 `json:"pass_rate"`
 	// Previous is the batch of the same ecosystem before this one, if any.
 	Previous   string           `json:"previous,omitempty"`
 	Categories []CategoryStat   `json:"categories"`
@@ -159,6 +165,13 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 			}
 		}
 		s.Platforms = append(s.Platforms, p)
+		s.Tested += c.Tested
+		s.Passed += c.Passed
+		s.Failed += c.Failed
+	}
+	if s.Tested > 0 {
+		pr := rate(s.Passed, s.Tested)
+		s.PassRate = &pr
 	}
 	if m, ok := MacOSMinutes(b); ok {
 		s.Minutes = &m

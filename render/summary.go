@@ -231,24 +231,22 @@ func OutputName(s string) string {
 // GitHubOutputs returns the summary's key figures as name=value lines for
 // $GITHUB_OUTPUT.
 func GitHubOutputs(s *analyze.Summary) string {
-	var tested, passed, failed int64
-	for _, p := range s.Platforms {
-		tested += p.Tested
-		passed += p.Passed
-		failed += p.Failed
-	}
 	var b strings.Builder
 	kv := func(k, v string) {
 		fmt.Fprintf(&b, "%s=%s\n", OutputName(k), strings.NewReplacer("\n", " ", "\r", " ").Replace(v))
 	}
 	kv("batch_id", s.BatchID)
 	kv("ecosystem", s.Ecosystem)
-	kv("tested", fmt.Sprint(tested))
-	kv("passed", fmt.Sprint(passed))
-	kv("failed", fmt.Sprint(failed))
-	kv("pass_rate", rateOut(passed, tested))
+	kv("tested", fmt.Sprint(s.Tested))
+	kv("passed", fmt.Sprint(s.Passed))
+	kv("failed", fmt.Sprint(s.Failed))
+	kv("pass_rate", rateOut(s.PassRate))
 	for _, p := range s.Platforms {
-		kv("pass_rate_"+p.Platform, rateOut(p.Passed, p.Tested))
+		var pr *float64
+		if p.Tested > 0 {
+			pr = &p.PassRate
+		}
+		kv("pass_rate_"+p.Platform, rateOut(pr))
 		kv("failed_"+p.Platform, fmt.Sprint(p.Failed))
 	}
 	if s.Budget.UsedMinutes != nil {
@@ -261,11 +259,11 @@ func GitHubOutputs(s *analyze.Summary) string {
 	return b.String()
 }
 
-func rateOut(k, n int64) string {
-	if n == 0 {
+func rateOut(r *float64) string {
+	if r == nil {
 		return "unknown"
 	}
-	return fmt.Sprintf("%.4f", float64(k)/float64(n))
+	return fmt.Sprintf("%.4f", *r)
 }
 
 // Annotations returns workflow commands (::warning::) for the thresholds a
