@@ -29,6 +29,18 @@ func DefaultSummaryOptions() SummaryOptions {
 	return SummaryOptions{Report: DefaultReportOptions(time.Now()), MaxExcerpt: 300}
 }
 
+// Validate checks the options.
+func (o SummaryOptions) Validate() error {
+	if o.MaxExcerpt < 16 {
+		return fmt.Errorf("excerpt bound %d is too small", o.MaxExcerpt)
+	}
+	ro := o.Report
+	if ro.Now.IsZero() {
+		ro.Now = time.Now() // replaced by the batch's time
+	}
+	return ro.Validate()
+}
+
 // Summary is one batch's job summary, computed from the stored records.
 type Summary struct {
 	BatchID       string            `json:"batch_id"`
@@ -104,6 +116,9 @@ type SummaryFailure struct {
 // A batch's failures are the records naming its batch ID or, for records
 // that name none (v1), those stamped with the batch's exact time.
 func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	rd := reader.New(fsys, name, reader.Options{})
 	var runs []*model.BatchRun
 	err := rd.Metrics(func(b *model.BatchRun) {
