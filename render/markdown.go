@@ -29,20 +29,7 @@ func mdTable(b *strings.Builder, header []string, align string, rows [][]string)
 func MDPlatforms(b *strings.Builder, r *analyze.Report) {
 	var rows [][]string
 	for _, p := range r.Platforms {
-		name := MD(p.Platform)
-		if p.Coarser {
-			name += " (" + p.Level + ")"
-		}
-		n := fmt.Sprint(p.N)
-		if p.SmallSample {
-			n += " (small)"
-		}
-		skipped := fmt.Sprint(p.Skipped)
-		if p.SkippedPartial {
-			skipped += " (partial)"
-		}
-		rows = append(rows, []string{name, fmt.Sprint(p.Tested), fmt.Sprint(p.Passed), fmt.Sprint(p.Failed), skipped,
-			pct(p.PassRate), ci(p.CILow, p.CIHigh), n, trendText(p.Trend), Spark(p.Spark, '·')})
+		rows = append(rows, platformCells(p, MD, " (partial)", '·'))
 	}
 	mdTable(b, []string{"Platform", "Tested", "Passed", "Failed", "Skipped", "Pass rate", "95% CI", "n", "Trend", "Per batch"}, "right", rows)
 }

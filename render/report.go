@@ -37,6 +37,26 @@ func Spark(vals []*float64, blank rune) string {
 	return b.String()
 }
 
+// platformCells formats a platform's pass-rate row: esc makes the ID safe
+// for the output, partial marks skip counts that some records lack, and
+// blank fills sparkline buckets without data.
+func platformCells(p analyze.PlatformStat, esc func(string) string, partial string, blank rune) []string {
+	name := esc(p.Platform)
+	if p.Coarser {
+		name += " (" + p.Level + ")"
+	}
+	skipped := fmt.Sprint(p.Skipped)
+	if p.SkippedPartial {
+		skipped += partial
+	}
+	n := fmt.Sprint(p.N)
+	if p.SmallSample {
+		n += " (small)"
+	}
+	return []string{name, fmt.Sprint(p.Tested), fmt.Sprint(p.Passed), fmt.Sprint(p.Failed), skipped,
+		pct(p.PassRate), ci(p.CILow, p.CIHigh), n, trendText(p.Trend), Spark(p.Spark, blank)}
+}
+
 func trendText(t *analyze.Trend) string {
 	if t == nil {
 		return "-"
@@ -135,20 +155,9 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 	}
 	rows := [][]string{{"PLATFORM", "TESTED", "PASSED", "FAILED", "SKIPPED", "PASS RATE", "95% CI", "n", "TREND", "PER BATCH"}}
 	for _, p := range r.Platforms {
-		name := Clean(p.Platform)
-		if p.Coarser {
-			name += " (" + p.Level + ")"
-		}
-		skipped := fmt.Sprint(p.Skipped)
-		if p.SkippedPartial {
-			skipped += "+?"
-		}
-		n := fmt.Sprint(p.N)
-		if p.SmallSample {
-			n += " (small)"
-		}
-		rows = append(rows, []string{name, fmt.Sprint(p.Tested), fmt.Sprint(p.Passed), fmt.Sprint(p.Failed), skipped,
-			pal.rate(p.PassRate, pct(p.PassRate)), ci(p.CILow, p.CIHigh), n, trendText(p.Trend), Spark(p.Spark, ' ')})
+		cells := platformCells(p, Clean, "+?", ' ')
+		cells[5] = pal.rate(p.PassRate, cells[5])
+		rows = append(rows, cells)
 	}
 	if len(r.Platforms) > 0 {
 		table(rows)
