@@ -12,13 +12,7 @@ import (
 // BATCHSLI_BENCH_DATA names a data directory (for example one written by
 // `batchsli simulate --batches 20000`), else 2,000 batches are simulated.
 func BenchmarkReport(b *testing.B) {
-	dir := os.Getenv("BATCHSLI_BENCH_DATA")
-	if dir == "" {
-		dir = b.TempDir()
-		if _, err := simulate.Write(dir, simulate.Options{Batches: 2000, Seed: 1, Start: simulate.DefaultOptions.Start}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	dir := benchData(b)
 	o := DefaultReportOptions(time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -31,13 +25,7 @@ func BenchmarkReport(b *testing.B) {
 // BenchmarkSummary builds the newest batch's job summary over the same
 // history as BenchmarkReport.
 func BenchmarkSummary(b *testing.B) {
-	dir := os.Getenv("BATCHSLI_BENCH_DATA")
-	if dir == "" {
-		dir = b.TempDir()
-		if _, err := simulate.Write(dir, simulate.Options{Batches: 2000, Seed: 1, Start: simulate.DefaultOptions.Start}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	dir := benchData(b)
 	o := DefaultSummaryOptions()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -45,4 +33,17 @@ func BenchmarkSummary(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchData names the benchmark history: BATCHSLI_BENCH_DATA, or 2,000
+// batches simulated into a temporary directory.
+func benchData(b *testing.B) string {
+	if dir := os.Getenv("BATCHSLI_BENCH_DATA"); dir != "" {
+		return dir
+	}
+	dir := b.TempDir()
+	if _, err := simulate.Write(dir, simulate.Options{Batches: 2000, Seed: 1, Start: simulate.DefaultOptions.Start}); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }

@@ -277,9 +277,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 			continue
 		}
 		p.N = p.Tested
-		p.PassRate = rate(p.Passed, p.Tested)
-		iv := stats.Wilson(p.Passed, p.Tested, stats.Z95)
-		p.CILow, p.CIHigh = iv.Low, iv.High
+		p.PassRate, p.CILow, p.CIHigh = passRate(p.Passed, p.Tested)
 		p.SmallSample = p.Tested < o.SmallSample
 		p.RecipeFailures = fa.kindCount[id][model.KindRecipe]
 		p.InfrastructureFailures = fa.kindCount[id][model.KindInfrastructure]
@@ -321,9 +319,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 			continue
 		}
 		c.N = c.Tested
-		c.PassRate = rate(c.Passed, c.Tested)
-		iv := stats.Wilson(c.Passed, c.Tested, stats.Z95)
-		c.CILow, c.CIHigh = iv.Low, iv.High
+		c.PassRate, c.CILow, c.CIHigh = passRate(c.Passed, c.Tested)
 		c.SmallSample = c.Tested < o.SmallSample
 		rep.Matrix = append(rep.Matrix, *c)
 	}
@@ -369,6 +365,12 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("The reader met %d problems (listed below); the records concerned are left out. Run `batchsli validate` for the full list.", n))
 	}
 	return rep, nil
+}
+
+// passRate is passed/tested with its 95% Wilson interval.
+func passRate(passed, tested int64) (r, lo, hi float64) {
+	iv := stats.Wilson(passed, tested, stats.Z95)
+	return rate(passed, tested), iv.Low, iv.High
 }
 
 func rate(k, n int64) float64 {

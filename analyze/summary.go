@@ -10,7 +10,6 @@ import (
 
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
-	"github.com/batchsli/batchsli/stats"
 )
 
 // SummaryOptions select the batch a job summary describes.
@@ -167,9 +166,8 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	for _, id := range ids {
 		c := b.Platforms[id]
 		p := SummaryPlatform{Platform: id, Tested: c.Tested, Passed: c.Passed, Failed: c.Failed, Skipped: c.Skipped,
-			SkippedKnown: c.SkippedKnown, PassRate: rate(c.Passed, c.Tested), DurationSeconds: c.DurationSeconds}
-		iv := stats.Wilson(c.Passed, c.Tested, stats.Z95)
-		p.CILow, p.CIHigh = iv.Low, iv.High
+			SkippedKnown: c.SkippedKnown, DurationSeconds: c.DurationSeconds}
+		p.PassRate, p.CILow, p.CIHigh = passRate(c.Passed, c.Tested)
 		if prev != nil {
 			if pc, ok := prev.Platforms[id]; ok && pc.Tested > 0 && c.Tested > 0 {
 				pr := rate(pc.Passed, pc.Tested)
