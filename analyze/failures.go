@@ -15,11 +15,11 @@ import (
 // in parallel (one reader and one aggregate per worker, merged at the end:
 // every count is a sum and every gap state an intersection, so the result
 // does not depend on the order). Problems come back in file and line order.
-func readFailures(fsys fs.FS, name string, o ReportOptions, cur []*batch, lo, hi time.Time, ecoFilter, known map[string]bool) (*failureAgg, []reader.Problem, error) {
+func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur []*batch, lo, hi time.Time, ecoFilter, known map[string]bool) (*failureAgg, []reader.Problem, int, error) {
 	lister := reader.New(fsys, name, reader.Options{SkipMessages: true})
 	files, err := lister.FailureFiles()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if workers > len(files) {
@@ -31,6 +31,7 @@ func readFailures(fsys fs.FS, name string, o ReportOptions, cur []*batch, lo, hi
 	aggs := make([]*failureAgg, workers)
 	errs := make([]error, workers)
 	probs := make([][]reader.Problem, workers)
+	uncommitted := make([]int, workers)
 	next := make(chan string)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -40,7 +41,7 @@ func readFailures(fsys fs.FS, name string, o ReportOptions, cur []*batch, lo, hi
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
+			rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
 			for f := range next {
 				if errs[w] == nil {
 					errs[w] = rd.FailureFile(f, aggs[w].add)
@@ -48,6 +49,8 @@ func readFailures(fsys fs.FS, name string, o ReportOptions, cur []*batch, lo, hi
 			}
 			p, _ := rd.Problems()
 			probs[w] = p
+			u, more := rd.Uncommitted()
+			uncommitted[w] = len(u) + more
 		}(w)
 	}
 	for _, f := range files {
@@ -57,8 +60,12 @@ func readFailures(fsys fs.FS, name string, o ReportOptions, cur []*batch, lo, hi
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
+	}
+	nUncommitted := 0
+	for _, n := range uncommitted {
+		nUncommitted += n
 	}
 	fa := aggs[0]
 	for _, other := range aggs[1:] {
@@ -74,7 +81,7 @@ func readFailures(fsys fs.FS, name string, o ReportOptions, cur []*batch, lo, hi
 		}
 		return all[i].Line < all[j].Line
 	})
-	return fa, all, nil
+	return fa, all, nUncommitted, nil
 }
 
 // merge adds other's counts into fa.

@@ -23,6 +23,11 @@ type Inventory struct {
 	Problems       []reader.Problem `json:"problems"`
 	// MoreProblems counts problems beyond those listed.
 	MoreProblems int `json:"more_problems,omitempty"`
+	// Uncommitted lists the failure records of batches that are not
+	// committed (a write that did not finish; docs/STORAGE.md). They are
+	// not counted in FailureRecords or anywhere else.
+	Uncommitted     []reader.Problem `json:"uncommitted"`
+	MoreUncommitted int              `json:"more_uncommitted,omitempty"`
 }
 
 // FormatCount counts the files read in one format.
@@ -124,11 +129,18 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 	if inv.Problems == nil {
 		inv.Problems = []reader.Problem{}
 	}
+	inv.Uncommitted, inv.MoreUncommitted = r.Uncommitted()
+	if inv.Uncommitted == nil {
+		inv.Uncommitted = []reader.Problem{}
+	}
 	return inv, nil
 }
 
-// OK reports whether the data directory has no problem.
-func (inv *Inventory) OK() bool { return len(inv.Problems) == 0 && inv.MoreProblems == 0 }
+// OK reports whether the data directory has no problem and no uncommitted
+// record.
+func (inv *Inventory) OK() bool {
+	return len(inv.Problems) == 0 && inv.MoreProblems == 0 && len(inv.Uncommitted) == 0 && inv.MoreUncommitted == 0
+}
 
 // UnknownCategories lists the categories batchsli does not know.
 func (inv *Inventory) UnknownCategories() []string {

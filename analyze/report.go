@@ -264,7 +264,11 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	prevTotals, curTotals := totals(prev), totals(trendCur)
 
 	// 4. Failures.
-	fa, failProblems, err := readFailures(fsys, name, o, cur, failLo, failHi, ecoFilter, knownIDs)
+	commits, err := rd.Commits()
+	if err != nil {
+		return nil, err
+	}
+	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, failLo, failHi, ecoFilter, knownIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -360,6 +364,9 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	}
 	if rep.Problems == nil {
 		rep.Problems = []reader.Problem{}
+	}
+	if uncommitted > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d failure records belong to no committed batch (writes that did not finish) and are not counted; `batchsli validate` lists them and `batchsli compact` moves them aside.", uncommitted))
 	}
 	if n := len(rep.Problems) + rep.MoreProblems; n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("The reader met %d problems (listed below); the records concerned are left out. Run `batchsli validate` for the full list.", n))

@@ -29,6 +29,12 @@ type Counts struct {
 type Source struct {
 	File string
 	Line int
+	// Start and Lines are where the JSON object holding the record starts
+	// and how many lines it spans (a grouped v1 line holds several records).
+	Start, Lines int
+	// Raw is the object's bytes when the reader was asked to keep them
+	// (reader.Options.KeepRaw); valid only until the callback returns.
+	Raw []byte
 }
 
 // BatchRun is one batch's record. Readers fill it from any schema version;
@@ -56,6 +62,12 @@ type BatchRun struct {
 	MacOSMinutesUsed *int64             `json:"macos_minutes_used,omitempty"`
 	Timestamp        time.Time          `json:"timestamp"`
 	DurationSeconds  *float64           `json:"duration_seconds,omitempty"`
+	// AttemptID identifies the write that committed the batch: every failure
+	// record of the batch carries the same token (docs/STORAGE.md).
+	AttemptID string `json:"attempt_id,omitempty"`
+	// Digest is a SHA-256 of the batch's results (counts and failures, not
+	// times or tokens), so a retry of a committed batch is recognised.
+	Digest string `json:"digest,omitempty"`
 
 	Source Source `json:"-"`
 }
@@ -84,6 +96,9 @@ type Failure struct {
 	Attempts    int       `json:"attempts,omitempty"`
 	Message     string    `json:"message,omitempty"`
 	Timestamp   time.Time `json:"timestamp"`
+	// AttemptID is the token of the write that made this record; the record
+	// counts only when its batch's record carries the same token.
+	AttemptID string `json:"attempt_id,omitempty"`
 
 	// RawCategory is the category as the record wrote it ("" when derived).
 	RawCategory string `json:"-"`

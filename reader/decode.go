@@ -37,8 +37,21 @@ func nonNegative(dec *jsonlite.Decoder, field string) (int64, error) {
 	if n < 0 {
 		return 0, lineError{line, fmt.Sprintf("%s is negative (%d)", field, n)}
 	}
+	if n > MaxCount {
+		return 0, lineError{line, fmt.Sprintf("%s is too large (%d; at most %d)", field, n, int64(MaxCount))}
+	}
 	return n, nil
 }
+
+// MaxCount is the largest count a record may hold (2^40). Sums of up to 2^23
+// such counts cannot overflow an int64; a larger count is a problem, never
+// a wrap.
+const MaxCount = 1 << 40
+
+// MaxSeconds is the largest duration a record may hold, in seconds (about
+// 31 years): far above any job, and small enough that minutes summed over a
+// history cannot overflow.
+const MaxSeconds = 1e9
 
 func nonNegativeFloat(dec *jsonlite.Decoder, field string) (float64, error) {
 	line := dec.Line()
@@ -48,6 +61,9 @@ func nonNegativeFloat(dec *jsonlite.Decoder, field string) (float64, error) {
 	}
 	if n < 0 {
 		return 0, lineError{line, fmt.Sprintf("%s is negative (%v)", field, n)}
+	}
+	if n > MaxSeconds {
+		return 0, lineError{line, fmt.Sprintf("%s is too large (%v; at most %v)", field, n, MaxSeconds)}
 	}
 	return n, nil
 }
@@ -214,6 +230,10 @@ func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int, int
 			b.SchemaVersion = int(v)
 		case "batch_id":
 			b.BatchID, err = dec.String()
+		case "attempt_id":
+			b.AttemptID, err = dec.String()
+		case "digest":
+			b.Digest, err = dec.String()
 		case "ecosystem":
 			var s []byte
 			s, err = dec.StringBytes()
@@ -352,10 +372,12 @@ type failureDecoder struct {
 	skipMessages bool
 	in           intern
 	// The last batch and package IDs: consecutive records repeat them.
-	lastBatch, lastPackage string
+	lastBatch, lastPackage, lastAttempt string
 	// With reuse, records are decoded into these buffers, valid only during
 	// the callback.
 	reuse   bool
+	keepRaw bool
+	frame   jsonlite.Frame
 	flat    model.Failure
 	entries []model.Failure
 	lines   []int
@@ -456,7 +478,7 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 			f.SchemaVersion = 1
 			f.BatchID = h.batchID
 			f.Environment = h.environment
-			f.Source = model.Source{File: fd.file, Line: lines[i]}
+			f.Source = fd.source(lines[i])
 			if f.Timestamp.IsZero() {
 				if !h.haveUpdated {
 					problem(lines[i], "failure has no timestamp and its group no updated_at")
@@ -480,7 +502,7 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 	}
 	f.BatchID = h.batchID
 	f.Environment = h.environment
-	f.Source = model.Source{File: fd.file, Line: line}
+	f.Source = fd.source(line)
 	if !haveTS {
 		return "", 0, lineError{line, "failure record has no timestamp"}
 	}
@@ -492,6 +514,14 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 		return "v2", 1, nil
 	}
 	return "v1 flat", 1, nil
+}
+
+func (fd *failureDecoder) source(line int) model.Source {
+	s := model.Source{File: fd.file, Line: line, Start: fd.frame.Line, Lines: fd.frame.Lines}
+	if fd.keepRaw {
+		s.Raw = fd.frame.Data
+	}
+	return s
 }
 
 // finish fills the ecosystem, package ID and category; it returns a problem
@@ -557,6 +587,10 @@ func (fd *failureDecoder) field(dec *jsonlite.Decoder, key []byte, f *model.Fail
 		n, err = dec.Int()
 		c := int(n)
 		f.ExitCode = &c
+	case "attempt_id":
+		var b []byte
+		b, err = dec.StringBytes()
+		f.AttemptID = again(&fd.lastAttempt, b)
 	case "attempts":
 		var n int64
 		n, err = nonNegative(dec, "attempts")

@@ -9,6 +9,7 @@
 package reader
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/batchsli/batchsli/internal/jsonlite"
+	"github.com/batchsli/batchsli/internal/safetext"
 	"github.com/batchsli/batchsli/model"
 )
 
@@ -46,6 +48,16 @@ type Options struct {
 	// a callback is valid only until the callback returns (copy what you
 	// keep; strings and slices in it stay valid). Faster, with less garbage.
 	Reuse bool
+	// KeepRaw sets each record's Source.Raw to its object's bytes.
+	KeepRaw bool
+	// Commits says which batches are committed, when the caller has read
+	// them already (Reader.Commits of another reader over the same data).
+	// Without it, the first failure file read makes the reader scan the
+	// metrics for them.
+	Commits *Commits
+	// OnUncommitted, when set, receives every failure record left out
+	// because its batch is not committed.
+	OnUncommitted func(*model.Failure)
 }
 
 // DefaultOptions keeps messages and up to 10,000 problems.
@@ -70,8 +82,12 @@ type Reader struct {
 	run             model.BatchRun
 	plats           map[string]model.Counts
 	v2IDs           map[string]string // v2 batch ID -> where it was first read
+	commits         *Commits
+	metricsRead     bool // every metrics file has been read by Metrics
 	problems        []Problem
 	droppedProblems int
+	uncommitted     []Problem
+	moreUncommitted int
 }
 
 // New returns a Reader over fsys, whose root is shown as name in problems.
@@ -85,6 +101,11 @@ func New(fsys fs.FS, name string, opts Options) *Reader {
 // Problems returns the problems met so far, and how many more were dropped
 // beyond Options.MaxProblems.
 func (r *Reader) Problems() ([]Problem, int) { return r.problems, r.droppedProblems }
+
+// Uncommitted returns the failure records left out because their batch is
+// not committed (docs/STORAGE.md), as file:line findings, and how many more
+// there were beyond Options.MaxProblems.
+func (r *Reader) Uncommitted() ([]Problem, int) { return r.uncommitted, r.moreUncommitted }
 
 // Files returns the files read so far.
 func (r *Reader) Files() []FileStat { return r.files }
@@ -119,12 +140,46 @@ func (r *Reader) list(dir string, keep func(string) bool) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.Type().IsRegular() && keep(e.Name()) {
-			out = append(out, path.Join(dir, e.Name()))
+		name := e.Name()
+		p := path.Join(dir, name)
+		if !safetext.Safe(name) {
+			r.problem(r.display(dir)+"/"+safetext.Escape(name), 0, "file name is not valid UTF-8 or holds control characters; not read (rename it)")
+			continue
 		}
+		if !keep(name) {
+			continue
+		}
+		switch t := e.Type(); {
+		case t.IsRegular():
+		case t&fs.ModeSymlink != 0:
+			st, err := fs.Stat(r.fsys, p)
+			if err != nil {
+				r.problem(r.display(p), 0, "symbolic link not read: %s", unwrapPathError(err))
+				continue
+			}
+			if !st.Mode().IsRegular() {
+				r.problem(r.display(p), 0, "symbolic link to something other than a regular file; not read")
+				continue
+			}
+		case t.IsDir():
+			continue
+		default:
+			r.problem(r.display(p), 0, "not a regular file (%s); not read", t.Type())
+			continue
+		}
+		out = append(out, p)
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// unwrapPathError drops the path an fs.PathError repeats.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func (r *Reader) display(p string) string {
@@ -145,6 +200,7 @@ func (r *Reader) Metrics(fn func(*model.BatchRun)) error {
 			return err
 		}
 	}
+	r.metricsRead = true
 	return nil
 }
 
@@ -177,6 +233,10 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 			r.decodeProblem(name, dec, fr, err)
 			return
 		}
+		b.Source.Start, b.Source.Lines = fr.Line, fr.Lines
+		if r.opts.KeepRaw {
+			b.Source.Raw = fr.Data
+		}
 		if b.SchemaVersion == model.SchemaVersion {
 			where := fmt.Sprintf("%s:%d", b.Source.File, b.Source.Line)
 			if first, dup := r.v2IDs[b.BatchID]; dup {
@@ -187,6 +247,10 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 				r.v2IDs = map[string]string{}
 			}
 			r.v2IDs[b.BatchID] = where
+			if r.commits == nil {
+				r.commits = &Commits{attempt: map[string]string{}}
+			}
+			r.commits.attempt[b.BatchID] = b.AttemptID
 		}
 		st.version(fmt.Sprintf("v%d", b.SchemaVersion))
 		st.records++
@@ -194,10 +258,31 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 	})
 }
 
-// FailureFile reads one failures file (a path within the reader's FS).
+// FailureFile reads one failures file (a path within the reader's FS). Only
+// committed failure records reach fn; the others are counted as uncommitted.
 func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
-	fd := failureDecoder{file: r.display(name), skipMessages: r.opts.SkipMessages, in: r.in, reuse: r.opts.Reuse}
+	commits, err := r.Commits()
+	if err != nil {
+		return err
+	}
+	inner := fn
+	fn = func(f *model.Failure) {
+		if why := commits.Check(f); why != "" {
+			if r.opts.OnUncommitted != nil {
+				r.opts.OnUncommitted(f)
+			}
+			if len(r.uncommitted) >= r.opts.MaxProblems {
+				r.moreUncommitted++
+				return
+			}
+			r.uncommitted = append(r.uncommitted, Problem{File: f.Source.File, Line: f.Source.Line, Message: why})
+			return
+		}
+		inner(f)
+	}
+	fd := failureDecoder{file: r.display(name), skipMessages: r.opts.SkipMessages, in: r.in, reuse: r.opts.Reuse, keepRaw: r.opts.KeepRaw}
 	return r.file(name, "failures", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
+		fd.frame = fr
 		format, n, err := fd.decode(dec, fr.Line, fn, func(line int, msg string) {
 			r.problem(r.display(name), line, "%s", msg)
 		})
@@ -245,7 +330,8 @@ func (e lineError) Error() string { return e.msg }
 func (r *Reader) file(name, kind string, each func(*jsonlite.Decoder, jsonlite.Frame, *fileState)) error {
 	f, err := r.fsys.Open(name)
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.display(name), err)
+		r.problem(r.display(name), 0, "not read: %s", unwrapPathError(err))
+		return nil
 	}
 	defer f.Close()
 	fr := jsonlite.NewFramer(f)
@@ -266,7 +352,7 @@ func (r *Reader) file(name, kind string, each func(*jsonlite.Decoder, jsonlite.F
 		each(dec, frame, st)
 	}
 	if err := fr.Err(); err != nil && err != io.EOF {
-		return fmt.Errorf("%s: %w", r.display(name), err)
+		r.problem(r.display(name), fr.Line(), "reading stopped: %s", unwrapPathError(err))
 	}
 	formats := make([]string, 0, len(st.formats))
 	for v := range st.formats {

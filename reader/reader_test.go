@@ -48,6 +48,13 @@ func dump(t *testing.T, dir string, opts Options) ([]byte, *Reader) {
 	if more > 0 {
 		fmt.Fprintf(&b, "more problems: %d\n", more)
 	}
+	us, more := r.Uncommitted()
+	for _, p := range us {
+		fmt.Fprintf(&b, "uncommitted %s\n", p)
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, "more uncommitted: %d\n", more)
+	}
 	return []byte(b.String()), r
 }
 
@@ -74,6 +81,45 @@ func TestReuseReadsTheSame(t *testing.T) {
 		if string(fresh) != string(reused) {
 			t.Errorf("%s: reading with Reuse differs", dir)
 		}
+	}
+}
+
+// TestReadUncommitted: failure records count only when their batch's record
+// is whole and carries their attempt token (docs/STORAGE.md).
+func TestReadUncommitted(t *testing.T) {
+	out, r := dump(t, "testdata/uncommitted", DefaultOptions)
+	golden.Check(t, "testdata/read-uncommitted.golden", out)
+	us, _ := r.Uncommitted()
+	var got []string
+	for _, u := range us {
+		got = append(got, fmt.Sprintf("%s:%d", u.File, u.Line))
+	}
+	want := []string{
+		"testdata/uncommitted/failures/npm.jsonl:2", // batch never committed
+		"testdata/uncommitted/failures/npm.jsonl:3", // an earlier attempt of a committed batch
+		"testdata/uncommitted/failures/npm.jsonl:4", // no token, batch committed with one
+		"testdata/uncommitted/failures/npm.jsonl:6", // batch whose record is torn
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("uncommitted = %v, want %v", got, want)
+	}
+	for _, id := range []string{"npm:committed", "npm:legacy-v2", "npm:v1-flat"} {
+		if !strings.Contains(string(out), "failure ") || !strings.Contains(string(out), `"`+id+`"`) {
+			t.Errorf("%s should be read", id)
+		}
+	}
+	// A reader told the commits by another reads the same.
+	c, err := r.Commits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := New(os.DirFS("testdata/uncommitted"), "testdata/uncommitted", Options{Commits: c})
+	n := 0
+	if err := r2.Failures(func(*model.Failure) { n++ }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("with shared commits: %d failures read, want 4", n)
 	}
 }
 

@@ -2,25 +2,36 @@ package record
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
+	"testing/fstest"
 
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
+	"github.com/batchsli/batchsli/store"
 )
 
 // Written says what Append wrote.
 type Written struct {
 	BatchID string
 	Files   []WrittenFile
+	// Already is true when the batch was committed before, with the same
+	// results (a retry): nothing was written.
+	Already bool
+	// Where names the record that committed an already recorded batch.
+	Where string
 }
 
 // WrittenFile is one file appended to and the records it received.
@@ -30,53 +41,123 @@ type WrittenFile struct {
 }
 
 // LockName is the lock file in the data directory that serialises writers.
-const LockName = ".batchsli.lock"
+const LockName = store.LockName
 
-// Append writes a batch's records into dir under an exclusive lock: the
-// failure records to failures/<ecosystem>.jsonl (one file per ecosystem) and
-// the batch-run record to metrics/batch-runs.jsonl, or with perRun to files of
-// their own named after the batch. It makes a batch ID when run has none and
-// refuses one already recorded. On any error nothing is left written.
-func Append(dir string, run *model.BatchRun, failures []*model.Failure, perRun bool) (Written, error) {
+// AppendOptions tune Append.
+type AppendOptions struct {
+	// PerRun writes one metrics and one failures file per batch.
+	PerRun bool
+	// Identity names the CI run doing the write (see CIIdentity); automatic
+	// batch IDs are made from it, so a retry of the same step finds the
+	// batch it committed. "" makes them random.
+	Identity string
+	// Rand supplies attempt tokens and random batch IDs (default
+	// crypto/rand); tests set it for stable output.
+	Rand io.Reader
+}
+
+// ErrRecordedDifferently is returned when the batch ID is committed with
+// other results.
+var ErrRecordedDifferently = errors.New("already recorded with different results")
+
+// Append commits a batch's records into dir under the exclusive lock,
+// following the commit protocol of docs/STORAGE.md:
+//
+//  1. every failure record gets the batch ID and a fresh attempt token, and
+//     is appended and synced to failures/ first;
+//  2. the batch-run record, with the same token and a digest of the results,
+//     is appended and synced to metrics/ last. The batch is committed exactly
+//     when this record is whole on disk; readers count a failure record only
+//     when its batch is committed by its attempt.
+//
+// A batch ID already committed with the same digest is a retry: nothing is
+// written and Written.Already is set. With different results it is refused.
+// An automatic ID never reuses one that appears anywhere in the data. On any
+// error before the commit nothing is left written (files are rolled back);
+// writes never leave the data directory through a symbolic link.
+func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*model.Failure, o AppendOptions) (Written, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Written{}, fmt.Errorf("record: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return Written{}, fmt.Errorf("record: %w", err)
+	}
+	defer root.Close()
 	for _, sub := range []string{"metrics", "failures"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return Written{}, fmt.Errorf("record: %w", err)
+		if err := root.Mkdir(sub, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return Written{}, fmt.Errorf("record: %s: %w", filepath.Join(dir, sub), escapeErr(err))
+		}
+		if st, err := root.Stat(sub); err != nil || !st.IsDir() {
+			if err == nil {
+				err = errors.New("not a folder")
+			}
+			return Written{}, fmt.Errorf("record: %s: %w (nothing was recorded)", filepath.Join(dir, sub), escapeErr(err))
 		}
 	}
-	unlock, err := lock(filepath.Join(dir, LockName))
+	unlock, err := store.Lock(ctx, dir)
 	if err != nil {
-		return Written{}, err
+		return Written{}, fmt.Errorf("record: %w (nothing was recorded)", err)
 	}
 	defer unlock()
+	if err := store.Recover(dir); err != nil {
+		return Written{}, fmt.Errorf("record: finishing an interrupted compaction: %w (nothing was recorded)", err)
+	}
 
-	ids, err := recordedIDs(dir)
+	ids, err := scanIDs(root, dir)
 	if err != nil {
 		return Written{}, err
 	}
-	metricsName := "batch-runs.jsonl"
-	if run.BatchID == "" {
-		run.BatchID = nextBatchID(ids, run)
-	} else if where, dup := ids.v2[run.BatchID]; dup {
-		return Written{}, fmt.Errorf("record: batch %s is already recorded in %s (use --batch-id to record a new batch)", run.BatchID, where)
+	if o.Rand == nil {
+		o.Rand = rand.Reader
 	}
-	if perRun {
-		metricsName = "batch-runs-" + run.BatchID + ".jsonl"
+	digest := Digest(run, failures)
+	id := run.BatchID
+	if id == "" && o.Identity != "" {
+		// A retry of the same CI step finds its batch whatever the date.
+		suffix := "-" + run.Ecosystem + "-" + o.Identity
+		for cid, c := range ids.committed {
+			if strings.HasSuffix(cid, suffix) && c.digest == digest {
+				return Written{BatchID: cid, Already: true, Where: c.where}, nil
+			}
+		}
+	}
+	switch {
+	case id == "":
+		id, err = newBatchID(ids, run, o.Identity, o.Rand)
+		if err != nil {
+			return Written{}, err
+		}
+	default:
+		if c, ok := ids.committed[id]; ok {
+			if c.digest != "" && c.digest == digest {
+				return Written{BatchID: id, Already: true, Where: c.where}, nil
+			}
+			return Written{}, fmt.Errorf("record: batch %s is %w in %s (use --batch-id to record a new batch)", id, ErrRecordedDifferently, c.where)
+		}
+	}
+	run.BatchID = id
+	run.Digest = digest
+	run.AttemptID = newToken(o.Rand)
+	metricsName := "batch-runs.jsonl"
+	if o.PerRun {
+		metricsName = "batch-runs-" + id + ".jsonl"
 	}
 
 	// Lay out every file's bytes before touching any file.
 	type target struct {
-		path string
+		rel  string
 		data bytes.Buffer
 		n    int
 	}
 	var order []string
 	targets := map[string]*target{}
-	add := func(path string, v any) error {
-		t := targets[path]
+	add := func(rel string, v any) error {
+		t := targets[rel]
 		if t == nil {
-			t = &target{path: path}
-			targets[path] = t
-			order = append(order, path)
+			t = &target{rel: rel}
+			targets[rel] = t
+			order = append(order, rel)
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -88,143 +169,260 @@ func Append(dir string, run *model.BatchRun, failures []*model.Failure, perRun b
 		return nil
 	}
 	for _, f := range failures {
-		f.BatchID = run.BatchID
+		f.BatchID = id
+		f.AttemptID = run.AttemptID
 		name := f.Ecosystem + ".jsonl"
-		if perRun {
-			name = f.Ecosystem + "-" + run.BatchID + ".jsonl"
+		if o.PerRun {
+			name = f.Ecosystem + "-" + id + ".jsonl"
 		}
-		if err := add(filepath.Join(dir, "failures", name), f); err != nil {
+		if err := add(path.Join("failures", name), f); err != nil {
 			return Written{}, fmt.Errorf("record: %w", err)
 		}
 	}
-	// The batch-run record goes last: it is what makes the batch recorded.
-	if err := add(filepath.Join(dir, "metrics", metricsName), run); err != nil {
+	// The batch-run record goes last: it is the commit.
+	if err := add(path.Join("metrics", metricsName), run); err != nil {
 		return Written{}, fmt.Errorf("record: %w", err)
 	}
+	files := map[string][]byte{}
+	for rel, t := range targets {
+		files[rel] = t.data.Bytes()
+	}
+	if err := readsBack(files, len(failures)); err != nil {
+		return Written{}, fmt.Errorf("record: %w (nothing was recorded)", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Written{}, fmt.Errorf("record: %w (nothing was recorded)", err)
+	}
 
+	leave := store.EnterCritical()
+	defer leave()
 	var done []undo
-	w := Written{BatchID: run.BatchID}
-	for _, p := range order {
-		t := targets[p]
-		u, err := appendFile(t.path, t.data.Bytes())
+	w := Written{BatchID: id}
+	for _, rel := range order {
+		t := targets[rel]
+		u, err := appendFile(root, dir, t.rel, t.data.Bytes())
 		if err != nil {
 			for i := len(done) - 1; i >= 0; i-- {
-				done[i].rollback()
+				done[i].rollback(root)
 			}
 			return Written{}, fmt.Errorf("record: %w (nothing was recorded)", err)
 		}
 		done = append(done, u)
-		w.Files = append(w.Files, WrittenFile{Path: t.path, Records: t.n})
+		w.Files = append(w.Files, WrittenFile{Path: filepath.Join(dir, filepath.FromSlash(t.rel)), Records: t.n})
 	}
 	return w, nil
 }
 
+// readsBack checks that the records about to be written read back whole, as
+// committed, with no problem: record never writes what its reader rejects.
+func readsBack(files map[string][]byte, nFailures int) error {
+	fsys := fstest.MapFS{}
+	for rel, b := range files {
+		fsys[rel] = &fstest.MapFile{Data: b, Mode: 0o644}
+	}
+	r := reader.New(fsys, "", reader.Options{SkipMessages: true})
+	runs, fails := 0, 0
+	err := r.Metrics(func(*model.BatchRun) { runs++ })
+	if err == nil {
+		err = r.Failures(func(*model.Failure) { fails++ })
+	}
+	if err != nil {
+		return err
+	}
+	if ps, _ := r.Problems(); len(ps) > 0 {
+		return fmt.Errorf("the records would not read back: %s", ps[0].Message)
+	}
+	if us, _ := r.Uncommitted(); len(us) > 0 || runs != 1 || fails != nFailures {
+		return fmt.Errorf("the records would not read back whole (%d batch, %d of %d failures)", runs, fails, nFailures)
+	}
+	return nil
+}
+
+// Digest is the hex SHA-256 of a batch's results: its counts and its
+// failure records, without times, batch ID or attempt token, so a retry
+// with the same results has the same digest.
+func Digest(run *model.BatchRun, failures []*model.Failure) string {
+	r := *run
+	r.BatchID, r.AttemptID, r.Digest = "", "", ""
+	r.Timestamp = model.BatchRun{}.Timestamp
+	fs := make([]model.Failure, len(failures))
+	for i, f := range failures {
+		fs[i] = *f
+		fs[i].BatchID, fs[i].AttemptID = "", ""
+		fs[i].Timestamp = r.Timestamp
+	}
+	sort.Slice(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Environment != b.Environment {
+			return a.Environment < b.Environment
+		}
+		return a.PackageID < b.PackageID
+	})
+	h := sha256.New()
+	json.NewEncoder(h).Encode(r)
+	json.NewEncoder(h).Encode(fs)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func newToken(r io.Reader) string {
+	b := make([]byte, 16)
+	io.ReadFull(r, b)
+	return hex.EncodeToString(b)
+}
+
 type undo struct {
-	path    string
+	rel     string
 	size    int64
 	created bool
 }
 
-func (u undo) rollback() {
+func (u undo) rollback(root *os.Root) {
 	if u.created {
-		os.Remove(u.path)
+		root.Remove(u.rel)
 		return
 	}
-	os.Truncate(u.path, u.size)
+	if f, err := root.OpenFile(u.rel, os.O_WRONLY, 0); err == nil {
+		f.Truncate(u.size)
+		f.Sync()
+		f.Close()
+	}
 }
 
-// appendFile appends data in one write. A file whose last byte is not a
-// newline (a torn write) gets one first, so the torn line stays alone.
-func appendFile(path string, data []byte) (undo, error) {
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+// appendFile appends data in one write and syncs it (and, for a new file,
+// its folder). A file whose last byte is not a newline (a torn write) gets
+// one first, so the torn line stays alone. It refuses anything but a
+// regular file, and never follows a link out of the data directory.
+func appendFile(root *os.Root, dir, rel string, data []byte) (undo, error) {
+	shown := filepath.Join(dir, filepath.FromSlash(rel))
+	_, statErr := root.Lstat(rel)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	f, err := root.OpenFile(rel, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return undo{}, err
+		return undo{}, fmt.Errorf("%s: %w", shown, escapeErr(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return undo{}, err
+		return undo{}, fmt.Errorf("%s: %w", shown, err)
 	}
-	u := undo{path: path, size: st.Size(), created: created}
+	if !st.Mode().IsRegular() {
+		return undo{}, fmt.Errorf("%s: not a regular file", shown)
+	}
+	u := undo{rel: rel, size: st.Size(), created: created}
 	if st.Size() > 0 {
 		last := make([]byte, 1)
 		if _, err := f.ReadAt(last, st.Size()-1); err != nil && err != io.EOF {
-			return undo{}, err
+			return undo{}, fmt.Errorf("%s: %w", shown, err)
 		}
 		if last[0] != '\n' {
 			data = append([]byte{'\n'}, data...)
 		}
 	}
 	if _, err := f.Write(data); err != nil {
-		u.rollback()
-		return undo{}, fmt.Errorf("%s: %w", path, err)
+		u.rollback(root)
+		return undo{}, fmt.Errorf("%s: %w", shown, err)
 	}
 	if err := f.Sync(); err != nil {
-		u.rollback()
-		return undo{}, fmt.Errorf("%s: %w", path, err)
+		u.rollback(root)
+		return undo{}, fmt.Errorf("%s: %w", shown, err)
+	}
+	if created {
+		if err := store.SyncDir(filepath.Join(dir, filepath.FromSlash(path.Dir(rel)))); err != nil {
+			u.rollback(root)
+			return undo{}, fmt.Errorf("%s: %w", shown, err)
+		}
 	}
 	return u, nil
 }
 
-func lock(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("record: lock: %w", err)
+// escapeErr explains os.Root's refusal to follow a link out of the data
+// directory.
+func escapeErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "escapes from parent") {
+		return fmt.Errorf("a symbolic link leads out of the data directory; batchsli writes only inside it (%w)", err)
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("record: lock %s: %w", path, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return err
+}
+
+type committedBatch struct {
+	digest, where string
 }
 
 type idSet struct {
-	v2  map[string]string // v2 batch ID -> where it is recorded
-	all map[string]bool
+	committed map[string]committedBatch // v2 batch ID -> its record
+	seen      map[string]bool           // every batch ID anywhere: metrics, failures, uncommitted
 }
 
-func recordedIDs(dir string) (idSet, error) {
-	s := idSet{v2: map[string]string{}, all: map[string]bool{}}
-	r := reader.New(os.DirFS(dir), dir, reader.Options{SkipMessages: true, MaxProblems: 1, Reuse: true})
+// scanIDs reads every batch ID in the data: committed v2 batches with their
+// digests, and every ID any record names, uncommitted failure records too.
+func scanIDs(root *os.Root, dir string) (idSet, error) {
+	s := idSet{committed: map[string]committedBatch{}, seen: map[string]bool{}}
+	r := reader.New(root.FS(), dir, reader.Options{SkipMessages: true, MaxProblems: 1, Reuse: true,
+		OnUncommitted: func(f *model.Failure) { s.seen[f.BatchID] = true }})
 	err := r.Metrics(func(b *model.BatchRun) {
-		s.all[b.BatchID] = true
+		s.seen[b.BatchID] = true
+		where := fmt.Sprintf("%s:%d", b.Source.File, b.Source.Line)
 		if b.SchemaVersion == model.SchemaVersion {
-			s.v2[b.BatchID] = b.Source.File
+			s.committed[b.BatchID] = committedBatch{digest: b.Digest, where: where}
 		}
 	})
+	if err == nil {
+		err = r.Failures(func(f *model.Failure) {
+			if f.BatchID != "" {
+				s.seen[f.BatchID] = true
+			}
+		})
+	}
 	if err != nil {
 		return s, fmt.Errorf("record: reading recorded batches: %w", err)
 	}
 	return s, nil
 }
 
-// nextBatchID makes YYYY-MM-DD-ECO-NNN, one past the highest NNN recorded for
-// that day and ecosystem.
-func nextBatchID(ids idSet, run *model.BatchRun) string {
+// newBatchID makes YYYY-MM-DD-ECO-SUFFIX: SUFFIX is the CI run's identity
+// when there is one, else random, so runners that cannot see each other's
+// files do not collide. An ID that appears anywhere in the data is never
+// reused: a suffix is added, or another random one drawn.
+func newBatchID(ids idSet, run *model.BatchRun, identity string, random io.Reader) (string, error) {
 	prefix := run.Timestamp.UTC().Format("2006-01-02") + "-" + run.Ecosystem + "-"
-	var nums []int
-	for id := range ids.all {
-		if rest, ok := strings.CutPrefix(id, prefix); ok {
-			if n, err := strconv.Atoi(rest); err == nil {
-				nums = append(nums, n)
-			}
+	if identity != "" {
+		id := prefix + identity
+		for n := 2; ids.seen[id]; n++ {
+			id = fmt.Sprintf("%s%s.%d", prefix, identity, n)
+		}
+		if !ValidBatchID(id) {
+			return "", fmt.Errorf("record: the automatic batch ID %q is not valid; give one with --batch-id", id)
+		}
+		return id, nil
+	}
+	for range 100 {
+		b := make([]byte, 4)
+		io.ReadFull(random, b)
+		id := prefix + hex.EncodeToString(b)
+		if !ids.seen[id] && ValidBatchID(id) {
+			return id, nil
 		}
 	}
-	sort.Ints(nums)
-	next := 1
-	if len(nums) > 0 {
-		next = nums[len(nums)-1] + 1
+	return "", fmt.Errorf("record: could not make a batch ID; give one with --batch-id")
+}
+
+// CIIdentity names the CI run from its environment (getenv), or "" outside
+// CI. In GitHub Actions it is gh<run id>-<run attempt>-<hash>, the hash
+// covering the repository, workflow, job and step, so two steps (or two
+// repositories) never share it while a retry of one step keeps it.
+func CIIdentity(getenv func(string) string) string {
+	runID := getenv("GITHUB_RUN_ID")
+	if runID == "" || !ValidBatchID(runID) {
+		return ""
 	}
-	return fmt.Sprintf("%s%03d", prefix, next)
+	attempt := getenv("GITHUB_RUN_ATTEMPT")
+	if attempt == "" || !ValidBatchID(attempt) {
+		attempt = "1"
+	}
+	h := sha256.New()
+	for _, k := range []string{"GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_ACTION"} {
+		io.WriteString(h, getenv(k))
+		h.Write([]byte{0})
+	}
+	return "gh" + runID + "-" + attempt + "-" + hex.EncodeToString(h.Sum(nil))[:6]
 }

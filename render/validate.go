@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/internal/safetext"
 )
 
 // JSON writes v as indented JSON.
@@ -66,18 +67,20 @@ func InventoryText(w io.Writer, inv *analyze.Inventory) error {
 			fmt.Fprintf(&b, "... and %d more\n", inv.MoreProblems)
 		}
 	}
+	if n := len(inv.Uncommitted) + inv.MoreUncommitted; n > 0 {
+		fmt.Fprintf(&b, "\n%d uncommitted failure records (not counted; `batchsli compact` moves them aside):\n", n)
+		for _, p := range inv.Uncommitted {
+			fmt.Fprintf(&b, "%s\n", Clean(p.String()))
+		}
+		if inv.MoreUncommitted > 0 {
+			fmt.Fprintf(&b, "... and %d more\n", inv.MoreUncommitted)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// Clean makes untrusted text safe for a terminal: control characters
-// (escape sequences, carriage returns, newlines) are shown quoted.
-func Clean(s string) string {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			q := fmt.Sprintf("%q", s)
-			return q[1 : len(q)-1]
-		}
-	}
-	return s
-}
+// Clean makes untrusted text safe for a terminal: invalid UTF-8, control
+// characters (escape sequences, carriage returns, newlines, C1 controls) and
+// bidirectional controls are shown escaped.
+func Clean(s string) string { return safetext.Escape(s) }

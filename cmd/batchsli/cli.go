@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -217,17 +218,31 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("record: %w (nothing was recorded)", err)
 	}
-	w, err := record.Append(*data, run, failures, *perRun)
+	w, err := record.Append(ctx, *data, run, failures, record.AppendOptions{PerRun: *perRun, Identity: record.CIIdentity(os.Getenv), Rand: entropy})
 	if err != nil {
 		return err
 	}
-	if err := render.RecordAccount(stdout, run, len(failures), w); err != nil {
-		return err
+	if w.Already {
+		fmt.Fprintf(stdout, "batch %s is already recorded (%s) with the same results; nothing was written\n", w.BatchID, render.Clean(w.Where))
+	} else if err := render.RecordAccount(stdout, run, len(failures), w); err != nil {
+		return committedWarning(w.BatchID, err)
 	}
 	if err := githubStep(*data, w.BatchID, *summary, *budget, stdout); err != nil {
-		return fmt.Errorf("record: batch %s was recorded, but its summary failed: %w", w.BatchID, err)
+		return committedWarning(w.BatchID, err)
 	}
 	return nil
+}
+
+// entropy supplies attempt tokens and random batch IDs; tests replace it.
+var entropy io.Reader = rand.Reader
+
+// exitCommittedWarning is the status of a record run that committed its
+// batch but could not write something after (the account, the summary, the
+// step outputs): the batch is recorded, and a retry would say so.
+const exitCommittedWarning = 4
+
+func committedWarning(id string, err error) error {
+	return &exitError{code: exitCommittedWarning, msg: fmt.Sprintf("warning: batch %s is recorded, but what follows the commit failed: %v", id, err)}
 }
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	mathrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -27,7 +29,8 @@ func TestMain(m *testing.M) {
 		return
 	}
 	// Tests set the GitHub Actions variables themselves where they need them.
-	for _, v := range []string{"GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ACTIONS", "NO_COLOR", "GOMEMLIMIT"} {
+	for _, v := range []string{"GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ACTIONS", "NO_COLOR", "GOMEMLIMIT",
+		"GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_ACTION"} {
 		os.Unsetenv(v)
 	}
 	code := m.Run()
@@ -45,6 +48,8 @@ type cliResult struct {
 func cli(t *testing.T, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
+	// Attempt tokens and random IDs from a fixed seed, so goldens are stable.
+	entropy = mathrand.NewChaCha8([32]byte{1})
 	err := run(context.Background(), args, strings.NewReader(""), &out, &errb)
 	code := exitCode(err, &errb)
 	return cliResult{out.String(), errb.String(), code}
@@ -237,39 +242,74 @@ func containsFlag(args []string, f string) bool {
 	return false
 }
 
-func TestRecordRefusesDuplicateBatch(t *testing.T) {
-	dir := t.TempDir()
-	args := []string{"record", "--data", dir, "--ecosystem", "cargo", "--batch-id", "b-1", "--timestamp", "2026-01-29T10:30:00Z", batch1}
-	if res := cli(t, args...); res.code != 0 {
-		t.Fatal(res.stderr)
-	}
-	before := tree(t, dir)
-	res := cli(t, args...)
-	if res.code == 0 {
-		t.Fatal("second record of b-1 succeeded")
-	}
-	want := "batch b-1 is already recorded in " + filepath.Join(dir, "metrics", "batch-runs.jsonl") + " (use --batch-id to record a new batch)"
-	if !strings.Contains(res.stderr, want) {
-		t.Errorf("stderr %q, want %q", res.stderr, want)
-	}
-	if after := tree(t, dir); after != before {
-		t.Errorf("refused record changed the data:\n%s", after)
-	}
-	// Per-run files are checked too.
-	res = cli(t, append([]string{"record", "--per-run"}, args[1:]...)...)
-	if res.code == 0 || !strings.Contains(res.stderr, "already recorded") {
-		t.Errorf("per-run duplicate: exit %d, %s", res.code, res.stderr)
+// TestRecordRetryAndDuplicate: recording a committed batch again with the
+// same results is a retry (exit 0, "already recorded", nothing written); with
+// other results it is refused.
+func TestRecordRetryAndDuplicate(t *testing.T) {
+	for _, perRun := range []bool{false, true} {
+		dir := t.TempDir()
+		args := []string{"record", "--data", dir, "--ecosystem", "cargo", "--batch-id", "b-1", "--timestamp", "2026-01-29T10:30:00Z", batch1}
+		if perRun {
+			args = append(args, "--per-run")
+		}
+		if res := cli(t, args...); res.code != 0 {
+			t.Fatal(res.stderr)
+		}
+		before := tree(t, dir)
+		res := cli(t, args...)
+		if res.code != 0 || !strings.Contains(res.stdout, "batch b-1 is already recorded") {
+			t.Errorf("per-run %v: retry: exit %d, %q %q", perRun, res.code, res.stdout, res.stderr)
+		}
+		// Other results under the same ID are refused.
+		res = cli(t, append(args, "--total", "99")...)
+		if res.code != 3 || !strings.Contains(res.stderr, "batch b-1 is already recorded with different results in ") {
+			t.Errorf("per-run %v: different results: exit %d, %s", perRun, res.code, res.stderr)
+		}
+		if after := tree(t, dir); after != before {
+			t.Errorf("per-run %v: a refused or repeated record changed the data:\n%s", perRun, after)
+		}
 	}
 }
 
 func TestRecordMakesUniqueIDs(t *testing.T) {
 	dir := t.TempDir()
+	seen := map[string]bool{}
+	re := regexp.MustCompile(`^recorded batch (2026-01-29-cargo-[0-9a-f]{8}) `)
 	for i := 1; i <= 3; i++ {
 		res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", batch1)
-		want := fmt.Sprintf("recorded batch 2026-01-29-cargo-%03d", i)
-		if res.code != 0 || !strings.HasPrefix(res.stdout, want) {
-			t.Fatalf("run %d: exit %d, %q; want %q", i, res.code, res.stdout, want)
+		m := re.FindStringSubmatch(res.stdout)
+		if res.code != 0 || m == nil || seen[m[1]] {
+			t.Fatalf("run %d: exit %d, %q", i, res.code, res.stdout)
 		}
+		seen[m[1]] = true
+	}
+}
+
+// TestRecordCIIdentity: in GitHub Actions the automatic ID comes from the
+// run, so a retry of the same step is recognised; another step gets another.
+func TestRecordCIIdentity(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GITHUB_RUN_ID", "123456")
+	t.Setenv("GITHUB_RUN_ATTEMPT", "2")
+	t.Setenv("GITHUB_JOB", "merge")
+	t.Setenv("GITHUB_ACTION", "sli")
+	args := []string{"record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", batch1}
+	res := cli(t, args...)
+	re := regexp.MustCompile(`^recorded batch (2026-01-29-cargo-gh123456-2-[0-9a-f]{6}) `)
+	m := re.FindStringSubmatch(res.stdout)
+	if res.code != 0 || m == nil {
+		t.Fatalf("exit %d, %q %q", res.code, res.stdout, res.stderr)
+	}
+	// The same step again, a day later by the clock: already recorded.
+	res = cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-30T00:10:00Z", batch1)
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "batch "+m[1]+" is already recorded") {
+		t.Errorf("retry: exit %d, %q", res.code, res.stdout)
+	}
+	// Another step of the run records a batch of its own.
+	t.Setenv("GITHUB_ACTION", "sli2")
+	res = cli(t, args...)
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "recorded batch 2026-01-29-cargo-gh123456-2-") || strings.Contains(res.stdout, m[1]) {
+		t.Errorf("another step: exit %d, %q", res.code, res.stdout)
 	}
 }
 

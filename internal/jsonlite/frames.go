@@ -56,13 +56,20 @@ func (f *Framer) readLine() ([]byte, error) {
 		f.line++
 		return f.pending, nil
 	}
+	if f.err != nil {
+		return nil, f.err
+	}
 	line, err := f.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		f.long = append(f.long[:0], line...)
 		for err == bufio.ErrBufferFull {
 			line, err = f.r.ReadSlice('\n')
-			if len(f.long) < MaxObject {
-				f.long = append(f.long, line...)
+			f.long = append(f.long, line...)
+			if len(f.long) > MaxObject {
+				// Stop: reading on would accept whatever follows the cut,
+				// and a stream without newlines would never end.
+				f.err = &LineTooLongError{Line: f.line + 1}
+				return nil, f.err
 			}
 		}
 		line = f.long
@@ -104,6 +111,16 @@ func (f *Framer) Problems() []FrameProblem {
 
 // Err returns the first read error other than io.EOF.
 func (f *Framer) Err() error { return f.err }
+
+// Line returns the number of lines consumed so far.
+func (f *Framer) Line() int { return f.line }
+
+// LineTooLongError stops a Framer at a line longer than MaxObject bytes.
+type LineTooLongError struct{ Line int }
+
+func (e *LineTooLongError) Error() string {
+	return fmt.Sprintf("line %d is longer than %d bytes", e.Line, MaxObject)
+}
 
 // Next returns the next object. ok is false at the end of the stream.
 func (f *Framer) Next() (fr Frame, ok bool) {

@@ -1,0 +1,57 @@
+// Package safetext makes untrusted text safe to print on a terminal, in an
+// error message or in a GitHub workflow command: bytes that are not UTF-8,
+// control characters (C0, DEL, C1 such as 0x9b, the one-byte CSI) and the
+// Unicode bidirectional controls are shown escaped, so a file name or a
+// record cannot move the cursor, recolour the screen or reorder what follows.
+package safetext
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Unsafe reports whether c must not be printed as it is: C0 and C1 controls,
+// DEL, and the bidirectional formatting characters.
+func Unsafe(c rune) bool {
+	return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x61c || c == 0x200e || c == 0x200f ||
+		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+}
+
+// Safe reports whether s needs no escaping.
+func Safe(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, Unsafe)
+}
+
+// Escape returns s with invalid bytes as \xNN, unsafe characters as \t, \n,
+// \r, \xNN or \uNNNN, and backslashes doubled only when something else was
+// escaped (so ordinary text, Windows paths included, is left as it is).
+func Escape(s string) string {
+	if Safe(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\\':
+			b.WriteString(`\\`)
+		case Unsafe(c) && c < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		case Unsafe(c):
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
