@@ -60,7 +60,7 @@ func MacOSMinutes(b *model.BatchRun) (float64, bool) {
 func computeBudget(runs []*batch, o ReportOptions) Budget {
 	start := WeekOf(o.Now, o.WeekStart)
 	end := start.AddDate(0, 0, 7)
-	bu := Budget{WeekStart: start, WeekEnd: end, Now: o.Now, BudgetMinutes: o.WeekBudget}
+	bu := Budget{WeekStart: start, WeekEnd: clampTime(end), Now: o.Now, BudgetMinutes: o.WeekBudget}
 	var used float64
 	anyKnown := false
 	type point struct {
@@ -119,13 +119,25 @@ func computeBudget(runs []*batch, o ReportOptions) Budget {
 	proj := burn * 7
 	bu.BurnPerDay, bu.ProjectedMinutes = &burn, &proj
 	if proj > o.WeekBudget && burn > 0 {
-		t := start.Add(time.Duration(o.WeekBudget / burn * 24 * float64(time.Hour))).Truncate(time.Minute)
+		t := clampTime(start.Add(time.Duration(o.WeekBudget / burn * 24 * float64(time.Hour))).Truncate(time.Minute))
 		bu.RunOutAt = &t
 		bu.Status = fmt.Sprintf("will run out on %s at this rate (%.0f min/day, %.0f projected)%s", t.Format("Mon 2006-01-02 15:04 UTC"), burn, proj, atLeast)
 		return bu
 	}
 	bu.Status = fmt.Sprintf("on track: %.0f minutes projected by the week's end%s", proj, atLeast)
 	return bu
+}
+
+// lastTime is the latest time RFC 3339 (and so the report's JSON) can write.
+var lastTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// clampTime returns t, or lastTime for a time after it (the end of the last
+// week of year 9999 falls in year 10000).
+func clampTime(t time.Time) time.Time {
+	if t.After(lastTime) {
+		return lastTime
+	}
+	return t
 }
 
 func plural(n int, one, many string) string {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
 )
 
 // Options describe the batch being recorded.
@@ -38,12 +39,20 @@ func (o Options) Validate() error {
 	if o.Timestamp.IsZero() {
 		return fmt.Errorf("no timestamp")
 	}
+	if y := o.Timestamp.UTC().Year(); y < 2000 || y > 9999 {
+		return fmt.Errorf("timestamp %s is out of range (years 2000 to 9999)", o.Timestamp.UTC().Format(time.RFC3339))
+	}
+	for _, n := range []int64{o.Total, o.Generated, o.Merged} {
+		if n > reader.MaxCount {
+			return fmt.Errorf("count %d is too large (at most %d)", n, int64(reader.MaxCount))
+		}
+	}
 	for k, v := range o.JobSeconds {
 		if !model.ValidPlatformID(k) {
 			return fmt.Errorf("--job-seconds: platform %q has characters outside [a-z0-9_.-]", k)
 		}
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("--job-seconds %s: %v is not a non-negative number of seconds", k, v)
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) || v > reader.MaxSeconds {
+			return fmt.Errorf("--job-seconds %s: %v is not a number of seconds from 0 to %v", k, v, reader.MaxSeconds)
 		}
 	}
 	if o.MaxMessage < 16 {

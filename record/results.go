@@ -5,6 +5,7 @@ package record
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,9 +13,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/batchsli/batchsli/internal/jsonlite"
 	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
 )
 
 // Result is one recipe's validation outcome on one platform (FORMATS.md
@@ -54,6 +57,9 @@ func ReadResults(paths []string) ([]Result, error) {
 			return nil, fmt.Errorf("results: %w", err)
 		}
 		if !st.IsDir() {
+			if !st.Mode().IsRegular() {
+				return nil, fmt.Errorf("results: %s is not a regular file (%s)", p, st.Mode().Type())
+			}
 			files = append(files, p)
 			continue
 		}
@@ -62,9 +68,23 @@ func ReadResults(paths []string) ([]Result, error) {
 			if err != nil {
 				return err
 			}
-			if d.Type().IsRegular() && (strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".jsonl")) {
-				found = append(found, path)
+			if !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".jsonl")) || d.IsDir() {
+				return nil
 			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				// Follow a link to a results file: skipping it would record
+				// the batch without that platform.
+				st, err := os.Stat(path)
+				if err != nil {
+					return fmt.Errorf("%s: symbolic link: %w", path, err)
+				}
+				if !st.Mode().IsRegular() {
+					return fmt.Errorf("%s: symbolic link to something other than a regular file", path)
+				}
+			} else if !d.Type().IsRegular() {
+				return fmt.Errorf("%s is not a regular file (%s)", path, d.Type().Type())
+			}
+			found = append(found, path)
 			return nil
 		})
 		if err != nil {
@@ -95,7 +115,11 @@ func ReadResults(paths []string) ([]Result, error) {
 // ParseResults parses one results file: a JSON array of result objects, or
 // one object per line (JSONL). Errors name the file and line.
 func ParseResults(name string, r io.Reader) ([]Result, error) {
-	br := bufio.NewReader(r)
+	br := bufio.NewReader(&utf8Checker{r: r, name: name, line: 1})
+	// A UTF-8 byte order mark, as some Windows tools write, is accepted.
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
 	head, _ := br.Peek(4096)
 	trimmed := bytes.TrimLeft(head, " \t\r\n")
 	if len(trimmed) == 0 && len(head) < 4096 {
@@ -104,7 +128,7 @@ func ParseResults(name string, r io.Reader) ([]Result, error) {
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		data, err := io.ReadAll(io.LimitReader(br, MaxResultsFile+1))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, inputError(name, err)
 		}
 		if len(data) > MaxResultsFile {
 			return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxResultsFile)
@@ -128,12 +152,15 @@ func ParseResults(name string, r io.Reader) ([]Result, error) {
 			err = dec.End()
 		}
 		if err != nil {
+			if ferr := fr.Err(); ferr != nil {
+				return nil, inputError(name, ferr)
+			}
 			return nil, fmt.Errorf("%s:%d: %s", name, errLine(err, f.Line), err)
 		}
 		out = append(out, res)
 	}
 	if err := fr.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, inputError(name, err)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no results", name)
@@ -192,8 +219,23 @@ func parseResult(dec *jsonlite.Decoder, src string) (Result, error) {
 	r := Result{Source: src}
 	line := dec.Line()
 	var packageID string
+	var seen [16]string
+	nSeen := 0
 	err := dec.Object(func(key []byte) error {
 		l := dec.Line()
+		// A repeated key would silently take the last value (a fail
+		// becoming a pass): refuse it.
+		for _, k := range seen[:nSeen] {
+			if k == string(key) {
+				return &fieldError{l, fmt.Sprintf("key %q appears twice in one result", key)}
+			}
+		}
+		if nSeen < len(seen) {
+			seen[nSeen] = string(key)
+			nSeen++
+		} else {
+			return &fieldError{l, "a result has more than 16 keys"}
+		}
 		var err error
 		switch string(key) {
 		case "recipe":
@@ -237,6 +279,9 @@ func parseResult(dec *jsonlite.Decoder, src string) (Result, error) {
 			if err == nil && d < 0 {
 				return &fieldError{l, fmt.Sprintf("duration_seconds is negative (%v)", d)}
 			}
+			if err == nil && d > reader.MaxSeconds {
+				return &fieldError{l, fmt.Sprintf("duration_seconds is too large (%v; at most %v)", d, reader.MaxSeconds)}
+			}
 			r.DurationSeconds = &d
 		case "message":
 			if dec.Null() {
@@ -275,4 +320,55 @@ func parseResult(dec *jsonlite.Decoder, src string) (Result, error) {
 		return r, &fieldError{line, fmt.Sprintf("ecosystem %q is not a plain name", r.Ecosystem)}
 	}
 	return r, nil
+}
+
+// utf8Checker passes bytes through, failing at the first line that is not
+// valid UTF-8: JSON decoders would otherwise replace bad bytes silently.
+type utf8Checker struct {
+	r    io.Reader
+	name string
+	line int
+	tail []byte // an incomplete character carried to the next read
+}
+
+func (c *utf8Checker) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	buf := append(c.tail, p[:n]...)
+	c.tail = c.tail[:0]
+	for i := 0; i < len(buf); {
+		if buf[i] < utf8.RuneSelf {
+			if buf[i] == '\n' {
+				c.line++
+			}
+			i++
+			continue
+		}
+		if !utf8.FullRune(buf[i:]) && err == nil {
+			c.tail = append(c.tail, buf[i:]...)
+			break
+		}
+		r, size := utf8.DecodeRune(buf[i:])
+		if r == utf8.RuneError && size == 1 {
+			return 0, &utf8Error{fmt.Sprintf("%s:%d: not valid UTF-8 (byte 0x%02x)", c.name, c.line, buf[i])}
+		}
+		i += size
+	}
+	return n, err
+}
+
+type utf8Error struct{ msg string }
+
+func (e *utf8Error) Error() string { return e.msg }
+
+// inputError returns err as it is when it already names the file and line.
+func inputError(name string, err error) error {
+	var ue *utf8Error
+	if errors.As(err, &ue) {
+		return ue
+	}
+	var le *jsonlite.LineTooLongError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s:%d: line longer than %d bytes", name, le.Line, jsonlite.MaxObject)
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }

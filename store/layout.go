@@ -1,7 +1,11 @@
 package store
 
 import (
+	"context"
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 )
 
@@ -22,3 +26,36 @@ func SyncDir(dir string) error {
 // Recover finishes a compaction that a crash interrupted after its commit
 // point. It must be called under the exclusive lock.
 func Recover(dir string) error { return nil }
+
+// ReadyDir is where a compaction's new layout waits, complete, between its
+// commit point and the moment it replaces metrics/ and failures/. While it
+// exists, readers read it instead (docs/STORAGE.md).
+const ReadyDir = ".compact-ready"
+
+// Open opens dir for reading: it takes the shared lock (so no commit or
+// compaction is half done while the caller reads), and returns the folder
+// readers must read (dir, or a finished compaction waiting in ReadyDir) as
+// an fs.FS that never follows a link out of it. release frees both.
+func Open(ctx context.Context, dir string) (fsys fs.FS, release func(), err error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, nil, fmt.Errorf("data directory %s is not a folder", dir)
+	}
+	unlock, err := RLock(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	target := dir
+	if st, err := os.Lstat(filepath.Join(dir, ReadyDir)); err == nil && st.IsDir() {
+		target = filepath.Join(dir, ReadyDir)
+	}
+	root, err := os.OpenRoot(target)
+	if err != nil {
+		unlock()
+		return nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	return root.FS(), func() { root.Close(); unlock() }, nil
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/batchsli/batchsli/record"
 	"github.com/batchsli/batchsli/render"
 	"github.com/batchsli/batchsli/sample"
+	"github.com/batchsli/batchsli/store"
 )
 
 // exitError carries a process status.
@@ -227,7 +228,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else if err := render.RecordAccount(stdout, run, len(failures), w); err != nil {
 		return committedWarning(w.BatchID, err)
 	}
-	if err := githubStep(*data, w.BatchID, *summary, *budget, stdout); err != nil {
+	if err := githubStep(ctx, *data, w.BatchID, *summary, *budget, stdout); err != nil {
 		return committedWarning(w.BatchID, err)
 	}
 	return nil
@@ -256,10 +257,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *format != "text" && *format != "json" {
 		return usageError("validate: --format must be text or json, not %q", *format)
 	}
-	fsys, name, err := dataFS(*data, *demo)
+	fsys, name, release, err := dataFS(ctx, *data, *demo)
 	if err != nil {
 		return err
 	}
+	defer release()
 	inv, err := analyze.Take(fsys, name)
 	if err != nil {
 		return err
@@ -278,17 +280,15 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// dataFS opens the data directory, or the built-in sample.
-func dataFS(dir string, demo bool) (fs.FS, string, error) {
+// dataFS opens the data directory for reading (under its shared lock, see
+// store.Open), or the built-in sample. The caller calls release when done.
+func dataFS(ctx context.Context, dir string, demo bool) (fsys fs.FS, name string, release func(), err error) {
 	if demo {
-		return sample.FS(), "(built-in sample)", nil
+		return sample.FS(), "(built-in sample)", func() {}, nil
 	}
-	st, err := os.Stat(dir)
+	fsys, release, err = store.Open(ctx, dir)
 	if err != nil {
-		return nil, "", fmt.Errorf("data directory: %w", err)
+		return nil, "", nil, err
 	}
-	if !st.IsDir() {
-		return nil, "", fmt.Errorf("data directory %s is not a folder", dir)
-	}
-	return os.DirFS(dir), dir, nil
+	return fsys, dir, release, nil
 }

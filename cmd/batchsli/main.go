@@ -10,6 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"syscall"
+
+	"github.com/batchsli/batchsli/internal/safetext"
+	"github.com/batchsli/batchsli/store"
 )
 
 func main() {
@@ -19,11 +23,24 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(64 << 20)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-interrupts
+		cancel()
+		// A commit in progress finishes first (whole); none starts after.
+		store.HoldCritical()
+		fmt.Fprintln(os.Stderr, "batchsli: interrupted")
+		os.Exit(exitInterrupted)
+	}()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
+
+// exitInterrupted is the status after SIGINT or SIGTERM, as shells report a
+// process killed by SIGINT (128 + 2).
+const exitInterrupted = 130
 
 // exitCode prints err and maps it to the process status: 0 fine, 1 the
 // command found problems, 2 usage, 3 any other failure.
@@ -34,10 +51,10 @@ func exitCode(err error, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(stderr, "batchsli: "+ee.msg)
+			fmt.Fprintln(stderr, "batchsli: "+safetext.Escape(ee.msg))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "batchsli: "+err.Error())
+	fmt.Fprintln(stderr, "batchsli: "+safetext.Escape(err.Error()))
 	return 3
 }

@@ -112,10 +112,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return usageError("report: --format must be text, markdown or json, not %q", *format)
 	}
-	fsys, name, err := dataFS(*data, *demo)
+	fsys, name, release, err := dataFS(ctx, *data, *demo)
 	if err != nil {
 		return err
 	}
+	defer release()
 	rep, err := analyze.BuildReport(fsys, name, o)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/batchsli/batchsli/analyze"
 	"github.com/batchsli/batchsli/render"
+	"github.com/batchsli/batchsli/store"
 )
 
 const summarySynopsis = "summary [--data DIR | --demo] [--batch-id ID] [--output FILE|-] [--week-budget MINUTES] [--week-start DAY]"
@@ -30,10 +31,11 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *budget <= 0 {
 		return usageError("summary: --week-budget must be a positive number of minutes")
 	}
-	fsys, name, err := dataFS(*data, *demo)
+	fsys, name, release, err := dataFS(ctx, *data, *demo)
 	if err != nil {
 		return err
 	}
+	defer release()
 	o := analyze.DefaultSummaryOptions()
 	o.BatchID = *batchID
 	o.Report.WeekBudget = *budget
@@ -81,7 +83,7 @@ func appendTo(path, text string) error {
 // step expects, where the environment asks for them: the summary to
 // --summary or $GITHUB_STEP_SUMMARY, key figures to $GITHUB_OUTPUT, and
 // ::warning:: annotations to stdout when $GITHUB_ACTIONS is true.
-func githubStep(data, batchID, summaryPath string, budget float64, stdout io.Writer) error {
+func githubStep(ctx context.Context, data, batchID, summaryPath string, budget float64, stdout io.Writer) error {
 	if summaryPath == "" {
 		summaryPath = os.Getenv("GITHUB_STEP_SUMMARY")
 	}
@@ -93,7 +95,12 @@ func githubStep(data, batchID, summaryPath string, budget float64, stdout io.Wri
 	o := analyze.DefaultSummaryOptions()
 	o.BatchID = batchID
 	o.Report.WeekBudget = budget
-	s, err := analyze.BuildSummary(os.DirFS(data), data, o)
+	fsys, release, err := store.Open(ctx, data)
+	if err != nil {
+		return err
+	}
+	s, err := analyze.BuildSummary(fsys, data, o)
+	release()
 	if err != nil {
 		return err
 	}
