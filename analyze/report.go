@@ -98,6 +98,12 @@ func (r *roller) roll(id string) rolled {
 	return v
 }
 
+// The notes about problems and uncommitted records (see Comparable).
+const (
+	noteProblems    = "The reader met"
+	noteUncommitted = "belong to no committed batch"
+)
+
 // BuildReport reads a data directory and computes the report.
 func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if err := o.Validate(); err != nil {
@@ -366,10 +372,10 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		rep.Problems = []reader.Problem{}
 	}
 	if uncommitted > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d failure records belong to no committed batch (writes that did not finish) and are not counted; `batchsli validate` lists them and `batchsli compact` moves them aside.", uncommitted))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d failure records %s (writes that did not finish) and are not counted; `batchsli validate` lists them and `batchsli compact` moves them aside.", uncommitted, noteUncommitted))
 	}
 	if n := len(rep.Problems) + rep.MoreProblems; n > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("The reader met %d problems (listed below); the records concerned are left out. Run `batchsli validate` for the full list.", n))
+		rep.Notes = append(rep.Notes, fmt.Sprintf(noteProblems+" %d problems (listed below); the records concerned are left out. Run `batchsli validate` for the full list.", n))
 	}
 	return rep, nil
 }

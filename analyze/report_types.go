@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"strings"
 	"time"
 
 	"github.com/batchsli/batchsli/reader"
@@ -192,4 +193,20 @@ type Verdicts struct {
 	Regressions     string `json:"regressions"`
 	SkipAdvice      string `json:"skip_advice"`
 	CapabilityGaps  string `json:"capability_gaps"`
+}
+
+// Comparable returns a copy of r without what depends on where the records
+// are stored rather than on the committed records themselves: the data
+// directory's name, the problems and uncommitted records met, and the notes
+// about them. Two layouts of the same committed data give equal values.
+func Comparable(r *Report) *Report {
+	c := *r
+	c.Data, c.Problems, c.MoreProblems = "", nil, 0
+	c.Notes = nil
+	for _, n := range r.Notes {
+		if !strings.HasPrefix(n, noteProblems) && !strings.Contains(n, noteUncommitted) {
+			c.Notes = append(c.Notes, n)
+		}
+	}
+	return &c
 }

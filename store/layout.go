@@ -23,10 +23,6 @@ func SyncDir(dir string) error {
 	return d.Sync()
 }
 
-// Recover finishes a compaction that a crash interrupted after its commit
-// point. It must be called under the exclusive lock.
-func Recover(dir string) error { return nil }
-
 // ReadyDir is where a compaction's new layout waits, complete, between its
 // commit point and the moment it replaces metrics/ and failures/. While it
 // exists, readers read it instead (docs/STORAGE.md).

@@ -40,6 +40,7 @@ Usage:
   batchsli report   [--data DIR | --demo] [flags]                    per-platform SLIs across runs
   batchsli summary  [--data DIR | --demo] [--batch-id ID]            one batch's job summary (markdown)
   batchsli validate [--data DIR | --demo] [--format text|json]       check a data directory
+  batchsli compact  --data DIR                                       rewrite the data into canonical files
   batchsli simulate --out DIR [--batches N] [--seed S]               write a realistic history
   batchsli version
 
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runValidate(ctx, rest, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
+	case "compact":
+		return runCompact(ctx, rest, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
 	case "summary":
