@@ -55,7 +55,7 @@ func Run(ctx context.Context, dir string, now time.Time) (*Result, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("compact: %s is not a folder", dir)
 	}
-	unlock, err := store.TryLock(dir)
+	unlock, err := store.TryLock(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("compact: %w; try again when it is done", err)
 	}

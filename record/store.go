@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"testing/fstest"
+	"time"
 
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
@@ -113,13 +114,9 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 	}
 	digest := Digest(run, failures)
 	id := run.BatchID
-	if id == "" && o.Identity != "" {
-		// A retry of the same CI step finds its batch whatever the date.
-		suffix := "-" + run.Ecosystem + "-" + o.Identity
-		for cid, c := range ids.committed {
-			if strings.HasSuffix(cid, suffix) && c.digest == digest {
-				return Written{BatchID: cid, Already: true, Where: c.where}, nil
-			}
+	if id == "" {
+		if cid, c, ok := ids.retryOf(run, digest, o.Identity); ok {
+			return Written{BatchID: cid, Already: true, Where: c.where}, nil
 		}
 	}
 	switch {
@@ -346,6 +343,39 @@ func escapeErr(err error) error {
 
 type committedBatch struct {
 	digest, where string
+	ts            time.Time
+}
+
+// RetryWindow is how close in time a committed batch with the same results
+// must be for a record without batch ID or CI identity to take it for its
+// own earlier attempt.
+const RetryWindow = 6 * time.Hour
+
+// retryOf finds the batch an automatic-ID record already committed: in CI,
+// the batch of the same step (whatever the date); elsewhere, a batch with
+// the same results (digest) within RetryWindow.
+func (s idSet) retryOf(run *model.BatchRun, digest, identity string) (string, committedBatch, bool) {
+	var ids []string
+	for cid := range s.committed {
+		ids = append(ids, cid)
+	}
+	sort.Strings(ids)
+	for _, cid := range ids {
+		c := s.committed[cid]
+		if c.digest != digest {
+			continue
+		}
+		if identity != "" {
+			if strings.HasSuffix(cid, "-"+run.Ecosystem+"-"+identity) {
+				return cid, c, true
+			}
+			continue
+		}
+		if d := c.ts.Sub(run.Timestamp); d <= RetryWindow && d >= -RetryWindow {
+			return cid, c, true
+		}
+	}
+	return "", committedBatch{}, false
 }
 
 type idSet struct {
@@ -363,7 +393,7 @@ func scanIDs(root *os.Root, dir string) (idSet, error) {
 		s.seen[b.BatchID] = true
 		where := fmt.Sprintf("%s:%d", b.Source.File, b.Source.Line)
 		if b.SchemaVersion == model.SchemaVersion {
-			s.committed[b.BatchID] = committedBatch{digest: b.Digest, where: where}
+			s.committed[b.BatchID] = committedBatch{digest: b.Digest, where: where, ts: b.Timestamp}
 		}
 	})
 	if err == nil {

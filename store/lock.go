@@ -23,64 +23,125 @@ import (
 // commit or a compaction half done.
 const LockName = ".batchsli.lock"
 
-// ErrBusy is returned by TryLock when another process holds the lock.
-var ErrBusy = errors.New("another batchsli process holds the lock")
+// GateName is the lock file that queues readers behind a waiting writer:
+// a writer holds it while it waits for the readers in progress and while it
+// writes; a reader takes it only for a moment, before its shared lock. So
+// a stream of readers cannot starve a writer.
+const GateName = ".batchsli.gate"
 
-const retry = 20 * time.Millisecond
+// ErrBusy is returned by TryLock when another writer holds the lock.
+var ErrBusy = errors.New("another batchsli writer holds the lock")
+
+const retry = 5 * time.Millisecond
+
+func lockCtx(ctx context.Context, l *flock.Flock, shared bool) error {
+	var ok bool
+	var err error
+	if shared {
+		ok, err = l.TryRLockContext(ctx, retry)
+	} else {
+		ok, err = l.TryLockContext(ctx, retry)
+	}
+	if err == nil && !ok {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", l.Path(), err)
+	}
+	return nil
+}
 
 // Lock takes the exclusive lock on dir, waiting for other holders until ctx
 // is done. The returned function releases it.
 func Lock(ctx context.Context, dir string) (func(), error) {
-	l := flock.New(filepath.Join(dir, LockName))
-	ok, err := l.TryLockContext(ctx, retry)
-	if err != nil || !ok {
-		l.Close()
-		if err == nil {
-			err = ctx.Err()
-		}
-		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
+	gate := flock.New(filepath.Join(dir, GateName))
+	if err := lockCtx(ctx, gate, false); err != nil {
+		gate.Close()
+		return nil, err
 	}
-	return func() { l.Unlock(); l.Close() }, nil
+	return lockData(ctx, dir, gate)
 }
 
-// TryLock takes the exclusive lock on dir only if nobody holds it; it
-// returns ErrBusy otherwise.
-func TryLock(dir string) (func(), error) {
+func lockData(ctx context.Context, dir string, gate *flock.Flock) (func(), error) {
 	l := flock.New(filepath.Join(dir, LockName))
-	ok, err := l.TryLock()
-	if err != nil {
+	if err := lockCtx(ctx, l, false); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
+		gate.Unlock()
+		gate.Close()
+		return nil, err
+	}
+	return func() {
+		l.Unlock()
+		l.Close()
+		gate.Unlock()
+		gate.Close()
+	}, nil
+}
+
+// TryLock takes the exclusive lock on dir only if no other writer holds or
+// waits for it (it returns ErrBusy then); it waits for readers in progress.
+func TryLock(ctx context.Context, dir string) (func(), error) {
+	gate := flock.New(filepath.Join(dir, GateName))
+	ok, err := gate.TryLock()
+	if err != nil {
+		gate.Close()
+		return nil, fmt.Errorf("lock %s: %w", gate.Path(), err)
 	}
 	if !ok {
+		gate.Close()
+		return nil, ErrBusy
+	}
+	return lockData(ctx, dir, gate)
+}
+
+// RLock takes the shared lock on dir, waiting while a writer holds it or
+// waits for it. A directory where the lock files cannot be opened or made (a
+// read-only checkout) is read without the lock: no batchsli writer can be
+// working in it either. The returned function releases the lock.
+func RLock(ctx context.Context, dir string) (func(), error) {
+	gate, ok, err := openForLock(filepath.Join(dir, GateName))
+	if !ok {
+		return func() {}, err
+	}
+	if err := lockCtx(ctx, gate, false); err != nil {
+		gate.Close()
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return func() {}, nil
+	}
+	defer func() { gate.Unlock(); gate.Close() }()
+	l, ok, err := openForLock(filepath.Join(dir, LockName))
+	if !ok {
+		return func() {}, err
+	}
+	if err := lockCtx(ctx, l, true); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("%s: %w", l.Path(), ErrBusy)
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return func() {}, nil
 	}
 	return func() { l.Unlock(); l.Close() }, nil
 }
 
-// RLock takes the shared lock on dir, waiting while a writer holds it. A
-// directory where the lock file cannot be opened or made (a read-only
-// checkout) is read without the lock: no batchsli writer can be working in
-// it either. The returned function releases the lock.
-func RLock(ctx context.Context, dir string) (func(), error) {
-	path := filepath.Join(dir, LockName)
+// openForLock opens a lock file for reading, making it if it is missing and
+// can be made. ok is false when it can be neither opened nor made.
+func openForLock(path string) (l *flock.Flock, ok bool, err error) {
 	flag := os.O_RDWR | os.O_CREATE
 	if _, err := os.Stat(path); err == nil {
 		flag = os.O_RDONLY
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return func() {}, nil
+		return nil, false, nil
 	}
-	l := flock.New(path, flock.SetFlag(flag))
-	ok, err := l.TryRLockContext(ctx, retry)
-	if err != nil || !ok {
-		l.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
+	if flag != os.O_RDONLY {
+		f, err := os.OpenFile(path, flag, 0o644)
+		if err != nil {
+			return nil, false, nil
 		}
-		return func() {}, nil
+		f.Close()
 	}
-	return func() { l.Unlock(); l.Close() }, nil
+	return flock.New(path, flock.SetFlag(os.O_RDONLY)), true, nil
 }
 
 // critical guards the writes of a commit. Interrupt handlers take it, so a

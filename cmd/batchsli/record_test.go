@@ -15,10 +15,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/batchsli/batchsli/internal/golden"
+	"github.com/batchsli/batchsli/store"
 )
 
 // TestMain lets the test binary stand in for batchsli in tests that need
@@ -61,7 +63,7 @@ func tree(t *testing.T, dir string) string {
 	var b strings.Builder
 	var paths []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() && d.Name() != ".batchsli.lock" {
+		if err == nil && d.Type().IsRegular() && d.Name() != store.LockName && d.Name() != store.GateName {
 			paths = append(paths, p)
 		}
 		return nil
@@ -275,13 +277,19 @@ func TestRecordMakesUniqueIDs(t *testing.T) {
 	dir := t.TempDir()
 	seen := map[string]bool{}
 	re := regexp.MustCompile(`^recorded batch (2026-01-29-cargo-[0-9a-f]{8}) `)
-	for i := 1; i <= 3; i++ {
-		res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", batch1)
+	// Hours apart: the same results within RetryWindow would be a retry.
+	for i, ts := range []string{"2026-01-29T00:30:00Z", "2026-01-29T08:30:00Z", "2026-01-29T16:30:00Z"} {
+		res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", ts, batch1)
 		m := re.FindStringSubmatch(res.stdout)
 		if res.code != 0 || m == nil || seen[m[1]] {
 			t.Fatalf("run %d: exit %d, %q", i, res.code, res.stdout)
 		}
 		seen[m[1]] = true
+	}
+	// The same results again within RetryWindow: the earlier attempt's batch.
+	res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T19:00:00Z", batch1)
+	if res.code != 0 || !strings.Contains(res.stdout, "is already recorded") {
+		t.Errorf("retry: exit %d, %q", res.code, res.stdout)
 	}
 }
 
@@ -356,60 +364,83 @@ func TestRecordAfterTornLine(t *testing.T) {
 }
 
 // TestRecordConcurrent runs 8 record processes at once on one data directory.
+// TestRecordConcurrent: 32 record processes and 8 readers at once on one
+// directory. Every batch lands whole, and no reader ever sees a problem or
+// an uncommitted record: readers wait for a commit in progress.
 func TestRecordConcurrent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
 	dir := t.TempDir()
-	const n = 8
+	const writers, readers = 32, 8
 	var wg sync.WaitGroup
-	errs := make([]error, n)
-	outs := make([][]byte, n)
-	for i := 0; i < n; i++ {
+	errs := make([]error, writers)
+	outs := make([][]byte, writers)
+	for i := 0; i < writers; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			cmd := exec.Command(os.Args[0], "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", batch1)
+			// Distinct times: the same results at the same time would be a retry.
+			ts := time.Date(2026, 1, 29, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 7 * time.Hour).Format(time.RFC3339)
+			args := []string{"record", "--data", dir, "--ecosystem", "cargo", "--timestamp", ts, batch1}
+			if i%2 == 1 {
+				args = append(args, "--per-run")
+			}
+			cmd := exec.Command(os.Args[0], args...)
 			cmd.Env = append(os.Environ(), "BATCHSLI_TEST_MAIN=1")
 			outs[i], errs[i] = cmd.CombinedOutput()
 		}(i)
 	}
+	done := make(chan struct{})
+	var rwg sync.WaitGroup
+	readErrs := make([][]string, readers)
+	reads := make([]int, readers)
+	for r := 0; r < readers; r++ {
+		rwg.Add(1)
+		go func(r int) {
+			defer rwg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				cmd := exec.Command(os.Args[0], "validate", "--data", dir, "--format", "json")
+				cmd.Env = append(os.Environ(), "BATCHSLI_TEST_MAIN=1")
+				out, err := cmd.Output()
+				reads[r]++
+				if err != nil {
+					readErrs[r] = append(readErrs[r], fmt.Sprintf("%v: %s", err, out))
+				}
+			}
+		}(r)
+	}
 	wg.Wait()
+	close(done)
+	rwg.Wait()
 	for i := range errs {
 		if errs[i] != nil {
-			t.Errorf("process %d: %v\n%s", i, errs[i], outs[i])
+			t.Errorf("writer %d: %v\n%s", i, errs[i], outs[i])
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "metrics", "batch-runs.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) != n {
-		t.Fatalf("%d batch-run records, want %d", len(lines), n)
-	}
-	ids := map[string]bool{}
-	for i, l := range lines {
-		var rec struct {
-			BatchID string `json:"batch_id"`
+	total := 0
+	for r := range readErrs {
+		total += reads[r]
+		for _, e := range readErrs[r] {
+			t.Errorf("reader %d: %s", r, e)
 		}
-		if err := json.Unmarshal([]byte(l), &rec); err != nil {
-			t.Fatalf("line %d is not valid JSON: %v", i+1, err)
-		}
-		ids[rec.BatchID] = true
 	}
-	if len(ids) != n {
-		t.Errorf("%d distinct batch IDs, want %d", len(ids), n)
+	t.Logf("%d reads while %d writers wrote", total, writers)
+	res := cli(t, "validate", "--data", dir, "--format", "json")
+	var inv struct {
+		BatchRuns      int `json:"batch_runs"`
+		FailureRecords int `json:"failure_records"`
 	}
-	fdata, _ := os.ReadFile(filepath.Join(dir, "failures", "cargo.jsonl"))
-	flines := strings.Split(strings.TrimSuffix(string(fdata), "\n"), "\n")
-	if len(flines) != 6*n {
-		t.Errorf("%d failure records, want %d", len(flines), 6*n)
+	if err := json.Unmarshal([]byte(res.stdout), &inv); err != nil || res.code != 0 {
+		t.Fatalf("validate: exit %d, %v\n%s", res.code, err, res.stdout)
 	}
-	for i, l := range flines {
-		if !json.Valid([]byte(l)) {
-			t.Fatalf("failure line %d is not valid JSON", i+1)
-		}
+	if inv.BatchRuns != writers || inv.FailureRecords != 6*writers {
+		t.Errorf("%d batch runs and %d failure records, want %d and %d", inv.BatchRuns, inv.FailureRecords, writers, 6*writers)
 	}
 	checkSchemas(t, dir)
 }
