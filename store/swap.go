@@ -20,6 +20,10 @@ const (
 	newPrefix  = ".compact-new-"
 )
 
+// crashPoint is called between the steps of Commit and Recover; tests make
+// it fail to stop them there, as a crash would.
+var crashPoint = func(step string) error { return nil }
+
 // Replaced lists the folders a compaction replaces whole; QuarantineDir
 // receives what it moves aside.
 var Replaced = []string{"metrics", "failures"}
@@ -35,10 +39,16 @@ func Commit(dir string) error {
 	if err := SyncDir(filepath.Join(dir, StagingDir)); err != nil {
 		return err
 	}
+	if err := crashPoint("staged"); err != nil {
+		return err
+	}
 	if err := os.Rename(filepath.Join(dir, StagingDir), filepath.Join(dir, ReadyDir)); err != nil {
 		return err
 	}
 	if err := SyncDir(dir); err != nil {
+		return err
+	}
+	if err := crashPoint("committed"); err != nil {
 		return err
 	}
 	return Recover(dir)
@@ -80,9 +90,15 @@ func Recover(dir string) error {
 			if err := linkTree(filepath.Join(ready, sub), next); err != nil {
 				return fmt.Errorf("compact: %w", err)
 			}
+			if err := crashPoint("linked " + sub); err != nil {
+				return err
+			}
 		}
 		if err := linkInto(filepath.Join(ready, QuarantineDir), filepath.Join(dir, QuarantineDir)); err != nil {
 			return fmt.Errorf("compact: %w", err)
+		}
+		if err := crashPoint("linked quarantine"); err != nil {
+			return err
 		}
 		mark, err := os.Create(filepath.Join(ready, linkedMark))
 		if err != nil {
@@ -107,8 +123,14 @@ func Recover(dir string) error {
 			if err := os.Rename(cur, freeName(old, sub)); err != nil {
 				return err
 			}
+			if err := crashPoint("moved old " + sub); err != nil {
+				return err
+			}
 		}
 		if err := os.Rename(next, cur); err != nil {
+			return err
+		}
+		if err := crashPoint("placed " + sub); err != nil {
 			return err
 		}
 	}
@@ -119,6 +141,9 @@ func Recover(dir string) error {
 		return err
 	}
 	if err := SyncDir(dir); err != nil {
+		return err
+	}
+	if err := crashPoint("retired ready"); err != nil {
 		return err
 	}
 	return os.RemoveAll(old)

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seen is what a reader sees: every file of metrics/ and failures/ with its
+// content, and the quarantine.
+func seen(t *testing.T, dir string) string {
+	t.Helper()
+	fsys, release, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var out []string
+	for _, sub := range Replaced {
+		ents, err := fs.ReadDir(fsys, sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			b, err := fs.ReadFile(fsys, sub+"/"+e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, sub+"/"+e.Name()+"="+string(b))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+var errCrash = errors.New("crash")
+
+// TestCommitCrashAtEveryStep stops Commit (and then Recover) at every step,
+// as a crash would: readers see the whole old layout or the whole new one,
+// never a mix, and the next Recover finishes the swap with nothing left.
+func TestCommitCrashAtEveryStep(t *testing.T) {
+	steps := []string{"staged", "committed", "linked metrics", "linked failures", "linked quarantine",
+		"moved old metrics", "placed metrics", "moved old failures", "placed failures", "retired ready"}
+	const oldView = "failures/f.jsonl=old-f failures/g.jsonl=old-g metrics/batch-runs.jsonl=old-m"
+	const newView = "failures/cargo-2026-03.jsonl=new-f metrics/batch-runs-2026-03.jsonl=new-m metrics/seeding-runs.jsonl=kept"
+	for i, step := range steps {
+		for _, twice := range []bool{false, true} {
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "metrics/batch-runs.jsonl"), "old-m")
+			write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f")
+			write(t, filepath.Join(dir, "failures/g.jsonl"), "old-g")
+			st := filepath.Join(dir, StagingDir)
+			write(t, filepath.Join(st, "metrics/batch-runs-2026-03.jsonl"), "new-m")
+			write(t, filepath.Join(st, "metrics/seeding-runs.jsonl"), "kept")
+			write(t, filepath.Join(st, "failures/cargo-2026-03.jsonl"), "new-f")
+			write(t, filepath.Join(st, "quarantine/compact-1.jsonl"), "q")
+			if seen(t, dir) != oldView {
+				t.Fatalf("before: %s", seen(t, dir))
+			}
+			stop := func(s string) error {
+				if s == step {
+					return errCrash
+				}
+				return nil
+			}
+			crashPoint = stop
+			err := Commit(dir)
+			if !errors.Is(err, errCrash) {
+				t.Fatalf("%s: Commit = %v", step, err)
+			}
+			want := newView
+			if i == 0 {
+				want = oldView // before the commit point
+			}
+			if got := seen(t, dir); got != want {
+				t.Errorf("crash at %q: readers see %s, want %s", step, got, want)
+			}
+			if twice && i > 1 {
+				// A crash inside the recovery of a crash (at the same
+				// step, when the recovery still has it to do).
+				if err := Recover(dir); err != nil && !errors.Is(err, errCrash) {
+					t.Fatalf("%s: second Recover = %v", step, err)
+				}
+				if got := seen(t, dir); got != want {
+					t.Errorf("second crash at %q: readers see %s, want %s", step, got, want)
+				}
+			}
+			crashPoint = func(string) error { return nil }
+			if err := Recover(dir); err != nil {
+				t.Fatalf("%s: Recover: %v", step, err)
+			}
+			if got := seen(t, dir); got != want {
+				t.Errorf("after recovering from %q: readers see %s, want %s", step, got, want)
+			}
+			ents, _ := os.ReadDir(dir)
+			var names []string
+			for _, e := range ents {
+				if e.Name() != LockName && e.Name() != GateName {
+					names = append(names, e.Name())
+				}
+			}
+			wantNames := "failures metrics"
+			if want == newView {
+				wantNames = "failures metrics quarantine"
+				if b, err := os.ReadFile(filepath.Join(dir, QuarantineDir, "compact-1.jsonl")); err != nil || string(b) != "q" {
+					t.Errorf("%s: quarantine file %q, %v", step, b, err)
+				}
+			}
+			if got := strings.Join(names, " "); got != wantNames {
+				t.Errorf("after recovering from %q the folder holds %s, want %s", step, got, wantNames)
+			}
+		}
+	}
+}
