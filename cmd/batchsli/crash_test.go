@@ -412,7 +412,12 @@ func TestCompactCrash(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.Int64N(int64(took) * 12 / 10)))
+		// Half the kills anywhere, half near the end, where the swap is.
+		if i%2 == 0 {
+			time.Sleep(time.Duration(rng.Int64N(int64(took) * 12 / 10)))
+		} else {
+			time.Sleep(took*8/10 + time.Duration(rng.Int64N(int64(took)*3/10)))
+		}
 		cmd.Process.Kill()
 		_, readyErr := os.Stat(filepath.Join(dir, store.ReadyDir))
 		_, placedErr := os.Stat(filepath.Join(dir, "metrics", "batch-runs-2026-03.jsonl"))
