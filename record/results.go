@@ -117,10 +117,18 @@ func ReadResults(paths []string) ([]Result, error) {
 func ParseResults(name string, r io.Reader) ([]Result, error) {
 	br := bufio.NewReader(&utf8Checker{r: r, name: name, line: 1})
 	// A UTF-8 byte order mark, as some Windows tools write, is accepted.
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+	bom, perr := br.Peek(3)
+	if perr != nil && perr != io.EOF {
+		return nil, inputError(name, perr)
+	}
+	if bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
-	head, _ := br.Peek(4096)
+	var head []byte
+	head, perr = br.Peek(4096)
+	if perr != nil && perr != io.EOF && perr != bufio.ErrBufferFull {
+		return nil, inputError(name, perr)
+	}
 	trimmed := bytes.TrimLeft(head, " \t\r\n")
 	if len(trimmed) == 0 && len(head) < 4096 {
 		return nil, fmt.Errorf("%s: no results (empty file)", name)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"github.com/batchsli/batchsli/internal/safetext"
 	"strings"
 	"unicode"
 )
@@ -36,7 +37,7 @@ func MD(s string) string {
 		case r < 0x80 && strings.ContainsRune("\\`*_{}[]()#!|~$", r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case r == '\n' || r == '\r' || r == '\t' || unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+		case r == '\n' || r == '\r' || r == '\t' || unicode.IsControl(r) || safetext.Unsafe(r) || r == '\u2028' || r == '\u2029':
 			b.WriteByte(' ')
 		default:
 			b.WriteRune(r)
@@ -55,7 +56,7 @@ func MDCodeInline(s string) string { return mdCode(s, false) }
 
 func mdCode(s string, table bool) string {
 	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == '\t' || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if r == '\n' || r == '\r' || r == '\t' || unicode.IsControl(r) || safetext.Unsafe(r) || r == '\u2028' || r == '\u2029' {
 			return ' '
 		}
 		return r

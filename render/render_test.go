@@ -95,6 +95,38 @@ func TestAnnotationsEscape(t *testing.T) {
 	if strings.Count(got, "\n") != 1 {
 		t.Error("an annotation spans lines")
 	}
+	// Terminal escapes, C1 and bidi controls are shown escaped.
+	s = &analyze.Summary{Warnings: []analyze.Warning{{Title: "\x1b[31mred", Message: "csi \u009b2J bidi \u202e raw \x9b"}}}
+	got = Annotations(s)
+	want = `::warning title=\x1b[31mred::csi \x9b2J bidi \u202e raw \x9b` + "\n"
+	if got != want {
+		t.Errorf("Annotations = %q, want %q", got, want)
+	}
+}
+
+func TestMarkdownDropsBidiControls(t *testing.T) {
+	for _, in := range []string{"abc\u202edef", "x\u2066y\u2069", "c1 \u009b"} {
+		for _, got := range []string{MD(in), MDCode(in)} {
+			for _, r := range got {
+				if r == 0x202e || r == 0x2066 || r == 0x2069 || r == 0x9b {
+					t.Errorf("%q kept %U", got, r)
+				}
+			}
+		}
+	}
+}
+
+func TestCleanEscapesC1AndBidi(t *testing.T) {
+	for in, want := range map[string]string{
+		"npm:\x1b]8;;http://x\x07": `npm:\x1b]8;;http://x\x07`,
+		"raw \x9b":                 `raw \x9b`,
+		"\u009b":                   `\x9b`,
+		"abc\u202edef":             `abc\u202edef`,
+	} {
+		if got := Clean(in); got != want {
+			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestReportTextColour(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/internal/safetext"
 )
 
 // SummaryLimit is the size a job summary is kept under. GitHub drops a step
@@ -273,7 +274,9 @@ func Annotations(s *analyze.Summary) string {
 	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 	var b strings.Builder
 	for _, w := range s.Warnings {
-		fmt.Fprintf(&b, "::warning title=%s::%s\n", prop.Replace(w.Title), data.Replace(w.Message))
+		// Control, C1 and bidi characters are escaped first: a runner log
+		// is a terminal too.
+		fmt.Fprintf(&b, "::warning title=%s::%s\n", prop.Replace(safetext.EscapeLines(w.Title)), data.Replace(safetext.EscapeLines(w.Message)))
 	}
 	return b.String()
 }

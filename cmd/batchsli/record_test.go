@@ -204,6 +204,16 @@ func TestRecordRefusesBadInput(t *testing.T) {
 		{"empty file", " \n", nil, "r.jsonl: no results"},
 		{"not an object", "[1]", nil, "r.jsonl:1: result [0]: invalid JSON"},
 		{"bad timestamp", good, []string{"--timestamp", "yesterday"}, "--timestamp"},
+		{"timestamp before 2000", good, []string{"--timestamp", "1999-12-31T23:00:00Z"}, "out of range (years 2000 to 9999)"},
+		{"duplicate key", `{"recipe":"a","platform":"linux-x86_64","status":"fail","status":"pass"}`, nil, `r.jsonl:1: key "status" appears twice in one result`},
+		{"duplicate key in array", "[\n" + good + ",\n{\"recipe\":\"a\",\n\"recipe\":\"b\",\"platform\":\"linux-x86_64\",\"status\":\"pass\"}]", nil, `r.jsonl:4: result [1]: key "recipe" appears twice`},
+		{"invalid utf-8", good + "\n" + "{\"recipe\":\"a\xff\",\"platform\":\"linux-x86_64\",\"status\":\"pass\"}", nil, "r.jsonl:2: not valid UTF-8 (byte 0xff)"},
+		{"invalid utf-8 in array", "[\n" + good + ",\n" + "{\"recipe\":\"\xc3\",\"platform\":\"linux-x86_64\",\"status\":\"pass\"}]", nil, "r.jsonl:3: not valid UTF-8"},
+		{"huge duration", `{"recipe":"a","platform":"darwin-arm64","status":"pass","duration_seconds":1e300}`, nil, "r.jsonl:1: duration_seconds is too large"},
+		{"durations past the bound", `{"recipe":"a","platform":"darwin-arm64","status":"pass","duration_seconds":6e8}` + "\n" + `{"recipe":"b","platform":"darwin-arm64","status":"pass","duration_seconds":6e8}`, nil, "duration_seconds is too large"},
+		{"huge job seconds", good, []string{"--job-seconds", "linux-x86_64=1e300"}, "not a number of seconds from 0 to 1e+09"},
+		{"huge total", good, []string{"--total", "9223372036854775807"}, "is too large"},
+		{"over-long line", good + "\n{\"recipe\":\"" + strings.Repeat("x", 65<<20) + "\"}trailing garbage\n", nil, "r.jsonl:2: line longer than 67108864 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

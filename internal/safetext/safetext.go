@@ -55,3 +55,16 @@ func Escape(s string) string {
 	}
 	return b.String()
 }
+
+// EscapeLines is Escape that keeps line breaks (\n), for outputs that encode
+// them themselves (GitHub workflow commands write %0A).
+func EscapeLines(s string) string {
+	if Safe(s) {
+		return s
+	}
+	parts := strings.Split(s, "\n")
+	for i, p := range parts {
+		parts[i] = Escape(p)
+	}
+	return strings.Join(parts, "\n")
+}
