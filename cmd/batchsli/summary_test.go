@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -298,6 +299,57 @@ func TestExampleWorkflowAndAction(t *testing.T) {
 	for name, out := range action.Outputs {
 		if strings.TrimSpace(out.Description) == "" || out.Value == "" {
 			t.Errorf("output %s undocumented or unset", name)
+		}
+	}
+}
+
+// TestActionTreatsCommittedWarningAsDone runs the action's record step with
+// a stand-in batchsli that exits with each status: 0 and 4 (recorded, with
+// a warning) finish the step, anything else fails it.
+func TestActionTreatsCommittedWarningAsDone(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	var action struct {
+		Runs struct {
+			Steps []struct {
+				ID  string `yaml:"id"`
+				Run string `yaml:"run"`
+			}
+		}
+	}
+	data, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &action); err != nil {
+		t.Fatal(err)
+	}
+	script := ""
+	for _, s := range action.Runs.Steps {
+		if s.ID == "record" {
+			script = s.Run
+		}
+	}
+	if script == "" {
+		t.Fatal("no record step")
+	}
+	for code, wantOK := range map[int]bool{0: true, 4: true, 1: false, 3: false, 130: false} {
+		tmp := t.TempDir()
+		fake := fmt.Sprintf("#!/bin/sh\necho \"args: $*\"\nexit %d\n", code)
+		if err := os.WriteFile(filepath.Join(tmp, "batchsli"), []byte(fake), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bash, "-c", script)
+		cmd.Env = append(os.Environ(), "RUNNER_TEMP="+tmp, "RESULTS=results", "ECOSYSTEM=cargo", "DATA=data",
+			"BATCH_ID=", "TIMESTAMP=", "TOTAL=", "GENERATED=", "MERGED=", "JOB_SECONDS=", "PER_RUN=false", "WEEK_BUDGET=1000")
+		out, err := cmd.CombinedOutput()
+		if ok := err == nil; ok != wantOK {
+			t.Errorf("batchsli exit %d: step ok = %v, want %v\n%s", code, ok, wantOK, out)
+		}
+		if code == 4 && !strings.Contains(string(out), "::warning title=batchsli::the batch is recorded") {
+			t.Errorf("exit 4: no warning annotation\n%s", out)
 		}
 	}
 }
