@@ -449,7 +449,12 @@ func writeSynced(p string, data []byte) error {
 func (c *compactor) verify() error {
 	staging := filepath.Join(c.dir, store.StagingDir)
 	var after digests
-	newFS := os.DirFS(staging)
+	sroot, err := os.OpenRoot(staging)
+	if err != nil {
+		return err
+	}
+	defer sroot.Close()
+	newFS := sroot.FS()
 	rd := reader.New(newFS, "", reader.Options{})
 	if err := rd.Metrics(func(b *model.BatchRun) { after.runs = append(after.runs, runDigest(b)) }); err != nil {
 		return err
@@ -465,7 +470,7 @@ func (c *compactor) verify() error {
 	if us, more := rd.Uncommitted(); len(us)+more > 0 {
 		return fmt.Errorf("verification failed: the new layout holds uncommitted records (%s)", us[0])
 	}
-	return sameReport(os.DirFS(c.dir), newFS)
+	return sameReport(c.root.FS(), newFS)
 }
 
 // sameReport checks that the whole-history report (at the newest batch's

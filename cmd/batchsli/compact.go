@@ -29,7 +29,11 @@ func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "moved aside %d stretches of uncommitted or unreadable lines into %s\n", res.Quarantined, render.Clean(res.QuarantineFile))
 	}
 	if n := len(res.CarriedOver); n > 0 {
-		fmt.Fprintf(stdout, "kept %d entries as they were (not data files, or not readable): see batchsli validate\n", n)
+		what := "entries"
+		if n == 1 {
+			what = "entry"
+		}
+		fmt.Fprintf(stdout, "kept %d %s as they were (not data files, or not readable): see batchsli validate\n", n, what)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -92,34 +91,6 @@ func committedState(t *testing.T, dir string) (runs, fails map[string]int, uncom
 	u, more := rd.Uncommitted()
 	p, pmore := rd.Problems()
 	return runs, fails, len(u) + more, len(p) + pmore
-}
-
-// commandTotals is what validate and report count: failure records and
-// batch runs.
-func commandTotals(t *testing.T, dir string) (validateRuns, validateFails, reportFails int) {
-	t.Helper()
-	res := cli(t, "validate", "--data", dir, "--format", "json")
-	var inv struct {
-		BatchRuns      int `json:"batch_runs"`
-		FailureRecords int `json:"failure_records"`
-	}
-	if err := json.Unmarshal([]byte(res.stdout), &inv); err != nil {
-		t.Fatalf("validate: %v\n%s%s", err, res.stdout, res.stderr)
-	}
-	res = cli(t, "report", "--data", dir, "--format", "json", "--by", "family", "--now", "2026-06-01T00:00:00Z")
-	var rep struct {
-		Platforms []struct {
-			Recipe int `json:"recipe_failures"`
-			Infra  int `json:"infrastructure_failures"`
-		} `json:"platforms"`
-	}
-	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
-		t.Fatalf("report: %v\n%s%s", err, res.stdout, res.stderr)
-	}
-	for _, p := range rep.Platforms {
-		reportFails += p.Recipe + p.Infra
-	}
-	return inv.BatchRuns, inv.FailureRecords, reportFails
 }
 
 func summaryFailures(t *testing.T, dir, batchID string) int {
@@ -363,24 +334,6 @@ func compactBase(t *testing.T) string {
 	f.Close()
 	os.WriteFile(filepath.Join(base, "metrics", "seeding-runs.jsonl"), []byte(`{"not":"batchsli data"}`+"\n"), 0o644)
 	return base
-}
-
-// comparableReport is the report over dir without what depends on the
-// layout (see analyze.Comparable), with validate's counts.
-func comparableReport(t *testing.T, dir string) string {
-	t.Helper()
-	fsys, release, err := store.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	rep, err := analyze.BuildReport(fsys, dir, analyze.DefaultReportOptions(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, _ := json.Marshal(analyze.Comparable(rep))
-	vr, vf, rf := commandTotals(t, dir)
-	return fmt.Sprintf("%s\nvalidate %d %d report %d", j, vr, vf, rf)
 }
 
 // TestCompactCrash kills compact with SIGKILL at random points: every

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"context"
+	"github.com/batchsli/batchsli/analyze"
+
+	"github.com/batchsli/batchsli/store"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batchsli/batchsli/internal/golden"
+)
+
+// compactInput lays out every record format, uncommitted records, torn and
+// bad lines, and a file that is not data, in one directory.
+func compactInput(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	copyDir(t, "../../reader/testdata/formats", dir, "")
+	copyDir(t, "../../reader/testdata/uncommitted", dir, "u-")
+	copyDir(t, "../../reader/testdata/bad", dir, "bad-")
+	return dir
+}
+
+// copyDir copies src's metrics/ and failures/ files into dst, prefixing
+// data files' names (metrics files keep their batch-runs prefix).
+func copyDir(t *testing.T, src, dst, prefix string) {
+	t.Helper()
+	for _, sub := range []string{"metrics", "failures"} {
+		ents, _ := os.ReadDir(filepath.Join(src, sub))
+		for _, e := range ents {
+			data, err := os.ReadFile(filepath.Join(src, sub, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := prefix + e.Name()
+			if sub == "metrics" && strings.HasPrefix(e.Name(), "batch-runs") {
+				name = "batch-runs-" + prefix + strings.TrimPrefix(e.Name(), "batch-runs")
+			}
+			writeFile(t, filepath.Join(dst, sub), name, string(data))
+		}
+	}
+}
+
+// TestCompactGolden: the canonical layout, the quarantine file and what
+// compact says, on every format; validate is clean afterwards except for
+// the bad records kept inside readable grouped lines.
+func TestCompactGolden(t *testing.T) {
+	dir := compactInput(t)
+	want := comparableReport(t, dir)
+	compactClock = func() time.Time { return time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC) }
+	defer func() { compactClock = time.Now }()
+	res := cli(t, "compact", "--data", dir)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	out := strings.ReplaceAll(res.stdout, dir, "DATA")
+	golden.Check(t, "testdata/compact/formats.golden", []byte("$ batchsli compact --data DATA\n"+out+tree(t, dir)))
+	if got := comparableReport(t, dir); got != want {
+		t.Errorf("the report changed:\n%s\nwant\n%s", got, want)
+	}
+	v := cli(t, "validate", "--data", dir, "--format", "json")
+	if strings.Contains(v.stdout, "uncommitted: ") {
+		t.Errorf("uncommitted records remain:\n%s", v.stdout)
+	}
+	// Compacting again changes nothing.
+	before := tree(t, dir)
+	if res := cli(t, "compact", "--data", dir); res.code != 0 {
+		t.Fatalf("second compact: exit %d: %s", res.code, res.stderr)
+	}
+	if after := tree(t, dir); after != before {
+		t.Errorf("a second compact changed the data:\n%s", after)
+	}
+}
+
+// TestCompactRefusesWhileAWriterHoldsTheLock.
+func TestCompactRefusesWhileAWriterHoldsTheLock(t *testing.T) {
+	dir := compactInput(t)
+	unlock, err := store.Lock(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	before := tree(t, dir)
+	res := cli(t, "compact", "--data", dir)
+	if res.code != 3 || !strings.Contains(res.stderr, "another batchsli writer holds the lock") {
+		t.Errorf("exit %d, %q", res.code, res.stderr)
+	}
+	if after := tree(t, dir); after != before {
+		t.Errorf("compact changed the data while refused")
+	}
+}
+
+// commandTotals is what validate and report count: failure records and
+// batch runs.
+func commandTotals(t *testing.T, dir string) (validateRuns, validateFails, reportFails int) {
+	t.Helper()
+	res := cli(t, "validate", "--data", dir, "--format", "json")
+	var inv struct {
+		BatchRuns      int `json:"batch_runs"`
+		FailureRecords int `json:"failure_records"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &inv); err != nil {
+		t.Fatalf("validate: %v\n%s%s", err, res.stdout, res.stderr)
+	}
+	res = cli(t, "report", "--data", dir, "--format", "json", "--by", "family", "--now", "2026-06-01T00:00:00Z")
+	var rep struct {
+		Platforms []struct {
+			Recipe int `json:"recipe_failures"`
+			Infra  int `json:"infrastructure_failures"`
+		} `json:"platforms"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("report: %v\n%s%s", err, res.stdout, res.stderr)
+	}
+	for _, p := range rep.Platforms {
+		reportFails += p.Recipe + p.Infra
+	}
+	return inv.BatchRuns, inv.FailureRecords, reportFails
+}
+
+// comparableReport is the report over dir without what depends on the
+// layout (see analyze.Comparable), with validate's counts.
+func comparableReport(t *testing.T, dir string) string {
+	t.Helper()
+	fsys, release, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	rep, err := analyze.BuildReport(fsys, dir, analyze.DefaultReportOptions(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := json.Marshal(analyze.Comparable(rep))
+	vr, vf, rf := commandTotals(t, dir)
+	return fmt.Sprintf("%s\nvalidate %d %d report %d", j, vr, vf, rf)
+}
