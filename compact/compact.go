@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/internal/safetext"
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
 	"github.com/batchsli/batchsli/store"
@@ -60,14 +61,14 @@ func Run(ctx context.Context, dir string, now time.Time) (*Result, error) {
 		return nil, fmt.Errorf("compact: %w; try again when it is done", err)
 	}
 	defer unlock()
-	if err := store.Recover(dir); err != nil {
-		return nil, fmt.Errorf("compact: finishing an earlier compaction: %w", err)
-	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("compact: %w", err)
 	}
 	defer root.Close()
+	if err := store.Recover(root); err != nil {
+		return nil, fmt.Errorf("compact: finishing an earlier compaction: %w", err)
+	}
 
 	c := &compactor{root: root, dir: dir, res: &Result{}}
 	if err := c.read(ctx); err != nil {
@@ -77,20 +78,20 @@ func Run(ctx context.Context, dir string, now time.Time) (*Result, error) {
 		return nil, fmt.Errorf("compact: %w (nothing was changed)", err)
 	}
 	if err := c.stage(now); err != nil {
-		os.RemoveAll(filepath.Join(dir, store.StagingDir))
+		root.RemoveAll(store.StagingDir)
 		return nil, fmt.Errorf("compact: %w (nothing was changed)", err)
 	}
 	if err := c.verify(); err != nil {
-		os.RemoveAll(filepath.Join(dir, store.StagingDir))
+		root.RemoveAll(store.StagingDir)
 		return nil, fmt.Errorf("compact: %w (nothing was changed)", err)
 	}
 	if err := ctx.Err(); err != nil {
-		os.RemoveAll(filepath.Join(dir, store.StagingDir))
+		root.RemoveAll(store.StagingDir)
 		return nil, fmt.Errorf("compact: %w (nothing was changed)", err)
 	}
 	leave := store.EnterCritical()
 	defer leave()
-	if err := store.Commit(dir); err != nil {
+	if err := store.Commit(root); err != nil {
 		return nil, fmt.Errorf("compact: %w (the new layout is committed; the next record or compact finishes putting it in place)", err)
 	}
 	return c.res, nil
@@ -187,11 +188,17 @@ func (c *compactor) read(ctx context.Context) error {
 			}
 			isData := sub == "metrics" && strings.HasPrefix(e.Name(), "batch-runs") && strings.HasSuffix(e.Name(), ".jsonl") ||
 				sub == "failures" && strings.HasSuffix(e.Name(), ".jsonl")
+			if isData && sub == "metrics" && !readableName(e.Name()) {
+				return fmt.Errorf("compact: %s cannot be read (its name is not valid UTF-8 or holds control characters); the failure records of its batches would look uncommitted: rename or move it first", filepath.Join(c.dir, "metrics", safetext.Escape(e.Name())))
+			}
 			if !isData || !readableName(e.Name()) {
 				c.carry = append(c.carry, p)
 				continue
 			}
 			data, err := c.readWhole(p)
+			if err != nil && sub == "metrics" {
+				return fmt.Errorf("compact: %s cannot be read (%v); the failure records of its batches would look uncommitted: fix or move it first", filepath.Join(c.dir, filepath.FromSlash(p)), err)
+			}
 			if err != nil {
 				// Unreadable: kept as it is, where it is; validate lists it.
 				c.carry = append(c.carry, p)
@@ -354,14 +361,15 @@ func (c *compactor) setAside(p string, kept map[int]int, probs []reader.Problem,
 	}
 }
 
-// stage writes the new layout into the staging folder and syncs it.
+// stage writes the new layout into the staging folder and syncs it, all
+// through the data directory's os.Root.
 func (c *compactor) stage(now time.Time) error {
-	staging := filepath.Join(c.dir, store.StagingDir)
-	if err := os.RemoveAll(staging); err != nil {
+	root := c.root
+	if err := root.RemoveAll(store.StagingDir); err != nil {
 		return err
 	}
 	for _, sub := range append([]string{store.QuarantineDir}, store.Replaced...) {
-		if err := os.MkdirAll(filepath.Join(staging, sub), 0o755); err != nil {
+		if err := root.MkdirAll(path.Join(store.StagingDir, sub), 0o755); err != nil {
 			return err
 		}
 	}
@@ -386,7 +394,7 @@ func (c *compactor) stage(now time.Time) error {
 		}
 	}
 	for _, name := range names {
-		if err := writeSynced(filepath.Join(staging, filepath.FromSlash(name)), out[name].Bytes()); err != nil {
+		if err := writeSynced(root, path.Join(store.StagingDir, name), out[name].Bytes()); err != nil {
 			return err
 		}
 	}
@@ -394,7 +402,7 @@ func (c *compactor) stage(now time.Time) error {
 		if _, dup := out[p]; dup {
 			return fmt.Errorf("%s would be replaced by a compacted file of the same name; rename it first", filepath.Join(c.dir, filepath.FromSlash(p)))
 		}
-		if err := store.LinkOrCopy(filepath.Join(c.dir, filepath.FromSlash(p)), filepath.Join(staging, filepath.FromSlash(p))); err != nil {
+		if err := store.LinkOrCopy(root, p, path.Join(store.StagingDir, p)); err != nil {
 			return err
 		}
 	}
@@ -405,14 +413,15 @@ func (c *compactor) stage(now time.Time) error {
 		for _, a := range c.quarantine {
 			enc.Encode(a)
 		}
-		name := "compact-" + now.UTC().Format("20060102T150405Z") + ".jsonl"
+		stamp := now.UTC().Format("20060102T150405Z")
+		name := "compact-" + stamp + ".jsonl"
 		for n := 1; ; n++ {
-			if _, err := os.Lstat(filepath.Join(c.dir, store.QuarantineDir, name)); errors.Is(err, fs.ErrNotExist) {
+			if _, err := root.Lstat(path.Join(store.QuarantineDir, name)); errors.Is(err, fs.ErrNotExist) {
 				break
 			}
-			name = fmt.Sprintf("compact-%s-%d.jsonl", now.UTC().Format("20060102T150405Z"), n)
+			name = fmt.Sprintf("compact-%s-%d.jsonl", stamp, n)
 		}
-		if err := writeSynced(filepath.Join(staging, store.QuarantineDir, name), b.Bytes()); err != nil {
+		if err := writeSynced(root, path.Join(store.StagingDir, store.QuarantineDir, name), b.Bytes()); err != nil {
 			return err
 		}
 		c.res.Quarantined = len(c.quarantine)
@@ -420,15 +429,15 @@ func (c *compactor) stage(now time.Time) error {
 	}
 	c.res.FilesAfter = len(names) + len(c.carry)
 	for _, sub := range append([]string{store.QuarantineDir}, store.Replaced...) {
-		if err := store.SyncDir(filepath.Join(staging, sub)); err != nil {
+		if err := store.SyncDirAt(root, path.Join(store.StagingDir, sub)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func writeSynced(p string, data []byte) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+func writeSynced(root *os.Root, p string, data []byte) error {
+	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
@@ -447,9 +456,8 @@ func writeSynced(p string, data []byte) error {
 // records read before, none uncommitted and no problem beyond those of the
 // files carried over, and give the same report.
 func (c *compactor) verify() error {
-	staging := filepath.Join(c.dir, store.StagingDir)
 	var after digests
-	sroot, err := os.OpenRoot(staging)
+	sroot, err := c.root.OpenRoot(store.StagingDir)
 	if err != nil {
 		return err
 	}

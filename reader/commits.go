@@ -49,7 +49,7 @@ func (c *Commits) Check(f *model.Failure) string {
 	a, ok := c.Attempt(f.BatchID)
 	switch {
 	case !ok:
-		return fmt.Sprintf("uncommitted: no whole batch-run record of batch %s (a write that did not finish); not counted", f.BatchID)
+		return fmt.Sprintf("uncommitted: no readable batch-run record of batch %s (a write that did not finish, or a metrics file that cannot be read); not counted", f.BatchID)
 	case a != f.AttemptID:
 		return fmt.Sprintf("uncommitted: written by attempt %s of batch %s, which attempt %s committed; not counted", orNone(f.AttemptID), f.BatchID, orNone(a))
 	}

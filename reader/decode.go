@@ -341,6 +341,21 @@ func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int, int
 			"darwin": {Tested: validatedLinux, Passed: validatedMacOS, Failed: macFailed},
 		}
 	}
+	if ecosystem != "" && !plainEcosystem(ecosystem) {
+		return nil, lineError{line, fmt.Sprintf("ecosystem %q is not a plain name (lower-case letters, digits, '.', '_', '-')", ecosystem)}
+	}
+	for _, m := range []map[string]int64{b.Ecosystems} {
+		for e := range m {
+			if !plainEcosystem(e) {
+				return nil, lineError{line, fmt.Sprintf("ecosystems: %q is not a plain name", e)}
+			}
+		}
+	}
+	for e := range b.ByEcosystem {
+		if !plainEcosystem(e) {
+			return nil, lineError{line, fmt.Sprintf("by_ecosystem: %q is not a plain name", e)}
+		}
+	}
 	b.Ecosystem = batchEcosystem(ecosystem, b.Ecosystems)
 	return b, nil
 }
@@ -541,6 +556,9 @@ func (fd *failureDecoder) finish(f *model.Failure, eco, recipe string) string {
 	default:
 		eco = model.Unknown
 	}
+	if !plainEcosystem(eco) {
+		return fmt.Sprintf("ecosystem %q is not a plain name (lower-case letters, digits, '.', '_', '-')", eco)
+	}
 	f.Ecosystem = eco
 	if pe == "" {
 		f.PackageID = eco + ":" + name
@@ -607,4 +625,11 @@ func (fd *failureDecoder) field(dec *jsonlite.Decoder, key []byte, f *model.Fail
 		err = dec.Skip()
 	}
 	return err
+}
+
+// plainEcosystem reports whether an ecosystem read from a record is safe to
+// use as a name (in reports and in file names): a plain name, or the
+// reader's own "mixed" and "unknown".
+func plainEcosystem(s string) bool {
+	return s == model.Mixed || s == model.Unknown || model.ValidEcosystem(s)
 }

@@ -52,6 +52,10 @@ type AppendOptions struct {
 	// batch IDs are made from it, so a retry of the same step finds the
 	// batch it committed. "" makes them random.
 	Identity string
+	// TimestampGiven says the batch's time was given (--timestamp), not
+	// taken from the clock: then only a committed batch with the same
+	// results at exactly that time is taken for an earlier attempt.
+	TimestampGiven bool
 	// Rand supplies attempt tokens and random batch IDs (default
 	// crypto/rand); tests set it for stable output.
 	Rand io.Reader
@@ -101,7 +105,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 		return Written{}, fmt.Errorf("record: %w (nothing was recorded)", err)
 	}
 	defer unlock()
-	if err := store.Recover(dir); err != nil {
+	if err := store.Recover(root); err != nil {
 		return Written{}, fmt.Errorf("record: finishing an interrupted compaction: %w (nothing was recorded)", err)
 	}
 
@@ -115,13 +119,13 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 	digest := Digest(run, failures)
 	id := run.BatchID
 	if id == "" {
-		if cid, c, ok := ids.retryOf(run, digest, o.Identity); ok {
+		if cid, c, ok := ids.retryOf(run, digest, ciSuffix(o.Identity, digest), o.TimestampGiven); ok {
 			return Written{BatchID: cid, Already: true, Where: c.where}, nil
 		}
 	}
 	switch {
 	case id == "":
-		id, err = newBatchID(ids, run, o.Identity, o.Rand)
+		id, err = newBatchID(ids, run, ciSuffix(o.Identity, digest), o.Rand)
 		if err != nil {
 			return Written{}, err
 		}
@@ -324,7 +328,7 @@ func appendFile(root *os.Root, dir, rel string, data []byte) (undo, error) {
 		return undo{}, fmt.Errorf("%s: %w", shown, err)
 	}
 	if created {
-		if err := store.SyncDir(filepath.Join(dir, filepath.FromSlash(path.Dir(rel)))); err != nil {
+		if err := store.SyncDirAt(root, path.Dir(rel)); err != nil {
 			u.rollback(root)
 			return undo{}, fmt.Errorf("%s: %w", shown, err)
 		}
@@ -347,14 +351,26 @@ type committedBatch struct {
 }
 
 // RetryWindow is how close in time a committed batch with the same results
-// must be for a record without batch ID or CI identity to take it for its
-// own earlier attempt.
+// must be for a record without batch ID, CI identity or --timestamp to take
+// it for its own earlier attempt.
 const RetryWindow = 6 * time.Hour
 
+// ciSuffix is the end of a CI batch's automatic ID: the run's identity and
+// the results' digest, so two jobs of one step (matrix legs) with different
+// results never share an ID, and a retry with the same results finds it.
+func ciSuffix(identity, digest string) string {
+	if identity == "" {
+		return ""
+	}
+	return identity + "-" + digest[:6]
+}
+
 // retryOf finds the batch an automatic-ID record already committed: in CI,
-// the batch of the same step (whatever the date); elsewhere, a batch with
-// the same results (digest) within RetryWindow.
-func (s idSet) retryOf(run *model.BatchRun, digest, identity string) (string, committedBatch, bool) {
+// the batch of the same step with the same results (whatever the date, and
+// whether or not a crash made its ID take a .N); elsewhere, a batch with the
+// same results (digest) at the same time, or within RetryWindow when the
+// time was not given.
+func (s idSet) retryOf(run *model.BatchRun, digest, suffix string, exact bool) (string, committedBatch, bool) {
 	var ids []string
 	for cid := range s.committed {
 		ids = append(ids, cid)
@@ -365,17 +381,39 @@ func (s idSet) retryOf(run *model.BatchRun, digest, identity string) (string, co
 		if c.digest != digest {
 			continue
 		}
-		if identity != "" {
-			if strings.HasSuffix(cid, "-"+run.Ecosystem+"-"+identity) {
+		if suffix != "" {
+			if hasSuffixN(cid, "-"+run.Ecosystem+"-"+suffix) {
 				return cid, c, true
 			}
 			continue
 		}
-		if d := c.ts.Sub(run.Timestamp); d <= RetryWindow && d >= -RetryWindow {
+		d := c.ts.Sub(run.Timestamp)
+		if d == 0 || !exact && d <= RetryWindow && d >= -RetryWindow {
 			return cid, c, true
 		}
 	}
 	return "", committedBatch{}, false
+}
+
+// hasSuffixN reports whether id ends in suffix, or in suffix.N.
+func hasSuffixN(id, suffix string) bool {
+	i := strings.LastIndex(id, suffix)
+	if i < 0 {
+		return false
+	}
+	rest := id[i+len(suffix):]
+	if rest == "" {
+		return true
+	}
+	if rest[0] != '.' || len(rest) == 1 {
+		return false
+	}
+	for _, c := range rest[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 type idSet struct {
@@ -439,7 +477,8 @@ func newBatchID(ids idSet, run *model.BatchRun, identity string, random io.Reade
 // CIIdentity names the CI run from its environment (getenv), or "" outside
 // CI. In GitHub Actions it is gh<run id>-<run attempt>-<hash>, the hash
 // covering the repository, workflow, job and step, so two steps (or two
-// repositories) never share it while a retry of one step keeps it.
+// repositories) never share it while a retry of one step keeps it. Append
+// adds the results' digest, which tells apart the legs of a matrix job.
 func CIIdentity(getenv func(string) string) string {
 	runID := getenv("GITHUB_RUN_ID")
 	if runID == "" || !ValidBatchID(runID) {

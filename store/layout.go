@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 )
 
@@ -44,14 +43,21 @@ func Open(ctx context.Context, dir string) (fsys fs.FS, release func(), err erro
 	if err != nil {
 		return nil, nil, err
 	}
-	target := dir
-	if st, err := os.Lstat(filepath.Join(dir, ReadyDir)); err == nil && st.IsDir() {
-		target = filepath.Join(dir, ReadyDir)
-	}
-	root, err := os.OpenRoot(target)
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		unlock()
 		return nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	// A finished compaction waiting to be put in place is the data (a
+	// link by that name is not batchsli's, and is ignored).
+	if st, err := root.Lstat(ReadyDir); err == nil && st.IsDir() {
+		ready, err := root.OpenRoot(ReadyDir)
+		root.Close()
+		if err != nil {
+			unlock()
+			return nil, nil, fmt.Errorf("data directory: %w", err)
+		}
+		root = ready
 	}
 	return root.FS(), func() { root.Close(); unlock() }, nil
 }

@@ -6,7 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
+	"runtime"
 )
 
 // The folders of a compaction (docs/STORAGE.md). A compaction builds the
@@ -31,27 +32,79 @@ var Replaced = []string{"metrics", "failures"}
 // QuarantineDir holds what compaction moved aside; readers never read it.
 const QuarantineDir = "quarantine"
 
+// Every path below is relative to the data directory and goes through an
+// os.Root: nothing here follows a link out of the data directory.
+
+// CheckOwnDirs refuses a data directory where a folder batchsli manages
+// (metrics, failures, quarantine and the compaction folders) is a symbolic
+// link or not a folder: batchsli never makes one, and following it could
+// move records out of the directory or into the wrong folder.
+func CheckOwnDirs(root *os.Root) error {
+	names := []string{"metrics", "failures", QuarantineDir, StagingDir, ReadyDir, oldDir, newPrefix + "metrics", newPrefix + "failures"}
+	for _, name := range names {
+		st, err := root.Lstat(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("%s is a %s, not a folder; batchsli makes only folders there: move it away first", path.Join(root.Name(), name), kind(st.Mode()))
+		}
+	}
+	return nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsRegular():
+		return "file"
+	}
+	return "special file"
+}
+
+// SyncDirAt syncs a folder of root, so that a file made or renamed in it
+// survives a crash. Systems that cannot sync a folder (Windows) are left to
+// their own guarantees.
+func SyncDirAt(root *os.Root, name string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := root.Open(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
 // Commit makes a finished staging folder the data directory's layout: it
 // renames StagingDir to ReadyDir (the commit point: from this rename on,
 // readers read the new layout), then puts it in place with Recover. It must
 // be called under the exclusive lock.
-func Commit(dir string) error {
-	if err := SyncDir(filepath.Join(dir, StagingDir)); err != nil {
+func Commit(root *os.Root) error {
+	if err := CheckOwnDirs(root); err != nil {
+		return err
+	}
+	if err := SyncDirAt(root, StagingDir); err != nil {
 		return err
 	}
 	if err := crashPoint("staged"); err != nil {
 		return err
 	}
-	if err := os.Rename(filepath.Join(dir, StagingDir), filepath.Join(dir, ReadyDir)); err != nil {
+	if err := root.Rename(StagingDir, ReadyDir); err != nil {
 		return err
 	}
-	if err := SyncDir(dir); err != nil {
+	if err := SyncDirAt(root, "."); err != nil {
 		return err
 	}
 	if err := crashPoint("committed"); err != nil {
 		return err
 	}
-	return Recover(dir)
+	return Recover(root)
 }
 
 // Recover finishes a compaction that stopped after its commit point, and
@@ -60,20 +113,22 @@ func Commit(dir string) error {
 // the exclusive lock (record and compact call it first).
 //
 // The steps, each safe to repeat:
-//  1. link every file of ReadyDir/metrics and ReadyDir/failures into
-//     the folders .compact-new-metrics and .compact-new-failures, and its quarantine into quarantine/;
-//     then mark ReadyDir LINKED;
-//  2. for each folder with a .compact-new- one: move the old folder into .compact-old,
-//     and rename the new one into place;
+//  1. link every file of ReadyDir/metrics and ReadyDir/failures into the
+//     folders .compact-new-metrics and .compact-new-failures, and its
+//     quarantine into quarantine/; then mark ReadyDir LINKED;
+//  2. for each folder with a .compact-new- one: move the old folder into
+//     .compact-old, and rename the new one into place;
 //  3. rename ReadyDir into .compact-old (from here readers read the new
 //     metrics/ and failures/), and remove .compact-old.
-func Recover(dir string) error {
-	ready := filepath.Join(dir, ReadyDir)
-	if _, err := os.Lstat(ready); errors.Is(err, fs.ErrNotExist) {
+func Recover(root *os.Root) error {
+	if err := CheckOwnDirs(root); err != nil {
+		return err
+	}
+	if _, err := root.Lstat(ReadyDir); errors.Is(err, fs.ErrNotExist) {
 		// Nothing committed: what a compaction left before its commit
 		// point is garbage.
 		for _, p := range []string{StagingDir, oldDir, newPrefix + "metrics", newPrefix + "failures"} {
-			if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			if err := root.RemoveAll(p); err != nil {
 				return err
 			}
 		}
@@ -81,164 +136,156 @@ func Recover(dir string) error {
 	} else if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(ready, linkedMark)); err != nil {
+	if _, err := root.Lstat(path.Join(ReadyDir, linkedMark)); err != nil {
 		for _, sub := range Replaced {
-			next := filepath.Join(dir, newPrefix+sub)
-			if err := os.RemoveAll(next); err != nil {
+			next := newPrefix + sub
+			if err := root.RemoveAll(next); err != nil {
 				return err
 			}
-			if err := linkTree(filepath.Join(ready, sub), next); err != nil {
+			if err := linkInto(root, path.Join(ReadyDir, sub), next); err != nil {
 				return fmt.Errorf("compact: %w", err)
 			}
 			if err := crashPoint("linked " + sub); err != nil {
 				return err
 			}
 		}
-		if err := linkInto(filepath.Join(ready, QuarantineDir), filepath.Join(dir, QuarantineDir)); err != nil {
+		if err := linkInto(root, path.Join(ReadyDir, QuarantineDir), QuarantineDir); err != nil {
 			return fmt.Errorf("compact: %w", err)
 		}
 		if err := crashPoint("linked quarantine"); err != nil {
 			return err
 		}
-		mark, err := os.Create(filepath.Join(ready, linkedMark))
+		mark, err := root.Create(path.Join(ReadyDir, linkedMark))
 		if err != nil {
 			return err
 		}
 		mark.Close()
-		if err := SyncDir(ready); err != nil {
+		if err := SyncDirAt(root, ReadyDir); err != nil {
 			return err
 		}
 	}
-	old := filepath.Join(dir, oldDir)
-	if err := os.MkdirAll(old, 0o755); err != nil {
+	if err := root.MkdirAll(oldDir, 0o755); err != nil {
 		return err
 	}
 	for _, sub := range Replaced {
-		next := filepath.Join(dir, newPrefix+sub)
-		if _, err := os.Lstat(next); err != nil {
+		next := newPrefix + sub
+		if _, err := root.Lstat(next); err != nil {
 			continue // already in place
 		}
-		cur := filepath.Join(dir, sub)
-		if _, err := os.Lstat(cur); err == nil {
-			if err := os.Rename(cur, freeName(old, sub)); err != nil {
+		if _, err := root.Lstat(sub); err == nil {
+			if err := root.Rename(sub, freeName(root, oldDir, sub)); err != nil {
 				return err
 			}
 			if err := crashPoint("moved old " + sub); err != nil {
 				return err
 			}
 		}
-		if err := os.Rename(next, cur); err != nil {
+		if err := root.Rename(next, sub); err != nil {
 			return err
 		}
 		if err := crashPoint("placed " + sub); err != nil {
 			return err
 		}
 	}
-	if err := SyncDir(dir); err != nil {
+	if err := SyncDirAt(root, "."); err != nil {
 		return err
 	}
-	if err := os.Rename(ready, freeName(old, "ready")); err != nil {
+	if err := root.Rename(ReadyDir, freeName(root, oldDir, "ready")); err != nil {
 		return err
 	}
-	if err := SyncDir(dir); err != nil {
+	if err := SyncDirAt(root, "."); err != nil {
 		return err
 	}
 	if err := crashPoint("retired ready"); err != nil {
 		return err
 	}
-	return os.RemoveAll(old)
+	return root.RemoveAll(oldDir)
 }
 
 // freeName returns a path in dir named base, base.1, base.2, ... that does
 // not exist yet.
-func freeName(dir, base string) string {
-	p := filepath.Join(dir, base)
+func freeName(root *os.Root, dir, base string) string {
+	p := path.Join(dir, base)
 	for n := 1; ; n++ {
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		if _, err := root.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			return p
 		}
-		p = filepath.Join(dir, fmt.Sprintf("%s.%d", base, n))
+		p = path.Join(dir, fmt.Sprintf("%s.%d", base, n))
 	}
-}
-
-// linkTree makes dst a new folder holding a link (or copy) of every entry
-// of src, and syncs it.
-func linkTree(src, dst string) error {
-	if err := os.Mkdir(dst, 0o755); err != nil {
-		return err
-	}
-	if err := linkInto(src, dst); err != nil {
-		return err
-	}
-	return SyncDir(dst)
 }
 
 // linkInto links (or copies) every entry of src into dst, made if need be,
-// leaving entries dst already has; then syncs dst.
-func linkInto(src, dst string) error {
-	ents, err := os.ReadDir(src)
+// leaving entries dst already has; then syncs dst. A missing or empty src
+// makes no dst.
+func linkInto(root *os.Root, src, dst string) error {
+	d, err := root.Open(src)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if len(ents) == 0 {
+	ents, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	if len(ents) == 0 && src != path.Join(ReadyDir, "metrics") && src != path.Join(ReadyDir, "failures") {
 		return nil
 	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
+	if err := root.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
 	for _, e := range ents {
-		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
-		if _, err := os.Lstat(to); err == nil {
+		from, to := path.Join(src, e.Name()), path.Join(dst, e.Name())
+		if _, err := root.Lstat(to); err == nil {
 			continue
 		}
-		if err := LinkOrCopy(from, to); err != nil {
+		if err := LinkOrCopy(root, from, to); err != nil {
 			return err
 		}
 	}
-	return SyncDir(dst)
+	return SyncDirAt(root, dst)
 }
 
-// LinkOrCopy makes to the same file as from: a hard link where the file
-// system allows one, else a synced copy. A symbolic link is recreated as a
-// symbolic link with the same target.
-func LinkOrCopy(from, to string) error {
-	st, err := os.Lstat(from)
+// LinkOrCopy makes to the same file as from, both in root: a hard link
+// where the file system allows one, else a synced copy. A symbolic link is
+// recreated as a symbolic link with the same target.
+func LinkOrCopy(root *os.Root, from, to string) error {
+	st, err := root.Lstat(from)
 	if err != nil {
 		return err
 	}
 	if st.Mode()&fs.ModeSymlink != 0 {
-		target, err := os.Readlink(from)
+		target, err := root.Readlink(from)
 		if err != nil {
 			return err
 		}
-		return os.Symlink(target, to)
+		return root.Symlink(target, to)
 	}
 	if st.IsDir() {
 		return fmt.Errorf("%s is a folder", from)
 	}
-	if err := os.Link(from, to); err == nil {
+	if err := root.Link(from, to); err == nil {
 		return nil
 	}
-	in, err := os.Open(from)
+	in, err := root.Open(from)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, st.Mode().Perm())
+	out, err := root.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, st.Mode().Perm())
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		os.Remove(to)
+		root.Remove(to)
 		return err
 	}
 	if err := out.Sync(); err != nil {
 		out.Close()
-		os.Remove(to)
+		root.Remove(to)
 		return err
 	}
 	return out.Close()

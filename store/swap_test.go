@@ -79,7 +79,12 @@ func TestCommitCrashAtEveryStep(t *testing.T) {
 				return nil
 			}
 			crashPoint = stop
-			err := Commit(dir)
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			err = Commit(root)
 			if !errors.Is(err, errCrash) {
 				t.Fatalf("%s: Commit = %v", step, err)
 			}
@@ -93,7 +98,7 @@ func TestCommitCrashAtEveryStep(t *testing.T) {
 			if twice && i > 1 {
 				// A crash inside the recovery of a crash (at the same
 				// step, when the recovery still has it to do).
-				if err := Recover(dir); err != nil && !errors.Is(err, errCrash) {
+				if err := Recover(root); err != nil && !errors.Is(err, errCrash) {
 					t.Fatalf("%s: second Recover = %v", step, err)
 				}
 				if got := seen(t, dir); got != want {
@@ -101,7 +106,7 @@ func TestCommitCrashAtEveryStep(t *testing.T) {
 				}
 			}
 			crashPoint = func(string) error { return nil }
-			if err := Recover(dir); err != nil {
+			if err := Recover(root); err != nil {
 				t.Fatalf("%s: Recover: %v", step, err)
 			}
 			if got := seen(t, dir); got != want {
@@ -123,6 +128,45 @@ func TestCommitCrashAtEveryStep(t *testing.T) {
 			}
 			if got := strings.Join(names, " "); got != wantNames {
 				t.Errorf("after recovering from %q the folder holds %s, want %s", step, got, wantNames)
+			}
+		}
+	}
+}
+
+// TestRecoverRefusesLinks: a link where batchsli keeps a folder of its own
+// (a .compact-ready or quarantine leading elsewhere) is refused, and nothing
+// is moved, deleted or written through it.
+func TestRecoverRefusesLinks(t *testing.T) {
+	for _, name := range []string{ReadyDir, QuarantineDir, oldDir, StagingDir, "metrics"} {
+		dir := t.TempDir()
+		data := filepath.Join(dir, "data")
+		evil := filepath.Join(dir, "evil")
+		write(t, filepath.Join(data, "metrics/batch-runs.jsonl"), "m")
+		write(t, filepath.Join(data, "failures/f.jsonl"), "f")
+		write(t, filepath.Join(evil, "metrics/batch-runs.jsonl"), "evil")
+		write(t, filepath.Join(evil, "failures/x.jsonl"), "evil")
+		if name == "metrics" {
+			os.RemoveAll(filepath.Join(data, "metrics"))
+		}
+		if err := os.Symlink(evil, filepath.Join(data, name)); err != nil {
+			t.Fatal(err)
+		}
+		root, err := os.OpenRoot(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Recover(root)
+		root.Close()
+		if err == nil || !strings.Contains(err.Error(), "is a symbolic link, not a folder") {
+			t.Errorf("%s: Recover = %v", name, err)
+		}
+		ents, _ := os.ReadDir(evil)
+		if len(ents) != 2 {
+			t.Errorf("%s: the link's target changed: %v", name, ents)
+		}
+		if name != "metrics" {
+			if b, err := os.ReadFile(filepath.Join(data, "failures/f.jsonl")); err != nil || string(b) != "f" {
+				t.Errorf("%s: the data changed", name)
 			}
 		}
 	}

@@ -154,7 +154,8 @@ func TestRecordCrash(t *testing.T) {
 		os.MkdirAll(dirs[m], 0o755)
 		expected[m] = map[string]int{}
 	}
-	var killedBefore, killedAfter, exitedFirst, held int
+	var killedBefore, killedInside, killedAfter, exitedFirst, held int
+	orphans := make([]int, len(modes))
 	for i := 0; i < *crashTrials; i++ {
 		m := i % len(modes)
 		mode, dir := modes[m], dirs[m]
@@ -193,10 +194,14 @@ func TestRecordCrash(t *testing.T) {
 		if err == nil {
 			exitedFirst++
 		}
-		runs, fails, _, _ := committedState(t, dir)
+		runs, fails, u, _ := committedState(t, dir)
 		switch runs[ts] {
 		case 0:
 			killedBefore++
+			if u > orphans[m] {
+				killedInside++ // between its failure records and its commit
+			}
+			orphans[m] = u
 		case 1:
 			if err != nil {
 				killedAfter++
@@ -232,9 +237,9 @@ func TestRecordCrash(t *testing.T) {
 			t.Errorf("%s: validate %d batch runs and %d failures, report %d failures; want %d and %d", modes[m].name, vr, vf, rf, len(expected[m]), want)
 		}
 	}
-	t.Logf("%d trials (%d with the lock held until just before the kill): killed before the commit %d, after it %d, finished before the kill %d; "+
+	t.Logf("%d trials (%d with the lock held until just before the kill): killed before the commit %d (%d of them between writing failure records and the commit), after it %d, finished before the kill %d; "+
 		"0 committed records lost, 0 counted twice, 0 uncommitted counted; %d uncommitted failure records and %d torn lines left, listed by validate",
-		*crashTrials, held, killedBefore, killedAfter, exitedFirst, totalOrphans, totalProblems)
+		*crashTrials, held, killedBefore, killedInside, killedAfter, exitedFirst, totalOrphans, totalProblems)
 }
 
 // checkCommitted checks every batch committed so far: one record each, with

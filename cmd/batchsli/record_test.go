@@ -296,8 +296,8 @@ func TestRecordMakesUniqueIDs(t *testing.T) {
 		}
 		seen[m[1]] = true
 	}
-	// The same results again within RetryWindow: the earlier attempt's batch.
-	res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T19:00:00Z", batch1)
+	// The same results at the same time: the earlier attempt's batch.
+	res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T08:30:00Z", batch1)
 	if res.code != 0 || !strings.Contains(res.stdout, "is already recorded") {
 		t.Errorf("retry: exit %d, %q", res.code, res.stdout)
 	}
@@ -313,7 +313,7 @@ func TestRecordCIIdentity(t *testing.T) {
 	t.Setenv("GITHUB_ACTION", "sli")
 	args := []string{"record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", batch1}
 	res := cli(t, args...)
-	re := regexp.MustCompile(`^recorded batch (2026-01-29-cargo-gh123456-2-[0-9a-f]{6}) `)
+	re := regexp.MustCompile(`^recorded batch (2026-01-29-cargo-gh123456-2-[0-9a-f]{6}-[0-9a-f]{6}) `)
 	m := re.FindStringSubmatch(res.stdout)
 	if res.code != 0 || m == nil {
 		t.Fatalf("exit %d, %q %q", res.code, res.stdout, res.stderr)
@@ -322,6 +322,26 @@ func TestRecordCIIdentity(t *testing.T) {
 	res = cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-30T00:10:00Z", batch1)
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "batch "+m[1]+" is already recorded") {
 		t.Errorf("retry: exit %d, %q", res.code, res.stdout)
+	}
+	// Another leg of a matrix job (the same variables) with other results
+	// records a batch of its own.
+	res = cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", "--total", "9", batch1)
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "recorded batch 2026-01-29-cargo-gh123456-2-") || strings.Contains(res.stdout, m[1]) {
+		t.Errorf("another matrix leg: exit %d, %q", res.code, res.stdout)
+	}
+	// After a crash left uncommitted records under the step's ID, the retry
+	// records the batch under a fresh one, and a later retry finds it.
+	crashed := t.TempDir()
+	writeFile(t, crashed, "failures/cargo.jsonl", `{"schema_version":2,"batch_id":"`+m[1]+`","ecosystem":"cargo","environment":"darwin-x86_64","package_id":"cargo:x","category":"install_failed","timestamp":"2026-01-29T10:30:00Z","attempt_id":"0123456789abcdef0123456789abcdef"}`+"\n")
+	res = cli(t, "record", "--data", crashed, "--ecosystem", "cargo", "--timestamp", "2026-01-29T10:30:00Z", batch1)
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "recorded batch "+m[1]+".2 ") {
+		t.Fatalf("retry after a crash: exit %d, %q", res.code, res.stdout)
+	}
+	for i := 0; i < 2; i++ {
+		res = cli(t, "record", "--data", crashed, "--ecosystem", "cargo", "--timestamp", "2026-01-30T10:30:00Z", batch1)
+		if res.code != 0 || !strings.HasPrefix(res.stdout, "batch "+m[1]+".2 is already recorded") {
+			t.Errorf("retry %d after the retry: exit %d, %q", i, res.code, res.stdout)
+		}
 	}
 	// Another step of the run records a batch of its own.
 	t.Setenv("GITHUB_ACTION", "sli2")
