@@ -32,6 +32,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 	errs := make([]error, workers)
 	probs := make([][]reader.Problem, workers)
 	uncommitted := make([]int, workers)
+	copies := reader.NewCopies()
 	next := make(chan string)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -41,7 +42,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
+			rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits, Copies: copies})
 			for f := range next {
 				if errs[w] == nil {
 					errs[w] = rd.FailureFile(f, aggs[w].add)

@@ -244,7 +244,9 @@ func (c *compactor) read(ctx context.Context) error {
 		c.setAside(p, covered[p], probs, nil)
 	}
 
-	// Failures: file by file, against the commits.
+	// Failures: file by file, against the commits; a record repeated in a
+	// later place is set aside.
+	copies := reader.NewCopies()
 	for _, p := range failureFiles {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("compact: %w (nothing was changed)", err)
@@ -252,7 +254,7 @@ func (c *compactor) read(ctx context.Context) error {
 		cov := map[string]map[int]int{}
 		uncommitted := map[int]string{}
 		ffs := fstest.MapFS{p: &fstest.MapFile{Data: c.files[p]}}
-		fr := reader.New(ffs, "", reader.Options{KeepRaw: true, MaxProblems: 1 << 30, Commits: commits,
+		fr := reader.New(ffs, "", reader.Options{KeepRaw: true, MaxProblems: 1 << 30, Commits: commits, Copies: copies,
 			OnUncommitted: func(f *model.Failure) {
 				uncommitted[f.Source.Start] = commits.Check(f)
 			}})

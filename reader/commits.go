@@ -2,6 +2,10 @@ package reader
 
 import (
 	"fmt"
+	"hash/fnv"
+	"io"
+	"strings"
+	"sync"
 
 	"github.com/batchsli/batchsli/model"
 )
@@ -15,9 +19,67 @@ type Commits struct {
 	attempt map[string]string
 }
 
+// Copies tracks the committed v2 failure records read in one pass over the
+// data, to count a repeated one (a copied file or line) once. Readers that
+// share a pass (one per worker) share one Copies; it is safe for that.
+type Copies struct {
+	mu     sync.Mutex
+	copies map[uint64]place
+}
+
+// NewCopies returns an empty Copies.
+func NewCopies() *Copies { return &Copies{copies: map[uint64]place{}} }
+
+type place struct {
+	file string
+	line int
+}
+
+func (p place) before(q place) bool {
+	if p.file != q.file {
+		return p.file < q.file
+	}
+	return p.line < q.line
+}
+
 // NewCommits returns a Commits holding the given batch ID -> attempt pairs.
 func NewCommits(attempts map[string]string) *Commits {
 	return &Commits{attempt: attempts}
+}
+
+// repeated reports whether a committed v2 failure record was read before:
+// the same batch, attempt, environment, package, category, exit code,
+// blockers, attempts and time (a record copy). It returns where to report
+// the repetition: whichever of the copies seen comes later in file order,
+// so the findings do not depend on the order readers run in.
+func (c *Copies) repeated(f *model.Failure) (place, bool) {
+	if f.SchemaVersion < model.SchemaVersion || f.BatchID == "" {
+		return place{}, false
+	}
+	h := fnv.New64a()
+	for _, s := range []string{f.BatchID, f.AttemptID, f.Environment, f.PackageID, f.Category, f.Subcategory, strings.Join(f.BlockedBy, "\x00")} {
+		io.WriteString(h, s)
+		h.Write([]byte{0})
+	}
+	ec := -1
+	if f.ExitCode != nil {
+		ec = *f.ExitCode
+	}
+	fmt.Fprintf(h, "%d\x00%d\x00%d", ec, f.Attempts, f.Timestamp.UnixNano())
+	key := h.Sum64()
+	here := place{f.Source.File, f.Source.Line}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	first, seen := c.copies[key]
+	if !seen {
+		c.copies[key] = here
+		return place{}, false
+	}
+	if here.before(first) {
+		c.copies[key] = here
+		return first, true
+	}
+	return here, true
 }
 
 // Len returns the number of committed v2 batches.

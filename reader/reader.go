@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -55,6 +56,9 @@ type Options struct {
 	// Without it, the first failure file read makes the reader scan the
 	// metrics for them.
 	Commits *Commits
+	// Copies, when set, is shared with the other readers of the same pass
+	// (see Copies); without it the reader tracks copies on its own.
+	Copies *Copies
 	// OnUncommitted, when set, receives every failure record left out
 	// because its batch is not committed.
 	OnUncommitted func(*model.Failure)
@@ -139,6 +143,7 @@ func (r *Reader) list(dir string, keep func(string) bool) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", r.display(dir), err)
 	}
 	var out []string
+	links := false
 	for _, e := range ents {
 		name := e.Name()
 		p := path.Join(dir, name)
@@ -152,6 +157,7 @@ func (r *Reader) list(dir string, keep func(string) bool) ([]string, error) {
 		switch t := e.Type(); {
 		case t.IsRegular():
 		case t&fs.ModeSymlink != 0:
+			links = true
 			st, err := fs.Stat(r.fsys, p)
 			if err != nil {
 				r.problem(r.display(p), 0, "symbolic link not read: %s", unwrapPathError(err))
@@ -170,7 +176,64 @@ func (r *Reader) list(dir string, keep func(string) bool) ([]string, error) {
 		out = append(out, p)
 	}
 	sort.Strings(out)
-	return out, nil
+	if !links {
+		return out, nil
+	}
+	return r.dropLinkedTwins(out), nil
+}
+
+// dropLinkedTwins leaves out a symbolic link to a file that is also listed
+// (the same file read twice would count its records twice), as a problem.
+func (r *Reader) dropLinkedTwins(files []string) []string {
+	type entry struct {
+		path string
+		info fs.FileInfo
+		link bool
+	}
+	var es []entry
+	anyLink := false
+	for _, p := range files {
+		lst, err := lstat(r.fsys, p)
+		if err != nil {
+			return files
+		}
+		link := lst.Mode()&fs.ModeSymlink != 0
+		anyLink = anyLink || link
+		st, err := fs.Stat(r.fsys, p)
+		if err != nil {
+			return files
+		}
+		es = append(es, entry{p, st, link})
+	}
+	if !anyLink {
+		return files
+	}
+	out := files[:0]
+	for i, e := range es {
+		twin := ""
+		if e.link {
+			for j, o := range es {
+				if j != i && (!o.link || j < i) && os.SameFile(e.info, o.info) {
+					twin = o.path
+					break
+				}
+			}
+		}
+		if twin != "" {
+			r.problem(r.display(e.path), 0, "symbolic link to %s, which is read already; not read twice", r.display(twin))
+			continue
+		}
+		out = append(out, e.path)
+	}
+	return out
+}
+
+// lstat is fs.Lstat where the file system has it (os.DirFS, os.Root's FS).
+func lstat(fsys fs.FS, name string) (fs.FileInfo, error) {
+	if l, ok := fsys.(fs.ReadLinkFS); ok {
+		return l.Lstat(name)
+	}
+	return fs.Stat(fsys, name)
 }
 
 // unwrapPathError drops the path an fs.PathError repeats.
@@ -276,6 +339,13 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 				return
 			}
 			r.uncommitted = append(r.uncommitted, Problem{File: f.Source.File, Line: f.Source.Line, Message: why})
+			return
+		}
+		if r.opts.Copies == nil {
+			r.opts.Copies = NewCopies()
+		}
+		if at, dup := r.opts.Copies.repeated(f); dup {
+			r.problem(at.file, at.line, "failure record of batch %s repeated (the same record is also elsewhere, a copied line or file); counted once", f.BatchID)
 			return
 		}
 		inner(f)

@@ -3,6 +3,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,11 +14,18 @@ import (
 	"github.com/batchsli/batchsli/internal/safetext"
 )
 
-// JSON writes v as indented JSON.
+// JSON writes v as indented JSON, with control, C1, separator and bidi
+// characters in strings written as \u escapes, so the output is safe on a
+// terminal too.
 func JSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(safetext.EscapeJSON(b.Bytes()))
+	return err
 }
 
 // InventoryText writes the validate report for a terminal.

@@ -54,7 +54,7 @@ func lockCtx(ctx context.Context, l *flock.Flock, shared bool) error {
 // Lock takes the exclusive lock on dir, waiting for other holders until ctx
 // is done. The returned function releases it.
 func Lock(ctx context.Context, dir string) (func(), error) {
-	gate := flock.New(filepath.Join(dir, GateName))
+	gate := flock.New(filepath.Join(dir, GateName), flock.SetPermissions(0o644))
 	if err := lockCtx(ctx, gate, false); err != nil {
 		gate.Close()
 		return nil, err
@@ -63,7 +63,7 @@ func Lock(ctx context.Context, dir string) (func(), error) {
 }
 
 func lockData(ctx context.Context, dir string, gate *flock.Flock) (func(), error) {
-	l := flock.New(filepath.Join(dir, LockName))
+	l := flock.New(filepath.Join(dir, LockName), flock.SetPermissions(0o644))
 	if err := lockCtx(ctx, l, false); err != nil {
 		l.Close()
 		gate.Unlock()
@@ -81,7 +81,7 @@ func lockData(ctx context.Context, dir string, gate *flock.Flock) (func(), error
 // TryLock takes the exclusive lock on dir only if no other writer holds or
 // waits for it (it returns ErrBusy then); it waits for readers in progress.
 func TryLock(ctx context.Context, dir string) (func(), error) {
-	gate := flock.New(filepath.Join(dir, GateName))
+	gate := flock.New(filepath.Join(dir, GateName), flock.SetPermissions(0o644))
 	ok, err := gate.TryLock()
 	if err != nil {
 		gate.Close()
@@ -91,8 +91,19 @@ func TryLock(ctx context.Context, dir string) (func(), error) {
 		gate.Close()
 		return nil, ErrBusy
 	}
-	return lockData(ctx, dir, gate)
+	// Wait for readers in progress, not for a writer that takes the lock
+	// without the gate (an older batchsli).
+	wctx, cancel := context.WithTimeout(ctx, ReaderWait)
+	defer cancel()
+	unlock, err := lockData(wctx, dir, gate)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, ErrBusy
+	}
+	return unlock, err
 }
+
+// ReaderWait is how long TryLock waits for readers in progress.
+var ReaderWait = 30 * time.Second
 
 // RLock takes the shared lock on dir, waiting while a writer holds it or
 // waits for it. A directory where the lock files cannot be opened or made (a

@@ -352,3 +352,73 @@ func TestCountsThatWouldOverflow(t *testing.T) {
 		t.Errorf("%d problems, the first %+v", len(rep.Problems), rep.Problems[0])
 	}
 }
+
+// TestRepeatedRecordsCountOnce: a failures file linked, copied, or a line
+// repeated, counts each record once, and says so.
+func TestRepeatedRecordsCountOnce(t *testing.T) {
+	for _, how := range []string{"link", "copy", "line"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			data := filepath.Join(dir, "data")
+			if res := cli(t, recordArgs(data, "--batch-id", "s1", writeFile(t, dir, "r.jsonl", goodResult))...); res.code != 0 {
+				t.Fatal(res.stderr)
+			}
+			orig := filepath.Join(data, "failures", "cargo.jsonl")
+			b, _ := os.ReadFile(orig)
+			switch how {
+			case "link":
+				os.Symlink("cargo.jsonl", filepath.Join(data, "failures", "latest.jsonl"))
+			case "copy":
+				os.WriteFile(filepath.Join(data, "failures", "cargo-copy.jsonl"), b, 0o644)
+			case "line":
+				os.WriteFile(orig, append(b, b...), 0o644)
+			}
+			res := cli(t, "validate", "--data", data, "--format", "json")
+			var inv struct {
+				FailureRecords int `json:"failure_records"`
+				Problems       []struct{ Message string }
+			}
+			json.Unmarshal([]byte(res.stdout), &inv)
+			if res.code != 1 || inv.FailureRecords != 1 || len(inv.Problems) != 1 ||
+				!(strings.Contains(inv.Problems[0].Message, "repeated") || strings.Contains(inv.Problems[0].Message, "not read twice")) {
+				t.Errorf("exit %d, %d failure records, problems %+v", res.code, inv.FailureRecords, inv.Problems)
+			}
+			if _, _, rf := commandTotals(t, data); rf != 1 {
+				t.Errorf("report counts %d failures, want 1", rf)
+			}
+			if n := summaryFailures(t, data, "s1"); n != 1 {
+				t.Errorf("summary lists %d failures, want 1", n)
+			}
+		})
+	}
+}
+
+// TestJSONOutputEscapes: control, C1, separator and bidi characters from the
+// data reach no output raw, JSON included.
+func TestJSONOutputEscapes(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "metrics/batch-runs.jsonl", `{"schema_version":2,"batch_id":"b","ecosystem":"npm","total":1,"platforms":{"linux-x86_64":{"tested":1,"passed":0,"failed":1,"skipped":0}},"timestamp":"2026-03-02T10:00:00Z"}`+"\n")
+	writeFile(t, dir, "failures/npm.jsonl", `{"schema_version":2,"batch_id":"b","ecosystem":"npm","environment":"linux-x86_64","package_id":"npm:a\u202eb","category":"cat\u0085\u2028\u007f\u202e","timestamp":"2026-03-02T10:00:00Z"}`+"\n"+
+		`{"schema_version":2,"batch_id":"never\u202e","ecosystem":"npm","environment":"linux-x86_64","package_id":"npm:c","category":"x","timestamp":"2026-03-02T10:00:00Z"}`+"\n")
+	for _, args := range [][]string{
+		{"report", "--data", dir, "--format", "json", "--now", "2026-03-03T00:00:00Z"},
+		{"report", "--data", dir, "--now", "2026-03-03T00:00:00Z"},
+		{"report", "--data", dir, "--format", "markdown", "--now", "2026-03-03T00:00:00Z"},
+		{"validate", "--data", dir, "--format", "json"},
+		{"validate", "--data", dir},
+		{"summary", "--data", dir},
+	} {
+		res := cli(t, args...)
+		for _, bad := range []string{"\u202e", "\u0085", "\u2028", "\x7f"} {
+			if strings.Contains(res.stdout+res.stderr, bad) {
+				t.Errorf("%s: output holds %q raw", strings.Join(args[:len(args)-2], " "), bad)
+			}
+		}
+		if strings.Contains(args[len(args)-1], "json") || (len(args) > 4 && args[4] == "json") {
+			var v any
+			if err := json.Unmarshal([]byte(res.stdout), &v); err != nil {
+				t.Errorf("%v: not JSON: %v", args, err)
+			}
+		}
+	}
+}

@@ -212,6 +212,7 @@ func TestRecordRefusesBadInput(t *testing.T) {
 		{"huge duration", `{"recipe":"a","platform":"darwin-arm64","status":"pass","duration_seconds":1e300}`, nil, "r.jsonl:1: duration_seconds is too large"},
 		{"durations past the bound", `{"recipe":"a","platform":"darwin-arm64","status":"pass","duration_seconds":6e8}` + "\n" + `{"recipe":"b","platform":"darwin-arm64","status":"pass","duration_seconds":6e8}`, nil, "duration_seconds is too large"},
 		{"huge job seconds", good, []string{"--job-seconds", "linux-x86_64=1e300"}, "not a number of seconds from 0 to 1e+09"},
+		{"number past 2^53", `{"recipe":"a","platform":"linux-x86_64","status":"pass","attempts":4611686018427387904}`, nil, "r.jsonl:1: number 4611686018427387904 is too large"},
 		{"huge total", good, []string{"--total", "9223372036854775807"}, "is too large"},
 		{"over-long line", good + "\n{\"recipe\":\"" + strings.Repeat("x", 65<<20) + "\"}trailing garbage\n", nil, "r.jsonl:2: line longer than 67108864 bytes"},
 	}

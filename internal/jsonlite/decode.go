@@ -382,7 +382,11 @@ func (d *Decoder) Int() (int64, error) {
 		return n, nil
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+	if err == nil && f == math.Trunc(f) && math.Abs(f) > 1<<53 || errors.Is(err, strconv.ErrRange) {
+		d.pos = start
+		return 0, d.Errorf("number %s is too large", b)
+	}
+	if err != nil || f != math.Trunc(f) {
 		d.pos = start
 		return 0, d.Errorf("number %s is %v", b, ErrNotInteger)
 	}

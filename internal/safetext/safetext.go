@@ -12,10 +12,11 @@ import (
 )
 
 // Unsafe reports whether c must not be printed as it is: C0 and C1 controls,
-// DEL, and the bidirectional formatting characters.
+// DEL, the line and paragraph separators, and the bidirectional formatting
+// characters.
 func Unsafe(c rune) bool {
 	return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x61c || c == 0x200e || c == 0x200f ||
-		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+		c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
 }
 
 // Safe reports whether s needs no escaping.
@@ -67,4 +68,25 @@ func EscapeLines(s string) string {
 		parts[i] = Escape(p)
 	}
 	return strings.Join(parts, "\n")
+}
+
+// EscapeJSON rewrites JSON text so that it holds no unsafe character: C0
+// controls are already escaped by any encoder; DEL, C1, separators and bidi
+// controls (which can only occur inside strings) become \uXXXX escapes,
+// which decode to the same string.
+func EscapeJSON(b []byte) []byte {
+	if Safe(string(b)) || !utf8.Valid(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); {
+		c, n := utf8.DecodeRune(b[i:])
+		if c >= 0x20 && Unsafe(c) {
+			out = fmt.Appendf(out, `\u%04x`, c)
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return out
 }

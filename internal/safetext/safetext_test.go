@@ -28,6 +28,14 @@ func TestEscape(t *testing.T) {
 	}
 }
 
+func TestEscapeJSON(t *testing.T) {
+	in := []byte("{\n  \"c\": \"a\u202eb\u0085c\u2028d\x7fe\"\n}\n")
+	want := "{\n  \"c\": \"a\\u202eb\\u0085c\\u2028d\\u007fe\"\n}\n"
+	if got := string(EscapeJSON(in)); got != want {
+		t.Errorf("EscapeJSON = %q, want %q", got, want)
+	}
+}
+
 func FuzzEscape(f *testing.F) {
 	f.Add("\x1b[2J\u202e\x9b")
 	f.Fuzz(func(t *testing.T, s string) {
