@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,6 +121,7 @@ type compactor struct {
 	res  *Result
 
 	files      map[string][]byte // data files read whole, by path
+	manifest   store.Manifest    // every entry read, for store.Recover
 	carry      []string          // entries carried over unchanged
 	metrics    []kept
 	failures   []kept
@@ -183,6 +185,12 @@ func (c *compactor) read(ctx context.Context) error {
 		for _, e := range ents {
 			p := path.Join(sub, e.Name())
 			c.res.FilesBefore++
+			if c.manifest == nil {
+				c.manifest = store.Manifest{}
+			}
+			if d, err := store.Describe(c.root, p); err == nil {
+				c.manifest[p] = d
+			}
 			if e.IsDir() {
 				return fmt.Errorf("compact: %s is a folder; batchsli keeps none there: move it out first", filepath.Join(c.dir, filepath.FromSlash(p)))
 			}
@@ -205,6 +213,11 @@ func (c *compactor) read(ctx context.Context) error {
 				continue
 			}
 			c.files[p] = data
+			if st, err := c.root.Lstat(p); err == nil && st.Mode().IsRegular() {
+				// What was read, not what is there a moment later.
+				sum := sha256.Sum256(data)
+				c.manifest[p] = store.Entry{Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+			}
 			if sub == "metrics" {
 				metricsFiles = append(metricsFiles, p)
 			} else {
@@ -236,6 +249,9 @@ func (c *compactor) read(ctx context.Context) error {
 		return fmt.Errorf("compact: %w", err)
 	}
 	probs, _ := rd.Problems()
+	if err := refuseNewer(probs); err != nil {
+		return err
+	}
 	commits, err := rd.Commits()
 	if err != nil {
 		return fmt.Errorf("compact: %w", err)
@@ -267,17 +283,41 @@ func (c *compactor) read(ctx context.Context) error {
 			}
 			last = f.Source.Start
 			c.failures = append(c.failures, kept{line: oneLine(f.Source.Raw), ts: f.Timestamp, order: order,
-				out: "failures/" + f.Ecosystem + "-" + f.Timestamp.UTC().Format("2006-01") + ".jsonl"})
+				out: "failures/" + fileEcosystem(f.Ecosystem) + "-" + f.Timestamp.UTC().Format("2006-01") + ".jsonl"})
 			cover(cov, f.Source)
 		})
 		if err != nil {
 			return fmt.Errorf("compact: %w", err)
 		}
 		probs, _ := fr.Problems()
+		if err := refuseNewer(probs); err != nil {
+			return err
+		}
 		c.setAside(p, cov[p], probs, uncommitted)
 	}
 	c.before.sort()
 	c.res.BatchRuns, c.res.FailureRecords = len(c.before.runs), len(c.before.failures)
+	return nil
+}
+
+// fileEcosystem is the ecosystem as it goes into a file name: readers take a
+// record's ecosystem from the record, so one that is not a plain name goes
+// to a file named "other" and reads back the same.
+func fileEcosystem(eco string) string {
+	if eco == model.Mixed || eco == model.Unknown || model.ValidEcosystem(eco) {
+		return eco
+	}
+	return "other"
+}
+
+// refuseNewer stops compaction when a record was written by a newer
+// batchsli: this one would move it aside as unreadable.
+func refuseNewer(probs []reader.Problem) error {
+	for _, p := range probs {
+		if reader.IsNewerSchema(p) {
+			return fmt.Errorf("compact: %s: a record written by a newer batchsli; compact with that version", p)
+		}
+	}
 	return nil
 }
 
@@ -428,6 +468,13 @@ func (c *compactor) stage(now time.Time) error {
 		}
 		c.res.Quarantined = len(c.quarantine)
 		c.res.QuarantineFile = filepath.Join(c.dir, store.QuarantineDir, name)
+	}
+	mb, err := json.Marshal(c.manifest)
+	if err != nil {
+		return err
+	}
+	if err := writeSynced(root, path.Join(store.StagingDir, store.ManifestName), mb); err != nil {
+		return err
 	}
 	c.res.FilesAfter = len(names) + len(c.carry)
 	for _, sub := range append([]string{store.QuarantineDir}, store.Replaced...) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/batchsli/batchsli/internal/jsonlite"
@@ -313,7 +314,12 @@ func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int, int
 	switch {
 	case b.SchemaVersion >= 0:
 		if b.SchemaVersion > model.SchemaVersion {
-			return nil, lineError{line, fmt.Sprintf("schema_version %d is newer than this batchsli reads (%d)", b.SchemaVersion, model.SchemaVersion)}
+			return nil, lineError{line, fmt.Sprintf("schema_version %d is %s (%d)", b.SchemaVersion, NewerSchema, model.SchemaVersion)}
+		}
+		if !havePlatforms && !(v0 && b.SchemaVersion == 0) {
+			// A failure record, say, has a batch ID and a time too: it
+			// must never pass for a batch's commit.
+			return nil, lineError{line, "batch-run record has no platforms"}
 		}
 	case havePlatforms:
 		b.SchemaVersion = 1
@@ -339,21 +345,6 @@ func decodeBatchRun(dec *jsonlite.Decoder, in intern, file string, line int, int
 		b.Platforms = map[string]model.Counts{
 			"linux":  {Tested: b.Generated, Passed: validatedLinux, Failed: linuxFailed},
 			"darwin": {Tested: validatedLinux, Passed: validatedMacOS, Failed: macFailed},
-		}
-	}
-	if ecosystem != "" && !plainEcosystem(ecosystem) {
-		return nil, lineError{line, fmt.Sprintf("ecosystem %q is not a plain name (lower-case letters, digits, '.', '_', '-')", ecosystem)}
-	}
-	for _, m := range []map[string]int64{b.Ecosystems} {
-		for e := range m {
-			if !plainEcosystem(e) {
-				return nil, lineError{line, fmt.Sprintf("ecosystems: %q is not a plain name", e)}
-			}
-		}
-	}
-	for e := range b.ByEcosystem {
-		if !plainEcosystem(e) {
-			return nil, lineError{line, fmt.Sprintf("by_ecosystem: %q is not a plain name", e)}
 		}
 	}
 	b.Ecosystem = batchEcosystem(ecosystem, b.Ecosystems)
@@ -481,7 +472,7 @@ func (fd *failureDecoder) decode(dec *jsonlite.Decoder, line int, fn func(*model
 		return "", 0, err
 	}
 	if h.schema > model.SchemaVersion {
-		return "", 0, lineError{line, fmt.Sprintf("schema_version %d is newer than this batchsli reads (%d)", h.schema, model.SchemaVersion)}
+		return "", 0, lineError{line, fmt.Sprintf("schema_version %d is %s (%d)", h.schema, NewerSchema, model.SchemaVersion)}
 	}
 	if h.environment == "" {
 		return "", 0, lineError{line, "failure record has no environment (or platform)"}
@@ -556,9 +547,6 @@ func (fd *failureDecoder) finish(f *model.Failure, eco, recipe string) string {
 	default:
 		eco = model.Unknown
 	}
-	if !plainEcosystem(eco) {
-		return fmt.Sprintf("ecosystem %q is not a plain name (lower-case letters, digits, '.', '_', '-')", eco)
-	}
 	f.Ecosystem = eco
 	if pe == "" {
 		f.PackageID = eco + ":" + name
@@ -627,9 +615,10 @@ func (fd *failureDecoder) field(dec *jsonlite.Decoder, key []byte, f *model.Fail
 	return err
 }
 
-// plainEcosystem reports whether an ecosystem read from a record is safe to
-// use as a name (in reports and in file names): a plain name, or the
-// reader's own "mixed" and "unknown".
-func plainEcosystem(s string) bool {
-	return s == model.Mixed || s == model.Unknown || model.ValidEcosystem(s)
-}
+// NewerSchema is how a problem says that a record was written by a newer
+// batchsli (see IsNewerSchema).
+const NewerSchema = "newer than this batchsli reads"
+
+// IsNewerSchema reports whether a problem is a record of a newer schema
+// version: data this batchsli must not rewrite.
+func IsNewerSchema(p Problem) bool { return strings.Contains(p.Message, NewerSchema) }

@@ -39,18 +39,25 @@ func Open(ctx context.Context, dir string) (fsys fs.FS, release func(), err erro
 	if !st.IsDir() {
 		return nil, nil, fmt.Errorf("data directory %s is not a folder", dir)
 	}
-	unlock, err := RLock(ctx, dir)
-	if err != nil {
-		return nil, nil, err
-	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		unlock()
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
-	// A finished compaction waiting to be put in place is the data (a
-	// link by that name is not batchsli's, and is ignored).
-	if st, err := root.Lstat(ReadyDir); err == nil && st.IsDir() {
+	if recoverOnRead && readyDir(root) {
+		// A compaction stopped after its commit point: finish it now if
+		// this directory can be written and no writer is at work.
+		if unlock, err := tryLockNow(dir); err == nil {
+			Recover(root)
+			unlock()
+		}
+	}
+	unlock, err := RLock(ctx, dir)
+	if err != nil {
+		root.Close()
+		return nil, nil, err
+	}
+	// A finished compaction still waiting to be put in place is the data.
+	if readyDir(root) {
 		ready, err := root.OpenRoot(ReadyDir)
 		root.Close()
 		if err != nil {
@@ -60,4 +67,21 @@ func Open(ctx context.Context, dir string) (fsys fs.FS, release func(), err erro
 		root = ready
 	}
 	return root.FS(), func() { root.Close(); unlock() }, nil
+}
+
+// recoverOnRead lets Open finish an interrupted compaction; tests turn it
+// off to see what readers read in the meantime.
+var recoverOnRead = true
+
+// readyDir reports whether root holds a finished compaction waiting to be
+// put in place: ReadyDir with real metrics and failures folders (a link by
+// one of those names is not batchsli's, and is ignored).
+func readyDir(root *os.Root) bool {
+	for _, p := range []string{ReadyDir, ReadyDir + "/metrics", ReadyDir + "/failures"} {
+		st, err := root.Lstat(p)
+		if err != nil || !st.IsDir() {
+			return false
+		}
+	}
+	return true
 }

@@ -97,9 +97,27 @@ func TryLock(ctx context.Context, dir string) (func(), error) {
 	defer cancel()
 	unlock, err := lockData(wctx, dir, gate)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return nil, ErrBusy
+		return nil, fmt.Errorf("readers have held the lock for %v: %w", ReaderWait, ErrBusy)
 	}
 	return unlock, err
+}
+
+// tryLockNow takes the exclusive lock only if nobody holds the gate or the
+// lock at this moment.
+func tryLockNow(dir string) (func(), error) {
+	gate := flock.New(filepath.Join(dir, GateName), flock.SetPermissions(0o644))
+	if ok, err := gate.TryLock(); err != nil || !ok {
+		gate.Close()
+		return nil, ErrBusy
+	}
+	l := flock.New(filepath.Join(dir, LockName), flock.SetPermissions(0o644))
+	if ok, err := l.TryLock(); err != nil || !ok {
+		l.Close()
+		gate.Unlock()
+		gate.Close()
+		return nil, ErrBusy
+	}
+	return func() { l.Unlock(); l.Close(); gate.Unlock(); gate.Close() }, nil
 }
 
 // ReaderWait is how long TryLock waits for readers in progress.

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +11,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"strings"
 )
 
 // The folders of a compaction (docs/STORAGE.md). A compaction builds the
@@ -18,7 +22,12 @@ const (
 	StagingDir = ".compact-tmp"
 	oldDir     = ".compact-old"
 	linkedMark = "LINKED"
-	newPrefix  = ".compact-new-"
+	// ManifestName, in the staging folder, lists the entries of metrics/
+	// and failures/ the compaction read, so that Recover keeps anything that
+	// arrived after it (a git pull) rather than retire it with the old
+	// folders.
+	ManifestName = "INPUTS.json"
+	newPrefix    = ".compact-new-"
 )
 
 // crashPoint is called between the steps of Commit and Recover; tests make
@@ -40,7 +49,8 @@ const QuarantineDir = "quarantine"
 // link or not a folder: batchsli never makes one, and following it could
 // move records out of the directory or into the wrong folder.
 func CheckOwnDirs(root *os.Root) error {
-	names := []string{"metrics", "failures", QuarantineDir, StagingDir, ReadyDir, oldDir, newPrefix + "metrics", newPrefix + "failures"}
+	names := []string{"metrics", "failures", QuarantineDir, StagingDir, ReadyDir, oldDir, newPrefix + "metrics", newPrefix + "failures",
+		ReadyDir + "/metrics", ReadyDir + "/failures", ReadyDir + "/" + QuarantineDir}
 	for _, name := range names {
 		st, err := root.Lstat(name)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -167,10 +177,17 @@ func Recover(root *os.Root) error {
 	if err := root.MkdirAll(oldDir, 0o755); err != nil {
 		return err
 	}
+	manifest, err := readManifest(root)
+	if err != nil {
+		return err
+	}
 	for _, sub := range Replaced {
 		next := newPrefix + sub
 		if _, err := root.Lstat(next); err != nil {
 			continue // already in place
+		}
+		if err := keepArrivals(root, sub, next, manifest); err != nil {
+			return err
 		}
 		if _, err := root.Lstat(sub); err == nil {
 			if err := root.Rename(sub, freeName(root, oldDir, sub)); err != nil {
@@ -289,4 +306,154 @@ func LinkOrCopy(root *os.Root, from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// Entry is what a manifest records of one entry: a file's size and SHA-256,
+// or a link's target.
+type Entry struct {
+	Size   int64  `json:"size,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	Link   string `json:"link,omitempty"`
+}
+
+// Manifest maps the path of each entry a compaction read (metrics/x.jsonl)
+// to what it was.
+type Manifest map[string]Entry
+
+func readManifest(root *os.Root) (Manifest, error) {
+	b, err := root.ReadFile(path.Join(ReadyDir, ManifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path.Join(ReadyDir, ManifestName), err)
+	}
+	return m, nil
+}
+
+// Describe records what the entry p of root is now.
+func Describe(root *os.Root, p string) (Entry, error) {
+	st, err := root.Lstat(p)
+	if err != nil {
+		return Entry{}, err
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		t, err := root.Readlink(p)
+		return Entry{Link: t}, err
+	}
+	f, err := root.Open(p)
+	if err != nil {
+		return Entry{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return Entry{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, err
+}
+
+// keepArrivals carries into the new folder what arrived in the old one
+// after the compaction read it: a new entry as it is, and records appended
+// to a file it read as a file of their own. Anything else that changed
+// stops the swap with an error, before anything is retired: the operator
+// decides. Already carried entries are left alone (it may run again).
+func keepArrivals(root *os.Root, sub, next string, m Manifest) error {
+	if m == nil {
+		return nil
+	}
+	d, err := root.Open(sub)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ents, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		p := path.Join(sub, e.Name())
+		was, read := m[p]
+		if !read {
+			to := path.Join(next, e.Name())
+			if _, err := root.Lstat(to); err == nil {
+				if now, _ := Describe(root, p); now == mustDescribe(root, to) {
+					continue // carried before
+				}
+				return fmt.Errorf("%s arrived after the compaction, and the compacted layout has a file of that name: rename it, then run batchsli compact again", path.Join(root.Name(), p))
+			}
+			if err := LinkOrCopy(root, p, to); err != nil {
+				return err
+			}
+			continue
+		}
+		now, err := Describe(root, p)
+		if err != nil {
+			return err
+		}
+		if now == was {
+			continue
+		}
+		tail, ok, err := appended(root, p, was, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s changed after the compaction read it: move it out of the folder, then run batchsli compact again", path.Join(root.Name(), p))
+		}
+		name := strings.TrimSuffix(e.Name(), ".jsonl") + ".appended.jsonl"
+		to := path.Join(next, name)
+		if old, err := root.ReadFile(to); err == nil {
+			if string(old) == string(tail) {
+				continue
+			}
+			return fmt.Errorf("%s exists already: move it away, then run batchsli compact again", path.Join(root.Name(), to))
+		}
+		if err := writeNew(root, to, tail); err != nil {
+			return err
+		}
+	}
+	return SyncDirAt(root, next)
+}
+
+func mustDescribe(root *os.Root, p string) Entry {
+	e, _ := Describe(root, p)
+	return e
+}
+
+// appended returns what was appended to the file p since it was was.
+func appended(root *os.Root, p string, was, now Entry) ([]byte, bool, error) {
+	if was.Link != "" || now.Link != "" || now.Size <= was.Size {
+		return nil, false, nil
+	}
+	b, err := root.ReadFile(p)
+	if err != nil {
+		return nil, false, err
+	}
+	sum := sha256.Sum256(b[:was.Size])
+	if hex.EncodeToString(sum[:]) != was.SHA256 {
+		return nil, false, nil
+	}
+	return b[was.Size:], true, nil
+}
+
+func writeNew(root *os.Root, p string, data []byte) error {
+	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -54,6 +55,8 @@ var errCrash = errors.New("crash")
 // as a crash would: readers see the whole old layout or the whole new one,
 // never a mix, and the next Recover finishes the swap with nothing left.
 func TestCommitCrashAtEveryStep(t *testing.T) {
+	recoverOnRead = false // see what readers read before anyone finishes
+	defer func() { recoverOnRead = true }()
 	steps := []string{"staged", "committed", "linked metrics", "linked failures", "linked quarantine",
 		"moved old metrics", "placed metrics", "moved old failures", "placed failures", "retired ready"}
 	const oldView = "failures/f.jsonl=old-f failures/g.jsonl=old-g metrics/batch-runs.jsonl=old-m"
@@ -169,5 +172,82 @@ func TestRecoverRefusesLinks(t *testing.T) {
 				t.Errorf("%s: the data changed", name)
 			}
 		}
+	}
+}
+
+// TestRecoverKeepsArrivals: files that arrive (a git pull) or grow after a
+// compaction's commit point are kept: new ones as they are, appended
+// records in a file of their own; a file changed otherwise stops the swap
+// with nothing retired. A reader finishes the swap when it can.
+func TestRecoverKeepsArrivals(t *testing.T) {
+	for _, change := range []string{"arrive", "append", "rewrite"} {
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, "metrics/batch-runs.jsonl"), "old-m\n")
+		write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f\n")
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := Manifest{}
+		for _, p := range []string{"metrics/batch-runs.jsonl", "failures/f.jsonl"} {
+			m[p], _ = Describe(root, p)
+		}
+		st := filepath.Join(dir, StagingDir)
+		write(t, filepath.Join(st, "metrics/batch-runs-2026-03.jsonl"), "new-m\n")
+		write(t, filepath.Join(st, "failures/cargo-2026-03.jsonl"), "new-f\n")
+		mb, _ := json.Marshal(m)
+		write(t, filepath.Join(st, ManifestName), string(mb))
+		crashPoint = func(s string) error {
+			if s == "committed" {
+				return errCrash
+			}
+			return nil
+		}
+		Commit(root)
+		crashPoint = func(string) error { return nil }
+		switch change {
+		case "arrive":
+			write(t, filepath.Join(dir, "metrics/batch-runs-n1.jsonl"), "n1\n")
+		case "append":
+			write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f\nmore-f\n")
+		case "rewrite":
+			write(t, filepath.Join(dir, "failures/f.jsonl"), "other\n")
+		}
+		err = Recover(root)
+		root.Close()
+		switch change {
+		case "arrive":
+			if err != nil || seen(t, dir) != "failures/cargo-2026-03.jsonl=new-f\n metrics/batch-runs-2026-03.jsonl=new-m\n metrics/batch-runs-n1.jsonl=n1\n" {
+				t.Errorf("arrive: %v: %q", err, seen(t, dir))
+			}
+		case "append":
+			if err != nil || seen(t, dir) != "failures/cargo-2026-03.jsonl=new-f\n failures/f.appended.jsonl=more-f\n metrics/batch-runs-2026-03.jsonl=new-m\n" {
+				t.Errorf("append: %v: %q", err, seen(t, dir))
+			}
+		case "rewrite":
+			if err == nil || !strings.Contains(err.Error(), "failures/f.jsonl changed after the compaction read it") {
+				t.Errorf("rewrite: %v", err)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "failures/f.jsonl")); string(b) != "other\n" {
+				t.Errorf("rewrite: the changed file is gone")
+			}
+		}
+	}
+}
+
+// TestOpenFinishesACompaction: a reader that can write finishes a swap a
+// crash interrupted.
+func TestOpenFinishesACompaction(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "metrics/batch-runs.jsonl"), "old-m")
+	write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f")
+	write(t, filepath.Join(dir, StagingDir, "metrics/batch-runs-2026-03.jsonl"), "new-m")
+	write(t, filepath.Join(dir, StagingDir, "failures/cargo-2026-03.jsonl"), "new-f")
+	os.Rename(filepath.Join(dir, StagingDir), filepath.Join(dir, ReadyDir))
+	if got := seen(t, dir); got != "failures/cargo-2026-03.jsonl=new-f metrics/batch-runs-2026-03.jsonl=new-m" {
+		t.Errorf("readers see %s", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ReadyDir)); err == nil {
+		t.Error("the reader did not finish the swap")
 	}
 }

@@ -25,7 +25,35 @@ func compactInput(t *testing.T) string {
 	copyDir(t, "../../reader/testdata/formats", dir, "")
 	copyDir(t, "../../reader/testdata/uncommitted", dir, "u-")
 	copyDir(t, "../../reader/testdata/bad", dir, "bad-")
+	// A record of a newer schema makes compact refuse (see
+	// TestCompactRefusesNewerRecords): leave it out here.
+	p := filepath.Join(dir, "metrics", "batch-runs-bad-.jsonl")
+	b, _ := os.ReadFile(p)
+	var keep []string
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if !strings.Contains(l, `"schema_version":9`) {
+			keep = append(keep, l)
+		}
+	}
+	os.WriteFile(p, []byte(strings.Join(keep, "")), 0o644)
 	return dir
+}
+
+// TestCompactRefusesNewerRecords: records a newer batchsli wrote are not
+// this one's to move aside.
+func TestCompactRefusesNewerRecords(t *testing.T) {
+	for _, sub := range []string{"metrics/batch-runs.jsonl", "failures/cargo.jsonl"} {
+		dir := t.TempDir()
+		writeFile(t, dir, sub, `{"schema_version":3,"batch_id":"x","ecosystem":"cargo","environment":"linux-x86_64","package_id":"cargo:a","total":1,"platforms":{},"timestamp":"2026-03-02T10:00:00Z"}`+"\n")
+		before := tree(t, dir)
+		res := cli(t, "compact", "--data", dir)
+		if res.code != 3 || !strings.Contains(res.stderr, "a record written by a newer batchsli") {
+			t.Errorf("%s: exit %d, %q", sub, res.code, res.stderr)
+		}
+		if tree(t, dir) != before {
+			t.Errorf("%s: compact changed the data", sub)
+		}
+	}
 }
 
 // copyDir copies src's metrics/ and failures/ files into dst, prefixing
@@ -141,4 +169,28 @@ func comparableReport(t *testing.T, dir string) string {
 	j, _ := json.Marshal(analyze.Comparable(rep))
 	vr, vf, rf := commandTotals(t, dir)
 	return fmt.Sprintf("%s\nvalidate %d %d report %d", j, vr, vf, rf)
+}
+
+// TestCompactOddEcosystems: a record whose ecosystem is no plain name (it
+// could climb out of the folder as a file name) goes to a file named other,
+// and reads back the same; nothing is written outside.
+func TestCompactOddEcosystems(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	writeFile(t, dir, "metrics/batch-runs.jsonl", `{"schema_version":1,"batch_id":"b","ecosystem":"Home/brew","platforms":{"linux-x86_64":{"tested":2,"passed":0,"failed":2}},"timestamp":"2026-02-01T00:00:00Z"}`+"\n")
+	writeFile(t, dir, "failures/x.jsonl", `{"ecosystem":"../../../PWNED","environment":"linux-x86_64","package_id":"foo","timestamp":"2026-02-01T00:00:00Z"}`+"\n"+
+		`{"ecosystem":"a\u0001b","environment":"linux-x86_64","package_id":"bar","timestamp":"2026-02-01T00:00:00Z"}`+"\n")
+	want := comparableReport(t, dir)
+	if res := cli(t, "compact", "--data", dir); res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	if got := comparableReport(t, dir); got != want {
+		t.Errorf("the report changed:\n%s\nwant\n%s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "failures", "other-2026-02.jsonl")); err != nil {
+		t.Error(err)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(dir))
+	if len(ents) != 1 {
+		t.Errorf("compact wrote beside the data directory: %v", ents)
+	}
 }

@@ -398,7 +398,7 @@ func TestRepeatedRecordsCountOnce(t *testing.T) {
 func TestJSONOutputEscapes(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "metrics/batch-runs.jsonl", `{"schema_version":2,"batch_id":"b","ecosystem":"npm","total":1,"platforms":{"linux-x86_64":{"tested":1,"passed":0,"failed":1,"skipped":0}},"timestamp":"2026-03-02T10:00:00Z"}`+"\n")
-	writeFile(t, dir, "failures/npm.jsonl", `{"schema_version":2,"batch_id":"b","ecosystem":"npm","environment":"linux-x86_64","package_id":"npm:a\u202eb","category":"cat\u0085\u2028\u007f\u202e","timestamp":"2026-03-02T10:00:00Z"}`+"\n"+
+	writeFile(t, dir, "failures/npm.jsonl", `{"schema_version":2,"batch_id":"b","ecosystem":"npm","environment":"linux-x86_64","package_id":"npm:a\u202eb","category":"cat\u0085\u2028\u007f\u202e\u200b\ufeff","timestamp":"2026-03-02T10:00:00Z"}`+"\n"+
 		`{"schema_version":2,"batch_id":"never\u202e","ecosystem":"npm","environment":"linux-x86_64","package_id":"npm:c","category":"x","timestamp":"2026-03-02T10:00:00Z"}`+"\n")
 	for _, args := range [][]string{
 		{"report", "--data", dir, "--format", "json", "--now", "2026-03-03T00:00:00Z"},
@@ -409,7 +409,7 @@ func TestJSONOutputEscapes(t *testing.T) {
 		{"summary", "--data", dir},
 	} {
 		res := cli(t, args...)
-		for _, bad := range []string{"\u202e", "\u0085", "\u2028", "\x7f"} {
+		for _, bad := range []string{"\u202e", "\u0085", "\u2028", "\x7f", "\u200b", "\ufeff"} {
 			if strings.Contains(res.stdout+res.stderr, bad) {
 				t.Errorf("%s: output holds %q raw", strings.Join(args[:len(args)-2], " "), bad)
 			}
@@ -420,5 +420,28 @@ func TestJSONOutputEscapes(t *testing.T) {
 				t.Errorf("%v: not JSON: %v", args, err)
 			}
 		}
+	}
+}
+
+// TestFailureRecordInMetricsIsNoCommit: a failure record copied into a
+// metrics file (it has a batch ID, a token and a time) never passes for its
+// batch's commit, and never hides the real one.
+func TestFailureRecordInMetricsIsNoCommit(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if res := cli(t, recordArgs(data, "--batch-id", "b1", writeFile(t, dir, "r.jsonl", goodResult))...); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	fail, _ := os.ReadFile(filepath.Join(data, "failures", "cargo.jsonl"))
+	// Sorted before the real record, and in place of it.
+	writeFile(t, data, "metrics/batch-runs-a.jsonl", string(fail))
+	vr, vf, rf := commandTotals(t, data)
+	if vr != 1 || vf != 1 || rf != 1 {
+		t.Errorf("validate %d runs %d failures, report %d failures; want 1, 1, 1", vr, vf, rf)
+	}
+	os.Rename(filepath.Join(data, "metrics", "batch-runs.jsonl"), filepath.Join(dir, "real.jsonl"))
+	res := cli(t, "validate", "--data", data, "--format", "json")
+	if !strings.Contains(res.stdout, `"batch_runs": 0`) || !strings.Contains(res.stdout, "batch-run record has no platforms") || !strings.Contains(res.stdout, "uncommitted: no readable batch-run record of batch b1") {
+		t.Errorf("validate:\n%s", res.stdout)
 	}
 }

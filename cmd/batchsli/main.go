@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/batchsli/batchsli/internal/safetext"
@@ -26,8 +27,10 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	interrupts := make(chan os.Signal, 1)
 	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+	var interrupted atomic.Bool
 	go func() {
 		<-interrupts
+		interrupted.Store(true)
 		cancel()
 		// A commit in progress finishes first (whole); none starts after.
 		store.HoldCritical()
@@ -35,6 +38,13 @@ func main() {
 		os.Exit(exitInterrupted)
 	}()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if interrupted.Load() {
+		// The command stopped because of the signal (its error is only
+		// "context canceled"); the handler is exiting with 130.
+		store.HoldCritical()
+		fmt.Fprintln(os.Stderr, "batchsli: interrupted")
+		os.Exit(exitInterrupted)
+	}
 	os.Exit(exitCode(err, os.Stderr))
 }
 

@@ -8,15 +8,21 @@ package safetext
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // Unsafe reports whether c must not be printed as it is: C0 and C1 controls,
-// DEL, the line and paragraph separators, and the bidirectional formatting
-// characters.
+// DEL, the line and paragraph separators, and the format characters
+// (bidirectional controls, zero-width and invisible characters, tags).
 func Unsafe(c rune) bool {
-	return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x61c || c == 0x200e || c == 0x200f ||
-		c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+	if c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x2028 || c == 0x2029 {
+		return true
+	}
+	// Format characters (Cf): the bidirectional controls, zero-width and
+	// invisible characters, tags; they make names that look alike differ.
+	return c >= 0xa0 && unicode.Is(unicode.Cf, c)
 }
 
 // Safe reports whether s needs no escaping.
@@ -47,6 +53,8 @@ func Escape(s string) string {
 			b.WriteString(`\\`)
 		case Unsafe(c) && c < 0x100:
 			fmt.Fprintf(&b, `\x%02x`, c)
+		case Unsafe(c) && c > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, c)
 		case Unsafe(c):
 			fmt.Fprintf(&b, `\u%04x`, c)
 		default:
@@ -81,7 +89,11 @@ func EscapeJSON(b []byte) []byte {
 	out := make([]byte, 0, len(b)+16)
 	for i := 0; i < len(b); {
 		c, n := utf8.DecodeRune(b[i:])
-		if c >= 0x20 && Unsafe(c) {
+		if c >= 0x20 && Unsafe(c) && c > 0xffff {
+			// JSON writes a character past U+FFFF as a surrogate pair.
+			r1, r2 := utf16.EncodeRune(c)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else if c >= 0x20 && Unsafe(c) {
 			out = fmt.Appendf(out, `\u%04x`, c)
 		} else {
 			out = append(out, b[i:i+n]...)

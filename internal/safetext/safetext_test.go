@@ -17,6 +17,8 @@ func TestEscape(t *testing.T) {
 		{"del \x7f", `del \x7f`},
 		{"bad \xff\xfe", `bad \xff\xfe`},
 		{"both \\ and \x07", `both \\ and \x07`},
+		{"zero\u200bwidth\u2060\ufeff\u00ad", `zero\u200bwidth\u2060\ufeff\xad`},
+		{"tag \U000e0041", `tag \U000e0041`},
 	}
 	for _, tt := range tests {
 		if got := Escape(tt.in); got != tt.want {
