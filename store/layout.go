@@ -47,8 +47,12 @@ func Open(ctx context.Context, dir string) (fsys fs.FS, release func(), err erro
 		// A compaction stopped after its commit point: finish it now if
 		// this directory can be written and no writer is at work.
 		if unlock, err := tryLockNow(dir); err == nil {
-			Recover(root)
+			err := Recover(root)
 			unlock()
+			if err != nil {
+				root.Close()
+				return nil, nil, fmt.Errorf("an interrupted compaction cannot be finished: %w", err)
+			}
 		}
 	}
 	unlock, err := RLock(ctx, dir)
@@ -56,8 +60,15 @@ func Open(ctx context.Context, dir string) (fsys fs.FS, release func(), err erro
 		root.Close()
 		return nil, nil, err
 	}
-	// A finished compaction still waiting to be put in place is the data.
+	// A finished compaction still waiting to be put in place is the data,
+	// unless files changed since it read them (then reading it would miss
+	// records: say so rather than undercount).
 	if readyDir(root) {
+		if err := Drift(root); err != nil {
+			root.Close()
+			unlock()
+			return nil, nil, fmt.Errorf("an interrupted compaction waits to be finished, and %v: run batchsli compact where the data directory can be written", err)
+		}
 		ready, err := root.OpenRoot(ReadyDir)
 		root.Close()
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"sort"
 	"strings"
 )
 
@@ -355,70 +356,147 @@ func Describe(root *os.Root, p string) (Entry, error) {
 	return Entry{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, err
 }
 
-// keepArrivals carries into the new folder what arrived in the old one
-// after the compaction read it: a new entry as it is, and records appended
-// to a file it read as a file of their own. Anything else that changed
-// stops the swap with an error, before anything is retired: the operator
-// decides. Already carried entries are left alone (it may run again).
-func keepArrivals(root *os.Root, sub, next string, m Manifest) error {
+// arrival is one thing keepArrivals carries into the new layout: an entry
+// linked as it is, or the records appended to a file, written anew.
+type arrival struct {
+	from, to string
+	tail     []byte // nil: link from as it is
+}
+
+// arrivals compares the folder sub with what the compaction read (m) and
+// returns what arrived since, to be carried into next. An entry the
+// compaction read that is gone, or that changed other than by records
+// appended after a whole last line, is an error: the operator decides.
+func arrivals(root *os.Root, sub, next string, m Manifest) ([]arrival, error) {
 	if m == nil {
-		return nil
+		return nil, nil
 	}
+	here := map[string]bool{}
+	var out []arrival
 	d, err := root.Open(sub)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
-	if err != nil {
-		return err
-	}
-	ents, err := d.ReadDir(-1)
-	d.Close()
-	if err != nil {
-		return err
+	var ents []fs.DirEntry
+	if err == nil {
+		ents, err = d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
 	for _, e := range ents {
 		p := path.Join(sub, e.Name())
+		here[p] = true
+		to := path.Join(next, e.Name())
 		was, read := m[p]
 		if !read {
-			to := path.Join(next, e.Name())
 			if _, err := root.Lstat(to); err == nil {
 				if now, _ := Describe(root, p); now == mustDescribe(root, to) {
 					continue // carried before
 				}
-				return fmt.Errorf("%s arrived after the compaction, and the compacted layout has a file of that name: rename it, then run batchsli compact again", path.Join(root.Name(), p))
+				return nil, fmt.Errorf("%s arrived after the compaction, and the compacted layout has a file of that name: rename it, then run batchsli compact again", path.Join(root.Name(), p))
 			}
-			if err := LinkOrCopy(root, p, to); err != nil {
-				return err
-			}
+			out = append(out, arrival{from: p, to: to})
 			continue
 		}
 		now, err := Describe(root, p)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if now == was {
-			continue
+		if now == was || sameFile(root, p, to) {
+			continue // unchanged, or carried as a link that follows it
 		}
 		tail, ok, err := appended(root, p, was, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if !ok {
-			return fmt.Errorf("%s changed after the compaction read it: move it out of the folder, then run batchsli compact again", path.Join(root.Name(), p))
+		if !ok || !strings.HasSuffix(e.Name(), ".jsonl") {
+			return nil, fmt.Errorf("%s changed after the compaction read it: move it out of the folder, then run batchsli compact again", path.Join(root.Name(), p))
 		}
 		name := strings.TrimSuffix(e.Name(), ".jsonl") + ".appended.jsonl"
-		to := path.Join(next, name)
+		to = path.Join(next, name)
 		if old, err := root.ReadFile(to); err == nil {
 			if string(old) == string(tail) {
 				continue
 			}
-			return fmt.Errorf("%s exists already: move it away, then run batchsli compact again", path.Join(root.Name(), to))
+			return nil, fmt.Errorf("%s exists already: move it away, then run batchsli compact again", path.Join(root.Name(), to))
 		}
-		if err := writeNew(root, to, tail); err != nil {
+		out = append(out, arrival{from: p, to: to, tail: tail})
+	}
+	var gone []string
+	for p := range m {
+		if strings.HasPrefix(p, sub+"/") && !here[p] {
+			gone = append(gone, p)
+		}
+	}
+	if len(gone) > 0 {
+		sort.Strings(gone)
+		return nil, fmt.Errorf("%s was read by the compaction and is gone (its records are in the compacted layout): put it back, or remove .compact-ready to keep the old layout", path.Join(root.Name(), gone[0]))
+	}
+	return out, nil
+}
+
+// keepArrivals carries into next what arrived in sub after the compaction
+// read it (see arrivals). It may run again: carried entries are left alone.
+func keepArrivals(root *os.Root, sub, next string, m Manifest) error {
+	as, err := arrivals(root, sub, next, m)
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		if a.tail == nil {
+			err = LinkOrCopy(root, a.from, a.to)
+		} else {
+			err = writeNew(root, a.to, a.tail)
+		}
+		if err != nil {
 			return err
 		}
 	}
+	if len(as) == 0 {
+		return nil
+	}
 	return SyncDirAt(root, next)
+}
+
+// Drift says, without writing, whether the folders changed since an
+// interrupted compaction read them, so that reading its ReadyDir would miss
+// records. nil when nothing waits or nothing changed.
+func Drift(root *os.Root) error {
+	if !readyDir(root) {
+		return nil
+	}
+	m, err := readManifest(root)
+	if err != nil {
+		return err
+	}
+	_, linkedErr := root.Lstat(path.Join(ReadyDir, linkedMark))
+	for _, sub := range Replaced {
+		next := newPrefix + sub
+		if _, err := root.Lstat(next); err != nil {
+			if linkedErr == nil {
+				continue // this folder is in place already: it is the new one
+			}
+			next = path.Join(ReadyDir, sub)
+		}
+		if st, err := root.Lstat(sub); err == nil && st.IsDir() {
+			as, err := arrivals(root, sub, next, m)
+			if err != nil {
+				return err
+			}
+			if len(as) > 0 {
+				return fmt.Errorf("%s arrived after an interrupted compaction", path.Join(root.Name(), as[0].from))
+			}
+		}
+	}
+	return nil
+}
+
+func sameFile(root *os.Root, a, b string) bool {
+	sa, err1 := root.Lstat(a)
+	sb, err2 := root.Lstat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 func mustDescribe(root *os.Root, p string) Entry {
@@ -437,6 +515,11 @@ func appended(root *os.Root, p string, was, now Entry) ([]byte, bool, error) {
 	}
 	sum := sha256.Sum256(b[:was.Size])
 	if hex.EncodeToString(sum[:]) != was.SHA256 {
+		return nil, false, nil
+	}
+	if was.Size > 0 && b[was.Size-1] != '\n' {
+		// The last line read was torn and is now continued: its first
+		// half was moved aside, so the rest cannot stand alone.
 		return nil, false, nil
 	}
 	return b[was.Size:], true, nil

@@ -180,10 +180,14 @@ func TestRecoverRefusesLinks(t *testing.T) {
 // records in a file of their own; a file changed otherwise stops the swap
 // with nothing retired. A reader finishes the swap when it can.
 func TestRecoverKeepsArrivals(t *testing.T) {
-	for _, change := range []string{"arrive", "append", "rewrite"} {
+	for _, change := range []string{"arrive", "append", "rewrite", "gone", "torn-continued"} {
 		dir := t.TempDir()
 		write(t, filepath.Join(dir, "metrics/batch-runs.jsonl"), "old-m\n")
-		write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f\n")
+		if change == "torn-continued" {
+			write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f") // a torn last line
+		} else {
+			write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f\n")
+		}
 		root, err := os.OpenRoot(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -212,6 +216,16 @@ func TestRecoverKeepsArrivals(t *testing.T) {
 			write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f\nmore-f\n")
 		case "rewrite":
 			write(t, filepath.Join(dir, "failures/f.jsonl"), "other\n")
+		case "gone":
+			os.Rename(filepath.Join(dir, "failures/f.jsonl"), filepath.Join(dir, "failures/g.jsonl"))
+		case "torn-continued":
+			write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f-continued\nmore-f\n")
+		}
+		if change == "rewrite" || change == "gone" || change == "torn-continued" {
+			// A reader that cannot finish says so instead of undercounting.
+			if err := Drift(root); err == nil {
+				t.Errorf("%s: no drift found", change)
+			}
 		}
 		err = Recover(root)
 		root.Close()
@@ -224,12 +238,20 @@ func TestRecoverKeepsArrivals(t *testing.T) {
 			if err != nil || seen(t, dir) != "failures/cargo-2026-03.jsonl=new-f\n failures/f.appended.jsonl=more-f\n metrics/batch-runs-2026-03.jsonl=new-m\n" {
 				t.Errorf("append: %v: %q", err, seen(t, dir))
 			}
-		case "rewrite":
+		case "rewrite", "torn-continued":
 			if err == nil || !strings.Contains(err.Error(), "failures/f.jsonl changed after the compaction read it") {
-				t.Errorf("rewrite: %v", err)
+				t.Errorf("%s: %v", change, err)
 			}
-			if b, _ := os.ReadFile(filepath.Join(dir, "failures/f.jsonl")); string(b) != "other\n" {
-				t.Errorf("rewrite: the changed file is gone")
+			if b, _ := os.ReadFile(filepath.Join(dir, "failures/f.jsonl")); len(b) == 0 {
+				t.Errorf("%s: the changed file is gone", change)
+			}
+			// Readers say so too, rather than read a layout that misses it.
+			if _, _, err := Open(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "an interrupted compaction cannot be finished") {
+				t.Errorf("%s: Open = %v", change, err)
+			}
+		case "gone":
+			if err == nil || !strings.Contains(err.Error(), "failures/f.jsonl was read by the compaction and is gone") {
+				t.Errorf("gone: %v", err)
 			}
 		}
 	}
