@@ -1,0 +1,205 @@
+package stats
+
+import (
+	"math"
+	"sort"
+)
+
+// NormalQuantile returns the standard normal quantile of p (0 < p < 1).
+func NormalQuantile(p float64) float64 {
+	return math.Sqrt2 * math.Erfinv(2*p-1)
+}
+
+// RegIncBeta returns the regularised incomplete beta function I_x(a, b),
+// by its continued fraction (modified Lentz's method), using the symmetry
+// I_x(a,b) = 1 - I_{1-x}(b,a) where the fraction converges slowly.
+// Reference: Abramowitz and Stegun 26.5.8; DLMF 8.17.22.
+func RegIncBeta(a, b, x float64) float64 {
+	switch {
+	case x <= 0:
+		return 0
+	case x >= 1:
+		return 1
+	}
+	if x > (a+1)/(a+b+2) {
+		return 1 - RegIncBeta(b, a, 1-x)
+	}
+	la, _ := math.Lgamma(a)
+	lb, _ := math.Lgamma(b)
+	lab, _ := math.Lgamma(a + b)
+	front := math.Exp(lab-la-lb+a*math.Log(x)+b*math.Log1p(-x)) / a
+	const tiny = 1e-300
+	f, c, d := 1.0, 1.0, 0.0
+	for i := 0; i <= 400; i++ {
+		m := float64(i / 2)
+		var num float64
+		switch {
+		case i == 0:
+			num = 1
+		case i%2 == 0:
+			num = m * (b - m) * x / ((a + 2*m - 1) * (a + 2*m))
+		default:
+			num = -(a + m) * (a + b + m) * x / ((a + 2*m) * (a + 2*m + 1))
+		}
+		d = 1 + num*d
+		if math.Abs(d) < tiny {
+			d = tiny
+		}
+		d = 1 / d
+		c = 1 + num/c
+		if math.Abs(c) < tiny {
+			c = tiny
+		}
+		cd := c * d
+		f *= cd
+		if math.Abs(1-cd) < 1e-15 {
+			break
+		}
+	}
+	return front * (f - 1)
+}
+
+// BetaQuantile returns x with I_x(a, b) = p, by bisection (to about 1e-15).
+func BetaQuantile(p, a, b float64) float64 {
+	lo, hi := 0.0, 1.0
+	for i := 0; i < 200 && hi-lo > 1e-16; i++ {
+		mid := (lo + hi) / 2
+		if RegIncBeta(a, b, mid) < p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// TQuantile returns the quantile of Student's t distribution with df
+// degrees of freedom at p (0 < p < 1), from P(|T| > t) = I_{df/(df+t²)}(df/2, 1/2).
+func TQuantile(p, df float64) float64 {
+	if p == 0.5 {
+		return 0
+	}
+	if p < 0.5 {
+		return -TQuantile(1-p, df)
+	}
+	// Upper tail 1-p: find t > 0 with I_x(df/2, 1/2)/2 = 1-p.
+	x := BetaQuantile(2*(1-p), df/2, 0.5)
+	return math.Sqrt(df * (1 - x) / x)
+}
+
+// ClopperPearson returns the exact (Clopper and Pearson 1934) interval for
+// k successes out of n at confidence level conf (0.95).
+func ClopperPearson(k, n int64, conf float64) Interval {
+	if n <= 0 {
+		return Interval{0, 1}
+	}
+	alpha := 1 - conf
+	iv := Interval{0, 1}
+	if k > 0 {
+		iv.Low = BetaQuantile(alpha/2, float64(k), float64(n-k+1))
+	}
+	if k < n {
+		iv.High = BetaQuantile(1-alpha/2, float64(k+1), float64(n-k))
+	}
+	return iv
+}
+
+// Jeffreys returns the Jeffreys interval (the equal-tailed interval of the
+// Beta(k+1/2, n-k+1/2) posterior; Brown, Cai and DasGupta 2001), with the
+// bound at 0 or 1 when k is 0 or n.
+func Jeffreys(k, n int64, conf float64) Interval {
+	if n <= 0 {
+		return Interval{0, 1}
+	}
+	alpha := 1 - conf
+	a, b := float64(k)+0.5, float64(n-k)+0.5
+	iv := Interval{0, 1}
+	if k > 0 {
+		iv.Low = BetaQuantile(alpha/2, a, b)
+	}
+	if k < n {
+		iv.High = BetaQuantile(1-alpha/2, a, b)
+	}
+	return iv
+}
+
+// QValues returns the Benjamini-Hochberg (1995) adjusted p-values: a claim
+// with q <= 0.05 is one of a set whose expected false discovery rate is at
+// most 5%. q_(i) = min over j >= i of p_(j) m / j, capped at 1.
+func QValues(ps []float64) []float64 {
+	m := len(ps)
+	idx := make([]int, m)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return ps[idx[a]] < ps[idx[b]] })
+	q := make([]float64, m)
+	min := 1.0
+	for r := m - 1; r >= 0; r-- {
+		i := idx[r]
+		v := ps[i] * float64(m) / float64(r+1)
+		if v < min {
+			min = v
+		}
+		q[i] = min
+	}
+	return q
+}
+
+// Clustered is a proportion estimated over clusters (batches): the ratio of
+// total successes to total trials, with the variance taken between clusters
+// (the ratio estimator's linearised variance, Cochran 1977, section 6.11),
+// so results that move together within a batch are not counted as
+// independent evidence.
+type Clustered struct {
+	P        float64 // successes / trials
+	N        int64   // trials
+	Clusters int     // clusters with at least one trial
+	// Var is the between-cluster variance of P; 0 with fewer than 2 clusters.
+	Var float64
+	// DesignEffect is Var over the binomial p(1-p)/N (1 for independent
+	// trials; larger when batches differ more than chance allows).
+	DesignEffect float64
+	// EffectiveN is N / DesignEffect: the number of independent trials the
+	// data are worth (N when the design effect is below 1, which is noise).
+	EffectiveN float64
+}
+
+// ClusterProportion estimates a proportion from per-cluster successes and
+// trials: Var = B/(B-1) * sum (y_i - P n_i)^2 / N^2.
+func ClusterProportion(succ, trials []int64) Clustered {
+	var c Clustered
+	var y int64
+	for i := range trials {
+		if trials[i] > 0 {
+			c.Clusters++
+			c.N += trials[i]
+			y += succ[i]
+		}
+	}
+	if c.N == 0 {
+		return c
+	}
+	c.P = float64(y) / float64(c.N)
+	c.DesignEffect, c.EffectiveN = 1, float64(c.N)
+	if c.Clusters < 2 {
+		return c
+	}
+	var ss float64
+	for i := range trials {
+		if trials[i] > 0 {
+			r := float64(succ[i]) - c.P*float64(trials[i])
+			ss += r * r
+		}
+	}
+	b := float64(c.Clusters)
+	n := float64(c.N)
+	c.Var = b / (b - 1) * ss / (n * n)
+	if binom := c.P * (1 - c.P) / n; binom > 0 {
+		c.DesignEffect = c.Var / binom
+		if c.DesignEffect > 1 {
+			c.EffectiveN = n / c.DesignEffect
+		}
+	}
+	return c
+}
