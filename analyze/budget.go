@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/batchsli/batchsli/infer"
 	"github.com/batchsli/batchsli/model"
 )
 
@@ -56,7 +57,7 @@ func MacOSMinutes(b *model.BatchRun) (float64, bool) {
 }
 
 // computeBudget sums the macOS minutes of the week holding o.Now and
-// projects them to the week's end at the week's average daily rate.
+// projects the week's end from the trailing days (forecastBudget).
 func computeBudget(runs []*batch, o ReportOptions) Budget {
 	start := WeekOf(o.Now, o.WeekStart)
 	end := start.AddDate(0, 0, 7)
@@ -90,7 +91,6 @@ func computeBudget(runs []*batch, o ReportOptions) Budget {
 	bu.UsedMinutes = &used
 	share := used / o.WeekBudget
 	bu.UsedShare = &share
-	elapsed := o.Now.Sub(start).Hours() / 24
 	atLeast := ""
 	if bu.UnknownBatches > 0 {
 		atLeast = fmt.Sprintf(" (at least: %s did not record their macOS minutes)", plural(bu.UnknownBatches, "batch", "batches"))
@@ -111,21 +111,77 @@ func computeBudget(runs []*batch, o ReportOptions) Budget {
 		bu.Status = fmt.Sprintf("exhausted: %.0f of %.0f minutes used%s", used, o.WeekBudget, atLeast)
 		return bu
 	}
-	if elapsed <= 0 {
-		bu.Status = "on track: the week has just begun"
-		return bu
-	}
-	burn := used / elapsed
-	proj := burn * 7
-	bu.BurnPerDay, bu.ProjectedMinutes = &burn, &proj
-	if proj > o.WeekBudget && burn > 0 {
-		t := clampTime(start.Add(time.Duration(o.WeekBudget / burn * 24 * float64(time.Hour))).Truncate(time.Minute))
-		bu.RunOutAt = &t
-		bu.Status = fmt.Sprintf("will run out on %s at this rate (%.0f min/day, %.0f projected)%s", t.Format("Mon 2006-01-02 15:04 UTC"), burn, proj, atLeast)
-		return bu
-	}
-	bu.Status = fmt.Sprintf("on track: %.0f minutes projected by the week's end%s", proj, atLeast)
+	forecastBudget(&bu, runs, o, used, atLeast)
 	return bu
+}
+
+// Budget forecast settings (docs/METHODS.md, "macOS budget forecast").
+const (
+	// TrailingDays is the most recent days the forecast resamples: four
+	// weeks, so one unusual week does not set the rate alone.
+	TrailingDays = 28
+	// MinTrailingDays is the history a projection needs at least.
+	MinTrailingDays = 7
+	// WarnProbability is the chance of reaching the budget above which the
+	// report says it will likely run out, and record warns.
+	WarnProbability = 0.9
+)
+
+// forecastBudget projects the week's end from the trailing TrailingDays
+// days of recorded minutes (infer.BudgetForecast), or says it is too early.
+func forecastBudget(bu *Budget, runs []*batch, o ReportOptions, used float64, atLeast string) {
+	var first time.Time
+	for _, b := range runs {
+		if b.minutes != nil && !b.ts.After(o.Now) && (first.IsZero() || b.ts.Before(first)) {
+			first = b.ts
+		}
+	}
+	span := 0.0
+	if !first.IsZero() {
+		span = o.Now.Sub(first).Hours() / 24
+	}
+	if span < MinTrailingDays {
+		bu.TooEarly = true
+		bu.Status = fmt.Sprintf("too early to project: %.1f days of recorded minutes, a projection needs %d%s", span, MinTrailingDays, atLeast)
+		return
+	}
+	// Whole days of history, up to TrailingDays, ending now.
+	days := int(math.Min(TrailingDays, math.Floor(span)))
+	from := o.Now.Add(-time.Duration(days) * 24 * time.Hour)
+	daily := make([]float64, days)
+	for _, b := range runs {
+		if b.minutes == nil || b.ts.After(o.Now) || !b.ts.After(from) {
+			continue
+		}
+		slot := int(b.ts.Sub(from) / (24 * time.Hour))
+		if slot >= days {
+			slot = days - 1
+		}
+		daily[slot] += *b.minutes
+	}
+	remaining := WeekOf(o.Now, o.WeekStart).AddDate(0, 0, 7).Sub(o.Now).Hours() / 24
+	fc := infer.BudgetForecast(infer.BudgetInput{Used: used, Budget: o.WeekBudget, Remaining: remaining, Daily: daily})
+	bu.BurnPerDay, bu.ProjectedMinutes = &fc.MeanPerDay, &fc.Projected
+	bu.ProjectedLow, bu.ProjectedHigh, bu.ExceedProbability = &fc.Low, &fc.High, &fc.PExceed
+	basis := fmt.Sprintf("90%% prediction interval %.0f-%.0f, from the last %d days' %.0f min/day", fc.Low, fc.High, days, fc.MeanPerDay)
+	if fc.PExceed > WarnProbability {
+		at := func(days float64) *time.Time {
+			if math.IsInf(days, 1) {
+				return nil
+			}
+			t := clampTime(o.Now.Add(time.Duration(days * 24 * float64(time.Hour))).Truncate(time.Minute))
+			return &t
+		}
+		bu.RunOutAt, bu.RunOutEarliest, bu.RunOutLatest = at(fc.RunOut[1]), at(fc.RunOut[0]), at(fc.RunOut[2])
+		latest := "the week's end"
+		if bu.RunOutLatest != nil {
+			latest = bu.RunOutLatest.Format("Mon 15:04 UTC")
+		}
+		bu.Status = fmt.Sprintf("likely to run out: %.0f%% chance of reaching %.0f min by the week's end (%.0f projected, %s); most likely on %s, between %s and %s%s",
+			100*fc.PExceed, o.WeekBudget, fc.Projected, basis, bu.RunOutAt.Format("Mon 2006-01-02 15:04 UTC"), bu.RunOutEarliest.Format("Mon 15:04"), latest, atLeast)
+		return
+	}
+	bu.Status = fmt.Sprintf("on track: %.0f minutes projected by the week's end (%s); %.0f%% chance of reaching the budget%s", fc.Projected, basis, 100*fc.PExceed, atLeast)
 }
 
 // lastTime is the latest time RFC 3339 (and so the report's JSON) can write.

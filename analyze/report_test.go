@@ -3,6 +3,9 @@ package analyze
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -208,30 +211,125 @@ func TestBudgetWeekBoundary(t *testing.T) {
 }
 
 func TestBudgetProjection(t *testing.T) {
-	wed := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC) // two days into the week
-	fsys := dataFS([]string{
-		runLine("a", "cargo", t0.Add(10*time.Hour), plat{"darwin-arm64": c(1, 0)}, minutes(250)),
-		runLine("b", "cargo", t0.Add(30*time.Hour), plat{"darwin-arm64": c(1, 0)}, minutes(350)),
-	}, nil)
-	r := report(t, fsys, func(o *ReportOptions) { o.Now = wed })
-	b := r.Budget
-	// 600 minutes in 2 days: 300 a day, 2100 projected, 1000 reached after 3 1/3 days.
-	if b.BurnPerDay == nil || *b.BurnPerDay != 300 || *b.ProjectedMinutes != 2100 {
-		t.Fatalf("burn %v, projected %v", b.BurnPerDay, b.ProjectedMinutes)
+	// Two weeks of 250 minutes a day (at noon); on Wednesday 00:00 of the
+	// third week 500 are used, and the rest of the week adds 250 a day:
+	// 1750 projected, and 1000 reached two days later, on Friday 00:00.
+	var runs []string
+	start := t0.AddDate(0, 0, -14)
+	for d := 0; d < 16; d++ {
+		runs = append(runs, runLine(fmt.Sprintf("d%d", d), "cargo", start.AddDate(0, 0, d).Add(12*time.Hour), plat{"darwin-arm64": c(1, 0)}, minutes(250)))
 	}
-	want := time.Date(2026, 3, 5, 8, 0, 0, 0, time.UTC)
-	if b.RunOutAt == nil || !b.RunOutAt.Equal(want) || !strings.Contains(b.Status, "will run out on Thu 2026-03-05 08:00") {
+	wed := t0.AddDate(0, 0, 2)
+	fsys := dataFS(runs, nil)
+	b := report(t, fsys, func(o *ReportOptions) { o.Now = wed }).Budget
+	if b.BurnPerDay == nil || *b.BurnPerDay != 250 || *b.ProjectedMinutes != 1750 || *b.ProjectedLow != 1750 || *b.ExceedProbability != 1 {
+		t.Fatalf("budget %+v", b)
+	}
+	want := time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)
+	if b.RunOutAt == nil || !b.RunOutAt.Equal(want) || !strings.Contains(b.Status, "likely to run out: 100% chance") || !strings.Contains(b.Status, "Fri 2026-03-06 00:00") {
 		t.Errorf("run out %v, status %q; want %v", b.RunOutAt, b.Status, want)
 	}
 	// On track with a bigger budget.
-	r = report(t, fsys, func(o *ReportOptions) { o.Now = wed; o.WeekBudget = 5000 })
-	if r.Budget.RunOutAt != nil || !strings.HasPrefix(r.Budget.Status, "on track") {
-		t.Errorf("budget 5000: %+v", r.Budget)
+	b = report(t, fsys, func(o *ReportOptions) { o.Now = wed; o.WeekBudget = 5000 }).Budget
+	if b.RunOutAt != nil || !strings.HasPrefix(b.Status, "on track: 1750 minutes projected") || *b.ExceedProbability != 0 {
+		t.Errorf("budget 5000: %+v", b)
 	}
 	// Exhausted: the crossing batch is named.
-	r = report(t, fsys, func(o *ReportOptions) { o.Now = wed; o.WeekBudget = 500 })
-	if !r.Budget.Exhausted || r.Budget.RunOutAt == nil || !r.Budget.RunOutAt.Equal(t0.Add(30*time.Hour)) {
-		t.Errorf("budget 500: %+v", r.Budget)
+	b = report(t, fsys, func(o *ReportOptions) { o.Now = wed; o.WeekBudget = 500 }).Budget
+	if !b.Exhausted || b.RunOutAt == nil || !b.RunOutAt.Equal(t0.Add(36*time.Hour)) {
+		t.Errorf("budget 500: %+v", b)
+	}
+	// With fewer than 7 days of recorded minutes it does not project.
+	b = report(t, dataFS(runs[12:], nil), func(o *ReportOptions) { o.Now = wed }).Budget
+	if !b.TooEarly || b.ProjectedMinutes != nil || b.RunOutAt != nil || !strings.HasPrefix(b.Status, "too early to project: 3.5 days") {
+		t.Errorf("too early: %+v", b)
+	}
+}
+
+// budgetHistory simulates weeks of macOS use: each day a Poisson number of
+// batches (mean perDay) at random times, each 10 to 30 minutes, and on one
+// day in ten a burst of three times as many.
+func budgetHistory(seed uint64, weeks int, perDay float64) []*batch {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var runs []*batch
+	for d := 0; d < weeks*7; d++ {
+		mean := perDay
+		if rng.Float64() < 0.1 {
+			mean *= 3
+		}
+		// Poisson by inversion.
+		n, p, l := 0, 1.0, math.Exp(-mean)
+		for {
+			p *= rng.Float64()
+			if p < l {
+				break
+			}
+			n++
+		}
+		for i := 0; i < n; i++ {
+			m := float64(10 + rng.IntN(21))
+			ts := t0.AddDate(0, 0, d).Add(time.Duration(rng.Float64() * float64(24*time.Hour)))
+			runs = append(runs, &batch{ts: ts, minutes: &m, usesMac: true})
+		}
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].ts.Before(runs[j].ts) })
+	return runs
+}
+
+// TestBudgetForecastCalibration: weeks that end near 70% of the budget are
+// never told they will run out, checked every six hours of 30 weeks; and
+// weeks that end near 130% are warned before the budget is gone in most
+// weeks (the power, logged).
+func TestBudgetForecastCalibration(t *testing.T) {
+	check := func(perDay float64) (falseWarn, warnedWeeks, weeks, evaluations int, totals []float64) {
+		const nweeks = 31
+		runs := budgetHistory(uint64(perDay), nweeks, perDay)
+		o := DefaultReportOptions(t0)
+		for w := 1; w < nweeks; w++ {
+			warned := false
+			total := 0.0
+			for _, b := range runs {
+				if !b.ts.Before(t0.AddDate(0, 0, 7*w)) && b.ts.Before(t0.AddDate(0, 0, 7*w+7)) {
+					total += *b.minutes
+				}
+			}
+			totals = append(totals, total)
+			for h := 3; h < 7*24; h += 6 {
+				o.Now = t0.AddDate(0, 0, 7*w).Add(time.Duration(h) * time.Hour)
+				bu := computeBudget(runs, o)
+				evaluations++
+				if bu.RunOutAt != nil && !bu.Exhausted {
+					if total < o.WeekBudget {
+						falseWarn++
+					}
+					warned = true
+				}
+				if bu.Exhausted {
+					break
+				}
+			}
+			weeks++
+			if warned {
+				warnedWeeks++
+			}
+		}
+		return
+	}
+	// 100 minutes a day on average (with bursts: 5 batches of 20 minutes,
+	// 10% of days tripled): weeks end near 70% of 1000.
+	fw, _, weeks, evals, totals := check(100.0 / 20 / 1.2)
+	sort.Float64s(totals)
+	t.Logf("~70%%: %d weeks, median total %.0f min (max %.0f), %d evaluations, %d false warnings", weeks, totals[len(totals)/2], totals[len(totals)-1], evals, fw)
+	if fw != 0 {
+		t.Errorf("%d false warnings over %d evaluations", fw, evals)
+	}
+	// 1300 minutes a week: the budget runs out; most weeks are warned
+	// before it does.
+	_, warned, weeks, _, totals := check(1300.0 / 7 / 20 / 1.2)
+	sort.Float64s(totals)
+	t.Logf("~130%%: %d weeks, median total %.0f min, warned in %d", weeks, totals[len(totals)/2], warned)
+	if float64(warned) < 0.8*float64(weeks) {
+		t.Errorf("warned in %d of %d weeks that ran out", warned, weeks)
 	}
 }
 

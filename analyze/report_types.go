@@ -8,7 +8,7 @@ import (
 )
 
 // ReportVersion is the version of the report's JSON form.
-const ReportVersion = 1
+const ReportVersion = 2
 
 // Report is everything `batchsli report` says, computed once; every output
 // format renders this value.
@@ -146,14 +146,29 @@ type Budget struct {
 	UsedMinutes *float64 `json:"used_minutes"`
 	// Runs this week, and how many of them did not record their macOS
 	// minutes (unknown, and not in UsedMinutes).
-	Batches          int      `json:"batches"`
-	UnknownBatches   int      `json:"unknown_batches"`
-	UsedShare        *float64 `json:"used_share"`
-	BurnPerDay       *float64 `json:"burn_per_day"`
-	ProjectedMinutes *float64 `json:"projected_minutes"`
-	// RunOutAt is when the budget runs out at this rate, if within the week.
-	RunOutAt  *time.Time `json:"run_out_at"`
-	Exhausted bool       `json:"exhausted"`
+	Batches        int      `json:"batches"`
+	UnknownBatches int      `json:"unknown_batches"`
+	UsedShare      *float64 `json:"used_share"`
+	// BurnPerDay is the mean of the trailing days' minutes (TrailingDays);
+	// ProjectedMinutes the median forecast of the week's total, with its 90%
+	// prediction interval; ExceedProbability the chance of reaching the
+	// budget. All null while it is too early to project.
+	BurnPerDay        *float64 `json:"burn_per_day"`
+	ProjectedMinutes  *float64 `json:"projected_minutes"`
+	ProjectedLow      *float64 `json:"projected_low"`
+	ProjectedHigh     *float64 `json:"projected_high"`
+	ExceedProbability *float64 `json:"exceed_probability"`
+	// TooEarly is true while the recorded minutes span less than
+	// TrailingDays days: no projection is made.
+	TooEarly bool `json:"too_early"`
+	// RunOutAt is when the budget ran out (exhausted), or the forecast's
+	// median run-out time when the chance of reaching it exceeds
+	// WarnProbability, between RunOutEarliest and RunOutLatest (5% and 95%;
+	// null after the week's end).
+	RunOutAt       *time.Time `json:"run_out_at"`
+	RunOutEarliest *time.Time `json:"run_out_earliest"`
+	RunOutLatest   *time.Time `json:"run_out_latest"`
+	Exhausted      bool       `json:"exhausted"`
 	// Status is a sentence for people: on track, will run out, unknown.
 	Status string `json:"status"`
 }

@@ -264,8 +264,5 @@ func budgetLine(bu analyze.Budget) string {
 		return fmt.Sprintf("%s: used unknown / %.0f min (%s)", week, bu.BudgetMinutes, bu.Status)
 	}
 	s := fmt.Sprintf("%s: %.0f / %.0f min (%s) over %d batches", week, *bu.UsedMinutes, bu.BudgetMinutes, pct(*bu.UsedShare), bu.Batches)
-	if bu.BurnPerDay != nil {
-		s += fmt.Sprintf("; burn %.0f min/day, %.0f projected", *bu.BurnPerDay, *bu.ProjectedMinutes)
-	}
 	return s + "; " + bu.Status
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 )
 
-
 // Student's t quantiles from published tables (two-sided 95%: the 0.975
 // quantile), and the normal limit.
 func TestTQuantile(t *testing.T) {
