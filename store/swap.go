@@ -374,16 +374,18 @@ func arrivals(root *os.Root, sub, next string, m Manifest) ([]arrival, error) {
 	here := map[string]bool{}
 	var out []arrival
 	d, err := root.Open(sub)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
+		// Moved aside by an earlier run of Recover (or removed): nothing
+		// can have arrived in it.
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
 	}
-	var ents []fs.DirEntry
-	if err == nil {
-		ents, err = d.ReadDir(-1)
-		d.Close()
-		if err != nil {
-			return nil, err
-		}
+	ents, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return nil, err
 	}
 	for _, e := range ents {
 		p := path.Join(sub, e.Name())

@@ -68,6 +68,8 @@ func TestCommitCrashAtEveryStep(t *testing.T) {
 			write(t, filepath.Join(dir, "failures/f.jsonl"), "old-f")
 			write(t, filepath.Join(dir, "failures/g.jsonl"), "old-g")
 			st := filepath.Join(dir, StagingDir)
+			// The manifest of what the compaction read, as compact writes it.
+			write(t, filepath.Join(st, ManifestName), manifestOf(t, dir))
 			write(t, filepath.Join(st, "metrics/batch-runs-2026-03.jsonl"), "new-m")
 			write(t, filepath.Join(st, "metrics/seeding-runs.jsonl"), "kept")
 			write(t, filepath.Join(st, "failures/cargo-2026-03.jsonl"), "new-f")
@@ -272,4 +274,23 @@ func TestOpenFinishesACompaction(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, ReadyDir)); err == nil {
 		t.Error("the reader did not finish the swap")
 	}
+}
+
+func manifestOf(t *testing.T, dir string) string {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	m := Manifest{}
+	for _, sub := range Replaced {
+		ents, _ := os.ReadDir(filepath.Join(dir, sub))
+		for _, e := range ents {
+			p := sub + "/" + e.Name()
+			m[p], _ = Describe(root, p)
+		}
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
