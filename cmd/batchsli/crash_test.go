@@ -154,7 +154,7 @@ func TestRecordCrash(t *testing.T) {
 		os.MkdirAll(dirs[m], 0o755)
 		expected[m] = map[string]int{}
 	}
-	var killedBefore, killedInside, killedAfter, exitedFirst, held int
+	var killedBefore, killedInside, killedAfter, exitedFirst, held, watched int
 	orphans := make([]int, len(modes))
 	for i := 0; i < *crashTrials; i++ {
 		m := i % len(modes)
@@ -170,7 +170,11 @@ func TestRecordCrash(t *testing.T) {
 		args = append(args, results)
 
 		cmd := testBinary(args...)
-		hold := rng.IntN(2) == 0
+		// Three ways to kill: at a random time; right after the lock the
+		// test held is released; or the moment the failure records are
+		// written (watching the folder), inside the commit.
+		strategy := rng.IntN(3)
+		hold := strategy > 0
 		var unlock func()
 		if hold {
 			held++
@@ -179,18 +183,36 @@ func TestRecordCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		before := folderState(filepath.Join(dir, "failures"))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if hold {
+		var err error
+		done := make(chan struct{})
+		go func() { err = cmd.Wait(); close(done) }()
+		switch strategy {
+		case 0:
+			time.Sleep(time.Duration(rng.IntN(40000)) * time.Microsecond)
+		case 1:
 			time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond) // record reads its input and waits
 			unlock()
 			time.Sleep(time.Duration(rng.IntN(12000)) * time.Microsecond)
-		} else {
-			time.Sleep(time.Duration(rng.IntN(40000)) * time.Microsecond)
+		case 2:
+			time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
+			unlock()
+			watched++
+		watch:
+			for folderState(filepath.Join(dir, "failures")) == before {
+				select {
+				case <-done:
+					break watch
+				default:
+					time.Sleep(20 * time.Microsecond)
+				}
+			}
 		}
 		cmd.Process.Kill()
-		err := cmd.Wait()
+		<-done
 		if err == nil {
 			exitedFirst++
 		}
@@ -237,9 +259,9 @@ func TestRecordCrash(t *testing.T) {
 			t.Errorf("%s: validate %d batch runs and %d failures, report %d failures; want %d and %d", modes[m].name, vr, vf, rf, len(expected[m]), want)
 		}
 	}
-	t.Logf("%d trials (%d with the lock held until just before the kill): killed before the commit %d (%d of them between writing failure records and the commit), after it %d, finished before the kill %d; "+
+	t.Logf("%d trials (%d with the lock held until just before the kill, %d of them killed as the failure records appeared): killed before the commit %d (%d of them between writing failure records and the commit), after it %d, finished before the kill %d; "+
 		"0 committed records lost, 0 counted twice, 0 uncommitted counted; %d uncommitted failure records and %d torn lines left, listed by validate",
-		*crashTrials, held, killedBefore, killedInside, killedAfter, exitedFirst, totalOrphans, totalProblems)
+		*crashTrials, held, watched, killedBefore, killedInside, killedAfter, exitedFirst, totalOrphans, totalProblems)
 }
 
 // checkCommitted checks every batch committed so far: one record each, with
@@ -415,4 +437,18 @@ func TestCompactCrash(t *testing.T) {
 	}
 	t.Logf("%d trials over a %v compaction: killed before its commit point %d, between it and the end of the swap %d, after the swap %d, finished first %d; every command read the same committed data each time",
 		*compactTrials, took.Round(time.Millisecond), beforeCommit, inSwap, afterSwap, finished)
+}
+
+// folderState sums the sizes and count of a folder's files: it changes the
+// moment a writer appends to one.
+func folderState(dir string) [2]int64 {
+	ents, _ := os.ReadDir(dir)
+	var st [2]int64
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil {
+			st[0] += info.Size()
+			st[1]++
+		}
+	}
+	return st
 }
