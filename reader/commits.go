@@ -1,10 +1,9 @@
 package reader
 
 import (
+	"encoding/binary"
 	"fmt"
-	"hash/fnv"
-	"io"
-	"strings"
+	"hash/maphash"
 	"sync"
 
 	"github.com/batchsli/batchsli/model"
@@ -24,11 +23,12 @@ type Commits struct {
 // share a pass (one per worker) share one Copies; it is safe for that.
 type Copies struct {
 	mu     sync.Mutex
+	seed   maphash.Seed
 	copies map[uint64]place
 }
 
 // NewCopies returns an empty Copies.
-func NewCopies() *Copies { return &Copies{copies: map[uint64]place{}} }
+func NewCopies() *Copies { return &Copies{seed: maphash.MakeSeed(), copies: map[uint64]place{}} }
 
 type place struct {
 	file string
@@ -56,16 +56,25 @@ func (c *Copies) repeated(f *model.Failure) (place, bool) {
 	if f.SchemaVersion < model.SchemaVersion || f.BatchID == "" {
 		return place{}, false
 	}
-	h := fnv.New64a()
-	for _, s := range []string{f.BatchID, f.AttemptID, f.Environment, f.PackageID, f.Category, f.Subcategory, strings.Join(f.BlockedBy, "\x00")} {
-		io.WriteString(h, s)
-		h.Write([]byte{0})
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	for _, s := range [...]string{f.BatchID, f.AttemptID, f.Environment, f.PackageID, f.Category, f.Subcategory} {
+		h.WriteString(s)
+		h.WriteByte(0)
 	}
-	ec := -1
+	for _, b := range f.BlockedBy {
+		h.WriteString(b)
+		h.WriteByte(1)
+	}
+	ec := int64(-1)
 	if f.ExitCode != nil {
-		ec = *f.ExitCode
+		ec = int64(*f.ExitCode)
 	}
-	fmt.Fprintf(h, "%d\x00%d\x00%d", ec, f.Attempts, f.Timestamp.UnixNano())
+	var nums [24]byte
+	binary.LittleEndian.PutUint64(nums[0:], uint64(ec))
+	binary.LittleEndian.PutUint64(nums[8:], uint64(f.Attempts))
+	binary.LittleEndian.PutUint64(nums[16:], uint64(f.Timestamp.UnixNano()))
+	h.Write(nums[:])
 	key := h.Sum64()
 	here := place{f.Source.File, f.Source.Line}
 	c.mu.Lock()
