@@ -203,3 +203,26 @@ func ClusterProportion(succ, trials []int64) Clustered {
 	}
 	return c
 }
+
+// TCDF returns P(T <= t) for Student's t distribution with df degrees of
+// freedom.
+func TCDF(t, df float64) float64 {
+	tail := 0.5 * RegIncBeta(df/2, 0.5, df/(df+t*t))
+	if t >= 0 {
+		return 1 - tail
+	}
+	return tail
+}
+
+// WilsonN is the Wilson score interval for a proportion p observed over an
+// effective number of trials n (not necessarily whole), at quantile z.
+func WilsonN(p, n, z float64) Interval {
+	if n <= 0 {
+		return Interval{0, 1}
+	}
+	z2 := z * z
+	den := 1 + z2/n
+	centre := (p + z2/(2*n)) / den
+	half := z * math.Sqrt(p*(1-p)/n+z2/(4*n*n)) / den
+	return Interval{math.Max(0, centre-half), math.Min(1, centre+half)}
+}

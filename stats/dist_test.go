@@ -138,3 +138,20 @@ func TestClusterProportion(t *testing.T) {
 		t.Errorf("one batch: %+v", c)
 	}
 }
+
+func TestTCDF(t *testing.T) {
+	for _, df := range []float64{1, 4, 29} {
+		for _, p := range []float64{0.025, 0.3, 0.5, 0.9, 0.995} {
+			if got := TCDF(TQuantile(p, df), df); !near(got, p, 1e-9) {
+				t.Errorf("TCDF(TQuantile(%v, %v)) = %v", p, df, got)
+			}
+		}
+	}
+	// t with 1 degree of freedom is Cauchy: P(T <= 1) = 3/4.
+	if got := TCDF(1, 1); !near(got, 0.75, 1e-12) {
+		t.Errorf("TCDF(1, 1) = %v", got)
+	}
+	if iv, w := WilsonN(81.0/263, 263, Z95), Wilson(81, 263, Z95); !near(iv.Low, w.Low, 1e-15) || !near(iv.High, w.High, 1e-15) {
+		t.Errorf("WilsonN %+v, Wilson %+v", iv, w)
+	}
+}
