@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -436,7 +435,7 @@ func (c *compactor) stage(now time.Time) error {
 		}
 	}
 	for _, name := range names {
-		if err := writeSynced(root, path.Join(store.StagingDir, name), out[name].Bytes()); err != nil {
+		if err := store.WriteNew(root, path.Join(store.StagingDir, name), out[name].Bytes()); err != nil {
 			return err
 		}
 	}
@@ -463,7 +462,7 @@ func (c *compactor) stage(now time.Time) error {
 			}
 			name = fmt.Sprintf("compact-%s-%d.jsonl", stamp, n)
 		}
-		if err := writeSynced(root, path.Join(store.StagingDir, store.QuarantineDir, name), b.Bytes()); err != nil {
+		if err := store.WriteNew(root, path.Join(store.StagingDir, store.QuarantineDir, name), b.Bytes()); err != nil {
 			return err
 		}
 		c.res.Quarantined = len(c.quarantine)
@@ -473,7 +472,7 @@ func (c *compactor) stage(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := writeSynced(root, path.Join(store.StagingDir, store.ManifestName), mb); err != nil {
+	if err := store.WriteNew(root, path.Join(store.StagingDir, store.ManifestName), mb); err != nil {
 		return err
 	}
 	c.res.FilesAfter = len(names) + len(c.carry)
@@ -483,22 +482,6 @@ func (c *compactor) stage(now time.Time) error {
 		}
 	}
 	return nil
-}
-
-func writeSynced(root *os.Root, p string, data []byte) error {
-	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // verify reads the staged layout back: it must hold exactly the committed
@@ -557,19 +540,4 @@ func sameReport(before, after fs.FS) error {
 		return errors.New("verification failed: the report over the new layout differs from the report over the old")
 	}
 	return nil
-}
-
-// Quarantined reads a quarantine file back (for tests and tools).
-func Quarantined(r io.Reader) ([]aside, error) {
-	var out []aside
-	dec := json.NewDecoder(r)
-	for {
-		var a aside
-		if err := dec.Decode(&a); err == io.EOF {
-			return out, nil
-		} else if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
 }

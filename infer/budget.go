@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+
+	"github.com/batchsli/batchsli/stats"
 )
 
 // BudgetInput is what the forecast knows at one moment of a budget week.
@@ -80,20 +82,10 @@ func BudgetForecast(in BudgetInput) Forecast {
 	}
 	sort.Float64s(totals)
 	sort.Float64s(runOut)
-	f.Projected, f.Low, f.High = quantile(totals, 0.5), quantile(totals, 0.05), quantile(totals, 0.95)
+	f.Projected, f.Low, f.High = stats.Quantile(totals, 0.5), stats.Quantile(totals, 0.05), stats.Quantile(totals, 0.95)
 	f.PExceed = float64(exceed) / ForecastPaths
 	for i, q := range []float64{0.05, 0.5, 0.95} {
 		f.RunOut[i] = runOut[int(math.Min(float64(len(runOut)-1), math.Floor(q*float64(len(runOut)))))]
 	}
 	return f
-}
-
-// quantile of sorted xs, by linear interpolation (type 7).
-func quantile(xs []float64, q float64) float64 {
-	h := q * float64(len(xs)-1)
-	lo := int(math.Floor(h))
-	if lo+1 >= len(xs) {
-		return xs[len(xs)-1]
-	}
-	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
 }

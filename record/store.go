@@ -41,9 +41,6 @@ type WrittenFile struct {
 	Records int
 }
 
-// LockName is the lock file in the data directory that serialises writers.
-const LockName = store.LockName
-
 // AppendOptions tune Append.
 type AppendOptions struct {
 	// PerRun writes one metrics and one failures file per batch.

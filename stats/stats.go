@@ -28,21 +28,15 @@ func Wilson(k, n int64, z float64) Interval {
 	if k > n {
 		k = n
 	}
-	nf := float64(n)
-	p := float64(k) / nf
-	z2 := z * z
-	den := 1 + z2/nf
-	centre := (p + z2/(2*nf)) / den
-	half := z * math.Sqrt(p*(1-p)/nf+z2/(4*nf*nf)) / den
-	lo, hi := centre-half, centre+half
-	// Exact bounds at the edges (and no rounding below 0 or above 1).
+	iv := WilsonN(float64(k)/float64(n), float64(n), z)
+	// Exact bounds at the edges.
 	if k == 0 {
-		lo = 0
+		iv.Low = 0
 	}
 	if k == n {
-		hi = 1
+		iv.High = 1
 	}
-	return Interval{math.Max(0, lo), math.Min(1, hi)}
+	return iv
 }
 
 // Change is the comparison of a proportion between two windows.

@@ -5,22 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime"
 )
-
-// SyncDir syncs a folder, so that a file made in it survives a crash. Systems
-// that cannot sync a folder (Windows) are left to their own guarantees.
-func SyncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // ReadyDir is where a compaction's new layout waits, complete, between its
 // commit point and the moment it replaces metrics/ and failures/. While it

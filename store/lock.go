@@ -128,23 +128,23 @@ var ReaderWait = 30 * time.Second
 // read-only checkout) is read without the lock: no batchsli writer can be
 // working in it either. The returned function releases the lock.
 func RLock(ctx context.Context, dir string) (func(), error) {
-	gate, ok, err := openForLock(filepath.Join(dir, GateName))
-	if !ok {
-		return func() {}, err
+	releaseGate, err := lockIfPossible(ctx, filepath.Join(dir, GateName), false)
+	if err != nil {
+		return nil, err
 	}
-	if err := lockCtx(ctx, gate, false); err != nil {
-		gate.Close()
-		if ctx.Err() != nil {
-			return nil, err
-		}
+	defer releaseGate()
+	return lockIfPossible(ctx, filepath.Join(dir, LockName), true)
+}
+
+// lockIfPossible takes a lock file exclusively or shared, waiting until ctx
+// is done; a file that can be neither opened nor made is no lock at all
+// (a read-only directory) and yields a release that does nothing.
+func lockIfPossible(ctx context.Context, path string, shared bool) (func(), error) {
+	l, ok := openForLock(path)
+	if !ok {
 		return func() {}, nil
 	}
-	defer func() { gate.Unlock(); gate.Close() }()
-	l, ok, err := openForLock(filepath.Join(dir, LockName))
-	if !ok {
-		return func() {}, err
-	}
-	if err := lockCtx(ctx, l, true); err != nil {
+	if err := lockCtx(ctx, l, shared); err != nil {
 		l.Close()
 		if ctx.Err() != nil {
 			return nil, err
@@ -156,21 +156,21 @@ func RLock(ctx context.Context, dir string) (func(), error) {
 
 // openForLock opens a lock file for reading, making it if it is missing and
 // can be made. ok is false when it can be neither opened nor made.
-func openForLock(path string) (l *flock.Flock, ok bool, err error) {
+func openForLock(path string) (l *flock.Flock, ok bool) {
 	flag := os.O_RDWR | os.O_CREATE
 	if _, err := os.Stat(path); err == nil {
 		flag = os.O_RDONLY
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
+		return nil, false
 	}
 	if flag != os.O_RDONLY {
 		f, err := os.OpenFile(path, flag, 0o644)
 		if err != nil {
-			return nil, false, nil
+			return nil, false
 		}
 		f.Close()
 	}
-	return flock.New(path, flock.SetFlag(os.O_RDONLY)), true, nil
+	return flock.New(path, flock.SetFlag(os.O_RDONLY)), true
 }
 
 // critical guards the writes of a commit. Interrupt handlers take it, so a

@@ -450,7 +450,7 @@ func keepArrivals(root *os.Root, sub, next string, m Manifest) error {
 		if a.tail == nil {
 			err = LinkOrCopy(root, a.from, a.to)
 		} else {
-			err = writeNew(root, a.to, a.tail)
+			err = WriteNew(root, a.to, a.tail)
 		}
 		if err != nil {
 			return err
@@ -527,7 +527,9 @@ func appended(root *os.Root, p string, was, now Entry) ([]byte, bool, error) {
 	return b[was.Size:], true, nil
 }
 
-func writeNew(root *os.Root, p string, data []byte) error {
+// WriteNew writes a new file of root (refusing an existing one) and syncs
+// it.
+func WriteNew(root *os.Root, p string, data []byte) error {
 	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
