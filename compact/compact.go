@@ -195,10 +195,10 @@ func (c *compactor) read(ctx context.Context) error {
 			}
 			isData := sub == "metrics" && strings.HasPrefix(e.Name(), "batch-runs") && strings.HasSuffix(e.Name(), ".jsonl") ||
 				sub == "failures" && strings.HasSuffix(e.Name(), ".jsonl")
-			if isData && sub == "metrics" && !readableName(e.Name()) {
+			if isData && sub == "metrics" && !safetext.Safe(e.Name()) {
 				return fmt.Errorf("compact: %s cannot be read (its name is not valid UTF-8 or holds control characters); the failure records of its batches would look uncommitted: rename or move it first", filepath.Join(c.dir, "metrics", safetext.Escape(e.Name())))
 			}
-			if !isData || !readableName(e.Name()) {
+			if !isData || !safetext.Safe(e.Name()) {
 				c.carry = append(c.carry, p)
 				continue
 			}
@@ -318,10 +318,6 @@ func refuseNewer(probs []reader.Problem) error {
 		}
 	}
 	return nil
-}
-
-func readableName(name string) bool {
-	return !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) && strings.ToValidUTF8(name, "") == name
 }
 
 func (c *compactor) readWhole(p string) ([]byte, error) {

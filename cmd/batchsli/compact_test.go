@@ -194,3 +194,27 @@ func TestCompactOddEcosystems(t *testing.T) {
 		t.Errorf("compact wrote beside the data directory: %v", ents)
 	}
 }
+
+// TestCompactReadsWhatReadersRead: a data file whose name readers refuse (a
+// bidi control in it) is not data for compact either: kept as it is among
+// failures, refused among metrics.
+func TestCompactReadsWhatReadersRead(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	writeFile(t, dir, "metrics/batch-runs.jsonl", `{"schema_version":2,"batch_id":"b","ecosystem":"npm","total":1,"platforms":{"linux-x86_64":{"tested":1,"passed":1,"failed":0,"skipped":0}},"timestamp":"2026-02-01T00:00:00Z"}`+"\n")
+	odd := "x\u202e.jsonl"
+	writeFile(t, dir, "failures/"+odd, `{"ecosystem":"npm","environment":"linux-x86_64","package_id":"npm:a","timestamp":"2026-02-01T00:00:00Z"}`+"\n")
+	want := comparableReport(t, dir)
+	if res := cli(t, "compact", "--data", dir); res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	if got := comparableReport(t, dir); got != want {
+		t.Errorf("the report changed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "failures", odd)); err != nil {
+		t.Errorf("the oddly named file was not kept: %v", err)
+	}
+	writeFile(t, dir, "metrics/batch-runs-"+odd, "{}\n")
+	if res := cli(t, "compact", "--data", dir); res.code != 3 || !strings.Contains(res.stderr, "cannot be read") {
+		t.Errorf("odd metrics name: exit %d, %q", res.code, res.stderr)
+	}
+}
