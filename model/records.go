@@ -21,6 +21,15 @@ type Counts struct {
 	Skipped int64 `json:"skipped"`
 	// DurationSeconds is the platform's validation time, when known.
 	DurationSeconds *float64 `json:"duration_seconds,omitempty"`
+	// Infrastructure counts the failed tests whose failure is the
+	// infrastructure's (network_error, timeout); nil in records that do
+	// not say (v0, v1, older v2), where readers derive it from the failure
+	// records.
+	Infrastructure *int64 `json:"infrastructure,omitempty"`
+	// GatedBy lists the platforms this batch's results show gating this
+	// one: every recipe tested here passed on each of them, and every
+	// recipe skipped here failed on one of them (progressive validation).
+	GatedBy []string `json:"gated_by,omitempty"`
 	// SkippedKnown is false for records (v0, v1) that do not count skips.
 	SkippedKnown bool `json:"-"`
 }

@@ -176,6 +176,12 @@ func decodeCounts(dec *jsonlite.Decoder, in intern, out map[string]model.Counts)
 			case "skipped":
 				c.Skipped, err = nonNegative(dec, id+".skipped")
 				c.SkippedKnown = true
+			case "infrastructure":
+				var n int64
+				n, err = nonNegative(dec, id+".infrastructure")
+				c.Infrastructure = &n
+			case "gated_by":
+				c.GatedBy, err = dec.Strings()
 			case "duration_seconds":
 				if dec.Null() {
 					return nil
@@ -197,6 +203,14 @@ func decodeCounts(dec *jsonlite.Decoder, in intern, out map[string]model.Counts)
 		}
 		if c.Passed+c.Failed != c.Tested {
 			return lineError{line, fmt.Sprintf("platform %s: passed (%d) + failed (%d) != tested (%d)", id, c.Passed, c.Failed, c.Tested)}
+		}
+		if c.Infrastructure != nil && *c.Infrastructure > c.Failed {
+			return lineError{line, fmt.Sprintf("platform %s: infrastructure (%d) > failed (%d)", id, *c.Infrastructure, c.Failed)}
+		}
+		for _, g := range c.GatedBy {
+			if g == id || g == "" {
+				return lineError{line, fmt.Sprintf("platform %s: gated_by names %q", id, g)}
+			}
 		}
 		out[id] = c
 		return nil

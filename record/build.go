@@ -200,6 +200,8 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 	timed := map[string]bool{}
 	var failures []*model.Failure
 	var merged int64
+	infra := map[string]int64{}
+	infraEco := map[string]map[string]int64{}
 	for _, k := range keys {
 		passedAll, testedAny := true, false
 		for _, p := range plats {
@@ -228,7 +230,15 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 				ce.Failed++
 				testedAny = true
 				passedAll = false
-				failures = append(failures, newFailure(k, p, oc.fail, ts, o.MaxMessage))
+				f := newFailure(k, p, oc.fail, ts, o.MaxMessage)
+				failures = append(failures, f)
+				if model.CategoryKind(f.Category) == model.KindInfrastructure {
+					infra[p]++
+					if infraEco[k.eco] == nil {
+						infraEco[k.eco] = map[string]int64{}
+					}
+					infraEco[k.eco][p]++
+				}
 			default:
 				c.Skipped++
 				ce.Skipped++
@@ -242,6 +252,21 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 		}
 		if passedAll && testedAny {
 			merged++
+		}
+	}
+	gates := inferGates(keys, plats, pairs)
+	for _, p := range plats {
+		c := run.Platforms[p]
+		n := infra[p]
+		c.Infrastructure = &n
+		c.GatedBy = gates[p]
+		run.Platforms[p] = c
+		for eco, m := range byEco {
+			if ce, ok := m[p]; ok {
+				n := infraEco[eco][p]
+				ce.Infrastructure = &n
+				m[p] = ce
+			}
 		}
 	}
 	for _, p := range plats {
@@ -337,4 +362,69 @@ func Truncate(s string, max int) string {
 		cut--
 	}
 	return s[:cut] + mark
+}
+
+// inferGates reads progressive validation off one batch's results. A
+// platform G gates P when every recipe tested on P passed on G; the gates
+// must together have failed every recipe skipped on P (else the skips have
+// another cause, such as policy, and no gate is named). Only platforms with
+// skips get gates. One batch can name a platform that merely happened to
+// pass everything P tested; the report keeps the gates that every batch
+// names.
+func inferGates(keys []recipeKey, plats []string, pairs map[recipeKey]map[string]*outcome) map[string][]string {
+	status := func(k recipeKey, p string) string {
+		if oc := pairs[k][p]; oc != nil {
+			return oc.status
+		}
+		return StatusSkipped
+	}
+	out := map[string][]string{}
+	for _, p := range plats {
+		var tested, skipped []recipeKey
+		for _, k := range keys {
+			switch status(k, p) {
+			case StatusSkipped:
+				skipped = append(skipped, k)
+			default:
+				tested = append(tested, k)
+			}
+		}
+		if len(skipped) == 0 {
+			continue
+		}
+		var gs []string
+		for _, g := range plats {
+			if g == p {
+				continue
+			}
+			ok := true
+			for _, k := range tested {
+				if status(k, g) != StatusPass {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				gs = append(gs, g)
+			}
+		}
+		covered := len(gs) > 0
+		for _, k := range skipped {
+			failed := false
+			for _, g := range gs {
+				if status(k, g) == StatusFail {
+					failed = true
+					break
+				}
+			}
+			if !failed {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			out[p] = gs
+		}
+	}
+	return out
 }

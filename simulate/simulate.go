@@ -29,6 +29,34 @@ type Options struct {
 	Seed    uint64
 	// Start is the first batch's time; batches follow every 3 to 5 hours.
 	Start time.Time
+
+	// What calibration needs; the zero values keep the default history.
+
+	// Stable removes the history's real changes (arm64 improving, the
+	// linux-rhel-glibc-arm64 regression): a history with nothing to find.
+	Stable bool
+	// ICC is the intra-batch correlation of results on one platform: each
+	// batch x platform draws its pass probability from a beta distribution
+	// around the platform's (a beta-binomial batch effect, ICC = 1/(a+b+1)).
+	ICC float64
+	// Outages is the chance that a batch's runner on a platform is broken:
+	// every recipe tested there fails with network_error.
+	Outages float64
+	// MixDrift moves the ecosystem mix over the history: from mostly
+	// homebrew and crates.io to mostly npm and pypi.
+	MixDrift bool
+	// Changes are known shifts: from fraction At of the history (0..1), a
+	// platform's pass probability falls by Drop (absolute; negative raises it).
+	Changes []Change
+	// Offsets lower a platform's pass probability by a fixed amount
+	// throughout (absolute).
+	Offsets map[string]float64
+}
+
+// Change is a known step in one platform's pass probability.
+type Change struct {
+	Platform string
+	At, Drop float64
 }
 
 // DefaultOptions simulate 200 batches from Monday 2026-03-02.
@@ -158,7 +186,21 @@ func failure(e eco, recipe, platform string, rng *rand.Rand) (exit int, cat stri
 // passProb is a recipe's chance to pass on a platform at progress t (0..1
 // through the history): arm64 improves over time, musl depends on the
 // ecosystem, and linux-rhel-glibc-arm64 regresses in the last sixth.
-func passProb(e eco, platform string, t float64) float64 {
+func passProb(e eco, platform string, t float64, o *Options) float64 {
+	p := baseProb(e, platform, t, o.Stable)
+	p -= o.Offsets[platform]
+	for _, c := range o.Changes {
+		if c.Platform == platform && t >= c.At {
+			p -= c.Drop
+		}
+	}
+	return math.Min(0.999, math.Max(0.001, p))
+}
+
+func baseProb(e eco, platform string, t float64, stable bool) float64 {
+	if stable {
+		t = 0.5
+	}
 	env := model.ParseEnv(platform)
 	p := e.pass
 	if env.OS == "darwin" {
@@ -181,14 +223,25 @@ func passProb(e eco, platform string, t float64) float64 {
 	case "arch":
 		p *= 0.99
 	}
-	if platform == "linux-rhel-glibc-arm64" && t > 5.0/6 {
+	if !stable && platform == "linux-rhel-glibc-arm64" && t > 5.0/6 {
 		p *= 0.80
 	}
 	return p
 }
 
 // Batch makes one batch's validation results.
-func batchResults(rng *rand.Rand, e eco, n int, t float64) []record.Result {
+func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []record.Result {
+	// The batch's effects, drawn from their own stream so that the default
+	// history does not change.
+	probs := make([]float64, len(Platforms))
+	down := make([]bool, len(Platforms))
+	for i, p := range Platforms {
+		probs[i] = passProb(e, p, t, o)
+		if o.ICC > 0 {
+			probs[i] = betaDraw(fx, probs[i], o.ICC)
+		}
+		down[i] = o.Outages > 0 && fx.Float64() < o.Outages
+	}
 	var out []record.Result
 	seen := map[string]bool{}
 	for len(seen) < n {
@@ -223,13 +276,16 @@ func batchResults(rng *rand.Rand, e eco, n int, t float64) []record.Result {
 			d = math.Round(d*10) / 10
 			res.DurationSeconds = &d
 			res.Attempts = 1
-			if rng.Float64() < passProb(e, p, t) {
+			if u := rng.Float64(); !down[i] && u < probs[i] {
 				res.Status = record.StatusPass
 				code := 0
 				res.ExitCode = &code
 			} else {
 				res.Status = record.StatusFail
 				code, cat, blocked, msg := failure(e, name, p, rng)
+				if down[i] {
+					code, cat, blocked, msg = 5, model.CatNetworkError, nil, "network: runner lost its connection (outage)"
+				}
 				res.ExitCode, res.Category, res.BlockedBy, res.Message = &code, cat, blocked, msg
 				if code == 5 || code == 124 {
 					res.Attempts = 3
@@ -288,25 +344,14 @@ func Write(dir string, o Options) (last time.Time, err error) {
 		}
 	}()
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
-	total := 0
-	for _, e := range ecosystems {
-		total += e.weight
-	}
+	fx := rand.New(rand.NewPCG(o.Seed, 0xbadbeef))
 	ts := o.Start
 	perDay := map[string]int{}
 	for i := 0; i < o.Batches; i++ {
 		t := float64(i) / float64(max(o.Batches-1, 1))
-		pick := rng.IntN(total)
-		var e eco
-		for _, c := range ecosystems {
-			if pick < c.weight {
-				e = c
-				break
-			}
-			pick -= c.weight
-		}
+		e := pickEcosystem(rng, t, o.MixDrift)
 		n := 5 + rng.IntN(20)
-		results := batchResults(rng, e, n, t)
+		results := batchResults(rng, fx, e, n, t, &o)
 		ts = ts.Add(time.Duration(3*60+rng.IntN(121)) * time.Minute)
 		key := ts.Format("2006-01-02") + "-" + e.name
 		perDay[key]++
@@ -346,6 +391,68 @@ func Write(dir string, o Options) (last time.Time, err error) {
 		last = ts
 	}
 	return last, nil
+}
+
+// pickEcosystem draws a batch's ecosystem by weight; with drift the
+// weights move from homebrew and crates.io towards npm and pypi.
+func pickEcosystem(rng *rand.Rand, t float64, drift bool) eco {
+	weights := make([]int, len(ecosystems))
+	total := 0
+	for i, e := range ecosystems {
+		w := e.weight
+		if drift {
+			switch e.name {
+			case "homebrew", "crates.io":
+				w = int(math.Round(float64(w) * 2 * (1 - t)))
+			case "npm", "pypi":
+				w = int(math.Round(float64(w) * 2 * t))
+			}
+		}
+		weights[i] = w
+		total += w
+	}
+	pick := rng.IntN(total)
+	for i, w := range weights {
+		if pick < w {
+			return ecosystems[i]
+		}
+		pick -= w
+	}
+	return ecosystems[len(ecosystems)-1]
+}
+
+// betaDraw draws from the beta distribution with mean p and intra-class
+// correlation icc: a = p(1-icc)/icc, b = (1-p)(1-icc)/icc.
+func betaDraw(rng *rand.Rand, p, icc float64) float64 {
+	s := (1 - icc) / icc
+	x := gammaDraw(rng, p*s)
+	y := gammaDraw(rng, (1-p)*s)
+	if x+y == 0 {
+		return p
+	}
+	return x / (x + y)
+}
+
+// gammaDraw draws from Gamma(shape, 1) (Marsaglia and Tsang 2000; shapes
+// below one through Gamma(shape+1) * U^(1/shape)).
+func gammaDraw(rng *rand.Rand, shape float64) float64 {
+	if shape < 1 {
+		return gammaDraw(rng, shape+1) * math.Pow(rng.Float64(), 1/shape)
+	}
+	d := shape - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := rng.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		u := rng.Float64()
+		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
+			return d * v
+		}
+	}
 }
 
 func writeJSON(w *bufio.Writer, v any) error {

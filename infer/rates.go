@@ -1,0 +1,474 @@
+package infer
+
+import (
+	"math"
+	"sort"
+
+	"github.com/batchsli/batchsli/stats"
+)
+
+// Evidence thresholds (docs/METHODS.md, "Small samples").
+const (
+	// MinBatches and MinTests are the least evidence for an interval or a
+	// test: fewer batches give no between-batch variance worth the name.
+	MinBatches = 3
+	MinTests   = 10
+	// MinRankBatches is the least number of shared batches for two
+	// platforms to be ranked against each other.
+	MinRankBatches = 5
+	// Q is the false discovery rate the report's claims are controlled at.
+	Q = 0.05
+)
+
+// Obs is one batch's recipe results on one platform, or on one ecosystem x
+// platform cell: infrastructure failures are already out of Tested, and a
+// batch that was an incident on the platform is not an Obs at all.
+type Obs struct {
+	// Batch is the batch's position in time order, shared by all
+	// platforms, so that two platforms' results in one batch pair up.
+	Batch  int
+	Eco    string
+	Tested int64
+	Passed int64
+}
+
+// Rate is a pass rate with batches as clusters.
+type Rate struct {
+	P       float64
+	N       int64
+	Batches int
+	// DesignEffect is the between-batch variance over the binomial one
+	// (at least 1: a smaller estimate is noise, and no precision beyond
+	// independent trials is claimed); EffectiveN is N / DesignEffect.
+	DesignEffect float64
+	EffectiveN   float64
+	// Interval is false with fewer than MinBatches batches: Low and High
+	// are then not set.
+	Interval  bool
+	Low, High float64
+	// Method names the interval: "wilson-t" (Wilson on the effective n,
+	// Student's t on batches-1 df) or "korn-graubard" (Clopper-Pearson on
+	// the effective n, for rates near 0 or 1).
+	Method string
+	// Small is true below MinBatches batches or MinTests tests.
+	Small bool
+}
+
+// EstimateRate estimates a pass rate from its batches at 95%.
+func EstimateRate(obs []Obs) Rate { return EstimateRateICC(obs, 0) }
+
+// EstimateRateICC is EstimateRate with an intra-batch correlation pooled
+// over many platforms: the design effect is at least the one it implies,
+// sum n_b (1 + (n_b - 1) rho) / N, so that a platform whose few batches
+// happen to agree is not credited with more precision than its peers show.
+func EstimateRateICC(obs []Obs, rho float64) Rate {
+	x := make([]int64, 0, len(obs))
+	n := make([]int64, 0, len(obs))
+	for _, o := range obs {
+		if o.Tested > 0 {
+			x = append(x, o.Passed)
+			n = append(n, o.Tested)
+		}
+	}
+	c := stats.ClusterProportion(x, n)
+	r := Rate{P: c.P, N: c.N, Batches: c.Clusters, DesignEffect: math.Max(1, c.DesignEffect)}
+	if rho > 0 && c.N > 0 {
+		var m float64
+		for _, k := range n {
+			m += float64(k) * (1 + float64(k-1)*rho)
+		}
+		r.DesignEffect = math.Max(r.DesignEffect, m/float64(c.N))
+	}
+	r.EffectiveN = float64(c.N) / r.DesignEffect
+	r.Small = c.Clusters < MinBatches || c.N < MinTests
+	if c.Clusters < MinBatches {
+		return r
+	}
+	r.Interval = true
+	df := float64(c.Clusters - 1)
+	t := stats.TQuantile(0.975, df)
+	succ := r.P * r.EffectiveN
+	if succ < 10 || r.EffectiveN-succ < 10 {
+		// Korn and Graubard (1998): Clopper-Pearson on the effective n,
+		// shrunk by (z/t)^2 for the degrees of freedom.
+		ndf := r.EffectiveN * math.Pow(stats.Z95/t, 2)
+		iv := cpReal(r.P*ndf, ndf, 0.95)
+		r.Low, r.High, r.Method = iv.Low, iv.High, "korn-graubard"
+		return r
+	}
+	iv := stats.WilsonN(r.P, r.EffectiveN, t)
+	r.Low, r.High, r.Method = iv.Low, iv.High, "wilson-t"
+	return r
+}
+
+// cpReal is the Clopper-Pearson interval for x successes of n trials,
+// neither necessarily whole.
+func cpReal(x, n, conf float64) stats.Interval {
+	a := 1 - conf
+	iv := stats.Interval{Low: 0, High: 1}
+	if n <= 0 {
+		return iv
+	}
+	if x > 0 {
+		iv.Low = stats.BetaQuantile(a/2, x, n-x+1)
+	}
+	if x < n {
+		iv.High = stats.BetaQuantile(1-a/2, x+1, n-x)
+	}
+	return iv
+}
+
+// Trend compares a platform's pass rate in two windows within ecosystems.
+type Trend struct {
+	// Crude rates of each window (all ecosystems together).
+	PrevP, CurP             float64
+	PrevN, CurN             int64
+	PrevBatches, CurBatches int
+	// Change is the directly standardised difference current - previous:
+	// the within-ecosystem differences weighted by N_prev N_cur / (N_prev
+	// + N_cur) (Mantel-Haenszel weights); SE its standard error with the
+	// quasi-binomial dispersion; T = Change/SE on DF degrees of freedom.
+	Change, SE, T, DF float64
+	// ICC is the intra-batch correlation the variance allowed for.
+	ICC float64
+	P   float64 // two-sided
+	// Strata are the ecosystems in both windows; OnlyOne those in one
+	// window only, left out of Change.
+	Strata  []string
+	OnlyOne []string
+	// MixShift is the total variation distance between the two windows'
+	// ecosystem shares of tests (0 same mix, 1 disjoint).
+	MixShift float64
+	Testable bool
+	Reason   string
+}
+
+type stratum struct {
+	x, n [2]float64
+	obs  [2][]Obs
+}
+
+// CompareWindows tests whether the pass rate changed from prev to cur,
+// comparing like with like: ecosystem by ecosystem, combined with
+// Mantel-Haenszel weights, with batches as clusters through a Pearson
+// dispersion (Rao and Scott 1992).
+func CompareWindows(prev, cur []Obs) Trend {
+	var t Trend
+	strata := map[string]*stratum{}
+	var tot [2]float64
+	for w, obs := range [2][]Obs{prev, cur} {
+		var x, n int64
+		batches := 0
+		for _, o := range obs {
+			if o.Tested == 0 {
+				continue
+			}
+			s := strata[o.Eco]
+			if s == nil {
+				s = &stratum{}
+				strata[o.Eco] = s
+			}
+			s.x[w] += float64(o.Passed)
+			s.n[w] += float64(o.Tested)
+			s.obs[w] = append(s.obs[w], o)
+			x += o.Passed
+			n += o.Tested
+			batches++
+		}
+		tot[w] = float64(n)
+		if w == 0 {
+			t.PrevN, t.PrevBatches, t.PrevP = n, batches, ratio(x, n)
+		} else {
+			t.CurN, t.CurBatches, t.CurP = n, batches, ratio(x, n)
+		}
+	}
+	switch {
+	case t.PrevBatches < MinBatches || t.CurBatches < MinBatches:
+		t.Reason = "too few batches"
+		return t
+	case t.PrevN < MinTests || t.CurN < MinTests:
+		t.Reason = "too few tests"
+		return t
+	}
+	ecos := make([]string, 0, len(strata))
+	for e := range strata {
+		ecos = append(ecos, e)
+	}
+	sort.Strings(ecos)
+	// Intra-batch correlation: a moment estimate about each ecosystem x
+	// window's own rate.
+	var groups [][]Obs
+	for _, e := range ecos {
+		s := strata[e]
+		t.MixShift += math.Abs(s.n[0]/tot[0]-s.n[1]/tot[1]) / 2
+		for w := 0; w < 2; w++ {
+			if len(s.obs[w]) > 0 {
+				groups = append(groups, s.obs[w])
+			}
+		}
+	}
+	icc := EstimateICC(groups)
+	t.ICC, t.DF = icc.Rho, math.Max(icc.DF, 1)
+	var sw, swd, sv float64
+	for _, e := range ecos {
+		s := strata[e]
+		if s.n[0] == 0 || s.n[1] == 0 {
+			t.OnlyOne = append(t.OnlyOne, e)
+			continue
+		}
+		t.Strata = append(t.Strata, e)
+		w := s.n[0] * s.n[1] / (s.n[0] + s.n[1])
+		p := (s.x[0] + s.x[1]) / (s.n[0] + s.n[1])
+		d := s.x[1]/s.n[1] - s.x[0]/s.n[0]
+		sw += w
+		swd += w * d
+		// Var of a window's rate: p(1-p) sum n_b (1 + (n_b-1) rho) / N^2.
+		var v float64
+		for k := 0; k < 2; k++ {
+			var m float64
+			for _, o := range s.obs[k] {
+				n := float64(o.Tested)
+				m += n * (1 + (n-1)*icc.Rho)
+			}
+			v += m / (s.n[k] * s.n[k])
+		}
+		sv += w * w * p * (1 - p) * v
+	}
+	if sw == 0 {
+		t.Reason = "no ecosystem tested in both windows"
+		return t
+	}
+	t.Testable = true
+	t.Change = swd / sw
+	t.SE = math.Sqrt(sv) / sw
+	if t.SE == 0 {
+		t.P = 1
+		if t.Change != 0 {
+			t.P = 0
+		}
+		return t
+	}
+	t.T = t.Change / t.SE
+	t.P = 2 * (1 - stats.TCDF(math.Abs(t.T), t.DF))
+	return t
+}
+
+func ratio(x, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(x) / float64(n)
+}
+
+// Pair compares two platforms over the batches that tested both: the
+// difference of their pass rates (A - B), with the variance linearised
+// over those batches (Woodruff 1971), so that what a batch does to both
+// cancels.
+type Pair struct {
+	A, B    string
+	Batches int
+	PA, PB  float64
+	Diff    float64
+	SE      float64
+	// P is the one-sided p-value of "A is below B".
+	P float64
+}
+
+// ComparePair compares a with b over their shared batches.
+func ComparePair(aID string, a []Obs, bID string, b []Obs) Pair {
+	pr := Pair{A: aID, B: bID, P: 1}
+	bb := map[int]Obs{}
+	for _, o := range b {
+		if o.Tested > 0 {
+			bb[o.Batch] = o
+		}
+	}
+	type both struct{ xa, na, xb, nb float64 }
+	var rows []both
+	var xa, na, xb, nb float64
+	for _, o := range a {
+		ob, ok := bb[o.Batch]
+		if o.Tested == 0 || !ok {
+			continue
+		}
+		r := both{float64(o.Passed), float64(o.Tested), float64(ob.Passed), float64(ob.Tested)}
+		rows = append(rows, r)
+		xa += r.xa
+		na += r.na
+		xb += r.xb
+		nb += r.nb
+	}
+	pr.Batches = len(rows)
+	if len(rows) < 2 {
+		return pr
+	}
+	pr.PA, pr.PB = xa/na, xb/nb
+	pr.Diff = pr.PA - pr.PB
+	var ss float64
+	for _, r := range rows {
+		u := (r.xa-pr.PA*r.na)/na - (r.xb-pr.PB*r.nb)/nb
+		ss += u * u
+	}
+	k := float64(len(rows))
+	pr.SE = math.Sqrt(k / (k - 1) * ss)
+	switch {
+	case pr.SE > 0:
+		pr.P = stats.TCDF(pr.Diff/pr.SE, k-1)
+	case pr.Diff < 0:
+		pr.P = 0
+	}
+	return pr
+}
+
+// Candidate is a platform offered to WorstGroup.
+type Candidate struct {
+	ID  string
+	Obs []Obs
+}
+
+// Worst is the outcome of WorstGroup.
+type Worst struct {
+	// Found is true when Group is significantly below every other
+	// eligible platform; Group then lists it, lowest first.
+	Found bool
+	Group []string
+	// Rates of the eligible platforms, lowest first.
+	Eligible []string
+	Rates    map[string]Rate
+	// Weakest is the cross comparison (group member against a platform
+	// outside) with the largest p-value: the intersection-union test's
+	// p-value (Berger 1982).
+	Weakest *Pair
+	// TooLittle lists the platforms with too little data to rank.
+	TooLittle []string
+}
+
+// WorstGroup names the platforms that are significantly below all others:
+// the subset that could hold the lowest (every platform not significantly
+// above the lowest, Gupta 1965), claimed only when each of its members is
+// significantly below each platform outside it (an intersection-union
+// test at level alpha, Berger 1982).
+func WorstGroup(cs []Candidate, alpha float64) Worst {
+	w := Worst{Rates: map[string]Rate{}}
+	var el []Candidate
+	for _, c := range cs {
+		r := EstimateRate(c.Obs)
+		w.Rates[c.ID] = r
+		if r.Batches < MinRankBatches || r.N < MinTests {
+			w.TooLittle = append(w.TooLittle, c.ID)
+			continue
+		}
+		el = append(el, c)
+	}
+	sort.SliceStable(el, func(i, j int) bool {
+		ri, rj := w.Rates[el[i].ID], w.Rates[el[j].ID]
+		if ri.P != rj.P {
+			return ri.P < rj.P
+		}
+		return el[i].ID < el[j].ID
+	})
+	for _, c := range el {
+		w.Eligible = append(w.Eligible, c.ID)
+	}
+	if len(el) < 2 {
+		return w
+	}
+	low := el[0]
+	in := map[string]bool{low.ID: true}
+	w.Group = []string{low.ID}
+	for _, c := range el[1:] {
+		// Is c significantly above the lowest?
+		if pr := ComparePair(low.ID, low.Obs, c.ID, c.Obs); pr.Batches < MinRankBatches || pr.P >= alpha {
+			in[c.ID] = true
+			w.Group = append(w.Group, c.ID)
+		}
+	}
+	if len(w.Group) == len(el) {
+		return w
+	}
+	w.Found = true
+	for _, g := range el {
+		if !in[g.ID] {
+			continue
+		}
+		for _, o := range el {
+			if in[o.ID] {
+				continue
+			}
+			pr := ComparePair(g.ID, g.Obs, o.ID, o.Obs)
+			if pr.Batches < MinRankBatches {
+				pr.P = 1
+			}
+			if w.Weakest == nil || pr.P > w.Weakest.P {
+				p := pr
+				w.Weakest = &p
+			}
+			if pr.P >= alpha {
+				w.Found = false
+			}
+		}
+	}
+	return w
+}
+
+// ICC is an intra-batch correlation estimated from groups of batches.
+type ICC struct {
+	Rho float64
+	// DF is the residual degrees of freedom: batches less groups.
+	DF float64
+}
+
+// EstimateICC estimates the intra-batch correlation rho of a beta-binomial
+// model, Var(x_b) = n_b p(1-p) (1 + (n_b - 1) rho), from batches in groups
+// that share a rate (an ecosystem in a window), by the method of moments:
+// with the residuals r_b = x_b - n_b p_g about each group's ratio estimate,
+// E[sum r_b^2] / p(1-p) = A + rho C, where
+// A = sum n_b (1 - 2 n_b/N) + S2 sum n_b / N^2,
+// C = sum n_b(n_b-1)(1 - 2 n_b/N) + S2 sum n_b(n_b-1) / N^2 and
+// S2 = sum n_b^2 (docs/METHODS.md, "Intra-batch correlation"). Rho is clamped to [0, 1]; groups with a rate
+// of 0 or 1 carry no information.
+func EstimateICC(groups [][]Obs) ICC {
+	var num, den, df float64
+	for _, g := range groups {
+		var x, n, s2 float64
+		k := 0
+		for _, o := range g {
+			if o.Tested > 0 {
+				x += float64(o.Passed)
+				n += float64(o.Tested)
+				s2 += float64(o.Tested) * float64(o.Tested)
+				k++
+			}
+		}
+		if k < 2 {
+			continue
+		}
+		p := x / n
+		df += float64(k - 1)
+		if p <= 0 || p >= 1 {
+			continue
+		}
+		var rr, a, c, sa, sc float64
+		for _, o := range g {
+			if o.Tested == 0 {
+				continue
+			}
+			nb := float64(o.Tested)
+			r := float64(o.Passed) - nb*p
+			rr += r * r
+			a += nb * (1 - 2*nb/n)
+			c += nb * (nb - 1) * (1 - 2*nb/n)
+			sa += nb
+			sc += nb * (nb - 1)
+		}
+		a += s2 / (n * n) * sa
+		c += s2 / (n * n) * sc
+		num += rr/(p*(1-p)) - a
+		den += c
+	}
+	out := ICC{DF: df}
+	if den > 0 {
+		out.Rho = math.Max(0, math.Min(1, num/den))
+	}
+	return out
+}

@@ -1,0 +1,275 @@
+package infer
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// betaBinom draws one batch: its pass probability from a beta distribution
+// with mean p and intra-class correlation icc, then n results.
+func betaBinom(rng *rand.Rand, p, icc float64, n int) int64 {
+	q := p
+	if icc > 0 {
+		s := (1 - icc) / icc
+		x, y := gamma(rng, p*s), gamma(rng, (1-p)*s)
+		q = x / (x + y)
+	}
+	var k int64
+	for i := 0; i < n; i++ {
+		if rng.Float64() < q {
+			k++
+		}
+	}
+	return k
+}
+
+func gamma(rng *rand.Rand, a float64) float64 {
+	if a < 1 {
+		return gamma(rng, a+1) * math.Pow(rng.Float64(), 1/a)
+	}
+	d := a - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := rng.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		u := rng.Float64()
+		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
+			return d * v
+		}
+	}
+}
+
+var testEcos = []struct {
+	name string
+	p    float64
+}{{"homebrew", 0.7}, {"crates.io", 0.93}, {"npm", 0.85}, {"pypi", 0.8}}
+
+// history draws a platform's batches: ecosystems drift from the first two
+// to the last two when drift is set; shift lowers the rate from batch at on.
+func history(rng *rand.Rand, batches int, offset, icc float64, drift bool, at int, shift float64) []Obs {
+	obs := make([]Obs, batches)
+	for b := range obs {
+		t := float64(b) / float64(batches)
+		i := rng.IntN(len(testEcos))
+		if drift && rng.Float64() < 0.7 {
+			// Early batches mostly the first two, late ones the last two.
+			i = rng.IntN(2)
+			if rng.Float64() < t {
+				i += 2
+			}
+		}
+		e := testEcos[i]
+		p := e.p - offset
+		if at >= 0 && b >= at {
+			p -= shift
+		}
+		n := 5 + rng.IntN(25)
+		obs[b] = Obs{Batch: b, Eco: e.name, Tested: int64(n), Passed: betaBinom(rng, p, icc, n)}
+	}
+	return obs
+}
+
+// TestRateCoverage: the 95% interval of a platform's pass rate covers the
+// true rate in at least 93% of histories, with batch effects up to an
+// intra-batch correlation of 0.2 and 5 to 60 batches, the correlation
+// pooled over eleven platforms as the report pools it.
+func TestRateCoverage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, icc := range []float64{0, 0.05, 0.2} {
+		for _, batches := range []int{5, 15, 60} {
+			for _, p := range []float64{0.5, 0.9, 0.98} {
+				const reps = 1000
+				cover := 0
+				for r := 0; r < reps; r++ {
+					// Eleven platforms like it pool their correlation.
+					plats := make([][]Obs, 11)
+					for i := range plats {
+						obs := make([]Obs, batches)
+						for b := range obs {
+							n := 5 + rng.IntN(25)
+							obs[b] = Obs{Batch: b, Tested: int64(n), Passed: betaBinom(rng, p, icc, n)}
+						}
+						plats[i] = obs
+					}
+					est := EstimateRateICC(plats[0], EstimateICC(plats).Rho)
+					if est.Low <= p && p <= est.High {
+						cover++
+					}
+				}
+				c := float64(cover) / reps
+				if c < 0.93 {
+					t.Errorf("icc %.2f, %d batches, p %.2f: coverage %.1f%%", icc, batches, p, 100*c)
+				}
+				if testing.Verbose() {
+					t.Logf("icc %.2f, %2d batches, p %.2f: coverage %.1f%%", icc, batches, p, 100*c)
+				}
+			}
+		}
+	}
+}
+
+// TestTrendCalibration: with no change but batch effects and a drifting
+// ecosystem mix, the stratified trend test of one platform is significant
+// at 5% in at most 6% of histories; a 10-point drop over the last 20 of 60
+// batches is found (reported as power).
+func TestTrendCalibration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	const reps = 1000
+	for _, icc := range []float64{0, 0.05, 0.2} {
+		fa, power := 0, 0
+		for r := 0; r < reps; r++ {
+			h := history(rng, 60, 0, icc, true, -1, 0)
+			if tr := CompareWindows(h[:30], h[30:]); tr.Testable && tr.P < 0.05 {
+				fa++
+			}
+			h = history(rng, 60, 0, icc, true, 40, 0.10)
+			if tr := CompareWindows(h[:40], h[40:]); tr.Testable && tr.P < 0.05 && tr.Change < 0 {
+				power++
+			}
+		}
+		t.Logf("icc %.2f: false trend %.1f%%, power (10-point drop, 20 of 60 batches) %.1f%%", icc, 100*float64(fa)/reps, 100*float64(power)/reps)
+		if float64(fa)/reps > 0.05+2*math.Sqrt(0.05*0.95/reps) {
+			t.Errorf("icc %.2f: false trend in %d of %d histories", icc, fa, reps)
+		}
+	}
+}
+
+// TestTrendSimpson: a platform that is steady within every ecosystem but
+// whose newer batches hold a harder ecosystem shows a crude drop and no
+// standardised change.
+func TestTrendSimpson(t *testing.T) {
+	var prev, cur []Obs
+	for b := 0; b < 10; b++ {
+		prev = append(prev, Obs{Batch: b, Eco: "easy", Tested: 20, Passed: 18})
+		cur = append(cur, Obs{Batch: 20 + b, Eco: "easy", Tested: 2, Passed: 2 - int64(b%5/4)})
+		prev = append(prev, Obs{Batch: 10 + b, Eco: "hard", Tested: 2, Passed: 1})
+		cur = append(cur, Obs{Batch: 30 + b, Eco: "hard", Tested: 20, Passed: 10})
+	}
+	tr := CompareWindows(prev, cur)
+	if !tr.Testable || tr.CurP-tr.PrevP > -0.3 {
+		t.Fatalf("crude change should be a large drop: %+v", tr)
+	}
+	if tr.P < 0.2 || math.Abs(tr.Change) > 0.05 {
+		t.Errorf("within ecosystems nothing changed, yet change %.3f p %.3g", tr.Change, tr.P)
+	}
+	if tr.MixShift < 0.5 {
+		t.Errorf("mix shift %.2f not flagged", tr.MixShift)
+	}
+}
+
+// TestWorstGroupCalibration: among nine platforms with one true rate, the
+// worst group is claimed in at most 5% of reports; two platforms 30 points
+// below seven others are named together.
+func TestWorstGroupCalibration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	const reps = 400
+	for _, icc := range []float64{0, 0.05, 0.2} {
+		fa, found := 0, 0
+		for r := 0; r < reps; r++ {
+			for _, gap := range []float64{0, 0.3} {
+				var cs []Candidate
+				batches := 30
+				// Shared batch effect: every platform sees the same
+				// ecosystem in a batch.
+				ecos := make([]int, batches)
+				sizes := make([]int, batches)
+				for b := range ecos {
+					ecos[b] = rng.IntN(len(testEcos))
+					sizes[b] = 5 + rng.IntN(25)
+				}
+				for p := 0; p < 9; p++ {
+					off := 0.0
+					if p < 2 {
+						off = gap
+					}
+					obs := make([]Obs, batches)
+					for b := range obs {
+						e := testEcos[ecos[b]]
+						obs[b] = Obs{Batch: b, Eco: e.name, Tested: int64(sizes[b]), Passed: betaBinom(rng, math.Max(0.01, e.p-off), icc, sizes[b])}
+					}
+					cs = append(cs, Candidate{ID: string(rune('a' + p)), Obs: obs})
+				}
+				w := WorstGroup(cs, 0.05)
+				if gap == 0 && w.Found {
+					fa++
+				}
+				if gap > 0 && w.Found && len(w.Group) == 2 {
+					found++
+				}
+			}
+		}
+		t.Logf("icc %.2f: false worst group %.1f%%, two platforms 30 points below found %.1f%%", icc, 100*float64(fa)/reps, 100*float64(found)/reps)
+		if float64(fa)/reps > 0.05+2*math.Sqrt(0.05*0.95/reps) {
+			t.Errorf("icc %.2f: false worst group in %d of %d", icc, fa, reps)
+		}
+		if found < reps*8/10 {
+			t.Errorf("icc %.2f: the two weak platforms found in %d of %d", icc, found, reps)
+		}
+	}
+}
+
+// TestDetectorCalibration: eleven platforms of 120 stable batches raise an
+// alarm in at most 5% of histories; a 10-point drop over the last 20
+// batches is detected (power logged), and its start placed near batch 100.
+func TestDetectorCalibration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	reps := 300
+	if testing.Short() {
+		reps = 100
+	}
+	for _, icc := range []float64{0, 0.05, 0.2} {
+		fa, det, late := 0, 0, 0
+		var starts []int
+		for r := 0; r < reps; r++ {
+			any := false
+			for p := 0; p < 11; p++ {
+				if a, _ := Detect(history(rng, 120, 0, icc, true, -1, 0)); len(a) > 0 {
+					any = true
+				}
+			}
+			if any {
+				fa++
+			}
+			a, _ := Detect(history(rng, 120, 0, icc, true, 100, 0.10))
+			for _, al := range a {
+				if al.At >= 100 {
+					det++
+					starts = append(starts, al.Start)
+					break
+				}
+			}
+			a, _ = Detect(history(rng, 120, 0, icc, true, 60, 0.10))
+			for _, al := range a {
+				if al.At >= 60 {
+					late++
+					break
+				}
+			}
+		}
+		t.Logf("icc %.2f: the same drop at batch 60 detected by 120 in %.1f%%", icc, 100*float64(late)/float64(reps))
+		t.Logf("icc %.2f: histories with a false alarm %.1f%%; 10-point drop at batch 100 detected by 120 in %.1f%%, start median %v", icc, 100*float64(fa)/float64(reps), 100*float64(det)/float64(reps), median(starts))
+		if float64(fa)/float64(reps) > 0.05+2*math.Sqrt(0.05*0.95/float64(reps)) {
+			t.Errorf("icc %.2f: false alarms in %d of %d histories", icc, fa, reps)
+		}
+	}
+}
+
+func median(xs []int) int {
+	if len(xs) == 0 {
+		return -1
+	}
+	c := append([]int(nil), xs...)
+	for i := range c {
+		for j := i + 1; j < len(c); j++ {
+			if c[j] < c[i] {
+				c[i], c[j] = c[j], c[i]
+			}
+		}
+	}
+	return c[len(c)/2]
+}
