@@ -100,6 +100,16 @@ func (fa *failureAgg) merge(other *failureAgg) {
 			fa.kindCount[p][k] += n
 		}
 	}
+	for k, m := range other.infraBatch {
+		for p, n := range m {
+			bump(fa.infraBatch, k, p, n)
+		}
+	}
+	for k, m := range other.infraTime {
+		for p, n := range m {
+			bump(fa.infraTime, k, p, n)
+		}
+	}
 	for k, n := range other.blockFail {
 		fa.blockFail[k] += n
 	}
@@ -133,6 +143,11 @@ type failureAgg struct {
 	blockRec  map[[3]string]struct{}          // (platform, dependency, package)
 	gaps      map[[2]string]*gapState         // (platform, package) -> causes
 	records   int64
+	// Infrastructure failures of every batch (not only the window's), for
+	// batch records that do not count them: by batch ID, or by time for
+	// records without one.
+	infraBatch map[string]map[string]int64
+	infraTime  map[int64]map[string]int64
 }
 
 // gapState is what every failure of one recipe on one platform has in common.
@@ -145,12 +160,14 @@ type gapState struct {
 func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[string]bool) *failureAgg {
 	fa := &failureAgg{
 		ro: ro, lo: lo, hi: hi, ecoFilter: ecoFilter,
-		inWindow:  map[string]bool{},
-		catCount:  map[string]map[string]int64{},
-		kindCount: map[string]map[model.Kind]int64{},
-		blockFail: map[[2]string]int64{},
-		blockRec:  map[[3]string]struct{}{},
-		gaps:      map[[2]string]*gapState{},
+		inWindow:   map[string]bool{},
+		catCount:   map[string]map[string]int64{},
+		kindCount:  map[string]map[model.Kind]int64{},
+		blockFail:  map[[2]string]int64{},
+		blockRec:   map[[3]string]struct{}{},
+		gaps:       map[[2]string]*gapState{},
+		infraBatch: map[string]map[string]int64{},
+		infraTime:  map[int64]map[string]int64{},
 	}
 	for _, b := range cur {
 		fa.inWindow[b.id] = true
@@ -163,6 +180,15 @@ func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[str
 func (fa *failureAgg) add(f *model.Failure) {
 	if len(fa.ecoFilter) > 0 && !fa.ecoFilter[f.Ecosystem] {
 		return
+	}
+	if model.CategoryKind(f.Category) == model.KindInfrastructure {
+		if r := fa.ro.roll(f.Environment); r.keep {
+			if f.BatchID != "" && fa.knownBatch(f.BatchID) {
+				bump(fa.infraBatch, f.BatchID, r.id, 1)
+			} else {
+				bump(fa.infraTime, f.Timestamp.UnixNano(), r.id, 1)
+			}
+		}
 	}
 	if f.BatchID != "" && fa.knownBatch(f.BatchID) {
 		if !fa.inWindow[f.BatchID] {
@@ -199,6 +225,13 @@ func (fa *failureAgg) add(f *model.Failure) {
 		st.catMixed = true
 	}
 	st.deps = intersect(st.deps, f.BlockedBy)
+}
+
+func bump[K comparable](m map[K]map[string]int64, k K, plat string, n int64) {
+	if m[k] == nil {
+		m[k] = map[string]int64{}
+	}
+	m[k][plat] += n
 }
 
 // knownBatch reports whether a batch ID appears in the metrics.

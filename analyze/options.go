@@ -27,13 +27,12 @@ type ReportOptions struct {
 	WeekBudget float64
 	// WeekStart is the weekday weeks start on, at 00:00 UTC.
 	WeekStart time.Weekday
-	// SkipThreshold is the failure rate above which skipping an ecosystem on
-	// a platform is advised (the interval's lower bound must exceed it).
+	// SkipThreshold is the recipe failure rate above which skipping an
+	// ecosystem on a platform is advised, when the excess is significant
+	// (q <= 0.05 across the cells).
 	SkipThreshold float64
 	// Confidence is the confidence level of intervals and tests.
 	Confidence float64
-	// SmallSample marks rates with fewer tests than this as small samples.
-	SmallSample int64
 	// SparkBuckets is the most points a sparkline has.
 	SparkBuckets int
 	// TopBlockers is how many blockers to list per platform.
@@ -52,7 +51,6 @@ func DefaultReportOptions(now time.Time) ReportOptions {
 		WeekStart:     time.Monday,
 		SkipThreshold: 0.8,
 		Confidence:    0.95,
-		SmallSample:   30,
 		SparkBuckets:  30,
 		TopBlockers:   5,
 		TopGaps:       3,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,6 +47,14 @@ type platCount struct {
 	c       model.Counts
 	seconds float64
 	timed   bool
+	// infra counts the failed tests that were the infrastructure's;
+	// infraKnown is false until the record or the failure records say.
+	infra      int64
+	infraKnown bool
+	// gates are the platforms (rolled up) the record shows gating this
+	// one in the batch; gateless is true when it had skips no gate explains.
+	gates    []string
+	gateless bool
 }
 
 type platInfo struct {
@@ -220,12 +229,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if len(cur) < buckets {
 		buckets = len(cur)
 	}
-	spark := map[string][]model.Counts{}
-	for i, b := range cur {
-		bk := 0
-		if buckets > 0 {
-			bk = i * buckets / len(cur)
-		}
+	for _, b := range cur {
 		for _, pc := range b.plats {
 			p := stat(pc.id)
 			if pc.c.Tested > 0 || pc.c.Skipped > 0 {
@@ -238,13 +242,6 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 			if !pc.c.SkippedKnown {
 				p.SkippedPartial = true
 			}
-			s := spark[pc.id]
-			if s == nil {
-				s = make([]model.Counts, buckets)
-				spark[pc.id] = s
-			}
-			s[bk].Tested += pc.c.Tested
-			s[bk].Passed += pc.c.Passed
 			if pc.timed && pc.c.Tested > 0 {
 				d := durs[pc.id]
 				if d == nil {
@@ -267,7 +264,6 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 			}
 		}
 	}
-	prevTotals, curTotals := totals(prev), totals(trendCur)
 
 	// 4. Failures.
 	commits, err := rd.Commits()
@@ -286,40 +282,19 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		if p.Tested == 0 && p.Skipped == 0 {
 			continue
 		}
-		p.N = p.Tested
-		p.PassRate, p.CILow, p.CIHigh = passRate(p.Passed, p.Tested)
-		p.SmallSample = p.Tested < o.SmallSample
 		p.RecipeFailures = fa.kindCount[id][model.KindRecipe]
 		p.InfrastructureFailures = fa.kindCount[id][model.KindInfrastructure]
-		if pt, ct := prevTotals[id], curTotals[id]; pt.Tested > 0 && ct.Tested > 0 {
-			c := stats.CompareProportions(pt.Passed, pt.Tested, ct.Passed, ct.Tested, 1-o.Confidence)
-			tr := &Trend{PreviousTested: pt.Tested, PreviousPassed: pt.Passed, PreviousPassRate: rate(pt.Passed, pt.Tested),
-				CurrentTested: ct.Tested, CurrentPassed: ct.Passed, CurrentPassRate: rate(ct.Passed, ct.Tested),
-				Change: c.Delta, P: c.P, Testable: c.Testable, Significant: c.Significant}
-			switch {
-			case !c.Testable:
-				tr.Direction = "too few to tell"
-			case !c.Significant:
-				tr.Direction = "no significant change"
-			case c.Delta > 0:
-				tr.Direction = "better"
-			default:
-				tr.Direction = "worse"
-			}
-			p.Trend = tr
-		}
-		for _, s := range spark[id] {
-			if s.Tested == 0 {
-				p.Spark = append(p.Spark, nil)
-				continue
-			}
-			v := rate(s.Passed, s.Tested)
-			p.Spark = append(p.Spark, &v)
-		}
 		rep.Platforms = append(rep.Platforms, *p)
 	}
 	if rep.Platforms == nil {
 		rep.Platforms = []PlatformStat{}
+	}
+	ser := inferPlatforms(rep, cur, trendCur, prev, all, fa)
+	for i := range rep.Platforms {
+		p := &rep.Platforms[i]
+		for _, v := range spark(ser[p.Platform], cur, all, buckets) {
+			p.Spark = append(p.Spark, v)
+		}
 	}
 
 	rep.Categories = fa.categories()
@@ -328,9 +303,6 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		if c.Tested == 0 {
 			continue
 		}
-		c.N = c.Tested
-		c.PassRate, c.CILow, c.CIHigh = passRate(c.Passed, c.Tested)
-		c.SmallSample = c.Tested < o.SmallSample
 		rep.Matrix = append(rep.Matrix, *c)
 	}
 	sort.Slice(rep.Matrix, func(i, j int) bool {
@@ -343,6 +315,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if rep.Matrix == nil {
 		rep.Matrix = []MatrixCell{}
 	}
+	cellRates(rep, ser)
 	rep.Durations = durationStats(platOrder, durs)
 
 	// 5. Budget.
@@ -350,9 +323,10 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 
 	// 6. Insights.
 	rep.Insights = []Insight{}
-	weakest(rep, o)
+	weakest(rep, ser)
 	regressions(rep)
-	skipAdvice(rep, cur, o)
+	skipAdvice(rep, cur, ser, o)
+	incidents(rep)
 	capabilityGaps(rep, fa, o)
 	for i := range rep.Insights {
 		if rep.Insights[i].BlockedBy == nil {
@@ -426,9 +400,24 @@ func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]f
 		if !ok {
 			i = len(out)
 			idx[r.id] = i
-			out = append(out, platCount{id: r.id, c: model.Counts{SkippedKnown: true}})
+			out = append(out, platCount{id: r.id, c: model.Counts{SkippedKnown: true}, infraKnown: true})
 		}
 		pc := &out[i]
+		if c.Infrastructure != nil {
+			pc.infra += *c.Infrastructure
+		} else {
+			pc.infraKnown = false
+		}
+		if c.Skipped > 0 {
+			if len(c.GatedBy) == 0 {
+				pc.gateless = true
+			}
+			for _, g := range c.GatedBy {
+				if gr := ro.roll(g); gr.id != r.id && !slices.Contains(pc.gates, gr.id) {
+					pc.gates = append(pc.gates, gr.id)
+				}
+			}
+		}
 		pc.c.Tested += c.Tested
 		pc.c.Passed += c.Passed
 		pc.c.Failed += c.Failed
@@ -453,19 +442,9 @@ func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]f
 	return out
 }
 
-// totals sums tested and passed per platform over batches.
-func totals(bs []*batch) map[string]model.Counts {
-	m := map[string]model.Counts{}
-	for _, b := range bs {
-		for _, pc := range b.plats {
-			t := m[pc.id]
-			t.Tested += pc.c.Tested
-			t.Passed += pc.c.Passed
-			m[pc.id] = t
-		}
-	}
-	return m
-}
+// BaselineWindows is how many windows' worth of batches before a --last N
+// window its trend compares with.
+const BaselineWindows = 4
 
 // cutWindow picks the window's batches, the batches the trend compares
 // (trendCur against prev), and the time span failures without a batch ID
@@ -525,7 +504,9 @@ func cutWindow(all []*batch, o ReportOptions, w *Window) (cur, trendCur, prev []
 		if len(cur) > 0 {
 			idx = indexOf(all, cur[0])
 		}
-		start := idx - len(cur)
+		// The baseline is up to BaselineWindows times the window: a
+		// longer baseline halves the comparison's variance at little cost.
+		start := idx - BaselineWindows*len(cur)
 		if start < 0 {
 			start = 0
 		}

@@ -74,29 +74,36 @@ func c(passed, failed int64) model.Counts {
 func TestSkipAdvice(t *testing.T) {
 	tests := []struct {
 		name    string
-		counts  model.Counts
+		counts  []model.Counts // one per batch
 		advised bool
 		verdict string
 	}{
-		{"clear yes", c(5, 95), true, "fail above 80.0% with confidence"},
-		{"clear no", c(50, 50), false, "no ecosystem fails above 80.0%"},
-		{"tiny sample, all failing", c(0, 3), false, "their intervals reach below it"},
-		{"above threshold, interval straddles", c(10, 50), false, "their intervals reach below it"},
+		{"clear yes", []model.Counts{c(1, 19), c(0, 20), c(2, 18), c(1, 19), c(1, 19)}, true, "fail above 80.0% at q <= 0.05"},
+		{"clear no", []model.Counts{c(10, 10), c(11, 9), c(9, 11), c(10, 10), c(10, 10)}, false, "no ecosystem fails above 80.0%"},
+		{"one batch, all failing", []model.Counts{c(0, 30)}, false, "too little data to test (under 3 batches or 10 tests)"},
+		{"two batches", []model.Counts{c(0, 30), c(0, 30)}, false, "too little data to test"},
+		{"above threshold, not significant", []model.Counts{c(2, 10), c(3, 9), c(2, 10)}, false, "but not significantly"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fsys := dataFS([]string{
-				runLine("b1", "npm", t0.Add(time.Hour), plat{"linux-musl-x86_64": tt.counts, "linux-glibc-x86_64": c(90, 10)}, nil),
-			}, nil)
-			r := report(t, fsys, nil)
+			var runs []string
+			var tested int64
+			for i, k := range tt.counts {
+				tested += k.Tested
+				runs = append(runs, runLine(fmt.Sprintf("b%d", i), "npm", t0.Add(time.Duration(i+1)*time.Hour), plat{"linux-musl-x86_64": k, "linux-glibc-x86_64": c(18, 2)}, nil))
+			}
+			r := report(t, dataFS(runs, nil), nil)
 			got := insights(r, KindSkip)
 			if (len(got) == 1) != tt.advised || len(got) > 1 {
-				t.Fatalf("skip insights %+v, advised want %v", got, tt.advised)
+				t.Fatalf("skip insights %+v, advised want %v (%s)", got, tt.advised, r.Verdicts.SkipAdvice)
 			}
 			if tt.advised {
 				in := got[0]
-				if in.Ecosystem != "npm" || in.Platform != "linux-musl-x86_64" || in.N != tt.counts.Tested || *in.CILow <= 0.8 {
+				if in.Ecosystem != "npm" || in.Platform != "linux-musl-x86_64" || in.N != tested || *in.Q > 0.05 || in.Batches != len(tt.counts) {
 					t.Errorf("insight %+v", in)
+				}
+				if in.MinutesPerWeek != nil {
+					t.Errorf("a window of hours gave a weekly figure: %v", *in.MinutesPerWeek)
 				}
 			}
 			if !strings.Contains(r.Verdicts.SkipAdvice, tt.verdict) {
@@ -107,12 +114,16 @@ func TestSkipAdvice(t *testing.T) {
 }
 
 func TestSkipAdviceThreshold(t *testing.T) {
-	fsys := dataFS([]string{runLine("b1", "npm", t0.Add(time.Hour), plat{"linux-musl-x86_64": c(40, 60)}, nil)}, nil)
+	var runs []string
+	for i := 0; i < 5; i++ {
+		runs = append(runs, runLine(fmt.Sprintf("b%d", i), "npm", t0.Add(time.Duration(i+1)*time.Hour), plat{"linux-musl-x86_64": c(8+int64(i%2), 12-int64(i%2))}, nil))
+	}
+	fsys := dataFS(runs, nil)
 	if got := insights(report(t, fsys, nil), KindSkip); len(got) != 0 {
 		t.Errorf("60%% failing advised at 0.8: %+v", got)
 	}
 	if got := insights(report(t, fsys, func(o *ReportOptions) { o.SkipThreshold = 0.4 }), KindSkip); len(got) != 1 {
-		t.Errorf("60%% of 100 failing not advised at 0.4: %+v", got)
+		t.Errorf("58%% of 100 failing over 5 batches not advised at 0.4: %+v", got)
 	}
 }
 
@@ -369,7 +380,7 @@ func TestWeakestAndRegression(t *testing.T) {
 	// darwin-arm64 has 10 tests: its interval is wide, so nothing can be
 	// called weakest when only it and a close platform remain.
 	r = report(t, dataFS(runs, nil), func(o *ReportOptions) { o.Platforms = []string{"darwin-arm64", "linux-glibc-x86_64"} })
-	if len(insights(r, KindWeakest)) != 0 || !strings.HasPrefix(r.Verdicts.WeakestPlatform, "no platform is significantly weaker") {
+	if len(insights(r, KindWeakest)) != 0 || !strings.Contains(r.Verdicts.WeakestPlatform, "no group is significantly below the rest") {
 		t.Errorf("weakest among darwin and glibc: %s", r.Verdicts.WeakestPlatform)
 	}
 }

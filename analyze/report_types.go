@@ -8,7 +8,7 @@ import (
 )
 
 // ReportVersion is the version of the report's JSON form.
-const ReportVersion = 2
+const ReportVersion = 3
 
 // Report is everything `batchsli report` says, computed once; every output
 // format renders this value.
@@ -22,7 +22,10 @@ type Report struct {
 	Batches int `json:"batches"`
 	// EmptyRuns counts the runs in the window that tested nothing: they are
 	// not batches.
-	EmptyRuns  int            `json:"empty_runs"`
+	EmptyRuns int `json:"empty_runs"`
+	// Inference states the settings and pooled quantities every interval
+	// and test in the report used (docs/METHODS.md).
+	Inference  Inference      `json:"inference"`
 	Platforms  []PlatformStat `json:"platforms"`
 	Categories []CategoryStat `json:"categories"`
 	Blockers   []BlockerStat  `json:"blockers"`
@@ -49,21 +52,64 @@ type Window struct {
 	PreviousBatches  int    `json:"previous_batches"`
 }
 
+// Inference is what the report's statistics rest on.
+type Inference struct {
+	// ICC is the intra-batch correlation of recipe results, pooled over the
+	// window's platforms and ecosystems: every rate's design effect is at
+	// least the one it implies.
+	ICC float64 `json:"icc"`
+	// MinBatches and MinTests are the least evidence for an interval or a
+	// test; MinRankBatches the least shared batches for a ranking.
+	MinBatches     int   `json:"min_batches"`
+	MinTests       int64 `json:"min_tests"`
+	MinRankBatches int   `json:"min_rank_batches"`
+	// Q is the false discovery rate of trend and skip claims
+	// (Benjamini-Hochberg q-values).
+	Q float64 `json:"q"`
+	// IncidentMin is the least infrastructure failures, and IncidentShare
+	// the least share of the platform's tests, that make a batch an
+	// incident on a platform.
+	IncidentMin   int64   `json:"incident_min"`
+	IncidentShare float64 `json:"incident_share"`
+}
+
 // PlatformStat is one platform's pass rate over the window.
+//
+// Tested, Passed, Failed and Skipped count every result; the pass rate is
+// about recipes: N = tested less infrastructure failures and less the
+// batches that were incidents on the platform.
 type PlatformStat struct {
 	Platform string `json:"platform"`
 	Level    string `json:"level"`
 	// Coarser is true when the records' keys are coarser than the level asked.
-	Coarser  bool    `json:"coarser"`
-	Batches  int     `json:"batches"`
-	Tested   int64   `json:"tested"`
-	Passed   int64   `json:"passed"`
-	Failed   int64   `json:"failed"`
-	Skipped  int64   `json:"skipped"`
-	PassRate float64 `json:"pass_rate"`
-	CILow    float64 `json:"ci_low"`
-	CIHigh   float64 `json:"ci_high"`
-	N        int64   `json:"n"`
+	Coarser bool  `json:"coarser"`
+	Batches int   `json:"batches"`
+	Tested  int64 `json:"tested"`
+	Passed  int64 `json:"passed"`
+	Failed  int64 `json:"failed"`
+	Skipped int64 `json:"skipped"`
+	// PassRate is null when no recipe result counts; CILow and CIHigh are
+	// null with fewer than Inference.MinBatches batches.
+	PassRate *float64 `json:"pass_rate"`
+	CILow    *float64 `json:"ci_low"`
+	CIHigh   *float64 `json:"ci_high"`
+	N        int64    `json:"n"`
+	// RateBatches are the batches in the pass rate; DesignEffect is its
+	// variance over the binomial's and EffectiveN = N / DesignEffect;
+	// IntervalMethod is "wilson-t" or "korn-graubard".
+	RateBatches    int     `json:"rate_batches"`
+	RecipePassed   int64   `json:"recipe_passed"`
+	DesignEffect   float64 `json:"design_effect"`
+	EffectiveN     float64 `json:"effective_n"`
+	IntervalMethod string  `json:"interval_method"`
+	// GatedBy lists the platforms whose passes this one is tested on
+	// (progressive validation); its rate is then "given passing" them.
+	// Yield is passes per recipe entering the batch (passed / (tested +
+	// skipped)), null when skips are not counted.
+	GatedBy []string `json:"gated_by"`
+	Yield   *float64 `json:"yield"`
+	// Health is the platform's runner health: infrastructure failures.
+	Health RunnerHealth `json:"runner_health"`
 	// SkippedPartial is true when some records (v0, v1) do not count skips.
 	SkippedPartial bool `json:"skipped_partial"`
 	SmallSample    bool `json:"small_sample"`
@@ -71,25 +117,88 @@ type PlatformStat struct {
 	RecipeFailures         int64  `json:"recipe_failures"`
 	InfrastructureFailures int64  `json:"infrastructure_failures"`
 	Trend                  *Trend `json:"trend"`
+	// Detector is the regression detector's state after the window's last
+	// batch (see Summary and docs/METHODS.md).
+	Detector *DetectorState `json:"detector"`
 	// Spark is the pass rate per bucket of consecutive batches, oldest
 	// first; null where a bucket tested nothing on the platform.
 	Spark []*float64 `json:"spark"`
 }
 
-// Trend compares a platform's pass rate with the previous window.
+// RunnerHealth is a platform's infrastructure SLI: the share of its tests
+// that failed for the infrastructure's reasons, and its incidents.
+type RunnerHealth struct {
+	Tested         int64 `json:"tested"`
+	Infrastructure int64 `json:"infrastructure"`
+	// FailureRate is Infrastructure / Tested with its clustered interval.
+	FailureRate *float64 `json:"failure_rate"`
+	CILow       *float64 `json:"ci_low"`
+	CIHigh      *float64 `json:"ci_high"`
+	// Incidents are the batches in which the platform's failures were
+	// mostly the infrastructure's; they are left out of the pass rate.
+	Incidents []string `json:"incidents"`
+	Trend     *Trend   `json:"trend"`
+}
+
+// DetectorState is where a platform's regression detector stands.
+type DetectorState struct {
+	Statistic float64 `json:"statistic"`
+	Threshold float64 `json:"threshold"`
+	// Since is the first batch of the current run of low batches, when the
+	// statistic is above zero.
+	Since string  `json:"since,omitempty"`
+	ICC   float64 `json:"icc"`
+	// Alarms are the regressions it raised in the window.
+	Alarms []DetectorAlarm `json:"alarms"`
+}
+
+// DetectorAlarm is one regression the detector raised.
+type DetectorAlarm struct {
+	At       string    `json:"at"`
+	AtTime   time.Time `json:"at_time"`
+	Start    string    `json:"start"`
+	StartAt  time.Time `json:"start_time"`
+	Stat     float64   `json:"statistic"`
+	Expected float64   `json:"expected"`
+	Observed float64   `json:"observed"`
+	Batches  int       `json:"batches"`
+	Tests    int64     `json:"tests"`
+}
+
+// Trend compares a rate with the previous window, ecosystem by ecosystem.
 type Trend struct {
 	PreviousTested   int64   `json:"previous_tested"`
 	PreviousPassed   int64   `json:"previous_passed"`
 	PreviousPassRate float64 `json:"previous_pass_rate"`
+	PreviousBatches  int     `json:"previous_batches"`
 	CurrentTested    int64   `json:"current_tested"`
 	CurrentPassed    int64   `json:"current_passed"`
 	CurrentPassRate  float64 `json:"current_pass_rate"`
-	Change           float64 `json:"change"`
-	P                float64 `json:"p_value"`
-	Testable         bool    `json:"testable"`
-	Significant      bool    `json:"significant"`
-	// Direction is "better", "worse", or "no significant change" (or "too
-	// few to tell" when the samples are too small for the test).
+	CurrentBatches   int     `json:"current_batches"`
+	// Change is the within-ecosystem difference (directly standardised,
+	// Mantel-Haenszel weights); CrudeChange the difference of the crude
+	// rates; SE, DF and ICC the test's standard error, degrees of freedom
+	// and intra-batch correlation.
+	Change      float64 `json:"change"`
+	CrudeChange float64 `json:"crude_change"`
+	SE          float64 `json:"se"`
+	DF          float64 `json:"df"`
+	ICC         float64 `json:"icc"`
+	P           float64 `json:"p_value"`
+	// Q is the Benjamini-Hochberg q-value among the report's trends.
+	Q           float64 `json:"q_value"`
+	Testable    bool    `json:"testable"`
+	Significant bool    `json:"significant"`
+	// Strata are the ecosystems compared; OnlyOneWindow those tested in one
+	// window only; MixShift how much the ecosystem mix moved (0 to 1).
+	Strata        []string `json:"strata"`
+	OnlyOneWindow []string `json:"only_one_window"`
+	MixShift      float64  `json:"mix_shift"`
+	// PopulationChanged is set when a gate of the platform changed
+	// significantly: the recipes reaching it are not the same population.
+	PopulationChanged bool `json:"population_changed"`
+	// Direction is "better", "worse", "no significant change", "population
+	// changed", or "too few to tell" with the reason.
 	Direction string `json:"direction"`
 }
 
@@ -111,18 +220,25 @@ type BlockerStat struct {
 	Recipes    int64  `json:"recipes"`
 }
 
-// MatrixCell is one ecosystem's pass rate on one platform.
+// MatrixCell is one ecosystem's pass rate on one platform (recipe results,
+// as for platforms).
 type MatrixCell struct {
-	Ecosystem   string  `json:"ecosystem"`
-	Platform    string  `json:"platform"`
-	Tested      int64   `json:"tested"`
-	Passed      int64   `json:"passed"`
-	Failed      int64   `json:"failed"`
-	PassRate    float64 `json:"pass_rate"`
-	CILow       float64 `json:"ci_low"`
-	CIHigh      float64 `json:"ci_high"`
-	N           int64   `json:"n"`
-	SmallSample bool    `json:"small_sample"`
+	Ecosystem    string   `json:"ecosystem"`
+	Platform     string   `json:"platform"`
+	Tested       int64    `json:"tested"`
+	Passed       int64    `json:"passed"`
+	Failed       int64    `json:"failed"`
+	PassRate     *float64 `json:"pass_rate"`
+	CILow        *float64 `json:"ci_low"`
+	CIHigh       *float64 `json:"ci_high"`
+	N            int64    `json:"n"`
+	Batches      int      `json:"batches"`
+	DesignEffect float64  `json:"design_effect"`
+	SmallSample  bool     `json:"small_sample"`
+	// SkipP and SkipQ are the skip test's p- and q-value (null when the
+	// cell has too little evidence to test).
+	SkipP *float64 `json:"skip_p"`
+	SkipQ *float64 `json:"skip_q"`
 }
 
 // DurationStat describes a platform's validation time per batch.
@@ -191,7 +307,17 @@ type Insight struct {
 	Change         *float64 `json:"change,omitempty"`
 	P              *float64 `json:"p_value,omitempty"`
 	MinutesPerWeek *float64 `json:"minutes_per_week,omitempty"`
-	Evidence       string   `json:"evidence"`
+	// Group is the worst group (weakest_platform); Batches the batches
+	// behind the claim; Q its q-value; Statistic a detector's statistic.
+	Group        []string `json:"group,omitempty"`
+	Batches      int      `json:"batches,omitempty"`
+	DesignEffect *float64 `json:"design_effect,omitempty"`
+	Q            *float64 `json:"q_value,omitempty"`
+	Statistic    *float64 `json:"statistic,omitempty"`
+	// Start is when a detected regression began (regression from the
+	// detector, in summaries).
+	Start    *time.Time `json:"start,omitempty"`
+	Evidence string     `json:"evidence"`
 }
 
 // Insight kinds.
@@ -200,6 +326,7 @@ const (
 	KindGap        = "capability_gap"
 	KindSkip       = "skip_platform"
 	KindRegression = "regression"
+	KindIncident   = "incident"
 )
 
 // Verdicts are the report's answers when there is no positive finding.
@@ -208,6 +335,8 @@ type Verdicts struct {
 	Regressions     string `json:"regressions"`
 	SkipAdvice      string `json:"skip_advice"`
 	CapabilityGaps  string `json:"capability_gaps"`
+	// Apart lists platforms with too little data to rank or test.
+	Apart []string `json:"apart"`
 }
 
 // Comparable returns a copy of r without what depends on where the records

@@ -257,6 +257,19 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		}
 	}
 	s.NewInsights, s.ClearedInsights = insightChanges(before, after)
+	// Regressions come from the detector, at the finest level the records
+	// carry: a window test re-run after every batch would alarm on most
+	// stable histories (docs/METHODS.md, "Regression detector").
+	ro.By = model.LevelFamily
+	ro.Ecosystems, ro.Platforms = nil, nil
+	ro.Until = b.Timestamp
+	fine := after
+	if o.Report.By != model.LevelFamily || len(o.Report.Ecosystems) > 0 || len(o.Report.Platforms) > 0 {
+		if fine, err = BuildReport(fsys, name, ro); err != nil {
+			return nil, err
+		}
+	}
+	s.NewInsights = append(s.NewInsights, detectorInsights(fine, b.BatchID)...)
 	s.Warnings = []Warning{}
 	if s.Budget.Exhausted || s.Budget.RunOutAt != nil {
 		s.Warnings = append(s.Warnings, Warning{Title: "macOS budget", Message: "macOS budget " + s.Budget.Status})
@@ -267,6 +280,27 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		}
 	}
 	return s, nil
+}
+
+// detectorInsights states the detector alarms a batch raised.
+func detectorInsights(r *Report, batchID string) []Insight {
+	var out []Insight
+	for _, p := range r.Platforms {
+		if p.Detector == nil {
+			continue
+		}
+		for _, a := range p.Detector.Alarms {
+			if a.At != batchID {
+				continue
+			}
+			start := a.StartAt
+			out = append(out, Insight{Kind: KindRegression, Platform: p.Platform, BlockedBy: []string{},
+				Rate: ptr(a.Observed), N: a.Tests, Change: ptr(a.Observed - a.Expected), Statistic: ptr(a.Stat), Batches: a.Batches, Start: &start,
+				Evidence: fmt.Sprintf("%s regressed from batch %s (%s) on: %d batches since pass %s of %d recipe tests where their ecosystems' history predicts %s; the detector's statistic %.1f passed its threshold %.0f (one-sided CUSUM within ecosystems, intra-batch correlation %.2f; about 3%% of stable 120-batch histories see a false alarm on any of 11 platforms)",
+					p.Platform, a.Start, a.StartAt.Format("2006-01-02 15:04"), a.Batches, pct(a.Observed), a.Tests, pct(a.Expected), a.Stat, p.Detector.Threshold, p.Detector.ICC)})
+		}
+	}
+	return out
 }
 
 func insightKey(in Insight) string {
@@ -284,6 +318,9 @@ func insightChanges(before, after *Report) (added, cleared []Insight) {
 	}
 	has := map[string]bool{}
 	for _, in := range after.Insights {
+		if in.Kind == KindRegression {
+			continue
+		}
 		has[insightKey(in)] = true
 		if !had[insightKey(in)] {
 			added = append(added, in)
@@ -291,7 +328,7 @@ func insightChanges(before, after *Report) (added, cleared []Insight) {
 	}
 	if before != nil {
 		for _, in := range before.Insights {
-			if !has[insightKey(in)] {
+			if in.Kind != KindRegression && !has[insightKey(in)] {
 				cleared = append(cleared, in)
 			}
 		}

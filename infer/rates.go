@@ -152,7 +152,12 @@ type stratum struct {
 // comparing like with like: ecosystem by ecosystem, combined with
 // Mantel-Haenszel weights, with batches as clusters through a Pearson
 // dispersion (Rao and Scott 1992).
-func CompareWindows(prev, cur []Obs) Trend {
+func CompareWindows(prev, cur []Obs) Trend { return CompareWindowsICC(prev, cur, 0) }
+
+// CompareWindowsICC is CompareWindows with an intra-batch correlation
+// pooled over many platforms as a floor: a platform whose own batches
+// happen to agree is not credited with more precision than its peers show.
+func CompareWindowsICC(prev, cur []Obs, rhoFloor float64) Trend {
 	var t Trend
 	strata := map[string]*stratum{}
 	var tot [2]float64
@@ -208,6 +213,7 @@ func CompareWindows(prev, cur []Obs) Trend {
 		}
 	}
 	icc := EstimateICC(groups)
+	icc.Rho = math.Max(icc.Rho, rhoFloor)
 	t.ICC, t.DF = icc.Rho, math.Max(icc.DF, 1)
 	var sw, swd, sv float64
 	for _, e := range ecos {
@@ -310,7 +316,11 @@ func ComparePair(aID string, a []Obs, bID string, b []Obs) Pair {
 		ss += u * u
 	}
 	k := float64(len(rows))
-	pr.SE = math.Sqrt(k / (k - 1) * ss)
+	// The linearised variance, but never below the binomial variance of
+	// the difference under equal rates: batches that happen to agree
+	// exactly, or a rate of 0 or 1, claim no precision they do not have.
+	p0 := (xa + xb) / (na + nb)
+	pr.SE = math.Sqrt(math.Max(k/(k-1)*ss, p0*(1-p0)*(1/na+1/nb)))
 	switch {
 	case pr.SE > 0:
 		pr.P = stats.TCDF(pr.Diff/pr.SE, k-1)
@@ -341,13 +351,18 @@ type Worst struct {
 	Weakest *Pair
 	// TooLittle lists the platforms with too little data to rank.
 	TooLittle []string
+	// Alpha is the level each comparison was made at.
+	Alpha float64
 }
 
 // WorstGroup names the platforms that are significantly below all others:
 // the subset that could hold the lowest (every platform not significantly
-// above the lowest, Gupta 1965), claimed only when each of its members is
-// significantly below each platform outside it (an intersection-union
-// test at level alpha, Berger 1982).
+// above the observed lowest, Gupta 1965), claimed only when each of its
+// members is significantly below each platform outside it (an
+// intersection-union test, Berger 1982). Because the lowest is chosen by
+// the data (any of the k eligible platforms could be it), each comparison
+// is made at alpha/k (Bonferroni over the candidates, in the spirit of
+// Hsu's 1984 multiple comparisons with the best).
 func WorstGroup(cs []Candidate, alpha float64) Worst {
 	w := Worst{Rates: map[string]Rate{}}
 	var el []Candidate
@@ -373,17 +388,66 @@ func WorstGroup(cs []Candidate, alpha float64) Worst {
 	if len(el) < 2 {
 		return w
 	}
+	alpha /= float64(len(el))
+	w.Alpha = alpha
 	low := el[0]
 	in := map[string]bool{low.ID: true}
 	w.Group = []string{low.ID}
+	kept := el[:1]
 	for _, c := range el[1:] {
-		// Is c significantly above the lowest?
-		if pr := ComparePair(low.ID, low.Obs, c.ID, c.Obs); pr.Batches < MinRankBatches || pr.P >= alpha {
+		// Is c significantly above the lowest? A platform that shares too
+		// few batches with it is set apart: it can neither hide nor make
+		// a finding.
+		pr := ComparePair(low.ID, low.Obs, c.ID, c.Obs)
+		if pr.Batches < MinRankBatches {
+			w.TooLittle = append(w.TooLittle, c.ID)
+			continue
+		}
+		kept = append(kept, c)
+		if pr.P >= alpha {
 			in[c.ID] = true
 			w.Group = append(w.Group, c.ID)
 		}
 	}
-	if len(w.Group) == len(el) {
+	// A member with a small share of the data (tests under a
+	// quarter of the eligible platforms' median) that is distinguishable
+	// neither from the lowest nor from the highest platform outside the
+	// group has too little data to place: set apart, it neither hides the
+	// finding nor joins it.
+	var top *Candidate
+	var effs []float64
+	for i := range kept {
+		if !in[kept[i].ID] {
+			top = &kept[i]
+		}
+		effs = append(effs, float64(w.Rates[kept[i].ID].N))
+	}
+	sort.Float64s(effs)
+	small := effs[len(effs)/2] / 4
+	if top != nil {
+		var group []string
+		var placed []Candidate
+		for _, c := range kept {
+			if in[c.ID] && c.ID != low.ID && float64(w.Rates[c.ID].N) < small {
+				if pr := ComparePair(c.ID, c.Obs, top.ID, top.Obs); pr.Batches >= MinRankBatches && pr.P >= alpha {
+					delete(in, c.ID)
+					w.TooLittle = append(w.TooLittle, c.ID)
+					continue
+				}
+			}
+			if in[c.ID] {
+				group = append(group, c.ID)
+			}
+			placed = append(placed, c)
+		}
+		w.Group, kept = group, placed
+	}
+	el = kept
+	w.Eligible = w.Eligible[:0]
+	for _, c := range el {
+		w.Eligible = append(w.Eligible, c.ID)
+	}
+	if len(el) < 2 || len(w.Group) == len(el) {
 		return w
 	}
 	w.Found = true

@@ -31,7 +31,24 @@ func MDPlatforms(b *strings.Builder, r *analyze.Report) {
 	for _, p := range r.Platforms {
 		rows = append(rows, platformCells(p, MD, " (partial)", '·'))
 	}
-	mdTable(b, []string{"Platform", "Tested", "Passed", "Failed", "Skipped", "Pass rate", "95% CI", "n", "Trend", "Per batch"}, "right", rows)
+	mdTable(b, platformHeader, "right", rows)
+	fmt.Fprintf(b, "Pass rates count recipe results: infrastructure failures and incident batches are left out (runner health below). Intervals treat batches as clusters (intra-batch correlation %.2f pooled); trends compare within ecosystems.\n\n", r.Inference.ICC)
+	if anyGated(r) {
+		b.WriteString("### Progressive validation\n\n")
+		rows = nil
+		for _, p := range r.Platforms {
+			if len(p.GatedBy) > 0 {
+				rows = append(rows, gateCells(p, MD))
+			}
+		}
+		mdTable(b, gateHeader, "", rows)
+	}
+	b.WriteString("### Runner health\n\n")
+	rows = nil
+	for _, p := range r.Platforms {
+		rows = append(rows, healthCells(p, MD))
+	}
+	mdTable(b, healthHeader, "", rows)
 }
 
 // MDCategories writes the failure categories per platform.
@@ -96,7 +113,7 @@ func ReportMarkdown(w io.Writer, r *analyze.Report) error {
 		row := []string{MD(e)}
 		for _, p := range plats {
 			if c, ok := cell[[2]string{e, p}]; ok {
-				row = append(row, fmt.Sprintf("%s (%d)", pct(c.PassRate), c.N))
+				row = append(row, fmt.Sprintf("%s (%d)", ratePtr(c.PassRate), c.N))
 			} else {
 				row = append(row, "–")
 			}

@@ -130,7 +130,8 @@ func TestCleanEscapesC1AndBidi(t *testing.T) {
 }
 
 func TestReportTextColour(t *testing.T) {
-	r := &analyze.Report{Platforms: []analyze.PlatformStat{{Platform: "linux-x86_64", Tested: 10, Passed: 5, PassRate: 0.5}}}
+	half := 0.5
+	r := &analyze.Report{Platforms: []analyze.PlatformStat{{Platform: "linux-x86_64", Tested: 10, Passed: 5, PassRate: &half}, {Platform: "linux-arm64"}}}
 	var plain, colour strings.Builder
 	ReportText(&plain, r, TextOptions{})
 	ReportText(&colour, r, TextOptions{Color: true})
@@ -139,6 +140,15 @@ func TestReportTextColour(t *testing.T) {
 	}
 	if !strings.Contains(colour.String(), "\x1b[31m50.0%") {
 		t.Error("no red for a 50% pass rate with Color")
+	}
+	// A platform that tested nothing has no rate: a dash, never 0.0%.
+	for _, line := range strings.Split(plain.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 5 && f[0] == "linux-arm64" {
+			if f[5] != "–" {
+				t.Errorf("a platform without tests shows a rate: %q", line)
+			}
+			break // the pass-rate table comes first
+		}
 	}
 }
 

@@ -53,15 +53,84 @@ func platformCells(p analyze.PlatformStat, esc func(string) string, partial stri
 	if p.SmallSample {
 		n += " (small)"
 	}
+	deff := "–"
+	if p.RateBatches >= 2 {
+		deff = fmt.Sprintf("%.2f", p.DesignEffect)
+	}
 	return []string{name, fmt.Sprint(p.Tested), fmt.Sprint(p.Passed), fmt.Sprint(p.Failed), skipped,
-		pct(p.PassRate), ci(p.CILow, p.CIHigh), n, trendText(p.Trend), Spark(p.Spark, blank)}
+		ratePtr(p.PassRate), ciPtr(p.CILow, p.CIHigh, p.RateBatches), n, fmt.Sprint(p.RateBatches), deff, trendText(p.Trend), Spark(p.Spark, blank)}
+}
+
+// platformHeader names platformCells' columns.
+var platformHeader = []string{"Platform", "Tested", "Passed", "Failed", "Skipped", "Pass rate", "95% CI", "n", "Batches", "Design effect", "Trend", "Per batch"}
+
+// ratePtr shows a rate, or "–" where nothing was tested.
+func ratePtr(f *float64) string {
+	if f == nil {
+		return "–"
+	}
+	return pct(*f)
+}
+
+// ciPtr shows an interval, or why there is none.
+func ciPtr(lo, hi *float64, batches int) string {
+	switch {
+	case lo != nil && hi != nil:
+		return ci(*lo, *hi)
+	case batches == 0:
+		return "–"
+	}
+	return fmt.Sprintf("too few batches (%d)", batches)
 }
 
 func trendText(t *analyze.Trend) string {
 	if t == nil {
-		return "-"
+		return "–"
 	}
-	return fmt.Sprintf("%+.1f pts, %s", 100*t.Change, t.Direction)
+	if !t.Testable {
+		return t.Direction
+	}
+	return fmt.Sprintf("%+.1f pts (q = %.2g), %s", 100*t.Change, t.Q, t.Direction)
+}
+
+// healthCells is a platform's runner-health row.
+func healthCells(p analyze.PlatformStat, esc func(string) string) []string {
+	h := p.Health
+	iv := "–"
+	if h.CILow != nil {
+		iv = ci(*h.CILow, *h.CIHigh)
+	}
+	return []string{esc(p.Platform), fmt.Sprint(h.Infrastructure), fmt.Sprint(h.Tested), ratePtr(h.FailureRate), iv, fmt.Sprint(len(h.Incidents)), trendText(h.Trend)}
+}
+
+var healthHeader = []string{"Platform", "Infrastructure failures", "Tested", "Failure rate", "95% CI", "Incidents", "Trend"}
+
+// gateCells is a gated platform's row: its gates and yield.
+func gateCells(p analyze.PlatformStat, esc func(string) string) []string {
+	y := "–"
+	if p.Yield != nil {
+		y = pct(*p.Yield)
+	}
+	return []string{esc(p.Platform), esc(strings.Join(p.GatedBy, ", ")), ratePtr(p.PassRate), y}
+}
+
+var gateHeader = []string{"Platform", "Tested only on passes of", "Pass rate (given passing)", "Yield (passes per recipe entering)"}
+
+func upper(h []string) []string {
+	out := make([]string, len(h))
+	for i, s := range h {
+		out[i] = strings.ToUpper(s)
+	}
+	return out
+}
+
+func anyGated(r *analyze.Report) bool {
+	for _, p := range r.Platforms {
+		if len(p.GatedBy) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func secs(f *float64) string {
@@ -86,6 +155,7 @@ var kindTitle = map[string]string{
 	analyze.KindGap:        "capability gap",
 	analyze.KindSkip:       "skip advice",
 	analyze.KindRegression: "regression",
+	analyze.KindIncident:   "runner incident",
 }
 
 // matrixAxes returns the matrix's ecosystems and platforms in order.
@@ -153,13 +223,34 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 	if len(r.Platforms) == 0 {
 		b.WriteString("no batch in the window tested anything\n")
 	}
-	rows := [][]string{{"PLATFORM", "TESTED", "PASSED", "FAILED", "SKIPPED", "PASS RATE", "95% CI", "n", "TREND", "PER BATCH"}}
+	rows := [][]string{upper(platformHeader)}
 	for _, p := range r.Platforms {
 		cells := platformCells(p, Clean, "+?", ' ')
-		cells[5] = pal.rate(p.PassRate, cells[5])
+		if p.PassRate != nil {
+			cells[5] = pal.rate(*p.PassRate, cells[5])
+		}
 		rows = append(rows, cells)
 	}
 	if len(r.Platforms) > 0 {
+		table(rows)
+		fmt.Fprintf(&b, "Pass rates count recipe results: infrastructure failures and incident batches are left out (runner health below). Intervals treat batches as clusters (intra-batch correlation %.2f pooled); trends compare within ecosystems.\n", r.Inference.ICC)
+	}
+	if anyGated(r) {
+		header("Progressive validation")
+		rows = [][]string{upper(gateHeader)}
+		for _, p := range r.Platforms {
+			if len(p.GatedBy) > 0 {
+				rows = append(rows, gateCells(p, Clean))
+			}
+		}
+		table(rows)
+	}
+	if len(r.Platforms) > 0 {
+		header("Runner health")
+		rows = [][]string{upper(healthHeader)}
+		for _, p := range r.Platforms {
+			rows = append(rows, healthCells(p, Clean))
+		}
 		table(rows)
 	}
 
@@ -200,7 +291,11 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 				row = append(row, "-")
 				continue
 			}
-			row = append(row, pal.rate(c.PassRate, fmt.Sprintf("%s (%d)", pct(c.PassRate), c.N)))
+			cellText := fmt.Sprintf("%s (%d)", ratePtr(c.PassRate), c.N)
+			if c.PassRate != nil {
+				cellText = pal.rate(*c.PassRate, cellText)
+			}
+			row = append(row, cellText)
 		}
 		rows = append(rows, row)
 	}

@@ -51,6 +51,9 @@ type Options struct {
 	// Offsets lower a platform's pass probability by a fixed amount
 	// throughout (absolute).
 	Offsets map[string]float64
+	// Uniform gives every platform its ecosystem's pass probability: no
+	// platform is weaker than another unless Offsets or Changes say so.
+	Uniform bool
 }
 
 // Change is a known step in one platform's pass probability.
@@ -187,7 +190,10 @@ func failure(e eco, recipe, platform string, rng *rand.Rand) (exit int, cat stri
 // through the history): arm64 improves over time, musl depends on the
 // ecosystem, and linux-rhel-glibc-arm64 regresses in the last sixth.
 func passProb(e eco, platform string, t float64, o *Options) float64 {
-	p := baseProb(e, platform, t, o.Stable)
+	p := e.pass
+	if !o.Uniform {
+		p = baseProb(e, platform, t, o.Stable)
+	}
 	p -= o.Offsets[platform]
 	for _, c := range o.Changes {
 		if c.Platform == platform && t >= c.At {

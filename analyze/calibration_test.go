@@ -1,0 +1,317 @@
+package analyze
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batchsli/batchsli/infer"
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
+	"github.com/batchsli/batchsli/sample"
+	"github.com/batchsli/batchsli/simulate"
+)
+
+var calibrationLong = flag.Bool("calibration-long", false, "run the report calibration with 200 histories per setting (minutes)")
+
+// sampleBatches lists the sample's batch IDs and times in time order.
+func sampleBatches(t *testing.T) []*model.BatchRun {
+	t.Helper()
+	var runs []*model.BatchRun
+	rd := reader.New(sample.FS(), "sample", reader.DefaultOptions)
+	if err := rd.Metrics(func(b *model.BatchRun) { runs = append(runs, b) }); err != nil {
+		t.Fatal(err)
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Timestamp.Before(runs[j].Timestamp) })
+	return runs
+}
+
+// TestSampleReplay replays the built-in sample batch by batch, as `record`
+// sees it after each one: at most one false regression warning over its
+// 120 batches, and the real one (linux-rhel-glibc-arm64 from batch 100,
+// simulate's last sixth) warned about, with a start near batch 100.
+func TestSampleReplay(t *testing.T) {
+	runs := sampleBatches(t)
+	if len(runs) != 120 {
+		t.Fatalf("%d batches in the sample", len(runs))
+	}
+	index := map[string]int{}
+	for i, r := range runs {
+		index[r.BatchID] = i
+	}
+	const real, from = "linux-rhel-glibc-arm64", 100
+	falseWarnings, found := 0, false
+	for _, r := range runs {
+		o := DefaultSummaryOptions()
+		o.BatchID = r.BatchID
+		s, err := BuildSummary(sample.FS(), "sample", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range s.NewInsights {
+			if in.Kind != KindRegression {
+				continue
+			}
+			start := -1
+			for i, x := range runs {
+				if in.Start != nil && x.Timestamp.Equal(*in.Start) {
+					start = i
+				}
+			}
+			t.Logf("batch %d (%s): regression on %s from batch %d: %s", index[r.BatchID], r.BatchID, in.Platform, start, in.Evidence)
+			if in.Platform == real && index[r.BatchID] >= from {
+				found = true
+				if start < from-10 || start > from+10 {
+					t.Errorf("the regression's start is batch %d, want near %d", start, from)
+				}
+				continue
+			}
+			falseWarnings++
+		}
+		var warned bool
+		for _, w := range s.Warnings {
+			if strings.HasPrefix(w.Title, "Regression on ") {
+				warned = true
+			}
+		}
+		if warned != (len(regressionInsights(s.NewInsights)) > 0) {
+			t.Errorf("batch %s: warnings %v do not match the regressions found", r.BatchID, s.Warnings)
+		}
+	}
+	if falseWarnings > 1 {
+		t.Errorf("%d false regression warnings over 120 batches", falseWarnings)
+	}
+	if !found {
+		t.Errorf("the regression on %s was never warned about", real)
+	}
+}
+
+func regressionInsights(ins []Insight) []Insight {
+	var out []Insight
+	for _, in := range ins {
+		if in.Kind == KindRegression {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// TestTsukuRegressionsHoldWithinEcosystems: on tsuku's history, for every
+// window and level, every regression the report names also shows as a drop
+// within each ecosystem tested in both windows.
+func TestTsukuRegressionsHoldWithinEcosystems(t *testing.T) {
+	const dir = "../reader/testdata/tsuku"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("no tsuku data")
+	}
+	now := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
+	for _, by := range []model.Level{model.LevelFamily, model.LevelEnv, model.LevelJob, model.LevelOS} {
+		for _, last := range []int{0, 10, 20, 30, 39} {
+			o := DefaultReportOptions(now)
+			o.By, o.Last = by, last
+			r, err := BuildReport(os.DirFS(dir), dir, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range insights(r, KindRegression) {
+				for _, p := range r.Platforms {
+					if p.Platform != in.Platform {
+						continue
+					}
+					for _, e := range p.Trend.Strata {
+						// Each ecosystem's own comparison.
+						eo := o
+						eo.Ecosystems = []string{e}
+						er, err := BuildReport(os.DirFS(dir), dir, eo)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, ep := range er.Platforms {
+							if ep.Platform == p.Platform && ep.Trend != nil && ep.Trend.Testable && ep.Trend.Change >= 0 {
+								t.Errorf("by %s, last %d: %s named regressed but rose within %s: %s", by, last, p.Platform, e, in.Evidence)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSimpsonNoRegression: a platform steady within each ecosystem, whose
+// newer batches hold a harder ecosystem, is not named regressed, and the
+// report says the mix moved.
+func TestSimpsonNoRegression(t *testing.T) {
+	var runs []string
+	for i := 0; i < 40; i++ {
+		eco, k := "crates.io", c(19, 1)
+		if (i < 20) == (i%4 == 0) { // older: mostly crates.io; newer: mostly npm
+			eco, k = "npm", c(10, 10)
+		}
+		runs = append(runs, runLine(fmt.Sprintf("b%d", i), eco, t0.Add(time.Duration(i)*time.Hour),
+			plat{"linux-glibc-x86_64": k, "linux-musl-x86_64": c(10, 10)}, nil))
+	}
+	r := report(t, dataFS(runs, nil), nil)
+	for _, p := range r.Platforms {
+		if p.Platform != "linux-glibc-x86_64" {
+			continue
+		}
+		tr := p.Trend
+		if tr.CrudeChange > -0.2 || math.Abs(tr.Change) > 0.01 || tr.MixShift < 0.4 {
+			t.Errorf("trend %+v", tr)
+		}
+	}
+	if reg := insights(r, KindRegression); len(reg) > 0 {
+		t.Errorf("regression named from the mix alone: %+v", reg)
+	}
+}
+
+// calibrationCase is one simulated setting of TestReportCalibration.
+type calibrationCase struct {
+	name string
+	o    simulate.Options
+	// truth says which claims are real.
+	realRegression, realWeakest map[string]bool
+}
+
+// TestReportCalibration simulates histories (120 batches, eleven
+// platforms, progressive validation) with batch effects of intra-batch
+// correlation 0 to 0.2, runner outages in 2 to 5% of batches and a drifting
+// ecosystem mix, and counts the reports that name a false regression, a
+// false weakest platform, a false skip, or whose detector alarms falsely:
+// each at most 5% plus two standard errors. It also measures the power to
+// find a 10-point drop over the last 20 batches (window test on --last 20
+// and the detector) and two platforms 30 points below the rest.
+func TestReportCalibration(t *testing.T) {
+	reps := 20
+	if *calibrationLong {
+		reps = 200
+	}
+	if testing.Short() {
+		reps = 8
+	}
+	type tally struct{ reports, falseReg, falseWeak, falseSkip, falseAlarm, foundReg, foundAlarm, foundWeak int }
+	start := simulate.DefaultOptions.Start
+	for _, icc := range []float64{0, 0.05, 0.2} {
+		for _, scenario := range []string{"null", "drop", "weak"} {
+			var tl tally
+			for rep := 0; rep < reps; rep++ {
+				o := simulate.Options{Batches: 120, Seed: uint64(1000*rep + int(icc*100) + 7), Start: start,
+					Uniform: true, ICC: icc, Outages: 0.02 + 0.03*float64(rep%4)/3, MixDrift: true}
+				switch scenario {
+				case "drop":
+					o.Changes = []simulate.Change{{Platform: "linux-rhel-glibc-arm64", At: 100.0 / 119, Drop: 0.10}}
+				case "weak":
+					o.Offsets = map[string]float64{"linux-alpine-musl-x86_64": 0.30, "linux-alpine-musl-arm64": 0.30}
+				}
+				dir := t.TempDir()
+				last, err := simulate.Write(dir, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ro := DefaultReportOptions(last.Add(time.Hour))
+				ro.By = model.LevelFamily
+				whole, err := BuildReport(os.DirFS(dir), dir, ro)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ro.Last = 20
+				recent, err := BuildReport(os.DirFS(dir), dir, ro)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tl.reports++
+				var fa, gotReg, gotAlarm bool
+				// Each report is a claim of its own: the whole history's
+				// and the last 20 batches'.
+				for _, r := range []*Report{whole, recent} {
+					fr, fs := false, false
+					for _, in := range insights(r, KindRegression) {
+						if scenario == "drop" && in.Platform == "linux-rhel-glibc-arm64" {
+							if r == recent {
+								gotReg = true
+							}
+							continue
+						}
+						fr = true
+					}
+					// Every cell passes at least 80% in these histories.
+					fs = len(insights(r, KindSkip)) > 0
+					if fr {
+						tl.falseReg++
+					}
+					if fs {
+						tl.falseSkip++
+					}
+				}
+				for _, p := range whole.Platforms {
+					if p.Detector == nil {
+						continue
+					}
+					for _, a := range p.Detector.Alarms {
+						if scenario == "drop" && p.Platform == "linux-rhel-glibc-arm64" && a.AtTime.After(whole.Window.Last.Add(-time.Hour*24*4)) {
+							gotAlarm = true
+							continue
+						}
+						fa = true
+					}
+				}
+				fw := false
+				for _, in := range insights(whole, KindWeakest) {
+					if scenario == "weak" {
+						g := append([]string(nil), in.Group...)
+						sort.Strings(g)
+						if strings.Join(g, ",") == "linux-alpine-musl-arm64,linux-alpine-musl-x86_64" {
+							tl.foundWeak++
+							continue
+						}
+						if len(g) == 1 && strings.Contains(g[0], "musl") {
+							// One of the two below the rest: true, though not whole.
+							continue
+						}
+					}
+					fw = true
+				}
+				if fw {
+					tl.falseWeak++
+				}
+				if fa {
+					tl.falseAlarm++
+				}
+				if gotReg {
+					tl.foundReg++
+				}
+				if gotAlarm {
+					tl.foundAlarm++
+				}
+			}
+			n := float64(tl.reports)
+			limit := 0.05 + 2*math.Sqrt(0.05*0.95/n)
+			// Regression and skip claims come from two reports per history.
+			n2 := 2 * n
+			limit2 := 0.05 + 2*math.Sqrt(0.05*0.95/n2)
+			t.Logf("icc %.2f %-4s: %d histories; false regression %.1f%%, false weakest %.1f%%, false skip %.1f%%, false detector alarm %.1f%%; found: regression (--last 20) %.0f%%, detector %.0f%%, weak pair %.0f%%",
+				icc, scenario, tl.reports, 100*float64(tl.falseReg)/n2, 100*float64(tl.falseWeak)/n, 100*float64(tl.falseSkip)/n2, 100*float64(tl.falseAlarm)/n,
+				100*float64(tl.foundReg)/n, 100*float64(tl.foundAlarm)/n, 100*float64(tl.foundWeak)/n)
+			for what, k := range map[string]int{"weakest platform": tl.falseWeak, "detector alarm": tl.falseAlarm} {
+				if float64(k)/n > limit {
+					t.Errorf("icc %.2f %s: a false %s in %d of %d histories", icc, scenario, what, k, tl.reports)
+				}
+			}
+			for what, k := range map[string]int{"regression": tl.falseReg, "skip": tl.falseSkip} {
+				if float64(k)/n2 > limit2 {
+					t.Errorf("icc %.2f %s: a false %s in %d of %d reports", icc, scenario, what, k, 2*tl.reports)
+				}
+			}
+			if scenario == "weak" && icc < 0.2 && float64(tl.foundWeak)/n < 0.5 {
+				t.Errorf("icc %.2f: the two weak platforms found in %d of %d reports", icc, tl.foundWeak, tl.reports)
+			}
+		}
+	}
+	_ = infer.Q
+}

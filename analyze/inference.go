@@ -1,0 +1,622 @@
+package analyze
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/batchsli/batchsli/infer"
+	"github.com/batchsli/batchsli/stats"
+)
+
+// Incident thresholds: a batch is an incident on a platform when at least
+// incidentMin of its tests there failed for the infrastructure's reasons,
+// and they are at least incidentShare of the tests.
+const (
+	incidentMin   = 3
+	incidentShare = 0.5
+)
+
+// series is one platform's batches reduced to what inference needs.
+type series struct {
+	// rate holds one Obs per batch (recipe results, incidents left out);
+	// eco one per batch and ecosystem.
+	rate, eco []infer.Obs
+	// health holds one Obs per batch with Passed = the tests that failed
+	// for the infrastructure (incidents included).
+	health    []infer.Obs
+	infra     int64
+	tested    int64
+	incidents []string
+	// gates is the intersection of the gates every batch with skips named.
+	gates    []string
+	gateSeen bool
+	skipped  int64
+	partial  bool
+	passed   int64
+}
+
+// platSeries builds each platform's series over bs. pos gives each batch's
+// position in the whole history, shared by all platforms.
+func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int) map[string]*series {
+	out := map[string]*series{}
+	for _, b := range bs {
+		infraOf := func(pc platCount) int64 {
+			n := pc.infra
+			if !pc.infraKnown {
+				n = fa.infraBatch[b.id][pc.id] + fa.infraTime[b.ts.UnixNano()][pc.id]
+			}
+			return min(n, pc.c.Failed)
+		}
+		for _, pc := range b.plats {
+			s := out[pc.id]
+			if s == nil {
+				s = &series{}
+				out[pc.id] = s
+			}
+			s.skipped += pc.c.Skipped
+			if !pc.c.SkippedKnown {
+				s.partial = true
+			}
+			if pc.c.Skipped > 0 && len(pc.gates) > 0 {
+				if !s.gateSeen {
+					s.gates = slices.Clone(pc.gates)
+					s.gateSeen = true
+				} else {
+					s.gates = slices.DeleteFunc(s.gates, func(g string) bool { return !slices.Contains(pc.gates, g) })
+				}
+			}
+			if pc.c.Tested == 0 {
+				continue
+			}
+			infra := infraOf(pc)
+			s.infra += infra
+			s.tested += pc.c.Tested
+			s.health = append(s.health, infer.Obs{Batch: pos[b], Tested: pc.c.Tested, Passed: infra})
+			if infra >= incidentMin && float64(infra) >= incidentShare*float64(pc.c.Tested) {
+				s.incidents = append(s.incidents, b.id)
+				continue
+			}
+			o := infer.Obs{Batch: pos[b], Eco: b.ecosystem, Tested: pc.c.Tested - infra, Passed: pc.c.Passed}
+			s.passed += o.Passed
+			if o.Tested > 0 {
+				s.rate = append(s.rate, o)
+			}
+			if b.byEco == nil {
+				if o.Tested > 0 {
+					s.eco = append(s.eco, o)
+				}
+				continue
+			}
+			for eco, pcs := range b.byEco {
+				for _, e := range pcs {
+					if e.id != pc.id || e.c.Tested == 0 {
+						continue
+					}
+					ei := int64(0)
+					if e.infraKnown {
+						ei = min(e.infra, e.c.Failed)
+					}
+					if e.c.Tested-ei > 0 {
+						s.eco = append(s.eco, infer.Obs{Batch: pos[b], Eco: eco, Tested: e.c.Tested - ei, Passed: e.c.Passed})
+					}
+				}
+			}
+		}
+	}
+	for _, s := range out {
+		sort.SliceStable(s.eco, func(i, j int) bool { return s.eco[i].Batch < s.eco[j].Batch })
+		sort.Strings(s.gates)
+	}
+	return out
+}
+
+// pooledICC pools the intra-batch correlation over every platform and
+// ecosystem of the window.
+func pooledICC(ser map[string]*series) float64 {
+	var groups [][]infer.Obs
+	ids := make([]string, 0, len(ser))
+	for id := range ser {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		by := map[string][]infer.Obs{}
+		var ecos []string
+		for _, o := range ser[id].eco {
+			if by[o.Eco] == nil {
+				ecos = append(ecos, o.Eco)
+			}
+			by[o.Eco] = append(by[o.Eco], o)
+		}
+		sort.Strings(ecos)
+		for _, e := range ecos {
+			groups = append(groups, by[e])
+		}
+	}
+	return infer.EstimateICC(groups).Rho
+}
+
+// setRate fills a platform's pass rate from its series.
+func setRate(p *PlatformStat, s *series, icc float64) {
+	r := infer.EstimateRateICC(s.rate, icc)
+	p.N, p.RateBatches, p.RecipePassed = r.N, r.Batches, s.passed
+	p.DesignEffect, p.EffectiveN = round3(r.DesignEffect), round3(r.EffectiveN)
+	p.SmallSample = r.Small
+	if r.N > 0 {
+		p.PassRate = ptr(r.P)
+	}
+	if r.Interval {
+		p.CILow, p.CIHigh, p.IntervalMethod = ptr(r.Low), ptr(r.High), r.Method
+	}
+	p.GatedBy = s.gates
+	if p.GatedBy == nil {
+		p.GatedBy = []string{}
+	}
+	if !s.partial && p.Tested+p.Skipped > 0 {
+		p.Yield = ptr(float64(p.Passed) / float64(p.Tested+p.Skipped))
+	}
+	h := infer.EstimateRate(s.health)
+	p.Health = RunnerHealth{Tested: s.tested, Infrastructure: s.infra, Incidents: s.incidents}
+	if p.Health.Incidents == nil {
+		p.Health.Incidents = []string{}
+	}
+	if h.N > 0 {
+		p.Health.FailureRate = ptr(h.P)
+	}
+	if h.Interval {
+		p.Health.CILow, p.Health.CIHigh = ptr(h.Low), ptr(h.High)
+	}
+}
+
+// makeTrend compares two windows' series of one platform.
+func makeTrend(prev, cur []infer.Obs, icc float64) *Trend {
+	t := infer.CompareWindowsICC(prev, cur, icc)
+	tr := &Trend{
+		PreviousTested: t.PrevN, PreviousPassRate: t.PrevP, PreviousBatches: t.PrevBatches,
+		CurrentTested: t.CurN, CurrentPassRate: t.CurP, CurrentBatches: t.CurBatches,
+		CrudeChange: t.CurP - t.PrevP, Testable: t.Testable,
+		Change: t.Change, SE: t.SE, DF: t.DF, ICC: t.ICC, P: t.P, Q: 1,
+		Strata: t.Strata, OnlyOneWindow: t.OnlyOne, MixShift: round3(t.MixShift),
+	}
+	for _, o := range prev {
+		tr.PreviousPassed += o.Passed
+	}
+	for _, o := range cur {
+		tr.CurrentPassed += o.Passed
+	}
+	if tr.Strata == nil {
+		tr.Strata = []string{}
+	}
+	if tr.OnlyOneWindow == nil {
+		tr.OnlyOneWindow = []string{}
+	}
+	if !t.Testable {
+		tr.P = 1
+		tr.Direction = "too few to tell (" + t.Reason + ")"
+	}
+	return tr
+}
+
+// settleTrends sets q-values across the trends given and their verdicts;
+// lowerIsBetter is set for failure rates.
+func settleTrends(ts []*Trend, lowerIsBetter bool) {
+	var ps []float64
+	var idx []int
+	for i, t := range ts {
+		if t != nil && t.Testable {
+			ps = append(ps, t.P)
+			idx = append(idx, i)
+		}
+	}
+	qs := stats.QValues(ps)
+	for j, i := range idx {
+		t := ts[i]
+		t.Q = qs[j]
+		t.Significant = t.Q <= infer.Q
+		switch {
+		case !t.Significant:
+			t.Direction = "no significant change"
+		case (t.Change > 0) != lowerIsBetter:
+			t.Direction = "better"
+		default:
+			t.Direction = "worse"
+		}
+	}
+}
+
+// inferPlatforms computes the platforms' rates, trends, runner health and
+// detector states, in rep.Platforms order.
+func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa *failureAgg) map[string]*series {
+	pos := make(map[*batch]int, len(all))
+	for i, b := range all {
+		pos[b] = i
+	}
+	ser := platSeries(cur, fa, pos)
+	icc := pooledICC(ser)
+	rep.Inference = Inference{ICC: round3(icc), MinBatches: infer.MinBatches, MinTests: infer.MinTests,
+		MinRankBatches: infer.MinRankBatches, Q: infer.Q, IncidentMin: incidentMin, IncidentShare: incidentShare}
+	prevSer, curSer := platSeries(prev, fa, pos), platSeries(trendCur, fa, pos)
+	var trends, health []*Trend
+	for i := range rep.Platforms {
+		p := &rep.Platforms[i]
+		s := ser[p.Platform]
+		if s == nil {
+			s = &series{}
+		}
+		setRate(p, s, icc)
+		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(ps.eco) > 0 && len(cs.eco) > 0 {
+			p.Trend = makeTrend(ps.eco, cs.eco, icc)
+			trends = append(trends, p.Trend)
+		}
+		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(ps.health) > 0 && len(cs.health) > 0 {
+			p.Health.Trend = makeTrend(ps.health, cs.health, 0)
+			health = append(health, p.Health.Trend)
+		}
+	}
+	settleTrends(trends, false)
+	settleTrends(health, true)
+	// A gate that changed changes who reaches the platforms it gates.
+	changed := map[string]bool{}
+	for _, p := range rep.Platforms {
+		if p.Trend != nil && p.Trend.Significant {
+			changed[p.Platform] = true
+		}
+	}
+	for i := range rep.Platforms {
+		p := &rep.Platforms[i]
+		if p.Trend == nil {
+			continue
+		}
+		for _, g := range p.GatedBy {
+			if changed[g] {
+				p.Trend.PopulationChanged = true
+				if p.Trend.Significant {
+					p.Trend.Direction = "population changed (" + g + " changed)"
+				}
+			}
+		}
+	}
+	// The detector, over the window's batches.
+	for i := range rep.Platforms {
+		p := &rep.Platforms[i]
+		s := ser[p.Platform]
+		if s == nil || len(s.eco) == 0 {
+			continue
+		}
+		alarms, st := detectSeries(s.eco)
+		d := &DetectorState{Statistic: round3(st.Stat), Threshold: infer.DetectH, ICC: round3(st.ICC), Alarms: []DetectorAlarm{}}
+		if st.Start >= 0 {
+			d.Since = all[s.eco[st.Start].Batch].id
+		}
+		for _, a := range alarms {
+			at, start := all[s.eco[a.At].Batch], all[s.eco[a.Start].Batch]
+			d.Alarms = append(d.Alarms, DetectorAlarm{At: at.id, AtTime: at.ts, Start: start.id, StartAt: start.ts,
+				Stat: round3(a.Stat), Expected: a.Before, Observed: a.After, Batches: a.Batches, Tests: a.Tests})
+		}
+		p.Detector = d
+	}
+	return ser
+}
+
+// detectSeries runs the detector over one Obs per batch and ecosystem.
+func detectSeries(obs []infer.Obs) ([]infer.Alarm, infer.DetectState) {
+	return infer.Detect(obs)
+}
+
+// evidence states a rate with what it rests on.
+func rateEvidence(p PlatformStat) string {
+	if p.PassRate == nil {
+		return "no recipe result"
+	}
+	s := fmt.Sprintf("%s (%d of %d recipe tests, %d batches", pct(*p.PassRate), p.RecipePassed, p.N, p.RateBatches)
+	if p.CILow != nil {
+		s += fmt.Sprintf(", design effect %.2f, %s", p.DesignEffect, ciText(*p.CILow, *p.CIHigh))
+	} else {
+		s += ", too few batches for an interval"
+	}
+	return s + ")"
+}
+
+// weakest names the worst group among platforms tested on the same
+// population (the same gates).
+func weakest(rep *Report, ser map[string]*series) {
+	groups := map[string][]infer.Candidate{}
+	var keys []string
+	for _, p := range rep.Platforms {
+		s := ser[p.Platform]
+		if s == nil || p.N == 0 {
+			continue
+		}
+		k := strings.Join(p.GatedBy, ",")
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], infer.Candidate{ID: p.Platform, Obs: s.rate})
+	}
+	sort.Strings(keys)
+	ranked := 0
+	for _, k := range keys {
+		if len(groups[k]) >= 2 {
+			ranked++
+		}
+	}
+	byID := map[string]PlatformStat{}
+	for _, p := range rep.Platforms {
+		byID[p.Platform] = p
+	}
+	var verdicts []string
+	found := 0
+	alpha := 0.05 / math.Max(1, float64(ranked))
+	for _, k := range keys {
+		cs := groups[k]
+		label := "ungated platforms"
+		if k != "" {
+			label = "platforms given passing " + strings.ReplaceAll(k, ",", " and ")
+		}
+		if len(cs) < 2 {
+			continue
+		}
+		w := infer.WorstGroup(cs, alpha)
+		rep.Verdicts.Apart = append(rep.Verdicts.Apart, w.TooLittle...)
+		if len(w.Eligible) < 2 {
+			verdicts = append(verdicts, fmt.Sprintf("%s: fewer than two with enough data to rank", label))
+			continue
+		}
+		if !w.Found {
+			v := fmt.Sprintf("%s: no group is significantly below the rest", label)
+			if w.Weakest != nil {
+				v += fmt.Sprintf(" (%s vs %s: %+.1f points over %d shared batches, p = %.2g)", w.Weakest.A, w.Weakest.B, 100*w.Weakest.Diff, w.Weakest.Batches, w.Weakest.P)
+			} else if len(w.Group) > 0 {
+				v += fmt.Sprintf(" (the lowest, %s at %s, is not distinguishable from %d others)", w.Group[0], pct(w.Rates[w.Group[0]].P), len(w.Group)-1)
+			}
+			verdicts = append(verdicts, v)
+			continue
+		}
+		found++
+		lead := byID[w.Group[0]]
+		var members []string
+		for _, g := range w.Group {
+			members = append(members, fmt.Sprintf("%s %s", g, rateEvidence(byID[g])))
+		}
+		in := Insight{Kind: KindWeakest, Platform: w.Group[0], Group: w.Group,
+			Rate: lead.PassRate, CILow: lead.CILow, CIHigh: lead.CIHigh, N: lead.N, Batches: lead.RateBatches,
+			DesignEffect: ptr(lead.DesignEffect), P: ptr(w.Weakest.P)}
+		in.Evidence = fmt.Sprintf("among %s, %s %s below every other: %s; the closest pair, %s vs %s, differs by %+.1f points over %d shared batches (p = %.2g, each pair tested at %.3g)",
+			label, strings.Join(w.Group, " and "), verb(len(w.Group), "is", "are"), strings.Join(members, "; "),
+			w.Weakest.A, w.Weakest.B, 100*w.Weakest.Diff, w.Weakest.Batches, w.Weakest.P, w.Alpha)
+		if k != "" {
+			in.BlockedBy = nil
+		}
+		rep.Insights = append(rep.Insights, in)
+	}
+	sort.Strings(rep.Verdicts.Apart)
+	switch {
+	case found > 0 && len(verdicts) > 0:
+		rep.Verdicts.WeakestPlatform = "named in the insights; " + strings.Join(verdicts, "; ")
+	case found > 0:
+		rep.Verdicts.WeakestPlatform = "named in the insights"
+	case len(verdicts) == 0:
+		rep.Verdicts.WeakestPlatform = "no comparison: fewer than two platforms of one population tested anything"
+	default:
+		rep.Verdicts.WeakestPlatform = strings.Join(verdicts, "; ")
+	}
+	if len(rep.Verdicts.Apart) > 0 {
+		rep.Verdicts.WeakestPlatform += fmt.Sprintf("; too little data to rank: %s", strings.Join(rep.Verdicts.Apart, ", "))
+	}
+}
+
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// regressions names platforms whose pass rate fell, within ecosystems, with
+// q <= Q among the report's trends, and whose gates did not change.
+func regressions(rep *Report) {
+	n, popChanged := 0, 0
+	for _, p := range rep.Platforms {
+		t := p.Trend
+		if t == nil || !t.Significant || t.Change >= 0 {
+			continue
+		}
+		if t.PopulationChanged {
+			popChanged++
+			continue
+		}
+		n++
+		mix := ""
+		if t.MixShift >= 0.2 {
+			mix = fmt.Sprintf("; the ecosystem mix moved (%.0f%% of tests changed ecosystem), which the within-ecosystem comparison allows for", 100*t.MixShift)
+		}
+		rep.Insights = append(rep.Insights, Insight{
+			Kind: KindRegression, Platform: p.Platform,
+			Rate: ptr(t.CurrentPassRate), N: t.CurrentTested, Change: ptr(t.Change), P: ptr(t.P), Q: ptr(t.Q), Batches: t.CurrentBatches,
+			Evidence: fmt.Sprintf("%s fell %+.1f points within ecosystems (%s), from %s (%d of %d, %d batches) to %s (%d of %d, %d batches); SE %.1f points with intra-batch correlation %.2f, p = %.2g, q = %.2g (comparing %s)%s",
+				p.Platform, 100*t.Change, strings.Join(t.Strata, ", "), pct(t.PreviousPassRate), t.PreviousPassed, t.PreviousTested, t.PreviousBatches,
+				pct(t.CurrentPassRate), t.CurrentPassed, t.CurrentTested, t.CurrentBatches, 100*t.SE, t.ICC, t.P, t.Q, rep.Window.TrendDescription, mix),
+		})
+	}
+	compared := 0
+	for _, p := range rep.Platforms {
+		if p.Trend != nil && p.Trend.Testable {
+			compared++
+		}
+	}
+	switch {
+	case n > 0:
+		rep.Verdicts.Regressions = fmt.Sprintf("%d platform(s) regressed within ecosystems at q <= %.2f; see the insights", n, infer.Q)
+	default:
+		rep.Verdicts.Regressions = fmt.Sprintf("no platform's pass rate fell significantly within ecosystems (%d platforms compared with %s, q <= %.2f)", compared, rep.Window.TrendDescription, infer.Q)
+	}
+	if popChanged > 0 {
+		rep.Verdicts.Regressions += fmt.Sprintf("; %d platform(s) whose gate changed show a different population, not a regression", popChanged)
+	}
+}
+
+// skipAdvice tests every ecosystem x platform cell's recipe failure rate
+// against the threshold, with the matrix's pooled dispersion and
+// Benjamini-Hochberg across the cells.
+func skipAdvice(rep *Report, cur []*batch, ser map[string]*series, o ReportOptions) {
+	secs := map[string][2]float64{} // platform -> (seconds, tested) where timed
+	for _, b := range cur {
+		for _, pc := range b.plats {
+			if pc.timed && pc.c.Tested > 0 {
+				v := secs[pc.id]
+				v[0] += pc.seconds
+				v[1] += float64(pc.c.Tested)
+				secs[pc.id] = v
+			}
+		}
+	}
+	var days float64
+	if rep.Window.First != nil {
+		days = rep.Window.Last.Sub(*rep.Window.First).Hours() / 24
+	}
+	cellObs := make([][]infer.Obs, len(rep.Matrix))
+	for i, c := range rep.Matrix {
+		if s := ser[c.Platform]; s != nil {
+			for _, o := range s.eco {
+				if o.Eco == c.Ecosystem {
+					cellObs[i] = append(cellObs[i], o)
+				}
+			}
+		}
+	}
+	d := infer.PooledDispersion(cellObs)
+	tests := make([]infer.SkipTest, len(rep.Matrix))
+	for i := range rep.Matrix {
+		tests[i] = infer.TestSkip(cellObs[i], o.SkipThreshold, d)
+	}
+	advised := infer.SkipAdvice(tests)
+	gates := map[string][]string{}
+	for _, p := range rep.Platforms {
+		gates[p.Platform] = p.GatedBy
+	}
+	n, untested, above := 0, 0, 0
+	for i := range rep.Matrix {
+		c := &rep.Matrix[i]
+		st := tests[i]
+		if !st.Testable {
+			if st.N > 0 {
+				untested++
+			}
+			continue
+		}
+		c.SkipP, c.SkipQ = ptr(st.P), ptr(st.Q)
+		if st.Rate > o.SkipThreshold {
+			above++
+		}
+		if !advised[i] {
+			continue
+		}
+		n++
+		in := Insight{Kind: KindSkip, Platform: c.Platform, Ecosystem: c.Ecosystem,
+			Rate: ptr(st.Rate), CILow: ptr(st.Low), CIHigh: ptr(st.High), N: st.N, Batches: st.Batches,
+			DesignEffect: ptr(round3(st.Dispersion.Phi)), P: ptr(st.P), Q: ptr(st.Q)}
+		saving := "the time it would save is unknown (no durations recorded)"
+		if v, ok := secs[c.Platform]; ok && v[1] > 0 {
+			perTest := v[0] / v[1] / 60
+			total := perTest * float64(c.Tested)
+			if days >= 7 {
+				in.MinutesPerWeek = ptr(math.Round(total/(days/7)*10) / 10)
+				saving = fmt.Sprintf("skipping saves about %.0f minutes a week (%.0f minutes over the window's %.0f days)", *in.MinutesPerWeek, total, days)
+			} else {
+				saving = fmt.Sprintf("skipping would have saved about %.0f minutes over %d batches (the window spans under a week: no weekly figure)", total, st.Batches)
+			}
+		}
+		given := ""
+		if g := gates[c.Platform]; len(g) > 0 {
+			given = " given passing " + strings.Join(g, " and ")
+		}
+		in.Evidence = fmt.Sprintf("%s fails on %s%s %s of the time (%d of %d recipe tests, %d batches, dispersion %.2f, %s), above %s: p = %.2g, q = %.2g; %s",
+			c.Ecosystem, c.Platform, given, pct(st.Rate), st.Failed, st.N, st.Batches, st.Dispersion.Phi, ciText(st.Low, st.High), pct(o.SkipThreshold), st.P, st.Q, saving)
+		rep.Insights = append(rep.Insights, in)
+	}
+	switch {
+	case n > 0:
+		rep.Verdicts.SkipAdvice = fmt.Sprintf("%d ecosystem x platform cell(s) fail above %s at q <= %.2f; see the insights", n, pct(o.SkipThreshold), infer.Q)
+	case above > 0:
+		rep.Verdicts.SkipAdvice = fmt.Sprintf("no skip advised: %d cell(s) fail above %s, but not significantly (q > %.2f)", above, pct(o.SkipThreshold), infer.Q)
+	default:
+		rep.Verdicts.SkipAdvice = fmt.Sprintf("no skip advised: no ecosystem fails above %s on any platform (%d cells)", pct(o.SkipThreshold), len(rep.Matrix))
+	}
+	if untested > 0 {
+		rep.Verdicts.SkipAdvice += fmt.Sprintf("; %d cell(s) have too little data to test (under %d batches or %d tests)", untested, infer.MinBatches, infer.MinTests)
+	}
+}
+
+// incidents names the platforms whose runners failed whole batches.
+func incidents(rep *Report) {
+	for _, p := range rep.Platforms {
+		if len(p.Health.Incidents) == 0 {
+			continue
+		}
+		list := p.Health.Incidents
+		more := ""
+		if len(list) > 3 {
+			more = fmt.Sprintf(" and %d more", len(list)-3)
+			list = list[:3]
+		}
+		rep.Insights = append(rep.Insights, Insight{Kind: KindIncident, Platform: p.Platform, Recipes: int64(len(p.Health.Incidents)),
+			Evidence: fmt.Sprintf("%s had %d batch(es) in which most tests failed for the infrastructure (network_error, timeout): %s%s; they are runner incidents, left out of the recipe pass rate",
+				p.Platform, len(p.Health.Incidents), strings.Join(list, ", "), more)})
+	}
+}
+
+// cellRates fills the matrix cells' recipe rates.
+func cellRates(rep *Report, ser map[string]*series) {
+	icc := rep.Inference.ICC
+	for i := range rep.Matrix {
+		c := &rep.Matrix[i]
+		var obs []infer.Obs
+		if s := ser[c.Platform]; s != nil {
+			for _, o := range s.eco {
+				if o.Eco == c.Ecosystem {
+					obs = append(obs, o)
+				}
+			}
+		}
+		r := infer.EstimateRateICC(obs, icc)
+		c.N, c.Batches, c.DesignEffect, c.SmallSample = r.N, r.Batches, round3(r.DesignEffect), r.Small
+		c.PassRate, c.CILow, c.CIHigh = nil, nil, nil
+		if r.N > 0 {
+			c.PassRate = ptr(r.P)
+		}
+		if r.Interval {
+			c.CILow, c.CIHigh = ptr(r.Low), ptr(r.High)
+		}
+	}
+}
+
+// spark is a platform's recipe pass rate per bucket of consecutive batches
+// of the window; nil where a bucket has no recipe result.
+func spark(s *series, cur, all []*batch, buckets int) []*float64 {
+	if buckets == 0 || len(cur) == 0 {
+		return nil
+	}
+	first := indexOf(all, cur[0])
+	var x, n = make([]int64, buckets), make([]int64, buckets)
+	if s != nil {
+		for _, o := range s.rate {
+			i := o.Batch - first
+			if i < 0 || i >= len(cur) {
+				continue
+			}
+			bk := i * buckets / len(cur)
+			x[bk] += o.Passed
+			n[bk] += o.Tested
+		}
+	}
+	out := make([]*float64, buckets)
+	for i := range out {
+		if n[i] > 0 {
+			out[i] = ptr(float64(x[i]) / float64(n[i]))
+		}
+	}
+	return out
+}
