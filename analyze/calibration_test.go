@@ -315,3 +315,116 @@ func TestReportCalibration(t *testing.T) {
 	}
 	_ = infer.Q
 }
+
+// TestBrokenRunnerIsAnIncident: one batch whose runner failed every test
+// with network_error is named an incident, not a regression, and gives no
+// skip advice; the recipe rate is unchanged by it.
+func TestBrokenRunnerIsAnIncident(t *testing.T) {
+	var runs, fails []string
+	for i := 0; i < 30; i++ {
+		id := fmt.Sprintf("b%02d", i)
+		musl := c(16, 4)
+		if i == 29 {
+			musl = c(0, 16)
+			for k := 0; k < 16; k++ {
+				fails = append(fails, failLine(id, "npm", "linux-musl-x86_64", fmt.Sprintf("r%d", k), model.CatNetworkError))
+			}
+		}
+		runs = append(runs, runLine(id, "npm", t0.Add(time.Duration(i)*time.Hour), plat{"linux-glibc-x86_64": c(18, 2), "linux-musl-x86_64": musl}, nil))
+	}
+	for _, last := range []int{0, 1, 5} {
+		r := report(t, dataFS(runs, fails), func(o *ReportOptions) { o.Last = last })
+		if reg := insights(r, KindRegression); len(reg) > 0 {
+			t.Errorf("last %d: a broken runner named a regression: %+v", last, reg)
+		}
+		if sk := insights(r, KindSkip); len(sk) > 0 {
+			t.Errorf("last %d: a broken runner gave skip advice: %+v", last, sk)
+		}
+		inc := insights(r, KindIncident)
+		if len(inc) != 1 || inc[0].Platform != "linux-musl-x86_64" || !strings.Contains(inc[0].Evidence, "b29") {
+			t.Errorf("last %d: incidents %+v", last, inc)
+		}
+		for _, p := range r.Platforms {
+			if p.Platform == "linux-musl-x86_64" && (p.PassRate != nil && *p.PassRate != 0.8) {
+				t.Errorf("last %d: musl recipe rate %v, want 0.8 (or none)", last, *p.PassRate)
+			}
+		}
+	}
+}
+
+// TestNothingTestedHasNoRate: a platform whose batches only skipped has a
+// null pass rate, no interval and no trend, never 0%.
+func TestNothingTestedHasNoRate(t *testing.T) {
+	var runs []string
+	for i := 0; i < 4; i++ {
+		runs = append(runs, runLine(fmt.Sprintf("b%d", i), "npm", t0.Add(time.Duration(i)*time.Hour),
+			plat{"linux-glibc-x86_64": c(9, 1), "darwin-arm64": {Skipped: 10}}, nil))
+	}
+	r := report(t, dataFS(runs, nil), nil)
+	for _, p := range r.Platforms {
+		if p.Platform == "darwin-arm64" && (p.PassRate != nil || p.CILow != nil || p.N != 0) {
+			t.Errorf("darwin-arm64 tested nothing: %+v", p)
+		}
+		if p.Platform == "linux-glibc-x86_64" && (p.CILow == nil || p.RateBatches != 4) {
+			t.Errorf("glibc: %+v", p)
+		}
+	}
+}
+
+// TestTooFewBatchesNoInterval: two batches give a rate but no interval.
+func TestTooFewBatchesNoInterval(t *testing.T) {
+	runs := []string{
+		runLine("b0", "npm", t0.Add(time.Hour), plat{"linux-glibc-x86_64": c(90, 10)}, nil),
+		runLine("b1", "npm", t0.Add(2*time.Hour), plat{"linux-glibc-x86_64": c(85, 15)}, nil),
+	}
+	r := report(t, dataFS(runs, nil), nil)
+	p := r.Platforms[0]
+	if p.PassRate == nil || *p.PassRate != 0.875 || p.CILow != nil || !p.SmallSample {
+		t.Errorf("two batches: %+v", p)
+	}
+}
+
+// TestGateFixIsNotADownstreamRegression: when the gate's own pass rate
+// rises (a fix), harder recipes reach the platform it gates and its rate
+// falls: the trend says "population changed", no regression is named, and
+// the gate is never ranked against the platform it gates.
+func TestGateFixIsNotADownstreamRegression(t *testing.T) {
+	var runs []string
+	for i := 0; i < 40; i++ {
+		gate, down := c(12, 8), c(11, 1)
+		if i >= 20 {
+			gate, down = c(18, 2), c(13, 5)
+		}
+		down.Skipped = 20 - down.Tested
+		down.GatedBy = []string{"linux-debian-glibc-x86_64"}
+		other := down
+		runs = append(runs, runLine(fmt.Sprintf("b%02d", i), "homebrew", t0.Add(time.Duration(i)*time.Hour),
+			plat{"linux-debian-glibc-x86_64": gate, "linux-alpine-musl-x86_64": down, "linux-rhel-glibc-x86_64": other}, nil))
+	}
+	r := report(t, dataFS(runs, nil), func(o *ReportOptions) { o.By = model.LevelFamily })
+	for _, p := range r.Platforms {
+		switch p.Platform {
+		case "linux-debian-glibc-x86_64":
+			if p.Trend == nil || !p.Trend.Significant || p.Trend.Direction != "better" || len(p.GatedBy) != 0 {
+				t.Errorf("gate: %+v %+v", p.GatedBy, p.Trend)
+			}
+		case "linux-alpine-musl-x86_64":
+			if len(p.GatedBy) != 1 || p.Yield == nil || !p.Trend.PopulationChanged || !strings.HasPrefix(p.Trend.Direction, "population changed") {
+				t.Errorf("gated: %v yield %v trend %+v", p.GatedBy, p.Yield, p.Trend)
+			}
+		}
+	}
+	if reg := insights(r, KindRegression); len(reg) > 0 {
+		t.Errorf("a gate's fix named a downstream regression: %+v", reg)
+	}
+	for _, in := range insights(r, KindWeakest) {
+		for _, g := range in.Group {
+			if g == "linux-debian-glibc-x86_64" {
+				t.Errorf("the gate was ranked against what it gates: %s", in.Evidence)
+			}
+		}
+	}
+	if !strings.Contains(r.Verdicts.Regressions, "whose gate changed") {
+		t.Errorf("verdict %q does not say the population changed", r.Verdicts.Regressions)
+	}
+}

@@ -96,6 +96,13 @@ func ReportMarkdown(w io.Writer, r *analyze.Report) error {
 	} else {
 		MDPlatforms(&b, r)
 	}
+	if lines := detectorLines(r); len(lines) > 0 {
+		b.WriteString("### Regression detector (CUSUM within ecosystems)\n\n")
+		for _, l := range lines {
+			b.WriteString("- " + MD(l) + "\n")
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("## Failure categories\n\n")
 	MDCategories(&b, r)
 	if len(r.Blockers) > 0 {

@@ -116,6 +116,30 @@ func gateCells(p analyze.PlatformStat, esc func(string) string) []string {
 
 var gateHeader = []string{"Platform", "Tested only on passes of", "Pass rate (given passing)", "Yield (passes per recipe entering)"}
 
+// detectorLines states the regression detector's alarms in the window, or
+// where it stands when there are none.
+func detectorLines(r *analyze.Report) []string {
+	var out []string
+	var top *analyze.PlatformStat
+	for i, p := range r.Platforms {
+		d := p.Detector
+		if d == nil {
+			continue
+		}
+		if top == nil || d.Statistic > top.Detector.Statistic {
+			top = &r.Platforms[i]
+		}
+		for _, a := range d.Alarms {
+			out = append(out, fmt.Sprintf("%s: alarm at %s (statistic %.1f > %.0f); the change began at %s (%s): %d batches since pass %s of %d recipe tests where their ecosystems' history predicts %s",
+				p.Platform, a.At, a.Stat, d.Threshold, a.Start, a.StartAt.UTC().Format("2006-01-02 15:04"), a.Batches, pct(a.Observed), a.Tests, pct(a.Expected)))
+		}
+	}
+	if len(out) == 0 && top != nil {
+		out = append(out, fmt.Sprintf("no alarm in the window; the highest statistic is %s's, %.1f of %.0f", top.Platform, top.Detector.Statistic, top.Detector.Threshold))
+	}
+	return out
+}
+
 func upper(h []string) []string {
 	out := make([]string, len(h))
 	for i, s := range h {
@@ -252,6 +276,13 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 			rows = append(rows, healthCells(p, Clean))
 		}
 		table(rows)
+	}
+
+	if lines := detectorLines(r); len(lines) > 0 {
+		header("Regression detector (CUSUM within ecosystems)")
+		for _, l := range lines {
+			b.WriteString(Clean(l) + "\n")
+		}
 	}
 
 	header("Failure categories")
