@@ -214,7 +214,11 @@ func CompareWindowsICC(prev, cur []Obs, rhoFloor float64) Trend {
 	}
 	icc := EstimateICC(groups)
 	icc.Rho = math.Max(icc.Rho, rhoFloor)
-	t.ICC, t.DF = icc.Rho, math.Max(icc.DF, 1)
+	// Degrees of freedom: the residual ones, but no more than the smaller
+	// window's batches less one (Welch's conservative choice for two
+	// samples whose variances are estimated apart).
+	t.ICC = icc.Rho
+	t.DF = math.Max(1, math.Min(icc.DF, float64(min(t.PrevBatches, t.CurBatches)-1)))
 	var sw, swd, sv float64
 	for _, e := range ecos {
 		s := strata[e]

@@ -47,6 +47,9 @@ func FuzzMetricsReader(f *testing.F) {
 				t.Fatalf("incomplete record accepted: %+v", b)
 			}
 			for id, c := range b.Platforms {
+				if c.Infrastructure != nil && (*c.Infrastructure < 0 || *c.Infrastructure > c.Failed) {
+					t.Fatalf("%s: infrastructure %d of %d failed accepted", id, *c.Infrastructure, c.Failed)
+				}
 				if c.Passed+c.Failed != c.Tested || c.Tested < 0 || c.Skipped < 0 {
 					t.Fatalf("platform %s: bad counts accepted: %+v", id, c)
 				}

@@ -54,6 +54,9 @@ type Options struct {
 	// Uniform gives every platform its ecosystem's pass probability: no
 	// platform is weaker than another unless Offsets or Changes say so.
 	Uniform bool
+	// Fixed sets a platform's pass probability in every ecosystem (before
+	// Offsets and Changes).
+	Fixed map[string]float64
 }
 
 // Change is a known step in one platform's pass probability.
@@ -191,7 +194,9 @@ func failure(e eco, recipe, platform string, rng *rand.Rand) (exit int, cat stri
 // ecosystem, and linux-rhel-glibc-arm64 regresses in the last sixth.
 func passProb(e eco, platform string, t float64, o *Options) float64 {
 	p := e.pass
-	if !o.Uniform {
+	if v, ok := o.Fixed[platform]; ok {
+		p = v
+	} else if !o.Uniform {
 		p = baseProb(e, platform, t, o.Stable)
 	}
 	p -= o.Offsets[platform]

@@ -47,7 +47,7 @@ func TestValidateJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.stdout), &v); err != nil {
 		t.Fatal(err)
 	}
-	if v.BatchRuns == nil || *v.BatchRuns != 3 || v.FailureRecords == nil || *v.FailureRecords != 2 || len(v.Problems) != 17 {
+	if v.BatchRuns == nil || *v.BatchRuns != 4 || v.FailureRecords == nil || *v.FailureRecords != 2 || len(v.Problems) != 19 {
 		t.Fatalf("got %+v", v)
 	}
 	for _, p := range v.Problems {
