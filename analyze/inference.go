@@ -6,8 +6,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/batchsli/batchsli/infer"
+	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/stats"
 )
 
@@ -114,8 +116,16 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int) map[string]*ser
 }
 
 // pooledICC pools the intra-batch correlation over every platform and
-// ecosystem of the window.
-func pooledICC(ser map[string]*series) float64 {
+// ecosystem of the windows given (each window's its own groups).
+func pooledICC(sers ...map[string]*series) float64 {
+	var groups [][]infer.Obs
+	for _, ser := range sers {
+		groups = append(groups, iccGroups(ser)...)
+	}
+	return infer.EstimateICC(groups).Rho
+}
+
+func iccGroups(ser map[string]*series) [][]infer.Obs {
 	var groups [][]infer.Obs
 	ids := make([]string, 0, len(ser))
 	for id := range ser {
@@ -136,7 +146,7 @@ func pooledICC(ser map[string]*series) float64 {
 			groups = append(groups, by[e])
 		}
 	}
-	return infer.EstimateICC(groups).Rho
+	return groups
 }
 
 // setRate fills a platform's pass rate from its series.
@@ -239,6 +249,10 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 	rep.Inference = Inference{ICC: round3(icc), MinBatches: infer.MinBatches, MinTests: infer.MinTests,
 		MinRankBatches: infer.MinRankBatches, Q: infer.Q, IncidentMin: incidentMin, IncidentShare: incidentShare}
 	prevSer, curSer := platSeries(prev, fa, pos), platSeries(trendCur, fa, pos)
+	// The trends' floor on the intra-batch correlation pools both of their
+	// windows (each ecosystem x window its own group): more batches, less
+	// of the moment estimator's small-sample bias.
+	trendICC := math.Max(icc, pooledICC(prevSer, curSer))
 	var trends, health []*Trend
 	for i := range rep.Platforms {
 		p := &rep.Platforms[i]
@@ -247,8 +261,8 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 			s = &series{}
 		}
 		setRate(p, s, icc)
-		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(ps.eco) > 0 && len(cs.eco) > 0 {
-			p.Trend = makeTrend(ps.eco, cs.eco, icc)
+		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(strata(ps.eco)) > 0 && len(strata(cs.eco)) > 0 {
+			p.Trend = makeTrend(strata(ps.eco), strata(cs.eco), trendICC)
 			trends = append(trends, p.Trend)
 		}
 		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(ps.health) > 0 && len(cs.health) > 0 {
@@ -279,31 +293,76 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 			}
 		}
 	}
-	// The detector, over the window's batches.
-	for i := range rep.Platforms {
-		p := &rep.Platforms[i]
-		s := ser[p.Platform]
-		if s == nil || len(s.eco) == 0 {
-			continue
+	// The detector, over every batch up to the window's end (as `record`
+	// sees it), with the alarms raised in the window.
+	if len(cur) > 0 {
+		upTo := all[:indexOf(all, cur[len(cur)-1])+1]
+		hist := platSeries(upTo, fa, pos)
+		for i := range rep.Platforms {
+			p := &rep.Platforms[i]
+			if s := hist[p.Platform]; s != nil {
+				p.Detector = detectPlatform(p, strata(s.eco), hist, all, cur[0].ts, icc)
+			}
 		}
-		alarms, st := detectSeries(s.eco)
-		d := &DetectorState{Statistic: round3(st.Stat), Threshold: infer.DetectH, ICC: round3(st.ICC), Alarms: []DetectorAlarm{}}
-		if st.Start >= 0 {
-			d.Since = all[s.eco[st.Start].Batch].id
-		}
-		for _, a := range alarms {
-			at, start := all[s.eco[a.At].Batch], all[s.eco[a.Start].Batch]
-			d.Alarms = append(d.Alarms, DetectorAlarm{At: at.id, AtTime: at.ts, Start: start.id, StartAt: start.ts,
-				Stat: round3(a.Stat), Expected: a.Before, Observed: a.After, Batches: a.Batches, Tests: a.Tests})
-		}
-		p.Detector = d
 	}
 	return ser
 }
 
-// detectSeries runs the detector over one Obs per batch and ecosystem.
-func detectSeries(obs []infer.Obs) ([]infer.Alarm, infer.DetectState) {
-	return infer.Detect(obs)
+// strata keeps the observations of real ecosystems: `mixed` (v1 runs that
+// spanned several) and `unknown` are not one population and cannot be
+// compared with themselves over time.
+func strata(obs []infer.Obs) []infer.Obs {
+	out := make([]infer.Obs, 0, len(obs))
+	for _, o := range obs {
+		if o.Eco != model.Mixed && o.Eco != model.Unknown {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// detectPlatform runs the detector over a platform's history and keeps the
+// alarms raised from since on. An alarm on a gated platform whose gate's
+// own rate changed between before the alarm's start and after it is a
+// population change, not a regression.
+func detectPlatform(p *PlatformStat, obs []infer.Obs, hist map[string]*series, all []*batch, since time.Time, icc float64) *DetectorState {
+	alarms, st := infer.Detect(obs, icc)
+	d := &DetectorState{Statistic: round3(st.Stat), Threshold: infer.DetectH, ICC: round3(st.ICC), Alarms: []DetectorAlarm{}}
+	if st.Start >= 0 {
+		d.Since = all[obs[st.Start].Batch].id
+	}
+	for _, a := range alarms {
+		at, start := all[obs[a.At].Batch], all[obs[a.Start].Batch]
+		if at.ts.Before(since) {
+			continue
+		}
+		da := DetectorAlarm{At: at.id, AtTime: at.ts, Start: start.id, StartAt: start.ts,
+			Stat: round3(a.Stat), Expected: a.Before, Observed: a.After, Batches: a.Batches, Tests: a.Tests}
+		from, to := obs[a.Start].Batch, obs[a.At].Batch
+		for _, g := range p.GatedBy {
+			gs := hist[g]
+			if gs == nil {
+				continue
+			}
+			var before, after []infer.Obs
+			for _, o := range strata(gs.eco) {
+				switch {
+				case o.Batch < from:
+					before = append(before, o)
+				case o.Batch <= to:
+					after = append(after, o)
+				}
+			}
+			// Unadjusted and at 0.05: this check leans towards calling
+			// a change a population change rather than a regression.
+			if t := infer.CompareWindowsICC(before, after, icc); t.Testable && t.P < 0.05 {
+				da.PopulationChanged, da.Gate = true, g
+				break
+			}
+		}
+		d.Alarms = append(d.Alarms, da)
+	}
+	return d
 }
 
 // evidence states a rate with what it rests on.
@@ -487,7 +546,7 @@ func skipAdvice(rep *Report, cur []*batch, ser map[string]*series, o ReportOptio
 			}
 		}
 	}
-	d := infer.PooledDispersion(cellObs)
+	d := infer.EstimateICC(cellObs)
 	tests := make([]infer.SkipTest, len(rep.Matrix))
 	for i := range rep.Matrix {
 		tests[i] = infer.TestSkip(cellObs[i], o.SkipThreshold, d)
@@ -517,7 +576,7 @@ func skipAdvice(rep *Report, cur []*batch, ser map[string]*series, o ReportOptio
 		n++
 		in := Insight{Kind: KindSkip, Platform: c.Platform, Ecosystem: c.Ecosystem,
 			Rate: ptr(st.Rate), CILow: ptr(st.Low), CIHigh: ptr(st.High), N: st.N, Batches: st.Batches,
-			DesignEffect: ptr(round3(st.Dispersion.Phi)), P: ptr(st.P), Q: ptr(st.Q)}
+			DesignEffect: ptr(round3(st.DesignEffect)), P: ptr(st.P), Q: ptr(st.Q)}
 		saving := "the time it would save is unknown (no durations recorded)"
 		if v, ok := secs[c.Platform]; ok && v[1] > 0 {
 			perTest := v[0] / v[1] / 60
@@ -533,8 +592,8 @@ func skipAdvice(rep *Report, cur []*batch, ser map[string]*series, o ReportOptio
 		if g := gates[c.Platform]; len(g) > 0 {
 			given = " given passing " + strings.Join(g, " and ")
 		}
-		in.Evidence = fmt.Sprintf("%s fails on %s%s %s of the time (%d of %d recipe tests, %d batches, dispersion %.2f, %s), above %s: p = %.2g, q = %.2g; %s",
-			c.Ecosystem, c.Platform, given, pct(st.Rate), st.Failed, st.N, st.Batches, st.Dispersion.Phi, ciText(st.Low, st.High), pct(o.SkipThreshold), st.P, st.Q, saving)
+		in.Evidence = fmt.Sprintf("%s fails on %s%s %s of the time (%d of %d recipe tests, %d batches, design effect %.2f at the matrix's intra-batch correlation %.2f, %s), above %s: p = %.2g, q = %.2g; %s",
+			c.Ecosystem, c.Platform, given, pct(st.Rate), st.Failed, st.N, st.Batches, st.DesignEffect, st.ICC, ciText(st.Low, st.High), pct(o.SkipThreshold), st.P, st.Q, saving)
 		rep.Insights = append(rep.Insights, in)
 	}
 	switch {

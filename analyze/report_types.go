@@ -163,6 +163,11 @@ type DetectorAlarm struct {
 	Observed float64   `json:"observed"`
 	Batches  int       `json:"batches"`
 	Tests    int64     `json:"tests"`
+	// PopulationChanged is set when a gate of the platform changed over
+	// the same batches (Gate names it): what reaches the platform changed,
+	// which is not a regression.
+	PopulationChanged bool   `json:"population_changed"`
+	Gate              string `json:"gate,omitempty"`
 }
 
 // Trend compares a rate with the previous window, ecosystem by ecosystem.

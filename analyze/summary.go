@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/batchsli/batchsli/infer"
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
 )
@@ -269,7 +270,7 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 			return nil, err
 		}
 	}
-	s.NewInsights = append(s.NewInsights, detectorInsights(fine, b.BatchID)...)
+	s.NewInsights = append(s.NewInsights, detectorInsights(fine, b)...)
 	s.Warnings = []Warning{}
 	if s.Budget.Exhausted || s.Budget.RunOutAt != nil {
 		s.Warnings = append(s.Warnings, Warning{Title: "macOS budget", Message: "macOS budget " + s.Budget.Status})
@@ -282,33 +283,42 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	return s, nil
 }
 
-// detectorInsights states the detector alarms a batch raised.
-func detectorInsights(r *Report, batchID string) []Insight {
+// detectorInsights states the detector alarms a batch raised (matched by
+// ID and time: v1 IDs need not be unique). An alarm explained by a gate's
+// change is not a regression and is not stated.
+func detectorInsights(r *Report, b *model.BatchRun) []Insight {
 	var out []Insight
 	for _, p := range r.Platforms {
 		if p.Detector == nil {
 			continue
 		}
 		for _, a := range p.Detector.Alarms {
-			if a.At != batchID {
+			if a.At != b.BatchID || !a.AtTime.Equal(b.Timestamp) || a.PopulationChanged {
 				continue
 			}
 			start := a.StartAt
 			out = append(out, Insight{Kind: KindRegression, Platform: p.Platform, BlockedBy: []string{},
 				Rate: ptr(a.Observed), N: a.Tests, Change: ptr(a.Observed - a.Expected), Statistic: ptr(a.Stat), Batches: a.Batches, Start: &start,
-				Evidence: fmt.Sprintf("%s regressed from batch %s (%s) on: %d batches since pass %s of %d recipe tests where their ecosystems' history predicts %s; the detector's statistic %.1f passed its threshold %.0f (one-sided CUSUM within ecosystems, intra-batch correlation %.2f; about 3%% of stable 120-batch histories see a false alarm on any of 11 platforms)",
-					p.Platform, a.Start, a.StartAt.Format("2006-01-02 15:04"), a.Batches, pct(a.Observed), a.Tests, pct(a.Expected), a.Stat, p.Detector.Threshold, p.Detector.ICC)})
+				Evidence: fmt.Sprintf("%s regressed from batch %s (%s) on: %d batches since pass %s of %d recipe tests where their ecosystems' history predicts %s; the detector's statistic %.1f passed its threshold %.0f (one-sided CUSUM within ecosystems, intra-batch correlation %.2f; %s)",
+					p.Platform, a.Start, a.StartAt.Format("2006-01-02 15:04"), a.Batches, pct(a.Observed), a.Tests, pct(a.Expected), a.Stat, p.Detector.Threshold, p.Detector.ICC, infer.DetectFalseAlarms)})
 		}
 	}
 	return out
 }
+
+// perBatch reports whether an insight kind may be announced per batch.
+func perBatch(kind string) bool { return kind == KindGap || kind == KindIncident }
 
 func insightKey(in Insight) string {
 	return strings.Join([]string{in.Kind, in.Platform, in.Ecosystem, in.Category, strings.Join(in.BlockedBy, ",")}, "\x00")
 }
 
 // insightChanges lists the insights found after a batch but not before it,
-// and those found before but no longer.
+// and those found before but no longer: capability gaps and incidents,
+// which are counts. Regressions come from the detector; the weakest
+// platform and skip advice are tests that re-run after every batch would
+// claim falsely far more often than once per report, so the summary leaves
+// them to the report.
 func insightChanges(before, after *Report) (added, cleared []Insight) {
 	had := map[string]bool{}
 	if before != nil {
@@ -318,7 +328,7 @@ func insightChanges(before, after *Report) (added, cleared []Insight) {
 	}
 	has := map[string]bool{}
 	for _, in := range after.Insights {
-		if in.Kind == KindRegression {
+		if !perBatch(in.Kind) {
 			continue
 		}
 		has[insightKey(in)] = true
@@ -328,7 +338,7 @@ func insightChanges(before, after *Report) (added, cleared []Insight) {
 	}
 	if before != nil {
 		for _, in := range before.Insights {
-			if in.Kind != KindRegression && !has[insightKey(in)] {
+			if perBatch(in.Kind) && !has[insightKey(in)] {
 				cleared = append(cleared, in)
 			}
 		}

@@ -214,11 +214,7 @@ func CompareWindowsICC(prev, cur []Obs, rhoFloor float64) Trend {
 	}
 	icc := EstimateICC(groups)
 	icc.Rho = math.Max(icc.Rho, rhoFloor)
-	// Degrees of freedom: the residual ones, but no more than the smaller
-	// window's batches less one (Welch's conservative choice for two
-	// samples whose variances are estimated apart).
-	t.ICC = icc.Rho
-	t.DF = math.Max(1, math.Min(icc.DF, float64(min(t.PrevBatches, t.CurBatches)-1)))
+	t.ICC, t.DF = icc.Rho, math.Max(icc.DF, 1)
 	var sw, swd, sv float64
 	for _, e := range ecos {
 		s := strata[e]
@@ -486,57 +482,53 @@ type ICC struct {
 	DF float64
 }
 
-// EstimateICC estimates the intra-batch correlation rho of a beta-binomial
-// model, Var(x_b) = n_b p(1-p) (1 + (n_b - 1) rho), from batches in groups
-// that share a rate (an ecosystem in a window), by the method of moments:
-// with the residuals r_b = x_b - n_b p_g about each group's ratio estimate,
-// E[sum r_b^2] / p(1-p) = A + rho C, where
-// A = sum n_b (1 - 2 n_b/N) + S2 sum n_b / N^2,
-// C = sum n_b(n_b-1)(1 - 2 n_b/N) + S2 sum n_b(n_b-1) / N^2 and
-// S2 = sum n_b^2 (docs/METHODS.md, "Intra-batch correlation"). Rho is clamped to [0, 1]; groups with a rate
-// of 0 or 1 carry no information.
+// EstimateICC estimates the intra-batch correlation rho of binary results,
+// Var(x_b) = n_b p(1-p) (1 + (n_b - 1) rho), from batches in groups that
+// share a rate (one platform's batches of one ecosystem in one window), by
+// the pooled one-way analysis of variance of the 0/1 results with batches
+// as the classes (Fleiss, Levin and Paik 2003, section 15.2; Ridout,
+// Demetrio and Firth 1999): within each group, the between-batch sum of
+// squares SSB = sum x_b^2/n_b - X^2/N and the within-batch SSW = X - sum
+// x_b^2/n_b; MSB and MSW pool them over groups on sum (k-1) and sum (N-k)
+// degrees of freedom; with n0 = sum (N - sum n_b^2/N) / sum (k-1),
+// rho = (MSB - MSW) / (MSB + (n0 - 1) MSW), clamped to [0, 1]. Each sum of
+// squares is about its own group's mean, so groups whose rates differ do
+// not inflate rho, and no group's rate divides anything: unlike a
+// residual-over-p(1-p) moment estimator, it is not biased low when rates
+// are near 0 or 1.
 func EstimateICC(groups [][]Obs) ICC {
-	var num, den, df float64
+	var ssb, ssw, dfb, dfw, n0num float64
 	for _, g := range groups {
-		var x, n, s2 float64
+		var x, n, sx2n, sn2 float64
 		k := 0
 		for _, o := range g {
-			if o.Tested > 0 {
-				x += float64(o.Passed)
-				n += float64(o.Tested)
-				s2 += float64(o.Tested) * float64(o.Tested)
-				k++
+			if o.Tested <= 0 {
+				continue
 			}
+			xb, nb := float64(o.Passed), float64(o.Tested)
+			x += xb
+			n += nb
+			sx2n += xb * xb / nb
+			sn2 += nb * nb
+			k++
 		}
 		if k < 2 {
 			continue
 		}
-		p := x / n
-		df += float64(k - 1)
-		if p <= 0 || p >= 1 {
-			continue
-		}
-		var rr, a, c, sa, sc float64
-		for _, o := range g {
-			if o.Tested == 0 {
-				continue
-			}
-			nb := float64(o.Tested)
-			r := float64(o.Passed) - nb*p
-			rr += r * r
-			a += nb * (1 - 2*nb/n)
-			c += nb * (nb - 1) * (1 - 2*nb/n)
-			sa += nb
-			sc += nb * (nb - 1)
-		}
-		a += s2 / (n * n) * sa
-		c += s2 / (n * n) * sc
-		num += rr/(p*(1-p)) - a
-		den += c
+		ssb += sx2n - x*x/n
+		ssw += x - sx2n
+		dfb += float64(k - 1)
+		dfw += n - float64(k)
+		n0num += n - sn2/n
 	}
-	out := ICC{DF: df}
-	if den > 0 {
-		out.Rho = math.Max(0, math.Min(1, num/den))
+	out := ICC{DF: dfb}
+	if dfb <= 0 || dfw <= 0 {
+		return out
+	}
+	msb, msw := ssb/dfb, ssw/dfw
+	n0 := n0num / dfb
+	if den := msb + (n0-1)*msw; den > 0 {
+		out.Rho = math.Max(0, math.Min(1, (msb-msw)/den))
 	}
 	return out
 }

@@ -9,52 +9,6 @@ import (
 // SkipQ is the false discovery rate the skip advice is controlled at.
 const SkipQ = Q
 
-// Dispersion is a quasi-binomial dispersion: the ratio of the batches'
-// spread to the binomial's, pooled over many cells, with its degrees of
-// freedom.
-type Dispersion struct {
-	Phi float64
-	DF  float64
-}
-
-// PooledDispersion pools Pearson's X^2 over cells (each a list of batches,
-// about the cell's own rate) into one dispersion, the moment estimator of
-// Williams (1982): Phi = sum X^2 / sum (batches - 1), at least 1. Cells
-// whose rate is 0 or 1 carry no information about it.
-func PooledDispersion(cells [][]Obs) Dispersion {
-	var x2, df float64
-	for _, obs := range cells {
-		var x, n float64
-		k := 0
-		for _, o := range obs {
-			if o.Tested > 0 {
-				x += float64(o.Passed)
-				n += float64(o.Tested)
-				k++
-			}
-		}
-		if k < 2 {
-			continue
-		}
-		p := x / n
-		if p <= 0 || p >= 1 {
-			continue
-		}
-		for _, o := range obs {
-			if o.Tested > 0 {
-				r := float64(o.Passed) - float64(o.Tested)*p
-				x2 += r * r / (float64(o.Tested) * p * (1 - p))
-			}
-		}
-		df += float64(k - 1)
-	}
-	d := Dispersion{Phi: 1, DF: df}
-	if df >= 1 {
-		d.Phi = math.Max(1, x2/df)
-	}
-	return d
-}
-
 // SkipTest is the evidence that an ecosystem fails on a platform more often
 // than a threshold, with batches as clusters.
 type SkipTest struct {
@@ -66,10 +20,13 @@ type SkipTest struct {
 	N        int64
 	Failed   int64
 	Batches  int
-	// Dispersion is the matrix's pooled dispersion the test used.
-	Dispersion Dispersion
-	// Low and High bound the failure rate: Wilson on N / Phi with Student's
-	// t on the dispersion's degrees of freedom.
+	// ICC is the intra-batch correlation pooled over the matrix, and DF
+	// its degrees of freedom; DesignEffect = sum n_b (1 + (n_b-1) ICC) / N
+	// is this cell's own, from its batch sizes.
+	ICC, DF      float64
+	DesignEffect float64
+	// Low and High bound the failure rate: Wilson on N / DesignEffect
+	// with Student's t on DF degrees of freedom.
 	Low, High float64
 	// P is the one-sided p-value of "the failure rate exceeds the
 	// threshold"; Q its Benjamini-Hochberg q-value among the cells tested
@@ -77,18 +34,28 @@ type SkipTest struct {
 	P, Q float64
 }
 
-// TestSkip tests one cell against the threshold. The statistic is (rate -
-// threshold) over the standard error the threshold itself implies on N /
-// Phi tests (a score test, so a cell failing every test still has a finite
-// one), referred to Student's t on the dispersion's degrees of freedom.
-func TestSkip(obs []Obs, threshold float64, d Dispersion) SkipTest {
-	st := SkipTest{Dispersion: d}
+// TestSkip tests one cell against the threshold, with the intra-batch
+// correlation icc pooled over the matrix (a beta-binomial variance, the
+// model of Williams 1982): the cell's design effect follows from its own
+// batch sizes, so a cell of large batches is not credited with the
+// precision of many small ones. The statistic is (rate - threshold) over
+// the standard error the threshold itself implies, sqrt(thr (1-thr) deff /
+// N) (a score test, so a cell failing every test still has a finite one),
+// referred to Student's t on icc's degrees of freedom, one-sided.
+func TestSkip(obs []Obs, threshold float64, icc ICC) SkipTest {
+	st := SkipTest{ICC: icc.Rho, DF: math.Max(icc.DF, 1)}
+	var m float64
 	for _, o := range obs {
 		if o.Tested > 0 {
 			st.N += o.Tested
 			st.Failed += o.Tested - o.Passed
 			st.Batches++
+			n := float64(o.Tested)
+			m += n * (1 + (n-1)*icc.Rho)
 		}
+	}
+	if st.N > 0 {
+		st.DesignEffect = m / float64(st.N)
 	}
 	if st.N > 0 {
 		st.Rate = float64(st.Failed) / float64(st.N)
@@ -102,8 +69,8 @@ func TestSkip(obs []Obs, threshold float64, d Dispersion) SkipTest {
 		return st
 	}
 	st.Testable = true
-	df := math.Max(d.DF, 1)
-	neff := float64(st.N) / math.Max(d.Phi, 1)
+	df := st.DF
+	neff := float64(st.N) / st.DesignEffect
 	iv := stats.WilsonN(st.Rate, neff, stats.TQuantile(0.975, df))
 	st.Low, st.High = iv.Low, iv.High
 	se := math.Sqrt(threshold * (1 - threshold) / neff)

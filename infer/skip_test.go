@@ -27,9 +27,10 @@ func simulateCell(rng *rand.Rand, rate, icc float64, batches, perBatch int) []Ob
 	return obs
 }
 
-// skipReport tests every cell of a matrix with the matrix's dispersion.
+// skipReport tests every cell of a matrix with the matrix's pooled
+// intra-batch correlation.
 func skipReport(cells [][]Obs, thr float64) []SkipTest {
-	d := PooledDispersion(cells)
+	d := EstimateICC(cells)
 	tests := make([]SkipTest, len(cells))
 	for c := range cells {
 		tests[c] = TestSkip(cells[c], thr, d)
@@ -43,10 +44,14 @@ func skipReport(cells [][]Obs, thr float64) []SkipTest {
 // power to find one cell failing 95% of the time is logged and held to what
 // was measured.
 func TestSkipCalibration(t *testing.T) {
-	const thr, reports, cells = 0.8, 200, 40
+	const thr, cells = 0.8, 40
+	reports := 200
+	if raceOn {
+		reports = 50
+	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	// The power measured with this seed (of 200 reports): 199 at icc 0,
-	// 151 at 0.05, 0 at 0.2. At icc 0.2 a batch of 20 is worth under five
+	// 150 at 0.05, 0 at 0.2. At icc 0.2 a batch of 20 is worth under five
 	// independent tests, and eight batches cannot tell 95% from 80% among
 	// forty cells: the advice waits for more batches rather than guess.
 	minPower := map[float64]int{0: 190, 0.05: 130, 0.2: 0}
@@ -64,10 +69,10 @@ func TestSkipCalibration(t *testing.T) {
 				}
 			}
 		}
-		rate := float64(falseReports) / reports
+		rate := float64(falseReports) / float64(reports)
 		t.Logf("icc %.2f: %d of %d null reports advised a skip (%.1f%%)", icc, falseReports, reports, 100*rate)
-		// 5% plus two standard errors of a 200-report estimate.
-		if rate > 0.05+2*0.0154 {
+		// 5% plus two standard errors.
+		if rate > 0.05+2*math.Sqrt(0.05*0.95/float64(reports)) {
 			t.Errorf("icc %.2f: false skip advice in %.1f%% of reports", icc, 100*rate)
 		}
 		// Power: one cell at 95% among 39 null ones, 8 batches of 20.
@@ -86,7 +91,7 @@ func TestSkipCalibration(t *testing.T) {
 			}
 		}
 		t.Logf("icc %.2f: a cell failing 95%% advised in %d of %d reports", icc, found, reports)
-		if found < minPower[icc] {
+		if found*200/reports < minPower[icc] {
 			t.Errorf("icc %.2f: power %d of %d, below the %d measured when written", icc, found, reports, minPower[icc])
 		}
 	}
@@ -94,7 +99,7 @@ func TestSkipCalibration(t *testing.T) {
 
 func TestSkipNeedsEvidence(t *testing.T) {
 	// 3 failures of 3 in one batch: not testable, never advised.
-	one := Dispersion{Phi: 1, DF: 100}
+	one := ICC{Rho: 0, DF: 100}
 	if st := TestSkip([]Obs{{Tested: 3}}, 0.8, one); st.Testable {
 		t.Errorf("one batch: %+v", st)
 	}
@@ -102,5 +107,58 @@ func TestSkipNeedsEvidence(t *testing.T) {
 	st := TestSkip([]Obs{{Tested: 10}, {Tested: 10}, {Tested: 10}, {Tested: 10}, {Tested: 10}}, 0.8, one)
 	if !st.Testable || st.P > 0.05 || st.Rate != 1 {
 		t.Errorf("all failing: %+v", st)
+	}
+}
+
+// TestSkipMixedBatchSizes: in a matrix where a quarter of the cells have
+// batches of 40 tests and the rest batches of 6, all failing exactly at
+// the threshold, neither kind of cell is rejected (one-sided, unadjusted)
+// in much more than 5% of cases: each cell's design effect follows its own
+// batch sizes (one dispersion for the whole matrix let the cells of 40
+// reject 11-15% of the time).
+func TestSkipMixedBatchSizes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	const thr = 0.8
+	reps := 300
+	if raceOn {
+		reps = 60
+	}
+	for _, icc := range []float64{0.05, 0.2} {
+		var big, small, nBig, nSmall int
+		for r := 0; r < reps; r++ {
+			cells := make([][]Obs, 32)
+			for c := range cells {
+				n := 6
+				if c < 8 {
+					n = 40
+				}
+				for b := 0; b < 8; b++ {
+					// Passes at 1 - thr: failures at the threshold.
+					cells[c] = append(cells[c], Obs{Batch: b, Tested: int64(n), Passed: betaBinom(rng, 1-thr, icc, n)})
+				}
+			}
+			for c, st := range skipReport(cells, thr) {
+				if !st.Testable {
+					continue
+				}
+				rej := st.P < 0.05
+				if c < 8 {
+					nBig++
+					if rej {
+						big++
+					}
+				} else {
+					nSmall++
+					if rej {
+						small++
+					}
+				}
+			}
+		}
+		fb, fs := float64(big)/float64(nBig), float64(small)/float64(nSmall)
+		t.Logf("icc %.2f: cells of 40 reject %.1f%%, cells of 6 reject %.1f%%", icc, 100*fb, 100*fs)
+		if fb > 0.075 || fs > 0.075 {
+			t.Errorf("icc %.2f: cells of 40 reject %.1f%%, of 6 %.1f%% at a nominal 5%%", icc, 100*fb, 100*fs)
+		}
 	}
 }

@@ -97,6 +97,21 @@ var ecosystems = []eco{
 	{"github", 10, 0.84, 0.75, ""},
 }
 
+// EcosystemPass is an ecosystem's base pass probability, which every
+// platform has under Options.Uniform.
+func EcosystemPass(name string) (float64, bool) {
+	for _, e := range ecosystems {
+		if e.name == name {
+			return e.pass, true
+		}
+	}
+	return 0, false
+}
+
+// InfraShare is the share of simulated failures that are the
+// infrastructure's (network_error 3%, timeout 2%), outages aside.
+const InfraShare = 0.05
+
 // Platforms are the environments a simulated recipe is validated on, the
 // first being where validation starts.
 var Platforms = []string{
