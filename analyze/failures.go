@@ -105,6 +105,11 @@ func (fa *failureAgg) merge(other *failureAgg) {
 			bump(fa.infraBatch, k, p, n)
 		}
 	}
+	for k, m := range other.infraEco {
+		for p, n := range m {
+			bump(fa.infraEco, k, p, n)
+		}
+	}
 	for k, m := range other.infraTime {
 		for p, n := range m {
 			bump(fa.infraTime, k, p, n)
@@ -148,6 +153,9 @@ type failureAgg struct {
 	// records without one.
 	infraBatch map[string]map[string]int64
 	infraTime  map[int64]map[string]int64
+	// infraEco splits infraBatch by the failure's ecosystem, for batches
+	// that span several.
+	infraEco map[[2]string]map[string]int64
 }
 
 // gapState is what every failure of one recipe on one platform has in common.
@@ -168,6 +176,7 @@ func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[str
 		gaps:       map[[2]string]*gapState{},
 		infraBatch: map[string]map[string]int64{},
 		infraTime:  map[int64]map[string]int64{},
+		infraEco:   map[[2]string]map[string]int64{},
 	}
 	for _, b := range cur {
 		fa.inWindow[b.id] = true
@@ -185,6 +194,7 @@ func (fa *failureAgg) add(f *model.Failure) {
 		if r := fa.ro.roll(f.Environment); r.keep {
 			if f.BatchID != "" && fa.knownBatch(f.BatchID) {
 				bump(fa.infraBatch, f.BatchID, r.id, 1)
+				bump(fa.infraEco, [2]string{f.BatchID, f.Ecosystem}, r.id, 1)
 			} else {
 				bump(fa.infraTime, f.Timestamp.UnixNano(), r.id, 1)
 			}

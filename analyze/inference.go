@@ -97,10 +97,11 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int) map[string]*ser
 					if e.id != pc.id || e.c.Tested == 0 {
 						continue
 					}
-					ei := int64(0)
-					if e.infraKnown {
-						ei = min(e.infra, e.c.Failed)
+					ei := e.infra
+					if !e.infraKnown {
+						ei = fa.infraEco[[2]string{b.id, eco}][pc.id]
 					}
+					ei = min(ei, e.c.Failed)
 					if e.c.Tested-ei > 0 {
 						s.eco = append(s.eco, infer.Obs{Batch: pos[b], Eco: eco, Tested: e.c.Tested - ei, Passed: e.c.Passed})
 					}

@@ -57,6 +57,12 @@ type Options struct {
 	// Fixed sets a platform's pass probability in every ecosystem (before
 	// Offsets and Changes).
 	Fixed map[string]float64
+	// Shared is the share of recipes whose difficulty is shared by every
+	// platform: one uniform draw per recipe decides them everywhere (pass
+	// where it falls below the platform's probability), so a recipe that
+	// fails on a gate is likelier to fail downstream, and gating changes
+	// what reaches the platforms it gates.
+	Shared float64
 }
 
 // Change is a known step in one platform's pass probability.
@@ -277,6 +283,10 @@ func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []rec
 		}
 		seen[name] = true
 		base := 15 + rng.Float64()*60
+		shared, u0 := false, 0.0
+		if o.Shared > 0 {
+			shared, u0 = fx.Float64() < o.Shared, fx.Float64()
+		}
 		primaryOK := true
 		darwinOK := true
 		for i, p := range Platforms {
@@ -302,7 +312,11 @@ func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []rec
 			d = math.Round(d*10) / 10
 			res.DurationSeconds = &d
 			res.Attempts = 1
-			if u := rng.Float64(); !down[i] && u < probs[i] {
+			u := rng.Float64()
+			if shared {
+				u = u0
+			}
+			if !down[i] && u < probs[i] {
 				res.Status = record.StatusPass
 				code := 0
 				res.ExitCode = &code
