@@ -419,7 +419,7 @@ func weakest(rep *Report, ser map[string]*series) {
 		if len(cs) < 2 {
 			continue
 		}
-		w := infer.WorstGroup(cs, alpha)
+		w := infer.WorstGroup(cs, alpha, rep.Inference.ICC)
 		rep.Verdicts.Apart = append(rep.Verdicts.Apart, w.TooLittle...)
 		if len(w.Eligible) < 2 {
 			verdicts = append(verdicts, fmt.Sprintf("%s: fewer than two with enough data to rank", label))

@@ -281,7 +281,13 @@ type Pair struct {
 }
 
 // ComparePair compares a with b over their shared batches.
-func ComparePair(aID string, a []Obs, bID string, b []Obs) Pair {
+//
+// rho is the intra-batch correlation pooled over many platforms: the
+// variance is never below what it implies for two independent platforms,
+// p0(1-p0) (sum n_a (1 + (n_a-1) rho) / N_a^2 + the same for b), p0 the
+// rate of both together. Pairing may only ever help beyond that floor when
+// the data show it.
+func ComparePair(aID string, a []Obs, bID string, b []Obs, rho float64) Pair {
 	pr := Pair{A: aID, B: bID, P: 1}
 	bb := map[int]Obs{}
 	for _, o := range b {
@@ -291,7 +297,7 @@ func ComparePair(aID string, a []Obs, bID string, b []Obs) Pair {
 	}
 	type both struct{ xa, na, xb, nb float64 }
 	var rows []both
-	var xa, na, xb, nb float64
+	var xa, na, xb, nb, ma, mb float64
 	for _, o := range a {
 		ob, ok := bb[o.Batch]
 		if o.Tested == 0 || !ok {
@@ -303,6 +309,8 @@ func ComparePair(aID string, a []Obs, bID string, b []Obs) Pair {
 		na += r.na
 		xb += r.xb
 		nb += r.nb
+		ma += r.na * (1 + (r.na-1)*rho)
+		mb += r.nb * (1 + (r.nb-1)*rho)
 	}
 	pr.Batches = len(rows)
 	if len(rows) < 2 {
@@ -316,11 +324,12 @@ func ComparePair(aID string, a []Obs, bID string, b []Obs) Pair {
 		ss += u * u
 	}
 	k := float64(len(rows))
-	// The linearised variance, but never below the binomial variance of
-	// the difference under equal rates: batches that happen to agree
-	// exactly, or a rate of 0 or 1, claim no precision they do not have.
+	// The linearised variance, but never below the variance of the
+	// difference under equal rates for independent platforms with the
+	// pooled correlation: batches that happen to agree exactly, or a rate
+	// near 0 or 1, claim no precision they do not have.
 	p0 := (xa + xb) / (na + nb)
-	pr.SE = math.Sqrt(math.Max(k/(k-1)*ss, p0*(1-p0)*(1/na+1/nb)))
+	pr.SE = math.Sqrt(math.Max(k/(k-1)*ss, p0*(1-p0)*(ma/(na*na)+mb/(nb*nb))))
 	switch {
 	case pr.SE > 0:
 		pr.P = stats.TCDF(pr.Diff/pr.SE, k-1)
@@ -363,11 +372,13 @@ type Worst struct {
 // the data (any of the k eligible platforms could be it), each comparison
 // is made at alpha/k (Bonferroni over the candidates, in the spirit of
 // Hsu's 1984 multiple comparisons with the best).
-func WorstGroup(cs []Candidate, alpha float64) Worst {
+//
+// rho is the pooled intra-batch correlation (see ComparePair).
+func WorstGroup(cs []Candidate, alpha, rho float64) Worst {
 	w := Worst{Rates: map[string]Rate{}}
 	var el []Candidate
 	for _, c := range cs {
-		r := EstimateRate(c.Obs)
+		r := EstimateRateICC(c.Obs, rho)
 		w.Rates[c.ID] = r
 		if r.Batches < MinRankBatches || r.N < MinTests {
 			w.TooLittle = append(w.TooLittle, c.ID)
@@ -398,7 +409,7 @@ func WorstGroup(cs []Candidate, alpha float64) Worst {
 		// Is c significantly above the lowest? A platform that shares too
 		// few batches with it is set apart: it can neither hide nor make
 		// a finding.
-		pr := ComparePair(low.ID, low.Obs, c.ID, c.Obs)
+		pr := ComparePair(low.ID, low.Obs, c.ID, c.Obs, rho)
 		if pr.Batches < MinRankBatches {
 			w.TooLittle = append(w.TooLittle, c.ID)
 			continue
@@ -429,7 +440,7 @@ func WorstGroup(cs []Candidate, alpha float64) Worst {
 		var placed []Candidate
 		for _, c := range kept {
 			if in[c.ID] && c.ID != low.ID && float64(w.Rates[c.ID].N) < small {
-				if pr := ComparePair(c.ID, c.Obs, top.ID, top.Obs); pr.Batches >= MinRankBatches && pr.P >= alpha {
+				if pr := ComparePair(c.ID, c.Obs, top.ID, top.Obs, rho); pr.Batches >= MinRankBatches && pr.P >= alpha {
 					delete(in, c.ID)
 					w.TooLittle = append(w.TooLittle, c.ID)
 					continue
@@ -459,7 +470,7 @@ func WorstGroup(cs []Candidate, alpha float64) Worst {
 			if in[o.ID] {
 				continue
 			}
-			pr := ComparePair(g.ID, g.Obs, o.ID, o.Obs)
+			pr := ComparePair(g.ID, g.Obs, o.ID, o.Obs, rho)
 			if pr.Batches < MinRankBatches {
 				pr.P = 1
 			}

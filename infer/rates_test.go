@@ -208,7 +208,7 @@ func TestWorstGroupCalibration(t *testing.T) {
 					}
 					cs = append(cs, Candidate{ID: string(rune('a' + p)), Obs: obs})
 				}
-				w := WorstGroup(cs, 0.05)
+				w := WorstGroup(cs, 0.05, pooledICC(cs))
 				if gap == 0 && w.Found {
 					fa++
 				}
@@ -313,4 +313,22 @@ func median(xs []int) int {
 		}
 	}
 	return c[len(c)/2]
+}
+
+// pooledICC pools the intra-batch correlation over candidates' batches,
+// one group per platform and ecosystem, as the report does.
+func pooledICC(cs []Candidate) float64 {
+	var groups [][]Obs
+	for _, c := range cs {
+		by := map[string][]Obs{}
+		for _, o := range c.Obs {
+			by[o.Eco] = append(by[o.Eco], o)
+		}
+		for _, e := range testEcos {
+			if len(by[e.name]) > 0 {
+				groups = append(groups, by[e.name])
+			}
+		}
+	}
+	return EstimateICC(groups).Rho
 }
