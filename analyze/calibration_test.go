@@ -209,7 +209,7 @@ func TestReportCalibration(t *testing.T) {
 	}
 	start := simulate.DefaultOptions.Start
 	for _, icc := range []float64{0, 0.05, 0.2} {
-		for _, scenario := range []string{"null", "drop", "weak", "skipnull", "skip", "gatefix"} {
+		for _, scenario := range []string{"null", "drop", "weak", "skipnull", "skip", "gatefix", "gatefix-shared"} {
 			var tl tally
 			for rep := 0; rep < reps; rep++ {
 				o := simulate.Options{Batches: 120, Seed: uint64(1000*rep + int(icc*100) + 7), Start: start,
@@ -224,6 +224,11 @@ func TestReportCalibration(t *testing.T) {
 					// 79.2% (a twentieth of failures are the network's):
 					// just under the threshold in every ecosystem.
 					o.Fixed = map[string]float64{"linux-alpine-musl-x86_64": 0.2, "linux-alpine-musl-arm64": 0.2}
+				case "gatefix-shared":
+					// The same with most difficulty shared: the gate's fix
+					// sends much harder recipes downstream.
+					o.Shared = 0.8
+					o.Changes = []simulate.Change{{Platform: "linux-debian-glibc-x86_64", At: 0.5, Drop: -0.08}}
 				case "gatefix":
 					// The gate of every other platform gets 8 points better
 					// half-way: harder recipes reach the platforms it gates
@@ -480,6 +485,17 @@ func TestGateFixIsNotADownstreamRegression(t *testing.T) {
 		for _, g := range in.Group {
 			if g == "linux-debian-glibc-x86_64" {
 				t.Errorf("the gate was ranked against what it gates: %s", in.Evidence)
+			}
+		}
+	}
+	// The detector, which speaks after every batch, agrees.
+	for _, p := range r.Platforms {
+		if p.Detector == nil {
+			continue
+		}
+		for _, a := range p.Detector.Alarms {
+			if len(p.GatedBy) > 0 && !a.PopulationChanged {
+				t.Errorf("%s: the detector calls a gate's fix a regression: %+v", p.Platform, a)
 			}
 		}
 	}

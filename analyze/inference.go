@@ -26,6 +26,12 @@ type series struct {
 	// rate holds one Obs per batch (recipe results, incidents left out);
 	// eco one per batch and ecosystem.
 	rate, eco []infer.Obs
+	// yield holds one Obs per batch and ecosystem with Tested = the recipes
+	// entering the batch there (tested less infrastructure failures, plus
+	// skipped) and Passed = passes: what a gate's fix cannot lower.
+	// incidentAt marks the batches that were incidents on the platform.
+	yield      []infer.Obs
+	incidentAt map[int]bool
 	// health holds one Obs per batch with Passed = the tests that failed
 	// for the infrastructure (incidents included).
 	health    []infer.Obs
@@ -70,15 +76,42 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int) map[string]*ser
 					s.gates = slices.DeleteFunc(s.gates, func(g string) bool { return !slices.Contains(pc.gates, g) })
 				}
 			}
+			infra := infraOf(pc)
+			incident := pc.c.Tested > 0 && infra >= incidentMin && float64(infra) >= incidentShare*float64(pc.c.Tested)
+			if pc.c.SkippedKnown && !incident {
+				if b.byEco == nil {
+					if n := pc.c.Tested - infra + pc.c.Skipped; n > 0 {
+						s.yield = append(s.yield, infer.Obs{Batch: pos[b], Eco: b.ecosystem, Tested: n, Passed: pc.c.Passed})
+					}
+				} else {
+					for eco, pcs := range b.byEco {
+						for _, e := range pcs {
+							if e.id != pc.id {
+								continue
+							}
+							ei := e.infra
+							if !e.infraKnown {
+								ei = fa.infraEco[[2]string{b.id, eco}][pc.id]
+							}
+							if n := e.c.Tested - min(ei, e.c.Failed) + e.c.Skipped; n > 0 {
+								s.yield = append(s.yield, infer.Obs{Batch: pos[b], Eco: eco, Tested: n, Passed: e.c.Passed})
+							}
+						}
+					}
+				}
+			}
 			if pc.c.Tested == 0 {
 				continue
 			}
-			infra := infraOf(pc)
 			s.infra += infra
 			s.tested += pc.c.Tested
 			s.health = append(s.health, infer.Obs{Batch: pos[b], Tested: pc.c.Tested, Passed: infra})
-			if infra >= incidentMin && float64(infra) >= incidentShare*float64(pc.c.Tested) {
+			if incident {
 				s.incidents = append(s.incidents, b.id)
+				if s.incidentAt == nil {
+					s.incidentAt = map[int]bool{}
+				}
+				s.incidentAt[pos[b]] = true
 				continue
 			}
 			o := infer.Obs{Batch: pos[b], Eco: b.ecosystem, Tested: pc.c.Tested - infra, Passed: pc.c.Passed}
@@ -111,6 +144,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int) map[string]*ser
 	}
 	for _, s := range out {
 		sort.SliceStable(s.eco, func(i, j int) bool { return s.eco[i].Batch < s.eco[j].Batch })
+		sort.SliceStable(s.yield, func(i, j int) bool { return s.yield[i].Batch < s.yield[j].Batch })
 		sort.Strings(s.gates)
 	}
 	return out
@@ -301,8 +335,8 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 		hist := platSeries(upTo, fa, pos)
 		for i := range rep.Platforms {
 			p := &rep.Platforms[i]
-			if s := hist[p.Platform]; s != nil {
-				p.Detector = detectPlatform(p, strata(s.eco), hist, all, cur[0].ts, icc)
+			if hist[p.Platform] != nil {
+				p.Detector = detectPlatform(p, hist, all, cur[0].ts, icc)
 			}
 		}
 	}
@@ -323,14 +357,34 @@ func strata(obs []infer.Obs) []infer.Obs {
 }
 
 // detectPlatform runs the detector over a platform's history and keeps the
-// alarms raised from since on. An alarm on a gated platform whose gate's
-// own rate changed between before the alarm's start and after it is a
-// population change, not a regression.
-func detectPlatform(p *PlatformStat, obs []infer.Obs, hist map[string]*series, all []*batch, since time.Time, icc float64) *DetectorState {
+// alarms raised from since on.
+//
+// A gated platform's rate is given passing its gates, so a gate's fix
+// lowers it by sending harder recipes through. An alarm on a gated
+// platform stands only when its yield (passes per recipe entering the
+// batch, which such a fix cannot lower) fell too over the same batches;
+// otherwise it is a population change, not a regression.
+func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, since time.Time, icc float64) *DetectorState {
+	s := hist[p.Platform]
+	obs := strata(s.eco)
+	if len(obs) == 0 {
+		return nil
+	}
 	alarms, st := infer.Detect(obs, icc)
 	d := &DetectorState{Statistic: round3(st.Stat), Threshold: infer.DetectH, ICC: round3(st.ICC), Alarms: []DetectorAlarm{}}
 	if st.Start >= 0 {
 		d.Since = all[obs[st.Start].Batch].id
+	}
+	split := func(xs []infer.Obs, from, to int) (before, after []infer.Obs) {
+		for _, o := range strata(xs) {
+			switch {
+			case o.Batch < from:
+				before = append(before, o)
+			case o.Batch <= to:
+				after = append(after, o)
+			}
+		}
+		return before, after
 	}
 	for _, a := range alarms {
 		at, start := all[obs[a.At].Batch], all[obs[a.Start].Batch]
@@ -340,25 +394,27 @@ func detectPlatform(p *PlatformStat, obs []infer.Obs, hist map[string]*series, a
 		da := DetectorAlarm{At: at.id, AtTime: at.ts, Start: start.id, StartAt: start.ts,
 			Stat: round3(a.Stat), Expected: a.Before, Observed: a.After, Batches: a.Batches, Tests: a.Tests}
 		from, to := obs[a.Start].Batch, obs[a.At].Batch
-		for _, g := range p.GatedBy {
-			gs := hist[g]
-			if gs == nil {
-				continue
-			}
-			var before, after []infer.Obs
-			for _, o := range strata(gs.eco) {
-				switch {
-				case o.Batch < from:
-					before = append(before, o)
-				case o.Batch <= to:
-					after = append(after, o)
+		if len(p.GatedBy) > 0 {
+			// A gate that got better sends harder recipes through: it
+			// explains the drop when it rose significantly (one-sided
+			// 0.05, unadjusted) by at least half as much as the platform
+			// fell (the newly admitted recipes are at most the gate's
+			// rise). And the yield must have fallen too (one-sided 0.05,
+			// within ecosystems): a gate's fix raises or keeps it.
+			for _, g := range p.GatedBy {
+				if gs := hist[g]; gs != nil {
+					before, after := split(gs.eco, from, to)
+					if t := infer.CompareWindowsICC(before, after, icc); t.Testable && t.Change > 0 && t.P < 0.10 && t.Change >= (a.Before-a.After)/2 {
+						da.PopulationChanged, da.Reason = true, g+" got better: harder recipes reach it"
+						break
+					}
 				}
 			}
-			// Unadjusted and at 0.05: this check leans towards calling
-			// a change a population change rather than a regression.
-			if t := infer.CompareWindowsICC(before, after, icc); t.Testable && t.P < 0.05 {
-				da.PopulationChanged, da.Gate = true, g
-				break
+			if !da.PopulationChanged && len(s.yield) > 0 {
+				before, after := split(s.yield, from, to)
+				if t := infer.CompareWindowsICC(before, after, icc); !t.Testable || t.Change >= 0 || t.P >= 0.10 {
+					da.PopulationChanged, da.Reason = true, "its yield (passes per recipe entering) did not fall: the recipes reaching it changed"
+				}
 			}
 		}
 		d.Alarms = append(d.Alarms, da)

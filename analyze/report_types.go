@@ -163,11 +163,12 @@ type DetectorAlarm struct {
 	Observed float64   `json:"observed"`
 	Batches  int       `json:"batches"`
 	Tests    int64     `json:"tests"`
-	// PopulationChanged is set when a gate of the platform changed over
-	// the same batches (Gate names it): what reaches the platform changed,
-	// which is not a regression.
+	// PopulationChanged is set for a gated platform when a gate's own rate
+	// changed over the same batches, or its yield (passes per recipe
+	// entering the batch) did not fall: what reaches the platform changed,
+	// which is not a regression. Reason says which.
 	PopulationChanged bool   `json:"population_changed"`
-	Gate              string `json:"gate,omitempty"`
+	Reason            string `json:"reason,omitempty"`
 }
 
 // Trend compares a rate with the previous window, ecosystem by ecosystem.

@@ -28,7 +28,7 @@ const (
 
 // DetectFalseAlarms states the detector's measured false-alarm rate
 // (TestDetectorCalibration), as printed beside every alarm.
-const DetectFalseAlarms = "on stable simulated histories, one false alarm per 2,500 batches or more across 11 platforms"
+const DetectFalseAlarms = "on stable simulated histories, about one false alarm per 2,500 batches across 11 platforms"
 
 // Alarm is a regression the detector found on one platform.
 type Alarm struct {
