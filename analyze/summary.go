@@ -299,8 +299,8 @@ func detectorInsights(r *Report, b *model.BatchRun) []Insight {
 			start := a.StartAt
 			out = append(out, Insight{Kind: KindRegression, Platform: p.Platform, BlockedBy: []string{},
 				Rate: ptr(a.Observed), N: a.Tests, Change: ptr(a.Observed - a.Expected), Statistic: ptr(a.Stat), Batches: a.Batches, Start: &start,
-				Evidence: fmt.Sprintf("%s regressed from batch %s (%s) on: since then %s of %d %s where their ecosystems' history predicts %s; the detector's statistic %.1f passed its threshold %.0f (one-sided CUSUM within ecosystems, intra-batch correlation %.2f; %s)",
-					p.Platform, a.Start, a.StartAt.Format("2006-01-02 15:04"), pct(a.Observed), a.Tests, "recipe tests passed", pct(a.Expected), a.Stat, p.Detector.Threshold, p.Detector.ICC, infer.DetectFalseAlarms)})
+				Evidence: fmt.Sprintf("%s regressed from batch %s (%s) on: since then (%d batches) %s of %d %s where their ecosystems' history predicts %s; the detector's statistic %.1f passed its threshold %.0f (one-sided CUSUM within ecosystems, intra-batch correlation %.2f; %s)",
+					p.Platform, a.Start, a.StartAt.Format("2006-01-02 15:04"), a.Batches, pct(a.Observed), a.Tests, "recipe tests passed", pct(a.Expected), a.Stat, p.Detector.Threshold, p.Detector.ICC, infer.DetectFalseAlarms)})
 		}
 	}
 	return out

@@ -100,6 +100,13 @@ func detectPooled(obs []Obs, rhoFloor, h float64, minHist int) ([]Alarm, DetectS
 	alarms, st := detect(chunks, rhoFloor, h, minHist)
 	for i := range alarms {
 		alarms[i].At, alarms[i].Start = last[alarms[i].At], first[alarms[i].Start]
+		// Count batches, not pooled chunks.
+		alarms[i].Batches = 0
+		for _, o := range obs[alarms[i].Start : alarms[i].At+1] {
+			if o.Tested > 0 {
+				alarms[i].Batches++
+			}
+		}
 	}
 	if st.Start >= 0 {
 		st.Start = first[st.Start]

@@ -134,8 +134,8 @@ func detectorLines(r *analyze.Report) []string {
 			if a.PopulationChanged {
 				what = "population changed (" + a.Reason + "), not a regression"
 			}
-			out = append(out, fmt.Sprintf("%s: alarm at %s (statistic %.1f > %.0f), %s; the change began at %s (%s): since then %s of %d %s where their ecosystems' history predicts %s",
-				p.Platform, a.At, a.Stat, d.Threshold, what, a.Start, a.StartAt.UTC().Format("2006-01-02 15:04"), pct(a.Observed), a.Tests, "recipe tests passed", pct(a.Expected)))
+			out = append(out, fmt.Sprintf("%s: alarm at %s (statistic %.1f > %.0f), %s; the change began at %s (%s): since then (%d batches) %s of %d %s where their ecosystems' history predicts %s",
+				p.Platform, a.At, a.Stat, d.Threshold, what, a.Start, a.StartAt.UTC().Format("2006-01-02 15:04"), a.Batches, pct(a.Observed), a.Tests, "recipe tests passed", pct(a.Expected)))
 		}
 	}
 	if len(out) == 0 && top != nil {
