@@ -226,3 +226,32 @@ func WilsonN(p, n, z float64) Interval {
 	half := z * math.Sqrt(p*(1-p)/n+z2/(4*n*n)) / den
 	return Interval{math.Max(0, centre-half), math.Min(1, centre+half)}
 }
+
+// McNemarExact is the exact two-sided McNemar test (McNemar 1947; the
+// exact form of Mosteller 1952) for paired binary outcomes: b and c count
+// the discordant pairs (pass on one, fail on the other, and the reverse).
+// Under equal rates b is Binomial(b+c, 1/2), and the p-value is
+// min(1, 2 P(X <= min(b, c))), as R's binom.test and SciPy's binomtest give
+// for p = 1/2. With no discordant pair there is no evidence: p = 1.
+func McNemarExact(b, c int64) float64 {
+	n := b + c
+	if n <= 0 {
+		return 1
+	}
+	k := min(b, c)
+	var tail float64
+	if n <= 1000 {
+		// Sum the binomial probabilities in log space, exactly enough.
+		lh := float64(n) * math.Log(0.5)
+		lg1, _ := math.Lgamma(float64(n + 1))
+		for i := int64(0); i <= k; i++ {
+			lg2, _ := math.Lgamma(float64(i + 1))
+			lg3, _ := math.Lgamma(float64(n - i + 1))
+			tail += math.Exp(lg1 - lg2 - lg3 + lh)
+		}
+	} else {
+		// P(X <= k) = I_{1/2}(n-k, k+1).
+		tail = RegIncBeta(float64(n-k), float64(k+1), 0.5)
+	}
+	return math.Min(1, 2*tail)
+}

@@ -155,3 +155,32 @@ func TestTCDF(t *testing.T) {
 		t.Errorf("WilsonN %+v, Wilson %+v", iv, w)
 	}
 }
+
+// TestMcNemarExact checks the exact McNemar test against two-sided exact
+// binomial p-values on the discordant pairs, computed in exact rational
+// arithmetic (the values R's binom.test(min(b,c), b+c) and SciPy's
+// binomtest give).
+func TestMcNemarExact(t *testing.T) {
+	for _, tt := range []struct {
+		b, c int64
+		p    float64
+	}{
+		{0, 0, 1},
+		{1, 9, 0.021484375},
+		{9, 1, 0.021484375},
+		{2, 8, 0.109375},
+		{0, 5, 0.0625},
+		{5, 5, 1},
+		{3, 0, 0.25},
+		{10, 25, 0.016673847800120711},
+		{7, 21, 0.012540951371192932},
+		{40, 60, 0.056887933640980791},
+		{120, 80, 0.0056851559967503055},
+		{500, 560, 0.069909559460269333},
+	} {
+		got := McNemarExact(tt.b, tt.c)
+		if math.Abs(got-tt.p) > 1e-9*math.Max(tt.p, 1e-300) && math.Abs(got-tt.p) > 1e-12 {
+			t.Errorf("McNemarExact(%d, %d) = %.17g, want %.17g", tt.b, tt.c, got, tt.p)
+		}
+	}
+}
