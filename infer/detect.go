@@ -146,18 +146,9 @@ func detect(obs []Obs, rhoFloor, h float64, minHist int) ([]Alarm, DetectState) 
 	rebuild := func(start, end int) {
 		hist = map[string]*acc{}
 		for _, o := range obs[start:end] {
-			if o.Tested == 0 {
-				continue
+			if o.Tested > 0 {
+				add(o)
 			}
-			a := hist[o.Eco]
-			if a == nil {
-				a = &acc{}
-				hist[o.Eco] = a
-			}
-			a.x += float64(o.Passed)
-			a.n += float64(o.Tested)
-			a.c += float64(o.Tested) * float64(o.Tested-1)
-			a.k++
 		}
 	}
 	for i, o := range obs {

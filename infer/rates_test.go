@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/batchsli/batchsli/stats"
 )
 
 // betaBinom draws one batch: its pass probability from a beta distribution
@@ -11,9 +13,7 @@ import (
 func betaBinom(rng *rand.Rand, p, icc float64, n int) int64 {
 	q := p
 	if icc > 0 {
-		s := (1 - icc) / icc
-		x, y := gamma(rng, p*s), gamma(rng, (1-p)*s)
-		q = x / (x + y)
+		q = stats.BetaDraw(rng, p, icc)
 	}
 	var k int64
 	for i := 0; i < n; i++ {
@@ -22,26 +22,6 @@ func betaBinom(rng *rand.Rand, p, icc float64, n int) int64 {
 		}
 	}
 	return k
-}
-
-func gamma(rng *rand.Rand, a float64) float64 {
-	if a < 1 {
-		return gamma(rng, a+1) * math.Pow(rng.Float64(), 1/a)
-	}
-	d := a - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		u := rng.Float64()
-		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
-			return d * v
-		}
-	}
 }
 
 var testEcos = []struct {

@@ -6,9 +6,6 @@ import (
 	"github.com/batchsli/batchsli/stats"
 )
 
-// SkipQ is the false discovery rate the skip advice is controlled at.
-const SkipQ = Q
-
 // SkipTest is the evidence that an ecosystem fails on a platform more often
 // than a threshold, with batches as clusters.
 type SkipTest struct {
@@ -79,7 +76,7 @@ func TestSkip(obs []Obs, threshold float64, icc ICC) SkipTest {
 }
 
 // SkipAdvice applies Benjamini-Hochberg across the testable cells: it sets
-// each one's Q and reports which are advised (Q <= SkipQ).
+// each one's Q and reports which are advised (Q <= Q, the package's false discovery rate).
 func SkipAdvice(tests []SkipTest) []bool {
 	var ps []float64
 	var idx []int
@@ -93,7 +90,7 @@ func SkipAdvice(tests []SkipTest) []bool {
 	advised := make([]bool, len(tests))
 	for j, i := range idx {
 		tests[i].Q = qs[j]
-		advised[i] = qs[j] <= SkipQ
+		advised[i] = qs[j] <= Q
 	}
 	return advised
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/record"
+	"github.com/batchsli/batchsli/stats"
 )
 
 // Options shape a simulated history.
@@ -270,7 +271,7 @@ func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []rec
 	for i, p := range Platforms {
 		probs[i] = passProb(e, p, t, o)
 		if o.ICC > 0 {
-			probs[i] = betaDraw(fx, probs[i], o.ICC)
+			probs[i] = stats.BetaDraw(fx, probs[i], o.ICC)
 		}
 		down[i] = o.Outages > 0 && fx.Float64() < o.Outages
 	}
@@ -459,40 +460,6 @@ func pickEcosystem(rng *rand.Rand, t float64, drift bool) eco {
 		pick -= w
 	}
 	return ecosystems[len(ecosystems)-1]
-}
-
-// betaDraw draws from the beta distribution with mean p and intra-class
-// correlation icc: a = p(1-icc)/icc, b = (1-p)(1-icc)/icc.
-func betaDraw(rng *rand.Rand, p, icc float64) float64 {
-	s := (1 - icc) / icc
-	x := gammaDraw(rng, p*s)
-	y := gammaDraw(rng, (1-p)*s)
-	if x+y == 0 {
-		return p
-	}
-	return x / (x + y)
-}
-
-// gammaDraw draws from Gamma(shape, 1) (Marsaglia and Tsang 2000; shapes
-// below one through Gamma(shape+1) * U^(1/shape)).
-func gammaDraw(rng *rand.Rand, shape float64) float64 {
-	if shape < 1 {
-		return gammaDraw(rng, shape+1) * math.Pow(rng.Float64(), 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		u := rng.Float64()
-		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
-			return d * v
-		}
-	}
 }
 
 func writeJSON(w *bufio.Writer, v any) error {

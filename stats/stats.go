@@ -39,43 +39,6 @@ func Wilson(k, n int64, z float64) Interval {
 	return iv
 }
 
-// Change is the comparison of a proportion between two windows.
-type Change struct {
-	Delta float64 // p2 - p1
-	Z     float64 // pooled two-proportion z statistic
-	P     float64 // two-sided p-value
-	// Testable is false when a window is too small for the normal
-	// approximation (fewer than 5 expected successes or failures in either).
-	Testable bool
-	// Significant is true when Testable and P < alpha.
-	Significant bool
-}
-
-// CompareProportions tests whether k2/n2 differs from k1/n1 with a pooled
-// two-proportion z-test at significance level alpha (0.05 for 95%).
-func CompareProportions(k1, n1, k2, n2 int64, alpha float64) Change {
-	if n1 <= 0 || n2 <= 0 {
-		return Change{}
-	}
-	p1, p2 := float64(k1)/float64(n1), float64(k2)/float64(n2)
-	c := Change{Delta: p2 - p1}
-	pool := float64(k1+k2) / float64(n1+n2)
-	for _, n := range []int64{n1, n2} {
-		if pool*float64(n) < 5 || (1-pool)*float64(n) < 5 {
-			return c
-		}
-	}
-	c.Testable = true
-	se := math.Sqrt(pool * (1 - pool) * (1/float64(n1) + 1/float64(n2)))
-	if se == 0 {
-		return c
-	}
-	c.Z = c.Delta / se
-	c.P = math.Erfc(math.Abs(c.Z) / math.Sqrt2)
-	c.Significant = c.P < alpha
-	return c
-}
-
 // Quantile returns the q-quantile (0..1) of xs by linear interpolation
 // between order statistics (Hyndman and Fan type 7, as R and NumPy default).
 // xs is sorted in place. It returns NaN for no data.

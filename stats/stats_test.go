@@ -49,32 +49,6 @@ func TestWilsonEdges(t *testing.T) {
 	}
 }
 
-func TestCompareProportions(t *testing.T) {
-	tests := []struct {
-		k1, n1, k2, n2   int64
-		z                float64
-		testable, signif bool
-	}{
-		{50, 100, 70, 100, 2.8868, true, true},
-		{50, 100, 55, 100, 0.7080, true, false},
-		{90, 100, 80, 100, -1.9803, true, true},
-		{900, 1000, 880, 1000, -1.4289, true, false},
-		{3, 3, 0, 3, 0, false, false},    // tiny samples: not testable
-		{10, 10, 9, 10, 0, false, false}, // too few failures expected
-	}
-	for _, tt := range tests {
-		c := CompareProportions(tt.k1, tt.n1, tt.k2, tt.n2, 0.05)
-		if c.Testable != tt.testable || c.Significant != tt.signif || (tt.testable && !near(c.Z, tt.z, 0.0005)) {
-			t.Errorf("Compare(%d/%d -> %d/%d) = %+v, want z %.4f testable %v significant %v", tt.k1, tt.n1, tt.k2, tt.n2, c, tt.z, tt.testable, tt.signif)
-		}
-	}
-	// z = 1.96 is p = 0.05.
-	c := CompareProportions(50, 100, 70, 100, 0.05)
-	if !near(c.P, 0.00389, 0.00002) {
-		t.Errorf("p = %v, want 0.00389", c.P)
-	}
-}
-
 func TestQuantile(t *testing.T) {
 	tests := []struct {
 		xs   []float64
