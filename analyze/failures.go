@@ -15,7 +15,7 @@ import (
 // in parallel (one reader and one aggregate per worker, merged at the end:
 // every count is a sum and every gap state an intersection, so the result
 // does not depend on the order). Problems come back in file and line order.
-func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur []*batch, lo, hi time.Time, ecoFilter, known map[string]bool) (*failureAgg, []reader.Problem, int, error) {
+func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur, prev []*batch, lo, hi time.Time, ecoFilter, known map[string]bool) (*failureAgg, []reader.Problem, int, error) {
 	lister := reader.New(fsys, name, reader.Options{SkipMessages: true})
 	files, err := lister.FailureFiles()
 	if err != nil {
@@ -38,6 +38,9 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 	for w := 0; w < workers; w++ {
 		fa := newFailureAgg(newRoller(o.By, o.Platforms), cur, lo, hi, ecoFilter)
 		fa.known = known
+		for _, b := range prev {
+			fa.inPrev[b.id] = true
+		}
 		aggs[w] = fa
 		wg.Add(1)
 		go func(w int) {
@@ -121,6 +124,12 @@ func (fa *failureAgg) merge(other *failureAgg) {
 	for k := range other.blockRec {
 		fa.blockRec[k] = struct{}{}
 	}
+	for k := range other.prevCause {
+		fa.prevCause[k] = struct{}{}
+	}
+	for k, n := range other.curCause {
+		fa.curCause[k] += n
+	}
 	for k, st := range other.gaps {
 		mine := fa.gaps[k]
 		if mine == nil {
@@ -148,6 +157,13 @@ type failureAgg struct {
 	blockRec  map[[3]string]struct{}          // (platform, dependency, package)
 	gaps      map[[2]string]*gapState         // (platform, package) -> causes
 	records   int64
+	// inPrev holds the trend's previous window; prevCause the causes
+	// (platform, cause, package) of its failures, and curCause the window's
+	// failures per (platform, cause), for capability gaps closed. A cause
+	// is "dep:" and a blocker, or "cat:" and a recipe category.
+	inPrev    map[string]bool
+	prevCause map[[3]string]struct{}
+	curCause  map[[2]string]int64
 	// Infrastructure failures of every batch (not only the window's), for
 	// batch records that do not count them: by batch ID, or by time for
 	// records without one.
@@ -177,6 +193,9 @@ func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[str
 		infraBatch: map[string]map[string]int64{},
 		infraTime:  map[int64]map[string]int64{},
 		infraEco:   map[[2]string]map[string]int64{},
+		inPrev:     map[string]bool{},
+		prevCause:  map[[3]string]struct{}{},
+		curCause:   map[[2]string]int64{},
 	}
 	for _, b := range cur {
 		fa.inWindow[b.id] = true
@@ -201,6 +220,13 @@ func (fa *failureAgg) add(f *model.Failure) {
 		}
 	}
 	if f.BatchID != "" && fa.knownBatch(f.BatchID) {
+		if fa.inPrev[f.BatchID] {
+			if r := fa.ro.roll(f.Environment); r.keep {
+				for _, c := range causes(f) {
+					fa.prevCause[[3]string{r.id, c, f.PackageID}] = struct{}{}
+				}
+			}
+		}
 		if !fa.inWindow[f.BatchID] {
 			return
 		}
@@ -221,6 +247,9 @@ func (fa *failureAgg) add(f *model.Failure) {
 	}
 	cc[f.Category]++
 	fa.kindCount[p][model.CategoryKind(f.Category)]++
+	for _, c := range causes(f) {
+		fa.curCause[[2]string{p, c}]++
+	}
 	for _, d := range f.BlockedBy {
 		fa.blockFail[[2]string{p, d}]++
 		fa.blockRec[[3]string{p, d, f.PackageID}] = struct{}{}
@@ -235,6 +264,19 @@ func (fa *failureAgg) add(f *model.Failure) {
 		st.catMixed = true
 	}
 	st.deps = intersect(st.deps, f.BlockedBy)
+}
+
+// causes are what a failure can be blamed on, for capability gaps closed:
+// each blocker, and its category when it is the recipe's.
+func causes(f *model.Failure) []string {
+	var out []string
+	for _, d := range f.BlockedBy {
+		out = append(out, "dep:"+d)
+	}
+	if model.CategoryKind(f.Category) == model.KindRecipe {
+		out = append(out, "cat:"+f.Category)
+	}
+	return out
 }
 
 func bump[K comparable](m map[K]map[string]int64, k K, plat string, n int64) {

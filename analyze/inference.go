@@ -48,7 +48,10 @@ type series struct {
 
 // platSeries builds each platform's series over bs. pos gives each batch's
 // position in the whole history, shared by all platforms.
-func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int) map[string]*series {
+//
+// With noFlaky, the results of flaky recipes (batch.flaky) are left out of
+// the recipe rate: they are not evidence of a change of the platform.
+func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool) map[string]*series {
 	out := map[string]*series{}
 	for _, b := range bs {
 		infraOf := func(pc platCount) int64 {
@@ -115,6 +118,11 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int) map[string]*ser
 				continue
 			}
 			o := infer.Obs{Batch: pos[b], Eco: b.ecosystem, Tested: pc.c.Tested - infra, Passed: pc.c.Passed}
+			if noFlaky {
+				fl := b.flaky[pc.id]
+				o.Tested -= fl[0]
+				o.Passed -= fl[1]
+			}
 			s.passed += o.Passed
 			if o.Tested > 0 {
 				s.rate = append(s.rate, o)
@@ -135,8 +143,12 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int) map[string]*ser
 						ei = fa.infraEco[[2]string{b.id, eco}][pc.id]
 					}
 					ei = min(ei, e.c.Failed)
-					if e.c.Tested-ei > 0 {
-						s.eco = append(s.eco, infer.Obs{Batch: pos[b], Eco: eco, Tested: e.c.Tested - ei, Passed: e.c.Passed})
+					var fl [2]int64
+					if noFlaky {
+						fl = b.flaky[eco+"\x00"+pc.id]
+					}
+					if e.c.Tested-ei-fl[0] > 0 {
+						s.eco = append(s.eco, infer.Obs{Batch: pos[b], Eco: eco, Tested: e.c.Tested - ei - fl[0], Passed: e.c.Passed - fl[1]})
 					}
 				}
 			}
@@ -279,11 +291,11 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 	for i, b := range all {
 		pos[b] = i
 	}
-	ser := platSeries(cur, fa, pos)
+	ser := platSeries(cur, fa, pos, false)
 	icc := pooledICC(ser)
 	rep.Inference = Inference{ICC: round3(icc), MinBatches: infer.MinBatches, MinTests: infer.MinTests,
 		MinRankBatches: infer.MinRankBatches, Q: infer.Q, IncidentMin: incidentMin, IncidentShare: incidentShare}
-	prevSer, curSer := platSeries(prev, fa, pos), platSeries(trendCur, fa, pos)
+	prevSer, curSer := platSeries(prev, fa, pos, true), platSeries(trendCur, fa, pos, true)
 	// The trends' floor on the intra-batch correlation pools both of their
 	// windows (each ecosystem x window its own group): more batches, less
 	// of the moment estimator's small-sample bias.
@@ -332,7 +344,7 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 	// sees it), with the alarms raised in the window.
 	if len(cur) > 0 {
 		upTo := all[:indexOf(all, cur[len(cur)-1])+1]
-		hist := platSeries(upTo, fa, pos)
+		hist := platSeries(upTo, fa, pos, true)
 		for i := range rep.Platforms {
 			p := &rep.Platforms[i]
 			if hist[p.Platform] != nil {

@@ -40,6 +40,11 @@ type batch struct {
 	usesMac   bool
 	v1        bool
 	order     int
+	// outcomes is true when the batch's outcome record was read; flaky
+	// holds the tests and passes of flaky recipes to leave out of the
+	// regression evidence, per platform and per ecosystem "\x00" platform.
+	outcomes bool
+	flaky    map[string][2]int64
 }
 
 type platCount struct {
@@ -137,9 +142,13 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	sawV1 := false
 	order := 0
 	knownIDs := map[string]bool{}
+	sums := map[string]uint64{}
 	err := rd.Metrics(func(b *model.BatchRun) {
 		order++
 		knownIDs[b.BatchID] = true
+		if b.SchemaVersion == model.SchemaVersion {
+			sums[b.BatchID] = model.CountsSum(b.Platforms)
+		}
 		if b.SchemaVersion < 2 {
 			sawV1 = true
 		}
@@ -265,12 +274,45 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		}
 	}
 
+	// Recipe histories (outcome records).
+	ra, outProblems, err := readOutcomes(rd, ro, ecoFilter, all, sums)
+	if err != nil {
+		return nil, err
+	}
+	pos := make(map[*batch]int, len(all))
+	for i, b := range all {
+		pos[b] = i
+	}
+	var rr recipeResult
+	start, end := len(all), -1
+	if len(cur) > 0 {
+		start, end = pos[cur[0]], pos[cur[len(cur)-1]]
+		rr = ra.run(all, start, end)
+		ra.excludeFlaky(all)
+	}
+	rep.Outcomes.Batches = len(cur)
+	rep.batchHasOutcomes = len(cur) > 0 && cur[len(cur)-1].outcomes
+	for _, b := range cur {
+		if b.outcomes {
+			rep.Outcomes.WithOutcomes++
+		}
+	}
+	rep.Outcomes.Disagreeing = len(outProblems)
+	outcomeNote(&rep.Outcomes)
+	rep.Transitions, rep.Flaky = rr.transitions, rr.flaky
+	if rep.Transitions == nil {
+		rep.Transitions = []Transition{}
+	}
+	if rep.Flaky == nil {
+		rep.Flaky = []FlakyRecipe{}
+	}
+
 	// 4. Failures.
 	commits, err := rd.Commits()
 	if err != nil {
 		return nil, err
 	}
-	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, failLo, failHi, ecoFilter, knownIDs)
+	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +332,13 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		rep.Platforms = []PlatformStat{}
 	}
 	ser := inferPlatforms(rep, cur, trendCur, prev, all, fa)
+	if len(cur) > 0 {
+		ra.flakeStats(rep, cur, pos, rr)
+		rep.Paired = ra.paired(rep, cur, pos)
+	}
+	if rep.Paired == nil {
+		rep.Paired = []PairedComparison{}
+	}
 	for i := range rep.Platforms {
 		p := &rep.Platforms[i]
 		for _, v := range spark(ser[p.Platform], cur, all, buckets) {
@@ -324,10 +373,14 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	// 6. Insights.
 	rep.Insights = []Insight{}
 	weakest(rep, ser)
+	pairedWeakest(rep, rep.Paired)
 	regressions(rep)
 	skipAdvice(rep, cur, ser, o)
 	incidents(rep)
 	capabilityGaps(rep, fa, o)
+	if len(cur) > 0 {
+		ra.gapsClosed(rep, fa, start)
+	}
 	for i := range rep.Insights {
 		if rep.Insights[i].BlockedBy == nil {
 			rep.Insights[i].BlockedBy = []string{}
@@ -338,6 +391,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	notes(rep, o, sawV1, platLevels, fa)
 	rep.Problems, rep.MoreProblems = rd.Problems()
 	rep.Problems = append(rep.Problems, failProblems...)
+	rep.Problems = append(rep.Problems, outProblems...)
 	if max := reader.DefaultOptions.MaxProblems; len(rep.Problems) > max {
 		rep.MoreProblems += len(rep.Problems) - max
 		rep.Problems = rep.Problems[:max]

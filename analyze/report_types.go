@@ -8,7 +8,7 @@ import (
 )
 
 // ReportVersion is the version of the report's JSON form.
-const ReportVersion = 3
+const ReportVersion = 4
 
 // Report is everything `batchsli report` says, computed once; every output
 // format renders this value.
@@ -36,10 +36,20 @@ type Report struct {
 	// Verdicts holds the negative findings and their evidence ("no platform
 	// is significantly weaker, ...") that are not insights.
 	Verdicts Verdicts `json:"verdicts"`
+	// Outcomes says how much of the window has per-recipe outcome records;
+	// Transitions, Flaky and Paired come from them.
+	Outcomes    OutcomeCoverage    `json:"outcomes"`
+	Transitions []Transition       `json:"transitions"`
+	Flaky       []FlakyRecipe      `json:"flaky"`
+	Paired      []PairedComparison `json:"paired"`
 	// Notes are the footnotes: denominators, coarser records, caveats.
 	Notes        []string         `json:"notes"`
 	Problems     []reader.Problem `json:"problems"`
 	MoreProblems int              `json:"more_problems"`
+
+	// batchHasOutcomes is true when the window's last batch has an outcome
+	// record (for the job summary).
+	batchHasOutcomes bool
 }
 
 // Window says which batches the report covers and what the trend compares.
@@ -123,6 +133,113 @@ type PlatformStat struct {
 	// Spark is the pass rate per bucket of consecutive batches, oldest
 	// first; null where a bucket tested nothing on the platform.
 	Spark []*float64 `json:"spark"`
+	// Flakes is the platform's flake rate and its transitions in the
+	// window, from the outcome records (null without them).
+	Flakes *FlakeStat `json:"flakes"`
+}
+
+// FlakeStat is one platform's flakiness and transitions in the window.
+type FlakeStat struct {
+	// Tests are the window's recipe results with an outcome record
+	// (infrastructure failures left out); FlakyTests those that were a
+	// retried pass or a result of a flaky recipe; Rate = FlakyTests/Tests.
+	Tests        int64    `json:"tests"`
+	FlakyTests   int64    `json:"flaky_tests"`
+	Rate         *float64 `json:"rate"`
+	FlakyRecipes int      `json:"flaky_recipes"`
+	Batches      int      `json:"batches"`
+	NewlyFailing int      `json:"newly_failing"`
+	NewlyFixed   int      `json:"newly_fixed"`
+	StillFailing int      `json:"still_failing"`
+}
+
+// OutcomeCoverage says which batches of the window have outcome records.
+type OutcomeCoverage struct {
+	Batches      int `json:"batches"`
+	WithOutcomes int `json:"with_outcomes"`
+	// Disagreeing counts outcome records left out because they do not add
+	// up to their batch's counts.
+	Disagreeing int `json:"disagreeing"`
+	// Note says what the report cannot say for lack of them ("" when every
+	// batch has them).
+	Note string `json:"note,omitempty"`
+}
+
+// Transition is a change (or not) of a recipe's outcome on a platform
+// between two consecutive tests there.
+type Transition struct {
+	Recipe   string `json:"recipe"`
+	Platform string `json:"platform"`
+	// Kind is newly_failing, newly_fixed or still_failing.
+	Kind            string    `json:"kind"`
+	BatchID         string    `json:"batch_id"`
+	Timestamp       time.Time `json:"timestamp"`
+	PreviousBatchID string    `json:"previous_batch_id"`
+	// Category is the failure's now (newly_failing, still_failing);
+	// PreviousCategory the earlier failure's (newly_fixed, still_failing).
+	Category         string `json:"category,omitempty"`
+	PreviousCategory string `json:"previous_category,omitempty"`
+	// Since is the batch of the first failure of a still failing run of
+	// failures, and its time.
+	Since     string     `json:"since,omitempty"`
+	SinceTime *time.Time `json:"since_time,omitempty"`
+	// Version and PreviousVersion are the recipe's, when the results give
+	// them; RecipeChanged is true when they differ (the recipe changed,
+	// not, or not only, the platform).
+	Version         string `json:"version,omitempty"`
+	PreviousVersion string `json:"previous_version,omitempty"`
+	RecipeChanged   bool   `json:"recipe_changed"`
+	// Flaky is true when the recipe is flaky on the platform.
+	Flaky bool `json:"flaky"`
+}
+
+// Transition kinds.
+const (
+	NewlyFailing = "newly_failing"
+	NewlyFixed   = "newly_fixed"
+	StillFailing = "still_failing"
+)
+
+// FlakyRecipe is a recipe whose outcome on a platform flipped without a
+// change of its version (docs/METHODS.md).
+type FlakyRecipe struct {
+	Recipe   string `json:"recipe"`
+	Platform string `json:"platform"`
+	Version  string `json:"version,omitempty"`
+	// Passes and Failures count its results on the platform in the
+	// analysed batches (the window and the trend's previous window), with
+	// RetriedPasses the passes after a failed attempt, Flips the changes of
+	// outcome between consecutive tests.
+	Passes        int64     `json:"passes"`
+	Failures      int64     `json:"failures"`
+	RetriedPasses int64     `json:"retried_passes"`
+	Flips         int64     `json:"flips"`
+	LastFlip      string    `json:"last_flip_batch_id,omitempty"`
+	LastFlipTime  time.Time `json:"last_flip_time,omitempty"`
+	LastBatchID   string    `json:"last_batch_id"`
+}
+
+// PairedComparison compares two platforms on the recipes both tested in
+// the window (one result pair per recipe: the latest batch that tested it
+// on both), with McNemar's exact test.
+type PairedComparison struct {
+	A       string `json:"a"`
+	B       string `json:"b"`
+	Recipes int64  `json:"recipes"`
+	// BothPassed, OnlyAPassed, OnlyBPassed and BothFailed are the 2x2 table.
+	BothPassed  int64 `json:"both_passed"`
+	OnlyAPassed int64 `json:"only_a_passed"`
+	OnlyBPassed int64 `json:"only_b_passed"`
+	BothFailed  int64 `json:"both_failed"`
+	// P is the exact McNemar p-value (two-sided) and Q its BH q-value over
+	// every comparable pair; null when not comparable.
+	P *float64 `json:"p_value"`
+	Q *float64 `json:"q_value"`
+	// Comparable is false when one platform gates the other: the recipes
+	// both tested are then the ones that passed the gate, and the gate
+	// cannot be compared on them. Why says so.
+	Comparable bool   `json:"comparable"`
+	Why        string `json:"why,omitempty"`
 }
 
 // RunnerHealth is a platform's infrastructure SLI: the share of its tests
@@ -322,8 +439,12 @@ type Insight struct {
 	Statistic    *float64 `json:"statistic,omitempty"`
 	// Start is when a detected regression began (regression from the
 	// detector, in summaries).
-	Start    *time.Time `json:"start,omitempty"`
-	Evidence string     `json:"evidence"`
+	Start *time.Time `json:"start,omitempty"`
+	// Unlocked counts the recipes a closed capability gap blocked that now
+	// pass; Retested those of them tested again since (capability_gap_closed).
+	Unlocked *int64 `json:"unlocked,omitempty"`
+	Retested *int64 `json:"retested,omitempty"`
+	Evidence string `json:"evidence"`
 }
 
 // Insight kinds.
@@ -333,6 +454,7 @@ const (
 	KindSkip       = "skip_platform"
 	KindRegression = "regression"
 	KindIncident   = "incident"
+	KindGapClosed  = "capability_gap_closed"
 )
 
 // Verdicts are the report's answers when there is no positive finding.

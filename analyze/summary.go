@@ -76,6 +76,12 @@ type Summary struct {
 	// Warnings are thresholds this batch crossed (budget, regressions), for
 	// CI annotations.
 	Warnings []Warning `json:"warnings"`
+	// Outcomes is true when the batch has an outcome record; Transitions
+	// are then its recipes' changes from their previous test on each
+	// platform (newly failing, newly fixed, still failing), at the finest
+	// level the records carry.
+	Outcomes    bool         `json:"outcomes"`
+	Transitions []Transition `json:"transitions"`
 }
 
 // Warning is a threshold crossed, worth an annotation.
@@ -271,6 +277,23 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		}
 	}
 	s.NewInsights = append(s.NewInsights, detectorInsights(fine, b)...)
+	s.Transitions = []Transition{}
+	s.Outcomes = fine.batchHasOutcomes
+	for _, t := range fine.Transitions {
+		if t.BatchID == b.BatchID && t.Timestamp.Equal(b.Timestamp) {
+			s.Transitions = append(s.Transitions, t)
+		}
+	}
+	sort.SliceStable(s.Transitions, func(i, j int) bool {
+		a, c := s.Transitions[i], s.Transitions[j]
+		if a.Kind != c.Kind {
+			return transitionOrder(a.Kind) < transitionOrder(c.Kind)
+		}
+		if a.Recipe != c.Recipe {
+			return a.Recipe < c.Recipe
+		}
+		return a.Platform < c.Platform
+	})
 	s.Warnings = []Warning{}
 	if s.Budget.Exhausted || s.Budget.RunOutAt != nil {
 		s.Warnings = append(s.Warnings, Warning{Title: "macOS budget", Message: "macOS budget " + s.Budget.Status})
@@ -281,6 +304,16 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		}
 	}
 	return s, nil
+}
+
+func transitionOrder(k string) int {
+	switch k {
+	case NewlyFailing:
+		return 0
+	case NewlyFixed:
+		return 1
+	}
+	return 2
 }
 
 // detectorInsights states the detector alarms a batch raised (matched by

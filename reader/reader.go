@@ -62,6 +62,9 @@ type Options struct {
 	// OnUncommitted, when set, receives every failure record left out
 	// because its batch is not committed.
 	OnUncommitted func(*model.Failure)
+	// OnUncommittedOutcomes, when set, receives every outcome record left
+	// out because its batch is not committed.
+	OnUncommittedOutcomes func(*model.Outcomes)
 }
 
 // DefaultOptions keeps messages and up to 10,000 problems.
@@ -70,7 +73,7 @@ var DefaultOptions = Options{MaxProblems: 10000}
 // FileStat describes one data file read.
 type FileStat struct {
 	Path    string
-	Kind    string // "metrics" or "failures"
+	Kind    string // "metrics", "failures" or "outcomes"
 	Format  string // e.g. "v1 pretty-printed", "v1 grouped", "v2"
 	Records int
 }
@@ -86,6 +89,7 @@ type Reader struct {
 	run             model.BatchRun
 	plats           map[string]model.Counts
 	v2IDs           map[string]string // v2 batch ID -> where it was first read
+	outcomeIDs      map[string]string // batch ID -> where its outcome record was read
 	commits         *Commits
 	metricsRead     bool // every metrics file has been read by Metrics
 	problems        []Problem

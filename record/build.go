@@ -80,6 +80,7 @@ type recipeKey struct{ eco, name string }
 type outcome struct {
 	status   string
 	fail     *Result // the last failing result
+	retried  bool    // passed after a failed attempt
 	duration float64
 	timed    bool
 }
@@ -97,19 +98,23 @@ type outcome struct {
 //   - macos_minutes_used: ceil(seconds/60) per darwin platform (or per darwin
 //     job key); unknown (left out) when a darwin platform's time is unknown.
 //   - one failure record per failing (recipe, platform).
+//   - one outcome record: every recipe's outcome on every platform (pass,
+//     pass after retries, skipped, or failure with its category), and its
+//     version when the results give one.
 //
 // The batch ID is left as given; the store makes one when it is empty.
-func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, error) {
+func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, *model.Outcomes, error) {
 	if err := o.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(results) == 0 {
-		return nil, nil, fmt.Errorf("no results")
+		return nil, nil, nil, fmt.Errorf("no results")
 	}
 	ts := o.Timestamp.UTC().Truncate(time.Second)
 	recipes := map[recipeKey]bool{}
 	platforms := map[string]bool{}
 	pairs := map[recipeKey]map[string]*outcome{}
+	versions := map[recipeKey]*Result{}
 	for i := range results {
 		r := &results[i]
 		eco := r.Ecosystem
@@ -118,6 +123,12 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 		}
 		k := recipeKey{eco, r.Recipe}
 		recipes[k] = true
+		if r.Version != "" {
+			if v := versions[k]; v != nil && v.Version != r.Version {
+				return nil, nil, nil, fmt.Errorf("%s: recipe %s:%s has version %q here and %q at %s; one batch tests one version of a recipe", r.Source, eco, r.Recipe, r.Version, v.Version, v.Source)
+			}
+			versions[k] = r
+		}
 		platforms[r.Platform] = true
 		m := pairs[k]
 		if m == nil {
@@ -131,10 +142,15 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 		}
 		switch r.Status {
 		case StatusPass:
+			// A pass after a failing attempt (attempts > 1, or a failing
+			// result for the same recipe and platform) is a retried pass.
+			oc.retried = oc.retried || r.Attempts > 1 || oc.fail != nil
 			oc.status = StatusPass
 		case StatusFail:
 			if oc.status != StatusPass {
 				oc.status = StatusFail
+			} else {
+				oc.retried = true
 			}
 			oc.fail = r
 		}
@@ -163,7 +179,7 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 			}
 		}
 		if !covers {
-			return nil, nil, fmt.Errorf("--job-seconds %s: no result is on that platform or one under it", k)
+			return nil, nil, nil, fmt.Errorf("--job-seconds %s: no result is on that platform or one under it", k)
 		}
 		coarse[k] = v
 	}
@@ -199,12 +215,15 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 	durations := map[string]float64{}
 	timed := map[string]bool{}
 	var failures []*model.Failure
+	outs := &model.Outcomes{SchemaVersion: model.SchemaVersion, BatchID: o.BatchID, Timestamp: ts, Platforms: plats}
+	catIndex := map[string]int{}
+	codes := make([]byte, len(plats))
 	var merged int64
 	infra := map[string]int64{}
 	infraEco := map[string]map[string]int64{}
 	for _, k := range keys {
 		passedAll, testedAny := true, false
-		for _, p := range plats {
+		for j, p := range plats {
 			oc := pairs[k][p]
 			c := run.Platforms[p]
 			ce := byEco[k.eco][p]
@@ -216,6 +235,7 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 					timed[p] = true
 				}
 			}
+			codes[j] = model.OutcomeSkipped
 			switch status {
 			case StatusPass:
 				c.Tested++
@@ -223,6 +243,10 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 				ce.Tested++
 				ce.Passed++
 				testedAny = true
+				codes[j] = model.OutcomePass
+				if oc.retried {
+					codes[j] = model.OutcomePassRetried
+				}
 			case StatusFail:
 				c.Tested++
 				c.Failed++
@@ -232,6 +256,16 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 				passedAll = false
 				f := newFailure(k, p, oc.fail, ts, o.MaxMessage)
 				failures = append(failures, f)
+				ci, ok := catIndex[f.Category]
+				if !ok {
+					ci = len(outs.Categories)
+					if ci >= len(model.FailureCodes) {
+						return nil, nil, nil, fmt.Errorf("the batch has more than %d failure categories; an outcome record cannot hold them", len(model.FailureCodes))
+					}
+					catIndex[f.Category] = ci
+					outs.Categories = append(outs.Categories, f.Category)
+				}
+				codes[j] = model.FailureCodes[ci]
 				if model.CategoryKind(f.Category) == model.KindInfrastructure {
 					infra[p]++
 					if infraEco[k.eco] == nil {
@@ -253,6 +287,11 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 		if passedAll && testedAny {
 			merged++
 		}
+		ro := model.RecipeOutcome{PackageID: k.eco + ":" + k.name, Codes: string(codes)}
+		if v := versions[k]; v != nil {
+			ro.Version = v.Version
+		}
+		outs.Recipes = append(outs.Recipes, ro)
 	}
 	gates := inferGates(keys, plats, pairs)
 	for _, p := range plats {
@@ -309,7 +348,7 @@ func Build(results []Result, o Options) (*model.BatchRun, []*model.Failure, erro
 		run.Ecosystems = ecoCount
 		run.ByEcosystem = byEco
 	}
-	return run, failures, nil
+	return run, failures, outs, nil
 }
 
 // macosMinutes is ceil(seconds/60) per darwin job: a coarse "darwin" key

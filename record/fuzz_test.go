@@ -46,9 +46,12 @@ func FuzzResults(f *testing.F) {
 		o := DefaultOptions
 		o.Ecosystem = "cargo"
 		o.Timestamp = time.Date(2026, 1, 29, 10, 30, 0, 0, time.UTC)
-		run, fails, err := Build(rs, o)
+		run, fails, outs, err := Build(rs, o)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if why := outs.Disagrees(run); why != "" {
+			t.Fatalf("the outcome record disagrees with the counts: %s", why)
 		}
 		var failed int64
 		for id, c := range run.Platforms {
@@ -97,12 +100,12 @@ func FuzzRecordReadsBack(f *testing.F) {
 		if o.Validate() != nil {
 			return
 		}
-		run, fails, err := Build(rs, o)
+		run, fails, outs, err := Build(rs, o)
 		if err != nil {
 			return
 		}
 		dir := t.TempDir()
-		if _, err := Append(context.Background(), dir, run, fails, AppendOptions{Rand: mathrand.NewChaCha8([32]byte{})}); err != nil {
+		if _, err := Append(context.Background(), dir, run, fails, outs, AppendOptions{Rand: mathrand.NewChaCha8([32]byte{})}); err != nil {
 			return // refused as a whole: nothing written is fine
 		}
 		r := reader.New(os.DirFS(dir), dir, reader.Options{})
@@ -113,6 +116,16 @@ func FuzzRecordReadsBack(f *testing.F) {
 		}
 		if err := r.Failures(func(*model.Failure) { n++ }); err != nil {
 			t.Fatal(err)
+		}
+		var got []*model.Outcomes
+		if err := r.Outcomes(func(o *model.Outcomes) { got = append(got, o) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || len(got[0].Recipes) != len(outs.Recipes) {
+			t.Fatalf("the outcome record did not read back whole: %d records", len(got))
+		}
+		if why := got[0].Disagrees(runs[0]); why != "" {
+			t.Fatalf("the outcome record read back disagrees with the batch: %s", why)
 		}
 		if ps, _ := r.Problems(); len(ps) > 0 {
 			t.Fatalf("written records read back with problems: %v", ps)

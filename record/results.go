@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/batchsli/batchsli/internal/jsonlite"
+	"github.com/batchsli/batchsli/internal/safetext"
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
 )
@@ -33,7 +34,11 @@ type Result struct {
 	BlockedBy       []string
 	DurationSeconds *float64
 	Message         string
-	Source          string // file:line or file[index], for errors
+	// Version is the recipe's version or content hash (recipe_version, or
+	// recipe_hash), so a change of the recipe can be told from a change of
+	// the platform; "" when the results do not say.
+	Version string
+	Source  string // file:line or file[index], for errors
 }
 
 // Status values.
@@ -296,6 +301,17 @@ func parseResult(dec *jsonlite.Decoder, src string) (Result, error) {
 				return nil
 			}
 			r.Message, err = dec.String()
+		case "recipe_version", "recipe_hash":
+			if dec.Null() {
+				return nil
+			}
+			if r.Version != "" {
+				return &fieldError{l, "a result has both recipe_version and recipe_hash"}
+			}
+			r.Version, err = dec.String()
+			if err == nil && (r.Version == "" || len(r.Version) > model.MaxVersion || !safetext.Safe(r.Version)) {
+				return &fieldError{l, fmt.Sprintf("%s must be 1 to %d bytes of printable text", key, model.MaxVersion)}
+			}
 		default:
 			err = dec.Skip()
 		}

@@ -67,7 +67,9 @@ var ErrRecordedDifferently = errors.New("already recorded with different results
 //
 //  1. every failure record gets the batch ID and a fresh attempt token, and
 //     is appended and synced to failures/ first;
-//  2. the batch-run record, with the same token and a digest of the results,
+//  2. the outcome record (every recipe's outcome per platform), with the
+//     same token, is appended and synced to outcomes/;
+//  3. the batch-run record, with the same token and a digest of the results,
 //     is appended and synced to metrics/ last. The batch is committed exactly
 //     when this record is whole on disk; readers count a failure record only
 //     when its batch is committed by its attempt.
@@ -77,7 +79,7 @@ var ErrRecordedDifferently = errors.New("already recorded with different results
 // An automatic ID never reuses one that appears anywhere in the data. On any
 // error before the commit nothing is left written (files are rolled back);
 // writes never leave the data directory through a symbolic link.
-func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*model.Failure, o AppendOptions) (Written, error) {
+func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*model.Failure, outcomes *model.Outcomes, o AppendOptions) (Written, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Written{}, fmt.Errorf("record: %w", err)
 	}
@@ -86,7 +88,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 		return Written{}, fmt.Errorf("record: %w", err)
 	}
 	defer root.Close()
-	for _, sub := range []string{"metrics", "failures"} {
+	for _, sub := range []string{"metrics", "failures", "outcomes"} {
 		if err := root.Mkdir(sub, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return Written{}, fmt.Errorf("record: %s: %w", filepath.Join(dir, sub), escapeErr(err))
 		}
@@ -113,7 +115,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	digest := Digest(run, failures)
+	digest := Digest(run, failures, outcomes)
 	id := run.BatchID
 	if id == "" {
 		if cid, c, ok := ids.retryOf(run, digest, ciSuffix(o.Identity, digest), o.TimestampGiven); ok {
@@ -177,6 +179,16 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 			return Written{}, fmt.Errorf("record: %w", err)
 		}
 	}
+	if outcomes != nil {
+		outcomes.BatchID, outcomes.AttemptID, outcomes.Timestamp = id, run.AttemptID, run.Timestamp
+		name := "outcomes.jsonl"
+		if o.PerRun {
+			name = "outcomes-" + id + ".jsonl"
+		}
+		if err := add(path.Join("outcomes", name), outcomes); err != nil {
+			return Written{}, fmt.Errorf("record: %w", err)
+		}
+	}
 	// The batch-run record goes last: it is the commit.
 	if err := add(path.Join("metrics", metricsName), run); err != nil {
 		return Written{}, fmt.Errorf("record: %w", err)
@@ -185,7 +197,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 	for rel, t := range targets {
 		files[rel] = t.data.Bytes()
 	}
-	if err := readsBack(files, len(failures)); err != nil {
+	if err := readsBack(files, len(failures), outcomes != nil); err != nil {
 		return Written{}, fmt.Errorf("record: %w (nothing was recorded)", err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -213,16 +225,19 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 
 // readsBack checks that the records about to be written read back whole, as
 // committed, with no problem: record never writes what its reader rejects.
-func readsBack(files map[string][]byte, nFailures int) error {
+func readsBack(files map[string][]byte, nFailures int, withOutcomes bool) error {
 	fsys := fstest.MapFS{}
 	for rel, b := range files {
 		fsys[rel] = &fstest.MapFile{Data: b, Mode: 0o644}
 	}
 	r := reader.New(fsys, "", reader.Options{SkipMessages: true})
-	runs, fails := 0, 0
+	runs, fails, outs := 0, 0, 0
 	err := r.Metrics(func(*model.BatchRun) { runs++ })
 	if err == nil {
 		err = r.Failures(func(*model.Failure) { fails++ })
+	}
+	if err == nil {
+		err = r.Outcomes(func(*model.Outcomes) { outs++ })
 	}
 	if err != nil {
 		return err
@@ -230,16 +245,20 @@ func readsBack(files map[string][]byte, nFailures int) error {
 	if ps, _ := r.Problems(); len(ps) > 0 {
 		return fmt.Errorf("the records would not read back: %s", ps[0].Message)
 	}
-	if us, _ := r.Uncommitted(); len(us) > 0 || runs != 1 || fails != nFailures {
-		return fmt.Errorf("the records would not read back whole (%d batch, %d of %d failures)", runs, fails, nFailures)
+	wantOuts := 0
+	if withOutcomes {
+		wantOuts = 1
+	}
+	if us, _ := r.Uncommitted(); len(us) > 0 || runs != 1 || fails != nFailures || outs != wantOuts {
+		return fmt.Errorf("the records would not read back whole (%d batch, %d of %d failures, %d of %d outcome records)", runs, fails, nFailures, outs, wantOuts)
 	}
 	return nil
 }
 
-// Digest is the hex SHA-256 of a batch's results: its counts and its
-// failure records, without times, batch ID or attempt token, so a retry
-// with the same results has the same digest.
-func Digest(run *model.BatchRun, failures []*model.Failure) string {
+// Digest is the hex SHA-256 of a batch's results: its counts, its failure
+// records and its outcomes, without times, batch ID or attempt token, so a
+// retry with the same results has the same digest.
+func Digest(run *model.BatchRun, failures []*model.Failure, outcomes *model.Outcomes) string {
 	r := *run
 	r.BatchID, r.AttemptID, r.Digest = "", "", ""
 	r.Timestamp = model.BatchRun{}.Timestamp
@@ -259,6 +278,11 @@ func Digest(run *model.BatchRun, failures []*model.Failure) string {
 	h := sha256.New()
 	json.NewEncoder(h).Encode(r)
 	json.NewEncoder(h).Encode(fs)
+	if outcomes != nil {
+		o := *outcomes
+		o.BatchID, o.AttemptID, o.Timestamp = "", "", r.Timestamp
+		json.NewEncoder(h).Encode(&o)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -423,7 +447,8 @@ type idSet struct {
 func scanIDs(root *os.Root, dir string) (idSet, error) {
 	s := idSet{committed: map[string]committedBatch{}, seen: map[string]bool{}}
 	r := reader.New(root.FS(), dir, reader.Options{SkipMessages: true, MaxProblems: 1, Reuse: true,
-		OnUncommitted: func(f *model.Failure) { s.seen[f.BatchID] = true }})
+		OnUncommitted:         func(f *model.Failure) { s.seen[f.BatchID] = true },
+		OnUncommittedOutcomes: func(o *model.Outcomes) { s.seen[o.BatchID] = true }})
 	err := r.Metrics(func(b *model.BatchRun) {
 		s.seen[b.BatchID] = true
 		where := fmt.Sprintf("%s:%d", b.Source.File, b.Source.Line)
@@ -437,6 +462,9 @@ func scanIDs(root *os.Root, dir string) (idSet, error) {
 				s.seen[f.BatchID] = true
 			}
 		})
+	}
+	if err == nil {
+		err = r.Outcomes(func(*model.Outcomes) {})
 	}
 	if err != nil {
 		return s, fmt.Errorf("record: reading recorded batches: %w", err)

@@ -33,12 +33,12 @@ func TestRetryWindow(t *testing.T) {
 		dir := t.TempDir()
 		o := AppendOptions{Rand: mathrand.NewChaCha8([32]byte{})}
 		run, fails := batchAt(t0)
-		if _, err := Append(context.Background(), dir, run, fails, o); err != nil {
+		if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
 			t.Fatal(err)
 		}
 		o.TimestampGiven = tt.given
 		run, fails = batchAt(t0.Add(tt.after))
-		w, err := Append(context.Background(), dir, run, fails, o)
+		w, err := Append(context.Background(), dir, run, fails, nil, o)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -64,6 +64,33 @@ type Options struct {
 	// fails on a gate is likelier to fail downstream, and gating changes
 	// what reaches the platforms it gates.
 	Shared float64
+
+	// Retests makes recipes behave as they do when tested again: a recipe
+	// keeps its outcome on a platform from test to test until its version
+	// changes (every VersionEvery batches on average; the results carry
+	// recipe_version), recipes that failed are retried in later batches,
+	// popular recipes are re-validated as they are drawn again, and 1% of
+	// tests fail on the infrastructure. Without it every test is a fresh
+	// draw (and no outcome records are written), as calibration assumes.
+	Retests bool
+	// Flaky is the share of (recipe, platform) pairs that flake (with
+	// Retests): a test that would pass fails with chance FlakeRate, and half
+	// of those failures pass when retried within the batch (attempts 2).
+	Flaky     float64
+	FlakeRate float64
+	// FlakyFrom makes more pairs of one platform flaky from a point of the
+	// history on (with Retests).
+	FlakyFrom []FlakyChange
+	// VersionEvery is the mean number of batches between two versions of a
+	// recipe (with Retests; default 400).
+	VersionEvery int
+}
+
+// FlakyChange makes Share more of Platform's pairs flaky from fraction At
+// of the history on.
+type FlakyChange struct {
+	Platform  string
+	At, Share float64
 }
 
 // Change is a known step in one platform's pass probability.
@@ -73,7 +100,8 @@ type Change struct {
 }
 
 // DefaultOptions simulate 200 batches from Monday 2026-03-02.
-var DefaultOptions = Options{Batches: 200, Seed: 1, Start: time.Date(2026, 3, 2, 0, 30, 0, 0, time.UTC)}
+var DefaultOptions = Options{Batches: 200, Seed: 1, Start: time.Date(2026, 3, 2, 0, 30, 0, 0, time.UTC),
+	Retests: true, Flaky: 0.01, FlakeRate: 0.3}
 
 // Validate checks the options.
 func (o Options) Validate() error {
@@ -157,10 +185,22 @@ func hash(parts ...string) uint64 {
 // for a given recipe and platform class, as real failures do.
 func failure(e eco, recipe, platform string, rng *rand.Rand) (exit int, cat string, blocked []string, msg string) {
 	if r := rng.Float64(); r < 0.03 {
-		return 5, "", nil, "network: GET https://api.example/v1/" + recipe + ": 503 Service Unavailable (rate limited), retrying failed after 3 attempts"
+		return infraFailure(recipe, false)
 	} else if r < 0.05 {
+		return infraFailure(recipe, true)
+	}
+	return recipeFailure(e, recipe, platform)
+}
+
+func infraFailure(recipe string, timeout bool) (exit int, cat string, blocked []string, msg string) {
+	if timeout {
 		return 124, "", nil, "step timed out after 900s while building " + recipe
 	}
+	return 5, "", nil, "network: GET https://api.example/v1/" + recipe + ": 503 Service Unavailable (rate limited), retrying failed after 3 attempts"
+}
+
+// recipeFailure is the recipe's own failure on a platform.
+func recipeFailure(e eco, recipe, platform string) (exit int, cat string, blocked []string, msg string) {
 	env := model.ParseEnv(platform)
 	class := env.Arch + "-" + env.Libc + "-" + env.OS
 	h := hash(e.name, recipe, class)
@@ -344,13 +384,18 @@ func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []rec
 	return out
 }
 
-// Write simulates a history into dir (metrics/batch-runs.jsonl and
-// failures/<ecosystem>.jsonl), replacing nothing: dir must not hold records.
+// Write simulates a history into dir (metrics/batch-runs.jsonl,
+// failures/<ecosystem>.jsonl and, with Retests, outcomes/outcomes.jsonl),
+// replacing nothing: dir must not hold records.
 func Write(dir string, o Options) (last time.Time, err error) {
 	if err := o.Validate(); err != nil {
 		return last, err
 	}
-	for _, sub := range []string{"metrics", "failures"} {
+	subs := []string{"metrics", "failures"}
+	if o.Retests {
+		subs = append(subs, "outcomes")
+	}
+	for _, sub := range subs {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return last, err
 		}
@@ -388,11 +433,17 @@ func Write(dir string, o Options) (last time.Time, err error) {
 	fx := rand.New(rand.NewPCG(o.Seed, 0xbadbeef))
 	ts := o.Start
 	perDay := map[string]int{}
+	st := &retests{queue: map[string][]string{}, retried: map[string]int{}}
 	for i := 0; i < o.Batches; i++ {
 		t := float64(i) / float64(max(o.Batches-1, 1))
 		e := pickEcosystem(rng, t, o.MixDrift)
 		n := 5 + rng.IntN(20)
-		results := batchResults(rng, fx, e, n, t, &o)
+		var results []record.Result
+		if o.Retests {
+			results = retestResults(rng, fx, st, e, n, i, t, &o)
+		} else {
+			results = batchResults(rng, fx, e, n, t, &o)
+		}
 		ts = ts.Add(time.Duration(3*60+rng.IntN(121)) * time.Minute)
 		key := ts.Format("2006-01-02") + "-" + e.name
 		perDay[key]++
@@ -400,7 +451,7 @@ func Write(dir string, o Options) (last time.Time, err error) {
 		ro.Ecosystem = e.name
 		ro.Timestamp = ts
 		ro.BatchID = fmt.Sprintf("%s-%03d", key, perDay[key])
-		run, failures, err := record.Build(results, ro)
+		run, failures, outcomes, err := record.Build(results, ro)
 		if err != nil {
 			return last, err
 		}
@@ -419,6 +470,16 @@ func Write(dir string, o Options) (last time.Time, err error) {
 				return last, err
 			}
 			if err := writeJSON(w, f); err != nil {
+				return last, err
+			}
+		}
+		if o.Retests {
+			outcomes.BatchID = run.BatchID
+			w, err := open(filepath.Join(dir, "outcomes", "outcomes.jsonl"))
+			if err != nil {
+				return last, err
+			}
+			if err := writeJSON(w, outcomes); err != nil {
 				return last, err
 			}
 		}
@@ -469,4 +530,152 @@ func writeJSON(w *bufio.Writer, v any) error {
 	}
 	w.Write(b)
 	return w.WriteByte('\n')
+}
+
+// retests is the state a history with Options.Retests carries between
+// batches: each ecosystem's queue of recipes to retry, and how often each
+// was retried.
+type retests struct {
+	queue   map[string][]string
+	retried map[string]int
+}
+
+// unit is a deterministic uniform draw in [0,1) from its parts.
+func unit(seed uint64, parts ...string) float64 {
+	return float64(hash(append([]string{fmt.Sprint(seed)}, parts...)...)>>11) / (1 << 53)
+}
+
+// version is a recipe's version number at batch i: it changes every
+// VersionEvery batches on average, at a phase of its own.
+func version(o *Options, e eco, recipe string, i int) int {
+	every := o.VersionEvery
+	if every <= 0 {
+		every = 400
+	}
+	period := float64(every) * (0.5 + unit(o.Seed, "period", e.name, recipe))
+	phase := unit(o.Seed, "phase", e.name, recipe) * period
+	return int((float64(i)+phase)/period) + 1
+}
+
+func flaky(o *Options, e eco, recipe, platform string, t float64) bool {
+	share := o.Flaky
+	for _, c := range o.FlakyFrom {
+		if c.Platform == platform && t >= c.At {
+			share += c.Share
+		}
+	}
+	return share > 0 && unit(o.Seed, "flaky", e.name, recipe, platform) < share
+}
+
+// retestResults makes one batch's results when recipes keep their outcomes
+// (Options.Retests): up to two recipes that failed earlier are retried
+// first, then recipes are drawn by popularity.
+func retestResults(rng, fx *rand.Rand, st *retests, e eco, n, batch int, t float64, o *Options) []record.Result {
+	probs := make([]float64, len(Platforms))
+	down := make([]bool, len(Platforms))
+	for i, p := range Platforms {
+		probs[i] = passProb(e, p, t, o)
+		if o.ICC > 0 {
+			probs[i] = stats.BetaDraw(fx, probs[i], o.ICC)
+		}
+		down[i] = o.Outages > 0 && fx.Float64() < o.Outages
+	}
+	flakeRate := o.FlakeRate
+	if flakeRate <= 0 {
+		flakeRate = 0.3
+	}
+	var names []string
+	seen := map[string]bool{}
+	q := st.queue[e.name]
+	for len(q) > 0 && len(names) < 2 && len(names) < n {
+		name := q[0]
+		q = q[1:]
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	st.queue[e.name] = q
+	for len(names) < n {
+		name := recipeName(e, int(rng.ExpFloat64()*400)%4000)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		names = append(names, name)
+	}
+	var out []record.Result
+	for _, name := range names {
+		v := version(o, e, name, batch)
+		vs := fmt.Sprint(v) + ".0"
+		base := 15 + rng.Float64()*60
+		shared := o.Shared > 0 && unit(o.Seed, "shared", e.name, name, vs) < o.Shared
+		u0 := unit(o.Seed, "difficulty", e.name, name, vs)
+		primaryOK, darwinOK := true, true
+		for i, p := range Platforms {
+			env := model.ParseEnv(p)
+			res := record.Result{Recipe: name, Platform: p, Status: record.StatusSkipped, Version: vs}
+			if (i > 0 && !primaryOK) || (env.IsDarwin() && !darwinOK) {
+				out = append(out, res)
+				continue
+			}
+			d := base
+			switch {
+			case env.IsDarwin():
+				d = base * 0.35
+			case env.Arch == "arm64":
+				d = base * 1.4
+			}
+			d = math.Round(d*10) / 10
+			res.DurationSeconds = &d
+			res.Attempts = 1
+			u := unit(o.Seed, "outcome", e.name, name, p, vs)
+			if shared {
+				u = u0
+			}
+			pass := u < probs[i]
+			var code int
+			var cat, msg string
+			var blocked []string
+			infra := down[i] || rng.Float64() < 0.01
+			switch {
+			case infra:
+				code, cat, blocked, msg = infraFailure(name, !down[i] && rng.Float64() < 0.4)
+				if down[i] {
+					code, cat, msg = 5, model.CatNetworkError, "network: runner lost its connection (outage)"
+				}
+				pass = false
+				res.Attempts = 3
+			case pass && flaky(o, e, name, p, t) && rng.Float64() < flakeRate:
+				if rng.Float64() < 0.5 {
+					res.Attempts = 2 // failed once, passed when retried
+				} else {
+					pass = false
+					code, cat, msg = 7, model.CatVerifyFailed, "verify: `"+name+" --version` timed out reading its config (intermittent)"
+				}
+			case !pass:
+				code, cat, blocked, msg = recipeFailure(e, name, p)
+			}
+			if pass {
+				res.Status = record.StatusPass
+				zero := 0
+				res.ExitCode = &zero
+			} else {
+				res.Status = record.StatusFail
+				res.ExitCode, res.Category, res.BlockedBy, res.Message = &code, cat, blocked, msg
+				if i == 0 {
+					primaryOK = false
+				}
+				if p == "linux-debian-glibc-x86_64" || p == "linux-rhel-glibc-x86_64" {
+					darwinOK = false
+				}
+			}
+			out = append(out, res)
+		}
+		if !primaryOK && st.retried[e.name+":"+name] < 2 && len(st.queue[e.name]) < 50 {
+			st.retried[e.name+":"+name]++
+			st.queue[e.name] = append(st.queue[e.name], name)
+		}
+	}
+	return out
 }

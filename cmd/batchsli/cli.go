@@ -218,11 +218,11 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("record: %w (nothing was recorded)", err)
 	}
-	run, failures, err := record.Build(results, opts)
+	run, failures, outcomes, err := record.Build(results, opts)
 	if err != nil {
 		return fmt.Errorf("record: %w (nothing was recorded)", err)
 	}
-	w, err := record.Append(ctx, *data, run, failures, record.AppendOptions{PerRun: *perRun, Identity: record.CIIdentity(os.Getenv), TimestampGiven: *ts != "", Rand: entropy})
+	w, err := record.Append(ctx, *data, run, failures, outcomes, record.AppendOptions{PerRun: *perRun, Identity: record.CIIdentity(os.Getenv), TimestampGiven: *ts != "", Rand: entropy})
 	if err != nil {
 		return err
 	}

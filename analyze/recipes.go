@@ -1,0 +1,716 @@
+package analyze
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
+	"github.com/batchsli/batchsli/stats"
+)
+
+// Recipe histories: what the outcome records (one per batch, every
+// recipe's outcome on every platform) say that counts cannot: transitions
+// between a recipe's consecutive tests on a platform, flaky recipes, paired
+// platform comparisons and capability gaps closed. See docs/METHODS.md.
+
+// Outcome kinds at the report's level.
+const (
+	ocPass    uint8 = iota + 1 // passed on its first attempt
+	ocRetried                  // passed after a failed attempt
+	ocFail                     // failed for the recipe's reasons
+	ocInfra                    // failed for the infrastructure's reasons
+)
+
+// ocEntry is one recipe's outcome on one (rolled-up) platform in a batch.
+type ocEntry struct {
+	pair uint32
+	ver  uint32 // index into recipeAgg.vers; 0 = unknown
+	cat  uint16 // index into recipeAgg.cats, for failures
+	kind uint8
+}
+
+// pairState is one (recipe, platform) pair's history so far.
+type pairState struct {
+	lastPos  int32 // position (in the history) of its last test; -1 none
+	lastKind uint8
+	lastCat  uint16
+	lastVer  uint32
+	sincePos int32 // first failure of the current run of failures
+	// The current version's flip evidence, and the flaky segment's.
+	segVer                         uint32
+	passes, fails, retried, flips  int32
+	up, down                       bool
+	lastFlip                       int32
+	flaky                          bool
+	fPasses, fFails, fRetried, fFl int32
+	fVer                           uint32
+	fLastFlip                      int32
+}
+
+type recipeAgg struct {
+	recipes   []string
+	recipeIdx map[string]uint32
+	plats     []string
+	platIdx   map[string]uint16
+	pairIdx   map[uint64]uint32
+	pairOf    []uint64 // pair -> recipe<<16 | platform
+	cats      []string
+	catIdx    map[string]uint16
+	vers      []string
+	verIdx    map[string]uint32
+	byBatch   map[int][]ocEntry // history position -> entries, grouped by recipe
+	states    []pairState
+	flaky     []bool // per pair, after run
+}
+
+func newRecipeAgg() *recipeAgg {
+	return &recipeAgg{recipeIdx: map[string]uint32{}, platIdx: map[string]uint16{}, pairIdx: map[uint64]uint32{},
+		catIdx: map[string]uint16{}, verIdx: map[string]uint32{"": 0}, vers: []string{""}, byBatch: map[int][]ocEntry{}}
+}
+
+func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
+	ri, ok := ra.recipeIdx[recipe]
+	if !ok {
+		ri = uint32(len(ra.recipes))
+		ra.recipes = append(ra.recipes, recipe)
+		ra.recipeIdx[recipe] = ri
+	}
+	pi, ok := ra.platIdx[plat]
+	if !ok {
+		pi = uint16(len(ra.plats))
+		ra.plats = append(ra.plats, plat)
+		ra.platIdx[plat] = pi
+	}
+	k := uint64(ri)<<16 | uint64(pi)
+	id, ok := ra.pairIdx[k]
+	if !ok {
+		id = uint32(len(ra.pairOf))
+		ra.pairOf = append(ra.pairOf, k)
+		ra.pairIdx[k] = id
+	}
+	return id
+}
+
+func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[ra.pairOf[pair]>>16] }
+func (ra *recipeAgg) platOf(pair uint32) string   { return ra.plats[ra.pairOf[pair]&0xffff] }
+
+func (ra *recipeAgg) intern(m map[string]uint16, list *[]string, s string) uint16 {
+	if i, ok := m[s]; ok {
+		return i
+	}
+	i := uint16(len(*list))
+	*list = append(*list, s)
+	m[s] = i
+	return i
+}
+
+func (ra *recipeAgg) version(s string) uint32 {
+	if i, ok := ra.verIdx[s]; ok {
+		return i
+	}
+	i := uint32(len(ra.vers))
+	ra.vers = append(ra.vers, s)
+	ra.verIdx[s] = i
+	return i
+}
+
+// readOutcomes reads the committed outcome records of the batches in all,
+// rolled up to the report's level and filtered as the report is. A record
+// that does not add up to its batch's counts is a problem and is left out.
+func readOutcomes(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64) (*recipeAgg, []reader.Problem, error) {
+	ra := newRecipeAgg()
+	pos := make(map[string]int, len(all))
+	for i, b := range all {
+		pos[b.id] = i
+	}
+	var probs []reader.Problem
+	type rolledOut struct {
+		kind uint8
+		cat  string
+	}
+	rolled := map[string]*rolledOut{}
+	var order []string
+	err := rd.Outcomes(func(o *model.Outcomes) {
+		i, ok := pos[o.BatchID]
+		if !ok {
+			return
+		}
+		if sum, ok := sums[o.BatchID]; !ok || sum != model.CountsSum(o.Counts()) {
+			probs = append(probs, reader.Problem{File: o.Source.File, Line: o.Source.Line,
+				Message: fmt.Sprintf("outcome record of batch %s does not add up to the batch's counts; left out", o.BatchID)})
+			return
+		}
+		all[i].outcomes = true
+		rs := make([]rolled1, len(o.Platforms))
+		for j, p := range o.Platforms {
+			r := ro.roll(p)
+			rs[j] = rolled1{r.id, r.keep}
+		}
+		var entries []ocEntry
+		for ri := range o.Recipes {
+			rec := &o.Recipes[ri]
+			if len(ecoFilter) > 0 {
+				eco, _ := model.SplitPackageID(rec.PackageID)
+				if !ecoFilter[eco] {
+					continue
+				}
+			}
+			clear(rolled)
+			order = order[:0]
+			for j := range o.Platforms {
+				if !rs[j].keep {
+					continue
+				}
+				oc := o.At(ri, j)
+				var k uint8
+				switch {
+				case oc.Kind == model.Passed && oc.Retried:
+					k = ocRetried
+				case oc.Kind == model.Passed:
+					k = ocPass
+				case oc.Kind == model.Failed && model.CategoryKind(oc.Category) == model.KindInfrastructure:
+					k = ocInfra
+				case oc.Kind == model.Failed:
+					k = ocFail
+				default:
+					continue
+				}
+				cur := rolled[rs[j].id]
+				if cur == nil {
+					cur = &rolledOut{}
+					rolled[rs[j].id] = cur
+					order = append(order, rs[j].id)
+				}
+				// A recipe failure on any member decides; then a pass
+				// (retried if any was); then an infrastructure failure.
+				switch {
+				case cur.kind == 0, rank(k) > rank(cur.kind):
+					cur.kind, cur.cat = k, oc.Category
+				}
+			}
+			ver := ra.version(rec.Version)
+			for _, pid := range order {
+				r := rolled[pid]
+				e := ocEntry{pair: ra.pair(rec.PackageID, pid), ver: ver, kind: r.kind}
+				if r.kind == ocFail || r.kind == ocInfra {
+					e.cat = ra.intern(ra.catIdx, &ra.cats, r.cat)
+				}
+				entries = append(entries, e)
+			}
+		}
+		ra.byBatch[i] = entries
+	})
+	return ra, probs, err
+}
+
+type rolled1 struct {
+	id   string
+	keep bool
+}
+
+// rank orders outcomes for rolling up: a recipe failure outranks a retried
+// pass, which outranks a pass, which outranks an infrastructure failure.
+func rank(k uint8) int {
+	switch k {
+	case ocFail:
+		return 4
+	case ocRetried:
+		return 3
+	case ocPass:
+		return 2
+	}
+	return 1
+}
+
+// recipeResult is what the outcome records yield for the report.
+type recipeResult struct {
+	transitions []Transition
+	flaky       []FlakyRecipe
+}
+
+// run walks every batch with outcomes in history order up to the window's
+// end (position end), finding transitions (kept for the window, from
+// position start) and flaky pairs.
+func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
+	ra.states = make([]pairState, len(ra.pairOf))
+	for i := range ra.states {
+		ra.states[i].lastPos, ra.states[i].sincePos, ra.states[i].lastFlip = -1, -1, -1
+	}
+	positions := make([]int, 0, len(ra.byBatch))
+	for p := range ra.byBatch {
+		if p <= end {
+			positions = append(positions, p)
+		}
+	}
+	sort.Ints(positions)
+	var res recipeResult
+	still := map[uint32]int{} // pair -> its still_failing transition in res
+	for _, p := range positions {
+		for _, e := range ra.byBatch[p] {
+			st := &ra.states[e.pair]
+			if e.kind == ocInfra {
+				continue // the runner's failure says nothing of the recipe
+			}
+			pass := e.kind != ocFail
+			// Flip evidence within one version.
+			if st.lastPos < 0 || e.ver != st.segVer {
+				st.segVer = e.ver
+				st.passes, st.fails, st.retried, st.flips = 0, 0, 0, 0
+				st.up, st.down = false, false
+			} else if (st.lastKind != ocFail) != pass {
+				st.flips++
+				st.lastFlip = int32(p)
+				if pass {
+					st.up = true
+				} else {
+					st.down = true
+				}
+			}
+			if pass {
+				st.passes++
+			} else {
+				st.fails++
+			}
+			if e.kind == ocRetried {
+				st.retried++
+			}
+			if st.retried > 0 || st.up && st.down {
+				st.flaky = true
+				st.fPasses, st.fFails, st.fRetried, st.fFl, st.fVer, st.fLastFlip = st.passes, st.fails, st.retried, st.flips, st.segVer, st.lastFlip
+			}
+			// Transitions.
+			if st.lastPos >= 0 && p >= start {
+				prevPass := st.lastKind != ocFail
+				t := Transition{Recipe: ra.recipeOf(e.pair), Platform: ra.platOf(e.pair), BatchID: all[p].id, Timestamp: all[p].ts,
+					PreviousBatchID: all[st.lastPos].id, Version: ra.vers[e.ver], PreviousVersion: ra.vers[st.lastVer]}
+				t.RecipeChanged = t.Version != t.PreviousVersion && t.Version != "" && t.PreviousVersion != ""
+				switch {
+				case prevPass && !pass:
+					t.Kind = NewlyFailing
+					t.Category = ra.cats[e.cat]
+				case !prevPass && pass:
+					t.Kind = NewlyFixed
+					t.PreviousCategory = ra.cats[st.lastCat]
+				case !prevPass && !pass:
+					t.Kind = StillFailing
+					t.Category, t.PreviousCategory = ra.cats[e.cat], ra.cats[st.lastCat]
+					t.Since = all[st.sincePos].id
+					since := all[st.sincePos].ts
+					t.SinceTime = &since
+				}
+				if t.Kind != "" {
+					if t.Kind == StillFailing {
+						if i, ok := still[e.pair]; ok {
+							res.transitions[i] = t
+						} else {
+							still[e.pair] = len(res.transitions)
+							res.transitions = append(res.transitions, t)
+						}
+					} else {
+						res.transitions = append(res.transitions, t)
+					}
+				}
+			}
+			if !pass && (st.lastPos < 0 || st.lastKind != ocFail) {
+				st.sincePos = int32(p)
+			}
+			st.lastPos, st.lastKind, st.lastVer = int32(p), e.kind, e.ver
+			if !pass {
+				st.lastCat = e.cat
+			}
+		}
+	}
+	ra.flaky = make([]bool, len(ra.states))
+	for i := range ra.states {
+		ra.flaky[i] = ra.states[i].flaky
+	}
+	for i := range res.transitions {
+		t := &res.transitions[i]
+		t.Flaky = ra.flaky[ra.pairIdx[uint64(ra.recipeIdx[t.Recipe])<<16|uint64(ra.platIdx[t.Platform])]]
+	}
+	sort.SliceStable(res.transitions, func(i, j int) bool {
+		a, b := res.transitions[i], res.transitions[j]
+		if !a.Timestamp.Equal(b.Timestamp) {
+			return a.Timestamp.Before(b.Timestamp)
+		}
+		if a.BatchID != b.BatchID {
+			return a.BatchID < b.BatchID
+		}
+		if a.Platform != b.Platform {
+			return a.Platform < b.Platform
+		}
+		return a.Recipe < b.Recipe
+	})
+	for pair, st := range ra.states {
+		if !st.flaky || st.lastPos < int32(start) {
+			continue
+		}
+		f := FlakyRecipe{Recipe: ra.recipeOf(uint32(pair)), Platform: ra.platOf(uint32(pair)), Version: ra.vers[st.fVer],
+			Passes: int64(st.fPasses), Failures: int64(st.fFails), RetriedPasses: int64(st.fRetried), Flips: int64(st.fFl),
+			LastBatchID: all[st.lastPos].id}
+		if st.fLastFlip >= 0 {
+			f.LastFlip, f.LastFlipTime = all[st.fLastFlip].id, all[st.fLastFlip].ts
+		}
+		res.flaky = append(res.flaky, f)
+	}
+	sort.Slice(res.flaky, func(i, j int) bool {
+		a, b := res.flaky[i], res.flaky[j]
+		if a.Platform != b.Platform {
+			return a.Platform < b.Platform
+		}
+		return a.Recipe < b.Recipe
+	})
+	return res
+}
+
+// excludeFlaky takes the flaky pairs' results out of each batch's regression
+// evidence: batch.flaky holds, per platform (and per ecosystem and
+// platform), the tests and passes to leave out.
+func (ra *recipeAgg) excludeFlaky(all []*batch) {
+	for p, es := range ra.byBatch {
+		b := all[p]
+		for _, e := range es {
+			if e.kind == ocInfra || !ra.flaky[e.pair] {
+				continue
+			}
+			if b.flaky == nil {
+				b.flaky = map[string][2]int64{}
+			}
+			plat := ra.platOf(e.pair)
+			eco, _ := model.SplitPackageID(ra.recipeOf(e.pair))
+			for _, k := range []string{plat, eco + "\x00" + plat} {
+				v := b.flaky[k]
+				v[0]++
+				if e.kind != ocFail {
+					v[1]++
+				}
+				b.flaky[k] = v
+			}
+		}
+	}
+}
+
+// flakeStats sets each platform's flake rate and transition counts.
+func (ra *recipeAgg) flakeStats(rep *Report, cur []*batch, pos map[*batch]int, res recipeResult) {
+	type acc struct {
+		tests, flaky int64
+		batches      int
+		recipes      map[uint32]bool
+	}
+	accs := map[string]*acc{}
+	for _, b := range cur {
+		es, ok := ra.byBatch[pos[b]]
+		if !ok {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, e := range es {
+			if e.kind == ocInfra {
+				continue
+			}
+			plat := ra.platOf(e.pair)
+			a := accs[plat]
+			if a == nil {
+				a = &acc{recipes: map[uint32]bool{}}
+				accs[plat] = a
+			}
+			if !seen[plat] {
+				seen[plat] = true
+				a.batches++
+			}
+			a.tests++
+			if e.kind == ocRetried || ra.flaky[e.pair] {
+				a.flaky++
+			}
+			if ra.flaky[e.pair] {
+				a.recipes[e.pair] = true
+			}
+		}
+	}
+	for i := range rep.Platforms {
+		p := &rep.Platforms[i]
+		a := accs[p.Platform]
+		if a == nil {
+			continue
+		}
+		fs := &FlakeStat{Tests: a.tests, FlakyTests: a.flaky, FlakyRecipes: len(a.recipes), Batches: a.batches}
+		if a.tests > 0 {
+			fs.Rate = ptr(round3(float64(a.flaky) / float64(a.tests)))
+		}
+		for _, t := range res.transitions {
+			if t.Platform != p.Platform {
+				continue
+			}
+			switch t.Kind {
+			case NewlyFailing:
+				fs.NewlyFailing++
+			case NewlyFixed:
+				fs.NewlyFixed++
+			case StillFailing:
+				fs.StillFailing++
+			}
+		}
+		p.Flakes = fs
+	}
+}
+
+// MinPairedRecipes is the least recipes two platforms must share for a
+// paired comparison to take part in the weakest-platform claim.
+const MinPairedRecipes = 10
+
+// paired compares every two platforms on the recipes both tested in the
+// window: for each recipe, its latest batch that tested it on both
+// (infrastructure failures left out), in a 2x2 table with McNemar's exact
+// test. A platform that gates the other is not comparable on them.
+func (ra *recipeAgg) paired(rep *Report, cur []*batch, pos map[*batch]int) []PairedComparison {
+	n := len(ra.plats)
+	if n < 2 {
+		return []PairedComparison{}
+	}
+	order := slices.Clone(ra.plats)
+	sort.Strings(order)
+	col := make([]int, n) // platform index -> sorted position
+	for i, p := range ra.plats {
+		col[i] = sort.SearchStrings(order, p)
+	}
+	npairs := n * (n - 1) / 2
+	idx := func(a, b int) int { // a < b, sorted positions
+		return a*n - a*(a+1)/2 + (b - a - 1)
+	}
+	tables := make([][4]int64, npairs) // both passed, only a, only b, both failed
+	words := (npairs + 63) / 64
+	seen := map[uint32][]uint64{}
+	kinds := make([]uint8, n)
+	for ci := len(cur) - 1; ci >= 0; ci-- {
+		es := ra.byBatch[pos[cur[ci]]]
+		for s := 0; s < len(es); {
+			r := uint32(ra.pairOf[es[s].pair] >> 16)
+			e := s
+			clear(kinds)
+			for e < len(es) && uint32(ra.pairOf[es[e].pair]>>16) == r {
+				if es[e].kind != ocInfra {
+					kinds[col[ra.pairOf[es[e].pair]&0xffff]] = es[e].kind
+				}
+				e++
+			}
+			s = e
+			bits := seen[r]
+			for a := 0; a < n; a++ {
+				if kinds[a] == 0 {
+					continue
+				}
+				for b := a + 1; b < n; b++ {
+					if kinds[b] == 0 {
+						continue
+					}
+					k := idx(a, b)
+					if bits == nil {
+						bits = make([]uint64, words)
+						seen[r] = bits
+					}
+					if bits[k/64]&(1<<(k%64)) != 0 {
+						continue
+					}
+					bits[k/64] |= 1 << (k % 64)
+					pa, pb := kinds[a] != ocFail, kinds[b] != ocFail
+					switch {
+					case pa && pb:
+						tables[k][0]++
+					case pa:
+						tables[k][1]++
+					case pb:
+						tables[k][2]++
+					default:
+						tables[k][3]++
+					}
+				}
+			}
+		}
+	}
+	gates := map[string][]string{}
+	for _, p := range rep.Platforms {
+		gates[p.Platform] = p.GatedBy
+	}
+	out := []PairedComparison{}
+	var ps []float64
+	var at []int
+	for a := 0; a < n; a++ {
+		for b := a + 1; b < n; b++ {
+			t := tables[idx(a, b)]
+			pc := PairedComparison{A: order[a], B: order[b], BothPassed: t[0], OnlyAPassed: t[1], OnlyBPassed: t[2], BothFailed: t[3]}
+			pc.Recipes = t[0] + t[1] + t[2] + t[3]
+			if pc.Recipes == 0 {
+				continue
+			}
+			switch {
+			case slices.Contains(gates[pc.B], pc.A):
+				pc.Why = pc.A + " gates " + pc.B + ": every recipe " + pc.B + " tested passed " + pc.A + " first"
+			case slices.Contains(gates[pc.A], pc.B):
+				pc.Why = pc.B + " gates " + pc.A + ": every recipe " + pc.A + " tested passed " + pc.B + " first"
+			default:
+				pc.Comparable = true
+				p := stats.McNemarExact(pc.OnlyAPassed, pc.OnlyBPassed)
+				pc.P = ptr(p)
+				ps = append(ps, p)
+				at = append(at, len(out))
+			}
+			out = append(out, pc)
+		}
+	}
+	for i, q := range stats.QValues(ps) {
+		out[at[i]].Q = ptr(q)
+	}
+	return out
+}
+
+// pairedWeakest names the platform that, on the recipes it shares with
+// each comparable platform, failed significantly more of them than that
+// platform did (q <= Q, at least MinPairedRecipes shared), against at least
+// two platforms and every comparable one: the fair comparison when
+// progressive validation gives platforms different recipes.
+func pairedWeakest(rep *Report, pairs []PairedComparison) {
+	partners := map[string][]PairedComparison{}
+	for _, pc := range pairs {
+		if !pc.Comparable || pc.Recipes < MinPairedRecipes {
+			continue
+		}
+		partners[pc.A] = append(partners[pc.A], pc)
+		partners[pc.B] = append(partners[pc.B], pc)
+	}
+	var named []string
+	for _, in := range rep.Insights {
+		if in.Kind == KindWeakest {
+			named = append(named, in.Group...)
+		}
+	}
+	var plats []string
+	for p := range partners {
+		plats = append(plats, p)
+	}
+	sort.Strings(plats)
+	for _, w := range plats {
+		ps := partners[w]
+		if len(ps) < 2 || slices.Contains(named, w) {
+			continue
+		}
+		worse := true
+		maxQ := 0.0
+		var ev []string
+		for _, pc := range ps {
+			mine, theirs := pc.OnlyBPassed, pc.OnlyAPassed // w = A: recipes only the other passed
+			other := pc.B
+			if pc.B == w {
+				mine, theirs, other = pc.OnlyAPassed, pc.OnlyBPassed, pc.A
+			}
+			if pc.Q == nil || *pc.Q > 0.05 || mine <= theirs {
+				worse = false
+				break
+			}
+			maxQ = math.Max(maxQ, *pc.Q)
+			ev = append(ev, fmt.Sprintf("vs %s: %d of %d shared recipes failed only on %s, %d only on %s (p = %.2g, q = %.2g)", other, mine, pc.Recipes, w, theirs, other, *pc.P, *pc.Q))
+		}
+		if !worse {
+			continue
+		}
+		var lead PlatformStat
+		for _, p := range rep.Platforms {
+			if p.Platform == w {
+				lead = p
+			}
+		}
+		in := Insight{Kind: KindWeakest, Platform: w, Group: []string{w}, Rate: lead.PassRate, CILow: lead.CILow, CIHigh: lead.CIHigh,
+			N: lead.N, Batches: lead.RateBatches, DesignEffect: ptr(lead.DesignEffect), Q: ptr(maxQ), BlockedBy: []string{}}
+		in.Evidence = fmt.Sprintf("on the recipes it shares with each of the %d platforms it can be compared with (same batch, neither gating the other), %s failed more of them: %s",
+			len(ps), w, strings.Join(ev, "; "))
+		rep.Insights = append(rep.Insights, in)
+		if rep.Verdicts.WeakestPlatform != "" {
+			rep.Verdicts.WeakestPlatform += "; "
+		}
+		rep.Verdicts.WeakestPlatform += "on shared recipes (paired, McNemar): " + w
+	}
+}
+
+// gapsClosed reports, for each cause of two or more failing recipes on a
+// platform in the trend's previous window that no failure in the window
+// names any more, how many of those recipes now pass there: the payoff of
+// the fix, from each recipe's latest test in the window.
+func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, start int) {
+	type key struct{ plat, cause string }
+	blocked := map[key][]string{}
+	for k := range fa.prevCause {
+		kk := key{k[0], k[1]}
+		blocked[kk] = append(blocked[kk], k[2])
+	}
+	var keys []key
+	for k, rs := range blocked {
+		if len(rs) >= 2 && fa.curCause[[2]string{k.plat, k.cause}] == 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].plat != keys[j].plat {
+			return keys[i].plat < keys[j].plat
+		}
+		return keys[i].cause < keys[j].cause
+	})
+	for _, k := range keys {
+		pi, ok := ra.platIdx[k.plat]
+		if !ok {
+			continue
+		}
+		var unlocked, retested int64
+		for _, r := range blocked[k] {
+			ri, ok := ra.recipeIdx[r]
+			if !ok {
+				continue
+			}
+			pair, ok := ra.pairIdx[uint64(ri)<<16|uint64(pi)]
+			if !ok {
+				continue
+			}
+			st := ra.states[pair]
+			if st.lastPos < int32(start) {
+				continue
+			}
+			retested++
+			if st.lastKind != ocFail {
+				unlocked++
+			}
+		}
+		if retested == 0 {
+			continue
+		}
+		total := int64(len(blocked[k]))
+		in := Insight{Kind: KindGapClosed, Platform: k.plat, BlockedBy: []string{}, Recipes: total, Unlocked: &unlocked, Retested: &retested}
+		what := ""
+		if dep, ok := strings.CutPrefix(k.cause, "dep:"); ok {
+			in.BlockedBy = []string{dep}
+			in.Category = model.CatMissingDep
+			what = "blocked by " + dep
+		} else {
+			in.Category = strings.TrimPrefix(k.cause, "cat:")
+			what = "failing with " + in.Category
+		}
+		in.Evidence = fmt.Sprintf("on %s, no failure in the window is %s any more; of the %d recipes it held back in the previous window, %d were tested again and %d of them now pass",
+			k.plat, what, total, retested, unlocked)
+		rep.Insights = append(rep.Insights, in)
+	}
+}
+
+// outcomeNote says what the report cannot say for lack of outcome records.
+func outcomeNote(c *OutcomeCoverage) {
+	switch {
+	case c.Batches == 0:
+	case c.WithOutcomes == 0:
+		c.Note = "No batch in the window has per-recipe outcome records (written by `batchsli record` since report version 4): transitions, flaky recipes, paired comparisons and capability gaps closed need them, and flaky recipes cannot be kept out of the regression evidence."
+	case c.WithOutcomes < c.Batches:
+		c.Note = fmt.Sprintf("Only %d of the window's %d batches have per-recipe outcome records: transitions, flaky recipes and paired comparisons cover those batches only.", c.WithOutcomes, c.Batches)
+	}
+}
+
+var _ = time.Time{}

@@ -1,0 +1,227 @@
+package reader
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/batchsli/batchsli/internal/jsonlite"
+	"github.com/batchsli/batchsli/internal/safetext"
+	"github.com/batchsli/batchsli/model"
+)
+
+// OutcomeFiles lists outcomes/*.jsonl in name order.
+func (r *Reader) OutcomeFiles() ([]string, error) {
+	return r.list("outcomes", func(n string) bool { return strings.HasSuffix(n, ".jsonl") })
+}
+
+// Outcomes streams every committed outcome record to fn, file by file. A
+// record whose batch is not committed by its attempt is counted as
+// uncommitted (and passed to Options.OnUncommittedOutcomes); a second copy
+// of a batch's committed record is a problem and is left out.
+func (r *Reader) Outcomes(fn func(*model.Outcomes)) error {
+	files, err := r.OutcomeFiles()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := r.OutcomeFile(f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OutcomeFile reads one outcomes file (a path within the reader's FS).
+func (r *Reader) OutcomeFile(name string, fn func(*model.Outcomes)) error {
+	commits, err := r.Commits()
+	if err != nil {
+		return err
+	}
+	return r.file(name, "outcomes", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
+		o, err := decodeOutcomes(dec, r.in, r.display(name), fr.Line)
+		if err != nil {
+			r.decodeProblem(name, dec, fr, err)
+			return
+		}
+		st.version(fmt.Sprintf("v%d", o.SchemaVersion))
+		a, ok := commits.Attempt(o.BatchID)
+		why := ""
+		switch {
+		case !ok:
+			why = fmt.Sprintf("uncommitted: no readable batch-run record of batch %s (a write that did not finish, or a metrics file that cannot be read); not counted", o.BatchID)
+		case a != o.AttemptID:
+			why = fmt.Sprintf("uncommitted: written by attempt %s of batch %s, which attempt %s committed; not counted", orNone(o.AttemptID), o.BatchID, orNone(a))
+		}
+		if why != "" {
+			if r.opts.OnUncommittedOutcomes != nil {
+				r.opts.OnUncommittedOutcomes(o)
+			}
+			if len(r.uncommitted) >= r.opts.MaxProblems {
+				r.moreUncommitted++
+				return
+			}
+			r.uncommitted = append(r.uncommitted, Problem{File: o.Source.File, Line: o.Source.Line, Message: why})
+			return
+		}
+		where := fmt.Sprintf("%s:%d", o.Source.File, o.Source.Line)
+		if first, dup := r.outcomeIDs[o.BatchID]; dup {
+			r.problem(r.display(name), fr.Line, "outcome record of batch %s repeated (first at %s); counted once", o.BatchID, first)
+			return
+		}
+		if r.outcomeIDs == nil {
+			r.outcomeIDs = map[string]string{}
+		}
+		r.outcomeIDs[o.BatchID] = where
+		st.records++
+		fn(o)
+	})
+}
+
+// decodeOutcomes decodes and checks one outcome record.
+func decodeOutcomes(dec *jsonlite.Decoder, in intern, file string, line int) (*model.Outcomes, error) {
+	o := &model.Outcomes{SchemaVersion: -1, Source: model.Source{File: file, Line: line}}
+	var (
+		codes    map[string]string
+		order    []string
+		versions map[string]string
+		haveTS   bool
+	)
+	bad := func(format string, args ...any) error {
+		return lineError{line, fmt.Sprintf(format, args...)}
+	}
+	err := dec.Object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "schema_version":
+			var v int64
+			v, err = dec.Int()
+			o.SchemaVersion = int(v)
+		case "batch_id":
+			o.BatchID, err = dec.String()
+		case "attempt_id":
+			o.AttemptID, err = dec.String()
+		case "timestamp":
+			o.Timestamp, err = decodeTime(dec, "timestamp")
+			haveTS = true
+		case "platforms":
+			o.Platforms = o.Platforms[:0]
+			err = dec.Array(func(int) error {
+				s, err := dec.StringBytes()
+				if err != nil {
+					return err
+				}
+				o.Platforms = append(o.Platforms, in.get(s))
+				return nil
+			})
+		case "categories":
+			err = dec.Array(func(int) error {
+				s, err := dec.StringBytes()
+				if err != nil {
+					return err
+				}
+				o.Categories = append(o.Categories, in.get(s))
+				return nil
+			})
+		case "recipes":
+			codes = map[string]string{}
+			err = dec.Object(func(k []byte) error {
+				id := string(k)
+				if _, dup := codes[id]; dup {
+					return bad("recipe %s appears twice", safetext.Escape(id))
+				}
+				s, err := dec.StringBytes()
+				if err != nil {
+					return err
+				}
+				codes[id] = in.get(s)
+				order = append(order, id)
+				return nil
+			})
+		case "versions":
+			versions = map[string]string{}
+			err = dec.Object(func(k []byte) error {
+				v, err := dec.String()
+				versions[string(k)] = v
+				return err
+			})
+		default:
+			err = dec.Skip()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := dec.End(); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.SchemaVersion < 0:
+		return nil, bad("outcome record has no schema_version")
+	case o.SchemaVersion > model.SchemaVersion:
+		return nil, bad("schema_version %d is %s (%d)", o.SchemaVersion, NewerSchema, model.SchemaVersion)
+	case o.SchemaVersion < model.SchemaVersion:
+		return nil, bad("outcome records start at schema_version %d, not %d", model.SchemaVersion, o.SchemaVersion)
+	case o.BatchID == "":
+		return nil, bad("outcome record has no batch_id")
+	case !safetext.Safe(o.BatchID):
+		return nil, bad("batch_id %s holds control characters", safetext.Escape(o.BatchID))
+	case !haveTS:
+		return nil, bad("outcome record of batch %s has no timestamp", o.BatchID)
+	case len(o.Platforms) == 0:
+		return nil, bad("outcome record of batch %s has no platforms", o.BatchID)
+	case codes == nil:
+		return nil, bad("outcome record of batch %s has no recipes", o.BatchID)
+	case len(o.Categories) > len(model.FailureCodes):
+		return nil, bad("outcome record of batch %s has %d categories (at most %d)", o.BatchID, len(o.Categories), len(model.FailureCodes))
+	}
+	seen := map[string]bool{}
+	for _, p := range o.Platforms {
+		if !model.ValidPlatformID(p) {
+			return nil, bad("platform %s is not a platform ID", safetext.Escape(p))
+		}
+		if seen[p] {
+			return nil, bad("platform %s is listed twice", p)
+		}
+		seen[p] = true
+	}
+	clear(seen)
+	for _, c := range o.Categories {
+		if c == "" || !safetext.Safe(c) || len(c) > 128 {
+			return nil, bad("category %s is empty, too long or holds control characters", safetext.Escape(c))
+		}
+		if seen[c] {
+			return nil, bad("category %s is listed twice", c)
+		}
+		seen[c] = true
+	}
+	o.Recipes = make([]model.RecipeOutcome, 0, len(order))
+	for _, id := range order {
+		if id == "" || len(id) > 1024 || !safetext.Safe(id) {
+			return nil, bad("recipe %q is empty, longer than 1024 bytes or holds control characters", safetext.Escape(id))
+		}
+		c := codes[id]
+		if len(c) != len(o.Platforms) {
+			return nil, bad("recipe %s has %d outcomes for %d platforms", safetext.Escape(id), len(c), len(o.Platforms))
+		}
+		for i := 0; i < len(c); i++ {
+			switch c[i] {
+			case model.OutcomePass, model.OutcomePassRetried, model.OutcomeSkipped:
+				continue
+			}
+			if k := model.FailureCode(c[i]); k < 0 || k >= len(o.Categories) {
+				return nil, bad("recipe %s: outcome %q on %s is not P, p, S or the code of a listed category", safetext.Escape(id), safetext.Escape(string(c[i])), o.Platforms[i])
+			}
+		}
+		o.Recipes = append(o.Recipes, model.RecipeOutcome{PackageID: id, Codes: c, Version: versions[id]})
+	}
+	for id, v := range versions {
+		if _, ok := codes[id]; !ok {
+			return nil, bad("versions names %s, which is not among the recipes", safetext.Escape(id))
+		}
+		if v == "" || len(v) > model.MaxVersion || !safetext.Safe(v) {
+			return nil, bad("version of %s must be 1 to %d bytes of printable text", safetext.Escape(id), model.MaxVersion)
+		}
+	}
+	return o, nil
+}
