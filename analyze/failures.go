@@ -267,13 +267,14 @@ func (fa *failureAgg) add(f *model.Failure) {
 }
 
 // causes are what a failure can be blamed on, for capability gaps closed:
-// each blocker, and its category when it is the recipe's.
+// each blocker or, for a failure blocked by nothing, its category when it
+// is the recipe's.
 func causes(f *model.Failure) []string {
 	var out []string
 	for _, d := range f.BlockedBy {
 		out = append(out, "dep:"+d)
 	}
-	if model.CategoryKind(f.Category) == model.KindRecipe {
+	if len(out) == 0 && model.CategoryKind(f.Category) == model.KindRecipe {
 		out = append(out, "cat:"+f.Category)
 	}
 	return out

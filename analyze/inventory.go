@@ -5,6 +5,7 @@
 package analyze
 
 import (
+	"fmt"
 	"io/fs"
 	"sort"
 
@@ -14,10 +15,12 @@ import (
 
 // Inventory is what `batchsli validate` reports about a data directory.
 type Inventory struct {
-	Data           string           `json:"data"`
-	Formats        []FormatCount    `json:"formats"`
-	BatchRuns      int              `json:"batch_runs"`
-	FailureRecords int              `json:"failure_records"`
+	Data           string        `json:"data"`
+	Formats        []FormatCount `json:"formats"`
+	BatchRuns      int           `json:"batch_runs"`
+	FailureRecords int           `json:"failure_records"`
+	// OutcomeRecords counts the committed outcome records (one per batch).
+	OutcomeRecords int              `json:"outcome_records"`
 	Platforms      []PlatformCount  `json:"platforms"`
 	Categories     []CategoryCount  `json:"categories"`
 	Problems       []reader.Problem `json:"problems"`
@@ -68,8 +71,12 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 		return p
 	}
 	cats := map[string]*CategoryCount{}
+	sums := map[string]uint64{}
 	if err := r.Metrics(func(b *model.BatchRun) {
 		inv.BatchRuns++
+		if b.SchemaVersion == model.SchemaVersion {
+			sums[b.BatchID] = model.CountsSum(b.Platforms)
+		}
 		for id := range b.Platforms {
 			plat(id).BatchRuns++
 		}
@@ -89,6 +96,16 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 	}); err != nil {
 		return nil, err
 	}
+	var disagree []reader.Problem
+	if err := r.Outcomes(func(o *model.Outcomes) {
+		inv.OutcomeRecords++
+		if sums[o.BatchID] != model.CountsSum(o.Counts()) {
+			disagree = append(disagree, reader.Problem{File: o.Source.File, Line: o.Source.Line,
+				Message: fmt.Sprintf("outcome record of batch %s does not add up to the batch's counts; reports leave it out", o.BatchID)})
+		}
+	}); err != nil {
+		return nil, err
+	}
 	formats := map[[2]string]*FormatCount{}
 	var keys [][2]string
 	for _, f := range r.Files() {
@@ -104,7 +121,7 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i][0] != keys[j][0] {
-			return keys[i][0] > keys[j][0] // metrics before failures
+			return kindOrder(keys[i][0]) < kindOrder(keys[j][0])
 		}
 		return keys[i][1] < keys[j][1]
 	})
@@ -126,6 +143,7 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 		return a.Category < b.Category
 	})
 	inv.Problems, inv.MoreProblems = r.Problems()
+	inv.Problems = append(inv.Problems, disagree...)
 	if inv.Problems == nil {
 		inv.Problems = []reader.Problem{}
 	}
@@ -162,4 +180,14 @@ func (inv *Inventory) UnparsedPlatforms() []string {
 		}
 	}
 	return out
+}
+
+func kindOrder(k string) int {
+	switch k {
+	case "metrics":
+		return 0
+	case "failures":
+		return 1
+	}
+	return 2
 }

@@ -261,7 +261,7 @@ func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
 			if st.lastPos < 0 || e.ver != st.segVer {
 				st.segVer = e.ver
 				st.passes, st.fails, st.retried, st.flips = 0, 0, 0, 0
-				st.up, st.down = false, false
+				st.up, st.down, st.lastFlip = false, false, -1
 			} else if (st.lastKind != ocFail) != pass {
 				st.flips++
 				st.lastFlip = int32(p)
@@ -354,7 +354,8 @@ func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
 			Passes: int64(st.fPasses), Failures: int64(st.fFails), RetriedPasses: int64(st.fRetried), Flips: int64(st.fFl),
 			LastBatchID: all[st.lastPos].id}
 		if st.fLastFlip >= 0 {
-			f.LastFlip, f.LastFlipTime = all[st.fLastFlip].id, all[st.fLastFlip].ts
+			ts := all[st.fLastFlip].ts
+			f.LastFlip, f.LastFlipTime = all[st.fLastFlip].id, &ts
 		}
 		res.flaky = append(res.flaky, f)
 	}

@@ -210,13 +210,13 @@ type FlakyRecipe struct {
 	// analysed batches (the window and the trend's previous window), with
 	// RetriedPasses the passes after a failed attempt, Flips the changes of
 	// outcome between consecutive tests.
-	Passes        int64     `json:"passes"`
-	Failures      int64     `json:"failures"`
-	RetriedPasses int64     `json:"retried_passes"`
-	Flips         int64     `json:"flips"`
-	LastFlip      string    `json:"last_flip_batch_id,omitempty"`
-	LastFlipTime  time.Time `json:"last_flip_time,omitempty"`
-	LastBatchID   string    `json:"last_batch_id"`
+	Passes        int64      `json:"passes"`
+	Failures      int64      `json:"failures"`
+	RetriedPasses int64      `json:"retried_passes"`
+	Flips         int64      `json:"flips"`
+	LastFlip      string     `json:"last_flip_batch_id,omitempty"`
+	LastFlipTime  *time.Time `json:"last_flip_time,omitempty"`
+	LastBatchID   string     `json:"last_batch_id"`
 }
 
 // PairedComparison compares two platforms on the recipes both tested in

@@ -1,6 +1,7 @@
 // Package compact rewrites a data directory into its canonical layout: one
 // metrics file per month and one failures file per ecosystem and month, one
-// record per line, in time order. Records of uncommitted batches and lines
+// record per line, in time order. Outcome records (outcomes/, one line per
+// batch) are left as they are. Records of uncommitted batches and lines
 // no reader can use are moved aside into a quarantine file, never dropped.
 // The new layout is built aside, verified to hold exactly the committed
 // records of the old one (and to give the same report), and swapped in with
@@ -506,7 +507,18 @@ func (c *compactor) verify() error {
 	if us, more := rd.Uncommitted(); len(us)+more > 0 {
 		return fmt.Errorf("verification failed: the new layout holds uncommitted records (%s)", us[0])
 	}
-	return sameReport(c.root.FS(), newFS)
+	return sameReport(c.root.FS(), overlay{staged: newFS, live: c.root.FS()})
+}
+
+// overlay is the layout after the swap: the staged metrics/ and failures/,
+// and everything else (outcomes/) as it is, which compaction leaves alone.
+type overlay struct{ staged, live fs.FS }
+
+func (o overlay) Open(name string) (fs.File, error) {
+	if name == "outcomes" || strings.HasPrefix(name, "outcomes/") {
+		return o.live.Open(name)
+	}
+	return o.staged.Open(name)
 }
 
 // sameReport checks that the whole-history report (at the newest batch's

@@ -103,6 +103,7 @@ func ReportMarkdown(w io.Writer, r *analyze.Report) error {
 		}
 		b.WriteString("\n")
 	}
+	MDRecipes(&b, r)
 	b.WriteString("## Failure categories\n\n")
 	MDCategories(&b, r)
 	if len(r.Blockers) > 0 {
@@ -166,4 +167,36 @@ func ReportMarkdown(w io.Writer, r *analyze.Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// MDRecipes writes the report's recipe histories: flakes and transitions
+// per platform, the latest changes, flaky recipes and paired comparisons.
+func MDRecipes(b *strings.Builder, r *analyze.Report) {
+	rs := recipeSections(r, MD)
+	if rs.note == "" && len(rs.tables) == 0 {
+		return
+	}
+	b.WriteString("## Recipe histories\n\n")
+	if rs.note != "" {
+		b.WriteString(MD(rs.note) + "\n\n")
+	}
+	for _, t := range rs.tables {
+		b.WriteString("### " + t.title + "\n\n")
+		if len(t.rows) == 0 && t.empty != "" {
+			b.WriteString(MD(t.empty) + ".\n\n")
+		} else {
+			h := make([]string, len(t.header))
+			for i, c := range t.header {
+				h[i] = strings.ToLower(c[:1]) + strings.ToLower(c[1:])
+				h[i] = strings.ToUpper(h[i][:1]) + h[i][1:]
+			}
+			mdTable(b, h, "", t.rows)
+		}
+		if t.more > 0 {
+			fmt.Fprintf(b, "And %d more (the JSON report lists them all).\n\n", t.more)
+		}
+		if t.after != "" {
+			b.WriteString(MD(t.after) + "\n\n")
+		}
+	}
 }

@@ -184,6 +184,7 @@ var kindTitle = map[string]string{
 	analyze.KindSkip:       "skip advice",
 	analyze.KindRegression: "regression",
 	analyze.KindIncident:   "runner incident",
+	analyze.KindGapClosed:  "capability gap closed",
 }
 
 // matrixAxes returns the matrix's ecosystems and platforms in order.
@@ -286,6 +287,27 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 		header("Regression detector (CUSUM within ecosystems)")
 		for _, l := range lines {
 			b.WriteString(Clean(l) + "\n")
+		}
+	}
+
+	if rs := recipeSections(r, Clean); rs.note != "" || len(rs.tables) > 0 {
+		header("Recipe histories")
+		if rs.note != "" {
+			b.WriteString(Clean(rs.note) + "\n")
+		}
+		for _, t := range rs.tables {
+			b.WriteString("\n" + t.title + ":\n")
+			if len(t.rows) == 0 && t.empty != "" {
+				b.WriteString(t.empty + "\n")
+			} else {
+				table(append([][]string{t.header}, t.rows...))
+			}
+			if t.more > 0 {
+				fmt.Fprintf(&b, "... and %d more (--format json lists them all)\n", t.more)
+			}
+			if t.after != "" {
+				b.WriteString(t.after + "\n")
+			}
 		}
 	}
 

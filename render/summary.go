@@ -105,6 +105,8 @@ func summaryAt(s *analyze.Summary, level, limit int) (string, int) {
 		fmt.Fprintf(&b, "**Change against %s:** %s. One batch against another: no significance is claimed; see `batchsli report` for trends.\n\n", MD(s.Previous), strings.Join(parts, "; "))
 	}
 
+	summaryTransitions(&b, s, level)
+
 	// Top categories per platform.
 	if len(s.Categories) > 0 {
 		b.WriteString("**Top failure categories:**\n\n")
@@ -304,4 +306,43 @@ func failureLine(f analyze.SummaryFailure, max int) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// MaxSummaryTransitions bounds the job summary's transition table; the
+// JSON summary holds every transition.
+const MaxSummaryTransitions = 40
+
+// summaryTransitions writes the batch's recipe transitions: a compact
+// table (recipe x platform, with the previous outcome), newly failing
+// first; counts only once the summary must shrink.
+func summaryTransitions(b *strings.Builder, s *analyze.Summary, level int) {
+	if !s.Outcomes {
+		if s.SchemaVersion >= 2 {
+			b.WriteString("_This batch has no outcome record, so which recipes newly failed or were fixed is not known._\n\n")
+		}
+		return
+	}
+	n := map[string]int{}
+	for _, t := range s.Transitions {
+		n[t.Kind]++
+	}
+	fmt.Fprintf(b, "**Recipes against their previous test on each platform:** %d newly failing, %d newly fixed, %d still failing.",
+		n[analyze.NewlyFailing], n[analyze.NewlyFixed], n[analyze.StillFailing])
+	if len(s.Transitions) == 0 || level >= DetailNoRecipes {
+		b.WriteString("\n\n")
+		return
+	}
+	b.WriteString("\n\n")
+	var rows [][]string
+	for i, t := range s.Transitions {
+		if i == MaxSummaryTransitions {
+			break
+		}
+		c := transitionCells(t, MD)
+		rows = append(rows, []string{c[1], c[2], c[3], c[5], c[4]})
+	}
+	mdTable(b, []string{"Recipe", "Platform", "Change", "Now", "Before (batch)"}, "", rows)
+	if more := len(s.Transitions) - len(rows); more > 0 {
+		fmt.Fprintf(b, "_And %d more transitions, left out here; `batchsli summary --format json` lists them all._\n\n", more)
+	}
 }

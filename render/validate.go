@@ -32,7 +32,7 @@ func JSON(w io.Writer, v any) error {
 func InventoryText(w io.Writer, inv *analyze.Inventory) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "data: %s\n", Clean(inv.Data))
-	fmt.Fprintf(&b, "batch runs: %d\nfailure records: %d\n\n", inv.BatchRuns, inv.FailureRecords)
+	fmt.Fprintf(&b, "batch runs: %d\nfailure records: %d\noutcome records: %d\n\n", inv.BatchRuns, inv.FailureRecords, inv.OutcomeRecords)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILES\tFORMAT\tCOUNT\tRECORDS")
 	for _, f := range inv.Formats {

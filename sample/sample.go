@@ -11,13 +11,14 @@ import (
 	"github.com/batchsli/batchsli/simulate"
 )
 
-//go:generate sh -c "rm -rf data/metrics data/failures && go run ../cmd/batchsli simulate --out data --batches 120 --seed 1"
+//go:generate sh -c "rm -rf data/metrics data/failures data/outcomes && go run ../cmd/batchsli simulate --out data --batches 120 --seed 1"
 
 //go:embed data
 var data embed.FS
 
 // Options are the simulation the sample was written with.
-var Options = simulate.Options{Batches: 120, Seed: 1, Start: simulate.DefaultOptions.Start}
+var Options = simulate.Options{Batches: 120, Seed: 1, Start: simulate.DefaultOptions.Start,
+	Retests: true, Flaky: simulate.DefaultOptions.Flaky, FlakeRate: simulate.DefaultOptions.FlakeRate}
 
 // Clock is the sample's "now", just after its last batch, so that the budget
 // and trends read as they would have on the day.

@@ -1,5 +1,6 @@
 // Package schemas holds the JSON Schemas (draft 2020-12) of what batchsli
-// writes: the v2 batch-run and failure records, and the report's JSON.
+// writes: the v2 batch-run, failure and outcome records, and the report's
+// JSON.
 package schemas
 
 import "embed"

@@ -39,6 +39,7 @@ Usage:
   batchsli record   --data DIR --ecosystem ECO [flags] RESULTS...   append a batch's records
   batchsli report   [--data DIR | --demo] [flags]                    per-platform SLIs across runs
   batchsli summary  [--data DIR | --demo] [--batch-id ID]            one batch's job summary (markdown)
+  batchsli recipe   [--data DIR | --demo] ID                         one recipe's history across batches
   batchsli validate [--data DIR | --demo] [--format text|json]       check a data directory
   batchsli compact  --data DIR                                       rewrite the data into canonical files
   batchsli simulate --out DIR [--batches N] [--seed S]               write a realistic history
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSimulate(ctx, rest, stdout, stderr)
 	case "summary":
 		return runSummary(ctx, rest, stdout, stderr)
+	case "recipe":
+		return runRecipe(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "batchsli", version)
 		return nil

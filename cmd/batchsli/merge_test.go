@@ -54,7 +54,7 @@ func TestTwoClonesMerge(t *testing.T) {
 			seed := filepath.Join(work, "seed")
 			git(t, work, "clone", "-q", origin, seed)
 			writeFile(t, seed, "data/.gitignore", ".batchsli.*\n")
-			writeFile(t, seed, ".gitattributes", "data/metrics/*.jsonl merge=union\ndata/failures/*.jsonl merge=union\n")
+			writeFile(t, seed, ".gitattributes", "data/metrics/*.jsonl merge=union\ndata/failures/*.jsonl merge=union\ndata/outcomes/*.jsonl merge=union\n")
 			git(t, seed, "add", "-A")
 			git(t, seed, "commit", "-q", "-m", "start")
 			git(t, seed, "push", "-q", "origin", "main")

@@ -117,8 +117,9 @@ func checkSchemas(t testing.TB, dir string) {
 	t.Helper()
 	runSchema := compileSchema(t, "batch-run.v2.schema.json")
 	failSchema := compileSchema(t, "failure.v2.schema.json")
+	outSchema := compileSchema(t, "outcomes.v2.schema.json")
 	n := 0
-	for sub, sch := range map[string]*jsonschema.Schema{"metrics": runSchema, "failures": failSchema} {
+	for sub, sch := range map[string]*jsonschema.Schema{"metrics": runSchema, "failures": failSchema, "outcomes": outSchema} {
 		files, _ := filepath.Glob(filepath.Join(dir, sub, "*.jsonl"))
 		for _, f := range files {
 			data, _ := os.ReadFile(f)

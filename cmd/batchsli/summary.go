@@ -11,7 +11,7 @@ import (
 	"github.com/batchsli/batchsli/store"
 )
 
-const summarySynopsis = "summary [--data DIR | --demo] [--batch-id ID] [--output FILE|-] [--week-budget MINUTES] [--week-start DAY]"
+const summarySynopsis = "summary [--data DIR | --demo] [--batch-id ID] [--output FILE|-] [--format markdown|json] [--week-budget MINUTES] [--week-start DAY]"
 
 func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("summary", summarySynopsis, stderr)
@@ -21,8 +21,12 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	output := fs.String("output", "-", "where to write the markdown (appended to a file; - for standard output)")
 	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
 	weekStart := fs.String("week-start", "monday", "the day budget weeks start on, at 00:00 UTC")
+	format := fs.String("format", "markdown", "output format: markdown (the job summary) or json (every field, every transition)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *format != "markdown" && *format != "json" {
+		return usageError("summary: --format must be markdown or json, not %q", *format)
 	}
 	ws, err := parseWeekday(*weekStart)
 	if err != nil {
@@ -43,6 +47,12 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	s, err := analyze.BuildSummary(fsys, name, o)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
+	}
+	if *format == "json" {
+		if *output != "-" {
+			return usageError("summary: --format json writes to standard output only")
+		}
+		return render.JSON(stdout, s)
 	}
 	return writeSummary(s, *output, stdout)
 }

@@ -1,0 +1,271 @@
+package analyze
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
+)
+
+// RecipeView is one recipe's history across batches and platforms: what
+// `batchsli recipe ID` shows.
+type RecipeView struct {
+	Recipe string `json:"recipe"`
+	// Batches are the committed batches that tested or failed it, oldest
+	// first.
+	Batches []RecipeBatch `json:"batches"`
+	// Platforms sums its history per platform (family level, as recorded).
+	Platforms []RecipePlatform `json:"platforms"`
+	// Transitions are its changes between consecutive tests on each platform.
+	Transitions []Transition `json:"transitions"`
+	// NoOutcomes counts the batches known only from failure records (no
+	// outcome record): their passes and skips are not known.
+	NoOutcomes int      `json:"no_outcomes"`
+	Problems   int      `json:"problems"`
+	Notes      []string `json:"notes"`
+}
+
+// RecipeBatch is the recipe in one batch.
+type RecipeBatch struct {
+	BatchID   string    `json:"batch_id"`
+	Timestamp time.Time `json:"timestamp"`
+	Version   string    `json:"version,omitempty"`
+	// Outcomes is false when the batch has no outcome record for it.
+	Outcomes bool            `json:"outcomes"`
+	Passed   []string        `json:"passed"`
+	Retried  []string        `json:"passed_after_retry"`
+	Skipped  []string        `json:"skipped"`
+	Failures []RecipeFailure `json:"failures"`
+}
+
+// RecipeFailure is one failure of the recipe.
+type RecipeFailure struct {
+	Platform  string   `json:"platform"`
+	Category  string   `json:"category"`
+	BlockedBy []string `json:"blocked_by"`
+	ExitCode  *int     `json:"exit_code,omitempty"`
+	Attempts  int      `json:"attempts,omitempty"`
+	Excerpt   string   `json:"excerpt"`
+}
+
+// RecipePlatform sums the recipe's history on one platform.
+type RecipePlatform struct {
+	Platform string `json:"platform"`
+	Passes   int64  `json:"passes"`
+	Failures int64  `json:"failures"`
+	Skipped  int64  `json:"skipped"`
+	// Last is its latest outcome there: pass, a failure category, or
+	// skipped; LastBatchID where.
+	Last        string `json:"last"`
+	LastBatchID string `json:"last_batch_id"`
+	Flaky       bool   `json:"flaky"`
+}
+
+// BuildRecipeView reads one recipe's history. id is a package ID
+// (eco:name) or a bare name, which must then name one recipe.
+func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, error) {
+	rd := reader.New(fsys, name, reader.Options{})
+	var all []*batch
+	sums := map[string]uint64{}
+	order := 0
+	err := rd.Metrics(func(b *model.BatchRun) {
+		order++
+		if b.SchemaVersion == model.SchemaVersion {
+			sums[b.BatchID] = model.CountsSum(b.Platforms)
+		}
+		all = append(all, &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem, order: order, v1: b.SchemaVersion < 2})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].ts.Equal(all[j].ts) {
+			return all[i].ts.Before(all[j].ts)
+		}
+		return all[i].order < all[j].order
+	})
+	// Resolve a bare name against the package IDs seen.
+	candidates := map[string]bool{}
+	match := func(pkg string) bool {
+		if pkg == id {
+			return true
+		}
+		if !strings.Contains(id, ":") {
+			if _, n := model.SplitPackageID(pkg); n == id {
+				candidates[pkg] = true
+				return true
+			}
+		}
+		return false
+	}
+	type fail struct {
+		f   RecipeFailure
+		pkg string
+	}
+	failsBy := map[string][]fail{} // batch ID (or time) -> failures
+	keyOf := func(batchID string, ts time.Time) string {
+		if batchID != "" {
+			return batchID
+		}
+		return "@" + ts.Format(time.RFC3339Nano)
+	}
+	err = rd.Failures(func(f *model.Failure) {
+		if !match(f.PackageID) {
+			return
+		}
+		bl := f.BlockedBy
+		if bl == nil {
+			bl = []string{}
+		}
+		k := keyOf(f.BatchID, f.Timestamp)
+		failsBy[k] = append(failsBy[k], fail{RecipeFailure{Platform: f.Environment, Category: f.Category, BlockedBy: bl,
+			ExitCode: f.ExitCode, Attempts: f.Attempts, Excerpt: Excerpt(f.Message, maxExcerpt)}, f.PackageID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	outs := map[string]*model.Outcomes{}
+	var outPkgs []string
+	err = rd.Outcomes(func(o *model.Outcomes) {
+		keep := false
+		for _, r := range o.Recipes {
+			if match(r.PackageID) {
+				keep = true
+			}
+		}
+		if keep {
+			c := *o
+			c.Recipes = nil
+			for _, r := range o.Recipes {
+				if match(r.PackageID) {
+					c.Recipes = append(c.Recipes, r)
+					outPkgs = append(outPkgs, r.PackageID)
+				}
+			}
+			// A record that does not add up to its batch is left out, as
+			// the report does.
+			if sum, ok := sums[o.BatchID]; ok && sum == model.CountsSum(o.Counts()) {
+				outs[o.BatchID] = &c
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(candidates) > 1 {
+		var cs []string
+		for c := range candidates {
+			cs = append(cs, c)
+		}
+		sort.Strings(cs)
+		return nil, fmt.Errorf("%q names %d recipes (%s); give the package ID", id, len(cs), strings.Join(cs, ", "))
+	}
+	pkg := id
+	for c := range candidates {
+		pkg = c
+	}
+	v := &RecipeView{Recipe: pkg, Batches: []RecipeBatch{}, Platforms: []RecipePlatform{}, Transitions: []Transition{}, Notes: []string{}}
+	plats := map[string]*RecipePlatform{}
+	plat := func(p string) *RecipePlatform {
+		if plats[p] == nil {
+			plats[p] = &RecipePlatform{Platform: p}
+		}
+		return plats[p]
+	}
+	// Its outcomes at the recorded level, for transitions and flakiness.
+	ra := newRecipeAgg()
+	for i, b := range all {
+		o := outs[b.id]
+		fs := failsBy[b.id]
+		if b.v1 {
+			fs = append(fs, failsBy[keyOf("", b.ts)]...)
+		}
+		if o == nil && len(fs) == 0 {
+			continue
+		}
+		rb := RecipeBatch{BatchID: b.id, Timestamp: b.ts, Passed: []string{}, Retried: []string{}, Skipped: []string{}, Failures: []RecipeFailure{}}
+		for _, f := range fs {
+			rb.Failures = append(rb.Failures, f.f)
+		}
+		sort.Slice(rb.Failures, func(i, j int) bool { return rb.Failures[i].Platform < rb.Failures[j].Platform })
+		if o != nil && len(o.Recipes) > 0 {
+			rb.Outcomes = true
+			r := o.Recipes[0]
+			rb.Version = r.Version
+			var es []ocEntry
+			ver := ra.version(r.Version)
+			for j, p := range o.Platforms {
+				oc := o.At(0, j)
+				e := ocEntry{pair: ra.pair(r.PackageID, p), ver: ver}
+				switch {
+				case oc.Kind == model.Passed && oc.Retried:
+					rb.Retried = append(rb.Retried, p)
+					plat(p).Passes++
+					e.kind = ocRetried
+				case oc.Kind == model.Passed:
+					rb.Passed = append(rb.Passed, p)
+					plat(p).Passes++
+					e.kind = ocPass
+				case oc.Kind == model.Skipped:
+					rb.Skipped = append(rb.Skipped, p)
+					plat(p).Skipped++
+				case oc.Kind == model.Failed:
+					plat(p).Failures++
+					e.kind = ocFail
+					if model.CategoryKind(oc.Category) == model.KindInfrastructure {
+						e.kind = ocInfra
+					}
+					e.cat = ra.intern(ra.catIdx, &ra.cats, oc.Category)
+				}
+				if e.kind != 0 {
+					es = append(es, e)
+				}
+				pl := plat(p)
+				switch oc.Kind {
+				case model.Passed:
+					pl.Last, pl.LastBatchID = "pass", b.id
+				case model.Failed:
+					pl.Last, pl.LastBatchID = oc.Category, b.id
+				}
+			}
+			ra.byBatch[i] = es
+		} else {
+			v.NoOutcomes++
+			for _, f := range rb.Failures {
+				pl := plat(f.Platform)
+				pl.Failures++
+				pl.Last, pl.LastBatchID = f.Category, b.id
+			}
+		}
+		v.Batches = append(v.Batches, rb)
+	}
+	if len(v.Batches) == 0 {
+		return nil, fmt.Errorf("no committed batch in %s names recipe %q", name, id)
+	}
+	if len(all) > 0 {
+		res := ra.run(all, 0, len(all)-1)
+		v.Transitions = res.transitions
+		if v.Transitions == nil {
+			v.Transitions = []Transition{}
+		}
+		for _, f := range res.flaky {
+			if pl := plats[f.Platform]; pl != nil {
+				pl.Flaky = true
+			}
+		}
+	}
+	for _, p := range plats {
+		v.Platforms = append(v.Platforms, *p)
+	}
+	sort.Slice(v.Platforms, func(i, j int) bool { return v.Platforms[i].Platform < v.Platforms[j].Platform })
+	if v.NoOutcomes > 0 {
+		v.Notes = append(v.Notes, fmt.Sprintf("%d of its %d batches have no outcome record (recorded before them): only their failures are known.", v.NoOutcomes, len(v.Batches)))
+	}
+	ps, more := rd.Problems()
+	v.Problems = len(ps) + more
+	return v, nil
+}
