@@ -679,3 +679,16 @@ func retestResults(rng, fx *rand.Rand, st *retests, e eco, n, batch int, t float
 	}
 	return out
 }
+
+// IsFlaky reports whether the history o writes makes recipe (its name,
+// without the ecosystem) flaky on platform at fraction t of the history
+// (with Retests): the truth that tests of flaky-recipe detection compare
+// against.
+func IsFlaky(o Options, ecosystem, recipe, platform string, t float64) bool {
+	for _, e := range ecosystems {
+		if e.name == ecosystem {
+			return flaky(&o, e, recipe, platform, t)
+		}
+	}
+	return false
+}
