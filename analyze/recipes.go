@@ -231,6 +231,24 @@ func rank(k uint8) int {
 type recipeResult struct {
 	transitions []Transition
 	flaky       []FlakyRecipe
+	// counts holds each platform's newly failing, newly fixed and still
+	// failing transitions in the window; total all of them.
+	counts map[string]*[3]int
+	total  int
+}
+
+// MaxTransitions bounds the transitions a report lists besides those of
+// the window's last batch (all listed): the latest first. Counts cover all.
+const MaxTransitions = 2000
+
+// trRec is a transition kept compactly until the report lists it.
+type trRec struct {
+	pair             uint32
+	pos, prev, since int32
+	ver, prevVer     uint32
+	cat, prevCat     uint16
+	kind             uint8 // 1 newly failing, 2 newly fixed, 3 still failing
+	dead             bool  // a later still_failing of the same pair replaced it
 }
 
 // run walks every batch with outcomes in history order up to the window's
@@ -249,7 +267,8 @@ func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
 	}
 	sort.Ints(positions)
 	var res recipeResult
-	still := map[uint32]int{} // pair -> its still_failing transition in res
+	var recs []trRec
+	still := map[uint32]int{} // pair -> its latest still_failing record
 	for _, p := range positions {
 		for _, e := range ra.byBatch[p] {
 			st := &ra.states[e.pair]
@@ -283,37 +302,26 @@ func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
 				st.flaky = true
 				st.fPasses, st.fFails, st.fRetried, st.fFl, st.fVer, st.fLastFlip = st.passes, st.fails, st.retried, st.flips, st.segVer, st.lastFlip
 			}
-			// Transitions.
+			// Transitions, kept compactly; the report lists the latest.
 			if st.lastPos >= 0 && p >= start {
 				prevPass := st.lastKind != ocFail
-				t := Transition{Recipe: ra.recipeOf(e.pair), Platform: ra.platOf(e.pair), BatchID: all[p].id, Timestamp: all[p].ts,
-					PreviousBatchID: all[st.lastPos].id, Version: ra.vers[e.ver], PreviousVersion: ra.vers[st.lastVer]}
-				t.RecipeChanged = t.Version != t.PreviousVersion && t.Version != "" && t.PreviousVersion != ""
+				tr := trRec{pair: e.pair, pos: int32(p), prev: st.lastPos, since: st.sincePos, cat: e.cat, prevCat: st.lastCat, ver: e.ver, prevVer: st.lastVer}
 				switch {
 				case prevPass && !pass:
-					t.Kind = NewlyFailing
-					t.Category = ra.cats[e.cat]
+					tr.kind = 1
 				case !prevPass && pass:
-					t.Kind = NewlyFixed
-					t.PreviousCategory = ra.cats[st.lastCat]
+					tr.kind = 2
 				case !prevPass && !pass:
-					t.Kind = StillFailing
-					t.Category, t.PreviousCategory = ra.cats[e.cat], ra.cats[st.lastCat]
-					t.Since = all[st.sincePos].id
-					since := all[st.sincePos].ts
-					t.SinceTime = &since
+					tr.kind = 3
 				}
-				if t.Kind != "" {
-					if t.Kind == StillFailing {
-						if i, ok := still[e.pair]; ok {
-							res.transitions[i] = t
-						} else {
-							still[e.pair] = len(res.transitions)
-							res.transitions = append(res.transitions, t)
-						}
-					} else {
-						res.transitions = append(res.transitions, t)
+				if tr.kind == 3 {
+					if i, ok := still[e.pair]; ok {
+						recs[i].dead = true
 					}
+					still[e.pair] = len(recs)
+				}
+				if tr.kind != 0 {
+					recs = append(recs, tr)
 				}
 			}
 			if !pass && (st.lastPos < 0 || st.lastKind != ocFail) {
@@ -329,9 +337,44 @@ func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
 	for i := range ra.states {
 		ra.flaky[i] = ra.states[i].flaky
 	}
-	for i := range res.transitions {
-		t := &res.transitions[i]
-		t.Flaky = ra.flaky[ra.pairIdx[uint64(ra.recipeIdx[t.Recipe])<<16|uint64(ra.platIdx[t.Platform])]]
+	// Count every transition; list those of the window's last batch and
+	// the latest MaxTransitions others.
+	res.counts = map[string]*[3]int{}
+	listed := 0
+	for i := len(recs) - 1; i >= 0; i-- {
+		tr := recs[i]
+		if tr.dead {
+			continue
+		}
+		plat := ra.platOf(tr.pair)
+		c := res.counts[plat]
+		if c == nil {
+			c = &[3]int{}
+			res.counts[plat] = c
+		}
+		c[tr.kind-1]++
+		res.total++
+		if int(tr.pos) != end && listed >= MaxTransitions {
+			continue
+		}
+		if int(tr.pos) != end {
+			listed++
+		}
+		t := Transition{Recipe: ra.recipeOf(tr.pair), Platform: plat, BatchID: all[tr.pos].id, Timestamp: all[tr.pos].ts,
+			PreviousBatchID: all[tr.prev].id, Version: ra.vers[tr.ver], PreviousVersion: ra.vers[tr.prevVer], Flaky: ra.flaky[tr.pair]}
+		t.RecipeChanged = t.Version != t.PreviousVersion && t.Version != "" && t.PreviousVersion != ""
+		switch tr.kind {
+		case 1:
+			t.Kind, t.Category = NewlyFailing, ra.cats[tr.cat]
+		case 2:
+			t.Kind, t.PreviousCategory = NewlyFixed, ra.cats[tr.prevCat]
+		case 3:
+			t.Kind, t.Category, t.PreviousCategory = StillFailing, ra.cats[tr.cat], ra.cats[tr.prevCat]
+			t.Since = all[tr.since].id
+			since := all[tr.since].ts
+			t.SinceTime = &since
+		}
+		res.transitions = append(res.transitions, t)
 	}
 	sort.SliceStable(res.transitions, func(i, j int) bool {
 		a, b := res.transitions[i], res.transitions[j]
@@ -443,18 +486,8 @@ func (ra *recipeAgg) flakeStats(rep *Report, cur []*batch, pos map[*batch]int, r
 		if a.tests > 0 {
 			fs.Rate = ptr(round3(float64(a.flaky) / float64(a.tests)))
 		}
-		for _, t := range res.transitions {
-			if t.Platform != p.Platform {
-				continue
-			}
-			switch t.Kind {
-			case NewlyFailing:
-				fs.NewlyFailing++
-			case NewlyFixed:
-				fs.NewlyFixed++
-			case StillFailing:
-				fs.StillFailing++
-			}
+		if c := res.counts[p.Platform]; c != nil {
+			fs.NewlyFailing, fs.NewlyFixed, fs.StillFailing = c[0], c[1], c[2]
 		}
 		p.Flakes = fs
 	}

@@ -304,6 +304,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		}
 	}
 	rep.Outcomes.Disagreeing = len(outProblems)
+	rep.Outcomes.Transitions = rr.total
 	outcomeNote(&rep.Outcomes)
 	rep.Transitions, rep.Flaky = rr.transitions, rr.flaky
 	if rep.Transitions == nil {

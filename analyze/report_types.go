@@ -160,6 +160,9 @@ type OutcomeCoverage struct {
 	// Disagreeing counts outcome records left out because they do not add
 	// up to their batch's counts.
 	Disagreeing int `json:"disagreeing"`
+	// Transitions counts the window's transitions; the report lists those
+	// of its last batch and the latest MaxTransitions others.
+	Transitions int `json:"transitions"`
 	// Note says what the report cannot say for lack of them ("" when every
 	// batch has them).
 	Note string `json:"note,omitempty"`
