@@ -162,8 +162,8 @@ type failureAgg struct {
 	// failures per (platform, cause), for capability gaps closed. A cause
 	// is "dep:" and a blocker, or "cat:" and a recipe category.
 	inPrev    map[string]bool
-	prevCause map[[3]string]struct{}
-	curCause  map[[2]string]int64
+	prevCause map[prevCause]struct{}
+	curCause  map[causeKey]int64
 	// Infrastructure failures of every batch (not only the window's), for
 	// batch records that do not count them: by batch ID, or by time for
 	// records without one.
@@ -194,8 +194,8 @@ func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[str
 		infraTime:  map[int64]map[string]int64{},
 		infraEco:   map[[2]string]map[string]int64{},
 		inPrev:     map[string]bool{},
-		prevCause:  map[[3]string]struct{}{},
-		curCause:   map[[2]string]int64{},
+		prevCause:  map[prevCause]struct{}{},
+		curCause:   map[causeKey]int64{},
 	}
 	for _, b := range cur {
 		fa.inWindow[b.id] = true
@@ -222,9 +222,9 @@ func (fa *failureAgg) add(f *model.Failure) {
 	if f.BatchID != "" && fa.knownBatch(f.BatchID) {
 		if fa.inPrev[f.BatchID] {
 			if r := fa.ro.roll(f.Environment); r.keep {
-				for _, c := range causes(f) {
-					fa.prevCause[[3]string{r.id, c, f.PackageID}] = struct{}{}
-				}
+				forCauses(f, func(kind, name string) {
+					fa.prevCause[prevCause{causeKey{r.id, kind, name}, f.PackageID}] = struct{}{}
+				})
 			}
 		}
 		if !fa.inWindow[f.BatchID] {
@@ -247,9 +247,7 @@ func (fa *failureAgg) add(f *model.Failure) {
 	}
 	cc[f.Category]++
 	fa.kindCount[p][model.CategoryKind(f.Category)]++
-	for _, c := range causes(f) {
-		fa.curCause[[2]string{p, c}]++
-	}
+	forCauses(f, func(kind, name string) { fa.curCause[causeKey{p, kind, name}]++ })
 	for _, d := range f.BlockedBy {
 		fa.blockFail[[2]string{p, d}]++
 		fa.blockRec[[3]string{p, d, f.PackageID}] = struct{}{}
@@ -266,18 +264,25 @@ func (fa *failureAgg) add(f *model.Failure) {
 	st.deps = intersect(st.deps, f.BlockedBy)
 }
 
-// causes are what a failure can be blamed on, for capability gaps closed:
-// each blocker or, for a failure blocked by nothing, its category when it
-// is the recipe's.
-func causes(f *model.Failure) []string {
-	var out []string
+// causeKey is a cause of failures on a platform: kind "dep" and a blocker,
+// or "cat" and a recipe category.
+type causeKey struct{ plat, kind, name string }
+
+type prevCause struct {
+	causeKey
+	pkg string
+}
+
+// forCauses calls fn with what a failure can be blamed on, for capability
+// gaps closed: each blocker or, for a failure blocked by nothing, its
+// category when it is the recipe's.
+func forCauses(f *model.Failure, fn func(kind, name string)) {
 	for _, d := range f.BlockedBy {
-		out = append(out, "dep:"+d)
+		fn("dep", d)
 	}
-	if len(out) == 0 && model.CategoryKind(f.Category) == model.KindRecipe {
-		out = append(out, "cat:"+f.Category)
+	if len(f.BlockedBy) == 0 && model.CategoryKind(f.Category) == model.KindRecipe {
+		fn("cat", f.Category)
 	}
-	return out
 }
 
 func bump[K comparable](m map[K]map[string]int64, k K, plat string, n int64) {

@@ -99,7 +99,7 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 	var disagree []reader.Problem
 	if err := r.Outcomes(func(o *model.Outcomes) {
 		inv.OutcomeRecords++
-		if sums[o.BatchID] != model.CountsSum(o.Counts()) {
+		if sums[o.BatchID] != o.CountsSum() {
 			disagree = append(disagree, reader.Problem{File: o.Source.File, Line: o.Source.Line,
 				Message: fmt.Sprintf("outcome record of batch %s does not add up to the batch's counts; reports leave it out", o.BatchID)})
 		}

@@ -148,7 +148,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 			}
 			// A record that does not add up to its batch is left out, as
 			// the report does.
-			if sum, ok := sums[o.BatchID]; ok && sum == model.CountsSum(o.Counts()) {
+			if sum, ok := sums[o.BatchID]; ok && sum == o.CountsSum() {
 				outs[o.BatchID] = &c
 			}
 		}
@@ -177,7 +177,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 		return plats[p]
 	}
 	// Its outcomes at the recorded level, for transitions and flakiness.
-	ra := newRecipeAgg()
+	ra := newRecipeAgg(0, len(all)-1)
 	for i, b := range all {
 		o := outs[b.id]
 		fs := failsBy[b.id]
@@ -232,7 +232,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 					pl.Last, pl.LastBatchID = oc.Category, b.id
 				}
 			}
-			ra.byBatch[i] = es
+			ra.step(all, i, es)
 		} else {
 			v.NoOutcomes++
 			for _, f := range rb.Failures {
@@ -247,7 +247,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 		return nil, fmt.Errorf("no committed batch in %s names recipe %q", name, id)
 	}
 	if len(all) > 0 {
-		res := ra.run(all, 0, len(all)-1)
+		res := ra.finish(all)
 		v.Transitions = res.transitions
 		if v.Transitions == nil {
 			v.Transitions = []Transition{}

@@ -34,22 +34,35 @@ type ocEntry struct {
 	kind uint8
 }
 
-// pairState is one (recipe, platform) pair's history so far.
+// pack keeps what the exclusion of flaky results and the paired
+// comparisons need of an entry in 4 bytes: pair << 2 | kind - 1.
+func pack(e ocEntry) uint32           { return e.pair<<2 | uint32(e.kind-1) }
+func unpack(v uint32) (uint32, uint8) { return v >> 2, uint8(v&3) + 1 }
+
+// pairState is one (recipe, platform) pair's history so far (40 bytes).
 type pairState struct {
 	lastPos  int32 // position (in the history) of its last test; -1 none
-	lastKind uint8
-	lastCat  uint16
-	lastVer  uint32
 	sincePos int32 // first failure of the current run of failures
-	// The current version's flip evidence, and the flaky segment's.
-	segVer                         uint32
-	passes, fails, retried, flips  int32
-	up, down                       bool
-	lastFlip                       int32
-	flaky                          bool
-	fPasses, fFails, fRetried, fFl int32
+	lastFlip int32 // last flip on the current version; -1 none
+	lastVer  uint32
+	// Flip evidence on the current version (saturating counts).
+	passes, fails, retried, flips uint16
+	lastCat                       uint16
+	lastKind                      uint8
+	up, down, flaky               bool
+	// The flaky segment's evidence, for the flaky list.
+	fPasses, fFails, fRetried, fFl uint16
 	fVer                           uint32
 	fLastFlip                      int32
+	// still indexes the pair's latest still_failing transition in the
+	// window (recipeAgg.stills); -1 none.
+	still int32
+}
+
+func inc(n *uint16) {
+	if *n < math.MaxUint16 {
+		*n++
+	}
 }
 
 type recipeAgg struct {
@@ -57,20 +70,36 @@ type recipeAgg struct {
 	recipeIdx map[string]uint32
 	plats     []string
 	platIdx   map[string]uint16
-	pairIdx   map[uint64]uint32
-	pairOf    []uint64 // pair -> recipe<<16 | platform
+	pairsOf   [][]uint32 // recipe -> platform -> pair + 1 (0: none yet)
+	pairOf    []uint64   // pair -> recipe<<16 | platform
 	cats      []string
 	catIdx    map[string]uint16
 	vers      []string
 	verIdx    map[string]uint32
-	byBatch   map[int][]ocEntry // history position -> entries, grouped by recipe
-	states    []pairState
-	flaky     []bool // per pair, after run
+
+	// packed holds each batch's entries (history position -> packed
+	// entries, grouped by recipe) up to the window's end.
+	packed map[int][]uint32
+	// The walk in history order: start and end bound the window; last is
+	// the last position walked.
+	start, end, last int
+	states           []pairState
+	// The window's transitions: newly failing and newly fixed ones of the
+	// last batch (atEnd) and the latest maxTransitions others (a ring from
+	// ringAt), each pair's latest still failing one (stills), and counts
+	// of the first two per platform index.
+	atEnd  []trRec
+	ring   []trRec
+	ringAt int
+	stills []trRec
+	counts [][2]int
+	flaky  []bool // per pair, after finish
 }
 
-func newRecipeAgg() *recipeAgg {
-	return &recipeAgg{recipeIdx: map[string]uint32{}, platIdx: map[string]uint16{}, pairIdx: map[uint64]uint32{},
-		catIdx: map[string]uint16{}, verIdx: map[string]uint32{"": 0}, vers: []string{""}, byBatch: map[int][]ocEntry{}}
+func newRecipeAgg(start, end int) *recipeAgg {
+	return &recipeAgg{recipeIdx: map[string]uint32{}, platIdx: map[string]uint16{},
+		catIdx: map[string]uint16{}, verIdx: map[string]uint32{"": 0}, vers: []string{""}, packed: map[int][]uint32{},
+		start: start, end: end, last: -1}
 }
 
 func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
@@ -79,6 +108,7 @@ func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
 		ri = uint32(len(ra.recipes))
 		ra.recipes = append(ra.recipes, recipe)
 		ra.recipeIdx[recipe] = ri
+		ra.pairsOf = append(ra.pairsOf, nil)
 	}
 	pi, ok := ra.platIdx[plat]
 	if !ok {
@@ -86,14 +116,37 @@ func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
 		ra.plats = append(ra.plats, plat)
 		ra.platIdx[plat] = pi
 	}
-	k := uint64(ri)<<16 | uint64(pi)
-	id, ok := ra.pairIdx[k]
-	if !ok {
-		id = uint32(len(ra.pairOf))
-		ra.pairOf = append(ra.pairOf, k)
-		ra.pairIdx[k] = id
+	return ra.pairAt(ri, pi)
+}
+
+// pairAt is the pair of recipe index ri and platform index pi, made when new.
+func (ra *recipeAgg) pairAt(ri uint32, pi uint16) uint32 {
+	ps := ra.pairsOf[ri]
+	if int(pi) < len(ps) && ps[pi] != 0 {
+		return ps[pi] - 1
 	}
+	for len(ps) <= int(pi) {
+		ps = append(ps, 0)
+	}
+	id := uint32(len(ra.pairOf))
+	ra.pairOf = append(ra.pairOf, uint64(ri)<<16|uint64(pi))
+	ra.states = append(ra.states, pairState{lastPos: -1, sincePos: -1, lastFlip: -1, fLastFlip: -1, still: -1})
+	ps[pi] = id + 1
+	ra.pairsOf[ri] = ps
 	return id
+}
+
+// lookup is the pair of a recipe and platform, if it was seen.
+func (ra *recipeAgg) lookup(recipe, plat string) (uint32, bool) {
+	ri, ok := ra.recipeIdx[recipe]
+	if !ok {
+		return 0, false
+	}
+	pi, ok := ra.platIdx[plat]
+	if !ok || int(pi) >= len(ra.pairsOf[ri]) || ra.pairsOf[ri][pi] == 0 {
+		return 0, false
+	}
+	return ra.pairsOf[ri][pi] - 1, true
 }
 
 func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[ra.pairOf[pair]>>16] }
@@ -120,38 +173,99 @@ func (ra *recipeAgg) version(s string) uint32 {
 }
 
 // readOutcomes reads the committed outcome records of the batches in all,
-// rolled up to the report's level and filtered as the report is. A record
-// that does not add up to its batch's counts is a problem and is left out.
-func readOutcomes(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64) (*recipeAgg, []reader.Problem, error) {
-	ra := newRecipeAgg()
+// rolled up to the report's level and filtered as the report is, and walks
+// them in history order up to position end (the window is start..end). A
+// record that does not add up to its batch's counts is a problem and is
+// left out. Records are walked as they are read while they come in history
+// order (as appended); if one does not, they are read again and walked
+// after sorting.
+func readOutcomes(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int) (*recipeAgg, []reader.Problem, error) {
+	ra, probs, disorder, err := readOutcomesOnce(rd, ro, ecoFilter, all, sums, start, end, false)
+	if err != nil || !disorder {
+		return ra, probs, err
+	}
+	for _, b := range all {
+		b.outcomes = false
+	}
+	ra, probs, _, err = readOutcomesOnce(rd, ro, ecoFilter, all, sums, start, end, true)
+	return ra, probs, err
+}
+
+func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int, buffered bool) (*recipeAgg, []reader.Problem, bool, error) {
+	ra := newRecipeAgg(start, end)
 	pos := make(map[string]int, len(all))
 	for i, b := range all {
 		pos[b.id] = i
 	}
 	var probs []reader.Problem
-	type rolledOut struct {
-		kind uint8
-		cat  string
-	}
-	rolled := map[string]*rolledOut{}
-	var order []string
+	disorder := false
+	full := map[int][]ocEntry{}
+	var (
+		ids      []string // rolled platform IDs of the record
+		col      []int    // record platform -> index in ids, -1 dropped
+		platOf   []uint16 // index in ids -> platform index
+		kinds    []uint8
+		cats     []uint16
+		entries  []ocEntry
+		codeKind [256]uint8
+		codeCat  [256]uint16
+	)
 	err := rd.Outcomes(func(o *model.Outcomes) {
 		i, ok := pos[o.BatchID]
-		if !ok {
+		if !ok || disorder && !buffered {
 			return
 		}
-		if sum, ok := sums[o.BatchID]; !ok || sum != model.CountsSum(o.Counts()) {
+		if sum, ok := sums[o.BatchID]; !ok || sum != o.CountsSum() {
 			probs = append(probs, reader.Problem{File: o.Source.File, Line: o.Source.Line,
 				Message: fmt.Sprintf("outcome record of batch %s does not add up to the batch's counts; left out", o.BatchID)})
 			return
 		}
 		all[i].outcomes = true
-		rs := make([]rolled1, len(o.Platforms))
-		for j, p := range o.Platforms {
-			r := ro.roll(p)
-			rs[j] = rolled1{r.id, r.keep}
+		if i > end {
+			return
 		}
-		var entries []ocEntry
+		if !buffered && i <= ra.last {
+			disorder = true
+			return
+		}
+		ids, col = ids[:0], col[:0]
+		for _, p := range o.Platforms {
+			r := ro.roll(p)
+			c := -1
+			if r.keep {
+				c = slices.Index(ids, r.id)
+				if c < 0 {
+					c = len(ids)
+					ids = append(ids, r.id)
+				}
+			}
+			col = append(col, c)
+		}
+		platOf = platOf[:0]
+		for _, id := range ids {
+			pi, ok := ra.platIdx[id]
+			if !ok {
+				pi = uint16(len(ra.plats))
+				ra.plats = append(ra.plats, id)
+				ra.platIdx[id] = pi
+			}
+			platOf = append(platOf, pi)
+		}
+		// What each code byte means in this record.
+		for c := range codeKind {
+			codeKind[c] = 0
+		}
+		codeKind[model.OutcomePass], codeKind[model.OutcomePassRetried] = ocPass, ocRetried
+		for k, cat := range o.Categories {
+			b := model.FailureCodes[k]
+			codeKind[b], codeCat[b] = ocFail, ra.intern(ra.catIdx, &ra.cats, cat)
+			if model.CategoryKind(cat) == model.KindInfrastructure {
+				codeKind[b] = ocInfra
+			}
+		}
+		kinds = slices.Grow(kinds[:0], len(ids))[:len(ids)]
+		cats = slices.Grow(cats[:0], len(ids))[:len(ids)]
+		entries = entries[:0]
 		for ri := range o.Recipes {
 			rec := &o.Recipes[ri]
 			if len(ecoFilter) > 0 {
@@ -160,57 +274,69 @@ func readOutcomes(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all 
 					continue
 				}
 			}
-			clear(rolled)
-			order = order[:0]
+			clear(kinds)
 			for j := range o.Platforms {
-				if !rs[j].keep {
+				c := col[j]
+				if c < 0 {
 					continue
 				}
-				oc := o.At(ri, j)
-				var k uint8
-				switch {
-				case oc.Kind == model.Passed && oc.Retried:
-					k = ocRetried
-				case oc.Kind == model.Passed:
-					k = ocPass
-				case oc.Kind == model.Failed && model.CategoryKind(oc.Category) == model.KindInfrastructure:
-					k = ocInfra
-				case oc.Kind == model.Failed:
-					k = ocFail
-				default:
-					continue
-				}
-				cur := rolled[rs[j].id]
-				if cur == nil {
-					cur = &rolledOut{}
-					rolled[rs[j].id] = cur
-					order = append(order, rs[j].id)
-				}
+				b := rec.Codes[j]
+				k := codeKind[b]
 				// A recipe failure on any member decides; then a pass
 				// (retried if any was); then an infrastructure failure.
-				switch {
-				case cur.kind == 0, rank(k) > rank(cur.kind):
-					cur.kind, cur.cat = k, oc.Category
+				if k != 0 && (kinds[c] == 0 || rank(k) > rank(kinds[c])) {
+					kinds[c], cats[c] = k, codeCat[b]
 				}
 			}
+			var rIdx uint32
+			have := false
 			ver := ra.version(rec.Version)
-			for _, pid := range order {
-				r := rolled[pid]
-				e := ocEntry{pair: ra.pair(rec.PackageID, pid), ver: ver, kind: r.kind}
-				if r.kind == ocFail || r.kind == ocInfra {
-					e.cat = ra.intern(ra.catIdx, &ra.cats, r.cat)
+			for c, k := range kinds {
+				if k == 0 {
+					continue
+				}
+				if !have {
+					ri, ok := ra.recipeIdx[rec.PackageID]
+					if !ok {
+						ri = uint32(len(ra.recipes))
+						ra.recipes = append(ra.recipes, rec.PackageID)
+						ra.recipeIdx[rec.PackageID] = ri
+						ra.pairsOf = append(ra.pairsOf, nil)
+					}
+					rIdx, have = ri, true
+				}
+				e := ocEntry{pair: ra.pairAt(rIdx, platOf[c]), ver: ver, kind: k}
+				if k == ocFail || k == ocInfra {
+					e.cat = cats[c]
 				}
 				entries = append(entries, e)
 			}
 		}
-		ra.byBatch[i] = entries
+		pk := make([]uint32, len(entries))
+		for j, e := range entries {
+			pk[j] = pack(e)
+		}
+		ra.packed[i] = pk
+		if buffered {
+			full[i] = slices.Clone(entries)
+			return
+		}
+		ra.step(all, i, entries)
 	})
-	return ra, probs, err
-}
-
-type rolled1 struct {
-	id   string
-	keep bool
+	if err != nil || disorder && !buffered {
+		return ra, probs, disorder, err
+	}
+	if buffered {
+		ps := make([]int, 0, len(full))
+		for p := range full {
+			ps = append(ps, p)
+		}
+		sort.Ints(ps)
+		for _, p := range ps {
+			ra.step(all, p, full[p])
+		}
+	}
+	return ra, probs, false, nil
 }
 
 // rank orders outcomes for rolling up: a recipe failure outranks a retried
@@ -241,6 +367,9 @@ type recipeResult struct {
 // the window's last batch (all listed): the latest first. Counts cover all.
 const MaxTransitions = 2000
 
+// maxTransitions is MaxTransitions; tests raise it.
+var maxTransitions = MaxTransitions
+
 // trRec is a transition kept compactly until the report lists it.
 type trRec struct {
 	pair             uint32
@@ -248,118 +377,132 @@ type trRec struct {
 	ver, prevVer     uint32
 	cat, prevCat     uint16
 	kind             uint8 // 1 newly failing, 2 newly fixed, 3 still failing
-	dead             bool  // a later still_failing of the same pair replaced it
 }
 
-// run walks every batch with outcomes in history order up to the window's
-// end (position end), finding transitions (kept for the window, from
-// position start) and flaky pairs.
-func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
-	ra.states = make([]pairState, len(ra.pairOf))
-	for i := range ra.states {
-		ra.states[i].lastPos, ra.states[i].sincePos, ra.states[i].lastFlip = -1, -1, -1
-	}
-	positions := make([]int, 0, len(ra.byBatch))
-	for p := range ra.byBatch {
-		if p <= end {
-			positions = append(positions, p)
+// step walks one batch (position p, after every earlier one): transitions
+// (kept from the window's start) and flip evidence for flakiness.
+func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
+	ra.last = p
+	for _, e := range entries {
+		if e.kind == ocInfra {
+			continue // the runner's failure says nothing of the recipe
 		}
-	}
-	sort.Ints(positions)
-	var res recipeResult
-	var recs []trRec
-	still := map[uint32]int{} // pair -> its latest still_failing record
-	for _, p := range positions {
-		for _, e := range ra.byBatch[p] {
-			st := &ra.states[e.pair]
-			if e.kind == ocInfra {
-				continue // the runner's failure says nothing of the recipe
-			}
-			pass := e.kind != ocFail
-			// Flip evidence within one version.
-			if st.lastPos < 0 || e.ver != st.segVer {
-				st.segVer = e.ver
-				st.passes, st.fails, st.retried, st.flips = 0, 0, 0, 0
-				st.up, st.down, st.lastFlip = false, false, -1
-			} else if (st.lastKind != ocFail) != pass {
-				st.flips++
-				st.lastFlip = int32(p)
-				if pass {
-					st.up = true
-				} else {
-					st.down = true
-				}
-			}
+		st := &ra.states[e.pair]
+		pass := e.kind != ocFail
+		// Flip evidence within one version.
+		if st.lastPos < 0 || e.ver != st.lastVer {
+			st.passes, st.fails, st.retried, st.flips = 0, 0, 0, 0
+			st.up, st.down, st.lastFlip = false, false, -1
+		} else if (st.lastKind != ocFail) != pass {
+			inc(&st.flips)
+			st.lastFlip = int32(p)
 			if pass {
-				st.passes++
+				st.up = true
 			} else {
-				st.fails++
-			}
-			if e.kind == ocRetried {
-				st.retried++
-			}
-			if st.retried > 0 || st.up && st.down {
-				st.flaky = true
-				st.fPasses, st.fFails, st.fRetried, st.fFl, st.fVer, st.fLastFlip = st.passes, st.fails, st.retried, st.flips, st.segVer, st.lastFlip
-			}
-			// Transitions, kept compactly; the report lists the latest.
-			if st.lastPos >= 0 && p >= start {
-				prevPass := st.lastKind != ocFail
-				tr := trRec{pair: e.pair, pos: int32(p), prev: st.lastPos, since: st.sincePos, cat: e.cat, prevCat: st.lastCat, ver: e.ver, prevVer: st.lastVer}
-				switch {
-				case prevPass && !pass:
-					tr.kind = 1
-				case !prevPass && pass:
-					tr.kind = 2
-				case !prevPass && !pass:
-					tr.kind = 3
-				}
-				if tr.kind == 3 {
-					if i, ok := still[e.pair]; ok {
-						recs[i].dead = true
-					}
-					still[e.pair] = len(recs)
-				}
-				if tr.kind != 0 {
-					recs = append(recs, tr)
-				}
-			}
-			if !pass && (st.lastPos < 0 || st.lastKind != ocFail) {
-				st.sincePos = int32(p)
-			}
-			st.lastPos, st.lastKind, st.lastVer = int32(p), e.kind, e.ver
-			if !pass {
-				st.lastCat = e.cat
+				st.down = true
 			}
 		}
+		if pass {
+			inc(&st.passes)
+		} else {
+			inc(&st.fails)
+		}
+		if e.kind == ocRetried {
+			inc(&st.retried)
+		}
+		if st.retried > 0 || st.up && st.down {
+			st.flaky = true
+			st.fPasses, st.fFails, st.fRetried, st.fFl, st.fVer, st.fLastFlip = st.passes, st.fails, st.retried, st.flips, e.ver, st.lastFlip
+		}
+		// Transitions, kept compactly; the report lists the latest.
+		if st.lastPos >= 0 && p >= ra.start {
+			prevPass := st.lastKind != ocFail
+			tr := trRec{pair: e.pair, pos: int32(p), prev: st.lastPos, since: st.sincePos, cat: e.cat, prevCat: st.lastCat, ver: e.ver, prevVer: st.lastVer}
+			switch {
+			case prevPass && !pass:
+				tr.kind = 1
+			case !prevPass && pass:
+				tr.kind = 2
+			case !prevPass && !pass:
+				tr.kind = 3
+			}
+			switch {
+			case tr.kind == 3 && st.still >= 0:
+				ra.stills[st.still] = tr
+			case tr.kind == 3:
+				st.still = int32(len(ra.stills))
+				ra.stills = append(ra.stills, tr)
+			case tr.kind != 0:
+				pi := int(ra.pairOf[e.pair] & 0xffff)
+				for len(ra.counts) <= pi {
+					ra.counts = append(ra.counts, [2]int{})
+				}
+				ra.counts[pi][tr.kind-1]++
+				switch {
+				case p == ra.end:
+					ra.atEnd = append(ra.atEnd, tr)
+				case len(ra.ring) < maxTransitions:
+					ra.ring = append(ra.ring, tr)
+				case maxTransitions > 0:
+					ra.ring[ra.ringAt] = tr
+					ra.ringAt = (ra.ringAt + 1) % maxTransitions
+				}
+			}
+		}
+		if !pass && (st.lastPos < 0 || st.lastKind != ocFail) {
+			st.sincePos = int32(p)
+		}
+		st.lastPos, st.lastKind, st.lastVer = int32(p), e.kind, e.ver
+		if !pass {
+			st.lastCat = e.cat
+		}
 	}
+}
+
+// finish lists the window's transitions (those of its last batch and the
+// latest maxTransitions others, with counts of all) and flaky recipes.
+func (ra *recipeAgg) finish(all []*batch) recipeResult {
+	start, end := ra.start, ra.end
+	var res recipeResult
 	ra.flaky = make([]bool, len(ra.states))
 	for i := range ra.states {
 		ra.flaky[i] = ra.states[i].flaky
 	}
-	// Count every transition; list those of the window's last batch and
-	// the latest MaxTransitions others.
 	res.counts = map[string]*[3]int{}
-	listed := 0
-	for i := len(recs) - 1; i >= 0; i-- {
-		tr := recs[i]
-		if tr.dead {
-			continue
-		}
-		plat := ra.platOf(tr.pair)
+	count := func(plat string) *[3]int {
 		c := res.counts[plat]
 		if c == nil {
 			c = &[3]int{}
 			res.counts[plat] = c
 		}
-		c[tr.kind-1]++
+		return c
+	}
+	for pi, c := range ra.counts {
+		n := count(ra.plats[pi])
+		n[0], n[1] = c[0], c[1]
+		res.total += c[0] + c[1]
+	}
+	// Listed: every transition of the last batch, then the latest
+	// maxTransitions others.
+	list := slices.Clone(ra.atEnd)
+	var others []trRec
+	others = append(others, ra.ring...)
+	for _, tr := range ra.stills {
+		count(ra.platOf(tr.pair))[2]++
 		res.total++
-		if int(tr.pos) != end && listed >= MaxTransitions {
-			continue
+		if int(tr.pos) == end {
+			list = append(list, tr)
+		} else {
+			others = append(others, tr)
 		}
-		if int(tr.pos) != end {
-			listed++
-		}
+	}
+	slices.SortStableFunc(others, func(a, b trRec) int { return int(b.pos) - int(a.pos) })
+	if len(others) > maxTransitions {
+		others = others[:maxTransitions]
+	}
+	list = append(list, others...)
+	for _, tr := range list {
+		plat := ra.platOf(tr.pair)
 		t := Transition{Recipe: ra.recipeOf(tr.pair), Platform: plat, BatchID: all[tr.pos].id, Timestamp: all[tr.pos].ts,
 			PreviousBatchID: all[tr.prev].id, Version: ra.vers[tr.ver], PreviousVersion: ra.vers[tr.prevVer], Flaky: ra.flaky[tr.pair]}
 		t.RecipeChanged = t.Version != t.PreviousVersion && t.Version != "" && t.PreviousVersion != ""
@@ -376,6 +519,7 @@ func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
 		}
 		res.transitions = append(res.transitions, t)
 	}
+	ra.atEnd, ra.ring, ra.stills = nil, nil, nil
 	sort.SliceStable(res.transitions, func(i, j int) bool {
 		a, b := res.transitions[i], res.transitions[j]
 		if !a.Timestamp.Equal(b.Timestamp) {
@@ -416,9 +560,11 @@ func (ra *recipeAgg) run(all []*batch, start, end int) recipeResult {
 // evidence: batch.flaky holds, per platform (and per ecosystem and
 // platform), the tests and passes to leave out.
 func (ra *recipeAgg) excludeFlaky(all []*batch) {
-	for p, es := range ra.byBatch {
+	for p, es := range ra.packed {
 		b := all[p]
-		for _, e := range es {
+		for _, v := range es {
+			pair, kind := unpack(v)
+			e := ocEntry{pair: pair, kind: kind}
 			if e.kind == ocInfra || !ra.flaky[e.pair] {
 				continue
 			}
@@ -448,12 +594,14 @@ func (ra *recipeAgg) flakeStats(rep *Report, cur []*batch, pos map[*batch]int, r
 	}
 	accs := map[string]*acc{}
 	for _, b := range cur {
-		es, ok := ra.byBatch[pos[b]]
+		es, ok := ra.packed[pos[b]]
 		if !ok {
 			continue
 		}
 		seen := map[string]bool{}
-		for _, e := range es {
+		for _, v := range es {
+			pair, kind := unpack(v)
+			e := ocEntry{pair: pair, kind: kind}
 			if e.kind == ocInfra {
 				continue
 			}
@@ -521,14 +669,19 @@ func (ra *recipeAgg) paired(rep *Report, cur []*batch, pos map[*batch]int) []Pai
 	seen := map[uint32][]uint64{}
 	kinds := make([]uint8, n)
 	for ci := len(cur) - 1; ci >= 0; ci-- {
-		es := ra.byBatch[pos[cur[ci]]]
+		es := ra.packed[pos[cur[ci]]]
 		for s := 0; s < len(es); {
-			r := uint32(ra.pairOf[es[s].pair] >> 16)
+			p0, _ := unpack(es[s])
+			r := uint32(ra.pairOf[p0] >> 16)
 			e := s
 			clear(kinds)
-			for e < len(es) && uint32(ra.pairOf[es[e].pair]>>16) == r {
-				if es[e].kind != ocInfra {
-					kinds[col[ra.pairOf[es[e].pair]&0xffff]] = es[e].kind
+			for e < len(es) {
+				pe, ke := unpack(es[e])
+				if uint32(ra.pairOf[pe]>>16) != r {
+					break
+				}
+				if ke != ocInfra {
+					kinds[col[ra.pairOf[pe]&0xffff]] = ke
 				}
 				e++
 			}
@@ -674,15 +827,13 @@ func pairedWeakest(rep *Report, pairs []PairedComparison) {
 // names any more, how many of those recipes now pass there: the payoff of
 // the fix, from each recipe's latest test in the window.
 func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, start int) {
-	type key struct{ plat, cause string }
-	blocked := map[key][]string{}
+	blocked := map[causeKey][]string{}
 	for k := range fa.prevCause {
-		kk := key{k[0], k[1]}
-		blocked[kk] = append(blocked[kk], k[2])
+		blocked[k.causeKey] = append(blocked[k.causeKey], k.pkg)
 	}
-	var keys []key
+	var keys []causeKey
 	for k, rs := range blocked {
-		if len(rs) >= 2 && fa.curCause[[2]string{k.plat, k.cause}] == 0 {
+		if len(rs) >= 2 && fa.curCause[k] == 0 {
 			keys = append(keys, k)
 		}
 	}
@@ -690,20 +841,18 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, start int) {
 		if keys[i].plat != keys[j].plat {
 			return keys[i].plat < keys[j].plat
 		}
-		return keys[i].cause < keys[j].cause
+		if keys[i].kind != keys[j].kind {
+			return keys[i].kind > keys[j].kind
+		}
+		return keys[i].name < keys[j].name
 	})
 	for _, k := range keys {
-		pi, ok := ra.platIdx[k.plat]
-		if !ok {
+		if _, ok := ra.platIdx[k.plat]; !ok {
 			continue
 		}
 		var unlocked, retested int64
 		for _, r := range blocked[k] {
-			ri, ok := ra.recipeIdx[r]
-			if !ok {
-				continue
-			}
-			pair, ok := ra.pairIdx[uint64(ri)<<16|uint64(pi)]
+			pair, ok := ra.lookup(r, k.plat)
 			if !ok {
 				continue
 			}
@@ -722,12 +871,12 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, start int) {
 		total := int64(len(blocked[k]))
 		in := Insight{Kind: KindGapClosed, Platform: k.plat, BlockedBy: []string{}, Recipes: total, Unlocked: &unlocked, Retested: &retested}
 		what := ""
-		if dep, ok := strings.CutPrefix(k.cause, "dep:"); ok {
-			in.BlockedBy = []string{dep}
+		if k.kind == "dep" {
+			in.BlockedBy = []string{k.name}
 			in.Category = model.CatMissingDep
-			what = "blocked by " + dep
+			what = "blocked by " + k.name
 		} else {
-			in.Category = strings.TrimPrefix(k.cause, "cat:")
+			in.Category = k.name
 			what = "failing with " + in.Category
 		}
 		in.Evidence = fmt.Sprintf("on %s, no failure in the window is %s any more; of the %d recipes it held back in the previous window, %d were tested again and %d of them now pass",

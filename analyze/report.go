@@ -279,22 +279,21 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	}
 
 	// Recipe histories (outcome records).
-	ra, outProblems, err := readOutcomes(rd, ro, ecoFilter, all, sums)
-	if err != nil {
-		return nil, err
-	}
 	pos := make(map[*batch]int, len(all))
 	for i, b := range all {
 		pos[b] = i
 	}
-	var rr recipeResult
 	start, end := len(all), -1
 	if len(cur) > 0 {
 		start, end = pos[cur[0]], pos[cur[len(cur)-1]]
-		rr = ra.run(all, start, end)
-		if excludeFlaky {
-			ra.excludeFlaky(all)
-		}
+	}
+	ra, outProblems, err := readOutcomes(rd, ro, ecoFilter, all, sums, start, end)
+	if err != nil {
+		return nil, err
+	}
+	rr := ra.finish(all)
+	if excludeFlaky {
+		ra.excludeFlaky(all)
 	}
 	rep.Outcomes.Batches = len(cur)
 	rep.batchHasOutcomes = len(cur) > 0 && cur[len(cur)-1].outcomes

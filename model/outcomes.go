@@ -52,7 +52,7 @@ type Outcomes struct {
 	Platforms []string `json:"platforms"`
 	// Categories are the failure categories the failure codes index.
 	Categories []string `json:"categories,omitempty"`
-	// Recipes are in the order record wrote them (by ecosystem, then name).
+	// Recipes are in package ID order (as read; record writes them so).
 	Recipes []RecipeOutcome `json:"-"`
 
 	Source Source `json:"-"`
@@ -186,4 +186,34 @@ func (o *Outcomes) Counts() map[string]Counts {
 		m[p] = c
 	}
 	return m
+}
+
+// CountsSum is CountsSum(o.Counts()), without building the map.
+func (o *Outcomes) CountsSum() uint64 {
+	var sum uint64
+	for j, p := range o.Platforms {
+		var c Counts
+		for i := range o.Recipes {
+			switch k := o.Recipes[i].Codes[j]; {
+			case k == OutcomePass || k == OutcomePassRetried:
+				c.Tested++
+				c.Passed++
+			case k == OutcomeSkipped:
+				c.Skipped++
+			default:
+				c.Tested++
+				c.Failed++
+			}
+		}
+		h := fnv.New64a()
+		h.Write([]byte(p))
+		var b [32]byte
+		binary.LittleEndian.PutUint64(b[0:], uint64(c.Tested))
+		binary.LittleEndian.PutUint64(b[8:], uint64(c.Passed))
+		binary.LittleEndian.PutUint64(b[16:], uint64(c.Failed))
+		binary.LittleEndian.PutUint64(b[24:], uint64(c.Skipped))
+		h.Write(b[:])
+		sum += h.Sum64()
+	}
+	return sum
 }

@@ -2,6 +2,7 @@ package reader
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/batchsli/batchsli/internal/jsonlite"
@@ -38,7 +39,10 @@ func (r *Reader) OutcomeFile(name string, fn func(*model.Outcomes)) error {
 		return err
 	}
 	return r.file(name, "outcomes", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
-		o, err := decodeOutcomes(dec, r.in, r.display(name), fr.Line)
+		if r.outDec == nil {
+			r.outDec = &outcomeDecoder{ids: map[string]string{}}
+		}
+		o, err := r.outDec.decode(dec, r.in, r.display(name), fr.Line, r.opts.Reuse)
 		if err != nil {
 			r.decodeProblem(name, dec, fr, err)
 			return
@@ -77,14 +81,44 @@ func (r *Reader) OutcomeFile(name string, fn func(*model.Outcomes)) error {
 	})
 }
 
-// decodeOutcomes decodes and checks one outcome record.
-func decodeOutcomes(dec *jsonlite.Decoder, in intern, file string, line int) (*model.Outcomes, error) {
-	o := &model.Outcomes{SchemaVersion: -1, Source: model.Source{File: file, Line: line}}
+type kv struct{ k, v string }
+
+// outcomeDecoder decodes outcome records, keeping its scratch space (and,
+// with Options.Reuse, the record) from one to the next, and one copy of
+// each package ID.
+type outcomeDecoder struct {
+	recipes, versions []kv
+	ids               map[string]string
+	out               model.Outcomes
+}
+
+// id returns the package ID k, one copy per reader (a history names the
+// same recipes batch after batch).
+func (d *outcomeDecoder) id(k []byte) string {
+	if s, ok := d.ids[string(k)]; ok {
+		return s
+	}
+	s := string(k)
+	if len(d.ids) < 1<<22 {
+		d.ids[s] = s
+	}
+	return s
+}
+
+// decode decodes and checks one outcome record.
+func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, line int, reuse bool) (*model.Outcomes, error) {
+	o := &model.Outcomes{}
+	if reuse {
+		o = &d.out
+		plats, cats, recs := o.Platforms[:0], o.Categories[:0], o.Recipes[:0]
+		*o = model.Outcomes{Platforms: plats, Categories: cats, Recipes: recs}
+	}
+	o.SchemaVersion, o.Source = -1, model.Source{File: file, Line: line}
+	recipes, versions := d.recipes[:0], d.versions[:0]
+	defer func() { d.recipes, d.versions = recipes[:0], versions[:0] }()
 	var (
-		codes    map[string]string
-		order    []string
-		versions map[string]string
-		haveTS   bool
+		haveRecipes bool
+		haveTS      bool
 	)
 	bad := func(format string, args ...any) error {
 		return lineError{line, fmt.Sprintf(format, args...)}
@@ -123,25 +157,34 @@ func decodeOutcomes(dec *jsonlite.Decoder, in intern, file string, line int) (*m
 				return nil
 			})
 		case "recipes":
-			codes = map[string]string{}
+			haveRecipes = true
+			recipes = recipes[:0]
 			err = dec.Object(func(k []byte) error {
-				id := string(k)
-				if _, dup := codes[id]; dup {
-					return bad("recipe %s appears twice", safetext.Escape(id))
-				}
+				id := d.id(k)
 				s, err := dec.StringBytes()
 				if err != nil {
 					return err
 				}
-				codes[id] = in.get(s)
-				order = append(order, id)
+				recipes = append(recipes, kv{id, in.get(s)})
 				return nil
 			})
 		case "versions":
-			versions = map[string]string{}
+			versions = versions[:0]
+			j := 0
 			err = dec.Object(func(k []byte) error {
-				v, err := dec.String()
-				versions[string(k)] = v
+				// Versions name the recipes, in the same order when record
+				// wrote them: share the recipe's ID string.
+				for j < len(recipes) && recipes[j].k < string(k) {
+					j++
+				}
+				var id string
+				if j < len(recipes) && recipes[j].k == string(k) {
+					id = recipes[j].k
+				} else {
+					id = d.id(k)
+				}
+				v, err := dec.StringBytes()
+				versions = append(versions, kv{id, in.get(v)})
 				return err
 			})
 		default:
@@ -170,7 +213,7 @@ func decodeOutcomes(dec *jsonlite.Decoder, in intern, file string, line int) (*m
 		return nil, bad("outcome record of batch %s has no timestamp", o.BatchID)
 	case len(o.Platforms) == 0:
 		return nil, bad("outcome record of batch %s has no platforms", o.BatchID)
-	case codes == nil:
+	case !haveRecipes:
 		return nil, bad("outcome record of batch %s has no recipes", o.BatchID)
 	case len(o.Categories) > len(model.FailureCodes):
 		return nil, bad("outcome record of batch %s has %d categories (at most %d)", o.BatchID, len(o.Categories), len(model.FailureCodes))
@@ -195,12 +238,27 @@ func decodeOutcomes(dec *jsonlite.Decoder, in intern, file string, line int) (*m
 		}
 		seen[c] = true
 	}
-	o.Recipes = make([]model.RecipeOutcome, 0, len(order))
-	for _, id := range order {
+	// Recipes and versions in package ID order (as record writes them; a
+	// record in another order is sorted), each ID once.
+	byID := func(a, b kv) int { return strings.Compare(a.k, b.k) }
+	if !slices.IsSortedFunc(recipes, byID) {
+		slices.SortStableFunc(recipes, byID)
+	}
+	if !slices.IsSortedFunc(versions, byID) {
+		slices.SortStableFunc(versions, byID)
+	}
+	if !reuse {
+		o.Recipes = make([]model.RecipeOutcome, 0, len(recipes))
+	}
+	vi := 0
+	for i, r := range recipes {
+		id, c := r.k, r.v
+		if i > 0 && recipes[i-1].k == id {
+			return nil, bad("recipe %s appears twice", safetext.Escape(id))
+		}
 		if id == "" || len(id) > 1024 || !safetext.Safe(id) {
 			return nil, bad("recipe %q is empty, longer than 1024 bytes or holds control characters", safetext.Escape(id))
 		}
-		c := codes[id]
 		if len(c) != len(o.Platforms) {
 			return nil, bad("recipe %s has %d outcomes for %d platforms", safetext.Escape(id), len(c), len(o.Platforms))
 		}
@@ -213,15 +271,25 @@ func decodeOutcomes(dec *jsonlite.Decoder, in intern, file string, line int) (*m
 				return nil, bad("recipe %s: outcome %q on %s is not P, p, S or the code of a listed category", safetext.Escape(id), safetext.Escape(string(c[i])), o.Platforms[i])
 			}
 		}
-		o.Recipes = append(o.Recipes, model.RecipeOutcome{PackageID: id, Codes: c, Version: versions[id]})
+		ro := model.RecipeOutcome{PackageID: id, Codes: c}
+		if vi < len(versions) && versions[vi].k < id {
+			return nil, bad("versions names %s, which is not among the recipes", safetext.Escape(versions[vi].k))
+		}
+		if vi < len(versions) && versions[vi].k == id {
+			v := versions[vi].v
+			if vi > 0 && versions[vi-1].k == id {
+				return nil, bad("the version of %s appears twice", safetext.Escape(id))
+			}
+			if v == "" || len(v) > model.MaxVersion || !safetext.Safe(v) {
+				return nil, bad("version of %s must be 1 to %d bytes of printable text", safetext.Escape(id), model.MaxVersion)
+			}
+			ro.Version = v
+			vi++
+		}
+		o.Recipes = append(o.Recipes, ro)
 	}
-	for id, v := range versions {
-		if _, ok := codes[id]; !ok {
-			return nil, bad("versions names %s, which is not among the recipes", safetext.Escape(id))
-		}
-		if v == "" || len(v) > model.MaxVersion || !safetext.Safe(v) {
-			return nil, bad("version of %s must be 1 to %d bytes of printable text", safetext.Escape(id), model.MaxVersion)
-		}
+	if vi < len(versions) {
+		return nil, bad("versions names %s, which is not among the recipes", safetext.Escape(versions[vi].k))
 	}
 	return o, nil
 }

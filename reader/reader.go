@@ -90,6 +90,7 @@ type Reader struct {
 	plats           map[string]model.Counts
 	v2IDs           map[string]string // v2 batch ID -> where it was first read
 	outcomeIDs      map[string]string // batch ID -> where its outcome record was read
+	outDec          *outcomeDecoder
 	commits         *Commits
 	metricsRead     bool // every metrics file has been read by Metrics
 	problems        []Problem
