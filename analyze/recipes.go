@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"io/fs"
 	"math"
 	"slices"
 	"sort"
@@ -179,7 +180,7 @@ func (ra *recipeAgg) version(s string) uint32 {
 // left out. Records are walked as they are read while they come in history
 // order (as appended); if one does not, they are read again and walked
 // after sorting.
-func readOutcomes(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int) (*recipeAgg, []reader.Problem, error) {
+func readOutcomes(rd *reader.Reader, fsys fs.FS, name string, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int) (*recipeAgg, []reader.Problem, error) {
 	ra, probs, disorder, err := readOutcomesOnce(rd, ro, ecoFilter, all, sums, start, end, false)
 	if err != nil || !disorder {
 		return ra, probs, err
@@ -187,7 +188,14 @@ func readOutcomes(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all 
 	for _, b := range all {
 		b.outcomes = false
 	}
-	ra, probs, _, err = readOutcomesOnce(rd, ro, ecoFilter, all, sums, start, end, true)
+	// Read again with a reader of its own: rd has reported the files'
+	// problems already.
+	commits, err := rd.Commits()
+	if err != nil {
+		return nil, nil, err
+	}
+	again := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
+	ra, probs, _, err = readOutcomesOnce(again, ro, ecoFilter, all, sums, start, end, true)
 	return ra, probs, err
 }
 

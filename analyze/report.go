@@ -287,7 +287,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if len(cur) > 0 {
 		start, end = pos[cur[0]], pos[cur[len(cur)-1]]
 	}
-	ra, outProblems, err := readOutcomes(rd, ro, ecoFilter, all, sums, start, end)
+	ra, outProblems, err := readOutcomes(rd, fsys, name, ro, ecoFilter, all, sums, start, end)
 	if err != nil {
 		return nil, err
 	}

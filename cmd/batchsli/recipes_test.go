@@ -117,6 +117,21 @@ func TestRecipeHistoryGolden(t *testing.T) {
 		t.Error("the openssl gap on linux, closed in h-3 with 2 of 2 recipes unlocked, is not reported")
 	}
 
+	// Outcome records out of history order (as a merge can leave them)
+	// give the same report.
+	lines := strings.SplitAfter(strings.TrimSuffix(string(outcomes), "\n"), "\n")
+	var rev strings.Builder
+	for i := len(lines) - 1; i >= 0; i-- {
+		rev.WriteString(strings.TrimSuffix(lines[i], "\n") + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "outcomes", "outcomes.jsonl"), []byte(rev.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if again := cli(t, "report", "--data", dir, "--now", now, "--last", "2", "--by", "family", "--format", "json"); again.stdout != js.stdout {
+		t.Error("the report differs when the outcome records are out of history order")
+	}
+	os.WriteFile(filepath.Join(dir, "outcomes", "outcomes.jsonl"), outcomes, 0o644)
+
 	for _, id := range []string{"h-2", "h-4"} {
 		s := cli(t, "summary", "--data", dir, "--batch-id", id)
 		if s.code != 0 {
