@@ -297,7 +297,7 @@ func baseProb(e eco, platform string, t float64, stable bool) float64 {
 		p *= 0.99
 	}
 	if !stable && platform == "linux-rhel-glibc-arm64" && t > 5.0/6 {
-		p *= 0.80
+		p *= 0.72
 	}
 	return p
 }
