@@ -130,6 +130,17 @@ func (fa *failureAgg) merge(other *failureAgg) {
 	for k, n := range other.curCause {
 		fa.curCause[k] += n
 	}
+	for k, m := range other.causeBatches {
+		if fa.causeBatches[k] == nil {
+			fa.causeBatches[k], fa.causeEcos[k] = map[string]bool{}, map[string]bool{}
+		}
+		for id := range m {
+			fa.causeBatches[k][id] = true
+		}
+		for e := range other.causeEcos[k] {
+			fa.causeEcos[k][e] = true
+		}
+	}
 	for k, st := range other.gaps {
 		mine := fa.gaps[k]
 		if mine == nil {
@@ -164,6 +175,10 @@ type failureAgg struct {
 	inPrev    map[string]bool
 	prevCause map[prevCause]struct{}
 	curCause  map[causeKey]int64
+	// causeSeen holds, per cause of the previous window, the batches and
+	// ecosystems it appeared in.
+	causeBatches map[causeKey]map[string]bool
+	causeEcos    map[causeKey]map[string]bool
 	// Infrastructure failures of every batch (not only the window's), for
 	// batch records that do not count them: by batch ID, or by time for
 	// records without one.
@@ -184,18 +199,20 @@ type gapState struct {
 func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[string]bool) *failureAgg {
 	fa := &failureAgg{
 		ro: ro, lo: lo, hi: hi, ecoFilter: ecoFilter,
-		inWindow:   map[string]bool{},
-		catCount:   map[string]map[string]int64{},
-		kindCount:  map[string]map[model.Kind]int64{},
-		blockFail:  map[[2]string]int64{},
-		blockRec:   map[[3]string]struct{}{},
-		gaps:       map[[2]string]*gapState{},
-		infraBatch: map[string]map[string]int64{},
-		infraTime:  map[int64]map[string]int64{},
-		infraEco:   map[[2]string]map[string]int64{},
-		inPrev:     map[string]bool{},
-		prevCause:  map[prevCause]struct{}{},
-		curCause:   map[causeKey]int64{},
+		inWindow:     map[string]bool{},
+		catCount:     map[string]map[string]int64{},
+		kindCount:    map[string]map[model.Kind]int64{},
+		blockFail:    map[[2]string]int64{},
+		blockRec:     map[[3]string]struct{}{},
+		gaps:         map[[2]string]*gapState{},
+		infraBatch:   map[string]map[string]int64{},
+		infraTime:    map[int64]map[string]int64{},
+		infraEco:     map[[2]string]map[string]int64{},
+		inPrev:       map[string]bool{},
+		prevCause:    map[prevCause]struct{}{},
+		curCause:     map[causeKey]int64{},
+		causeBatches: map[causeKey]map[string]bool{},
+		causeEcos:    map[causeKey]map[string]bool{},
 	}
 	for _, b := range cur {
 		fa.inWindow[b.id] = true
@@ -223,7 +240,13 @@ func (fa *failureAgg) add(f *model.Failure) {
 		if fa.inPrev[f.BatchID] {
 			if r := fa.ro.roll(f.Environment); r.keep {
 				forCauses(f, func(kind, name string) {
-					fa.prevCause[prevCause{causeKey{r.id, kind, name}, f.PackageID}] = struct{}{}
+					k := causeKey{r.id, kind, name}
+					fa.prevCause[prevCause{k, f.PackageID}] = struct{}{}
+					if fa.causeBatches[k] == nil {
+						fa.causeBatches[k], fa.causeEcos[k] = map[string]bool{}, map[string]bool{}
+					}
+					fa.causeBatches[k][f.BatchID] = true
+					fa.causeEcos[k][f.Ecosystem] = true
 				})
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/batchsli/batchsli/model"
@@ -50,7 +49,7 @@ type pairState struct {
 	passes, fails, retried, flips uint16
 	lastCat                       uint16
 	lastKind                      uint8
-	up, down, flaky               bool
+	up, down, flaky, anyRetried   bool
 	// The flaky segment's evidence, for the flaky list.
 	fPasses, fFails, fRetried, fFl uint16
 	fVer                           uint32
@@ -94,7 +93,13 @@ type recipeAgg struct {
 	ringAt int
 	stills []trRec
 	counts [][2]int
-	flaky  []bool // per pair, after finish
+	// fine holds the window's outcomes at the recorded level.
+	fine fineOutcomes
+	// flaky marks the pairs found flaky, and excluded those of them with
+	// evidence within a batch (a pass after a failed attempt): only those
+	// are kept out of trends and the detector (docs/METHODS.md). After
+	// finish.
+	flaky, excluded []bool
 }
 
 func newRecipeAgg(start, end int) *recipeAgg {
@@ -320,6 +325,9 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 				entries = append(entries, e)
 			}
 		}
+		if i >= start {
+			ra.fine.add(ra, ro, ecoFilter, o, i)
+		}
 		pk := make([]uint32, len(entries))
 		for j, e := range entries {
 			pk[j] = pack(e)
@@ -417,6 +425,7 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 		}
 		if e.kind == ocRetried {
 			inc(&st.retried)
+			st.anyRetried = true
 		}
 		if st.retried > 0 || st.up && st.down {
 			st.flaky = true
@@ -473,8 +482,10 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 	start, end := ra.start, ra.end
 	var res recipeResult
 	ra.flaky = make([]bool, len(ra.states))
+	ra.excluded = make([]bool, len(ra.states))
 	for i := range ra.states {
 		ra.flaky[i] = ra.states[i].flaky
+		ra.excluded[i] = ra.states[i].anyRetried
 	}
 	res.counts = map[string]*[3]int{}
 	count := func(plat string) *[3]int {
@@ -547,7 +558,10 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 		}
 		f := FlakyRecipe{Recipe: ra.recipeOf(uint32(pair)), Platform: ra.platOf(uint32(pair)), Version: ra.vers[st.fVer],
 			Passes: int64(st.fPasses), Failures: int64(st.fFails), RetriedPasses: int64(st.fRetried), Flips: int64(st.fFl),
-			LastBatchID: all[st.lastPos].id}
+			LastBatchID: all[st.lastPos].id, Evidence: "flips", Excluded: st.anyRetried}
+		if st.anyRetried {
+			f.Evidence = "retried_pass"
+		}
 		if st.fLastFlip >= 0 {
 			ts := all[st.fLastFlip].ts
 			f.LastFlip, f.LastFlipTime = all[st.fLastFlip].id, &ts
@@ -573,7 +587,7 @@ func (ra *recipeAgg) excludeFlaky(all []*batch) {
 		for _, v := range es {
 			pair, kind := unpack(v)
 			e := ocEntry{pair: pair, kind: kind}
-			if e.kind == ocInfra || !ra.flaky[e.pair] {
+			if e.kind == ocInfra || !ra.excluded[e.pair] {
 				continue
 			}
 			if b.flaky == nil {
@@ -653,19 +667,23 @@ func (ra *recipeAgg) flakeStats(rep *Report, cur []*batch, pos map[*batch]int, r
 // paired comparison to take part in the weakest-platform claim.
 const MinPairedRecipes = 10
 
-// paired compares every two platforms on the recipes both tested in the
-// window: for each recipe, its latest batch that tested it on both
-// (infrastructure failures left out), in a 2x2 table with McNemar's exact
-// test. A platform that gates the other is not comparable on them.
-func (ra *recipeAgg) paired(rep *Report, cur []*batch, pos map[*batch]int) []PairedComparison {
-	n := len(ra.plats)
+// paired compares every two platforms, at the finest level the outcome
+// records carry (a rolled-up "failed on any member" is not comparable
+// across platforms with different numbers of members), on the recipes both
+// tested in the window: for each recipe, its latest batch that tested it
+// on both (infrastructure failures left out), in a 2x2 table with McNemar's
+// exact test, and the same discordances tested with batches as clusters
+// (stats.ClusteredMcNemar), whose BH q-values carry the claims. A platform
+// that gates the other is not comparable on them.
+func (ra *recipeAgg) paired(cur []*batch, pos map[*batch]int) []PairedComparison {
+	n := len(ra.fine.plats)
 	if n < 2 {
 		return []PairedComparison{}
 	}
-	order := slices.Clone(ra.plats)
+	order := slices.Clone(ra.fine.plats)
 	sort.Strings(order)
 	col := make([]int, n) // platform index -> sorted position
-	for i, p := range ra.plats {
+	for i, p := range ra.fine.plats {
 		col[i] = sort.SearchStrings(order, p)
 	}
 	npairs := n * (n - 1) / 2
@@ -673,24 +691,25 @@ func (ra *recipeAgg) paired(rep *Report, cur []*batch, pos map[*batch]int) []Pai
 		return a*n - a*(a+1)/2 + (b - a - 1)
 	}
 	tables := make([][4]int64, npairs) // both passed, only a, only b, both failed
+	diffs := make([][]int64, npairs)   // per informative batch: only a - only b
+	batchD := make([]int64, npairs)
+	var touched []int
 	words := (npairs + 63) / 64
 	seen := map[uint32][]uint64{}
-	kinds := make([]uint8, n)
+	kinds := make([]uint8, n) // 0 untested, 1 passed, 2 failed
 	for ci := len(cur) - 1; ci >= 0; ci-- {
-		es := ra.packed[pos[cur[ci]]]
+		es := ra.fine.byBatch[pos[cur[ci]]]
+		touched = touched[:0]
 		for s := 0; s < len(es); {
-			p0, _ := unpack(es[s])
-			r := uint32(ra.pairOf[p0] >> 16)
+			r := es[s] >> 9
 			e := s
 			clear(kinds)
-			for e < len(es) {
-				pe, ke := unpack(es[e])
-				if uint32(ra.pairOf[pe]>>16) != r {
-					break
+			for e < len(es) && es[e]>>9 == r {
+				k := uint8(2)
+				if es[e]&1 == 1 {
+					k = 1
 				}
-				if ke != ocInfra {
-					kinds[col[ra.pairOf[pe]&0xffff]] = ke
-				}
+				kinds[col[(es[e]>>1)&0xff]] = k
 				e++
 			}
 			s = e
@@ -712,47 +731,62 @@ func (ra *recipeAgg) paired(rep *Report, cur []*batch, pos map[*batch]int) []Pai
 						continue
 					}
 					bits[k/64] |= 1 << (k % 64)
-					pa, pb := kinds[a] != ocFail, kinds[b] != ocFail
+					pa, pb := kinds[a] == 1, kinds[b] == 1
 					switch {
 					case pa && pb:
 						tables[k][0]++
 					case pa:
 						tables[k][1]++
+						if batchD[k] == 0 {
+							touched = append(touched, k)
+						}
+						batchD[k]++
 					case pb:
 						tables[k][2]++
+						if batchD[k] == 0 {
+							touched = append(touched, k)
+						}
+						batchD[k]--
 					default:
 						tables[k][3]++
 					}
 				}
 			}
 		}
-	}
-	gates := map[string][]string{}
-	for _, p := range rep.Platforms {
-		gates[p.Platform] = p.GatedBy
+		for _, k := range touched {
+			if batchD[k] != 0 {
+				diffs[k] = append(diffs[k], batchD[k])
+			}
+			batchD[k] = 0
+		}
 	}
 	out := []PairedComparison{}
 	var ps []float64
 	var at []int
 	for a := 0; a < n; a++ {
 		for b := a + 1; b < n; b++ {
-			t := tables[idx(a, b)]
+			k := idx(a, b)
+			t := tables[k]
 			pc := PairedComparison{A: order[a], B: order[b], BothPassed: t[0], OnlyAPassed: t[1], OnlyBPassed: t[2], BothFailed: t[3]}
 			pc.Recipes = t[0] + t[1] + t[2] + t[3]
 			if pc.Recipes == 0 {
 				continue
 			}
+			pc.P = ptr(stats.McNemarExact(pc.OnlyAPassed, pc.OnlyBPassed))
 			switch {
-			case slices.Contains(gates[pc.B], pc.A):
+			case ra.fine.gates(pc.B, pc.A):
 				pc.Why = pc.A + " gates " + pc.B + ": every recipe " + pc.B + " tested passed " + pc.A + " first"
-			case slices.Contains(gates[pc.A], pc.B):
+			case ra.fine.gates(pc.A, pc.B):
 				pc.Why = pc.B + " gates " + pc.A + ": every recipe " + pc.A + " tested passed " + pc.B + " first"
 			default:
 				pc.Comparable = true
-				p := stats.McNemarExact(pc.OnlyAPassed, pc.OnlyBPassed)
-				pc.P = ptr(p)
+				p, m := stats.ClusteredMcNemar(diffs[k])
+				pc.PClustered, pc.Batches = ptr(p), m
 				ps = append(ps, p)
 				at = append(at, len(out))
+			}
+			if !pc.Comparable {
+				pc.P = nil
 			}
 			out = append(out, pc)
 		}
@@ -761,6 +795,161 @@ func (ra *recipeAgg) paired(rep *Report, cur []*batch, pos map[*batch]int) []Pai
 		out[at[i]].Q = ptr(q)
 	}
 	return out
+}
+
+// fineOutcomes are the window's outcomes at the level the records carry,
+// for paired comparisons: per batch, recipe << 9 | platform << 1 | passed
+// (infrastructure failures and skips left out), and each platform's gates
+// as the window's records show them.
+type fineOutcomes struct {
+	plats    []string
+	platIdx  map[string]uint8
+	byBatch  map[int][]uint32
+	gateSeen map[uint8]bool
+	gateSet  map[uint8]map[uint8]bool
+}
+
+// gates reports whether g gated p in every batch of the window whose
+// skips on p a gate explains.
+func (f *fineOutcomes) gates(p, g string) bool {
+	pi, ok1 := f.platIdx[p]
+	gi, ok2 := f.platIdx[g]
+	return ok1 && ok2 && f.gateSet[pi][gi]
+}
+
+// add takes one batch's outcome record (position i in the window).
+func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool, o *model.Outcomes, i int) {
+	if f.platIdx == nil {
+		f.platIdx, f.byBatch, f.gateSeen, f.gateSet = map[string]uint8{}, map[int][]uint32{}, map[uint8]bool{}, map[uint8]map[uint8]bool{}
+	}
+	idx := make([]int, len(o.Platforms)) // -1: filtered out
+	for j, p := range o.Platforms {
+		idx[j] = -1
+		if !ro.roll(p).keep {
+			continue
+		}
+		k, ok := f.platIdx[p]
+		if !ok {
+			if len(f.plats) >= 255 {
+				continue
+			}
+			k = uint8(len(f.plats))
+			f.plats = append(f.plats, p)
+			f.platIdx[p] = k
+		}
+		idx[j] = int(k)
+	}
+	// status: 0 skipped, 1 passed, 2 failed (recipe), 3 failed (infrastructure)
+	status := func(c byte) uint8 {
+		switch c {
+		case model.OutcomePass, model.OutcomePassRetried:
+			return 1
+		case model.OutcomeSkipped:
+			return 0
+		}
+		if k := model.FailureCode(c); k >= 0 && model.CategoryKind(o.Categories[k]) == model.KindInfrastructure {
+			return 3
+		}
+		return 2
+	}
+	var es []uint32
+	for ri := range o.Recipes {
+		rec := &o.Recipes[ri]
+		if len(ecoFilter) > 0 {
+			eco, _ := model.SplitPackageID(rec.PackageID)
+			if !ecoFilter[eco] {
+				continue
+			}
+		}
+		r, ok := ra.recipeIdx[rec.PackageID]
+		if !ok {
+			r = uint32(len(ra.recipes))
+			ra.recipes = append(ra.recipes, rec.PackageID)
+			ra.recipeIdx[rec.PackageID] = r
+			ra.pairsOf = append(ra.pairsOf, nil)
+		}
+		for j := range o.Platforms {
+			if idx[j] < 0 {
+				continue
+			}
+			switch status(rec.Codes[j]) {
+			case 1:
+				es = append(es, r<<9|uint32(idx[j])<<1|1)
+			case 2:
+				es = append(es, r<<9|uint32(idx[j])<<1)
+			}
+		}
+	}
+	f.byBatch[i] = es
+	// Gates, as record infers them: G gates P when every recipe tested on
+	// P passed on G, and the gates failed every recipe skipped on P.
+	for pj := range o.Platforms {
+		if idx[pj] < 0 {
+			continue
+		}
+		skipped := false
+		for ri := range o.Recipes {
+			if status(o.Recipes[ri].Codes[pj]) == 0 {
+				skipped = true
+				break
+			}
+		}
+		if !skipped {
+			continue
+		}
+		var gs []int
+		for gj := range o.Platforms {
+			if gj == pj || idx[gj] < 0 {
+				continue
+			}
+			ok := true
+			for ri := range o.Recipes {
+				c := o.Recipes[ri].Codes
+				if status(c[pj]) != 0 && status(c[gj]) != 1 {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				gs = append(gs, gj)
+			}
+		}
+		covered := len(gs) > 0
+		for ri := range o.Recipes {
+			c := o.Recipes[ri].Codes
+			if status(c[pj]) != 0 {
+				continue
+			}
+			failed := false
+			for _, gj := range gs {
+				if st := status(c[gj]); st == 2 || st == 3 {
+					failed = true
+					break
+				}
+			}
+			if !failed {
+				covered = false
+				break
+			}
+		}
+		if !covered {
+			continue
+		}
+		pk := uint8(idx[pj])
+		set := map[uint8]bool{}
+		for _, gj := range gs {
+			set[uint8(idx[gj])] = true
+		}
+		if !f.gateSeen[pk] {
+			f.gateSeen[pk], f.gateSet[pk] = true, set
+			continue
+		}
+		for g := range f.gateSet[pk] {
+			if !set[g] {
+				delete(f.gateSet[pk], g)
+			}
+		}
+	}
 }
 
 // pairedWeakest names the platform that, on the recipes it shares with
@@ -790,12 +979,18 @@ func pairedWeakest(rep *Report, pairs []PairedComparison) {
 	sort.Strings(plats)
 	for _, w := range plats {
 		ps := partners[w]
-		if len(ps) < 2 || slices.Contains(named, w) {
+		rolledW := w
+		if lvl, ok := model.ParseLevel(rep.By); ok {
+			if e := model.ParseEnv(w); e.Known() {
+				rolledW, _ = e.At(lvl)
+			}
+		}
+		if len(ps) < 2 || slices.Contains(named, w) || slices.Contains(named, rolledW) {
 			continue
 		}
 		worse := true
 		maxQ := 0.0
-		var ev []string
+		closest := ""
 		for _, pc := range ps {
 			mine, theirs := pc.OnlyBPassed, pc.OnlyAPassed // w = A: recipes only the other passed
 			other := pc.B
@@ -806,22 +1001,28 @@ func pairedWeakest(rep *Report, pairs []PairedComparison) {
 				worse = false
 				break
 			}
-			maxQ = math.Max(maxQ, *pc.Q)
-			ev = append(ev, fmt.Sprintf("vs %s: %d of %d shared recipes failed only on %s, %d only on %s (p = %.2g, q = %.2g)", other, mine, pc.Recipes, w, theirs, other, *pc.P, *pc.Q))
+			if *pc.Q >= maxQ {
+				maxQ = *pc.Q
+				closest = fmt.Sprintf("vs %s, %d of %d shared recipes failed only on %s and %d only on %s (over %d batches, p = %.2g with batches as clusters, q = %.2g)",
+					other, mine, pc.Recipes, w, theirs, other, pc.Batches, *pc.PClustered, *pc.Q)
+			}
 		}
 		if !worse {
 			continue
 		}
-		var lead PlatformStat
+		in := Insight{Kind: KindWeakest, Platform: w, Group: []string{w}, Q: ptr(maxQ), BlockedBy: []string{}}
 		for _, p := range rep.Platforms {
 			if p.Platform == w {
-				lead = p
+				in.Rate, in.CILow, in.CIHigh, in.DesignEffect = p.PassRate, p.CILow, p.CIHigh, ptr(p.DesignEffect)
 			}
 		}
-		in := Insight{Kind: KindWeakest, Platform: w, Group: []string{w}, Rate: lead.PassRate, CILow: lead.CILow, CIHigh: lead.CIHigh,
-			N: lead.N, Batches: lead.RateBatches, DesignEffect: ptr(lead.DesignEffect), Q: ptr(maxQ), BlockedBy: []string{}}
-		in.Evidence = fmt.Sprintf("on the recipes it shares with each of the %d platforms it can be compared with (same batch, neither gating the other), %s failed more of them: %s",
-			len(ps), w, strings.Join(ev, "; "))
+		// The evidence: the recipes shared and the batches they span.
+		for _, pc := range ps {
+			in.N += pc.Recipes
+			in.Batches = max(in.Batches, pc.Batches)
+		}
+		in.Evidence = fmt.Sprintf("on the recipes it shares with each of the %d platforms it can be compared with (same batch, neither gating the other), %s failed significantly more of them than the other platform did; the closest: %s",
+			len(ps), w, closest)
 		rep.Insights = append(rep.Insights, in)
 		if rep.Verdicts.WeakestPlatform != "" {
 			rep.Verdicts.WeakestPlatform += "; "
@@ -833,8 +1034,13 @@ func pairedWeakest(rep *Report, pairs []PairedComparison) {
 // gapsClosed reports, for each cause of two or more failing recipes on a
 // platform in the trend's previous window that no failure in the window
 // names any more, how many of those recipes now pass there: the payoff of
-// the fix, from each recipe's latest test in the window.
-func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, start int) {
+// the fix, from each recipe's latest test in the window. Absence is
+// evidence only when the cause would likely have shown: with f the share
+// of the previous window's batches testing the platform (in the cause's
+// ecosystems) that showed it and B the window's such batches, the claim
+// needs (1-f)^B <= 0.05/m over the m candidate causes, and at least one
+// recipe that passes now (docs/METHODS.md).
+func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch) {
 	blocked := map[causeKey][]string{}
 	for k := range fa.prevCause {
 		blocked[k.causeKey] = append(blocked[k.causeKey], k.pkg)
@@ -854,8 +1060,33 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, start int) {
 		}
 		return keys[i].name < keys[j].name
 	})
+	m := float64(max(1, len(keys)))
+	start := ra.start
 	for _, k := range keys {
 		if _, ok := ra.platIdx[k.plat]; !ok {
+			continue
+		}
+		ecos := fa.causeEcos[k]
+		var before, showed, after int
+		for _, b := range prev {
+			if testsIn(b, k.plat, ecos) {
+				before++
+				if fa.causeBatches[k][b.id] {
+					showed++
+				}
+			}
+		}
+		for _, b := range cur {
+			if testsIn(b, k.plat, ecos) {
+				after++
+			}
+		}
+		if before == 0 || after == 0 {
+			continue
+		}
+		f := float64(showed) / float64(before)
+		chance := math.Pow(1-f, float64(after))
+		if chance > 0.05/m {
 			continue
 		}
 		var unlocked, retested int64
@@ -873,11 +1104,12 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, start int) {
 				unlocked++
 			}
 		}
-		if retested == 0 {
+		if unlocked == 0 {
 			continue
 		}
 		total := int64(len(blocked[k]))
-		in := Insight{Kind: KindGapClosed, Platform: k.plat, BlockedBy: []string{}, Recipes: total, Unlocked: &unlocked, Retested: &retested}
+		in := Insight{Kind: KindGapClosed, Platform: k.plat, BlockedBy: []string{}, Recipes: total, Unlocked: &unlocked, Retested: &retested,
+			Batches: after, P: ptr(chance)}
 		what := ""
 		if k.kind == "dep" {
 			in.BlockedBy = []string{k.name}
@@ -887,10 +1119,36 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, start int) {
 			in.Category = k.name
 			what = "failing with " + in.Category
 		}
-		in.Evidence = fmt.Sprintf("on %s, no failure in the window is %s any more; of the %d recipes it held back in the previous window, %d were tested again and %d of them now pass",
-			k.plat, what, total, retested, unlocked)
+		in.Evidence = fmt.Sprintf("on %s, no failure in the window's %d batches is %s any more, where %d of the previous window's %d batches were (were nothing fixed, all %d would be clear with chance %.2g); of the %d recipes it held back, %d were tested again and %d of them now pass",
+			k.plat, after, what, showed, before, after, chance, total, retested, unlocked)
 		rep.Insights = append(rep.Insights, in)
 	}
+}
+
+// testsIn reports whether batch b tested platform plat in one of ecos.
+func testsIn(b *batch, plat string, ecos map[string]bool) bool {
+	if b.byEco == nil {
+		if !ecos[b.ecosystem] {
+			return false
+		}
+		for _, pc := range b.plats {
+			if pc.id == plat && pc.c.Tested > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for eco, pcs := range b.byEco {
+		if !ecos[eco] {
+			continue
+		}
+		for _, pc := range pcs {
+			if pc.id == plat && pc.c.Tested > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // outcomeNote says what the report cannot say for lack of outcome records.

@@ -340,7 +340,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	ser := inferPlatforms(rep, cur, trendCur, prev, all, fa)
 	if len(cur) > 0 {
 		ra.flakeStats(rep, cur, pos, rr)
-		rep.Paired = ra.paired(rep, cur, pos)
+		rep.Paired = ra.paired(cur, pos)
 	}
 	if rep.Paired == nil {
 		rep.Paired = []PairedComparison{}
@@ -385,7 +385,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	incidents(rep)
 	capabilityGaps(rep, fa, o)
 	if len(cur) > 0 {
-		ra.gapsClosed(rep, fa, start)
+		ra.gapsClosed(rep, fa, prev, cur)
 	}
 	for i := range rep.Insights {
 		if rep.Insights[i].BlockedBy == nil {

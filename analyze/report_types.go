@@ -220,6 +220,14 @@ type FlakyRecipe struct {
 	LastFlip      string     `json:"last_flip_batch_id,omitempty"`
 	LastFlipTime  *time.Time `json:"last_flip_time,omitempty"`
 	LastBatchID   string     `json:"last_batch_id"`
+	// Evidence is "retried_pass" (it passed only after a failed attempt in
+	// some batch: evidence within one run) or "flips" (on one version it
+	// went from pass to fail and back across batches, which batch-to-batch
+	// variation alone can also cause). Excluded is true when its results
+	// are kept out of trends and the regression detector: with a retried
+	// pass only.
+	Evidence string `json:"evidence"`
+	Excluded bool   `json:"excluded_from_trends"`
 }
 
 // PairedComparison compares two platforms on the recipes both tested in
@@ -234,10 +242,15 @@ type PairedComparison struct {
 	OnlyAPassed int64 `json:"only_a_passed"`
 	OnlyBPassed int64 `json:"only_b_passed"`
 	BothFailed  int64 `json:"both_failed"`
-	// P is the exact McNemar p-value (two-sided) and Q its BH q-value over
-	// every comparable pair; null when not comparable.
-	P *float64 `json:"p_value"`
-	Q *float64 `json:"q_value"`
+	// P is McNemar's exact p-value (two-sided), which treats the recipes
+	// as independent pairs. PClustered tests the same discordances with
+	// batches as clusters (sign-flip over the Batches batches with a
+	// discordance; docs/METHODS.md) and Q is its BH q-value over every
+	// comparable pair: claims rest on Q. All null when not comparable.
+	P          *float64 `json:"p_value"`
+	PClustered *float64 `json:"p_clustered"`
+	Batches    int      `json:"batches"`
+	Q          *float64 `json:"q_value"`
 	// Comparable is false when one platform gates the other: the recipes
 	// both tested are then the ones that passed the gate, and the gate
 	// cannot be compared on them. Why says so.

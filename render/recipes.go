@@ -36,7 +36,7 @@ func recipeSections(r *analyze.Report, esc func(string) string) recipeSection {
 		return s
 	}
 	ft := recipeTable{title: "Flakes and transitions", header: flakeHeader,
-		after: "A flaky recipe passed only after a retry, or flipped both ways on one version; its results are left out of trends and the regression detector."}
+		after: "A flaky recipe passed only after a retry, or flipped both ways on one version across batches. Those with a retried pass (evidence within one run) are left out of trends and the regression detector; flips across batches, which batch-to-batch variation can also cause, are shown only."}
 	for _, p := range r.Platforms {
 		f := p.Flakes
 		if f == nil {
@@ -65,7 +65,7 @@ func recipeSections(r *analyze.Report, esc func(string) string) recipeSection {
 	}
 	s.tables = append(s.tables, tt)
 
-	fl := recipeTable{title: "Flaky recipes", header: []string{"RECIPE", "PLATFORM", "VERSION", "PASSES", "FAILURES", "RETRIED PASSES", "FLIPS", "LAST FLIP"},
+	fl := recipeTable{title: "Flaky recipes", header: []string{"RECIPE", "PLATFORM", "VERSION", "PASSES", "FAILURES", "RETRIED PASSES", "FLIPS", "LAST FLIP", "EVIDENCE"},
 		empty: "none"}
 	for i, f := range r.Flaky {
 		if i == MaxRecipeRows {
@@ -81,12 +81,12 @@ func recipeSections(r *analyze.Report, esc func(string) string) recipeSection {
 			last = "-"
 		}
 		fl.rows = append(fl.rows, []string{esc(f.Recipe), esc(f.Platform), esc(ver), fmt.Sprint(f.Passes), fmt.Sprint(f.Failures),
-			fmt.Sprint(f.RetriedPasses), fmt.Sprint(f.Flips), esc(last)})
+			fmt.Sprint(f.RetriedPasses), fmt.Sprint(f.Flips), esc(last), flakeEvidence(f)})
 	}
 	s.tables = append(s.tables, fl)
 
-	pt := recipeTable{title: "Paired platform comparisons (recipes both tested, exact McNemar)",
-		header: []string{"A", "B", "SHARED RECIPES", "ONLY A PASSED", "ONLY B PASSED", "P", "Q"},
+	pt := recipeTable{title: "Paired platform comparisons (recipes both tested, batches as clusters)",
+		header: []string{"A", "B", "SHARED RECIPES", "ONLY A PASSED", "ONLY B PASSED", "MCNEMAR P", "BATCHES", "CLUSTERED P", "Q"},
 		empty:  "no two comparable platforms differ significantly (q <= 0.05) on the recipes they share"}
 	comparable, gated := 0, 0
 	for _, pc := range r.Paired {
@@ -103,9 +103,9 @@ func recipeSections(r *analyze.Report, esc func(string) string) recipeSection {
 			continue
 		}
 		pt.rows = append(pt.rows, []string{esc(pc.A), esc(pc.B), fmt.Sprint(pc.Recipes), fmt.Sprint(pc.OnlyAPassed), fmt.Sprint(pc.OnlyBPassed),
-			pval(*pc.P), pval(*pc.Q)})
+			pval(*pc.P), fmt.Sprint(pc.Batches), pval(*pc.PClustered), pval(*pc.Q)})
 	}
-	pt.after = fmt.Sprintf("%d platform pairs compared on the recipes both tested (one result pair per recipe, its latest shared batch); %d pairs not compared because one platform gates the other.", comparable, gated)
+	pt.after = fmt.Sprintf("%d platform pairs compared, at the level the records carry, on the recipes both tested (one result pair per recipe, its latest shared batch); %d pairs not compared because one platform gates the other. McNemar's exact p treats recipes as independent; the q-values, which claims need, come from the clustered p (batches as clusters).", comparable, gated)
 	s.tables = append(s.tables, pt)
 	return s
 }
@@ -139,4 +139,11 @@ func pval(p float64) string {
 		return "<1e-16"
 	}
 	return fmt.Sprintf("%.2g", p)
+}
+
+func flakeEvidence(f analyze.FlakyRecipe) string {
+	if f.Excluded {
+		return "retried pass (left out of trends)"
+	}
+	return "flips across batches (shown only)"
 }

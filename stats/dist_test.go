@@ -184,3 +184,51 @@ func TestMcNemarExact(t *testing.T) {
 		}
 	}
 }
+
+// TestClusteredMcNemar: with one pair per cluster it is the exact McNemar
+// test (each cluster's difference is +1 or -1: the sign-flip distribution
+// is the binomial's); with larger clusters it is the sign-flip test,
+// checked against hand-computed values; and its chi-square form holds
+// where enumeration is too costly.
+func TestClusteredMcNemar(t *testing.T) {
+	for _, tt := range []struct{ b, c int64 }{{1, 9}, {2, 8}, {0, 5}, {5, 5}, {10, 25}, {7, 21}} {
+		var d []int64
+		for range tt.b {
+			d = append(d, 1)
+		}
+		for range tt.c {
+			d = append(d, -1)
+		}
+		d = append(d, 0, 0)
+		got, m := ClusteredMcNemar(d)
+		if want := McNemarExact(tt.b, tt.c); math.Abs(got-want) > 1e-12 || m != int(tt.b+tt.c) {
+			t.Errorf("b=%d c=%d: %v (%d clusters), want %v", tt.b, tt.c, got, m, want)
+		}
+	}
+	// d = {3, 1, 2}: S = 6; of the 8 sign patterns only +++ and --- reach
+	// |S| >= 6: p = 2/8.
+	if p, _ := ClusteredMcNemar([]int64{3, 1, 2}); math.Abs(p-0.25) > 1e-12 {
+		t.Errorf("{3,1,2}: %v, want 0.25", p)
+	}
+	// d = {4, -1, 1}: S = 4; |S*| >= 4 for +4 with (-1,+1) or (+1,-1), and
+	// +4+1+1 = 6, and the mirror images: 6 of 8.
+	if p, _ := ClusteredMcNemar([]int64{4, -1, 1}); math.Abs(p-0.75) > 1e-12 {
+		t.Errorf("{4,-1,1}: %v, want 0.75", p)
+	}
+	// Large: 2,000 clusters of +-1000 are beyond enumeration; S^2/sum d^2.
+	d := make([]int64, 2000)
+	for i := range d {
+		d[i] = 1000
+		if i%2 == 1 {
+			d[i] = -1000
+		}
+	}
+	d[0], d[2] = 1000, 1000 // S = 0 still: balanced
+	if p, _ := ClusteredMcNemar(d); math.Abs(p-1) > 1e-12 {
+		t.Errorf("balanced large: %v, want 1", p)
+	}
+	d[1] = 1000 // S = 2000, sum d^2 = 2000 * 1e6: x = 4e6/2e9 = 0.002
+	if p, _ := ClusteredMcNemar(d); math.Abs(p-math.Erfc(math.Sqrt(0.002/2))) > 1e-12 {
+		t.Errorf("large: %v", p)
+	}
+}
