@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,4 +147,96 @@ func TestFlakyNotARegression(t *testing.T) {
 	}
 	t.Logf("%d flaky recipes on %s (flake rate %.1f%%) kept out of the evidence: trend over %d+%d tests instead of %d+%d",
 		mine.Flakes.FlakyRecipes, changed, 100**mine.Flakes.Rate, mine.Trend.PreviousTested, mine.Trend.CurrentTested, theirs.Trend.PreviousTested, theirs.Trend.CurrentTested)
+}
+
+// TestRecipeClaimsCalibration: on histories with nothing to find (every
+// platform the same pass probability, recipes re-tested, batch effects of
+// a given intra-batch correlation, no flaky recipe), how often does the
+// report claim a weakest platform on shared recipes, a comparable pair
+// that differs (q <= 0.05), a capability gap closed (with --last 20), or
+// a flaky recipe kept out of the evidence? 40 histories per setting, 8
+// under -race, 200 with -calibration-long; docs/METHODS.md quotes the long
+// run.
+func TestRecipeClaimsCalibration(t *testing.T) {
+	reps := 40
+	switch {
+	case *calibrationLong:
+		reps = 200
+	case raceOn:
+		reps = 8
+	}
+	for _, icc := range []float64{0, 0.05, 0.2} {
+		var weakEnv, weakFam, pairQ, gapClosed, retried, flips int
+		for rep := 0; rep < reps; rep++ {
+			dir := t.TempDir()
+			o := simulate.Options{Batches: 120, Seed: uint64(5000 + 100*rep + int(icc*100)), Start: simulate.DefaultOptions.Start,
+				Retests: true, Uniform: true, ICC: icc, Shared: 0.5}
+			last, err := simulate.Write(dir, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := last.Add(time.Hour)
+			for _, by := range []model.Level{model.LevelEnv, model.LevelFamily} {
+				ro := DefaultReportOptions(now)
+				ro.By = by
+				r, err := BuildReport(os.DirFS(dir), dir, ro)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, in := range r.Insights {
+					if in.Kind == KindWeakest && strings.HasPrefix(in.Evidence, "on the recipes it shares") {
+						if by == model.LevelEnv {
+							weakEnv++
+						} else {
+							weakFam++
+						}
+						break
+					}
+				}
+				if by == model.LevelFamily {
+					for _, pc := range r.Paired {
+						if pc.Q != nil && *pc.Q <= 0.05 {
+							pairQ++
+							break
+						}
+					}
+					for _, f := range r.Flaky {
+						if f.Excluded {
+							retried++
+						} else {
+							flips++
+						}
+					}
+				}
+			}
+			ro := DefaultReportOptions(now)
+			ro.By, ro.Last = model.LevelFamily, 20
+			r, err := BuildReport(os.DirFS(dir), dir, ro)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range r.Insights {
+				if in.Kind == KindGapClosed {
+					gapClosed++
+					break
+				}
+			}
+		}
+		pct := func(n int) float64 { return 100 * float64(n) / float64(reps) }
+		t.Logf("ICC %.2f, %d histories: weakest on shared recipes %.1f%% (env) %.1f%% (family); a comparable pair at q <= 0.05 %.1f%%; gap closed (--last 20) %.1f%%; flaky kept out %d, flips only %.1f per history",
+			icc, reps, pct(weakEnv), pct(weakFam), pct(pairQ), pct(gapClosed), retried, float64(flips)/float64(reps))
+		// Bounds a correct 5% method passes at these sizes with room.
+		limit := func(what string, n int, max float64) {
+			if pct(n) > max {
+				t.Errorf("ICC %.2f: %s in %.1f%% of %d null histories (at most %.0f%% expected)", icc, what, pct(n), reps, max)
+			}
+		}
+		limit("weakest on shared recipes (env)", weakEnv, 10)
+		limit("weakest on shared recipes (family)", weakFam, 10)
+		limit("a comparable pair at q <= 0.05", pairQ, 20)
+		limit("a capability gap closed", gapClosed, 15)
+		if retried > 0 {
+			t.Errorf("ICC %.2f: %d recipes kept out as flaky where none flakes", icc, retried)
+		}
+	}
 }
