@@ -805,24 +805,31 @@ type fineOutcomes struct {
 	plats    []string
 	platIdx  map[string]uint8
 	byBatch  map[int][]uint32
-	gateSeen map[uint8]bool
-	gateSet  map[uint8]map[uint8]bool
+	gateSeen [256]bool
+	gateSet  [256]bitset256
+	idx      []int // scratch
 }
+
+type bitset256 [4]uint64
+
+func (b *bitset256) set(i uint8)      { b[i/64] |= 1 << (i % 64) }
+func (b *bitset256) has(i uint8) bool { return b[i/64]&(1<<(i%64)) != 0 }
 
 // gates reports whether g gated p in every batch of the window whose
 // skips on p a gate explains.
 func (f *fineOutcomes) gates(p, g string) bool {
 	pi, ok1 := f.platIdx[p]
 	gi, ok2 := f.platIdx[g]
-	return ok1 && ok2 && f.gateSet[pi][gi]
+	return ok1 && ok2 && f.gateSeen[pi] && f.gateSet[pi].has(gi)
 }
 
 // add takes one batch's outcome record (position i in the window).
 func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool, o *model.Outcomes, i int) {
 	if f.platIdx == nil {
-		f.platIdx, f.byBatch, f.gateSeen, f.gateSet = map[string]uint8{}, map[int][]uint32{}, map[uint8]bool{}, map[uint8]map[uint8]bool{}
+		f.platIdx, f.byBatch = map[string]uint8{}, map[int][]uint32{}
 	}
-	idx := make([]int, len(o.Platforms)) // -1: filtered out
+	f.idx = slices.Grow(f.idx[:0], len(o.Platforms))[:len(o.Platforms)]
+	idx := f.idx // -1: filtered out
 	for j, p := range o.Platforms {
 		idx[j] = -1
 		if !ro.roll(p).keep {
@@ -936,18 +943,16 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 			continue
 		}
 		pk := uint8(idx[pj])
-		set := map[uint8]bool{}
+		var set bitset256
 		for _, gj := range gs {
-			set[uint8(idx[gj])] = true
+			set.set(uint8(idx[gj]))
 		}
 		if !f.gateSeen[pk] {
 			f.gateSeen[pk], f.gateSet[pk] = true, set
 			continue
 		}
-		for g := range f.gateSet[pk] {
-			if !set[g] {
-				delete(f.gateSet[pk], g)
-			}
+		for w := range set {
+			f.gateSet[pk][w] &= set[w]
 		}
 	}
 }

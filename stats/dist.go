@@ -256,6 +256,10 @@ func McNemarExact(b, c int64) float64 {
 	return math.Min(1, 2*tail)
 }
 
+// ExactClusters is the most informative clusters ClusteredMcNemar
+// enumerates exactly.
+const ExactClusters = 200
+
 // ClusteredMcNemar tests paired binary outcomes that come in clusters
 // (batches) whose pairs may be correlated: d[k] is cluster k's discordant
 // difference b_k - c_k. Under the null each cluster's difference is
@@ -266,6 +270,8 @@ func McNemarExact(b, c int64) float64 {
 // Rust 2003; Obuchowski 1998). It returns the two-sided p-value and the
 // number of informative clusters (d[k] != 0).
 func ClusteredMcNemar(d []int64) (p float64, informative int) {
+	// The sign-flip distribution is exact up to ExactClusters informative
+	// clusters; beyond, the chi-square form is close (many clusters).
 	var s, total, sq float64
 	var abs []int64
 	for _, v := range d {
@@ -285,15 +291,15 @@ func ClusteredMcNemar(d []int64) (p float64, informative int) {
 	if informative == 0 {
 		return 1, 0
 	}
-	if total*float64(informative) <= 4e6 {
+	if informative <= ExactClusters && total*float64(informative) <= 1e6 {
 		// dist[j] = P(sum of +-|d| = j - total), each sign 1/2.
 		n := int(total)
-		dist := make([]float64, 2*n+1)
+		dist, next := make([]float64, 2*n+1), make([]float64, 2*n+1)
 		dist[n] = 1
 		lo, hi := n, n
 		for _, a := range abs {
-			next := make([]float64, 2*n+1)
 			ai := int(a)
+			clear(next[lo-ai : hi+ai+1])
 			for j := lo; j <= hi; j++ {
 				if dist[j] == 0 {
 					continue
@@ -301,7 +307,7 @@ func ClusteredMcNemar(d []int64) (p float64, informative int) {
 				next[j-ai] += dist[j] / 2
 				next[j+ai] += dist[j] / 2
 			}
-			dist, lo, hi = next, lo-ai, hi+ai
+			dist, next, lo, hi = next, dist, lo-ai, hi+ai
 		}
 		obs := math.Abs(s)
 		for j := lo; j <= hi; j++ {
