@@ -22,6 +22,20 @@ func BenchmarkReport(b *testing.B) {
 	}
 }
 
+// BenchmarkReportLast200 builds the report of the last 200 batches (what
+// an operator asks most), which still walks every outcome record.
+func BenchmarkReportLast200(b *testing.B) {
+	dir := benchData(b)
+	o := DefaultReportOptions(time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC))
+	o.Last = 200
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := BuildReport(os.DirFS(dir), dir, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSummary builds the newest batch's job summary over the same
 // history as BenchmarkReport.
 func BenchmarkSummary(b *testing.B) {
