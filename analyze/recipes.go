@@ -178,6 +178,13 @@ func (ra *recipeAgg) version(s string) uint32 {
 	return i
 }
 
+// release lets go of the per-batch outcomes once exclusion, flake rates
+// and paired comparisons have them; the per-pair states stay.
+func (ra *recipeAgg) release() {
+	ra.packed = nil
+	ra.fine = fineOutcomes{}
+}
+
 // readOutcomes reads the committed outcome records of the batches in all,
 // rolled up to the report's level and filtered as the report is, and walks
 // them in history order up to position end (the window is start..end). A
@@ -607,8 +614,8 @@ func (ra *recipeAgg) excludeFlaky(all []*batch) {
 	}
 }
 
-// flakeStats sets each platform's flake rate and transition counts.
-func (ra *recipeAgg) flakeStats(rep *Report, cur []*batch, pos map[*batch]int, res recipeResult) {
+// flakeStats computes each platform's flake rate and transition counts.
+func (ra *recipeAgg) flakeStats(cur []*batch, pos map[*batch]int, res recipeResult) map[string]*FlakeStat {
 	type acc struct {
 		tests, flaky int64
 		batches      int
@@ -646,21 +653,18 @@ func (ra *recipeAgg) flakeStats(rep *Report, cur []*batch, pos map[*batch]int, r
 			}
 		}
 	}
-	for i := range rep.Platforms {
-		p := &rep.Platforms[i]
-		a := accs[p.Platform]
-		if a == nil {
-			continue
-		}
+	out := map[string]*FlakeStat{}
+	for plat, a := range accs {
 		fs := &FlakeStat{Tests: a.tests, FlakyTests: a.flaky, FlakyRecipes: len(a.recipes), Batches: a.batches}
 		if a.tests > 0 {
 			fs.Rate = ptr(round3(float64(a.flaky) / float64(a.tests)))
 		}
-		if c := res.counts[p.Platform]; c != nil {
+		if c := res.counts[plat]; c != nil {
 			fs.NewlyFailing, fs.NewlyFixed, fs.StillFailing = c[0], c[1], c[2]
 		}
-		p.Flakes = fs
+		out[plat] = fs
 	}
+	return out
 }
 
 // MinPairedRecipes is the least recipes two platforms must share for a

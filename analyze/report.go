@@ -278,6 +278,16 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		}
 	}
 
+	// 4. Failures.
+	commits, err := rd.Commits()
+	if err != nil {
+		return nil, err
+	}
+	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs)
+	if err != nil {
+		return nil, err
+	}
+
 	// Recipe histories (outcome records).
 	pos := make(map[*batch]int, len(all))
 	for i, b := range all {
@@ -312,16 +322,17 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if rep.Flaky == nil {
 		rep.Flaky = []FlakyRecipe{}
 	}
-
-	// 4. Failures.
-	commits, err := rd.Commits()
-	if err != nil {
-		return nil, err
+	// What needs each batch's outcomes is computed now, and they are let
+	// go before the statistics that allocate most.
+	var flakes map[string]*FlakeStat
+	if len(cur) > 0 {
+		flakes = ra.flakeStats(cur, pos, rr)
+		rep.Paired = ra.paired(cur, pos)
 	}
-	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs)
-	if err != nil {
-		return nil, err
+	if rep.Paired == nil {
+		rep.Paired = []PairedComparison{}
 	}
+	ra.release()
 
 	// Platform stats, trend, spark.
 	sort.Strings(platOrder)
@@ -338,12 +349,8 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		rep.Platforms = []PlatformStat{}
 	}
 	ser := inferPlatforms(rep, cur, trendCur, prev, all, fa)
-	if len(cur) > 0 {
-		ra.flakeStats(rep, cur, pos, rr)
-		rep.Paired = ra.paired(cur, pos)
-	}
-	if rep.Paired == nil {
-		rep.Paired = []PairedComparison{}
+	for i := range rep.Platforms {
+		rep.Platforms[i].Flakes = flakes[rep.Platforms[i].Platform]
 	}
 	for i := range rep.Platforms {
 		p := &rep.Platforms[i]
