@@ -812,7 +812,11 @@ type fineOutcomes struct {
 	gateSeen [256]bool
 	gateSet  [256]bitset256
 	idx      []int // scratch
+	masks    []recipeMasks
 }
+
+// recipeMasks are one recipe's platforms (a record's indexes) by outcome.
+type recipeMasks struct{ passed, failed, skipped bitset256 }
 
 type bitset256 [4]uint64
 
@@ -893,54 +897,67 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 	}
 	f.byBatch[i] = es
 	// Gates, as record infers them: G gates P when every recipe tested on
-	// P passed on G, and the gates failed every recipe skipped on P.
-	for pj := range o.Platforms {
-		if idx[pj] < 0 {
-			continue
-		}
-		skipped := false
-		for ri := range o.Recipes {
-			if status(o.Recipes[ri].Codes[pj]) == 0 {
-				skipped = true
-				break
-			}
-		}
-		if !skipped {
-			continue
-		}
-		var gs []int
-		for gj := range o.Platforms {
-			if gj == pj || idx[gj] < 0 {
+	// P passed on G, and the gates failed every recipe skipped on P. With
+	// each recipe's platforms as bit sets, that is a few words per recipe.
+	np := len(o.Platforms)
+	if np > 256 {
+		return
+	}
+	var skipAny bitset256
+	f.masks = f.masks[:0]
+	for ri := range o.Recipes {
+		var m recipeMasks
+		for j := 0; j < np; j++ {
+			if idx[j] < 0 {
 				continue
 			}
-			ok := true
-			for ri := range o.Recipes {
-				c := o.Recipes[ri].Codes
-				if status(c[pj]) != 0 && status(c[gj]) != 1 {
-					ok = false
-					break
-				}
-			}
-			if ok {
-				gs = append(gs, gj)
+			switch status(o.Recipes[ri].Codes[j]) {
+			case 0:
+				m.skipped.set(uint8(j))
+				skipAny.set(uint8(j))
+			case 1:
+				m.passed.set(uint8(j))
+			default:
+				m.failed.set(uint8(j))
 			}
 		}
-		covered := len(gs) > 0
-		for ri := range o.Recipes {
-			c := o.Recipes[ri].Codes
-			if status(c[pj]) != 0 {
-				continue
+		f.masks = append(f.masks, m)
+	}
+	for pj := 0; pj < np; pj++ {
+		if idx[pj] < 0 || !skipAny.has(uint8(pj)) {
+			continue
+		}
+		// Candidates: every platform but P that passed every recipe P tested.
+		var gs bitset256
+		for j := 0; j < np; j++ {
+			if j != pj && idx[j] >= 0 {
+				gs.set(uint8(j))
 			}
-			failed := false
-			for _, gj := range gs {
-				if st := status(c[gj]); st == 2 || st == 3 {
-					failed = true
-					break
+		}
+		for _, m := range f.masks {
+			if !m.skipped.has(uint8(pj)) {
+				for w := range gs {
+					gs[w] &= m.passed[w]
 				}
 			}
-			if !failed {
-				covered = false
-				break
+		}
+		if gs == (bitset256{}) {
+			continue
+		}
+		covered := true
+		for _, m := range f.masks {
+			if m.skipped.has(uint8(pj)) {
+				hit := false
+				for w := range gs {
+					if gs[w]&m.failed[w] != 0 {
+						hit = true
+						break
+					}
+				}
+				if !hit {
+					covered = false
+					break
+				}
 			}
 		}
 		if !covered {
@@ -948,8 +965,10 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 		}
 		pk := uint8(idx[pj])
 		var set bitset256
-		for _, gj := range gs {
-			set.set(uint8(idx[gj]))
+		for j := 0; j < np; j++ {
+			if gs.has(uint8(j)) {
+				set.set(uint8(idx[j]))
+			}
 		}
 		if !f.gateSeen[pk] {
 			f.gateSeen[pk], f.gateSet[pk] = true, set
