@@ -88,7 +88,7 @@ type kv struct{ k, v string }
 // each package ID.
 type outcomeDecoder struct {
 	recipes, versions []kv
-	ids               map[string]string
+	ids               map[string]string // package IDs seen, all valid
 	out               model.Outcomes
 }
 
@@ -99,10 +99,14 @@ func (d *outcomeDecoder) id(k []byte) string {
 		return s
 	}
 	s := string(k)
-	if len(d.ids) < 1<<22 {
+	if validPackageID(s) && len(d.ids) < 1<<22 {
 		d.ids[s] = s
 	}
 	return s
+}
+
+func validPackageID(id string) bool {
+	return id != "" && len(id) <= 1024 && safetext.Safe(id)
 }
 
 // decode decodes and checks one outcome record.
@@ -256,7 +260,7 @@ func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, l
 		if i > 0 && recipes[i-1].k == id {
 			return nil, bad("recipe %s appears twice", safetext.Escape(id))
 		}
-		if id == "" || len(id) > 1024 || !safetext.Safe(id) {
+		if _, known := d.ids[id]; !known && !validPackageID(id) {
 			return nil, bad("recipe %q is empty, longer than 1024 bytes or holds control characters", safetext.Escape(id))
 		}
 		if len(c) != len(o.Platforms) {
