@@ -45,6 +45,7 @@ type pairState struct {
 	sincePos int32 // first failure of the current run of failures
 	lastFlip int32 // last flip on the current version; -1 none
 	lastVer  uint32
+	failVer  uint32 // the version of its last failure
 	// Flip evidence on the current version (saturating counts).
 	passes, fails, retried, flips uint16
 	lastCat                       uint16
@@ -478,7 +479,7 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 		}
 		st.lastPos, st.lastKind, st.lastVer = int32(p), e.kind, e.ver
 		if !pass {
-			st.lastCat = e.cat
+			st.lastCat, st.failVer = e.cat, e.ver
 		}
 	}
 }
@@ -1117,7 +1118,7 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch)
 		if chance > 0.05/m {
 			continue
 		}
-		var unlocked, retested int64
+		var unlocked, retested, newVersion int64
 		for _, r := range blocked[k] {
 			pair, ok := ra.lookup(r, k.plat)
 			if !ok {
@@ -1128,7 +1129,11 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch)
 				continue
 			}
 			retested++
-			if st.lastKind != ocFail {
+			switch {
+			case st.lastKind == ocFail:
+			case st.lastVer != st.failVer && st.lastVer != 0 && st.failVer != 0:
+				newVersion++ // passes, but as a new version of the recipe
+			default:
 				unlocked++
 			}
 		}
@@ -1147,8 +1152,11 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch)
 			in.Category = k.name
 			what = "failing with " + in.Category
 		}
-		in.Evidence = fmt.Sprintf("on %s, no failure in the window's %d batches is %s any more, where %d of the previous window's %d batches were (were nothing fixed, all %d would be clear with chance %.2g); of the %d recipes it held back, %d were tested again and %d of them now pass",
+		in.Evidence = fmt.Sprintf("on %s, no failure in the window's %d batches is %s any more, where %d of the previous window's %d batches were (were nothing fixed, all %d would be clear with chance %.2g); of the %d recipes it held back, %d were tested again and %d of them now pass on the same version",
 			k.plat, after, what, showed, before, after, chance, total, retested, unlocked)
+		if newVersion > 0 {
+			in.Evidence += fmt.Sprintf(" (%d more pass as a new version of the recipe, not counted)", newVersion)
+		}
 		rep.Insights = append(rep.Insights, in)
 	}
 }
