@@ -152,38 +152,47 @@ func (o *Outcomes) Disagrees(run *BatchRun) string {
 func CountsSum(m map[string]Counts) uint64 {
 	var sum uint64
 	for p, c := range m {
-		h := fnv.New64a()
-		h.Write([]byte(p))
-		var b [32]byte
-		binary.LittleEndian.PutUint64(b[0:], uint64(c.Tested))
-		binary.LittleEndian.PutUint64(b[8:], uint64(c.Passed))
-		binary.LittleEndian.PutUint64(b[16:], uint64(c.Failed))
-		binary.LittleEndian.PutUint64(b[24:], uint64(c.Skipped))
-		h.Write(b[:])
-		sum += h.Sum64() // order-free
+		sum += platformSum(p, c) // order-free
 	}
 	return sum
+}
+
+func platformSum(p string, c Counts) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(p))
+	var b [32]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(c.Tested))
+	binary.LittleEndian.PutUint64(b[8:], uint64(c.Passed))
+	binary.LittleEndian.PutUint64(b[16:], uint64(c.Failed))
+	binary.LittleEndian.PutUint64(b[24:], uint64(c.Skipped))
+	h.Write(b[:])
+	return h.Sum64()
+}
+
+// column adds up the outcomes on platform j (the reader has checked every
+// code byte).
+func (o *Outcomes) column(j int) Counts {
+	c := Counts{SkippedKnown: true}
+	for i := range o.Recipes {
+		switch k := o.Recipes[i].Codes[j]; k {
+		case OutcomePass, OutcomePassRetried:
+			c.Tested++
+			c.Passed++
+		case OutcomeSkipped:
+			c.Skipped++
+		default:
+			c.Tested++
+			c.Failed++
+		}
+	}
+	return c
 }
 
 // Counts adds up the outcomes per platform.
 func (o *Outcomes) Counts() map[string]Counts {
 	m := make(map[string]Counts, len(o.Platforms))
 	for j, p := range o.Platforms {
-		var c Counts
-		for i := range o.Recipes {
-			switch o.At(i, j).Kind {
-			case Passed:
-				c.Tested++
-				c.Passed++
-			case Failed:
-				c.Tested++
-				c.Failed++
-			case Skipped:
-				c.Skipped++
-			}
-		}
-		c.SkippedKnown = true
-		m[p] = c
+		m[p] = o.column(j)
 	}
 	return m
 }
@@ -192,28 +201,7 @@ func (o *Outcomes) Counts() map[string]Counts {
 func (o *Outcomes) CountsSum() uint64 {
 	var sum uint64
 	for j, p := range o.Platforms {
-		var c Counts
-		for i := range o.Recipes {
-			switch k := o.Recipes[i].Codes[j]; {
-			case k == OutcomePass || k == OutcomePassRetried:
-				c.Tested++
-				c.Passed++
-			case k == OutcomeSkipped:
-				c.Skipped++
-			default:
-				c.Tested++
-				c.Failed++
-			}
-		}
-		h := fnv.New64a()
-		h.Write([]byte(p))
-		var b [32]byte
-		binary.LittleEndian.PutUint64(b[0:], uint64(c.Tested))
-		binary.LittleEndian.PutUint64(b[8:], uint64(c.Passed))
-		binary.LittleEndian.PutUint64(b[16:], uint64(c.Failed))
-		binary.LittleEndian.PutUint64(b[24:], uint64(c.Skipped))
-		h.Write(b[:])
-		sum += h.Sum64()
+		sum += platformSum(p, o.column(j))
 	}
 	return sum
 }

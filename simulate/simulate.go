@@ -302,12 +302,11 @@ func baseProb(e eco, platform string, t float64, stable bool) float64 {
 	return p
 }
 
-// Batch makes one batch's validation results.
-func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []record.Result {
-	// The batch's effects, drawn from their own stream so that the default
-	// history does not change.
-	probs := make([]float64, len(Platforms))
-	down := make([]bool, len(Platforms))
+// batchEffects draws one batch's pass probability and outage per platform,
+// from their own stream (fx) so that the default history does not change.
+func batchEffects(fx *rand.Rand, e eco, t float64, o *Options) (probs []float64, down []bool) {
+	probs = make([]float64, len(Platforms))
+	down = make([]bool, len(Platforms))
 	for i, p := range Platforms {
 		probs[i] = passProb(e, p, t, o)
 		if o.ICC > 0 {
@@ -315,6 +314,12 @@ func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []rec
 		}
 		down[i] = o.Outages > 0 && fx.Float64() < o.Outages
 	}
+	return probs, down
+}
+
+// Batch makes one batch's validation results.
+func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []record.Result {
+	probs, down := batchEffects(fx, e, t, o)
 	var out []record.Result
 	seen := map[string]bool{}
 	for len(seen) < n {
@@ -571,15 +576,7 @@ func flaky(o *Options, e eco, recipe, platform string, t float64) bool {
 // (Options.Retests): up to two recipes that failed earlier are retried
 // first, then recipes are drawn by popularity.
 func retestResults(rng, fx *rand.Rand, st *retests, e eco, n, batch int, t float64, o *Options) []record.Result {
-	probs := make([]float64, len(Platforms))
-	down := make([]bool, len(Platforms))
-	for i, p := range Platforms {
-		probs[i] = passProb(e, p, t, o)
-		if o.ICC > 0 {
-			probs[i] = stats.BetaDraw(fx, probs[i], o.ICC)
-		}
-		down[i] = o.Outages > 0 && fx.Float64() < o.Outages
-	}
+	probs, down := batchEffects(fx, e, t, o)
 	flakeRate := o.FlakeRate
 	if flakeRate <= 0 {
 		flakeRate = 0.3
