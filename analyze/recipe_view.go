@@ -200,26 +200,20 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 			ver := ra.version(r.Version)
 			for j, p := range o.Platforms {
 				oc := o.At(0, j)
-				e := ocEntry{pair: ra.pair(r.PackageID, p), ver: ver}
-				switch {
-				case oc.Kind == model.Passed && oc.Retried:
+				e := ocEntry{pair: ra.pair(r.PackageID, p), ver: ver, kind: kindOf(o, r.Codes[j])}
+				switch e.kind {
+				case ocRetried:
 					rb.Retried = append(rb.Retried, p)
 					plat(p).Passes++
-					e.kind = ocRetried
-				case oc.Kind == model.Passed:
+				case ocPass:
 					rb.Passed = append(rb.Passed, p)
 					plat(p).Passes++
-					e.kind = ocPass
-				case oc.Kind == model.Skipped:
+				case ocFail, ocInfra:
+					plat(p).Failures++
+					e.cat = ra.intern(ra.catIdx, &ra.cats, oc.Category)
+				default:
 					rb.Skipped = append(rb.Skipped, p)
 					plat(p).Skipped++
-				case oc.Kind == model.Failed:
-					plat(p).Failures++
-					e.kind = ocFail
-					if model.CategoryKind(oc.Category) == model.KindInfrastructure {
-						e.kind = ocInfra
-					}
-					e.cat = ra.intern(ra.catIdx, &ra.cats, oc.Category)
 				}
 				if e.kind != 0 {
 					es = append(es, e)

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
@@ -32,6 +31,23 @@ type ocEntry struct {
 	ver  uint32 // index into recipeAgg.vers; 0 = unknown
 	cat  uint16 // index into recipeAgg.cats, for failures
 	kind uint8
+}
+
+// kindOf classifies one outcome byte of record o: ocPass, ocRetried,
+// ocFail, ocInfra, or 0 for a skip.
+func kindOf(o *model.Outcomes, c byte) uint8 {
+	oc := o.Decode(c)
+	switch {
+	case oc.Kind == model.Passed && oc.Retried:
+		return ocRetried
+	case oc.Kind == model.Passed:
+		return ocPass
+	case oc.Kind == model.Failed && model.CategoryKind(oc.Category) == model.KindInfrastructure:
+		return ocInfra
+	case oc.Kind == model.Failed:
+		return ocFail
+	}
+	return 0
 }
 
 // pack keeps what the exclusion of flaky results and the paired
@@ -279,10 +295,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		codeKind[model.OutcomePass], codeKind[model.OutcomePassRetried] = ocPass, ocRetried
 		for k, cat := range o.Categories {
 			b := model.FailureCodes[k]
-			codeKind[b], codeCat[b] = ocFail, ra.intern(ra.catIdx, &ra.cats, cat)
-			if model.CategoryKind(cat) == model.KindInfrastructure {
-				codeKind[b] = ocInfra
-			}
+			codeKind[b], codeCat[b] = kindOf(o, b), ra.intern(ra.catIdx, &ra.cats, cat)
 		}
 		kinds = slices.Grow(kinds[:0], len(ids))[:len(ids)]
 		cats = slices.Grow(cats[:0], len(ids))[:len(ids)]
@@ -855,19 +868,6 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 		}
 		idx[j] = int(k)
 	}
-	// status: 0 skipped, 1 passed, 2 failed (recipe), 3 failed (infrastructure)
-	status := func(c byte) uint8 {
-		switch c {
-		case model.OutcomePass, model.OutcomePassRetried:
-			return 1
-		case model.OutcomeSkipped:
-			return 0
-		}
-		if k := model.FailureCode(c); k >= 0 && model.CategoryKind(o.Categories[k]) == model.KindInfrastructure {
-			return 3
-		}
-		return 2
-	}
 	var es []uint32
 	for ri := range o.Recipes {
 		rec := &o.Recipes[ri]
@@ -888,10 +888,10 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 			if idx[j] < 0 {
 				continue
 			}
-			switch status(rec.Codes[j]) {
-			case 1:
+			switch kindOf(o, rec.Codes[j]) {
+			case ocPass, ocRetried:
 				es = append(es, r<<9|uint32(idx[j])<<1|1)
-			case 2:
+			case ocFail:
 				es = append(es, r<<9|uint32(idx[j])<<1)
 			}
 		}
@@ -912,11 +912,11 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 			if idx[j] < 0 {
 				continue
 			}
-			switch status(o.Recipes[ri].Codes[j]) {
+			switch kindOf(o, o.Recipes[ri].Codes[j]) {
 			case 0:
 				m.skipped.set(uint8(j))
 				skipAny.set(uint8(j))
-			case 1:
+			case ocPass, ocRetried:
 				m.passed.set(uint8(j))
 			default:
 				m.failed.set(uint8(j))
@@ -1197,5 +1197,3 @@ func outcomeNote(c *OutcomeCoverage) {
 		c.Note = fmt.Sprintf("Only %d of the window's %d batches have per-recipe outcome records: transitions, flaky recipes and paired comparisons cover those batches only.", c.WithOutcomes, c.Batches)
 	}
 }
-
-var _ = time.Time{}
