@@ -15,7 +15,7 @@ import (
 // in parallel (one reader and one aggregate per worker, merged at the end:
 // every count is a sum and every gap state an intersection, so the result
 // does not depend on the order). Problems come back in file and line order.
-func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur, prev []*batch, lo, hi time.Time, ecoFilter, known map[string]bool) (*failureAgg, []reader.Problem, int, error) {
+func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur, prev []*batch, lo, hi time.Time, ecoFilter, known, needInfra map[string]bool) (*failureAgg, []reader.Problem, int, error) {
 	lister := reader.New(fsys, name, reader.Options{SkipMessages: true})
 	files, err := lister.FailureFiles()
 	if err != nil {
@@ -38,6 +38,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 	for w := 0; w < workers; w++ {
 		fa := newFailureAgg(newRoller(o.By, o.Platforms), cur, lo, hi, ecoFilter)
 		fa.known = known
+		fa.needInfra = needInfra
 		for _, b := range prev {
 			fa.inPrev[b.id] = true
 		}
@@ -156,10 +157,14 @@ func (fa *failureAgg) merge(other *failureAgg) {
 
 // failureAgg counts the window's failure records.
 type failureAgg struct {
-	ro        *roller
-	inWindow  map[string]bool // batch IDs of the window
-	known     map[string]bool // every batch ID in the metrics
-	lo, hi    time.Time       // time span for records without a known batch ID
+	ro       *roller
+	inWindow map[string]bool // batch IDs of the window
+	known    map[string]bool // every batch ID in the metrics
+	// needInfra holds the batches whose records do not count their
+	// infrastructure failures (for some platform or ecosystem): only
+	// theirs are counted from the failure records, by batch.
+	needInfra map[string]bool
+	lo, hi    time.Time // time span for records without a known batch ID
 	ecoFilter map[string]bool
 
 	catCount  map[string]map[string]int64     // platform -> category -> failures
@@ -179,9 +184,9 @@ type failureAgg struct {
 	// ecosystems it appeared in.
 	causeBatches map[causeKey]map[string]bool
 	causeEcos    map[causeKey]map[string]bool
-	// Infrastructure failures of every batch (not only the window's), for
-	// batch records that do not count them: by batch ID, or by time for
-	// records without one.
+	// Infrastructure failures of every batch (not only the window's) whose
+	// record does not count them (needInfra): by batch ID, or by time for
+	// failure records without a known one.
 	infraBatch map[string]map[string]int64
 	infraTime  map[int64]map[string]int64
 	// infraEco splits infraBatch by the failure's ecosystem, for batches
@@ -229,8 +234,10 @@ func (fa *failureAgg) add(f *model.Failure) {
 	if model.CategoryKind(f.Category) == model.KindInfrastructure {
 		if r := fa.ro.roll(f.Environment); r.keep {
 			if f.BatchID != "" && fa.knownBatch(f.BatchID) {
-				bump(fa.infraBatch, f.BatchID, r.id, 1)
-				bump(fa.infraEco, [2]string{f.BatchID, f.Ecosystem}, r.id, 1)
+				if fa.needInfra[f.BatchID] {
+					bump(fa.infraBatch, f.BatchID, r.id, 1)
+					bump(fa.infraEco, [2]string{f.BatchID, f.Ecosystem}, r.id, 1)
+				}
 			} else {
 				bump(fa.infraTime, f.Timestamp.UnixNano(), r.id, 1)
 			}

@@ -47,6 +47,24 @@ type batch struct {
 	flaky    map[string][2]int64
 }
 
+// infraKnown reports whether the batch's record counts its infrastructure
+// failures for every platform, in total and per ecosystem.
+func (b *batch) infraKnown() bool {
+	for _, pc := range b.plats {
+		if !pc.infraKnown {
+			return false
+		}
+	}
+	for _, pcs := range b.byEco {
+		for _, pc := range pcs {
+			if !pc.infraKnown {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 type platCount struct {
 	id      string
 	c       model.Counts
@@ -283,7 +301,13 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs)
+	needInfra := map[string]bool{}
+	for _, b := range all {
+		if !b.infraKnown() {
+			needInfra[b.id] = true
+		}
+	}
+	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
 	if err != nil {
 		return nil, err
 	}
