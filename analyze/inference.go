@@ -22,6 +22,33 @@ const (
 )
 
 // series is one platform's batches reduced to what inference needs.
+// seriesKind says which of a series' observations to collect.
+type seriesKind uint8
+
+const (
+	seriesRate seriesKind = 1 << iota
+	seriesEco
+	seriesYield
+	seriesHealth
+)
+
+func (k seriesKind) alloc(batches, ecos int) *series {
+	s := &series{}
+	if k&seriesRate != 0 {
+		s.rate = make([]infer.Obs, 0, batches)
+	}
+	if k&seriesEco != 0 {
+		s.eco = make([]infer.Obs, 0, ecos)
+	}
+	if k&seriesYield != 0 {
+		s.yield = make([]infer.Obs, 0, ecos)
+	}
+	if k&seriesHealth != 0 {
+		s.health = make([]infer.Obs, 0, batches)
+	}
+	return s
+}
+
 type series struct {
 	// rate holds one Obs per batch (recipe results, incidents left out);
 	// eco one per batch and ecosystem.
@@ -51,8 +78,24 @@ type series struct {
 //
 // With noFlaky, the results of flaky recipes (batch.flaky) are left out of
 // the recipe rate: they are not evidence of a change of the platform.
-func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool) map[string]*series {
+func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, want seriesKind) map[string]*series {
 	out := map[string]*series{}
+	// Each series is allocated once, at most as long as the batches (and
+	// their ecosystems) that can add to it.
+	perBatch, perEco := map[string]int{}, map[string]int{}
+	for _, b := range bs {
+		for _, pc := range b.plats {
+			perBatch[pc.id]++
+			if b.byEco == nil {
+				perEco[pc.id]++
+			}
+		}
+		for _, pcs := range b.byEco {
+			for _, e := range pcs {
+				perEco[e.id]++
+			}
+		}
+	}
 	for _, b := range bs {
 		infraOf := func(pc platCount) int64 {
 			n := pc.infra
@@ -64,7 +107,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool) m
 		for _, pc := range b.plats {
 			s := out[pc.id]
 			if s == nil {
-				s = &series{}
+				s = want.alloc(perBatch[pc.id], perEco[pc.id])
 				out[pc.id] = s
 			}
 			s.skipped += pc.c.Skipped
@@ -81,7 +124,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool) m
 			}
 			infra := infraOf(pc)
 			incident := pc.c.Tested > 0 && infra >= incidentMin && float64(infra) >= incidentShare*float64(pc.c.Tested)
-			if pc.c.SkippedKnown && !incident {
+			if want&seriesYield != 0 && pc.c.SkippedKnown && !incident {
 				if b.byEco == nil {
 					if n := pc.c.Tested - infra + pc.c.Skipped; n > 0 {
 						s.yield = append(s.yield, infer.Obs{Batch: pos[b], Eco: b.ecosystem, Tested: n, Passed: pc.c.Passed})
@@ -108,7 +151,9 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool) m
 			}
 			s.infra += infra
 			s.tested += pc.c.Tested
-			s.health = append(s.health, infer.Obs{Batch: pos[b], Tested: pc.c.Tested, Passed: infra})
+			if want&seriesHealth != 0 {
+				s.health = append(s.health, infer.Obs{Batch: pos[b], Tested: pc.c.Tested, Passed: infra})
+			}
 			if incident {
 				s.incidents = append(s.incidents, b.id)
 				if s.incidentAt == nil {
@@ -124,8 +169,11 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool) m
 				o.Passed -= fl[1]
 			}
 			s.passed += o.Passed
-			if o.Tested > 0 {
+			if want&seriesRate != 0 && o.Tested > 0 {
 				s.rate = append(s.rate, o)
+			}
+			if want&seriesEco == 0 {
+				continue
 			}
 			if b.byEco == nil {
 				if o.Tested > 0 {
@@ -291,11 +339,11 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 	for i, b := range all {
 		pos[b] = i
 	}
-	ser := platSeries(cur, fa, pos, false)
+	ser := platSeries(cur, fa, pos, false, seriesRate|seriesEco|seriesHealth)
 	icc := pooledICC(ser)
 	rep.Inference = Inference{ICC: round3(icc), MinBatches: infer.MinBatches, MinTests: infer.MinTests,
 		MinRankBatches: infer.MinRankBatches, Q: infer.Q, IncidentMin: incidentMin, IncidentShare: incidentShare}
-	prevSer, curSer := platSeries(prev, fa, pos, true), platSeries(trendCur, fa, pos, true)
+	prevSer, curSer := platSeries(prev, fa, pos, true, seriesEco|seriesHealth), platSeries(trendCur, fa, pos, true, seriesEco|seriesHealth)
 	// The trends' floor on the intra-batch correlation pools both of their
 	// windows (each ecosystem x window its own group): more batches, less
 	// of the moment estimator's small-sample bias.
@@ -344,7 +392,7 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 	// sees it), with the alarms raised in the window.
 	if len(cur) > 0 {
 		upTo := all[:indexOf(all, cur[len(cur)-1])+1]
-		hist := platSeries(upTo, fa, pos, true)
+		hist := platSeries(upTo, fa, pos, true, seriesEco|seriesYield)
 		for i := range rep.Platforms {
 			p := &rep.Platforms[i]
 			if hist[p.Platform] != nil {
