@@ -67,17 +67,25 @@ func (b *batch) infraKnown() bool {
 
 type platCount struct {
 	id      string
-	c       model.Counts
+	c       counts
 	seconds float64
-	timed   bool
-	// infra counts the failed tests that were the infrastructure's;
-	// infraKnown is false until the record or the failure records say.
-	infra      int64
-	infraKnown bool
+	// infra counts the failed tests that were the infrastructure's.
+	infra int64
 	// gates are the platforms (rolled up) the record shows gating this
-	// one in the batch; gateless is true when it had skips no gate explains.
-	gates    []string
+	// one in the batch.
+	gates []string
+	timed bool
+	// infraKnown is false until the record or the failure records say.
+	infraKnown bool
+	// gateless is true when it had skips no gate explains.
 	gateless bool
+}
+
+// counts is a platform's test counts in one batch (model.Counts without
+// what the report keeps elsewhere), kept for every batch of the history.
+type counts struct {
+	Tested, Passed, Failed, Skipped int64
+	SkippedKnown                    bool
 }
 
 type platInfo struct {
@@ -460,7 +468,7 @@ func rate(k, n int64) float64 {
 
 type cellKey struct{ eco, plat string }
 
-func addCell(cells map[cellKey]*MatrixCell, k cellKey, c model.Counts) {
+func addCell(cells map[cellKey]*MatrixCell, k cellKey, c counts) {
 	m := cells[k]
 	if m == nil {
 		m = &MatrixCell{Ecosystem: k.eco, Platform: k.plat}
@@ -478,7 +486,6 @@ func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]f
 		return nil
 	}
 	out := make([]platCount, 0, len(src))
-	idx := map[string]int{}
 	for id, c := range src {
 		r := ro.roll(id)
 		if !r.keep {
@@ -487,11 +494,10 @@ func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]f
 		if _, ok := levels[r.id]; !ok {
 			levels[r.id] = platInfo{level: r.level, coarser: r.level != by}
 		}
-		i, ok := idx[r.id]
-		if !ok {
+		i := slices.IndexFunc(out, func(pc platCount) bool { return pc.id == r.id })
+		if i < 0 {
 			i = len(out)
-			idx[r.id] = i
-			out = append(out, platCount{id: r.id, c: model.Counts{SkippedKnown: true}, infraKnown: true})
+			out = append(out, platCount{id: r.id, c: counts{SkippedKnown: true}, infraKnown: true})
 		}
 		pc := &out[i]
 		if c.Infrastructure != nil {

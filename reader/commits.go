@@ -22,13 +22,35 @@ type Commits struct {
 // data, to count a repeated one (a copied file or line) once. Readers that
 // share a pass (one per worker) share one Copies; it is safe for that.
 type Copies struct {
-	mu     sync.Mutex
-	seed   maphash.Seed
-	copies map[uint64]place
+	mu   sync.Mutex
+	seed maphash.Seed
+	// copies holds, per record hash, where it was first seen: a file's
+	// index in files and a line, packed in 64 bits (a record read in a
+	// pass costs 16 bytes here).
+	copies map[uint64]uint64
+	files  []string
+	fileAt map[string]uint64
 }
 
 // NewCopies returns an empty Copies.
-func NewCopies() *Copies { return &Copies{seed: maphash.MakeSeed(), copies: map[uint64]place{}} }
+func NewCopies() *Copies {
+	return &Copies{seed: maphash.MakeSeed(), copies: map[uint64]uint64{}, fileAt: map[string]uint64{}}
+}
+
+// pack returns p in 64 bits; c.mu is held.
+func (c *Copies) pack(p place) uint64 {
+	i, ok := c.fileAt[p.file]
+	if !ok {
+		i = uint64(len(c.files))
+		c.files = append(c.files, p.file)
+		c.fileAt[p.file] = i
+	}
+	return i<<32 | uint64(uint32(p.line))
+}
+
+func (c *Copies) unpack(v uint64) place {
+	return place{c.files[v>>32], int(uint32(v))}
+}
 
 type place struct {
 	file string
@@ -79,13 +101,13 @@ func (c *Copies) repeated(f *model.Failure) (place, bool) {
 	here := place{f.Source.File, f.Source.Line}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	first, seen := c.copies[key]
+	v, seen := c.copies[key]
 	if !seen {
-		c.copies[key] = here
+		c.copies[key] = c.pack(here)
 		return place{}, false
 	}
-	if here.before(first) {
-		c.copies[key] = here
+	if first := c.unpack(v); here.before(first) {
+		c.copies[key] = c.pack(here)
 		return first, true
 	}
 	return here, true
