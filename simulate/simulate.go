@@ -28,6 +28,12 @@ import (
 type Options struct {
 	Batches int
 	Seed    uint64
+	// Recipes, when above 0, is the size of the registry the batches draw
+	// their recipes from (split between the ecosystems by their weights),
+	// each draw uniform over its ecosystem's pool: registry-scale
+	// cardinality, most recipes tested once or a few times. Zero draws
+	// from 4,000 recipes per ecosystem, the popular ones far more often.
+	Recipes int
 	// Start is the first batch's time; batches follow every 3 to 5 hours.
 	Start time.Time
 
@@ -111,7 +117,20 @@ func (o Options) Validate() error {
 	if o.Start.IsZero() {
 		return fmt.Errorf("no start time")
 	}
+	if o.Recipes != 0 && (o.Recipes < 1000 || o.Recipes > 100_000_000) {
+		// At 1,000 the smallest ecosystem's pool (10%) still holds a
+		// whole batch (at most 24 recipes).
+		return fmt.Errorf("--recipes must be 0 or between 1000 and 100000000")
+	}
 	return nil
+}
+
+// drawRecipe draws the index of a recipe of e to validate (Options.Recipes).
+func drawRecipe(rng *rand.Rand, e eco, o *Options) int {
+	if o.Recipes > 0 {
+		return rng.IntN(max(1, o.Recipes*e.weight/100))
+	}
+	return int(rng.ExpFloat64()*400) % 4000
 }
 
 type eco struct {
@@ -323,7 +342,7 @@ func batchResults(rng, fx *rand.Rand, e eco, n int, t float64, o *Options) []rec
 	var out []record.Result
 	seen := map[string]bool{}
 	for len(seen) < n {
-		name := recipeName(e, int(rng.ExpFloat64()*400)%4000)
+		name := recipeName(e, drawRecipe(rng, e, o))
 		if seen[name] {
 			continue
 		}
@@ -594,7 +613,7 @@ func retestResults(rng, fx *rand.Rand, st *retests, e eco, n, batch int, t float
 	}
 	st.queue[e.name] = q
 	for len(names) < n {
-		name := recipeName(e, int(rng.ExpFloat64()*400)%4000)
+		name := recipeName(e, drawRecipe(rng, e, o))
 		if seen[name] {
 			continue
 		}

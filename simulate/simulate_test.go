@@ -61,3 +61,49 @@ func TestSimulateDeterministicAndShaped(t *testing.T) {
 		t.Errorf("problems: %v", ps)
 	}
 }
+
+// TestRegistryPool checks --recipes: draws spread over a registry-sized
+// pool give many more distinct recipes than the default popular 4,000 per
+// ecosystem, every one inside its ecosystem's share of the pool.
+func TestRegistryPool(t *testing.T) {
+	distinct := func(recipes int) (int, int) {
+		o := DefaultOptions
+		o.Batches, o.Seed, o.Recipes = 600, 5, recipes
+		dir := t.TempDir()
+		if _, err := Write(dir, o); err != nil {
+			t.Fatal(err)
+		}
+		r := reader.New(os.DirFS(dir), dir, reader.DefaultOptions)
+		seen := map[string]bool{}
+		tests := 0
+		if err := r.Outcomes(func(out *model.Outcomes) {
+			for _, rc := range out.Recipes {
+				seen[rc.PackageID] = true
+				tests++
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if ps, _ := r.Problems(); len(ps) > 0 {
+			t.Fatalf("problems: %v", ps)
+		}
+		return len(seen), tests
+	}
+	popular, _ := distinct(0)
+	registry, tests := distinct(1_000_000)
+	// Uniform draws from pools of 100,000 to 250,000 recipes repeat a
+	// recipe almost only by retrying or re-validating it.
+	if registry <= popular || registry*10 < tests*8 {
+		t.Errorf("%d distinct recipes in %d recipe tests with a registry of 1,000,000; %d with the default pool", registry, tests, popular)
+	}
+	for _, c := range []struct {
+		recipes int
+		ok      bool
+	}{{0, true}, {999, false}, {1000, true}, {100_000_000, true}, {100_000_001, false}, {-1, false}} {
+		o := DefaultOptions
+		o.Recipes = c.recipes
+		if err := o.Validate(); (err == nil) != c.ok {
+			t.Errorf("Recipes %d: Validate() = %v", c.recipes, err)
+		}
+	}
+}

@@ -10,9 +10,10 @@ import (
 )
 
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("simulate", "simulate --out DIR [--batches N] [--seed S] [--start RFC3339]", stderr)
+	fs := newFlags("simulate", "simulate --out DIR [--batches N] [--recipes N] [--seed S] [--start RFC3339]", stderr)
 	out := fs.String("out", "", "data directory to write (must hold no records yet)")
 	batches := fs.Int("batches", simulate.DefaultOptions.Batches, "number of batches")
+	recipes := fs.Int("recipes", 0, "registry size: draw each batch's recipes uniformly from N recipes (0: 4,000 per ecosystem, popular ones more often)")
 	seed := fs.Uint64("seed", simulate.DefaultOptions.Seed, "random seed: the same seed writes the same history")
 	start := fs.String("start", simulate.DefaultOptions.Start.Format(time.RFC3339), "time of the first batch")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -22,7 +23,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("simulate: --out is required")
 	}
 	o := simulate.DefaultOptions
-	o.Batches, o.Seed = *batches, *seed
+	o.Batches, o.Seed, o.Recipes = *batches, *seed, *recipes
 	t, err := time.Parse(time.RFC3339, *start)
 	if err != nil {
 		return usageError("simulate: --start %q is not RFC 3339", *start)
