@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/batchsli/batchsli/internal/memlimit"
 	"github.com/batchsli/batchsli/internal/safetext"
 	"github.com/batchsli/batchsli/store"
 )
@@ -21,15 +22,15 @@ func main() {
 	// The heap may grow a quarter above what is live (GOGC 25, not the
 	// default 100: a report's live heap is its aggregates, and doubling it
 	// between collections would double the peak), and a soft limit of
-	// 128 MiB makes the collector work harder near that. The limit is
-	// above the live heap of a report on registry-sized histories; a limit
-	// below it would make the collector run non-stop (half the CPU) and
-	// still not keep the heap under it. GOGC and GOMEMLIMIT override them.
+	// 128 MiB makes the collector work harder near that. The limit follows
+	// the live heap when that outgrows it (memlimit): a limit below the
+	// live heap makes the collector run non-stop (half the CPU) and still
+	// not keep the heap under it. GOGC and GOMEMLIMIT override them.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(25)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(128 << 20)
+		memlimit.Keep(128 << 20)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	interrupts := make(chan os.Signal, 1)
