@@ -66,14 +66,27 @@ type pairState struct {
 	passes, fails, retried, flips uint16
 	lastCat                       uint16
 	lastKind                      uint8
-	up, down, flaky, anyRetried   bool
-	// The flaky segment's evidence, for the flaky list.
-	fPasses, fFails, fRetried, fFl uint16
-	fVer                           uint32
-	fLastFlip                      int32
-	// still indexes the pair's latest still_failing transition in the
-	// window (recipeAgg.stills); -1 none.
-	still int32
+	flags                         pairFlags
+	// 32 bytes: a registry's recipes x platforms each hold one. What few
+	// pairs need is kept beside (recipeAgg.segs, recipeAgg.stillOf).
+}
+
+// pairFlags are a pair's yes/no facts.
+type pairFlags uint8
+
+const (
+	flipUp      pairFlags = 1 << iota // a failure then a pass, this version
+	flipDown                          // a pass then a failure, this version
+	flakyPair                         // found flaky (segs holds the evidence)
+	retriedPair                       // passed after a failed attempt, ever
+)
+
+// flakySeg is the evidence of a flaky pair's latest flaky segment, for the
+// flaky list.
+type flakySeg struct {
+	passes, fails, retried, flips uint16
+	ver                           uint32
+	lastFlip                      int32
 }
 
 func inc(n *uint16) {
@@ -112,6 +125,10 @@ type recipeAgg struct {
 	counts [][2]int
 	// fine holds the window's outcomes at the recorded level.
 	fine fineOutcomes
+	// segs holds the flaky pairs' evidence; stillOf indexes each pair's
+	// latest still failing transition in the window (stills).
+	segs    map[uint32]flakySeg
+	stillOf map[uint32]int32
 	// flaky marks the pairs found flaky, and excluded those of them with
 	// evidence within a batch (a pass after a failed attempt): only those
 	// are kept out of trends and the detector (docs/METHODS.md). After
@@ -122,6 +139,7 @@ type recipeAgg struct {
 func newRecipeAgg(start, end int) *recipeAgg {
 	return &recipeAgg{recipeIdx: map[string]uint32{}, platIdx: map[string]uint16{},
 		catIdx: map[string]uint16{}, verIdx: map[string]uint32{"": 0}, vers: []string{""}, packed: map[int][]uint32{},
+		segs: map[uint32]flakySeg{}, stillOf: map[uint32]int32{},
 		start: start, end: end, last: -1}
 }
 
@@ -153,7 +171,7 @@ func (ra *recipeAgg) pairAt(ri uint32, pi uint16) uint32 {
 	}
 	id := uint32(len(ra.pairOf))
 	ra.pairOf = append(ra.pairOf, uint64(ri)<<16|uint64(pi))
-	ra.states = append(ra.states, pairState{lastPos: -1, sincePos: -1, lastFlip: -1, fLastFlip: -1, still: -1})
+	ra.states = append(ra.states, pairState{lastPos: -1, sincePos: -1, lastFlip: -1})
 	ps[pi] = id + 1
 	ra.pairsOf[ri] = ps
 	return id
@@ -429,14 +447,15 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 		// Flip evidence within one version.
 		if st.lastPos < 0 || e.ver != st.lastVer {
 			st.passes, st.fails, st.retried, st.flips = 0, 0, 0, 0
-			st.up, st.down, st.lastFlip = false, false, -1
+			st.flags &^= flipUp | flipDown
+			st.lastFlip = -1
 		} else if (st.lastKind != ocFail) != pass {
 			inc(&st.flips)
 			st.lastFlip = int32(p)
 			if pass {
-				st.up = true
+				st.flags |= flipUp
 			} else {
-				st.down = true
+				st.flags |= flipDown
 			}
 		}
 		if pass {
@@ -446,11 +465,11 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 		}
 		if e.kind == ocRetried {
 			inc(&st.retried)
-			st.anyRetried = true
+			st.flags |= retriedPair
 		}
-		if st.retried > 0 || st.up && st.down {
-			st.flaky = true
-			st.fPasses, st.fFails, st.fRetried, st.fFl, st.fVer, st.fLastFlip = st.passes, st.fails, st.retried, st.flips, e.ver, st.lastFlip
+		if st.retried > 0 || st.flags&(flipUp|flipDown) == flipUp|flipDown {
+			st.flags |= flakyPair
+			ra.segs[e.pair] = flakySeg{passes: st.passes, fails: st.fails, retried: st.retried, flips: st.flips, ver: e.ver, lastFlip: st.lastFlip}
 		}
 		// Transitions, kept compactly; the report lists the latest.
 		if st.lastPos >= 0 && p >= ra.start {
@@ -465,11 +484,13 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 				tr.kind = 3
 			}
 			switch {
-			case tr.kind == 3 && st.still >= 0:
-				ra.stills[st.still] = tr
 			case tr.kind == 3:
-				st.still = int32(len(ra.stills))
-				ra.stills = append(ra.stills, tr)
+				if at, ok := ra.stillOf[e.pair]; ok {
+					ra.stills[at] = tr
+				} else {
+					ra.stillOf[e.pair] = int32(len(ra.stills))
+					ra.stills = append(ra.stills, tr)
+				}
 			case tr.kind != 0:
 				pi := int(ra.pairOf[e.pair] & 0xffff)
 				for len(ra.counts) <= pi {
@@ -505,8 +526,8 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 	ra.flaky = make([]bool, len(ra.states))
 	ra.excluded = make([]bool, len(ra.states))
 	for i := range ra.states {
-		ra.flaky[i] = ra.states[i].flaky
-		ra.excluded[i] = ra.states[i].anyRetried
+		ra.flaky[i] = ra.states[i].flags&flakyPair != 0
+		ra.excluded[i] = ra.states[i].flags&retriedPair != 0
 	}
 	res.counts = map[string]*[3]int{}
 	count := func(plat string) *[3]int {
@@ -574,18 +595,20 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 		return a.Recipe < b.Recipe
 	})
 	for pair, st := range ra.states {
-		if !st.flaky || st.lastPos < int32(start) {
+		if st.flags&flakyPair == 0 || st.lastPos < int32(start) {
 			continue
 		}
-		f := FlakyRecipe{Recipe: ra.recipeOf(uint32(pair)), Platform: ra.platOf(uint32(pair)), Version: ra.vers[st.fVer],
-			Passes: int64(st.fPasses), Failures: int64(st.fFails), RetriedPasses: int64(st.fRetried), Flips: int64(st.fFl),
-			LastBatchID: all[st.lastPos].id, Evidence: "flips", Excluded: st.anyRetried}
-		if st.anyRetried {
+		seg := ra.segs[uint32(pair)]
+		retried := st.flags&retriedPair != 0
+		f := FlakyRecipe{Recipe: ra.recipeOf(uint32(pair)), Platform: ra.platOf(uint32(pair)), Version: ra.vers[seg.ver],
+			Passes: int64(seg.passes), Failures: int64(seg.fails), RetriedPasses: int64(seg.retried), Flips: int64(seg.flips),
+			LastBatchID: all[st.lastPos].id, Evidence: "flips", Excluded: retried}
+		if retried {
 			f.Evidence = "retried_pass"
 		}
-		if st.fLastFlip >= 0 {
-			ts := all[st.fLastFlip].ts
-			f.LastFlip, f.LastFlipTime = all[st.fLastFlip].id, &ts
+		if seg.lastFlip >= 0 {
+			ts := all[seg.lastFlip].ts
+			f.LastFlip, f.LastFlipTime = all[seg.lastFlip].id, &ts
 		}
 		res.flaky = append(res.flaky, f)
 	}

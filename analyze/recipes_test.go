@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/simulate"
@@ -238,5 +239,13 @@ func TestRecipeClaimsCalibration(t *testing.T) {
 		if retried > 0 {
 			t.Errorf("ICC %.2f: %d recipes kept out as flaky where none flakes", icc, retried)
 		}
+	}
+}
+
+// TestPairStateSize keeps the per-pair state small: a registry's recipes x
+// platforms each hold one.
+func TestPairStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(pairState{}); n > 32 {
+		t.Errorf("pairState is %d bytes, more than 32", n)
 	}
 }
