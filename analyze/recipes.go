@@ -100,12 +100,15 @@ type recipeAgg struct {
 	recipeIdx map[string]uint32
 	plats     []string
 	platIdx   map[string]uint16
-	pairsOf   [][]uint32 // recipe -> platform -> pair + 1 (0: none yet)
-	pairOf    []uint64   // pair -> recipe<<16 | platform
-	cats      []string
-	catIdx    map[string]uint16
-	vers      []string
-	verIdx    map[string]uint32
+	// pairsOf holds, at recipe * stride + platform, the pair + 1 (0: none
+	// yet); stride grows with the platforms (a few times in a history).
+	pairsOf []uint32
+	stride  int
+	pairOf  []uint64 // pair -> recipe<<16 | platform
+	cats    []string
+	catIdx  map[string]uint16
+	vers    []string
+	verIdx  map[string]uint32
 
 	// packed holds each batch's entries (history position -> packed
 	// entries, grouped by recipe) up to the window's end.
@@ -149,7 +152,7 @@ func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
 		ri = uint32(len(ra.recipes))
 		ra.recipes = append(ra.recipes, recipe)
 		ra.recipeIdx[recipe] = ri
-		ra.pairsOf = append(ra.pairsOf, nil)
+		ra.pairsOf = append(ra.pairsOf, make([]uint32, ra.stride)...)
 	}
 	pi, ok := ra.platIdx[plat]
 	if !ok {
@@ -162,19 +165,28 @@ func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
 
 // pairAt is the pair of recipe index ri and platform index pi, made when new.
 func (ra *recipeAgg) pairAt(ri uint32, pi uint16) uint32 {
-	ps := ra.pairsOf[ri]
-	if int(pi) < len(ps) && ps[pi] != 0 {
-		return ps[pi] - 1
+	if int(pi) >= ra.stride {
+		ra.widen(int(pi) + 1)
 	}
-	for len(ps) <= int(pi) {
-		ps = append(ps, 0)
+	at := int(ri)*ra.stride + int(pi)
+	if ra.pairsOf[at] != 0 {
+		return ra.pairsOf[at] - 1
 	}
 	id := uint32(len(ra.pairOf))
 	ra.pairOf = append(ra.pairOf, uint64(ri)<<16|uint64(pi))
 	ra.states = append(ra.states, pairState{lastPos: -1, sincePos: -1, lastFlip: -1})
-	ps[pi] = id + 1
-	ra.pairsOf[ri] = ps
+	ra.pairsOf[at] = id + 1
 	return id
+}
+
+// widen lays pairsOf out again for stride platforms.
+func (ra *recipeAgg) widen(stride int) {
+	stride = max(stride, len(ra.plats))
+	out := make([]uint32, len(ra.recipes)*stride)
+	for ri := range ra.recipes {
+		copy(out[ri*stride:], ra.pairsOf[ri*ra.stride:(ri+1)*ra.stride])
+	}
+	ra.pairsOf, ra.stride = out, stride
 }
 
 // lookup is the pair of a recipe and platform, if it was seen.
@@ -184,10 +196,10 @@ func (ra *recipeAgg) lookup(recipe, plat string) (uint32, bool) {
 		return 0, false
 	}
 	pi, ok := ra.platIdx[plat]
-	if !ok || int(pi) >= len(ra.pairsOf[ri]) || ra.pairsOf[ri][pi] == 0 {
+	if !ok || int(pi) >= ra.stride || ra.pairsOf[int(ri)*ra.stride+int(pi)] == 0 {
 		return 0, false
 	}
-	return ra.pairsOf[ri][pi] - 1, true
+	return ra.pairsOf[int(ri)*ra.stride+int(pi)] - 1, true
 }
 
 func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[ra.pairOf[pair]>>16] }
@@ -353,7 +365,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 						ri = uint32(len(ra.recipes))
 						ra.recipes = append(ra.recipes, rec.PackageID)
 						ra.recipeIdx[rec.PackageID] = ri
-						ra.pairsOf = append(ra.pairsOf, nil)
+						ra.pairsOf = append(ra.pairsOf, make([]uint32, ra.stride)...)
 					}
 					rIdx, have = ri, true
 				}
@@ -736,7 +748,9 @@ func (ra *recipeAgg) paired(cur []*batch, pos map[*batch]int) []PairedComparison
 	batchD := make([]int64, npairs)
 	var touched []int
 	words := (npairs + 63) / 64
-	seen := map[uint32][]uint64{}
+	// seen holds, per recipe, the platform pairs already counted (its
+	// latest test in the window counts).
+	seen := make([]uint64, words*len(ra.recipes))
 	kinds := make([]uint8, n) // 0 untested, 1 passed, 2 failed
 	for ci := len(cur) - 1; ci >= 0; ci-- {
 		es := ra.fine.byBatch[pos[cur[ci]]]
@@ -754,7 +768,7 @@ func (ra *recipeAgg) paired(cur []*batch, pos map[*batch]int) []PairedComparison
 				e++
 			}
 			s = e
-			bits := seen[r]
+			bits := seen[int(r)*words : int(r+1)*words]
 			for a := 0; a < n; a++ {
 				if kinds[a] == 0 {
 					continue
@@ -764,10 +778,6 @@ func (ra *recipeAgg) paired(cur []*batch, pos map[*batch]int) []PairedComparison
 						continue
 					}
 					k := idx(a, b)
-					if bits == nil {
-						bits = make([]uint64, words)
-						seen[r] = bits
-					}
 					if bits[k/64]&(1<<(k%64)) != 0 {
 						continue
 					}
@@ -905,7 +915,7 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 			r = uint32(len(ra.recipes))
 			ra.recipes = append(ra.recipes, rec.PackageID)
 			ra.recipeIdx[rec.PackageID] = r
-			ra.pairsOf = append(ra.pairsOf, nil)
+			ra.pairsOf = append(ra.pairsOf, make([]uint32, ra.stride)...)
 		}
 		for j := range o.Platforms {
 			if idx[j] < 0 {
