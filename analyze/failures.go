@@ -3,6 +3,7 @@ package analyze
 import (
 	"io/fs"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -122,11 +123,24 @@ func (fa *failureAgg) merge(other *failureAgg) {
 	for k, n := range other.blockFail {
 		fa.blockFail[k] += n
 	}
+	// other's indexes, as fa's.
+	pkgs := make([]uint32, len(other.ids.pkgs))
+	for i, s := range other.ids.pkgs {
+		pkgs[i] = fa.ids.pkg(s)
+	}
+	plats := make([]uint16, len(other.ids.plats))
+	for i, s := range other.ids.plats {
+		plats[i] = fa.ids.plat(s)
+	}
+	names := make([]uint32, len(other.ids.names))
+	for i, s := range other.ids.names {
+		names[i] = fa.ids.name(s)
+	}
 	for k := range other.blockRec {
-		fa.blockRec[k] = struct{}{}
+		fa.blockRec[blockKey{pkg: pkgs[k.pkg], dep: names[k.dep], plat: plats[k.plat]}] = struct{}{}
 	}
 	for k := range other.prevCause {
-		fa.prevCause[k] = struct{}{}
+		fa.prevCause[prevKey{pkgs[k.pkg], fa.ids.cause(other.ids.causes[k.cause])}] = struct{}{}
 	}
 	for k, n := range other.curCause {
 		fa.curCause[k] += n
@@ -142,16 +156,27 @@ func (fa *failureAgg) merge(other *failureAgg) {
 			fa.causeEcos[k][e] = true
 		}
 	}
-	for k, st := range other.gaps {
-		mine := fa.gaps[k]
-		if mine == nil {
-			fa.gaps[k] = st
+	var deps []uint32
+	for ok, st := range other.gaps {
+		k := gapKey{pkgs[ok.pkg], plats[ok.plat]}
+		deps = deps[:0]
+		for _, d := range other.depsOf(ok, &st) {
+			deps = append(deps, names[d])
+		}
+		mine, seen := fa.gaps[k]
+		if !seen {
+			mine = gapState{cat: names[st.cat], mixed: st.mixed}
+			fa.setDeps(k, &mine, deps)
+			fa.gaps[k] = mine
 			continue
 		}
-		if st.catMixed || st.cat != mine.cat {
-			mine.catMixed = true
+		if st.mixed || names[st.cat] != mine.cat {
+			mine.mixed = true
 		}
-		mine.deps = intersect(mine.deps, st.deps)
+		if mine.nd != 0 {
+			fa.setDeps(k, &mine, intersect(fa.depsOf(k, &mine), deps))
+		}
+		fa.gaps[k] = mine
 	}
 }
 
@@ -170,15 +195,21 @@ type failureAgg struct {
 	catCount  map[string]map[string]int64     // platform -> category -> failures
 	kindCount map[string]map[model.Kind]int64 // platform -> kind -> failures
 	blockFail map[[2]string]int64             // (platform, dependency) -> failures
-	blockRec  map[[3]string]struct{}          // (platform, dependency, package)
-	gaps      map[[2]string]*gapState         // (platform, package) -> causes
-	records   int64
+	// The per-recipe state is kept by index (ids): a registry holds
+	// hundreds of thousands of failing recipes.
+	ids      ids
+	blockRec map[blockKey]struct{} // (package, dependency, platform)
+	gaps     map[gapKey]gapState   // (package, platform) -> causes
+	// moreDeps holds the blockers of the gaps with more than fit in
+	// gapState.
+	moreDeps map[gapKey][]uint32
+	records  int64
 	// inPrev holds the trend's previous window; prevCause the causes
 	// (platform, cause, package) of its failures, and curCause the window's
 	// failures per (platform, cause), for capability gaps closed. A cause
 	// is "dep:" and a blocker, or "cat:" and a recipe category.
 	inPrev    map[string]bool
-	prevCause map[prevCause]struct{}
+	prevCause map[prevKey]struct{}
 	curCause  map[causeKey]int64
 	// causeSeen holds, per cause of the previous window, the batches and
 	// ecosystems it appeared in.
@@ -194,11 +225,106 @@ type failureAgg struct {
 	infraEco map[[2]string]map[string]int64
 }
 
-// gapState is what every failure of one recipe on one platform has in common.
+// gapState is what every failure of one recipe on one platform has in
+// common: a category (a name index) unless mixed, and blockers (name
+// indexes: nd of them in deps, or in failureAgg.moreDeps when nd is
+// depsElsewhere).
 type gapState struct {
-	cat      string
-	catMixed bool
-	deps     []string
+	cat   uint32
+	deps  [2]uint32
+	nd    uint8
+	mixed bool
+}
+
+const depsElsewhere = 255
+
+type gapKey struct {
+	pkg  uint32
+	plat uint16
+}
+
+type blockKey struct {
+	pkg, dep uint32
+	plat     uint16
+}
+
+type prevKey struct{ pkg, cause uint32 }
+
+// ids numbers the strings the per-recipe state refers to: packages,
+// (rolled) platforms, names (categories and blockers) and causes.
+type ids struct {
+	pkgs    []string
+	pkgIdx  map[string]uint32
+	plats   []string
+	platIdx map[string]uint16
+	names   []string
+	nameIdx map[string]uint32
+	causes  []causeKey
+	causeAt map[causeKey]uint32
+}
+
+func newIDs() ids {
+	return ids{pkgIdx: map[string]uint32{}, platIdx: map[string]uint16{}, nameIdx: map[string]uint32{}, causeAt: map[causeKey]uint32{}}
+}
+
+func (d *ids) pkg(s string) uint32 {
+	i, ok := d.pkgIdx[s]
+	if !ok {
+		i = uint32(len(d.pkgs))
+		d.pkgs = append(d.pkgs, s)
+		d.pkgIdx[s] = i
+	}
+	return i
+}
+
+// plat numbers a rolled platform ID; a report has a few dozen at most
+// (each roll-up level of the environments met), far below 65,536.
+func (d *ids) plat(s string) uint16 {
+	i, ok := d.platIdx[s]
+	if !ok {
+		i = uint16(len(d.plats))
+		d.plats = append(d.plats, s)
+		d.platIdx[s] = i
+	}
+	return i
+}
+
+func (d *ids) name(s string) uint32 {
+	i, ok := d.nameIdx[s]
+	if !ok {
+		i = uint32(len(d.names))
+		d.names = append(d.names, s)
+		d.nameIdx[s] = i
+	}
+	return i
+}
+
+func (d *ids) cause(k causeKey) uint32 {
+	i, ok := d.causeAt[k]
+	if !ok {
+		i = uint32(len(d.causes))
+		d.causes = append(d.causes, k)
+		d.causeAt[k] = i
+	}
+	return i
+}
+
+// depsOf returns a gap's blockers (valid until the gap changes).
+func (fa *failureAgg) depsOf(k gapKey, st *gapState) []uint32 {
+	if st.nd == depsElsewhere {
+		return fa.moreDeps[k]
+	}
+	return st.deps[:st.nd]
+}
+
+// setDeps stores a gap's blockers.
+func (fa *failureAgg) setDeps(k gapKey, st *gapState, deps []uint32) {
+	if st.nd == depsElsewhere || len(deps) > len(st.deps) {
+		st.nd = depsElsewhere
+		fa.moreDeps[k] = append(fa.moreDeps[k][:0], deps...)
+		return
+	}
+	st.nd = uint8(copy(st.deps[:], deps))
 }
 
 func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[string]bool) *failureAgg {
@@ -208,13 +334,15 @@ func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[str
 		catCount:     map[string]map[string]int64{},
 		kindCount:    map[string]map[model.Kind]int64{},
 		blockFail:    map[[2]string]int64{},
-		blockRec:     map[[3]string]struct{}{},
-		gaps:         map[[2]string]*gapState{},
+		ids:          newIDs(),
+		blockRec:     map[blockKey]struct{}{},
+		gaps:         map[gapKey]gapState{},
+		moreDeps:     map[gapKey][]uint32{},
 		infraBatch:   map[string]map[string]int64{},
 		infraTime:    map[int64]map[string]int64{},
 		infraEco:     map[[2]string]map[string]int64{},
 		inPrev:       map[string]bool{},
-		prevCause:    map[prevCause]struct{}{},
+		prevCause:    map[prevKey]struct{}{},
 		curCause:     map[causeKey]int64{},
 		causeBatches: map[causeKey]map[string]bool{},
 		causeEcos:    map[causeKey]map[string]bool{},
@@ -246,9 +374,10 @@ func (fa *failureAgg) add(f *model.Failure) {
 	if f.BatchID != "" && fa.knownBatch(f.BatchID) {
 		if fa.inPrev[f.BatchID] {
 			if r := fa.ro.roll(f.Environment); r.keep {
+				pkg := fa.ids.pkg(f.PackageID)
 				forCauses(f, func(kind, name string) {
 					k := causeKey{r.id, kind, name}
-					fa.prevCause[prevCause{k, f.PackageID}] = struct{}{}
+					fa.prevCause[prevKey{pkg, fa.ids.cause(k)}] = struct{}{}
 					if fa.causeBatches[k] == nil {
 						fa.causeBatches[k], fa.causeEcos[k] = map[string]bool{}, map[string]bool{}
 					}
@@ -278,30 +407,36 @@ func (fa *failureAgg) add(f *model.Failure) {
 	cc[f.Category]++
 	fa.kindCount[p][model.CategoryKind(f.Category)]++
 	forCauses(f, func(kind, name string) { fa.curCause[causeKey{p, kind, name}]++ })
+	pkg, pi := fa.ids.pkg(f.PackageID), fa.ids.plat(p)
+	var depBuf [4]uint32
+	deps := depBuf[:0]
 	for _, d := range f.BlockedBy {
 		fa.blockFail[[2]string{p, d}]++
-		fa.blockRec[[3]string{p, d, f.PackageID}] = struct{}{}
+		di := fa.ids.name(d)
+		fa.blockRec[blockKey{pkg: pkg, dep: di, plat: pi}] = struct{}{}
+		deps = append(deps, di)
 	}
-	k := [2]string{p, f.PackageID}
-	st := fa.gaps[k]
-	if st == nil {
-		fa.gaps[k] = &gapState{cat: f.Category, deps: append([]string(nil), f.BlockedBy...)}
+	k := gapKey{pkg, pi}
+	cat := fa.ids.name(f.Category)
+	st, ok := fa.gaps[k]
+	if !ok {
+		st = gapState{cat: cat}
+		fa.setDeps(k, &st, deps)
+		fa.gaps[k] = st
 		return
 	}
-	if st.cat != f.Category {
-		st.catMixed = true
+	if st.cat != cat {
+		st.mixed = true
 	}
-	st.deps = intersect(st.deps, f.BlockedBy)
+	if st.nd != 0 {
+		fa.setDeps(k, &st, intersect(fa.depsOf(k, &st), deps))
+	}
+	fa.gaps[k] = st
 }
 
 // causeKey is a cause of failures on a platform: kind "dep" and a blocker,
 // or "cat" and a recipe category.
 type causeKey struct{ plat, kind, name string }
-
-type prevCause struct {
-	causeKey
-	pkg string
-}
 
 // forCauses calls fn with what a failure can be blamed on, for capability
 // gaps closed: each blocker or, for a failure blocked by nothing, its
@@ -330,14 +465,12 @@ func (fa *failureAgg) knownBatch(id string) bool {
 	return fa.known != nil && fa.known[id]
 }
 
-func intersect(a, b []string) []string {
+// intersect keeps the elements of a that are in b, in a (which it reuses).
+func intersect(a, b []uint32) []uint32 {
 	out := a[:0]
 	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				out = append(out, x)
-				break
-			}
+		if slices.Contains(b, x) {
+			out = append(out, x)
 		}
 	}
 	return out
@@ -374,7 +507,7 @@ func (fa *failureAgg) categories() []CategoryStat {
 func (fa *failureAgg) blockers(top int) []BlockerStat {
 	recipes := map[[2]string]int64{}
 	for k := range fa.blockRec {
-		recipes[[2]string{k[0], k[1]}]++
+		recipes[[2]string{fa.ids.plats[k.plat], fa.ids.names[k.dep]}]++
 	}
 	var all []BlockerStat
 	for k, n := range fa.blockFail {
@@ -419,19 +552,21 @@ func (fa *failureAgg) gapCounts() (map[cause]int64, map[string]int64) {
 	failing := map[string]int64{}
 	depCats := map[[2]string]map[string]int64{}
 	for k, st := range fa.gaps {
-		p := k[0]
+		p := fa.ids.plats[k.plat]
+		cat := fa.ids.names[st.cat]
 		failing[p]++
-		if !st.catMixed {
-			counts[cause{platform: p, category: st.cat}]++
+		if !st.mixed {
+			counts[cause{platform: p, category: cat}]++
 		}
-		for _, d := range st.deps {
+		for _, di := range fa.depsOf(k, &st) {
+			d := fa.ids.names[di]
 			m := depCats[[2]string{p, d}]
 			if m == nil {
 				m = map[string]int64{}
 				depCats[[2]string{p, d}] = m
 			}
-			c := st.cat
-			if st.catMixed {
+			c := cat
+			if st.mixed {
 				c = ""
 			}
 			m[c]++

@@ -1105,7 +1105,8 @@ func pairedWeakest(rep *Report, pairs []PairedComparison) {
 func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch) {
 	blocked := map[causeKey][]string{}
 	for k := range fa.prevCause {
-		blocked[k.causeKey] = append(blocked[k.causeKey], k.pkg)
+		c := fa.ids.causes[k.cause]
+		blocked[c] = append(blocked[c], fa.ids.pkgs[k.pkg])
 	}
 	var keys []causeKey
 	for k, rs := range blocked {
