@@ -104,7 +104,7 @@ type recipeAgg struct {
 	// yet); stride grows with the platforms (a few times in a history).
 	pairsOf []uint32
 	stride  int
-	pairOf  []uint64 // pair -> recipe<<16 | platform
+	pairOf  chunked[uint64] // pair -> recipe<<16 | platform
 	cats    []string
 	catIdx  map[string]uint16
 	vers    []string
@@ -116,7 +116,7 @@ type recipeAgg struct {
 	// The walk in history order: start and end bound the window; last is
 	// the last position walked.
 	start, end, last int
-	states           []pairState
+	states           chunked[pairState]
 	// The window's transitions: newly failing and newly fixed ones of the
 	// last batch (atEnd) and the latest maxTransitions others (a ring from
 	// ringAt), each pair's latest still failing one (stills), and counts
@@ -172,9 +172,9 @@ func (ra *recipeAgg) pairAt(ri uint32, pi uint16) uint32 {
 	if ra.pairsOf[at] != 0 {
 		return ra.pairsOf[at] - 1
 	}
-	id := uint32(len(ra.pairOf))
-	ra.pairOf = append(ra.pairOf, uint64(ri)<<16|uint64(pi))
-	ra.states = append(ra.states, pairState{lastPos: -1, sincePos: -1, lastFlip: -1})
+	id := uint32(ra.pairOf.len())
+	ra.pairOf.add(uint64(ri)<<16 | uint64(pi))
+	ra.states.add(pairState{lastPos: -1, sincePos: -1, lastFlip: -1})
 	ra.pairsOf[at] = id + 1
 	return id
 }
@@ -202,8 +202,8 @@ func (ra *recipeAgg) lookup(recipe, plat string) (uint32, bool) {
 	return ra.pairsOf[int(ri)*ra.stride+int(pi)] - 1, true
 }
 
-func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[ra.pairOf[pair]>>16] }
-func (ra *recipeAgg) platOf(pair uint32) string   { return ra.plats[ra.pairOf[pair]&0xffff] }
+func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[*ra.pairOf.at(int(pair))>>16] }
+func (ra *recipeAgg) platOf(pair uint32) string   { return ra.plats[*ra.pairOf.at(int(pair))&0xffff] }
 
 func (ra *recipeAgg) intern(m map[string]uint16, list *[]string, s string) uint16 {
 	if i, ok := m[s]; ok {
@@ -454,7 +454,7 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 		if e.kind == ocInfra {
 			continue // the runner's failure says nothing of the recipe
 		}
-		st := &ra.states[e.pair]
+		st := ra.states.at(int(e.pair))
 		pass := e.kind != ocFail
 		// Flip evidence within one version.
 		if st.lastPos < 0 || e.ver != st.lastVer {
@@ -504,7 +504,7 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 					ra.stills = append(ra.stills, tr)
 				}
 			case tr.kind != 0:
-				pi := int(ra.pairOf[e.pair] & 0xffff)
+				pi := int(*ra.pairOf.at(int(e.pair)) & 0xffff)
 				for len(ra.counts) <= pi {
 					ra.counts = append(ra.counts, [2]int{})
 				}
@@ -535,11 +535,11 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 func (ra *recipeAgg) finish(all []*batch) recipeResult {
 	start, end := ra.start, ra.end
 	var res recipeResult
-	ra.flaky = make([]bool, len(ra.states))
-	ra.excluded = make([]bool, len(ra.states))
-	for i := range ra.states {
-		ra.flaky[i] = ra.states[i].flags&flakyPair != 0
-		ra.excluded[i] = ra.states[i].flags&retriedPair != 0
+	ra.flaky = make([]bool, ra.states.len())
+	ra.excluded = make([]bool, ra.states.len())
+	for i := range ra.states.len() {
+		ra.flaky[i] = ra.states.at(i).flags&flakyPair != 0
+		ra.excluded[i] = ra.states.at(i).flags&retriedPair != 0
 	}
 	res.counts = map[string]*[3]int{}
 	count := func(plat string) *[3]int {
@@ -606,7 +606,8 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 		}
 		return a.Recipe < b.Recipe
 	})
-	for pair, st := range ra.states {
+	for pair := range ra.states.len() {
+		st := ra.states.at(pair)
 		if st.flags&flakyPair == 0 || st.lastPos < int32(start) {
 			continue
 		}
@@ -1158,7 +1159,7 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch)
 			if !ok {
 				continue
 			}
-			st := ra.states[pair]
+			st := ra.states.at(int(pair))
 			if st.lastPos < int32(start) {
 				continue
 			}

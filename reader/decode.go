@@ -30,18 +30,47 @@ func (in intern) get(b []byte) string {
 }
 
 func nonNegative(dec *jsonlite.Decoder, field string) (int64, error) {
+	return nonNegativeOf(dec, "", field)
+}
+
+// nonNegativeOf is nonNegative for the field of a platform (id.field), its
+// name made only for a problem.
+func nonNegativeOf(dec *jsonlite.Decoder, id, field string) (int64, error) {
 	line := dec.Line()
 	n, err := dec.Int()
 	if err != nil {
 		return 0, err
 	}
 	if n < 0 {
-		return 0, lineError{line, fmt.Sprintf("%s is negative (%d)", field, n)}
+		return 0, lineError{line, fmt.Sprintf("%s is negative (%d)", fieldName(id, field), n)}
 	}
 	if n > MaxCount {
-		return 0, lineError{line, fmt.Sprintf("%s is too large (%d; at most %d)", field, n, int64(MaxCount))}
+		return 0, lineError{line, fmt.Sprintf("%s is too large (%d; at most %d)", fieldName(id, field), n, int64(MaxCount))}
 	}
 	return n, nil
+}
+
+func fieldName(id, field string) string {
+	if id == "" {
+		return field
+	}
+	return id + "." + field
+}
+
+// internedStrings decodes an array of strings (or null), each interned.
+func internedStrings(dec *jsonlite.Decoder, in intern) ([]string, error) {
+	if dec.Null() {
+		return nil, nil
+	}
+	var out []string
+	err := dec.Array(func(int) error {
+		b, err := dec.StringBytes()
+		if err == nil {
+			out = append(out, in.get(b))
+		}
+		return err
+	})
+	return out, err
 }
 
 // MaxCount is the largest count a record may hold (2^40). Sums of up to 2^23
@@ -55,16 +84,20 @@ const MaxCount = 1 << 40
 const MaxSeconds = 1e9
 
 func nonNegativeFloat(dec *jsonlite.Decoder, field string) (float64, error) {
+	return nonNegativeFloatOf(dec, "", field)
+}
+
+func nonNegativeFloatOf(dec *jsonlite.Decoder, id, field string) (float64, error) {
 	line := dec.Line()
 	n, err := dec.Float()
 	if err != nil {
 		return 0, err
 	}
 	if n < 0 {
-		return 0, lineError{line, fmt.Sprintf("%s is negative (%v)", field, n)}
+		return 0, lineError{line, fmt.Sprintf("%s is negative (%v)", fieldName(id, field), n)}
 	}
 	if n > MaxSeconds {
-		return 0, lineError{line, fmt.Sprintf("%s is too large (%v; at most %v)", field, n, MaxSeconds)}
+		return 0, lineError{line, fmt.Sprintf("%s is too large (%v; at most %v)", fieldName(id, field), n, MaxSeconds)}
 	}
 	return n, nil
 }
@@ -158,8 +191,10 @@ func decodeCounts(dec *jsonlite.Decoder, in intern, out map[string]model.Counts)
 	if out == nil {
 		out = make(map[string]model.Counts, 8)
 	}
-	// Durations live in one slab per record rather than one allocation each.
+	// Durations and infrastructure counts live in one slab per record
+	// rather than one allocation each.
 	var slab []float64
+	var islab []int64
 	err := dec.Object(func(key []byte) error {
 		id := in.get(key)
 		line := dec.Line()
@@ -168,26 +203,30 @@ func decodeCounts(dec *jsonlite.Decoder, in intern, out map[string]model.Counts)
 			var err error
 			switch string(k) {
 			case "tested":
-				c.Tested, err = nonNegative(dec, id+".tested")
+				c.Tested, err = nonNegativeOf(dec, id, "tested")
 			case "passed":
-				c.Passed, err = nonNegative(dec, id+".passed")
+				c.Passed, err = nonNegativeOf(dec, id, "passed")
 			case "failed":
-				c.Failed, err = nonNegative(dec, id+".failed")
+				c.Failed, err = nonNegativeOf(dec, id, "failed")
 			case "skipped":
-				c.Skipped, err = nonNegative(dec, id+".skipped")
+				c.Skipped, err = nonNegativeOf(dec, id, "skipped")
 				c.SkippedKnown = true
 			case "infrastructure":
 				var n int64
-				n, err = nonNegative(dec, id+".infrastructure")
-				c.Infrastructure = &n
+				n, err = nonNegativeOf(dec, id, "infrastructure")
+				if len(islab) == cap(islab) {
+					islab = make([]int64, 0, 16)
+				}
+				islab = append(islab, n)
+				c.Infrastructure = &islab[len(islab)-1]
 			case "gated_by":
-				c.GatedBy, err = dec.Strings()
+				c.GatedBy, err = internedStrings(dec, in)
 			case "duration_seconds":
 				if dec.Null() {
 					return nil
 				}
 				var d float64
-				d, err = nonNegativeFloat(dec, id+".duration_seconds")
+				d, err = nonNegativeFloatOf(dec, id, "duration_seconds")
 				if len(slab) == cap(slab) {
 					slab = make([]float64, 0, 16)
 				}
@@ -598,10 +637,7 @@ func (fd *failureDecoder) field(dec *jsonlite.Decoder, key []byte, f *model.Fail
 		s, err = dec.StringBytes()
 		f.Subcategory = fd.in.get(s)
 	case "blocked_by":
-		f.BlockedBy, err = dec.Strings()
-		for i, s := range f.BlockedBy {
-			f.BlockedBy[i] = fd.in.get([]byte(s))
-		}
+		f.BlockedBy, err = internedStrings(dec, fd.in)
 	case "exit_code":
 		var n int64
 		n, err = dec.Int()
