@@ -440,6 +440,9 @@ type failureDecoder struct {
 	flat    model.Failure
 	entries []model.Failure
 	lines   []int
+	// Slabs the fast path keeps exit codes and blockers in.
+	exits []int
+	strs  []string
 }
 
 // again returns last when b spells it, else a new string stored in *last.

@@ -358,6 +358,11 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 	fd := failureDecoder{file: r.display(name), skipMessages: r.opts.SkipMessages, in: r.in, reuse: r.opts.Reuse, keepRaw: r.opts.KeepRaw}
 	return r.file(name, "failures", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
 		fd.frame = fr
+		if fastFailures && fd.fastFailure(fr, fn) {
+			st.records++
+			st.version("v2")
+			return
+		}
 		format, n, err := fd.decode(dec, fr.Line, fn, func(line int, msg string) {
 			r.problem(r.display(name), line, "%s", msg)
 		})

@@ -1,0 +1,262 @@
+package reader
+
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"github.com/batchsli/batchsli/internal/jsonlite"
+	"github.com/batchsli/batchsli/model"
+)
+
+// fastFailures lets FailureFile read the common shape of a v2 failure line
+// with fastFailure; tests turn it off to compare with the general decoder.
+var fastFailures = true
+
+// Keys of a v2 failure line, as bits.
+const (
+	fkSchema uint16 = 1 << iota
+	fkBatch
+	fkEcosystem
+	fkEnvironment
+	fkPackage
+	fkCategory
+	fkSubcategory
+	fkBlocked
+	fkExit
+	fkAttempts
+	fkAttemptID
+	fkMessage
+	fkTimestamp
+)
+
+// fastFailure decodes the line a v2 record is written as (compact JSON, one
+// object on one line, the keys batchsli writes, each once, strings without
+// escapes) without the general decoder, and sends it to fn. It reports
+// false, having sent nothing, for anything else, and for any line the
+// general decoder would find a problem in: that decoder then reads it. For
+// every line it takes, the record is the one the general decoder makes
+// (FuzzFastFailure checks it).
+func (fd *failureDecoder) fastFailure(fr jsonlite.Frame, fn func(*model.Failure)) bool {
+	b := fr.Data
+	if fr.Lines != 1 || len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return false
+	}
+	var (
+		seen                uint16
+		schema              int64
+		batch, eco, env     []byte
+		pkg, cat, sub, atID []byte
+		exit, attempts      int64
+		blocked             []string
+		ts                  []byte
+		message             string
+	)
+	i := 1
+	for {
+		key, n, ok := plainString(b, i)
+		if !ok || n >= len(b) || b[n] != ':' {
+			return false
+		}
+		i = n + 1
+		var bit uint16
+		switch string(key) {
+		case "schema_version":
+			bit = fkSchema
+			schema, i, ok = plainInt(b, i)
+		case "batch_id":
+			bit = fkBatch
+			batch, i, ok = plainString(b, i)
+		case "ecosystem":
+			bit = fkEcosystem
+			eco, i, ok = plainString(b, i)
+		case "environment":
+			bit = fkEnvironment
+			env, i, ok = plainString(b, i)
+		case "package_id":
+			bit = fkPackage
+			pkg, i, ok = plainString(b, i)
+		case "category":
+			bit = fkCategory
+			cat, i, ok = plainString(b, i)
+		case "subcategory":
+			bit = fkSubcategory
+			sub, i, ok = plainString(b, i)
+		case "blocked_by":
+			bit = fkBlocked
+			blocked, i, ok = fd.plainStrings(b, i)
+		case "exit_code":
+			bit = fkExit
+			exit, i, ok = plainInt(b, i)
+		case "attempts":
+			bit = fkAttempts
+			attempts, i, ok = plainInt(b, i)
+			ok = ok && attempts >= 0 && attempts <= MaxCount
+		case "attempt_id":
+			bit = fkAttemptID
+			atID, i, ok = plainString(b, i)
+		case "message":
+			bit = fkMessage
+			var msg []byte
+			msg, i, ok = plainString(b, i)
+			if ok && !fd.skipMessages {
+				message = string(msg)
+			}
+		case "timestamp":
+			bit = fkTimestamp
+			ts, i, ok = plainString(b, i)
+		default:
+			return false
+		}
+		if !ok || seen&bit != 0 || i >= len(b) {
+			return false
+		}
+		seen |= bit
+		if b[i] == '}' {
+			if i != len(b)-1 {
+				return false
+			}
+			break
+		}
+		if b[i] != ',' {
+			return false
+		}
+		i++
+	}
+	const need = fkSchema | fkBatch | fkEnvironment | fkPackage | fkTimestamp
+	if seen&need != need || schema != model.SchemaVersion || len(env) == 0 {
+		return false
+	}
+	t, ok := parseUTC(ts)
+	if !ok {
+		return false
+	}
+	pe, name := model.SplitPackageID(string(pkg))
+	if name == "" || pe == "" {
+		return false
+	}
+	fd.flat = model.Failure{Message: message}
+	f := &fd.flat
+	if !fd.reuse {
+		f = &model.Failure{Message: message}
+	}
+	f.SchemaVersion = model.SchemaVersion
+	f.BatchID = again(&fd.lastBatch, batch)
+	f.Environment = fd.in.get(env)
+	f.PackageID = again(&fd.lastPackage, pkg)
+	if seen&fkCategory != 0 {
+		f.RawCategory = fd.in.get(cat)
+	}
+	if seen&fkSubcategory != 0 {
+		f.Subcategory = fd.in.get(sub)
+	}
+	f.BlockedBy = blocked
+	if seen&fkExit != 0 {
+		f.ExitCode = fd.exitCode(int(exit))
+	}
+	f.Attempts = int(attempts)
+	if seen&fkAttemptID != 0 {
+		f.AttemptID = again(&fd.lastAttempt, atID)
+	}
+	f.Timestamp = t
+	f.Source = fd.source(fr.Line)
+	var ecosystem string
+	if seen&fkEcosystem != 0 {
+		ecosystem = fd.in.get(eco)
+	}
+	fd.finish(f, ecosystem, "")
+	fn(f)
+	return true
+}
+
+// exitCode returns a pointer to n, from a slab (one allocation per 64).
+func (fd *failureDecoder) exitCode(n int) *int {
+	if len(fd.exits) == cap(fd.exits) {
+		fd.exits = make([]int, 0, 64)
+	}
+	fd.exits = append(fd.exits, n)
+	return &fd.exits[len(fd.exits)-1]
+}
+
+// plainString reads, at b[i], a JSON string of printable ASCII or valid
+// UTF-8 without escapes; it returns its contents and the index after it.
+func plainString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	end := bytes.IndexByte(b[i+1:], '"')
+	if end < 0 {
+		return nil, i, false
+	}
+	s := b[i+1 : i+1+end]
+	ascii := true
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return nil, i, false
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(s) {
+		return nil, i, false
+	}
+	return s, i + end + 2, true
+}
+
+// plainInt reads, at b[i], an integer written without sign, fraction or
+// exponent, of at most 15 digits and no leading zero.
+func plainInt(b []byte, i int) (int64, int, bool) {
+	j := i
+	var n int64
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' && j-i < 15 {
+		n = n*10 + int64(b[j]-'0')
+		j++
+	}
+	if j == i || j-i > 1 && b[i] == '0' || j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+		return 0, i, false
+	}
+	return n, j, true
+}
+
+// plainStrings reads, at b[i], an array of plain strings (each interned),
+// kept in a slab (one allocation per 64 strings) and never reused.
+func (fd *failureDecoder) plainStrings(b []byte, i int) ([]string, int, bool) {
+	if i >= len(b) || b[i] != '[' {
+		return nil, i, false
+	}
+	i++
+	if i < len(b) && b[i] == ']' {
+		// The general decoder gives an empty array as nil.
+		return nil, i + 1, true
+	}
+	var buf [8]string
+	out := buf[:0]
+	for {
+		s, n, ok := plainString(b, i)
+		if !ok || n >= len(b) {
+			return nil, i, false
+		}
+		out = append(out, fd.in.get(s))
+		switch b[n] {
+		case ',':
+			i = n + 1
+		case ']':
+			return fd.keepStrings(out), n + 1, true
+		default:
+			return nil, i, false
+		}
+	}
+}
+
+// keepStrings copies ss into the slab.
+func (fd *failureDecoder) keepStrings(ss []string) []string {
+	if len(ss) > 16 {
+		return append([]string(nil), ss...)
+	}
+	if cap(fd.strs)-len(fd.strs) < len(ss) {
+		fd.strs = make([]string, 0, 64)
+	}
+	at := len(fd.strs)
+	fd.strs = append(fd.strs, ss...)
+	return fd.strs[at:len(fd.strs):len(fd.strs)]
+}
