@@ -73,6 +73,9 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 	for _, n := range uncommitted {
 		nUncommitted += n
 	}
+	for _, a := range aggs {
+		a.settle()
+	}
 	fa := aggs[0]
 	for _, other := range aggs[1:] {
 		fa.merge(other)
@@ -191,6 +194,18 @@ type failureAgg struct {
 	needInfra map[string]bool
 	lo, hi    time.Time // time span for records without a known batch ID
 	ecoFilter map[string]bool
+
+	// Counted by index while reading (catN, blockN, curN), by name after
+	// settle: catCount, kindCount, blockFail and curCause.
+	catN   map[[2]uint32]int64 // (platform, category)
+	blockN map[[2]uint32]int64 // (platform, dependency)
+	curN   map[curKey]int64
+	// The last batch, environment and package met.
+	lastBatch               batchFacts
+	lastEnv, lastPkg        string
+	lastRoll                rolled
+	lastPkgIdx              uint32
+	lastRollSet, lastPkgSet bool
 
 	catCount  map[string]map[string]int64     // platform -> category -> failures
 	kindCount map[string]map[model.Kind]int64 // platform -> kind -> failures
@@ -331,6 +346,9 @@ func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[str
 	fa := &failureAgg{
 		ro: ro, lo: lo, hi: hi, ecoFilter: ecoFilter,
 		inWindow:     map[string]bool{},
+		catN:         map[[2]uint32]int64{},
+		blockN:       map[[2]uint32]int64{},
+		curN:         map[curKey]int64{},
 		catCount:     map[string]map[string]int64{},
 		kindCount:    map[string]map[model.Kind]int64{},
 		blockFail:    map[[2]string]int64{},
@@ -359,10 +377,12 @@ func (fa *failureAgg) add(f *model.Failure) {
 	if len(fa.ecoFilter) > 0 && !fa.ecoFilter[f.Ecosystem] {
 		return
 	}
-	if model.CategoryKind(f.Category) == model.KindInfrastructure {
-		if r := fa.ro.roll(f.Environment); r.keep {
-			if f.BatchID != "" && fa.knownBatch(f.BatchID) {
-				if fa.needInfra[f.BatchID] {
+	b := fa.batchFacts(f.BatchID)
+	kind := model.CategoryKind(f.Category)
+	if kind == model.KindInfrastructure {
+		if r := fa.roll(f.Environment); r.keep {
+			if b.known {
+				if b.needInfra {
 					bump(fa.infraBatch, f.BatchID, r.id, 1)
 					bump(fa.infraEco, [2]string{f.BatchID, f.Ecosystem}, r.id, 1)
 				}
@@ -371,10 +391,10 @@ func (fa *failureAgg) add(f *model.Failure) {
 			}
 		}
 	}
-	if f.BatchID != "" && fa.knownBatch(f.BatchID) {
-		if fa.inPrev[f.BatchID] {
-			if r := fa.ro.roll(f.Environment); r.keep {
-				pkg := fa.ids.pkg(f.PackageID)
+	if b.known {
+		if b.inPrev {
+			if r := fa.roll(f.Environment); r.keep {
+				pkg := fa.pkg(f.PackageID)
 				forCauses(f, func(kind, name string) {
 					k := causeKey{r.id, kind, name}
 					fa.prevCause[prevKey{pkg, fa.ids.cause(k)}] = struct{}{}
@@ -386,38 +406,33 @@ func (fa *failureAgg) add(f *model.Failure) {
 				})
 			}
 		}
-		if !fa.inWindow[f.BatchID] {
+		if !b.inWindow {
 			return
 		}
 	} else if (!fa.lo.IsZero() && f.Timestamp.Before(fa.lo)) || (!fa.hi.IsZero() && f.Timestamp.After(fa.hi)) {
 		return
 	}
-	r := fa.ro.roll(f.Environment)
+	r := fa.roll(f.Environment)
 	if !r.keep {
 		return
 	}
-	p := r.id
 	fa.records++
-	cc := fa.catCount[p]
-	if cc == nil {
-		cc = map[string]int64{}
-		fa.catCount[p] = cc
-		fa.kindCount[p] = map[model.Kind]int64{}
-	}
-	cc[f.Category]++
-	fa.kindCount[p][model.CategoryKind(f.Category)]++
-	forCauses(f, func(kind, name string) { fa.curCause[causeKey{p, kind, name}]++ })
-	pkg, pi := fa.ids.pkg(f.PackageID), fa.ids.plat(p)
+	pkg, pi := fa.pkg(f.PackageID), fa.ids.plat(r.id)
+	cat := fa.ids.name(f.Category)
+	fa.catN[[2]uint32{uint32(pi), cat}]++
 	var depBuf [4]uint32
 	deps := depBuf[:0]
 	for _, d := range f.BlockedBy {
-		fa.blockFail[[2]string{p, d}]++
 		di := fa.ids.name(d)
+		fa.blockN[[2]uint32{uint32(pi), di}]++
+		fa.curN[curKey{plat: pi, dep: true, name: di}]++
 		fa.blockRec[blockKey{pkg: pkg, dep: di, plat: pi}] = struct{}{}
 		deps = append(deps, di)
 	}
+	if len(f.BlockedBy) == 0 && kind == model.KindRecipe {
+		fa.curN[curKey{plat: pi, name: cat}]++
+	}
 	k := gapKey{pkg, pi}
-	cat := fa.ids.name(f.Category)
 	st, ok := fa.gaps[k]
 	if !ok {
 		st = gapState{cat: cat}
@@ -432,6 +447,78 @@ func (fa *failureAgg) add(f *model.Failure) {
 		fa.setDeps(k, &st, intersect(fa.depsOf(k, &st), deps))
 	}
 	fa.gaps[k] = st
+}
+
+// batchFacts is what the aggregate needs to know of a failure's batch;
+// failureAgg.batchFacts keeps the last one (records come batch by batch).
+type batchFacts struct {
+	id                                      string
+	set, known, inWindow, inPrev, needInfra bool
+}
+
+func (fa *failureAgg) batchFacts(id string) *batchFacts {
+	b := &fa.lastBatch
+	if b.set && b.id == id {
+		return b
+	}
+	*b = batchFacts{id: id, set: true}
+	if id != "" && fa.knownBatch(id) {
+		b.known, b.inWindow, b.inPrev, b.needInfra = true, fa.inWindow[id], fa.inPrev[id], fa.needInfra[id]
+	}
+	return b
+}
+
+// roll rolls an environment up, remembering the last one.
+func (fa *failureAgg) roll(env string) rolled {
+	if !fa.lastRollSet || env != fa.lastEnv {
+		fa.lastEnv, fa.lastRoll, fa.lastRollSet = env, fa.ro.roll(env), true
+	}
+	return fa.lastRoll
+}
+
+// pkg numbers a package, remembering the last one.
+func (fa *failureAgg) pkg(id string) uint32 {
+	if !fa.lastPkgSet || id != fa.lastPkg {
+		fa.lastPkg, fa.lastPkgIdx, fa.lastPkgSet = id, fa.ids.pkg(id), true
+	}
+	return fa.lastPkgIdx
+}
+
+// curKey is a cause of the window's failures by index: a blocker (dep) or
+// a recipe category.
+type curKey struct {
+	plat uint16
+	dep  bool
+	name uint32
+}
+
+// settle moves the counts kept by index into the maps by name (merge and
+// the report read those).
+func (fa *failureAgg) settle() {
+	for k, n := range fa.catN {
+		p, c := fa.ids.plats[k[0]], fa.ids.names[k[1]]
+		cc := fa.catCount[p]
+		if cc == nil {
+			cc = map[string]int64{}
+			fa.catCount[p] = cc
+			fa.kindCount[p] = map[model.Kind]int64{}
+		}
+		cc[c] += n
+		fa.kindCount[p][model.CategoryKind(c)] += n
+	}
+	for k, n := range fa.blockN {
+		fa.blockFail[[2]string{fa.ids.plats[k[0]], fa.ids.names[k[1]]}] += n
+	}
+	for k, n := range fa.curN {
+		kind := "cat"
+		if k.dep {
+			kind = "dep"
+		}
+		fa.curCause[causeKey{fa.ids.plats[k.plat], kind, fa.ids.names[k.name]}] += n
+	}
+	clear(fa.catN)
+	clear(fa.blockN)
+	clear(fa.curN)
 }
 
 // causeKey is a cause of failures on a platform: kind "dep" and a blocker,
