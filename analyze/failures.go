@@ -33,7 +33,15 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 	errs := make([]error, workers)
 	probs := make([][]reader.Problem, workers)
 	uncommitted := make([]int, workers)
-	copies := reader.NewCopies()
+	// Room for every record at 200 bytes a line (v2 lines run 250-400):
+	// the table of copies does not grow (and copy itself) as it fills.
+	var size int64
+	for _, f := range files {
+		if st, err := fs.Stat(fsys, f); err == nil {
+			size += st.Size()
+		}
+	}
+	copies := reader.NewCopiesSized(int(min(size/200, 1<<26)))
 	next := make(chan string)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {

@@ -289,18 +289,41 @@ type Pair struct {
 // the data show it.
 func ComparePair(aID string, a []Obs, bID string, b []Obs, rho float64) Pair {
 	pr := Pair{A: aID, B: bID, P: 1}
-	bb := map[int]Obs{}
-	for _, o := range b {
-		if o.Tested > 0 {
-			bb[o.Batch] = o
+	// b's observation of a batch: by a walk along b when both are in
+	// batch order (series are), else from a map.
+	var bb map[int]Obs
+	j := 0
+	ordered := increasing(a) && increasing(b)
+	if !ordered {
+		bb = map[int]Obs{}
+		for _, o := range b {
+			if o.Tested > 0 {
+				bb[o.Batch] = o
+			}
 		}
 	}
+	find := func(batch int) (Obs, bool) {
+		if !ordered {
+			ob, ok := bb[batch]
+			return ob, ok
+		}
+		for j < len(b) && b[j].Batch < batch {
+			j++
+		}
+		if j < len(b) && b[j].Batch == batch && b[j].Tested > 0 {
+			return b[j], true
+		}
+		return Obs{}, false
+	}
 	type both struct{ xa, na, xb, nb float64 }
-	var rows []both
+	rows := make([]both, 0, min(len(a), len(b)))
 	var xa, na, xb, nb, ma, mb float64
 	for _, o := range a {
-		ob, ok := bb[o.Batch]
-		if o.Tested == 0 || !ok {
+		if o.Tested == 0 {
+			continue
+		}
+		ob, ok := find(o.Batch)
+		if !ok {
 			continue
 		}
 		r := both{float64(o.Passed), float64(o.Tested), float64(ob.Passed), float64(ob.Tested)}
@@ -337,6 +360,16 @@ func ComparePair(aID string, a []Obs, bID string, b []Obs, rho float64) Pair {
 		pr.P = 0
 	}
 	return pr
+}
+
+// increasing reports whether obs are in strictly increasing batch order.
+func increasing(obs []Obs) bool {
+	for i := 1; i < len(obs); i++ {
+		if obs[i].Batch <= obs[i-1].Batch {
+			return false
+		}
+	}
+	return true
 }
 
 // Candidate is a platform offered to WorstGroup.

@@ -3,6 +3,7 @@ package infer
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/batchsli/batchsli/stats"
@@ -311,4 +312,34 @@ func pooledICC(cs []Candidate) float64 {
 		}
 	}
 	return EstimateICC(groups).Rho
+}
+
+// TestComparePairWalk checks the walk along two series in batch order
+// against the map it replaces (taken when a series is out of order): the
+// same pair, to the bit, with batches missing on either side.
+func TestComparePairWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	for rep := range 50 {
+		var a, b []Obs
+		for i := range 300 {
+			if rng.IntN(4) > 0 {
+				a = append(a, Obs{Batch: i, Tested: int64(rng.IntN(20)), Passed: 0})
+				a[len(a)-1].Passed = int64(rng.IntN(int(a[len(a)-1].Tested) + 1))
+			}
+			if rng.IntN(4) > 0 {
+				b = append(b, Obs{Batch: i, Tested: int64(rng.IntN(20))})
+				b[len(b)-1].Passed = int64(rng.IntN(int(b[len(b)-1].Tested) + 1))
+			}
+		}
+		// An untested observation out of order sends b through the map,
+		// which leaves it out.
+		unordered := append(slices.Clone(b), Obs{Batch: 0})
+		walk, mapped := ComparePair("a", a, "b", b, 0.05), ComparePair("a", a, "b", unordered, 0.05)
+		if walk != mapped {
+			t.Fatalf("rep %d: walk %+v, map %+v", rep, walk, mapped)
+		}
+		if walk.Batches < 100 {
+			t.Fatalf("rep %d: only %d shared batches", rep, walk.Batches)
+		}
+	}
 }

@@ -33,8 +33,12 @@ type Copies struct {
 }
 
 // NewCopies returns an empty Copies.
-func NewCopies() *Copies {
-	return &Copies{seed: maphash.MakeSeed(), copies: map[uint64]uint64{}, fileAt: map[string]uint64{}}
+func NewCopies() *Copies { return NewCopiesSized(0) }
+
+// NewCopiesSized returns an empty Copies with room for about records
+// records (it grows beyond).
+func NewCopiesSized(records int) *Copies {
+	return &Copies{seed: maphash.MakeSeed(), copies: make(map[uint64]uint64, records), fileAt: map[string]uint64{}}
 }
 
 // pack returns p in 64 bits; c.mu is held.
