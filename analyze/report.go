@@ -315,12 +315,8 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 			needInfra[b.id] = true
 		}
 	}
-	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
-	if err != nil {
-		return nil, err
-	}
-
-	// Recipe histories (outcome records).
+	// Recipe histories (outcome records), read while the failures are:
+	// neither needs the other, and the outcome records are one file.
 	pos := make(map[*batch]int, len(all))
 	for i, b := range all {
 		pos[b] = i
@@ -329,9 +325,23 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if len(cur) > 0 {
 		start, end = pos[cur[0]], pos[cur[len(cur)-1]]
 	}
-	ra, outProblems, err := readOutcomes(rd, fsys, name, ro, ecoFilter, all, sums, start, end)
+	var (
+		ra          *recipeAgg
+		outProblems []reader.Problem
+		outErr      error
+		outDone     = make(chan struct{})
+	)
+	go func() {
+		defer close(outDone)
+		ra, outProblems, outErr = readOutcomes(rd, fsys, name, ro, ecoFilter, all, sums, start, end)
+	}()
+	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
+	<-outDone
 	if err != nil {
 		return nil, err
+	}
+	if outErr != nil {
+		return nil, outErr
 	}
 	rr := ra.finish(all)
 	if excludeFlaky {
