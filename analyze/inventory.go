@@ -7,6 +7,7 @@ package analyze
 import (
 	"fmt"
 	"io/fs"
+	"runtime"
 	"sort"
 
 	"github.com/batchsli/batchsli/model"
@@ -83,18 +84,40 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := r.Failures(func(f *model.Failure) {
-		inv.FailureRecords++
-		plat(f.Environment).FailureRecords++
-		c := cats[f.Category]
-		if c == nil {
-			_, known := model.CanonicalCategory(f.Category)
-			c = &CategoryCount{Category: f.Category, Kind: string(model.CategoryKind(f.Category)), Known: known}
-			cats[f.Category] = c
+	// The failure files, a worker per core, each counting on its own.
+	type counts struct {
+		records int
+		plats   map[string]int
+		cats    map[string]int
+	}
+	workers := make([]counts, max(1, runtime.GOMAXPROCS(0)))
+	fns := make([]func(*model.Failure), len(workers))
+	for w := range workers {
+		c := &workers[w]
+		c.plats, c.cats = map[string]int{}, map[string]int{}
+		fns[w] = func(f *model.Failure) {
+			c.records++
+			c.plats[f.Environment]++
+			c.cats[f.Category]++
 		}
-		c.Count++
-	}); err != nil {
+	}
+	if err := r.FailuresParallel(fns); err != nil {
 		return nil, err
+	}
+	for _, c := range workers {
+		inv.FailureRecords += c.records
+		for id, n := range c.plats {
+			plat(id).FailureRecords += n
+		}
+		for cat, n := range c.cats {
+			cc := cats[cat]
+			if cc == nil {
+				_, known := model.CanonicalCategory(cat)
+				cc = &CategoryCount{Category: cat, Kind: string(model.CategoryKind(cat)), Known: known}
+				cats[cat] = cc
+			}
+			cc.Count += n
+		}
 	}
 	var disagree []reader.Problem
 	if err := r.Outcomes(func(o *model.Outcomes) {

@@ -1,0 +1,102 @@
+package reader
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/batchsli/batchsli/model"
+)
+
+// FailuresParallel reads the failure files as Failures does, len(fns) at
+// a time: each file is read whole by one worker, and worker w sends its
+// records to fns[w] (so each callback runs on one goroutine at a time, in
+// file and line order within a file). The problems, uncommitted records and
+// file statistics join r's in file order, as Failures leaves them. The
+// reader's OnUncommitted runs on the workers: it must be safe for that.
+// Of the copies of a record (Copies), the one counted is the first a
+// worker met, not always the first in file order; the problem names the
+// later one in file order either way.
+func (r *Reader) FailuresParallel(fns []func(*model.Failure)) error {
+	files, err := r.FailureFiles()
+	if err != nil {
+		return err
+	}
+	commits, err := r.Commits()
+	if err != nil {
+		return err
+	}
+	if r.opts.Copies == nil {
+		r.opts.Copies = NewCopies()
+	}
+	type result struct {
+		problems, uncommitted    []Problem
+		dropped, moreUncommitted int
+		files                    []FileStat
+		err                      error
+	}
+	results := make([]result, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := range fns {
+		wg.Add(1)
+		go func(fn func(*model.Failure)) {
+			defer wg.Done()
+			for i := range next {
+				opts := r.opts
+				opts.Commits = commits
+				sub := New(r.fsys, r.name, opts)
+				res := &results[i]
+				res.err = sub.FailureFile(files[i], fn)
+				res.problems, res.dropped = sub.Problems()
+				res.uncommitted, res.moreUncommitted = sub.Uncommitted()
+				res.files = sub.Files()
+			}
+		}(fns[w])
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	// A copy of a record is reported at whichever copy comes later in file
+	// order, by whichever worker met the second: in file and line order,
+	// the problems are where Failures would have put them.
+	var problems []Problem
+	for _, res := range results {
+		if res.err != nil {
+			return res.err
+		}
+		problems = append(problems, res.problems...)
+		r.droppedProblems += res.dropped
+	}
+	sort.SliceStable(problems, func(i, j int) bool {
+		if problems[i].File != problems[j].File {
+			return problems[i].File < problems[j].File
+		}
+		return problems[i].Line < problems[j].Line
+	})
+	for _, p := range problems {
+		r.addProblem(p)
+	}
+	for _, res := range results {
+		for _, p := range res.uncommitted {
+			if len(r.uncommitted) >= r.opts.MaxProblems {
+				r.moreUncommitted++
+				continue
+			}
+			r.uncommitted = append(r.uncommitted, p)
+		}
+		r.moreUncommitted += res.moreUncommitted
+		r.files = append(r.files, res.files...)
+	}
+	return nil
+}
+
+// addProblem keeps p, or counts it beyond Options.MaxProblems.
+func (r *Reader) addProblem(p Problem) {
+	if len(r.problems) >= r.opts.MaxProblems {
+		r.droppedProblems++
+		return
+	}
+	r.problems = append(r.problems, p)
+}
