@@ -61,3 +61,15 @@ func benchData(b *testing.B) string {
 	}
 	return dir
 }
+
+// BenchmarkValidate takes the inventory `batchsli validate` prints over
+// the same history as BenchmarkReport.
+func BenchmarkValidate(b *testing.B) {
+	dir := benchData(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Take(os.DirFS(dir), dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

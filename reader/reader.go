@@ -356,13 +356,24 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 		inner(f)
 	}
 	fd := failureDecoder{file: r.display(name), skipMessages: r.opts.SkipMessages, in: r.in, reuse: r.opts.Reuse, keepRaw: r.opts.KeepRaw}
-	return r.file(name, "failures", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
-		fd.frame = fr
-		if fastFailures && fd.fastFailure(fr, fn) {
-			st.records++
-			st.version("v2")
-			return
+	var take func(*fileState) func([]byte, int) bool
+	if fastFailures {
+		// A line in the shape record writes is decoded as it is framed.
+		take = func(st *fileState) func([]byte, int) bool {
+			return func(line []byte, n int) bool {
+				fr := jsonlite.Frame{Data: line, Line: n, Lines: 1}
+				fd.frame = fr
+				if !fd.fastFailure(fr, fn) {
+					return false
+				}
+				st.records++
+				st.version("v2")
+				return true
+			}
 		}
+	}
+	return r.fileTaking(name, "failures", take, func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
+		fd.frame = fr
 		format, n, err := fd.decode(dec, fr.Line, fn, func(line int, msg string) {
 			r.problem(r.display(name), line, "%s", msg)
 		})
@@ -408,6 +419,11 @@ type lineError struct {
 func (e lineError) Error() string { return e.msg }
 
 func (r *Reader) file(name, kind string, each func(*jsonlite.Decoder, jsonlite.Frame, *fileState)) error {
+	return r.fileTaking(name, kind, nil, each)
+}
+
+// fileTaking is file with a Framer.Take made for the file's state.
+func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte, int) bool, each func(*jsonlite.Decoder, jsonlite.Frame, *fileState)) error {
 	f, err := r.fsys.Open(name)
 	if err != nil {
 		r.problem(r.display(name), 0, "not read: %s", unwrapPathError(err))
@@ -417,6 +433,9 @@ func (r *Reader) file(name, kind string, each func(*jsonlite.Decoder, jsonlite.F
 	fr := jsonlite.NewFramer(f)
 	dec := jsonlite.NewDecoder(nil, 1)
 	st := &fileState{}
+	if take != nil {
+		fr.Take = take(st)
+	}
 	for {
 		frame, ok := fr.Next()
 		for _, p := range fr.Problems() {

@@ -33,6 +33,12 @@ type Framer struct {
 	err     error
 	// Problems found while framing, returned with the frame they precede.
 	problems []FrameProblem
+	// Take, when set, is offered each line that starts with '{' in its
+	// first column, with its line number, before it is framed. A line it
+	// takes (it returns true) is consumed: Next goes on to the next line.
+	// It must take only a line that is one whole object, which framing
+	// would return alone; the line is valid only during the call.
+	Take func(line []byte, n int) bool
 }
 
 // FrameProblem is a framing error at a line.
@@ -135,6 +141,9 @@ func (f *Framer) Next() (fr Frame, ok bool) {
 		}
 		if trimmed[0] != '{' {
 			f.problems = append(f.problems, FrameProblem{f.line, fmt.Sprintf("not a JSON object: line starts with %q", trimmed[0])})
+			continue
+		}
+		if f.Take != nil && line[0] == '{' && f.Take(line, f.line) {
 			continue
 		}
 		start := f.line

@@ -2,6 +2,7 @@ package jsonlite
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -126,5 +127,54 @@ func TestFramer(t *testing.T) {
 	}
 	if f.EndsWithNewline() {
 		t.Error("stream without final newline reported as ending in one")
+	}
+}
+
+// TestFramerTake offers lines to Take: those it takes are not framed, the
+// others are framed as without it (an object over several lines too), and
+// line numbers and problems stay where they were.
+func TestFramerTake(t *testing.T) {
+	in := strings.Join([]string{
+		`{"take":1}`,
+		`{`,
+		`  "b": 2`,
+		`}`,
+		`oops`,
+		`{"take":2}`,
+		`  {"indented":3}`,
+		`{"keep":4}`,
+	}, "\n") + "\n"
+	f := NewFramer(strings.NewReader(in))
+	var offered, taken []int
+	f.Take = func(line []byte, n int) bool {
+		offered = append(offered, n)
+		if strings.HasPrefix(string(line), `{"take"`) {
+			taken = append(taken, n)
+			return true
+		}
+		return false
+	}
+	var lines []int
+	for {
+		fr, ok := f.Next()
+		if !ok {
+			break
+		}
+		lines = append(lines, fr.Line)
+	}
+	if want := []int{1, 2, 6, 8}; !slices.Equal(offered, want) {
+		t.Errorf("offered lines %v, want %v (column 0 only, once each)", offered, want)
+	}
+	if want := []int{1, 6}; !slices.Equal(taken, want) {
+		t.Errorf("taken %v, want %v", taken, want)
+	}
+	if want := []int{2, 7, 8}; !slices.Equal(lines, want) {
+		t.Errorf("frames at lines %v, want %v", lines, want)
+	}
+	if ps := f.Problems(); len(ps) != 1 || ps[0].Line != 5 {
+		t.Errorf("problems %v, want one at line 5", ps)
+	}
+	if !f.EndsWithNewline() || f.Line() != 8 {
+		t.Errorf("ends with newline %v after %d lines", f.EndsWithNewline(), f.Line())
 	}
 }
