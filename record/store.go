@@ -14,8 +14,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
@@ -446,8 +448,15 @@ type idSet struct {
 // digests, and every ID any record names, uncommitted failure records too.
 func scanIDs(root *os.Root, dir string) (idSet, error) {
 	s := idSet{committed: map[string]committedBatch{}, seen: map[string]bool{}}
+	// The failure files are read a worker per core (each with its own set);
+	// uncommitted records come from any of them.
+	var mu sync.Mutex
 	r := reader.New(root.FS(), dir, reader.Options{SkipMessages: true, MaxProblems: 1, Reuse: true,
-		OnUncommitted:         func(f *model.Failure) { s.seen[f.BatchID] = true },
+		OnUncommitted: func(f *model.Failure) {
+			mu.Lock()
+			s.seen[f.BatchID] = true
+			mu.Unlock()
+		},
 		OnUncommittedOutcomes: func(o *model.Outcomes) { s.seen[o.BatchID] = true }})
 	err := r.Metrics(func(b *model.BatchRun) {
 		s.seen[b.BatchID] = true
@@ -457,11 +466,23 @@ func scanIDs(root *os.Root, dir string) (idSet, error) {
 		}
 	})
 	if err == nil {
-		err = r.Failures(func(f *model.Failure) {
-			if f.BatchID != "" {
-				s.seen[f.BatchID] = true
+		sets := make([]map[string]bool, max(1, runtime.GOMAXPROCS(0)))
+		fns := make([]func(*model.Failure), len(sets))
+		for w := range sets {
+			set := map[string]bool{}
+			sets[w] = set
+			fns[w] = func(f *model.Failure) {
+				if f.BatchID != "" {
+					set[f.BatchID] = true
+				}
 			}
-		})
+		}
+		err = r.FailuresParallel(fns)
+		for _, set := range sets {
+			for id := range set {
+				s.seen[id] = true
+			}
+		}
 	}
 	if err == nil {
 		err = r.Outcomes(func(*model.Outcomes) {})
