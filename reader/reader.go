@@ -88,7 +88,7 @@ type Reader struct {
 	in              intern
 	run             model.BatchRun
 	plats           map[string]model.Counts
-	v2IDs           map[string]string // v2 batch ID -> where it was first read
+	v2IDs           map[string]place  // v2 batch ID -> where it was first read
 	outcomeIDs      map[string]string // batch ID -> where its outcome record was read
 	outDec          *outcomeDecoder
 	commits         *Commits
@@ -306,21 +306,20 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 			b.Source.Raw = fr.Data
 		}
 		if b.SchemaVersion == model.SchemaVersion {
-			where := fmt.Sprintf("%s:%d", b.Source.File, b.Source.Line)
 			if first, dup := r.v2IDs[b.BatchID]; dup {
-				r.problem(r.display(name), fr.Line, "batch %s is recorded twice (first at %s); this record is left out", b.BatchID, first)
+				r.problem(r.display(name), fr.Line, "batch %s is recorded twice (first at %s:%d); this record is left out", b.BatchID, first.file, first.line)
 				return
 			}
 			if r.v2IDs == nil {
-				r.v2IDs = map[string]string{}
+				r.v2IDs = map[string]place{}
 			}
-			r.v2IDs[b.BatchID] = where
+			r.v2IDs[b.BatchID] = place{b.Source.File, b.Source.Line}
 			if r.commits == nil {
 				r.commits = &Commits{attempt: map[string]string{}}
 			}
 			r.commits.attempt[b.BatchID] = b.AttemptID
 		}
-		st.version(fmt.Sprintf("v%d", b.SchemaVersion))
+		st.version(schemaName(b.SchemaVersion))
 		st.records++
 		fn(b)
 	})
@@ -384,6 +383,19 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 		}
 		st.version(format)
 	})
+}
+
+// schemaName names a schema version as file statistics do ("v2").
+func schemaName(v int) string {
+	switch v {
+	case 0:
+		return "v0"
+	case 1:
+		return "v1"
+	case 2:
+		return "v2"
+	}
+	return fmt.Sprintf("v%d", v)
 }
 
 type fileState struct {
