@@ -101,9 +101,36 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 			c.cats[f.Category]++
 		}
 	}
-	if err := r.FailuresParallel(fns); err != nil {
+	// The outcome records, read meanwhile by a reader of their own.
+	commits, err := r.Commits()
+	if err != nil {
 		return nil, err
 	}
+	or := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
+	var (
+		disagree []reader.Problem
+		outErr   error
+		outDone  = make(chan struct{})
+	)
+	go func() {
+		defer close(outDone)
+		outErr = or.Outcomes(func(o *model.Outcomes) {
+			inv.OutcomeRecords++
+			if sums[o.BatchID] != o.CountsSum() {
+				disagree = append(disagree, reader.Problem{File: o.Source.File, Line: o.Source.Line,
+					Message: fmt.Sprintf("outcome record of batch %s does not add up to the batch's counts; reports leave it out", o.BatchID)})
+			}
+		})
+	}()
+	err = r.FailuresParallel(fns)
+	<-outDone
+	if err != nil {
+		return nil, err
+	}
+	if outErr != nil {
+		return nil, outErr
+	}
+	r.Join(or)
 	for _, c := range workers {
 		inv.FailureRecords += c.records
 		for id, n := range c.plats {
@@ -119,16 +146,7 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 			cc.Count += n
 		}
 	}
-	var disagree []reader.Problem
-	if err := r.Outcomes(func(o *model.Outcomes) {
-		inv.OutcomeRecords++
-		if sums[o.BatchID] != o.CountsSum() {
-			disagree = append(disagree, reader.Problem{File: o.Source.File, Line: o.Source.Line,
-				Message: fmt.Sprintf("outcome record of batch %s does not add up to the batch's counts; reports leave it out", o.BatchID)})
-		}
-	}); err != nil {
-		return nil, err
-	}
+
 	formats := map[[2]string]*FormatCount{}
 	var keys [][2]string
 	for _, f := range r.Files() {

@@ -100,3 +100,22 @@ func (r *Reader) addProblem(p Problem) {
 	}
 	r.problems = append(r.problems, p)
 }
+
+// Join adds what other found (its problems, uncommitted records and file
+// statistics) after r's, as if r had read other's files after its own. A
+// caller reads some files with other while r reads others, then joins.
+func (r *Reader) Join(other *Reader) {
+	for _, p := range other.problems {
+		r.addProblem(p)
+	}
+	r.droppedProblems += other.droppedProblems
+	for _, p := range other.uncommitted {
+		if len(r.uncommitted) >= r.opts.MaxProblems {
+			r.moreUncommitted++
+			continue
+		}
+		r.uncommitted = append(r.uncommitted, p)
+	}
+	r.moreUncommitted += other.moreUncommitted
+	r.files = append(r.files, other.files...)
+}
