@@ -86,6 +86,7 @@ type Reader struct {
 	files []FileStat
 
 	in              intern
+	slabs           batchSlabs
 	run             model.BatchRun
 	plats           map[string]model.Counts
 	v2IDs           map[string]place  // v2 batch ID -> where it was first read
@@ -288,26 +289,24 @@ func (r *Reader) Failures(fn func(*model.Failure)) error {
 
 // MetricsFile reads one metrics file (a path within the reader's FS).
 func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
-	return r.file(name, "metrics", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
-		var into *model.BatchRun
-		if r.opts.Reuse {
-			if r.plats == nil {
-				r.plats = make(map[string]model.Counts, 16)
-			}
-			into = &r.run
+	display := r.display(name)
+	target := func() (*model.BatchRun, map[string]model.Counts) {
+		if !r.opts.Reuse {
+			return nil, nil
 		}
-		b, err := decodeBatchRun(dec, r.in, r.display(name), fr.Line, into, r.plats)
-		if err != nil {
-			r.decodeProblem(name, dec, fr, err)
-			return
+		if r.plats == nil {
+			r.plats = make(map[string]model.Counts, 16)
 		}
+		return &r.run, r.plats
+	}
+	handle := func(b *model.BatchRun, fr jsonlite.Frame, st *fileState) {
 		b.Source.Start, b.Source.Lines = fr.Line, fr.Lines
 		if r.opts.KeepRaw {
 			b.Source.Raw = fr.Data
 		}
 		if b.SchemaVersion == model.SchemaVersion {
 			if first, dup := r.v2IDs[b.BatchID]; dup {
-				r.problem(r.display(name), fr.Line, "batch %s is recorded twice (first at %s:%d); this record is left out", b.BatchID, first.file, first.line)
+				r.problem(display, fr.Line, "batch %s is recorded twice (first at %s:%d); this record is left out", b.BatchID, first.file, first.line)
 				return
 			}
 			if r.v2IDs == nil {
@@ -322,6 +321,32 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 		st.version(schemaName(b.SchemaVersion))
 		st.records++
 		fn(b)
+	}
+	var take func(*fileState) func([]byte, int) bool
+	if fastMetrics {
+		// A line in the shape record writes is decoded as it is framed.
+		take = func(st *fileState) func([]byte, int) bool {
+			return func(line []byte, n int) bool {
+				into, plats := target()
+				if into == nil {
+					into, plats = &model.BatchRun{}, make(map[string]model.Counts, 16)
+				}
+				if !fastBatchRun(line, r.in, display, n, into, plats, &r.slabs) {
+					return false
+				}
+				handle(into, jsonlite.Frame{Data: line, Line: n, Lines: 1}, st)
+				return true
+			}
+		}
+	}
+	return r.fileTaking(name, "metrics", take, func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
+		into, plats := target()
+		b, err := decodeBatchRun(dec, r.in, display, fr.Line, into, plats)
+		if err != nil {
+			r.decodeProblem(name, dec, fr, err)
+			return
+		}
+		handle(b, fr, st)
 	})
 }
 
