@@ -38,47 +38,70 @@ func (r *Reader) OutcomeFile(name string, fn func(*model.Outcomes)) error {
 	if err != nil {
 		return err
 	}
-	return r.file(name, "outcomes", func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
-		if r.outDec == nil {
-			r.outDec = &outcomeDecoder{ids: map[string]string{}}
+	if r.outDec == nil {
+		r.outDec = &outcomeDecoder{ids: map[string]string{}}
+	}
+	display := r.display(name)
+	var take func(*fileState) func([]byte, int) bool
+	if fastOutcomes {
+		// A line in the shape record writes is decoded as it is framed.
+		take = func(st *fileState) func([]byte, int) bool {
+			return func(line []byte, n int) bool {
+				o, ok := r.outDec.fastOutcomes(line, r.in, display, n, r.opts.Reuse)
+				if ok {
+					r.outcome(name, o, jsonlite.Frame{Data: line, Line: n, Lines: 1}, st, commits, fn)
+				}
+				return ok
+			}
 		}
-		o, err := r.outDec.decode(dec, r.in, r.display(name), fr.Line, r.opts.Reuse)
+	}
+	return r.fileTaking(name, "outcomes", take, func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
+		o, err := r.outDec.decode(dec, r.in, display, fr.Line, r.opts.Reuse)
 		if err != nil {
 			r.decodeProblem(name, dec, fr, err)
 			return
 		}
-		st.version(fmt.Sprintf("v%d", o.SchemaVersion))
-		a, ok := commits.Attempt(o.BatchID)
-		why := ""
-		switch {
-		case !ok:
-			why = fmt.Sprintf("uncommitted: no readable batch-run record of batch %s (a write that did not finish, or a metrics file that cannot be read); not counted", o.BatchID)
-		case a != o.AttemptID:
-			why = fmt.Sprintf("uncommitted: written by attempt %s of batch %s, which attempt %s committed; not counted", orNone(o.AttemptID), o.BatchID, orNone(a))
-		}
-		if why != "" {
-			if r.opts.OnUncommittedOutcomes != nil {
-				r.opts.OnUncommittedOutcomes(o)
-			}
-			if len(r.uncommitted) >= r.opts.MaxProblems {
-				r.moreUncommitted++
-				return
-			}
-			r.uncommitted = append(r.uncommitted, Problem{File: o.Source.File, Line: o.Source.Line, Message: why})
-			return
-		}
-		where := fmt.Sprintf("%s:%d", o.Source.File, o.Source.Line)
-		if first, dup := r.outcomeIDs[o.BatchID]; dup {
-			r.problem(r.display(name), fr.Line, "outcome record of batch %s repeated (first at %s); counted once", o.BatchID, first)
-			return
-		}
-		if r.outcomeIDs == nil {
-			r.outcomeIDs = map[string]string{}
-		}
-		r.outcomeIDs[o.BatchID] = where
-		st.records++
-		fn(o)
+		r.outcome(name, o, fr, st, commits, fn)
 	})
+}
+
+// fastOutcomes lets OutcomeFile read the common shape of an outcome line
+// with outcomeDecoder.fastOutcomes; tests turn it off to compare.
+var fastOutcomes = true
+
+// outcome counts a decoded outcome record when its batch is committed and
+// it is not a copy.
+func (r *Reader) outcome(name string, o *model.Outcomes, fr jsonlite.Frame, st *fileState, commits *Commits, fn func(*model.Outcomes)) {
+	st.version(schemaName(o.SchemaVersion))
+	a, ok := commits.Attempt(o.BatchID)
+	why := ""
+	switch {
+	case !ok:
+		why = fmt.Sprintf("uncommitted: no readable batch-run record of batch %s (a write that did not finish, or a metrics file that cannot be read); not counted", o.BatchID)
+	case a != o.AttemptID:
+		why = fmt.Sprintf("uncommitted: written by attempt %s of batch %s, which attempt %s committed; not counted", orNone(o.AttemptID), o.BatchID, orNone(a))
+	}
+	if why != "" {
+		if r.opts.OnUncommittedOutcomes != nil {
+			r.opts.OnUncommittedOutcomes(o)
+		}
+		if len(r.uncommitted) >= r.opts.MaxProblems {
+			r.moreUncommitted++
+			return
+		}
+		r.uncommitted = append(r.uncommitted, Problem{File: o.Source.File, Line: o.Source.Line, Message: why})
+		return
+	}
+	if first, dup := r.outcomeIDs[o.BatchID]; dup {
+		r.problem(r.display(name), fr.Line, "outcome record of batch %s repeated (first at %s:%d); counted once", o.BatchID, first.file, first.line)
+		return
+	}
+	if r.outcomeIDs == nil {
+		r.outcomeIDs = map[string]place{}
+	}
+	r.outcomeIDs[o.BatchID] = place{o.Source.File, o.Source.Line}
+	st.records++
+	fn(o)
 }
 
 type kv struct{ k, v string }
@@ -124,9 +147,6 @@ func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, l
 		haveRecipes bool
 		haveTS      bool
 	)
-	bad := func(format string, args ...any) error {
-		return lineError{line, fmt.Sprintf(format, args...)}
-	}
 	err := dec.Object(func(key []byte) error {
 		var err error
 		switch string(key) {
@@ -201,6 +221,14 @@ func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, l
 	}
 	if err := dec.End(); err != nil {
 		return nil, err
+	}
+	return d.check(o, recipes, versions, haveRecipes, haveTS, line, reuse)
+}
+
+// check checks a parsed outcome record and fills its recipes.
+func (d *outcomeDecoder) check(o *model.Outcomes, recipes, versions []kv, haveRecipes, haveTS bool, line int, reuse bool) (*model.Outcomes, error) {
+	bad := func(format string, args ...any) error {
+		return lineError{line, fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case o.SchemaVersion < 0:
@@ -296,4 +324,168 @@ func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, l
 		return nil, bad("versions names %s, which is not among the recipes", safetext.Escape(versions[vi].k))
 	}
 	return o, nil
+}
+
+// fastOutcomes decodes the line an outcome record is written
+// as (compact JSON on one line, the keys record writes, each once, strings
+// without escapes) and checks it as decode does, without the general
+// decoder. It reports false for anything else, and for any record decode
+// would find a problem in: decode then reads the line.
+// FuzzFastOutcomes checks that the two agree on every line it takes.
+func (d *outcomeDecoder) fastOutcomes(b []byte, in intern, file string, line int, reuse bool) (*model.Outcomes, bool) {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return nil, false
+	}
+	o := &model.Outcomes{}
+	if reuse {
+		o = &d.out
+		plats, cats, recs := o.Platforms[:0], o.Categories[:0], o.Recipes[:0]
+		*o = model.Outcomes{Platforms: plats, Categories: cats, Recipes: recs}
+	}
+	o.SchemaVersion, o.Source = -1, model.Source{File: file, Line: line}
+	recipes, versions := d.recipes[:0], d.versions[:0]
+	defer func() { d.recipes, d.versions = recipes[:0], versions[:0] }()
+	const (
+		kSchema = 1 << iota
+		kBatch
+		kAttempt
+		kTime
+		kPlats
+		kCats
+		kRecipes
+		kVersions
+	)
+	seen := 0
+	i := 1
+	for {
+		key, k, ok := plainString(b, i)
+		if !ok || k >= len(b) || b[k] != ':' {
+			return nil, false
+		}
+		i = k + 1
+		var bit int
+		var s []byte
+		switch string(key) {
+		case "schema_version":
+			bit = kSchema
+			var v int64
+			v, i, ok = plainInt(b, i)
+			o.SchemaVersion = int(v)
+		case "batch_id":
+			bit = kBatch
+			s, i, ok = plainString(b, i)
+			o.BatchID = string(s)
+		case "attempt_id":
+			bit = kAttempt
+			s, i, ok = plainString(b, i)
+			o.AttemptID = string(s)
+		case "timestamp":
+			bit = kTime
+			s, i, ok = plainString(b, i)
+			if ok {
+				o.Timestamp, ok = parseUTC(s)
+			}
+		case "platforms":
+			bit = kPlats
+			i, ok = plainArray(b, i, func(s []byte) { o.Platforms = append(o.Platforms, in.get(s)) })
+		case "categories":
+			bit = kCats
+			i, ok = plainArray(b, i, func(s []byte) { o.Categories = append(o.Categories, in.get(s)) })
+		case "recipes":
+			bit = kRecipes
+			i, ok = plainObject(b, i, func(k, v []byte) { recipes = append(recipes, kv{d.id(k), in.get(v)}) })
+		case "versions":
+			bit = kVersions
+			j := 0
+			i, ok = plainObject(b, i, func(k, v []byte) {
+				// As decode does: share the recipe's ID string.
+				for j < len(recipes) && recipes[j].k < string(k) {
+					j++
+				}
+				var id string
+				if j < len(recipes) && recipes[j].k == string(k) {
+					id = recipes[j].k
+				} else {
+					id = d.id(k)
+				}
+				versions = append(versions, kv{id, in.get(v)})
+			})
+		default:
+			return nil, false
+		}
+		if !ok || seen&bit != 0 || i >= len(b) {
+			return nil, false
+		}
+		seen |= bit
+		if b[i] == '}' {
+			if i != len(b)-1 {
+				return nil, false
+			}
+			break
+		}
+		if b[i] != ',' {
+			return nil, false
+		}
+		i++
+	}
+	o, err := d.check(o, recipes, versions, seen&kRecipes != 0, seen&kTime != 0, line, reuse)
+	return o, err == nil
+}
+
+// plainArray reads, at b[i], an array of plain strings, passing each to
+// add.
+func plainArray(b []byte, i int, add func([]byte)) (int, bool) {
+	if i >= len(b) || b[i] != '[' {
+		return i, false
+	}
+	i++
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		s, n, ok := plainString(b, i)
+		if !ok || n >= len(b) {
+			return i, false
+		}
+		add(s)
+		switch b[n] {
+		case ',':
+			i = n + 1
+		case ']':
+			return n + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// plainObject reads, at b[i], an object of plain strings, passing each
+// key and value to add.
+func plainObject(b []byte, i int, add func(k, v []byte)) (int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return i, false
+	}
+	i++
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		k, n, ok := plainString(b, i)
+		if !ok || n >= len(b) || b[n] != ':' {
+			return i, false
+		}
+		v, n, ok := plainString(b, n+1)
+		if !ok || n >= len(b) {
+			return i, false
+		}
+		add(k, v)
+		switch b[n] {
+		case ',':
+			i = n + 1
+		case '}':
+			return n + 1, true
+		default:
+			return i, false
+		}
+	}
 }

@@ -89,8 +89,8 @@ type Reader struct {
 	slabs           batchSlabs
 	run             model.BatchRun
 	plats           map[string]model.Counts
-	v2IDs           map[string]place  // v2 batch ID -> where it was first read
-	outcomeIDs      map[string]string // batch ID -> where its outcome record was read
+	v2IDs           map[string]place // v2 batch ID -> where it was first read
+	outcomeIDs      map[string]place // batch ID -> where its outcome record was read
 	outDec          *outcomeDecoder
 	commits         *Commits
 	metricsRead     bool // every metrics file has been read by Metrics
