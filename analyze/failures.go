@@ -16,11 +16,11 @@ import (
 // in parallel (one reader and one aggregate per worker, merged at the end:
 // every count is a sum and every gap state an intersection, so the result
 // does not depend on the order). Problems come back in file and line order.
-func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur, prev []*batch, lo, hi time.Time, ecoFilter, known, needInfra map[string]bool) (*failureAgg, []reader.Problem, int, error) {
+func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur, prev []*batch, lo, hi time.Time, ecoFilter, known, needInfra map[string]bool) (fa *failureAgg, problems []reader.Problem, dropped, uncommittedN int, err error) {
 	lister := reader.New(fsys, name, reader.Options{SkipMessages: true})
 	files, err := lister.FailureFiles()
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, 0, err
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if workers > len(files) {
@@ -32,6 +32,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 	aggs := make([]*failureAgg, workers)
 	errs := make([]error, workers)
 	probs := make([][]reader.Problem, workers)
+	drops := make([]int, workers)
 	uncommitted := make([]int, workers)
 	// Room for every record at 200 bytes a line (v2 lines run 250-400):
 	// the table of copies does not grow (and copy itself) as it fills.
@@ -61,8 +62,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 					errs[w] = rd.FailureFile(f, aggs[w].add)
 				}
 			}
-			p, _ := rd.Problems()
-			probs[w] = p
+			probs[w], drops[w] = rd.Problems()
 			u, more := rd.Uncommitted()
 			uncommitted[w] = len(u) + more
 		}(w)
@@ -74,7 +74,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, nil, 0, 0, err
 		}
 	}
 	nUncommitted := 0
@@ -84,7 +84,10 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 	for _, a := range aggs {
 		a.settle()
 	}
-	fa := aggs[0]
+	for _, n := range drops {
+		dropped += n
+	}
+	fa = aggs[0]
 	for _, other := range aggs[1:] {
 		fa.merge(other)
 	}
@@ -98,7 +101,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOpti
 		}
 		return all[i].Line < all[j].Line
 	})
-	return fa, all, nUncommitted, nil
+	return fa, all, dropped, nUncommitted, nil
 }
 
 // merge adds other's counts into fa.

@@ -335,7 +335,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		defer close(outDone)
 		ra, outProblems, outErr = readOutcomes(rd, fsys, name, ro, ecoFilter, all, sums, start, end)
 	}()
-	fa, failProblems, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
+	fa, failProblems, failDropped, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
 	<-outDone
 	if err != nil {
 		return nil, err
@@ -445,6 +445,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	// Notes.
 	notes(rep, o, sawV1, platLevels, fa)
 	rep.Problems, rep.MoreProblems = rd.Problems()
+	rep.MoreProblems += failDropped
 	rep.Problems = append(rep.Problems, failProblems...)
 	rep.Problems = append(rep.Problems, outProblems...)
 	if max := reader.DefaultOptions.MaxProblems; len(rep.Problems) > max {

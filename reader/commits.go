@@ -74,8 +74,10 @@ func NewCommits(attempts map[string]string) *Commits {
 }
 
 // repeated reports whether a committed v2 failure record was read before:
-// the same batch, attempt, environment, package, category, exit code,
-// blockers, attempts and time (a record copy). It returns where to report
+// the same batch, attempt, ecosystem, environment, package, category (as
+// written and as resolved), subcategory, exit code, blockers, attempts and
+// time (a record copy; the message is left out, as readers that skip
+// messages cannot see it). It returns where to report
 // the repetition: whichever of the copies seen comes later in file order,
 // so the findings do not depend on the order readers run in.
 func (c *Copies) repeated(f *model.Failure) (place, bool) {
@@ -84,7 +86,7 @@ func (c *Copies) repeated(f *model.Failure) (place, bool) {
 	}
 	var h maphash.Hash
 	h.SetSeed(c.seed)
-	for _, s := range [...]string{f.BatchID, f.AttemptID, f.Environment, f.PackageID, f.Category, f.Subcategory} {
+	for _, s := range [...]string{f.BatchID, f.AttemptID, f.Ecosystem, f.Environment, f.PackageID, f.RawCategory, f.Category, f.Subcategory} {
 		h.WriteString(s)
 		h.WriteByte(0)
 	}

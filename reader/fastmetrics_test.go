@@ -140,3 +140,43 @@ func FuzzFastBatchRun(f *testing.F) {
 		checkFastRunsSame(t, data, fastOptions[int(opt)%len(fastOptions)])
 	})
 }
+
+// TestFastPathProblemOrder reads a line that is no object, then a record
+// and its copy, in each kind of file: the problems come in line order, the
+// same with the fast paths as without, whatever MaxProblems keeps.
+func TestFastPathProblemOrder(t *testing.T) {
+	run := `{"schema_version":2,"batch_id":"b1","attempt_id":"a1","platforms":{},"timestamp":"2026-03-01T10:00:00Z"}`
+	fail := `{"schema_version":2,"batch_id":"b1","attempt_id":"a1","environment":"e","package_id":"cargo:jq","timestamp":"2026-03-02T08:52:00Z"}`
+	out := `{"schema_version":2,"batch_id":"b1","attempt_id":"a1","timestamp":"2026-03-01T10:00:00Z","platforms":["e"],"recipes":{}}`
+	bad := func(line string) []byte { return []byte("not json\n" + line + "\n" + line + "\n") }
+	read := func(fast bool, max int) []Problem {
+		defer func(a, b, c bool) { fastMetrics, fastFailures, fastOutcomes = a, b, c }(fastMetrics, fastFailures, fastOutcomes)
+		fastMetrics, fastFailures, fastOutcomes = fast, fast, fast
+		fsys := fstest.MapFS{
+			"metrics/batch-runs.jsonl": {Data: bad(run)},
+			"failures/x.jsonl":         {Data: bad(fail)},
+			"outcomes/outcomes.jsonl":  {Data: bad(out)},
+		}
+		r := New(fsys, "d", Options{MaxProblems: max})
+		if err := r.Metrics(func(*model.BatchRun) {}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Failures(func(*model.Failure) {}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Outcomes(func(*model.Outcomes) {}); err != nil {
+			t.Fatal(err)
+		}
+		ps, _ := r.Problems()
+		return ps
+	}
+	for _, max := range []int{1, 2, 3, 100} {
+		general, fast := read(false, max), read(true, max)
+		if !reflect.DeepEqual(general, fast) {
+			t.Errorf("MaxProblems %d:\n general %v\n fast    %v", max, general, fast)
+		}
+		if max == 100 && len(general) != 6 {
+			t.Errorf("%d problems, want 6 (a line that is no object and a repeated record per file): %v", len(general), general)
+		}
+	}
+}

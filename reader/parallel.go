@@ -17,6 +17,9 @@ import (
 // worker met, not always the first in file order; the problem names the
 // later one in file order either way.
 func (r *Reader) FailuresParallel(fns []func(*model.Failure)) error {
+	if len(fns) == 0 {
+		fns = []func(*model.Failure){func(*model.Failure) {}}
+	}
 	files, err := r.FailureFiles()
 	if err != nil {
 		return err

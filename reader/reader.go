@@ -471,7 +471,15 @@ func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte
 	dec := jsonlite.NewDecoder(nil, 1)
 	st := &fileState{}
 	if take != nil {
-		fr.Take = take(st)
+		t := take(st)
+		fr.Take = func(line []byte, n int) bool {
+			// The framing problems of the lines before come first, as
+			// they would before a frame Next returned.
+			for _, p := range fr.Problems() {
+				r.problem(r.display(name), p.Line, "%s", p.Msg)
+			}
+			return t(line, n)
+		}
 	}
 	for {
 		frame, ok := fr.Next()
