@@ -191,10 +191,10 @@ func decodeCounts(dec *jsonlite.Decoder, in intern, out map[string]model.Counts)
 	if out == nil {
 		out = make(map[string]model.Counts, 8)
 	}
-	// Durations and infrastructure counts live in one slab per record
-	// rather than one allocation each.
-	var slab []float64
-	var islab []int64
+	// Durations and infrastructure counts live in slabs per record rather
+	// than one allocation each.
+	var durations slab[float64]
+	var infra slab[int64]
 	err := dec.Object(func(key []byte) error {
 		id := in.get(key)
 		line := dec.Line()
@@ -214,11 +214,7 @@ func decodeCounts(dec *jsonlite.Decoder, in intern, out map[string]model.Counts)
 			case "infrastructure":
 				var n int64
 				n, err = nonNegativeOf(dec, id, "infrastructure")
-				if len(islab) == cap(islab) {
-					islab = make([]int64, 0, 16)
-				}
-				islab = append(islab, n)
-				c.Infrastructure = &islab[len(islab)-1]
+				c.Infrastructure = infra.ptr(n)
 			case "gated_by":
 				c.GatedBy, err = internedStrings(dec, in)
 			case "duration_seconds":
@@ -227,11 +223,7 @@ func decodeCounts(dec *jsonlite.Decoder, in intern, out map[string]model.Counts)
 				}
 				var d float64
 				d, err = nonNegativeFloatOf(dec, id, "duration_seconds")
-				if len(slab) == cap(slab) {
-					slab = make([]float64, 0, 16)
-				}
-				slab = append(slab, d)
-				c.DurationSeconds = &slab[len(slab)-1]
+				c.DurationSeconds = durations.ptr(d)
 			default:
 				err = dec.Skip()
 			}
@@ -441,8 +433,8 @@ type failureDecoder struct {
 	entries []model.Failure
 	lines   []int
 	// Slabs the fast path keeps exit codes and blockers in.
-	exits []int
-	strs  []string
+	exits slab[int]
+	strs  slab[string]
 }
 
 // again returns last when b spells it, else a new string stored in *last.
@@ -644,8 +636,7 @@ func (fd *failureDecoder) field(dec *jsonlite.Decoder, key []byte, f *model.Fail
 	case "exit_code":
 		var n int64
 		n, err = dec.Int()
-		c := int(n)
-		f.ExitCode = &c
+		f.ExitCode = fd.exits.ptr(int(n))
 	case "attempt_id":
 		var b []byte
 		b, err = dec.StringBytes()

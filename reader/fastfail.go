@@ -151,7 +151,7 @@ func (fd *failureDecoder) fastFailure(fr jsonlite.Frame, fn func(*model.Failure)
 	}
 	f.BlockedBy = blocked
 	if seen&fkExit != 0 {
-		f.ExitCode = fd.exitCode(int(exit))
+		f.ExitCode = fd.exits.ptr(int(exit))
 	}
 	f.Attempts = int(attempts)
 	if seen&fkAttemptID != 0 {
@@ -166,15 +166,6 @@ func (fd *failureDecoder) fastFailure(fr jsonlite.Frame, fn func(*model.Failure)
 	fd.finish(f, ecosystem, "")
 	fn(f)
 	return true
-}
-
-// exitCode returns a pointer to n, from a slab (one allocation per 64).
-func (fd *failureDecoder) exitCode(n int) *int {
-	if len(fd.exits) == cap(fd.exits) {
-		fd.exits = make([]int, 0, 64)
-	}
-	fd.exits = append(fd.exits, n)
-	return &fd.exits[len(fd.exits)-1]
 }
 
 // plainString reads, at b[i], a JSON string of printable ASCII or valid
@@ -219,44 +210,41 @@ func plainInt(b []byte, i int) (int64, int, bool) {
 }
 
 // plainStrings reads, at b[i], an array of plain strings (each interned),
-// kept in a slab (one allocation per 64 strings) and never reused.
+// kept in the decoder's slab.
 func (fd *failureDecoder) plainStrings(b []byte, i int) ([]string, int, bool) {
-	if i >= len(b) || b[i] != '[' {
+	var buf [8]string
+	out := buf[:0]
+	i, ok := plainArray(b, i, func(s []byte) { out = append(out, fd.in.get(s)) })
+	if !ok {
 		return nil, i, false
+	}
+	// The general decoder gives an empty array as nil.
+	return fd.strs.slice(out), i, true
+}
+
+// plainArray reads, at b[i], an array of plain strings, passing each to
+// add.
+func plainArray(b []byte, i int, add func([]byte)) (int, bool) {
+	if i >= len(b) || b[i] != '[' {
+		return i, false
 	}
 	i++
 	if i < len(b) && b[i] == ']' {
-		// The general decoder gives an empty array as nil.
-		return nil, i + 1, true
+		return i + 1, true
 	}
-	var buf [8]string
-	out := buf[:0]
 	for {
 		s, n, ok := plainString(b, i)
 		if !ok || n >= len(b) {
-			return nil, i, false
+			return i, false
 		}
-		out = append(out, fd.in.get(s))
+		add(s)
 		switch b[n] {
 		case ',':
 			i = n + 1
 		case ']':
-			return fd.keepStrings(out), n + 1, true
+			return n + 1, true
 		default:
-			return nil, i, false
+			return i, false
 		}
 	}
-}
-
-// keepStrings copies ss into the slab.
-func (fd *failureDecoder) keepStrings(ss []string) []string {
-	if len(ss) > 16 {
-		return append([]string(nil), ss...)
-	}
-	if cap(fd.strs)-len(fd.strs) < len(ss) {
-		fd.strs = make([]string, 0, 64)
-	}
-	at := len(fd.strs)
-	fd.strs = append(fd.strs, ss...)
-	return fd.strs[at:len(fd.strs):len(fd.strs)]
 }

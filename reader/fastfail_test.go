@@ -1,8 +1,6 @@
 package reader
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"testing/fstest"
@@ -113,14 +111,7 @@ func FuzzFastFailure(f *testing.F) {
 	for _, c := range fastCases {
 		f.Add([]byte(c+"\n"), uint8(0))
 	}
-	files, _ := filepath.Glob("testdata/*/failures/*.jsonl")
-	for i, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data, uint8(i))
-	}
+	addSeedsWithOption(f, "testdata/*/failures/*.jsonl")
 	f.Fuzz(func(t *testing.T, data []byte, opt uint8) {
 		checkFastSame(t, data, fastOptions[int(opt)%len(fastOptions)])
 	})

@@ -39,40 +39,11 @@ const (
 	ckGated
 )
 
-// batchSlabs keeps the numbers batch-run records point to, a few
-// allocations for many records; nothing in them is ever reused.
+// batchSlabs keeps the numbers and gates batch-run records point to.
 type batchSlabs struct {
-	floats []float64
-	ints   []int64
-	strs   []string
-}
-
-func (s *batchSlabs) float(v float64) *float64 {
-	if len(s.floats) == cap(s.floats) {
-		s.floats = make([]float64, 0, 256)
-	}
-	s.floats = append(s.floats, v)
-	return &s.floats[len(s.floats)-1]
-}
-
-func (s *batchSlabs) int(v int64) *int64 {
-	if len(s.ints) == cap(s.ints) {
-		s.ints = make([]int64, 0, 256)
-	}
-	s.ints = append(s.ints, v)
-	return &s.ints[len(s.ints)-1]
-}
-
-func (s *batchSlabs) strings(ss []string) []string {
-	if len(ss) > 16 {
-		return append([]string(nil), ss...)
-	}
-	if cap(s.strs)-len(s.strs) < len(ss) {
-		s.strs = make([]string, 0, 64)
-	}
-	at := len(s.strs)
-	s.strs = append(s.strs, ss...)
-	return s.strs[at:len(s.strs):len(s.strs)]
+	floats slab[float64]
+	ints   slab[int64]
+	strs   slab[string]
 }
 
 // fastBatchRun decodes the line a v2 batch-run record is written as
@@ -146,7 +117,7 @@ func fastBatchRun(line []byte, in intern, file string, n int, b *model.BatchRun,
 		case "macos_minutes_used":
 			bit = bkMinutes
 			v, i, ok = plainCount(line, i)
-			b.MacOSMinutesUsed = slabs.int(v)
+			b.MacOSMinutesUsed = slabs.ints.ptr(v)
 		case "timestamp":
 			bit = bkTimestamp
 			ts, i, ok = plainString(line, i)
@@ -154,7 +125,7 @@ func fastBatchRun(line []byte, in intern, file string, n int, b *model.BatchRun,
 			bit = bkDuration
 			var d float64
 			d, i, ok = plainSeconds(line, i)
-			b.DurationSeconds = slabs.float(d)
+			b.DurationSeconds = slabs.floats.ptr(d)
 		default:
 			return false
 		}
@@ -236,19 +207,17 @@ func fastPlatforms(line []byte, i int, in intern, plats map[string]model.Counts,
 				bit = ckDuration
 				var d float64
 				d, i, ok = plainSeconds(line, i)
-				c.DurationSeconds = slabs.float(d)
+				c.DurationSeconds = slabs.floats.ptr(d)
 			case "infrastructure":
 				bit = ckInfra
 				var v int64
 				v, i, ok = plainCount(line, i)
-				c.Infrastructure = slabs.int(v)
+				c.Infrastructure = slabs.ints.ptr(v)
 			case "gated_by":
 				bit = ckGated
-				i, ok = plainList(line, i, in, gated[:0], func(gs []string) {
-					if len(gs) > 0 {
-						c.GatedBy = slabs.strings(gs)
-					}
-				})
+				gs := gated[:0]
+				i, ok = plainArray(line, i, func(s []byte) { gs = append(gs, in.get(s)) })
+				c.GatedBy = slabs.strs.slice(gs)
 			default:
 				return i, false
 			}
@@ -282,35 +251,6 @@ func fastPlatforms(line []byte, i int, in intern, plats map[string]model.Counts,
 			return i + 1, true
 		case ',':
 			i++
-		default:
-			return i, false
-		}
-	}
-}
-
-// plainList reads, at line[i], an array of plain strings, each interned,
-// and passes them to keep (valid only during the call).
-func plainList(line []byte, i int, in intern, buf []string, keep func([]string)) (int, bool) {
-	if i >= len(line) || line[i] != '[' {
-		return i, false
-	}
-	i++
-	if i < len(line) && line[i] == ']' {
-		keep(nil)
-		return i + 1, true
-	}
-	for {
-		s, n, ok := plainString(line, i)
-		if !ok || n >= len(line) {
-			return i, false
-		}
-		buf = append(buf, in.get(s))
-		switch line[n] {
-		case ',':
-			i = n + 1
-		case ']':
-			keep(buf)
-			return n + 1, true
 		default:
 			return i, false
 		}

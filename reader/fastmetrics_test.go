@@ -1,8 +1,6 @@
 package reader
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"testing/fstest"
@@ -128,14 +126,7 @@ func FuzzFastBatchRun(f *testing.F) {
 	for _, c := range fastRunCases {
 		f.Add([]byte(c+"\n"), uint8(0))
 	}
-	files, _ := filepath.Glob("testdata/*/metrics/*.jsonl")
-	for i, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data, uint8(i))
-	}
+	addSeedsWithOption(f, "testdata/*/metrics/*.jsonl")
 	f.Fuzz(func(t *testing.T, data []byte, opt uint8) {
 		checkFastRunsSame(t, data, fastOptions[int(opt)%len(fastOptions)])
 	})

@@ -26,6 +26,22 @@ func addSeeds(f *testing.F, pattern string) {
 	}
 }
 
+// addSeedsWithOption adds each file matching pattern, with a different
+// option byte for each, to a fuzz test of (data, option).
+func addSeedsWithOption(f *testing.F, pattern string) {
+	files, _ := filepath.Glob(pattern)
+	if len(files) == 0 {
+		f.Fatalf("no seed files match %s", pattern)
+	}
+	for i, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, uint8(i))
+	}
+}
+
 // checkProblems asserts that every problem points at a line of the input.
 func checkProblems(t *testing.T, r *Reader, data []byte) {
 	lines := bytes.Count(data, []byte("\n")) + 1

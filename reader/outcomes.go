@@ -85,11 +85,7 @@ func (r *Reader) outcome(name string, o *model.Outcomes, fr jsonlite.Frame, st *
 		if r.opts.OnUncommittedOutcomes != nil {
 			r.opts.OnUncommittedOutcomes(o)
 		}
-		if len(r.uncommitted) >= r.opts.MaxProblems {
-			r.moreUncommitted++
-			return
-		}
-		r.uncommitted = append(r.uncommitted, Problem{File: o.Source.File, Line: o.Source.Line, Message: why})
+		r.addUncommitted(Problem{File: o.Source.File, Line: o.Source.Line, Message: why})
 		return
 	}
 	if first, dup := r.outcomeIDs[o.BatchID]; dup {
@@ -128,12 +124,9 @@ func (d *outcomeDecoder) id(k []byte) string {
 	return s
 }
 
-func validPackageID(id string) bool {
-	return id != "" && len(id) <= 1024 && safetext.Safe(id)
-}
-
-// decode decodes and checks one outcome record.
-func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, line int, reuse bool) (*model.Outcomes, error) {
+// start returns the record to decode into: a new one, or with reuse the
+// decoder's own, emptied.
+func (d *outcomeDecoder) start(file string, line int, reuse bool) *model.Outcomes {
 	o := &model.Outcomes{}
 	if reuse {
 		o = &d.out
@@ -141,6 +134,29 @@ func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, l
 		*o = model.Outcomes{Platforms: plats, Categories: cats, Recipes: recs}
 	}
 	o.SchemaVersion, o.Source = -1, model.Source{File: file, Line: line}
+	return o
+}
+
+// versionID returns the package ID a version names: the recipe's own ID
+// string when recipes (sorted) hold it, found by walking on from *j (versions
+// name the recipes in the same order when record wrote them).
+func (d *outcomeDecoder) versionID(k []byte, recipes []kv, j *int) string {
+	for *j < len(recipes) && recipes[*j].k < string(k) {
+		*j++
+	}
+	if *j < len(recipes) && recipes[*j].k == string(k) {
+		return recipes[*j].k
+	}
+	return d.id(k)
+}
+
+func validPackageID(id string) bool {
+	return id != "" && len(id) <= 1024 && safetext.Safe(id)
+}
+
+// decode decodes and checks one outcome record.
+func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, line int, reuse bool) (*model.Outcomes, error) {
+	o := d.start(file, line, reuse)
 	recipes, versions := d.recipes[:0], d.versions[:0]
 	defer func() { d.recipes, d.versions = recipes[:0], versions[:0] }()
 	var (
@@ -196,17 +212,7 @@ func (d *outcomeDecoder) decode(dec *jsonlite.Decoder, in intern, file string, l
 			versions = versions[:0]
 			j := 0
 			err = dec.Object(func(k []byte) error {
-				// Versions name the recipes, in the same order when record
-				// wrote them: share the recipe's ID string.
-				for j < len(recipes) && recipes[j].k < string(k) {
-					j++
-				}
-				var id string
-				if j < len(recipes) && recipes[j].k == string(k) {
-					id = recipes[j].k
-				} else {
-					id = d.id(k)
-				}
+				id := d.versionID(k, recipes, &j)
 				v, err := dec.StringBytes()
 				versions = append(versions, kv{id, in.get(v)})
 				return err
@@ -336,13 +342,7 @@ func (d *outcomeDecoder) fastOutcomes(b []byte, in intern, file string, line int
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		return nil, false
 	}
-	o := &model.Outcomes{}
-	if reuse {
-		o = &d.out
-		plats, cats, recs := o.Platforms[:0], o.Categories[:0], o.Recipes[:0]
-		*o = model.Outcomes{Platforms: plats, Categories: cats, Recipes: recs}
-	}
-	o.SchemaVersion, o.Source = -1, model.Source{File: file, Line: line}
+	o := d.start(file, line, reuse)
 	recipes, versions := d.recipes[:0], d.versions[:0]
 	defer func() { d.recipes, d.versions = recipes[:0], versions[:0] }()
 	const (
@@ -397,19 +397,7 @@ func (d *outcomeDecoder) fastOutcomes(b []byte, in intern, file string, line int
 		case "versions":
 			bit = kVersions
 			j := 0
-			i, ok = plainObject(b, i, func(k, v []byte) {
-				// As decode does: share the recipe's ID string.
-				for j < len(recipes) && recipes[j].k < string(k) {
-					j++
-				}
-				var id string
-				if j < len(recipes) && recipes[j].k == string(k) {
-					id = recipes[j].k
-				} else {
-					id = d.id(k)
-				}
-				versions = append(versions, kv{id, in.get(v)})
-			})
+			i, ok = plainObject(b, i, func(k, v []byte) { versions = append(versions, kv{d.versionID(k, recipes, &j), in.get(v)}) })
 		default:
 			return nil, false
 		}
@@ -430,33 +418,6 @@ func (d *outcomeDecoder) fastOutcomes(b []byte, in intern, file string, line int
 	}
 	o, err := d.check(o, recipes, versions, seen&kRecipes != 0, seen&kTime != 0, line, reuse)
 	return o, err == nil
-}
-
-// plainArray reads, at b[i], an array of plain strings, passing each to
-// add.
-func plainArray(b []byte, i int, add func([]byte)) (int, bool) {
-	if i >= len(b) || b[i] != '[' {
-		return i, false
-	}
-	i++
-	if i < len(b) && b[i] == ']' {
-		return i + 1, true
-	}
-	for {
-		s, n, ok := plainString(b, i)
-		if !ok || n >= len(b) {
-			return i, false
-		}
-		add(s)
-		switch b[n] {
-		case ',':
-			i = n + 1
-		case ']':
-			return n + 1, true
-		default:
-			return i, false
-		}
-	}
 }
 
 // plainObject reads, at b[i], an object of plain strings, passing each

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"io/fs"
 	"sort"
 	"sync"
 
@@ -29,7 +30,15 @@ func (r *Reader) FailuresParallel(fns []func(*model.Failure)) error {
 		return err
 	}
 	if r.opts.Copies == nil {
-		r.opts.Copies = NewCopies()
+		// Room for every record at 200 bytes a line (v2 lines run 250-400):
+		// the table of copies does not grow (and copy itself) as it fills.
+		var size int64
+		for _, f := range files {
+			if st, err := fs.Stat(r.fsys, f); err == nil {
+				size += st.Size()
+			}
+		}
+		r.opts.Copies = NewCopiesSized(int(min(size/200, 1<<26)))
 	}
 	type result struct {
 		problems, uncommitted    []Problem
@@ -83,25 +92,12 @@ func (r *Reader) FailuresParallel(fns []func(*model.Failure)) error {
 	}
 	for _, res := range results {
 		for _, p := range res.uncommitted {
-			if len(r.uncommitted) >= r.opts.MaxProblems {
-				r.moreUncommitted++
-				continue
-			}
-			r.uncommitted = append(r.uncommitted, p)
+			r.addUncommitted(p)
 		}
 		r.moreUncommitted += res.moreUncommitted
 		r.files = append(r.files, res.files...)
 	}
 	return nil
-}
-
-// addProblem keeps p, or counts it beyond Options.MaxProblems.
-func (r *Reader) addProblem(p Problem) {
-	if len(r.problems) >= r.opts.MaxProblems {
-		r.droppedProblems++
-		return
-	}
-	r.problems = append(r.problems, p)
 }
 
 // Join adds what other found (its problems, uncommitted records and file
@@ -113,11 +109,7 @@ func (r *Reader) Join(other *Reader) {
 	}
 	r.droppedProblems += other.droppedProblems
 	for _, p := range other.uncommitted {
-		if len(r.uncommitted) >= r.opts.MaxProblems {
-			r.moreUncommitted++
-			continue
-		}
-		r.uncommitted = append(r.uncommitted, p)
+		r.addUncommitted(p)
 	}
 	r.moreUncommitted += other.moreUncommitted
 	r.files = append(r.files, other.files...)

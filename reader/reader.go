@@ -128,6 +128,25 @@ func (r *Reader) problem(file string, line int, format string, args ...any) {
 	r.problems = append(r.problems, Problem{File: file, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
+// addProblem keeps p, or counts it beyond Options.MaxProblems.
+func (r *Reader) addProblem(p Problem) {
+	if len(r.problems) >= r.opts.MaxProblems {
+		r.droppedProblems++
+		return
+	}
+	r.problems = append(r.problems, p)
+}
+
+// addUncommitted keeps p, a record left out as uncommitted, or counts it
+// beyond Options.MaxProblems.
+func (r *Reader) addUncommitted(p Problem) {
+	if len(r.uncommitted) >= r.opts.MaxProblems {
+		r.moreUncommitted++
+		return
+	}
+	r.uncommitted = append(r.uncommitted, p)
+}
+
 // MetricsFiles lists metrics/batch-runs*.jsonl in name order.
 func (r *Reader) MetricsFiles() ([]string, error) {
 	return r.list("metrics", func(n string) bool {
@@ -363,11 +382,7 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 			if r.opts.OnUncommitted != nil {
 				r.opts.OnUncommitted(f)
 			}
-			if len(r.uncommitted) >= r.opts.MaxProblems {
-				r.moreUncommitted++
-				return
-			}
-			r.uncommitted = append(r.uncommitted, Problem{File: f.Source.File, Line: f.Source.Line, Message: why})
+			r.addUncommitted(Problem{File: f.Source.File, Line: f.Source.Line, Message: why})
 			return
 		}
 		if r.opts.Copies == nil {
