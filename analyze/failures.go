@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/batchsli/batchsli/model"
@@ -13,95 +12,36 @@ import (
 )
 
 // readFailures streams every failure file into a failureAgg, reading files
-// in parallel (one reader and one aggregate per worker, merged at the end:
-// every count is a sum and every gap state an intersection, so the result
-// does not depend on the order). Problems come back in file and line order.
-func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur, prev []*batch, lo, hi time.Time, ecoFilter, known, needInfra map[string]bool) (fa *failureAgg, problems []reader.Problem, dropped, uncommittedN int, err error) {
-	lister := reader.New(fsys, name, reader.Options{SkipMessages: true})
-	files, err := lister.FailureFiles()
-	if err != nil {
-		return nil, nil, 0, 0, err
-	}
-	workers := runtime.GOMAXPROCS(0)
-	if workers > len(files) {
-		workers = len(files)
-	}
-	if workers < 1 {
-		workers = 1
-	}
-	aggs := make([]*failureAgg, workers)
-	errs := make([]error, workers)
-	probs := make([][]reader.Problem, workers)
-	drops := make([]int, workers)
-	uncommitted := make([]int, workers)
-	// Room for every record at 200 bytes a line (v2 lines run 250-400):
-	// the table of copies does not grow (and copy itself) as it fills.
-	var size int64
-	for _, f := range files {
-		if st, err := fs.Stat(fsys, f); err == nil {
-			size += st.Size()
-		}
-	}
-	copies := reader.NewCopiesSized(int(min(size/200, 1<<26)))
-	next := make(chan string)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		fa := newFailureAgg(newRoller(o.By, o.Platforms), cur, lo, hi, ecoFilter)
-		fa.known = known
-		fa.needInfra = needInfra
+// in parallel (reader.FailuresParallel: one aggregate per worker, merged at
+// the end: every count is a sum and every gap state an intersection, so
+// the result does not depend on the order). Problems come back in file and
+// line order.
+func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur, prev []*batch, lo, hi time.Time, ecoFilter, known, needInfra map[string]bool) (fa *failureAgg, problems []reader.Problem, dropped, uncommitted int, err error) {
+	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
+	aggs := make([]*failureAgg, max(1, runtime.GOMAXPROCS(0)))
+	fns := make([]func(*model.Failure), len(aggs))
+	for w := range aggs {
+		a := newFailureAgg(newRoller(o.By, o.Platforms), cur, lo, hi, ecoFilter)
+		a.known = known
+		a.needInfra = needInfra
 		for _, b := range prev {
-			fa.inPrev[b.id] = true
+			a.inPrev[b.id] = true
 		}
-		aggs[w] = fa
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits, Copies: copies})
-			for f := range next {
-				if errs[w] == nil {
-					errs[w] = rd.FailureFile(f, aggs[w].add)
-				}
-			}
-			probs[w], drops[w] = rd.Problems()
-			u, more := rd.Uncommitted()
-			uncommitted[w] = len(u) + more
-		}(w)
+		aggs[w], fns[w] = a, a.add
 	}
-	for _, f := range files {
-		next <- f
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, nil, 0, 0, err
-		}
-	}
-	nUncommitted := 0
-	for _, n := range uncommitted {
-		nUncommitted += n
+	if err := rd.FailuresParallel(fns); err != nil {
+		return nil, nil, 0, 0, err
 	}
 	for _, a := range aggs {
 		a.settle()
-	}
-	for _, n := range drops {
-		dropped += n
 	}
 	fa = aggs[0]
 	for _, other := range aggs[1:] {
 		fa.merge(other)
 	}
-	var all []reader.Problem
-	for _, p := range probs {
-		all = append(all, p...)
-	}
-	sort.SliceStable(all, func(i, j int) bool {
-		if all[i].File != all[j].File {
-			return all[i].File < all[j].File
-		}
-		return all[i].Line < all[j].Line
-	})
-	return fa, all, dropped, nUncommitted, nil
+	problems, dropped = rd.Problems()
+	u, more := rd.Uncommitted()
+	return fa, problems, dropped, len(u) + more, nil
 }
 
 // merge adds other's counts into fa.

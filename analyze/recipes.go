@@ -146,14 +146,20 @@ func newRecipeAgg(start, end int) *recipeAgg {
 		start: start, end: end, last: -1}
 }
 
-func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
-	ri, ok := ra.recipeIdx[recipe]
+// recipe is the index of a recipe, made when new.
+func (ra *recipeAgg) recipe(id string) uint32 {
+	ri, ok := ra.recipeIdx[id]
 	if !ok {
 		ri = uint32(len(ra.recipes))
-		ra.recipes = append(ra.recipes, recipe)
-		ra.recipeIdx[recipe] = ri
+		ra.recipes = append(ra.recipes, id)
+		ra.recipeIdx[id] = ri
 		ra.pairsOf = append(ra.pairsOf, make([]uint32, ra.stride)...)
 	}
+	return ri
+}
+
+func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
+	ri := ra.recipe(recipe)
 	pi, ok := ra.platIdx[plat]
 	if !ok {
 		pi = uint16(len(ra.plats))
@@ -360,14 +366,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 					continue
 				}
 				if !have {
-					ri, ok := ra.recipeIdx[rec.PackageID]
-					if !ok {
-						ri = uint32(len(ra.recipes))
-						ra.recipes = append(ra.recipes, rec.PackageID)
-						ra.recipeIdx[rec.PackageID] = ri
-						ra.pairsOf = append(ra.pairsOf, make([]uint32, ra.stride)...)
-					}
-					rIdx, have = ri, true
+					rIdx, have = ra.recipe(rec.PackageID), true
 				}
 				e := ocEntry{pair: ra.pairAt(rIdx, platOf[c]), ver: ver, kind: k}
 				if k == ocFail || k == ocInfra {
@@ -911,13 +910,7 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 				continue
 			}
 		}
-		r, ok := ra.recipeIdx[rec.PackageID]
-		if !ok {
-			r = uint32(len(ra.recipes))
-			ra.recipes = append(ra.recipes, rec.PackageID)
-			ra.recipeIdx[rec.PackageID] = r
-			ra.pairsOf = append(ra.pairsOf, make([]uint32, ra.stride)...)
-		}
+		r := ra.recipe(rec.PackageID)
 		for j := range o.Platforms {
 			if idx[j] < 0 {
 				continue
