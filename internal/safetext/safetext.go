@@ -83,22 +83,34 @@ func EscapeLines(s string) string {
 // controls (which can only occur inside strings) become \uXXXX escapes,
 // which decode to the same string.
 func EscapeJSON(b []byte) []byte {
-	if Safe(string(b)) || !utf8.Valid(b) {
+	if !utf8.Valid(b) {
 		return b
 	}
-	out := make([]byte, 0, len(b)+16)
+	var out []byte // nil until something is escaped
+	last := 0
 	for i := 0; i < len(b); {
+		if b[i] < 0x7f {
+			// ASCII below DEL: C0 controls are escaped in strings by the
+			// encoder, and outside strings they are whitespace.
+			i++
+			continue
+		}
 		c, n := utf8.DecodeRune(b[i:])
-		if c >= 0x20 && Unsafe(c) && c > 0xffff {
-			// JSON writes a character past U+FFFF as a surrogate pair.
-			r1, r2 := utf16.EncodeRune(c)
-			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
-		} else if c >= 0x20 && Unsafe(c) {
-			out = fmt.Appendf(out, `\u%04x`, c)
-		} else {
-			out = append(out, b[i:i+n]...)
+		if Unsafe(c) {
+			out = append(out, b[last:i]...)
+			if c > 0xffff {
+				// JSON writes a character past U+FFFF as a surrogate pair.
+				r1, r2 := utf16.EncodeRune(c)
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, c)
+			}
+			last = i + n
 		}
 		i += n
 	}
-	return out
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
 }

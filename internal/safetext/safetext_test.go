@@ -1,6 +1,12 @@
 package safetext
 
-import "testing"
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
 
 func TestEscape(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -43,6 +49,36 @@ func FuzzEscape(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if e := Escape(s); !Safe(e) {
 			t.Errorf("Escape(%q) = %q is not safe", s, e)
+		}
+	})
+}
+
+// FuzzEscapeJSON checks that escaping keeps valid JSON text decoding to the
+// same value and leaves nothing unsafe but the whitespace between tokens.
+func FuzzEscapeJSON(f *testing.F) {
+	f.Add("a\u202eb\u0085c\u2028d\x7fe\U000e0041")
+	f.Add("plain")
+	f.Fuzz(func(t *testing.T, s string) {
+		in, err := json.Marshal(map[string]string{s: s})
+		if err != nil {
+			t.Skip()
+		}
+		// Indented, as the renderers write it: newlines between tokens.
+		var ind bytes.Buffer
+		json.Indent(&ind, in, "", "  ")
+		out := EscapeJSON(ind.Bytes())
+		var a, b map[string]string
+		if err := json.Unmarshal(ind.Bytes(), &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(out, &b); err != nil {
+			t.Fatalf("EscapeJSON(%q) = %q: %v", ind.Bytes(), out, err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("EscapeJSON changed %q to %q", a, b)
+		}
+		if !Safe(strings.ReplaceAll(string(out), "\n", "")) {
+			t.Errorf("EscapeJSON(%q) = %q is not safe", ind.Bytes(), out)
 		}
 	})
 }
