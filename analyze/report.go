@@ -150,8 +150,15 @@ var excludeFlaky = true
 
 // BuildReport reads a data directory and computes the report.
 func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
+	rep, _, err := buildReport(fsys, name, o)
+	return rep, err
+}
+
+// buildReport is BuildReport; it also returns every run's macOS minutes,
+// from which the budget is computed for any clock (CachedReport).
+func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, error) {
 	if err := o.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
 	ro := newRoller(o.By, o.Platforms)
@@ -232,7 +239,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 		all = append(all, nb)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		if !all[i].ts.Equal(all[j].ts) {
@@ -307,7 +314,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	// 4. Failures.
 	commits, err := rd.Commits()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	needInfra := map[string]bool{}
 	for _, b := range all {
@@ -338,10 +345,10 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	fa, failProblems, failDropped, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
 	<-outDone
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if outErr != nil {
-		return nil, outErr
+		return nil, nil, outErr
 	}
 	rr := ra.finish(all)
 	if excludeFlaky {
@@ -461,7 +468,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 	if n := len(rep.Problems) + rep.MoreProblems; n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf(noteProblems+" %d problems (listed below); the records concerned are left out. Run `batchsli validate` for the full list.", n))
 	}
-	return rep, nil
+	return rep, budgetRuns, nil
 }
 
 // passRate is passed/tested with its 95% Wilson interval.

@@ -83,6 +83,13 @@ func MDInsights(b *strings.Builder, r *analyze.Report) {
 
 // ReportMarkdown writes the report as GitHub-flavoured markdown.
 func ReportMarkdown(w io.Writer, r *analyze.Report) error {
+	out, _ := reportMarkdown(r)
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+// reportMarkdown renders the report; budget is where its budget line is.
+func reportMarkdown(r *analyze.Report) (out string, budget [2]int) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# batchsli report\n\n")
 	fmt.Fprintf(&b, "Data: %s. Window: %s, **%d batches** (%s to %s); platforms by %s; trend: %s.",
@@ -147,7 +154,11 @@ func ReportMarkdown(w io.Writer, r *analyze.Report) error {
 		}
 		mdTable(&b, []string{"Platform", "Batches", "Median", "p90", "Per recipe median", "Per recipe p90"}, "", rows)
 	}
-	b.WriteString("## macOS budget\n\n" + MD(budgetLine(r.Budget)) + "\n\n")
+	b.WriteString("## macOS budget\n\n")
+	budget[0] = b.Len()
+	b.WriteString(mdBudget(r.Budget))
+	budget[1] = b.Len()
+	b.WriteString("\n\n")
 	b.WriteString("## Insights\n\n")
 	MDInsights(&b, r)
 	fmt.Fprintf(&b, "- Weakest platform: %s\n- Regressions: %s\n- Skip advice: %s\n- Capability gaps: %s\n\n",
@@ -165,8 +176,7 @@ func ReportMarkdown(w io.Writer, r *analyze.Report) error {
 			fmt.Fprintf(&b, "- and %d more\n", r.MoreProblems)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String(), budget
 }
 
 // MDRecipes writes the report's recipe histories: flakes and transitions

@@ -231,6 +231,13 @@ func (p palette) rate(f float64, s string) string {
 
 // ReportText writes the report for a terminal.
 func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
+	out, _ := reportText(r, o)
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+// reportText renders the report; budget is where its budget line is.
+func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 	var b strings.Builder
 	pal := palette{o.Color}
 	header := func(s string) { b.WriteString("\n" + pal.bold(s) + "\n") }
@@ -372,7 +379,9 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 	}
 
 	header("macOS budget")
-	b.WriteString(budgetLine(r.Budget) + "\n")
+	budget[0] = b.Len()
+	b.WriteString(textBudget(r.Budget))
+	budget[1] = b.Len()
 
 	header("Insights")
 	if len(r.Insights) == 0 {
@@ -397,8 +406,7 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 			fmt.Fprintf(&b, "... and %d more\n", r.MoreProblems)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String(), budget
 }
 
 func cleanAll(ss []string) []string {

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 		"GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_ACTION"} {
 		os.Unsetenv(v)
 	}
+	// The report cache is tested on its own (TestReportCache); elsewhere
+	// it stays out of the test data.
+	os.Setenv("BATCHSLI_CACHE", "off")
 	code := m.Run()
 	if simDir != "" {
 		os.RemoveAll(simDir)

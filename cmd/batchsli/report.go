@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/render"
 	"github.com/batchsli/batchsli/sample"
+	"github.com/batchsli/batchsli/store"
 )
 
 // listFlag is a repeatable string flag; commas also separate values.
@@ -117,18 +119,89 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer release()
-	rep, err := analyze.BuildReport(fsys, name, o)
+	color := colorOK(stdout)
+	if *demo || os.Getenv("BATCHSLI_CACHE") == "off" {
+		rep, err := analyze.BuildReport(fsys, name, o)
+		if err != nil {
+			return err
+		}
+		return writeReport(stdout, *format, rep, color)
+	}
+	return cachedReport(stdout, fsys, name, *data, *format, color, o)
+}
+
+// writeReport renders rep in format.
+func writeReport(w io.Writer, format string, rep *analyze.Report, color bool) error {
+	switch format {
+	case "json":
+		return render.JSON(w, rep)
+	case "markdown":
+		return render.ReportMarkdown(w, rep)
+	default:
+		return render.ReportText(w, rep, render.TextOptions{Color: color})
+	}
+}
+
+// reportCacheKind names report entries in the cache.
+const reportCacheKind = "report"
+
+// reportCacheHits counts the reports the cache answered (for tests).
+var reportCacheHits int
+
+// cachedReport writes the report through the data directory's cache
+// (docs/STORAGE.md, "The cache"): a report rendered before from the same
+// data files, program, options and output is completed for this run's
+// clock instead of computed. Without a usable cache (a read-only checkout,
+// a file system without file identities) it is computed as usual.
+func cachedReport(w io.Writer, fsys fs.FS, name, dir, format string, color bool, o analyze.ReportOptions) error {
+	fp, settled, err := store.Fingerprint(fsys, time.Now())
+	var c *store.Cache
+	var key []byte
+	if err == nil {
+		key, err = analyze.ReportKey(o, analyze.DataKey{Fingerprint: fp, Build: store.BuildID()})
+	}
+	if err == nil {
+		key = fmt.Appendf(key, "\nformat %s color %t name %q", format, color, name)
+		c = store.OpenCache(dir)
+		defer c.Close()
+		if payload, ok := c.Get(reportCacheKind, key); ok {
+			if out, ok := fromCache(payload, o); ok {
+				reportCacheHits++
+				_, err := w.Write(out)
+				return err
+			}
+		}
+	}
+	rep, runs, err := analyze.BuildReportRuns(fsys, name, o)
 	if err != nil {
 		return err
 	}
-	switch *format {
-	case "json":
-		return render.JSON(stdout, rep)
-	case "markdown":
-		return render.ReportMarkdown(stdout, rep)
-	default:
-		return render.ReportText(stdout, rep, render.TextOptions{Color: colorOK(stdout)})
+	out, clocked, err := render.Report(format, rep, render.TextOptions{Color: color})
+	if out == nil {
+		return err
 	}
+	if err == nil && settled && c != nil {
+		payload, _ := runs.AppendBinary(nil)
+		if payload, err = clocked.AppendBinary(payload); err == nil {
+			c.Put(reportCacheKind, key, payload)
+		}
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+// fromCache completes a cached report for o's clock.
+func fromCache(payload []byte, o analyze.ReportOptions) ([]byte, bool) {
+	runs, rest, err := analyze.DecodeRuns(payload)
+	if err != nil {
+		return nil, false
+	}
+	clocked, rest, err := render.DecodeClocked(rest)
+	if err != nil || len(rest) != 0 {
+		return nil, false
+	}
+	out, err := clocked.Render(o.Now, runs.Budget(o))
+	return out, err == nil
 }
 
 // parseWeekday reads a weekday name (monday, Mon, ...).

@@ -1,0 +1,302 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"runtime/debug"
+	"sort"
+	"time"
+)
+
+// CacheDir is the folder in the data directory that holds what readers
+// computed and may reuse: finished reports keyed by the data files' identity
+// (docs/STORAGE.md, "The cache"). It is a cache: deleting it changes no
+// output, and an entry whose key or checksum does not match is ignored.
+const CacheDir = ".batchsli.cache"
+
+// CacheSettle is how long ago a data file must have last changed for its
+// fingerprint to be trusted. A file changed more recently could change again
+// within the file system's timestamp resolution without its times showing
+// it, so nothing is cached for it (as git does for "racily clean" files).
+var CacheSettle = 2 * time.Second
+
+// cacheMagic starts every cache file; the digit is the file format.
+const cacheMagic = "batchsli-cache 1\n"
+
+// maxCacheEntries bounds the entries kept: the oldest go first.
+const maxCacheEntries = 32
+
+// dataDirs are the folders readers list (package reader).
+var dataDirs = []string{"metrics", "failures", "outcomes"}
+
+// fingerprintSpan is how many bytes of each end of a file are checksummed.
+const fingerprintSpan = 4096
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Fingerprint identifies the data a reader of fsys would read: every entry
+// of metrics/, failures/ and outcomes/ by name and type, and for every file
+// (or link to one) its device, inode, size, modification and change times
+// and checksums of its first and last 4 KiB. Any write to a file changes its
+// change time (which no tool can set back) and any rewrite its inode or
+// times, so two equal fingerprints mean the same bytes. settled is false
+// when a file changed within CacheSettle of now: such a fingerprint may be
+// compared but must not be stored.
+func Fingerprint(fsys fs.FS, now time.Time) (fp []byte, settled bool, err error) {
+	var b bytes.Buffer
+	settled = true
+	for _, dir := range dataDirs {
+		ents, err := fs.ReadDir(fsys, dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(&b, "%s absent\n", dir)
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+		fmt.Fprintf(&b, "%s %d\n", dir, len(ents))
+		for _, e := range ents {
+			p := path.Join(dir, e.Name())
+			fmt.Fprintf(&b, "%q %v", e.Name(), e.Type())
+			st, err := fs.Stat(fsys, p)
+			if err != nil {
+				// The reader reports it as a problem; the error text is
+				// part of what it says.
+				fmt.Fprintf(&b, " error %q\n", err.Error())
+				continue
+			}
+			dev, ino, mt, ct, ok := identity(st)
+			if !ok {
+				return nil, false, fmt.Errorf("%s: no file identity on this system", p)
+			}
+			if now.Sub(mt) < CacheSettle || now.Sub(ct) < CacheSettle {
+				settled = false
+			}
+			fmt.Fprintf(&b, " %v dev %d ino %d size %d mtime %d ctime %d", st.Mode(), dev, ino, st.Size(), mt.UnixNano(), ct.UnixNano())
+			if st.Mode().IsRegular() {
+				head, tail, err := ends(fsys, p, st.Size())
+				if err != nil {
+					fmt.Fprintf(&b, " error %q\n", err.Error())
+					continue
+				}
+				fmt.Fprintf(&b, " crc %08x %08x", head, tail)
+			}
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes(), settled, nil
+}
+
+// ends checksums the first and last fingerprintSpan bytes of a file.
+func ends(fsys fs.FS, p string, size int64) (head, tail uint32, err error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, fingerprintSpan)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return 0, 0, err
+	}
+	head = crc32.Checksum(buf[:n], castagnoli)
+	if size <= fingerprintSpan {
+		return head, head, nil
+	}
+	ra, ok := f.(io.ReaderAt)
+	if !ok {
+		return 0, 0, fmt.Errorf("%s: cannot read at an offset", p)
+	}
+	n, err = ra.ReadAt(buf, size-fingerprintSpan)
+	if err != nil && err != io.EOF {
+		return 0, 0, err
+	}
+	return head, crc32.Checksum(buf[:n], castagnoli), nil
+}
+
+// BuildID identifies the running program, so that a cache written by
+// another build of batchsli is never read: the module version and VCS
+// settings it was built from, and the executable's size and times.
+func BuildID() []byte {
+	var b bytes.Buffer
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		fmt.Fprintf(&b, "%s %s %s\n", bi.GoVersion, bi.Main.Path, bi.Main.Version)
+		for _, s := range bi.Settings {
+			fmt.Fprintf(&b, "%s=%s\n", s.Key, s.Value)
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if st, err := os.Stat(exe); err == nil {
+			fmt.Fprintf(&b, "%s %d %d\n", exe, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	return b.Bytes()
+}
+
+// Cache is a data directory's cache folder, opened through an os.Root: an
+// entry never leads out of the data directory. A nil *Cache caches nothing.
+type Cache struct {
+	root *os.Root
+}
+
+// OpenCache opens dir's cache folder, making it if needed. It returns nil
+// (no cache) when the folder cannot be made or is not a real folder (a
+// read-only checkout, a link): the cache is never a reason to fail.
+func OpenCache(dir string) *Cache {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil
+	}
+	defer root.Close()
+	st, err := root.Lstat(CacheDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if root.Mkdir(CacheDir, 0o755) != nil {
+			return nil
+		}
+		st, err = root.Lstat(CacheDir)
+	}
+	if err != nil || !st.IsDir() {
+		return nil
+	}
+	sub, err := root.OpenRoot(CacheDir)
+	if err != nil {
+		return nil
+	}
+	return &Cache{root: sub}
+}
+
+// Close releases the folder.
+func (c *Cache) Close() {
+	if c != nil {
+		c.root.Close()
+	}
+}
+
+// entryName is the file of the entry for key.
+func entryName(kind string, key []byte) string {
+	h := sha256.Sum256(key)
+	return kind + "-" + hex.EncodeToString(h[:8])
+}
+
+// Get returns the payload stored under (kind, key), if a whole entry with
+// that exact key is there. A torn, corrupt or foreign entry is a miss.
+func (c *Cache) Get(kind string, key []byte) ([]byte, bool) {
+	if c == nil {
+		return nil, false
+	}
+	data, err := c.root.ReadFile(entryName(kind, key))
+	if err != nil {
+		return nil, false
+	}
+	return decodeEntry(data, key)
+}
+
+// decodeEntry checks an entry's framing, checksum and key.
+//
+//	magic | sha256(key) | uvarint len | payload | sha256(all before)
+func decodeEntry(data, key []byte) ([]byte, bool) {
+	if len(data) < len(cacheMagic)+2*sha256.Size+1 || string(data[:len(cacheMagic)]) != cacheMagic {
+		return nil, false
+	}
+	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return nil, false
+	}
+	rest := body[len(cacheMagic):]
+	want := sha256.Sum256(key)
+	if !bytes.Equal(rest[:sha256.Size], want[:]) {
+		return nil, false
+	}
+	rest = rest[sha256.Size:]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || uint64(len(rest)-k) != n {
+		return nil, false
+	}
+	return rest[k:], true
+}
+
+// encodeEntry frames payload under key (see decodeEntry).
+func encodeEntry(key, payload []byte) []byte {
+	out := make([]byte, 0, len(cacheMagic)+2*sha256.Size+binary.MaxVarintLen64+len(payload))
+	out = append(out, cacheMagic...)
+	k := sha256.Sum256(key)
+	out = append(out, k[:]...)
+	out = binary.AppendUvarint(out, uint64(len(payload)))
+	out = append(out, payload...)
+	sum := sha256.Sum256(out)
+	return append(out, sum[:]...)
+}
+
+// Put stores payload under (kind, key): written to a fresh file and renamed
+// into place, so a reader sees the old entry or the new one, never half of
+// one. Errors are ignored (the next run recomputes); old entries beyond
+// maxCacheEntries are removed.
+func (c *Cache) Put(kind string, key, payload []byte) {
+	if c == nil {
+		return
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := ".tmp-" + hex.EncodeToString(rnd[:])
+	f, err := c.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return
+	}
+	_, err = f.Write(encodeEntry(key, payload))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = c.root.Rename(tmp, entryName(kind, key))
+	}
+	if err != nil {
+		c.root.Remove(tmp)
+		return
+	}
+	c.prune()
+}
+
+// prune removes the oldest entries beyond maxCacheEntries, and temporary
+// files a killed writer left more than an hour ago.
+func (c *Cache) prune() {
+	ents, err := fs.ReadDir(c.root.FS(), ".")
+	if err != nil {
+		return
+	}
+	type entry struct {
+		name string
+		mod  time.Time
+	}
+	var kept []entry
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		if len(e.Name()) > 5 && e.Name()[:5] == ".tmp-" {
+			if time.Since(info.ModTime()) > time.Hour {
+				c.root.Remove(e.Name())
+			}
+			continue
+		}
+		kept = append(kept, entry{e.Name(), info.ModTime()})
+	}
+	if len(kept) <= maxCacheEntries {
+		return
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].mod.After(kept[j].mod) })
+	for _, e := range kept[maxCacheEntries:] {
+		c.root.Remove(e.name)
+	}
+}

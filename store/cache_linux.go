@@ -1,0 +1,17 @@
+package store
+
+import (
+	"io/fs"
+	"syscall"
+	"time"
+)
+
+// identity returns a file's device, inode and modification and change
+// times, where the system gives them.
+func identity(st fs.FileInfo) (dev, ino uint64, mtime, ctime time.Time, ok bool) {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, time.Time{}, time.Time{}, false
+	}
+	return uint64(sys.Dev), sys.Ino, time.Unix(sys.Mtim.Sec, sys.Mtim.Nsec), time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec), true
+}

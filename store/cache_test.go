@@ -1,0 +1,111 @@
+package store
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func TestCacheEntryRoundTrip(t *testing.T) {
+	key, payload := []byte("key"), []byte("payload")
+	e := encodeEntry(key, payload)
+	got, ok := decodeEntry(e, key)
+	if !ok || !bytes.Equal(got, payload) {
+		t.Fatalf("round trip: %q %v", got, ok)
+	}
+	if _, ok := decodeEntry(e, []byte("other key")); ok {
+		t.Error("an entry was read under another key")
+	}
+	for i := range e {
+		bad := bytes.Clone(e)
+		bad[i] ^= 1
+		if _, ok := decodeEntry(bad, key); ok {
+			t.Fatalf("a flipped bit at byte %d was not seen", i)
+		}
+	}
+	for n := range len(e) {
+		if _, ok := decodeEntry(e[:n], key); ok {
+			t.Fatalf("an entry torn at byte %d was read", n)
+		}
+	}
+}
+
+func FuzzCacheEntry(f *testing.F) {
+	f.Add(encodeEntry([]byte("k"), []byte("v")), []byte("k"))
+	f.Fuzz(func(t *testing.T, data, key []byte) {
+		if p, ok := decodeEntry(data, key); ok && !bytes.Equal(encodeEntry(key, p), data) {
+			t.Fatal("decoded an entry that does not encode back")
+		}
+	})
+}
+
+func TestCachePutGet(t *testing.T) {
+	dir := t.TempDir()
+	c := OpenCache(dir)
+	if c == nil {
+		t.Fatal("no cache")
+	}
+	defer c.Close()
+	for i := range maxCacheEntries + 5 {
+		c.Put("report", []byte{byte(i)}, []byte{byte(i), 1})
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, CacheDir))
+	if len(ents) != maxCacheEntries {
+		t.Errorf("%d entries kept, want %d", len(ents), maxCacheEntries)
+	}
+	if p, ok := c.Get("report", []byte{byte(maxCacheEntries + 4)}); !ok || p[0] != byte(maxCacheEntries+4) {
+		t.Errorf("the newest entry is gone: %v %v", p, ok)
+	}
+	var nilCache *Cache
+	nilCache.Put("report", nil, nil)
+	if _, ok := nilCache.Get("report", nil); ok {
+		t.Error("a nil cache answered")
+	}
+}
+
+// TestFingerprint: every change a reader could see changes it.
+func TestFingerprint(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "metrics"), 0o755)
+	p := filepath.Join(dir, "metrics", "batch-runs.jsonl")
+	os.WriteFile(p, bytes.Repeat([]byte("x"), 3*fingerprintSpan), 0o644)
+	fsys := os.DirFS(dir)
+	fp := func() []byte {
+		b, _, err := Fingerprint(fsys, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a := fp()
+	if !bytes.Equal(a, fp()) {
+		t.Fatal("fingerprint not stable")
+	}
+	st, _ := os.Stat(p)
+	data := bytes.Repeat([]byte("x"), 3*fingerprintSpan)
+	data[len(data)/2] = 'y' // the middle: only the change time says so
+	time.Sleep(5 * time.Millisecond)
+	os.WriteFile(p, data, 0o644)
+	os.Chtimes(p, st.ModTime(), st.ModTime())
+	b := fp()
+	if bytes.Equal(a, b) {
+		t.Fatal("a rewrite of the middle kept the fingerprint")
+	}
+	os.WriteFile(filepath.Join(dir, "metrics", "other.txt"), nil, 0o644)
+	if bytes.Equal(b, fp()) {
+		t.Fatal("a new entry kept the fingerprint")
+	}
+	if _, settled, _ := Fingerprint(fsys, time.Now()); settled {
+		t.Error("files written just now were taken as settled")
+	}
+	if _, settled, _ := Fingerprint(fsys, time.Now().Add(time.Minute)); !settled {
+		t.Error("files written a minute ago were not settled")
+	}
+	// A file system without file identities gives none (and no cache).
+	if _, _, err := Fingerprint(fstest.MapFS{"metrics/a.jsonl": {Data: []byte("{}")}}, time.Now()); err == nil {
+		t.Error("a fingerprint without file identities")
+	}
+}
