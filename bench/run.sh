@@ -11,8 +11,13 @@
 # memory (GNU time) are printed with the ratios. Needs go, node and npm (for
 # @duckdb/node-api), jq and GNU time.
 #
+# The comparison runs with the report cache off (BATCHSLI_CACHE=off); the
+# repeated report is then timed with it on: the same report asked again of
+# unchanged data (docs/STORAGE.md, "The cache").
+#
 # Usage: bench/run.sh [BATCHES] [RECIPES] [RUNS]
 set -euo pipefail
+export BATCHSLI_CACHE=off
 cd "$(dirname "$0")"
 batches=${1:-20000}
 recipes=${2:-400000}
@@ -68,6 +73,17 @@ bench() {
   done
   printf 'batchsli / duckdb-aggregates: %.2fx the time\n' "$(echo "${t[batchsli]} / ${t[duckdb-aggregates]}" | bc -l)"
   printf 'batchsli / (aggregates + gaps): %.2fx the time\n' "$(echo "${t[batchsli]} / (${t[duckdb-aggregates]} + ${t[duckdb-gaps]})" | bc -l)"
+
+  # The same report again, from the cache (the first run fills it).
+  rm -rf "$data/.batchsli.cache"
+  BATCHSLI_CACHE= "${report[@]}" > /dev/null
+  : > "out/$name-cached.times"
+  for ((i = 0; i < runs; i++)); do
+    BATCHSLI_CACHE= /usr/bin/time -a -o "out/$name-cached.times" -f '%e %M' "${report[@]}" > out/cached.json
+  done
+  cmp -s out/cached.json out/report.json || { echo "DIFFERENT cached report"; exit 1; }
+  printf '%-18s median %6.3f s  peak %7.1f MiB  (%d runs, same output)\n' "repeated report" \
+    "$(cut -d' ' -f1 "out/$name-cached.times" | median)" "$(echo "$(cut -d' ' -f2 "out/$name-cached.times" | median) / 1024" | bc -l)" "$runs"
 }
 
 popular=out/popular-$batches

@@ -22,14 +22,24 @@ type Commits struct {
 // data, to count a repeated one (a copied file or line) once. Readers that
 // share a pass (one per worker) share one Copies; it is safe for that.
 type Copies struct {
-	mu   sync.Mutex
 	seed maphash.Seed
-	// copies holds, per record hash, where it was first seen: a file's
+	// shards hold, per record hash, where it was first seen: a file's
 	// index in files and a line, packed in 64 bits (a record read in a
-	// pass costs 16 bytes here).
-	copies map[uint64]uint64
+	// pass costs 16 bytes here). A record's shard is chosen by its hash,
+	// so that workers rarely wait for each other.
+	shards [copyShards]copyShard
+	fmu    sync.Mutex
 	files  []string
 	fileAt map[string]uint64
+}
+
+// copyShards is the number of independently locked parts of Copies.
+const copyShards = 64
+
+type copyShard struct {
+	mu sync.Mutex
+	m  map[uint64]uint64
+	_  [40]byte // a cache line each
 }
 
 // NewCopies returns an empty Copies.
@@ -38,21 +48,29 @@ func NewCopies() *Copies { return NewCopiesSized(0) }
 // NewCopiesSized returns an empty Copies with room for about records
 // records (it grows beyond).
 func NewCopiesSized(records int) *Copies {
-	return &Copies{seed: maphash.MakeSeed(), copies: make(map[uint64]uint64, records), fileAt: map[string]uint64{}}
+	c := &Copies{seed: maphash.MakeSeed(), fileAt: map[string]uint64{}}
+	for i := range c.shards {
+		c.shards[i].m = make(map[uint64]uint64, records/copyShards)
+	}
+	return c
 }
 
-// pack returns p in 64 bits; c.mu is held.
-func (c *Copies) pack(p place) uint64 {
-	i, ok := c.fileAt[p.file]
+// fileIndex returns the index of file in c.files, adding it.
+func (c *Copies) fileIndex(file string) uint64 {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	i, ok := c.fileAt[file]
 	if !ok {
 		i = uint64(len(c.files))
-		c.files = append(c.files, p.file)
-		c.fileAt[p.file] = i
+		c.files = append(c.files, file)
+		c.fileAt[file] = i
 	}
-	return i<<32 | uint64(uint32(p.line))
+	return i
 }
 
 func (c *Copies) unpack(v uint64) place {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
 	return place{c.files[v>>32], int(uint32(v))}
 }
 
@@ -80,7 +98,9 @@ func NewCommits(attempts map[string]string) *Commits {
 // messages cannot see it). It returns where to report
 // the repetition: whichever of the copies seen comes later in file order,
 // so the findings do not depend on the order readers run in.
-func (c *Copies) repeated(f *model.Failure) (place, bool) {
+//
+// fileIdx is fileIndex(f.Source.File), found once per file by the caller.
+func (c *Copies) repeated(f *model.Failure, fileIdx uint64) (place, bool) {
 	if f.SchemaVersion < model.SchemaVersion || f.BatchID == "" {
 		return place{}, false
 	}
@@ -104,16 +124,21 @@ func (c *Copies) repeated(f *model.Failure) (place, bool) {
 	binary.LittleEndian.PutUint64(nums[16:], uint64(f.Timestamp.UnixNano()))
 	h.Write(nums[:])
 	key := h.Sum64()
-	here := place{f.Source.File, f.Source.Line}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, seen := c.copies[key]
+	packed := fileIdx<<32 | uint64(uint32(f.Source.Line))
+	sh := &c.shards[key%copyShards]
+	sh.mu.Lock()
+	v, seen := sh.m[key]
 	if !seen {
-		c.copies[key] = c.pack(here)
+		sh.m[key] = packed
+		sh.mu.Unlock()
 		return place{}, false
 	}
+	// A repetition (rare): which copy comes first in file order is
+	// decided under the shard's lock, so that two workers agree.
+	defer sh.mu.Unlock()
+	here := place{f.Source.File, f.Source.Line}
 	if first := c.unpack(v); here.before(first) {
-		c.copies[key] = c.pack(here)
+		sh.m[key] = packed
 		return first, true
 	}
 	return here, true

@@ -376,6 +376,11 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 	if err != nil {
 		return err
 	}
+	if r.opts.Copies == nil {
+		r.opts.Copies = NewCopies()
+	}
+	copies := r.opts.Copies
+	fileIdx := copies.fileIndex(r.display(name))
 	inner := fn
 	fn = func(f *model.Failure) {
 		if why := commits.Check(f); why != "" {
@@ -385,10 +390,7 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 			r.addUncommitted(Problem{File: f.Source.File, Line: f.Source.Line, Message: why})
 			return
 		}
-		if r.opts.Copies == nil {
-			r.opts.Copies = NewCopies()
-		}
-		if at, dup := r.opts.Copies.repeated(f); dup {
+		if at, dup := copies.repeated(f, fileIdx); dup {
 			r.problem(at.file, at.line, "failure record of batch %s repeated (the same record is also elsewhere, a copied line or file); counted once", f.BatchID)
 			return
 		}
