@@ -197,10 +197,17 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		s.Minutes = &m
 	}
 
-	// The batch's failures, with message excerpts.
+	// The batch's failures, with message excerpts. Lines that certainly
+	// belong to other batches are passed over undecoded; the report below
+	// reads them all (and counts the data's problems).
+	commits, err := rd.Commits()
+	if err != nil {
+		return nil, err
+	}
+	frd := reader.New(fsys, name, reader.Options{MaxProblems: 1, Commits: commits, OnlyBatch: b.BatchID})
 	cats := map[string]map[string]int64{}
 	files := map[string]bool{}
-	err = rd.Failures(func(f *model.Failure) {
+	err = frd.Failures(func(f *model.Failure) {
 		if f.BatchID != "" {
 			if f.BatchID != b.BatchID {
 				return
@@ -239,8 +246,6 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		s.FailureFiles = append(s.FailureFiles, f)
 	}
 	sort.Strings(s.FailureFiles)
-	ps, more := rd.Problems()
-	s.Problems = len(ps) + more
 
 	// The report as of this batch, and as of just before it.
 	ro := o.Report
@@ -264,6 +269,8 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		}
 	}
 	s.NewInsights, s.ClearedInsights = insightChanges(before, after)
+	// The data's problems, as the report counts them (every file).
+	s.Problems = len(after.Problems) + after.MoreProblems
 	// Regressions come from the detector, at the finest level the records
 	// carry: a window test re-run after every batch would alarm on most
 	// stable histories (docs/METHODS.md, "Regression detector").

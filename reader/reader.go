@@ -9,6 +9,7 @@
 package reader
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,12 @@ type Options struct {
 	// OnUncommittedOutcomes, when set, receives every outcome record left
 	// out because its batch is not committed.
 	OnUncommittedOutcomes func(*model.Outcomes)
+	// OnlyBatch, when set, lets failure files pass over, undecoded, the
+	// lines that certainly belong to another batch (see otherBatch): a
+	// reader after one batch's records (the job summary) need not decode
+	// the history. What is passed over is not checked: the problems and
+	// file statistics then cover only the lines decoded.
+	OnlyBatch string
 }
 
 // DefaultOptions keeps messages and up to 10,000 problems.
@@ -400,8 +407,12 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 	var take func(*fileState) func([]byte, int) bool
 	if fastFailures {
 		// A line in the shape record writes is decoded as it is framed.
+		only := []byte(r.opts.OnlyBatch)
 		take = func(st *fileState) func([]byte, int) bool {
 			return func(line []byte, n int) bool {
+				if len(only) > 0 && otherBatch(line, only) {
+					return true
+				}
 				fr := jsonlite.Frame{Data: line, Line: n, Lines: 1}
 				fd.frame = fr
 				if !fd.fastFailure(fr, fn) {
@@ -425,6 +436,29 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 		}
 		st.version(format)
 	})
+}
+
+// otherBatch reports whether a failure record's line certainly names a
+// batch other than id: it begins as record writes it, with schema version 2
+// and a batch ID without escapes that is not id, and no other key in it can
+// be a batch ID (no other "batch_id" and no \u escape, which could spell
+// one). Any other line is decoded.
+func otherBatch(line, id []byte) bool {
+	const head = `{"schema_version":2,"batch_id":"`
+	if !bytes.HasPrefix(line, []byte(head)) {
+		return false
+	}
+	rest := line[len(head):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return false
+	}
+	value := rest[:end]
+	if bytes.IndexByte(value, '\\') >= 0 || bytes.Equal(value, id) {
+		return false
+	}
+	rest = rest[end:]
+	return !bytes.Contains(rest, []byte(`"batch_id"`)) && !bytes.Contains(rest, []byte(`\u`))
 }
 
 // schemaName names a schema version as file statistics do ("v2").

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -201,6 +202,67 @@ func TestParseTime(t *testing.T) {
 	for _, s := range []string{"", "yesterday", "2026-03-01", "2026-03-01T10-20Z", "0001-01-01T0:00:00Z", "0001-01-01T00:00:00Z", "2026-03-01T1:20:30Z"} {
 		if _, err := ParseTime(s); err == nil {
 			t.Errorf("ParseTime(%q) accepted", s)
+		}
+	}
+}
+
+func TestOtherBatch(t *testing.T) {
+	id := []byte("b-1")
+	for _, tc := range []struct {
+		line  string
+		other bool
+	}{
+		{`{"schema_version":2,"batch_id":"b-2","package_id":"x"}`, true},
+		{`{"schema_version":2,"batch_id":"b-1","package_id":"x"}`, false},
+		{`{"schema_version":2,"batch_id":"b-10","package_id":"x"}`, true},
+		{`{"schema_version":2,"batch_id":"b","package_id":"x"}`, true},
+		{`{"schema_version":2,"batch_id":"b\u002d1","package_id":"x"}`, false},   // an escape in the ID
+		{`{"schema_version":2,"batch_id":"b-2","batch_id":"b-1"}`, false},        // a second batch ID
+		{`{"schema_version":2,"batch_id":"b-2","batch\u005fid":"b-1"}`, false},   // one spelled with an escape
+		{`{"schema_version":2,"batch_id":"b-2","message":"say \"hi\"\n"}`, true}, // other escapes are harmless
+		{`{"batch_id":"b-2","schema_version":2}`, false},                         // another shape: decoded
+		{`{"schema_version":1,"batch_id":"b-2"}`, false},
+		{`{"schema_version":2,"batch_id":"b-2`, false},
+		{` {"schema_version":2,"batch_id":"b-2"}`, false},
+	} {
+		if got := otherBatch([]byte(tc.line), id); got != tc.other {
+			t.Errorf("otherBatch(%s) = %v, want %v", tc.line, got, tc.other)
+		}
+	}
+}
+
+// TestOnlyBatchReadsTheSame: a reader told OnlyBatch gives every record of
+// that batch that a full reader gives, in the same order.
+func TestOnlyBatchReadsTheSame(t *testing.T) {
+	for _, dir := range []string{"testdata/copies", "testdata/uncommitted", "testdata/formats", "testdata/tsuku"} {
+		fsys := os.DirFS(dir)
+		all := map[string][]string{}
+		var order []string
+		err := New(fsys, dir, DefaultOptions).Failures(func(f *model.Failure) {
+			if all[f.BatchID] == nil {
+				order = append(order, f.BatchID)
+			}
+			all[f.BatchID] = append(all[f.BatchID], fmt.Sprint(f.Source.File, ":", f.Source.Line)+" "+f.PackageID+" "+f.Message)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range order {
+			if id == "" {
+				continue
+			}
+			var got []string
+			err := New(fsys, dir, Options{MaxProblems: 1, OnlyBatch: id}).Failures(func(f *model.Failure) {
+				if f.BatchID == id {
+					got = append(got, fmt.Sprint(f.Source.File, ":", f.Source.Line)+" "+f.PackageID+" "+f.Message)
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, all[id]) {
+				t.Errorf("%s, batch %s: OnlyBatch read %q, want %q", dir, id, got, all[id])
+			}
 		}
 	}
 }
