@@ -2,6 +2,7 @@ package reader
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf8"
 
 	"github.com/batchsli/batchsli/internal/jsonlite"
@@ -179,19 +180,49 @@ func plainString(b []byte, i int) ([]byte, int, bool) {
 		return nil, i, false
 	}
 	s := b[i+1 : i+1+end]
-	ascii := true
+	ascii, ok := plainText(s)
+	if !ok || !ascii && !utf8.Valid(s) {
+		return nil, i, false
+	}
+	return s, i + end + 2, true
+}
+
+// plainText reports whether s holds no control character and no
+// backslash (ok), and whether it is all ASCII. It tests eight bytes at a
+// time: a word with no high bit, no byte below 0x20 and no backslash is
+// passed at once; any other is looked at byte by byte.
+func plainText(s []byte) (ascii, ok bool) {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	ascii = true
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s)
+		bs := x ^ ('\\' * ones)
+		if x&highs == 0 && (x-0x20*ones)&^x&highs == 0 && (bs-ones)&^bs&highs == 0 {
+			s = s[8:]
+			continue
+		}
+		for _, c := range s[:8] {
+			if c < 0x20 || c == '\\' {
+				return false, false
+			}
+			if c >= 0x80 {
+				ascii = false
+			}
+		}
+		s = s[8:]
+	}
 	for _, c := range s {
 		if c < 0x20 || c == '\\' {
-			return nil, i, false
+			return false, false
 		}
 		if c >= 0x80 {
 			ascii = false
 		}
 	}
-	if !ascii && !utf8.Valid(s) {
-		return nil, i, false
-	}
-	return s, i + end + 2, true
+	return ascii, true
 }
 
 // plainInt reads, at b[i], an integer written without sign, fraction or

@@ -116,3 +116,45 @@ func FuzzFastFailure(f *testing.F) {
 		checkFastSame(t, data, fastOptions[int(opt)%len(fastOptions)])
 	})
 }
+
+// naivePlain is plainText byte by byte.
+func naivePlain(s []byte) (ascii, ok bool) {
+	ascii = true
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return false, false
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	return ascii, true
+}
+
+func TestPlainText(t *testing.T) {
+	base := []byte("abcdefghijklmnopqrstuvwxyz0123456789")
+	for n := 0; n <= len(base); n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range []byte{0x00, 0x1f, 0x20, '\\', '"', 0x7f, 0x80, 0xc3, 0xff, '[', ']', 0x5b, 0x5d, 0x3c} {
+				s := append([]byte(nil), base[:n]...)
+				s[pos] = c
+				a1, o1 := plainText(s)
+				a2, o2 := naivePlain(s)
+				if a1 != a2 || o1 != o2 {
+					t.Fatalf("plainText(%q) = %v %v, want %v %v", s, a1, o1, a2, o2)
+				}
+			}
+		}
+	}
+}
+
+func FuzzPlainText(f *testing.F) {
+	f.Add([]byte("plain text \\ with \x01 and é"))
+	f.Fuzz(func(t *testing.T, s []byte) {
+		a1, o1 := plainText(s)
+		a2, o2 := naivePlain(s)
+		if a1 != a2 || o1 != o2 {
+			t.Fatalf("plainText(%q) = %v %v, want %v %v", s, a1, o1, a2, o2)
+		}
+	})
+}

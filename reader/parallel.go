@@ -30,15 +30,16 @@ func (r *Reader) FailuresParallel(fns []func(*model.Failure)) error {
 		return err
 	}
 	if r.opts.Copies == nil {
-		// Room for every record at 200 bytes a line (v2 lines run 250-400):
-		// the table of copies does not grow (and copy itself) as it fills.
+		// Room for about every record at 350 bytes a line (v2 lines run
+		// 250-400); a shard that fills grows table by table, without
+		// copying itself whole.
 		var size int64
 		for _, f := range files {
 			if st, err := fs.Stat(r.fsys, f); err == nil {
 				size += st.Size()
 			}
 		}
-		r.opts.Copies = NewCopiesSized(int(min(size/200, 1<<26)))
+		r.opts.Copies = NewCopiesSized(int(min(size/350, 1<<26)))
 	}
 	type result struct {
 		problems, uncommitted    []Problem
