@@ -440,9 +440,12 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 
 // otherBatch reports whether a failure record's line certainly names a
 // batch other than id: it begins as record writes it, with schema version 2
-// and a batch ID without escapes that is not id, and no other key in it can
-// be a batch ID (no other "batch_id" and no \u escape, which could spell
-// one). Any other line is decoded.
+// and a batch ID of printable ASCII without escapes that is neither empty
+// (a record without a batch, matched by its time) nor id; no other key in it
+// can be a batch ID (no other "batch_id" and no \u escape, which could
+// spell one); and framing would return it alone (jsonlite.Alone), so that
+// passing over it leaves the lines after it framed as before. Any other
+// line is decoded.
 func otherBatch(line, id []byte) bool {
 	const head = `{"schema_version":2,"batch_id":"`
 	if !bytes.HasPrefix(line, []byte(head)) {
@@ -454,11 +457,17 @@ func otherBatch(line, id []byte) bool {
 		return false
 	}
 	value := rest[:end]
-	if bytes.IndexByte(value, '\\') >= 0 || bytes.Equal(value, id) {
+	if len(value) == 0 || bytes.Equal(value, id) {
 		return false
 	}
+	for _, c := range value {
+		// Printable ASCII, no escape: the bytes are the decoded ID.
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			return false
+		}
+	}
 	rest = rest[end:]
-	return !bytes.Contains(rest, []byte(`"batch_id"`)) && !bytes.Contains(rest, []byte(`\u`))
+	return !bytes.Contains(rest, []byte(`"batch_id"`)) && !bytes.Contains(rest, []byte(`\u`)) && jsonlite.Alone(line)
 }
 
 // schemaName names a schema version as file statistics do ("v2").

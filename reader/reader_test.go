@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/batchsli/batchsli/internal/golden"
 	"github.com/batchsli/batchsli/model"
@@ -224,6 +225,10 @@ func TestOtherBatch(t *testing.T) {
 		{`{"schema_version":1,"batch_id":"b-2"}`, false},
 		{`{"schema_version":2,"batch_id":"b-2`, false},
 		{` {"schema_version":2,"batch_id":"b-2"}`, false},
+		{`{"schema_version":2,"batch_id":"","package_id":"x"}`, false},                 // no batch: matched by time
+		{"{\"schema_version\":2,\"batch_id\":\"b-\xff\",\"package_id\":\"x\"}", false}, // decodes to U+FFFD
+		{`{"schema_version":2,"batch_id":"b-2","note":[`, false},                       // an object framed over lines
+		{`{"schema_version":2,"batch_id":"b-2","m":"x"} {"schema_version":2}`, true},   // framed alone (a problem)
 	} {
 		if got := otherBatch([]byte(tc.line), id); got != tc.other {
 			t.Errorf("otherBatch(%s) = %v, want %v", tc.line, got, tc.other)
@@ -262,6 +267,55 @@ func TestOnlyBatchReadsTheSame(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, all[id]) {
 				t.Errorf("%s, batch %s: OnlyBatch read %q, want %q", dir, id, got, all[id])
+			}
+		}
+	}
+}
+
+// TestOnlyBatchOddLines: lines that OnlyBatch must decode, not pass over: a
+// record without a batch, an object framed over several lines that hides
+// a record of another batch, an ID that is not valid UTF-8.
+func TestOnlyBatchOddLines(t *testing.T) {
+	fsys := fstest.MapFS{}
+	for _, sub := range []string{"metrics", "failures"} {
+		ents, err := os.ReadDir("testdata/copies/" + sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			data, err := os.ReadFile("testdata/copies/" + sub + "/" + e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fsys[sub+"/"+e.Name()] = &fstest.MapFile{Data: data}
+		}
+	}
+	rec := func(batch, pkg string) string {
+		return `{"schema_version":2,"batch_id":"` + batch + `","ecosystem":"go","environment":"darwin-x86_64","package_id":"` + pkg + `","category":"install_failed","exit_code":6,"attempts":1,"message":"m","timestamp":"2026-03-02T08:11:00Z"`
+	}
+	odd := rec("", "go:no-batch") + "}\n" +
+		rec("2026-03-02-npm-001", "go:wrapper") + `,"note":[` + "\n " +
+		rec("2026-03-02-go-001", "go:wrapped") + "}\n]}\n" +
+		rec("2026-03-02-go-\xff", "go:bad-utf8") + "}\n"
+	fsys["failures/z-odd.jsonl"] = &fstest.MapFile{Data: []byte(odd)}
+	read := func(o Options) map[string][]string {
+		got := map[string][]string{}
+		if err := New(fsys, "d", o).Failures(func(f *model.Failure) {
+			got[f.BatchID] = append(got[f.BatchID], fmt.Sprint(f.Source.File, ":", f.Source.Line, " ", f.PackageID))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	all := read(DefaultOptions)
+	if len(all[""]) == 0 {
+		t.Fatal("the record without a batch was not read")
+	}
+	for _, id := range []string{"2026-03-02-go-001", "2026-03-02-npm-001", "2026-03-02-go-\ufffd", "2026-03-02-go-001-none"} {
+		got := read(Options{MaxProblems: 1, OnlyBatch: id})
+		for _, b := range []string{id, ""} {
+			if !reflect.DeepEqual(got[b], all[b]) {
+				t.Errorf("OnlyBatch %q: records of %q: %q, want %q", id, b, got[b], all[b])
 			}
 		}
 	}

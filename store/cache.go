@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -136,12 +137,37 @@ func BuildID() []byte {
 			fmt.Fprintf(&b, "%s=%s\n", s.Key, s.Value)
 		}
 	}
-	if exe, err := os.Executable(); err == nil {
-		if st, err := os.Stat(exe); err == nil {
-			fmt.Fprintf(&b, "%s %d %d\n", exe, st.Size(), st.ModTime().UnixNano())
+	b.Write(exeID())
+	return b.Bytes()
+}
+
+// exeID identifies the executable by content: Go's build ID (a hash of
+// what it was built from) from its ELF note, else a SHA-256 of the file.
+// Two builds from different sources never share one, whatever their
+// sizes, times or VCS information.
+func exeID() []byte {
+	exe, err := os.Executable()
+	if err != nil {
+		return []byte("no executable")
+	}
+	if f, err := elf.Open(exe); err == nil {
+		defer f.Close()
+		if sec := f.Section(".note.go.buildid"); sec != nil {
+			if data, err := sec.Data(); err == nil && len(data) > 16 {
+				return append([]byte("go build ID "), data...)
+			}
 		}
 	}
-	return b.Bytes()
+	f, err := os.Open(exe)
+	if err != nil {
+		return []byte("unreadable executable")
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return []byte("unreadable executable")
+	}
+	return h.Sum([]byte("sha256 "))
 }
 
 // Cache is a data directory's cache folder, opened through an os.Root: an
@@ -173,6 +199,12 @@ func OpenCache(dir string) *Cache {
 	if err != nil {
 		return nil
 	}
+	// The folder opened must be the one found: not a link put in its
+	// place in between (pruning there would remove another folder's files).
+	if opened, err := sub.Lstat("."); err != nil || !os.SameFile(st, opened) {
+		sub.Close()
+		return nil
+	}
 	return &Cache{root: sub}
 }
 
@@ -181,6 +213,20 @@ func (c *Cache) Close() {
 	if c != nil {
 		c.root.Close()
 	}
+}
+
+// ourName reports whether name is prefix and 16 lower-case hex digits: a
+// name batchsli gives; pruning removes nothing else.
+func ourName(name, prefix string) bool {
+	if len(name) != len(prefix)+16 || name[:len(prefix)] != prefix {
+		return false
+	}
+	for _, c := range name[len(prefix):] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // entryName is the file of the entry for key.
@@ -195,12 +241,27 @@ func (c *Cache) Get(kind string, key []byte) ([]byte, bool) {
 	if c == nil {
 		return nil, false
 	}
-	data, err := c.root.ReadFile(entryName(kind, key))
+	// Opened without waiting (a FIFO by that name must not hang the
+	// report), and read only if it is a regular file within the bound.
+	f, err := c.root.OpenFile(entryName(kind, key), os.O_RDONLY|openNonblock, 0)
 	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() > maxCacheEntry {
+		return nil, false
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxCacheEntry+1))
+	if err != nil || len(data) > maxCacheEntry {
 		return nil, false
 	}
 	return decodeEntry(data, key)
 }
+
+// maxCacheEntry bounds the bytes of an entry read (a report of 200,000
+// batches takes a few MB).
+const maxCacheEntry = 256 << 20
 
 // decodeEntry checks an entry's framing, checksum and key.
 //
@@ -284,13 +345,14 @@ func (c *Cache) prune() {
 		if err != nil || !info.Mode().IsRegular() {
 			continue
 		}
-		if len(e.Name()) > 5 && e.Name()[:5] == ".tmp-" {
+		switch {
+		case ourName(e.Name(), ".tmp-"):
 			if time.Since(info.ModTime()) > time.Hour {
 				c.root.Remove(e.Name())
 			}
-			continue
+		case ourName(e.Name(), "report-"):
+			kept = append(kept, entry{e.Name(), info.ModTime()})
 		}
-		kept = append(kept, entry{e.Name(), info.ModTime()})
 	}
 	if len(kept) <= maxCacheEntries {
 		return

@@ -15,3 +15,6 @@ func identity(st fs.FileInfo) (dev, ino uint64, mtime, ctime time.Time, ok bool)
 	}
 	return uint64(sys.Dev), sys.Ino, time.Unix(sys.Mtim.Sec, sys.Mtim.Nsec), time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec), true
 }
+
+// openNonblock opens a FIFO without waiting for a writer.
+const openNonblock = syscall.O_NONBLOCK

@@ -12,3 +12,6 @@ import (
 func identity(st fs.FileInfo) (dev, ino uint64, mtime, ctime time.Time, ok bool) {
 	return 0, 0, time.Time{}, time.Time{}, false
 }
+
+// openNonblock is not needed where nothing is cached.
+const openNonblock = 0

@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -107,5 +109,91 @@ func TestFingerprint(t *testing.T) {
 	// A file system without file identities gives none (and no cache).
 	if _, _, err := Fingerprint(fstest.MapFS{"metrics/a.jsonl": {Data: []byte("{}")}}, time.Now()); err == nil {
 		t.Error("a fingerprint without file identities")
+	}
+}
+
+// TestCacheGetOddEntries: an entry that is a FIFO, or larger than any
+// entry, is a miss, at once.
+func TestCacheGetOddEntries(t *testing.T) {
+	dir := t.TempDir()
+	c := OpenCache(dir)
+	defer c.Close()
+	key := []byte("k")
+	name := filepath.Join(dir, CacheDir, entryName("report", key))
+	if err := syscall.Mkfifo(name, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool)
+	go func() {
+		_, ok := c.Get("report", key)
+		done <- ok
+	}()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("a FIFO was read as an entry")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Get waited on a FIFO")
+	}
+	os.Remove(name)
+	f, _ := os.Create(name)
+	f.Truncate(maxCacheEntry + 1) // sparse
+	f.Close()
+	if _, ok := c.Get("report", key); ok {
+		t.Fatal("an oversized entry was read")
+	}
+}
+
+// TestCachePruneKeepsOthers: pruning removes only what batchsli named.
+func TestCachePruneKeepsOthers(t *testing.T) {
+	dir := t.TempDir()
+	c := OpenCache(dir)
+	defer c.Close()
+	foreign := filepath.Join(dir, CacheDir, "notes.txt")
+	os.WriteFile(foreign, []byte("mine"), 0o644)
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(foreign, old, old)
+	for i := range maxCacheEntries + 3 {
+		c.Put("report", []byte{byte(i)}, []byte{1})
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Fatalf("pruning removed a file batchsli did not write: %v", err)
+	}
+}
+
+// TestExeID: the program is identified by its content build ID.
+func TestExeID(t *testing.T) {
+	id := exeID()
+	if !bytes.HasPrefix(id, []byte("go build ID ")) && !bytes.HasPrefix(id, []byte("sha256 ")) {
+		t.Fatalf("exeID = %q", id)
+	}
+	if !bytes.Equal(id, exeID()) {
+		t.Fatal("exeID is not stable")
+	}
+}
+
+// TestWatched: errors met reading through it are counted; a folder or file
+// that does not exist, listed or described, is not.
+func TestWatched(t *testing.T) {
+	fsys := fstest.MapFS{"metrics/a.jsonl": {Data: []byte("{}\n")}}
+	w := Watch(fsys)
+	if _, err := fs.ReadDir(w, "outcomes"); err == nil {
+		t.Fatal("listed a folder that does not exist")
+	}
+	if _, err := fs.Stat(w, "failures/x.jsonl"); err == nil {
+		t.Fatal("described a file that does not exist")
+	}
+	if data, err := fs.ReadFile(w, "metrics/a.jsonl"); err != nil || string(data) != "{}\n" {
+		t.Fatalf("read %q, %v", data, err)
+	}
+	if n := w.Errors(); n != 0 {
+		t.Fatalf("%d errors counted for what readers expect", n)
+	}
+	if _, err := w.Open("metrics/gone.jsonl"); err == nil {
+		t.Fatal("opened a file that does not exist")
+	}
+	if n := w.Errors(); n != 1 {
+		t.Fatalf("a file that could not be opened: %d errors counted, want 1", n)
 	}
 }

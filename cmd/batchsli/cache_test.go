@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -236,5 +238,59 @@ func TestReportCacheLinkOut(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Fatalf("%d files written through the link", len(ents))
+	}
+}
+
+// TestReportCacheReadError: a report that met a read error (here too many
+// open files, under a low limit) is printed but not kept: the next run
+// computes the report again rather than replay the failure.
+func TestReportCacheReadError(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	copyTree(t, simulated(t), dir)
+	time.Sleep(store.CacheSettle + 100*time.Millisecond) // settled for the child
+	args := []string{"report", "--format", "json", "--data", dir, "--now", simNow}
+	want := uncachedCLI(t, args...)
+	child := func(limit int) (string, error) {
+		sh := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, limit)
+		if limit == 0 {
+			sh = `exec "$0" "$@"`
+		}
+		cmd := exec.Command("sh", append([]string{"-c", sh, os.Args[0]}, args...)...)
+		cmd.Env = append(os.Environ(), "BATCHSLI_TEST_MAIN=1", "BATCHSLI_CACHE=")
+		out, err := cmd.Output()
+		return string(out), err
+	}
+	met := 0
+	for limit := 5; limit <= 24; limit++ {
+		out, err := child(limit)
+		if err != nil {
+			continue // too few files to start
+		}
+		if out == want.stdout {
+			break // enough files
+		}
+		if !strings.Contains(out, "too many open files") {
+			t.Fatalf("under %d files the report differs, without a read error", limit)
+		}
+		met++
+		if out, err := child(0); err != nil || out != want.stdout {
+			t.Fatalf("after a report that met a read error (%d files), the next report differs from the uncached one (%v)", limit, err)
+		}
+		os.RemoveAll(filepath.Join(dir, store.CacheDir))
+	}
+	if met == 0 {
+		t.Skip("no file limit made the report meet a read error here")
+	}
+}
+
+// TestReportCacheSinceNow: with --since and neither --until nor --now the
+// report depends on this instant; nothing is kept for it.
+func TestReportCacheSinceNow(t *testing.T) {
+	settleNow(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	copyTree(t, simulated(t), dir)
+	cachedCLI(t, "report", "--data", dir, "--since", "2026-03-05")
+	if ents, _ := os.ReadDir(filepath.Join(dir, store.CacheDir)); len(ents) != 0 {
+		t.Fatalf("%d entries kept for a report of this instant", len(ents))
 	}
 }

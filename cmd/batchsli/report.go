@@ -120,7 +120,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer release()
 	color := colorOK(stdout)
-	if *demo || os.Getenv("BATCHSLI_CACHE") == "off" {
+	// With --since and no --until the report depends on the clock, which
+	// without --now is this instant: no later run could ask the same.
+	clocked := *since != "" && *until == "" && *now == ""
+	if *demo || clocked || os.Getenv("BATCHSLI_CACHE") == "off" {
 		rep, err := analyze.BuildReport(fsys, name, o)
 		if err != nil {
 			return err
@@ -153,7 +156,10 @@ var reportCacheHits int
 // data files, program, options and output is completed for this run's
 // clock instead of computed. Without a usable cache (a read-only checkout,
 // a file system without file identities) it is computed as usual.
-func cachedReport(w io.Writer, fsys fs.FS, name, dir, format string, color bool, o analyze.ReportOptions) error {
+func cachedReport(w io.Writer, data fs.FS, name, dir, format string, color bool, o analyze.ReportOptions) error {
+	// A report that met a read error (too many open files, an I/O error)
+	// may not read the same again: it is printed, not kept.
+	fsys := store.Watch(data)
 	fp, settled, err := store.Fingerprint(fsys, time.Now())
 	var c *store.Cache
 	var key []byte
@@ -180,7 +186,7 @@ func cachedReport(w io.Writer, fsys fs.FS, name, dir, format string, color bool,
 	if out == nil {
 		return err
 	}
-	if err == nil && settled && c != nil {
+	if err == nil && settled && c != nil && fsys.Errors() == 0 {
 		payload, _ := runs.AppendBinary(nil)
 		if payload, err = clocked.AppendBinary(payload); err == nil {
 			c.Put(reportCacheKind, key, payload)

@@ -235,3 +235,12 @@ func indexQuoteOrBackslash(b []byte) int {
 	}
 	return q
 }
+
+// Alone reports whether Framer would return line, which starts with '{',
+// as a frame of its own: its braces close by its end (or a string is left
+// open, which no later line can mend). Only such a line may be taken.
+func Alone(line []byte) bool {
+	st := scanState{}
+	st.scan(line)
+	return st.depth == 0 || st.broken
+}
