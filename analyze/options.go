@@ -39,6 +39,11 @@ type ReportOptions struct {
 	TopBlockers int
 	// TopGaps is how many capability gaps to name per platform.
 	TopGaps int
+
+	// skipOutcomes leaves the outcome records unread, as if there were
+	// none: for a caller that needs only what does not come from them
+	// (the job summary's capability gaps and incidents).
+	skipOutcomes bool
 }
 
 // DefaultReportOptions are the report's defaults: the whole history by

@@ -338,10 +338,15 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 		outErr      error
 		outDone     = make(chan struct{})
 	)
-	go func() {
-		defer close(outDone)
-		ra, outProblems, outErr = readOutcomes(rd, fsys, name, ro, ecoFilter, all, sums, start, end)
-	}()
+	if o.skipOutcomes {
+		ra = newRecipeAgg(start, end)
+		close(outDone)
+	} else {
+		go func() {
+			defer close(outDone)
+			ra, outProblems, outErr = readOutcomes(rd, fsys, name, ro, ecoFilter, all, sums, start, end)
+		}()
+	}
 	fa, failProblems, failDropped, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
 	<-outDone
 	if err != nil {
