@@ -47,6 +47,12 @@ func (r *Reader) OutcomeFile(name string, fn func(*model.Outcomes)) error {
 		// A line in the shape record writes is decoded as it is framed.
 		take = func(st *fileState) func([]byte, int) bool {
 			return func(line []byte, n int) bool {
+				if r.opts.BatchIDs != nil {
+					if id, ok := lineBatchID(line); ok {
+						r.opts.BatchIDs(string(id))
+						return true
+					}
+				}
 				o, ok := r.outDec.fastOutcomes(line, r.in, display, n, r.opts.Reuse)
 				if ok {
 					r.outcome(name, o, jsonlite.Frame{Data: line, Line: n, Lines: 1}, st, commits, fn)

@@ -72,6 +72,13 @@ type Options struct {
 	// the history. What is passed over is not checked: the problems and
 	// file statistics then cover only the lines decoded.
 	OnlyBatch string
+	// BatchIDs, when set, receives the batch ID of every failure and
+	// outcome line in record's shape (see lineBatchID) in place of its
+	// record, which is not decoded; lines in other shapes are decoded and
+	// passed on as usual. For a caller that needs only the IDs records
+	// name (record, choosing a new one). FailuresParallel calls it from
+	// several goroutines.
+	BatchIDs func(id string)
 }
 
 // DefaultOptions keeps messages and up to 10,000 problems.
@@ -413,6 +420,12 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 				if len(only) > 0 && otherBatch(line, only) {
 					return true
 				}
+				if r.opts.BatchIDs != nil {
+					if id, ok := lineBatchID(line); ok {
+						r.opts.BatchIDs(string(id))
+						return true
+					}
+				}
 				fr := jsonlite.Frame{Data: line, Line: n, Lines: 1}
 				fd.frame = fr
 				if !fd.fastFailure(fr, fn) {
@@ -438,36 +451,43 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 	})
 }
 
-// otherBatch reports whether a failure record's line certainly names a
-// batch other than id: it begins as record writes it, with schema version 2
-// and a batch ID of printable ASCII without escapes that is neither empty
-// (a record without a batch, matched by its time) nor id; no other key in it
-// can be a batch ID (no other "batch_id" and no \u escape, which could
-// spell one); and framing would return it alone (jsonlite.Alone), so that
-// passing over it leaves the lines after it framed as before. Any other
-// line is decoded.
-func otherBatch(line, id []byte) bool {
+// lineBatchID returns the batch ID a line certainly names, as its record
+// would when decoded: the line begins as record writes it, with schema
+// version 2 and a batch ID of printable ASCII without escapes, not empty (a
+// record without a batch is matched by its time); no other key in it can be
+// a batch ID (no other "batch_id" and no \u escape, which could spell one);
+// and framing would return it alone (jsonlite.Alone), so that passing over
+// it leaves the lines after it framed as before. ok is false for any other
+// line, which must be decoded.
+func lineBatchID(line []byte) (id []byte, ok bool) {
 	const head = `{"schema_version":2,"batch_id":"`
 	if !bytes.HasPrefix(line, []byte(head)) {
-		return false
+		return nil, false
 	}
 	rest := line[len(head):]
 	end := bytes.IndexByte(rest, '"')
-	if end < 0 {
-		return false
+	if end <= 0 {
+		return nil, false
 	}
 	value := rest[:end]
-	if len(value) == 0 || bytes.Equal(value, id) {
-		return false
-	}
 	for _, c := range value {
 		// Printable ASCII, no escape: the bytes are the decoded ID.
 		if c < 0x20 || c > 0x7e || c == '\\' {
-			return false
+			return nil, false
 		}
 	}
 	rest = rest[end:]
-	return !bytes.Contains(rest, []byte(`"batch_id"`)) && !bytes.Contains(rest, []byte(`\u`)) && jsonlite.Alone(line)
+	if bytes.Contains(rest, []byte(`"batch_id"`)) || bytes.Contains(rest, []byte(`\u`)) || !jsonlite.Alone(line) {
+		return nil, false
+	}
+	return value, true
+}
+
+// otherBatch reports whether a failure line certainly names a batch other
+// than id (lineBatchID).
+func otherBatch(line, id []byte) bool {
+	v, ok := lineBatchID(line)
+	return ok && !bytes.Equal(v, id)
 }
 
 // schemaName names a schema version as file statistics do ("v2").

@@ -3,6 +3,8 @@ package record
 import (
 	"context"
 	mathrand "math/rand/v2"
+	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,6 +46,43 @@ func TestRetryWindow(t *testing.T) {
 		}
 		if w.Already != tt.retry {
 			t.Errorf("%v later, time given %v: already recorded = %v, want %v", tt.after, tt.given, w.Already, tt.retry)
+		}
+	}
+}
+
+// TestScanIDsShortcut: taking batch IDs from lines without decoding them
+// finds the same committed batches, and every ID decoding finds (more only
+// where a line the reader rejects names one).
+func TestScanIDsShortcut(t *testing.T) {
+	for _, dir := range []string{"copies", "uncommitted", "formats", "tsuku", "bad"} {
+		root, err := os.OpenRoot("../reader/testdata/" + dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scan := func(shortcut bool) idSet {
+			scanShortcut = shortcut
+			defer func() { scanShortcut = true }()
+			s, err := scanIDs(root, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		fast, full := scan(true), scan(false)
+		root.Close()
+		if !reflect.DeepEqual(fast.committed, full.committed) {
+			t.Errorf("%s: committed batches differ", dir)
+		}
+		for id := range full.seen {
+			if !fast.seen[id] {
+				t.Errorf("%s: the shortcut misses batch ID %q", dir, id)
+			}
+		}
+		if dir != "bad" && !reflect.DeepEqual(fast.seen, full.seen) {
+			t.Errorf("%s: IDs seen differ: %d against %d", dir, len(fast.seen), len(full.seen))
+		}
+		if len(full.seen) == 0 {
+			t.Errorf("%s: no ID seen", dir)
 		}
 	}
 }
