@@ -121,3 +121,31 @@ func DecodeRuns(p []byte) (*Runs, []byte, error) {
 	}
 	return &Runs{runs}, p, nil
 }
+
+// EncodeReport is a report and its runs as a cache keeps them, to render the
+// report again in any format: the runs (AppendBinary), then the report's
+// JSON form.
+func EncodeReport(rep *Report, runs *Runs) ([]byte, error) {
+	out, err := runs.AppendBinary(nil)
+	if err != nil {
+		return nil, err
+	}
+	js, err := json.Marshal(rep)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, js...), nil
+}
+
+// DecodeReport reads what EncodeReport wrote.
+func DecodeReport(p []byte) (*Report, *Runs, error) {
+	runs, rest, err := DecodeRuns(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &Report{}
+	if err := json.Unmarshal(rest, rep); err != nil {
+		return nil, nil, err
+	}
+	return rep, runs, nil
+}

@@ -350,7 +350,7 @@ func (c *Cache) prune() {
 			if time.Since(info.ModTime()) > time.Hour {
 				c.root.Remove(e.Name())
 			}
-		case ourName(e.Name(), "report-"):
+		case ourName(e.Name(), "report-"), ourName(e.Name(), "model-"):
 			kept = append(kept, entry{e.Name(), info.ModTime()})
 		}
 	}

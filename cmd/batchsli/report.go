@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,8 +147,12 @@ func writeReport(w io.Writer, format string, rep *analyze.Report, color bool) er
 	}
 }
 
-// reportCacheKind names report entries in the cache.
-const reportCacheKind = "report"
+// The kinds of cache entries: a report rendered in one format, and the
+// report itself (rendered in another format when asked).
+const (
+	reportCacheKind = "report"
+	modelCacheKind  = "model"
+)
 
 // reportCacheHits counts the reports the cache answered (for tests).
 var reportCacheHits int
@@ -166,8 +172,10 @@ func cachedReport(w io.Writer, data fs.FS, name, dir, format string, color bool,
 	if err == nil {
 		key, err = analyze.ReportKey(o, analyze.DataKey{Fingerprint: fp, Build: store.BuildID()})
 	}
+	var base []byte
 	if err == nil {
-		key = fmt.Appendf(key, "\nformat %s color %t name %q", format, color, name)
+		base = fmt.Appendf(key, "\nname %q", name)
+		key = fmt.Appendf(slices.Clip(base), "\nformat %s color %t", format, color)
 		c = store.OpenCache(dir)
 		defer c.Close()
 		if payload, ok := c.Get(reportCacheKind, key); ok {
@@ -175,6 +183,21 @@ func cachedReport(w io.Writer, data fs.FS, name, dir, format string, color bool,
 				reportCacheHits++
 				_, err := w.Write(out)
 				return err
+			}
+		}
+		// The same report kept for another format: rendered in this one.
+		if payload, ok := c.Get(modelCacheKind, base); ok {
+			if rep, runs, err := analyze.DecodeReport(payload); err == nil {
+				if _, clocked, err := render.Report(format, rep, render.TextOptions{Color: color}); err == nil {
+					if out, err := clocked.Render(o.Now, runs.Budget(o)); err == nil {
+						if settled && fsys.Errors() == 0 {
+							putClocked(c, key, runs, clocked)
+						}
+						reportCacheHits++
+						_, err := w.Write(out)
+						return err
+					}
+				}
 			}
 		}
 	}
@@ -187,13 +210,45 @@ func cachedReport(w io.Writer, data fs.FS, name, dir, format string, color bool,
 		return err
 	}
 	if err == nil && settled && c != nil && fsys.Errors() == 0 {
-		payload, _ := runs.AppendBinary(nil)
-		if payload, err = clocked.AppendBinary(payload); err == nil {
-			c.Put(reportCacheKind, key, payload)
+		putClocked(c, key, runs, clocked)
+		if payload, ok := reportModel(rep, runs); ok {
+			c.Put(modelCacheKind, base, payload)
 		}
 	}
 	_, err = w.Write(out)
 	return err
+}
+
+// putClocked keeps a rendered report for its format.
+func putClocked(c *store.Cache, key []byte, runs *analyze.Runs, clocked *render.Clocked) {
+	payload, _ := runs.AppendBinary(nil)
+	if payload, err := clocked.AppendBinary(payload); err == nil {
+		c.Put(reportCacheKind, key, payload)
+	}
+}
+
+// reportModel encodes rep for the cache, if every format renders the
+// decoded copy exactly as it renders rep.
+func reportModel(rep *analyze.Report, runs *analyze.Runs) ([]byte, bool) {
+	payload, err := analyze.EncodeReport(rep, runs)
+	if err != nil {
+		return nil, false
+	}
+	back, _, err := analyze.DecodeReport(payload)
+	if err != nil {
+		return nil, false
+	}
+	for _, f := range []struct {
+		format string
+		color  bool
+	}{{"text", false}, {"text", true}, {"markdown", false}, {"json", false}} {
+		a, _, err1 := render.Report(f.format, rep, render.TextOptions{Color: f.color})
+		b, _, err2 := render.Report(f.format, back, render.TextOptions{Color: f.color})
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			return nil, false
+		}
+	}
+	return payload, true
 }
 
 // fromCache completes a cached report for o's clock.
