@@ -155,7 +155,7 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 }
 
 // buildReport is BuildReport; it also returns every run's macOS minutes,
-// from which the budget is computed for any clock (CachedReport).
+// from which the budget is computed for any clock (BuildReportRuns).
 func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, error) {
 	if err := o.Validate(); err != nil {
 		return nil, nil, err

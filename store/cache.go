@@ -177,9 +177,15 @@ type Cache struct {
 }
 
 // OpenCache opens dir's cache folder, making it if needed. It returns nil
-// (no cache) when the folder cannot be made or is not a real folder (a
-// read-only checkout, a link): the cache is never a reason to fail.
+// (no cache) when dir's mode lets no one write, or the folder cannot be
+// made or is not a real folder (a read-only checkout, a link): the cache is
+// never a reason to fail.
 func OpenCache(dir string) *Cache {
+	// A folder whose mode lets no one write is read-only by intent, even
+	// for a user (root) the system would let write.
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm()&0o222 == 0 {
+		return nil
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil

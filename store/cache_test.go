@@ -199,3 +199,20 @@ func TestWatched(t *testing.T) {
 		t.Fatalf("a file that could not be opened: %d errors counted, want 1", n)
 	}
 }
+
+// TestCacheReadOnlyFolder: a data directory whose mode lets no one write
+// gets no cache, even for root.
+func TestCacheReadOnlyFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	if c := OpenCache(dir); c != nil {
+		c.Close()
+		t.Fatal("a cache in a read-only folder")
+	}
+	if _, err := os.Stat(filepath.Join(dir, CacheDir)); err == nil {
+		t.Fatal("a cache folder was made in a read-only folder")
+	}
+}
