@@ -44,6 +44,10 @@ type ReportOptions struct {
 	// none: for a caller that needs only what does not come from them
 	// (the job summary's capability gaps and incidents).
 	skipOutcomes bool
+	// skipFailures leaves the failure records unread when no batch needs
+	// them for its infrastructure counts: for a caller that needs only the
+	// detector and the recipe histories (the job summary's finest level).
+	skipFailures bool
 }
 
 // DefaultReportOptions are the report's defaults: the whole history by

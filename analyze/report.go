@@ -312,6 +312,8 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 	}
 
 	// 4. Failures.
+	metricsProblems, metricsDropped := rd.Problems()
+	nMetricsProblems := len(metricsProblems) + metricsDropped
 	commits, err := rd.Commits()
 	if err != nil {
 		return nil, nil, err
@@ -347,7 +349,21 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 			ra, outProblems, outErr = readOutcomes(rd, fsys, name, ro, ecoFilter, all, sums, start, end)
 		}()
 	}
-	fa, failProblems, failDropped, uncommitted, err := readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
+	var (
+		fa                       *failureAgg
+		failProblems             []reader.Problem
+		failDropped, uncommitted int
+	)
+	rep.failuresRead = !o.skipFailures || len(needInfra) > 0
+	if rep.failuresRead {
+		fa, failProblems, failDropped, uncommitted, err = readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
+	} else {
+		// Every batch's record counts its infrastructure failures: the
+		// inference needs nothing from the failure records.
+		fa = newFailureAgg(newRoller(o.By, o.Platforms), cur, failLo, failHi, ecoFilter)
+		fa.known, fa.needInfra = knownIDs, needInfra
+		fa.settle()
+	}
 	<-outDone
 	if err != nil {
 		return nil, nil, err
@@ -457,6 +473,7 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 	// Notes.
 	notes(rep, o, sawV1, platLevels, fa)
 	rep.Problems, rep.MoreProblems = rd.Problems()
+	rep.outcomeProblems = len(rep.Problems) + rep.MoreProblems - nMetricsProblems + len(outProblems)
 	rep.MoreProblems += failDropped
 	rep.Problems = append(rep.Problems, failProblems...)
 	rep.Problems = append(rep.Problems, outProblems...)

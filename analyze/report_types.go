@@ -50,6 +50,11 @@ type Report struct {
 	// batchHasOutcomes is true when the window's last batch has an outcome
 	// record (for the job summary).
 	batchHasOutcomes bool
+	// failuresRead is false when the failure records were left unread
+	// (skipFailures); outcomeProblems counts the problems the outcome
+	// records gave (for the job summary's count).
+	failuresRead    bool
+	outcomeProblems int
 }
 
 // Window says which batches the report covers and what the trend compares.

@@ -285,13 +285,20 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	ro.skipOutcomes = false
 	fine := after
 	if separate {
+		// after has read the failure records; fine needs them only where
+		// a batch's record does not count its infrastructure failures.
+		ro.skipFailures = summarySkipsOutcomes
 		if fine, err = BuildReport(fsys, name, ro); err != nil {
 			return nil, err
 		}
 	}
 	// The data's problems, as the report counts them (every file, no
-	// filter).
+	// filter): the batch-run and failure files' from after when fine left
+	// the failure records unread, with the outcome files' from fine.
 	s.Problems = len(fine.Problems) + fine.MoreProblems
+	if !fine.failuresRead {
+		s.Problems = len(after.Problems) + after.MoreProblems + fine.outcomeProblems
+	}
 	s.NewInsights = append(s.NewInsights, detectorInsights(fine, b)...)
 	s.Transitions = []Transition{}
 	s.Outcomes = fine.batchHasOutcomes
@@ -323,7 +330,8 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 }
 
 // summarySkipsOutcomes lets the reports before and after a batch leave the
-// outcome records unread; tests turn it off to check it changes nothing.
+// outcome records unread, and the finest-level one the failure records
+// when it can; tests turn it off to check it changes nothing.
 var summarySkipsOutcomes = true
 
 func transitionOrder(k string) int {

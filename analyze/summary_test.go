@@ -3,6 +3,7 @@ package analyze
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,14 +13,31 @@ import (
 )
 
 // TestSummarySkipsOutcomesExactly: the summary of every batch of a
-// simulated history is the same whether the reports before and after the
-// batch read the outcome records or not, at the default level and at the
-// family level; and the history has insights that come and go, so the
-// comparison is not vacuous.
+// simulated history, with problems in every kind of file, is the same
+// whether or not the reports before and after the batch read the outcome
+// records and the finest-level one the failure records, at the default
+// level and at the family level; and the history has insights that come and
+// go, so the comparison is not vacuous.
 func TestSummarySkipsOutcomesExactly(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := simulate.Write(dir, simulate.Options{Batches: 80, Seed: 3, Start: simulate.DefaultOptions.Start}); err != nil {
+	so := simulate.DefaultOptions // with outcome records, as the CLI writes
+	so.Batches, so.Seed = 80, 3
+	if _, err := simulate.Write(dir, so); err != nil {
 		t.Fatal(err)
+	}
+	// Problems in every kind of file: the summary counts them all, with or
+	// without the shortcuts.
+	for file, line := range map[string]string{
+		"metrics/batch-runs.jsonl": `{"schema_version":2,"batch_id":"torn`,
+		"failures/npm.jsonl":       `not json`,
+		"outcomes/outcomes.jsonl":  `{"schema_version":2,"batch_id":"x","recipes":5}`,
+	} {
+		f, err := os.OpenFile(filepath.Join(dir, file), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(line + "\n")
+		f.Close()
 	}
 	var ids []string
 	if err := reader.New(os.DirFS(dir), dir, reader.DefaultOptions).Metrics(func(b *model.BatchRun) { ids = append(ids, b.BatchID) }); err != nil {
@@ -48,7 +66,10 @@ func TestSummarySkipsOutcomesExactly(t *testing.T) {
 			}
 			a, s := sum(true)
 			if b, _ := sum(false); a != b {
-				t.Fatalf("batch %s by %v: the summary differs when the outcome records are skipped", id, by)
+				t.Fatalf("batch %s by %v: the summary differs with the shortcuts:\n%s\n%s", id, by, a, b)
+			}
+			if s.Problems < 3 {
+				t.Fatalf("batch %s by %v: %d problems counted, want the 3 written at least", id, by, s.Problems)
 			}
 			changes += len(s.NewInsights) + len(s.ClearedInsights)
 		}
