@@ -41,13 +41,6 @@ func (r *Runs) Budget(o ReportOptions) Budget { return computeBudget(r.runs, o) 
 // the budget only for --since without --until (the previous window then
 // ends at it), and is then part of the key.
 func ReportKey(o ReportOptions, k DataKey) ([]byte, error) {
-	return reportKey(o, k)
-}
-
-// reportKey is everything a report depends on but the clock: the clock
-// matters beyond the budget only for --since without --until (the previous
-// window ends at it), and is then part of the key.
-func reportKey(o ReportOptions, k DataKey) ([]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}

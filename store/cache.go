@@ -128,7 +128,7 @@ func ends(fsys fs.FS, p string, size int64) (head, tail uint32, err error) {
 
 // BuildID identifies the running program, so that a cache written by
 // another build of batchsli is never read: the module version and VCS
-// settings it was built from, and the executable's size and times.
+// settings it was built from, and the executable's content (exeID).
 func BuildID() []byte {
 	var b bytes.Buffer
 	if bi, ok := debug.ReadBuildInfo(); ok {
