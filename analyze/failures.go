@@ -11,37 +11,64 @@ import (
 	"github.com/batchsli/batchsli/reader"
 )
 
-// readFailures streams every failure file into a failureAgg, reading files
-// in parallel (reader.FailuresParallel: one aggregate per worker, merged at
-// the end: every count is a sum and every gap state an intersection, so
-// the result does not depend on the order). Problems come back in file and
-// line order.
-func readFailures(fsys fs.FS, name string, commits *reader.Commits, o ReportOptions, cur, prev []*batch, lo, hi time.Time, ecoFilter, known, needInfra map[string]bool) (fa *failureAgg, problems []reader.Problem, dropped, uncommitted int, err error) {
+// failSpec is the window of one report whose failure aggregate
+// readFailures builds: its batches, the trend's previous window and the
+// time span of records without a known batch.
+type failSpec struct {
+	o         ReportOptions // By and Platforms
+	cur, prev []*batch
+	lo, hi    time.Time
+	ecoFilter map[string]bool
+	needInfra map[string]bool
+}
+
+// readFailures streams every failure file into a failureAgg per spec,
+// reading files in parallel (reader.FailuresParallel: one aggregate per
+// worker and spec, merged at the end: every count is a sum and every gap
+// state an intersection, so the result does not depend on the order).
+// Each record is decoded once, whatever the number of specs. Problems come
+// back in file and line order.
+func readFailures(fsys fs.FS, name string, commits *reader.Commits, specs []failSpec, known map[string]bool) (fas []*failureAgg, problems []reader.Problem, dropped, uncommitted int, err error) {
 	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
-	aggs := make([]*failureAgg, max(1, runtime.GOMAXPROCS(0)))
+	aggs := make([][]*failureAgg, max(1, runtime.GOMAXPROCS(0)))
 	fns := make([]func(*model.Failure), len(aggs))
 	for w := range aggs {
-		a := newFailureAgg(newRoller(o.By, o.Platforms), cur, lo, hi, ecoFilter)
-		a.known = known
-		a.needInfra = needInfra
-		for _, b := range prev {
-			a.inPrev[b.id] = true
+		for _, sp := range specs {
+			a := newFailureAgg(newRoller(sp.o.By, sp.o.Platforms), sp.cur, sp.lo, sp.hi, sp.ecoFilter)
+			a.known = known
+			a.needInfra = sp.needInfra
+			for _, b := range sp.prev {
+				a.inPrev[b.id] = true
+			}
+			aggs[w] = append(aggs[w], a)
 		}
-		aggs[w], fns[w] = a, a.add
+		if len(specs) == 1 {
+			fns[w] = aggs[w][0].add
+			continue
+		}
+		mine := aggs[w]
+		fns[w] = func(f *model.Failure) {
+			for _, a := range mine {
+				a.add(f)
+			}
+		}
 	}
 	if err := rd.FailuresParallel(fns); err != nil {
 		return nil, nil, 0, 0, err
 	}
-	for _, a := range aggs {
-		a.settle()
-	}
-	fa = aggs[0]
-	for _, other := range aggs[1:] {
-		fa.merge(other)
+	for i := range specs {
+		for _, w := range aggs {
+			w[i].settle()
+		}
+		fa := aggs[0][i]
+		for _, w := range aggs[1:] {
+			fa.merge(w[i])
+		}
+		fas = append(fas, fa)
 	}
 	problems, dropped = rd.Problems()
 	u, more := rd.Uncommitted()
-	return fa, problems, dropped, len(u) + more, nil
+	return fas, problems, dropped, len(u) + more, nil
 }
 
 // merge adds other's counts into fa.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batchsli/batchsli/model"
@@ -157,25 +158,49 @@ func BuildReport(fsys fs.FS, name string, o ReportOptions) (*Report, error) {
 // buildReport is BuildReport; it also returns every run's macOS minutes,
 // from which the budget is computed for any clock (BuildReportRuns).
 func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, error) {
-	if err := o.Validate(); err != nil {
+	reps, runs, err := buildReports(fsys, name, []ReportOptions{o})
+	if err != nil {
 		return nil, nil, err
 	}
+	return reps[0], runs, nil
+}
+
+// buildReports computes several reports of the same data in one reading of
+// it. Reports at the same level with the same filters that leave the
+// outcome records unread share the history's batches (a level): their
+// options may differ only in the window (Last, Since, Until), the clock
+// (Now) and skipFailures. A report that reads the outcome records has a
+// level of its own (reading them marks the batches); two such reports at
+// the same level cannot be read together. The batch-run and failure
+// records are read once for all of them, each report keeping its own
+// aggregates; the outcome records once per report that reads them. Each
+// report is the one buildReport computes alone; they are finished in
+// parallel.
+func buildReports(fsys fs.FS, name string, opts []ReportOptions) ([]*Report, []*batch, error) {
+	var levels []*level
+	levelOf := make([]*level, len(opts))
+	for i, o := range opts {
+		if err := o.Validate(); err != nil {
+			return nil, nil, err
+		}
+		for _, l := range levels {
+			if o.By == l.o.By && slices.Equal(o.Ecosystems, l.o.Ecosystems) && slices.Equal(o.Platforms, l.o.Platforms) && o.skipOutcomes == l.o.skipOutcomes {
+				levelOf[i] = l
+			}
+		}
+		if levelOf[i] == nil {
+			levelOf[i] = newLevel(o)
+			levels = append(levels, levelOf[i])
+		}
+		levelOf[i].views++
+	}
+	for i, o := range opts {
+		if !o.skipOutcomes && levelOf[i].views > 1 {
+			return nil, nil, fmt.Errorf("two reports that read the outcome records at the same level cannot be read together")
+		}
+	}
 	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
-	ro := newRoller(o.By, o.Platforms)
-	ecoFilter := map[string]bool{}
-	for _, e := range o.Ecosystems {
-		ecoFilter[e] = true
-	}
-	rep := &Report{
-		ReportVersion: ReportVersion,
-		GeneratedAt:   o.Now,
-		Data:          name,
-		By:            o.By.String(),
-	}
-	platLevels := map[string]platInfo{}
-	var all []*batch        // every run that tested something (after filters)
 	var budgetRuns []*batch // every run, unfiltered, for the budget
-	emptyByTime := []time.Time{}
 	sawV1 := false
 	order := 0
 	knownIDs := map[string]bool{}
@@ -190,90 +215,267 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 			sawV1 = true
 		}
 		budgetRuns = append(budgetRuns, budgetBatch(b))
-		nb := &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem, v1: b.SchemaVersion < 2, order: order}
-		var src map[string]model.Counts
-		switch {
-		case len(ecoFilter) == 0:
-			src = b.Platforms
-		case b.ByEcosystem != nil:
-			src = map[string]model.Counts{}
-			for eco, m := range b.ByEcosystem {
-				if !ecoFilter[eco] {
-					continue
-				}
-				for id, c := range m {
-					s := src[id]
-					s.Tested += c.Tested
-					s.Passed += c.Passed
-					s.Failed += c.Failed
-					s.Skipped += c.Skipped
-					s.SkippedKnown = c.SkippedKnown
-					src[id] = s
-				}
-			}
-		case ecoFilter[b.Ecosystem]:
-			src = b.Platforms
+		for _, l := range levels {
+			l.add(b, order)
 		}
-		nb.plats = rollCounts(ro, src, b.Platforms, b.JobSeconds, platLevels, o.By)
-		if b.ByEcosystem != nil {
-			nb.byEco = map[string][]platCount{}
-			for eco, m := range b.ByEcosystem {
-				if len(ecoFilter) > 0 && !ecoFilter[eco] {
-					continue
-				}
-				nb.byEco[eco] = rollCounts(ro, m, nil, nil, platLevels, o.By)
-			}
-		}
-		var tested int64
-		for _, p := range nb.plats {
-			tested += p.c.Tested
-		}
-		if tested == 0 {
-			// Only a run that tested nothing at all is an empty run; one
-			// that the filters emptied is simply not selected.
-			if b.Tested() == 0 {
-				emptyByTime = append(emptyByTime, b.Timestamp)
-			}
-			return
-		}
-		all = append(all, nb)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	metricsProblems, metricsDropped := rd.Problems()
+	nMetricsProblems := len(metricsProblems) + metricsDropped
+	commits, err := rd.Commits()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range levels {
+		l.settle()
+	}
+	views := make([]*view, len(opts))
+	for i, o := range opts {
+		views[i] = newView(o, name, levelOf[i])
+	}
+
+	// Recipe histories (outcome records), read while the failures are:
+	// neither needs the other, and the outcome records are one file. Each
+	// report that reads them has a reader of its own, for its problems.
+	outDone := make(chan struct{})
+	go func() {
+		defer close(outDone)
+		for _, v := range views {
+			if v.o.skipOutcomes {
+				v.ra = newRecipeAgg(v.start, v.end)
+				continue
+			}
+			l := v.level
+			v.ord = reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
+			v.ra, v.outProblems, v.outErr = readOutcomes(v.ord, fsys, name, l.ro, l.ecoFilter, l.all, sums, v.start, v.end)
+			if v.outErr != nil {
+				return
+			}
+		}
+	}()
+	// 4. Failures, read once for every report that needs them.
+	var (
+		specs                    []failSpec
+		readers                  []*view
+		failProblems             []reader.Problem
+		failDropped, uncommitted int
+	)
+	for _, v := range views {
+		l := v.level
+		v.rep.failuresRead = !v.o.skipFailures || len(l.needInfra) > 0
+		if v.rep.failuresRead {
+			specs = append(specs, failSpec{o: v.o, cur: v.cur, prev: v.prev, lo: v.failLo, hi: v.failHi, ecoFilter: l.ecoFilter, needInfra: l.needInfra})
+			readers = append(readers, v)
+			continue
+		}
+		// Every batch's record counts its infrastructure failures: the
+		// inference needs nothing from the failure records.
+		v.fa = newFailureAgg(newRoller(v.o.By, v.o.Platforms), v.cur, v.failLo, v.failHi, l.ecoFilter)
+		v.fa.known, v.fa.needInfra = knownIDs, l.needInfra
+		v.fa.settle()
+	}
+	if len(specs) > 0 {
+		var fas []*failureAgg
+		fas, failProblems, failDropped, uncommitted, err = readFailures(fsys, name, commits, specs, knownIDs)
+		for i, v := range readers {
+			if err == nil {
+				v.fa = fas[i]
+			}
+		}
+	}
+	<-outDone
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range views {
+		if v.outErr != nil {
+			return nil, nil, v.outErr
+		}
+	}
+	reps := make([]*Report, len(views))
+	var wg sync.WaitGroup
+	for i, v := range views {
+		if v.rep.failuresRead {
+			v.failProblems, v.failDropped, v.uncommitted = failProblems, failDropped, uncommitted
+		}
+		// The problems of the batch-run files, then of the outcome files
+		// when the report read them, as one reader reading both has them.
+		probs := reader.New(fsys, name, reader.Options{})
+		probs.Join(rd)
+		if v.ord != nil {
+			probs.Join(v.ord)
+		}
+		reps[i] = v.rep
+		wg.Go(func() { v.finish(probs, budgetRuns, sawV1, nMetricsProblems) })
+	}
+	wg.Wait()
+	return reps, budgetRuns, nil
+}
+
+// level is the history's batches at one roll-up level with one set of
+// filters, shared by the reports of buildReports that have them.
+type level struct {
+	o          ReportOptions // By, Ecosystems and Platforms
+	views      int
+	ro         *roller
+	ecoFilter  map[string]bool
+	platLevels map[string]platInfo
+	all        []*batch // every run that tested something (after filters)
+	// emptyByTime are the times of the runs that tested nothing at all.
+	emptyByTime []time.Time
+	// needInfra holds the batches whose record does not count their
+	// infrastructure failures; pos each batch's position in all.
+	needInfra map[string]bool
+	pos       map[*batch]int
+}
+
+func newLevel(o ReportOptions) *level {
+	l := &level{o: o, ro: newRoller(o.By, o.Platforms), ecoFilter: map[string]bool{}, platLevels: map[string]platInfo{}, emptyByTime: []time.Time{}}
+	for _, e := range o.Ecosystems {
+		l.ecoFilter[e] = true
+	}
+	return l
+}
+
+// add takes one run at the level (step 1).
+func (l *level) add(b *model.BatchRun, order int) {
+	ro, ecoFilter, o := l.ro, l.ecoFilter, l.o
+	nb := &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem, v1: b.SchemaVersion < 2, order: order}
+	var src map[string]model.Counts
+	switch {
+	case len(ecoFilter) == 0:
+		src = b.Platforms
+	case b.ByEcosystem != nil:
+		src = map[string]model.Counts{}
+		for eco, m := range b.ByEcosystem {
+			if !ecoFilter[eco] {
+				continue
+			}
+			for id, c := range m {
+				s := src[id]
+				s.Tested += c.Tested
+				s.Passed += c.Passed
+				s.Failed += c.Failed
+				s.Skipped += c.Skipped
+				s.SkippedKnown = c.SkippedKnown
+				src[id] = s
+			}
+		}
+	case ecoFilter[b.Ecosystem]:
+		src = b.Platforms
+	}
+	nb.plats = rollCounts(ro, src, b.Platforms, b.JobSeconds, l.platLevels, o.By)
+	if b.ByEcosystem != nil {
+		nb.byEco = map[string][]platCount{}
+		for eco, m := range b.ByEcosystem {
+			if len(ecoFilter) > 0 && !ecoFilter[eco] {
+				continue
+			}
+			nb.byEco[eco] = rollCounts(ro, m, nil, nil, l.platLevels, o.By)
+		}
+	}
+	var tested int64
+	for _, p := range nb.plats {
+		tested += p.c.Tested
+	}
+	if tested == 0 {
+		// Only a run that tested nothing at all is an empty run; one
+		// that the filters emptied is simply not selected.
+		if b.Tested() == 0 {
+			l.emptyByTime = append(l.emptyByTime, b.Timestamp)
+		}
+		return
+	}
+	l.all = append(l.all, nb)
+}
+
+// settle orders the batches by time (step 2) once every run is read.
+func (l *level) settle() {
+	all := l.all
 	sort.SliceStable(all, func(i, j int) bool {
 		if !all[i].ts.Equal(all[j].ts) {
 			return all[i].ts.Before(all[j].ts)
 		}
 		return all[i].order < all[j].order
 	})
+	l.needInfra = map[string]bool{}
+	l.pos = make(map[*batch]int, len(all))
+	for i, b := range all {
+		if !b.infraKnown() {
+			l.needInfra[b.id] = true
+		}
+		l.pos[b] = i
+	}
+}
 
-	cur, trendCur, prev, failLo, failHi := cutWindow(all, o, &rep.Window)
+// view is one report of buildReports: its window, the window's sums and
+// its aggregates of the failure and outcome records.
+type view struct {
+	o                   ReportOptions
+	level               *level
+	rep                 *Report
+	cur, trendCur, prev []*batch
+	failLo, failHi      time.Time
+	// start and end are the window's first and last positions in the
+	// history (len and -1 when it is empty).
+	start, end int
+	plats      map[string]*PlatformStat
+	platOrder  []string
+	cells      map[cellKey]*MatrixCell
+	durs       map[string]*durAcc
+	buckets    int
+
+	ra *recipeAgg
+	// ord reads the outcome records, when the report reads them.
+	ord          *reader.Reader
+	outProblems  []reader.Problem
+	outErr       error
+	fa           *failureAgg
+	failProblems []reader.Problem
+	failDropped  int
+	uncommitted  int
+}
+
+// newView cuts a report's window and sums its counts (steps 2 and 3).
+func newView(o ReportOptions, name string, l *level) *view {
+	all, emptyByTime, platLevels := l.all, l.emptyByTime, l.platLevels
+	v := &view{o: o, level: l, plats: map[string]*PlatformStat{}, cells: map[cellKey]*MatrixCell{}, durs: map[string]*durAcc{}}
+	v.rep = &Report{
+		ReportVersion: ReportVersion,
+		GeneratedAt:   o.Now,
+		Data:          name,
+		By:            o.By.String(),
+	}
+	rep := v.rep
+	v.cur, v.trendCur, v.prev, v.failLo, v.failHi = cutWindow(all, o, &rep.Window)
+	cur := v.cur
 	rep.Batches = len(cur)
 	for _, t := range emptyByTime {
 		if inSpan(t, cur, o) {
 			rep.EmptyRuns++
 		}
 	}
+	v.start, v.end = len(all), -1
+	if len(cur) > 0 {
+		v.start, v.end = indexOf(all, cur[0]), indexOf(all, cur[len(cur)-1])
+	}
 
 	// 3. Window sums.
-	plats := map[string]*PlatformStat{}
-	platOrder := []string{}
 	stat := func(id string) *PlatformStat {
-		p := plats[id]
+		p := v.plats[id]
 		if p == nil {
 			info := platLevels[id]
 			p = &PlatformStat{Platform: id, Level: info.level.String(), Coarser: info.coarser}
-			plats[id] = p
-			platOrder = append(platOrder, id)
+			v.plats[id] = p
+			v.platOrder = append(v.platOrder, id)
 		}
 		return p
 	}
-	cells := map[cellKey]*MatrixCell{}
-	durs := map[string]*durAcc{}
-	buckets := o.SparkBuckets
-	if len(cur) < buckets {
-		buckets = len(cur)
+	v.buckets = o.SparkBuckets
+	if len(cur) < v.buckets {
+		v.buckets = len(cur)
 	}
 	for _, b := range cur {
 		for _, pc := range b.plats {
@@ -289,10 +491,10 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 				p.SkippedPartial = true
 			}
 			if pc.timed && pc.c.Tested > 0 {
-				d := durs[pc.id]
+				d := v.durs[pc.id]
 				if d == nil {
 					d = &durAcc{}
-					durs[pc.id] = d
+					v.durs[pc.id] = d
 				}
 				d.batch = append(d.batch, pc.seconds)
 				d.perRecipe = append(d.perRecipe, pc.seconds/float64(pc.c.Tested))
@@ -301,76 +503,25 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 		if b.byEco != nil {
 			for eco, pcs := range b.byEco {
 				for _, pc := range pcs {
-					addCell(cells, cellKey{eco, pc.id}, pc.c)
+					addCell(v.cells, cellKey{eco, pc.id}, pc.c)
 				}
 			}
 		} else {
 			for _, pc := range b.plats {
-				addCell(cells, cellKey{b.ecosystem, pc.id}, pc.c)
+				addCell(v.cells, cellKey{b.ecosystem, pc.id}, pc.c)
 			}
 		}
 	}
+	return v
+}
 
-	// 4. Failures.
-	metricsProblems, metricsDropped := rd.Problems()
-	nMetricsProblems := len(metricsProblems) + metricsDropped
-	commits, err := rd.Commits()
-	if err != nil {
-		return nil, nil, err
-	}
-	needInfra := map[string]bool{}
-	for _, b := range all {
-		if !b.infraKnown() {
-			needInfra[b.id] = true
-		}
-	}
-	// Recipe histories (outcome records), read while the failures are:
-	// neither needs the other, and the outcome records are one file.
-	pos := make(map[*batch]int, len(all))
-	for i, b := range all {
-		pos[b] = i
-	}
-	start, end := len(all), -1
-	if len(cur) > 0 {
-		start, end = pos[cur[0]], pos[cur[len(cur)-1]]
-	}
-	var (
-		ra          *recipeAgg
-		outProblems []reader.Problem
-		outErr      error
-		outDone     = make(chan struct{})
-	)
-	if o.skipOutcomes {
-		ra = newRecipeAgg(start, end)
-		close(outDone)
-	} else {
-		go func() {
-			defer close(outDone)
-			ra, outProblems, outErr = readOutcomes(rd, fsys, name, ro, ecoFilter, all, sums, start, end)
-		}()
-	}
-	var (
-		fa                       *failureAgg
-		failProblems             []reader.Problem
-		failDropped, uncommitted int
-	)
-	rep.failuresRead = !o.skipFailures || len(needInfra) > 0
-	if rep.failuresRead {
-		fa, failProblems, failDropped, uncommitted, err = readFailures(fsys, name, commits, o, cur, prev, failLo, failHi, ecoFilter, knownIDs, needInfra)
-	} else {
-		// Every batch's record counts its infrastructure failures: the
-		// inference needs nothing from the failure records.
-		fa = newFailureAgg(newRoller(o.By, o.Platforms), cur, failLo, failHi, ecoFilter)
-		fa.known, fa.needInfra = knownIDs, needInfra
-		fa.settle()
-	}
-	<-outDone
-	if err != nil {
-		return nil, nil, err
-	}
-	if outErr != nil {
-		return nil, nil, outErr
-	}
+// finish computes the report from the view's aggregates (steps 5 and 6).
+// rd holds the problems of the files read for it but the failure files.
+func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetricsProblems int) {
+	all, pos, platLevels := v.level.all, v.level.pos, v.level.platLevels
+	o, rep, cur, trendCur, prev := v.o, v.rep, v.cur, v.trendCur, v.prev
+	ra, fa, outProblems := v.ra, v.fa, v.outProblems
+	plats, platOrder, cells, durs, buckets := v.plats, v.platOrder, v.cells, v.durs, v.buckets
 	rr := ra.finish(all)
 	if excludeFlaky {
 		ra.excludeFlaky(all)
@@ -474,8 +625,8 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 	notes(rep, o, sawV1, platLevels, fa)
 	rep.Problems, rep.MoreProblems = rd.Problems()
 	rep.outcomeProblems = len(rep.Problems) + rep.MoreProblems - nMetricsProblems + len(outProblems)
-	rep.MoreProblems += failDropped
-	rep.Problems = append(rep.Problems, failProblems...)
+	rep.MoreProblems += v.failDropped
+	rep.Problems = append(rep.Problems, v.failProblems...)
 	rep.Problems = append(rep.Problems, outProblems...)
 	if max := reader.DefaultOptions.MaxProblems; len(rep.Problems) > max {
 		rep.MoreProblems += len(rep.Problems) - max
@@ -484,13 +635,12 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 	if rep.Problems == nil {
 		rep.Problems = []reader.Problem{}
 	}
-	if uncommitted > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d failure records %s (writes that did not finish) and are not counted; `batchsli validate` lists them and `batchsli compact` moves them aside.", uncommitted, noteUncommitted))
+	if v.uncommitted > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d failure records %s (writes that did not finish) and are not counted; `batchsli validate` lists them and `batchsli compact` moves them aside.", v.uncommitted, noteUncommitted))
 	}
 	if n := len(rep.Problems) + rep.MoreProblems; n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf(noteProblems+" %d problems (listed below); the records concerned are left out. Run `batchsli validate` for the full list.", n))
 	}
-	return rep, budgetRuns, nil
 }
 
 // passRate is passed/tested with its 95% Wilson interval.

@@ -82,6 +82,10 @@ type Summary struct {
 	// level the records carry.
 	Outcomes    bool         `json:"outcomes"`
 	Transitions []Transition `json:"transitions"`
+
+	// finestReadFailures tells tests whether the finest-level report read
+	// the failure records.
+	finestReadFailures bool
 }
 
 // Warning is a threshold crossed, worth an annotation.
@@ -259,19 +263,49 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	ro.Until = b.Timestamp
 	// The insights compared before and after the batch (capability gaps
 	// and incidents, insightChanges) come from the failure and batch-run
-	// records only: those two reports leave the outcome records unread.
-	// The report at the finest level (fine) reads them all.
-	separate := o.Report.By != model.LevelFamily || len(o.Report.Ecosystems) > 0 || len(o.Report.Platforms) > 0
-	ro.skipOutcomes = separate && summarySkipsOutcomes
-	after, err := BuildReport(fsys, name, ro)
-	if err != nil {
-		return nil, err
-	}
-	ro.skipOutcomes = summarySkipsOutcomes
-	ro.Until = b.Timestamp.Add(-time.Nanosecond)
-	var before *Report
-	if idx > 0 {
-		if before, err = BuildReport(fsys, name, ro); err != nil {
+	// records only: those two reports leave the outcome records unread. The
+	// report at the finest level (fine) reads the outcome records, and the
+	// failure records only where a batch's record does not count its
+	// infrastructure failures. The three are computed in one reading of
+	// the records (buildReports).
+	var after, before, fine *Report
+	if summarySkipsOutcomes {
+		ro.skipOutcomes = true
+		group := []ReportOptions{ro}
+		if idx > 0 {
+			bo := ro
+			bo.Until = b.Timestamp.Add(-time.Nanosecond)
+			group = append(group, bo)
+		}
+		fo := ro
+		fo.By = model.LevelFamily
+		fo.Ecosystems, fo.Platforms = nil, nil
+		fo.skipOutcomes, fo.skipFailures = false, true
+		group = append(group, fo)
+		reps, _, err := buildReports(fsys, name, group)
+		if err != nil {
+			return nil, err
+		}
+		after, fine = reps[0], reps[len(reps)-1]
+		if idx > 0 {
+			before = reps[1]
+		}
+	} else {
+		// Each report on its own, reading everything (the reference the
+		// tests hold the above to).
+		if after, err = BuildReport(fsys, name, ro); err != nil {
+			return nil, err
+		}
+		if idx > 0 {
+			bo := ro
+			bo.Until = b.Timestamp.Add(-time.Nanosecond)
+			if before, err = BuildReport(fsys, name, bo); err != nil {
+				return nil, err
+			}
+		}
+		ro.By = model.LevelFamily
+		ro.Ecosystems, ro.Platforms = nil, nil
+		if fine, err = BuildReport(fsys, name, ro); err != nil {
 			return nil, err
 		}
 	}
@@ -279,23 +313,11 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	// Regressions come from the detector, at the finest level the records
 	// carry: a window test re-run after every batch would alarm on most
 	// stable histories (docs/METHODS.md, "Regression detector").
-	ro.By = model.LevelFamily
-	ro.Ecosystems, ro.Platforms = nil, nil
-	ro.Until = b.Timestamp
-	ro.skipOutcomes = false
-	fine := after
-	if separate {
-		// after has read the failure records; fine needs them only where
-		// a batch's record does not count its infrastructure failures.
-		ro.skipFailures = summarySkipsOutcomes
-		if fine, err = BuildReport(fsys, name, ro); err != nil {
-			return nil, err
-		}
-	}
 	// The data's problems, as the report counts them (every file, no
 	// filter): the batch-run and failure files' from after when fine left
 	// the failure records unread, with the outcome files' from fine.
 	s.Problems = len(fine.Problems) + fine.MoreProblems
+	s.finestReadFailures = fine.failuresRead
 	if !fine.failuresRead {
 		s.Problems = len(after.Problems) + after.MoreProblems + fine.outcomeProblems
 	}

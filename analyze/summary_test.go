@@ -2,8 +2,11 @@ package analyze
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,13 +20,45 @@ import (
 // whether or not the reports before and after the batch read the outcome
 // records and the finest-level one the failure records, at the default
 // level and at the family level; and the history has insights that come and
-// go, so the comparison is not vacuous.
+// go, so the comparison is not vacuous. The reports before and after the
+// batch are then computed in one reading (buildReports): the comparison is
+// with each report computed alone. It runs on a history whose batch records
+// all count their infrastructure failures (the finest-level report leaves
+// the failure records unread) and on one where some do not.
 func TestSummarySkipsOutcomesExactly(t *testing.T) {
+	for _, uncounted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("uncounted=%v", uncounted), func(t *testing.T) { summaryShortcuts(t, uncounted) })
+	}
+}
+
+func summaryShortcuts(t *testing.T, uncounted bool) {
 	dir := t.TempDir()
 	so := simulate.DefaultOptions // with outcome records, as the CLI writes
 	so.Batches, so.Seed = 80, 3
 	if _, err := simulate.Write(dir, so); err != nil {
 		t.Fatal(err)
+	}
+	if uncounted {
+		// Every seventh batch record without its infrastructure counts.
+		p := filepath.Join(dir, "metrics/batch-runs.jsonl")
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.SplitAfter(string(data), "\n")
+		stripped := 0
+		for i := range lines {
+			if i%7 == 3 && strings.Contains(lines[i], `,"infrastructure":`) {
+				lines[i] = regexp.MustCompile(`,"infrastructure":\d+`).ReplaceAllString(lines[i], "")
+				stripped++
+			}
+		}
+		if stripped == 0 {
+			t.Fatal("no batch record lost its infrastructure counts")
+		}
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Problems in every kind of file: the summary counts them all, with or
 	// without the shortcuts.
@@ -43,7 +78,7 @@ func TestSummarySkipsOutcomesExactly(t *testing.T) {
 	if err := reader.New(os.DirFS(dir), dir, reader.DefaultOptions).Metrics(func(b *model.BatchRun) { ids = append(ids, b.BatchID) }); err != nil {
 		t.Fatal(err)
 	}
-	changes := 0
+	changes, finesRead := 0, 0
 	for _, by := range []model.Level{model.LevelEnv, model.LevelFamily} {
 		for i, id := range ids {
 			// Under the race detector (ten times slower), a sample.
@@ -65,6 +100,9 @@ func TestSummarySkipsOutcomesExactly(t *testing.T) {
 				return string(out), s
 			}
 			a, s := sum(true)
+			if s.finestReadFailures {
+				finesRead++
+			}
 			if b, _ := sum(false); a != b {
 				t.Fatalf("batch %s by %v: the summary differs with the shortcuts:\n%s\n%s", id, by, a, b)
 			}
@@ -76,5 +114,8 @@ func TestSummarySkipsOutcomesExactly(t *testing.T) {
 	}
 	if changes == 0 {
 		t.Fatal("no insight came or went: the comparison proves nothing")
+	}
+	if finesRead > 0 != uncounted {
+		t.Fatalf("the finest-level report read the failure records for %d summaries, with uncounted infrastructure %v", finesRead, uncounted)
 	}
 }

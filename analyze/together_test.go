@@ -1,0 +1,121 @@
+package analyze
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/simulate"
+)
+
+// TestBuildReportsTogether: reports computed in one reading of the data
+// (buildReports) are each the report computed alone, whatever their
+// windows and levels, with one that reads the outcome records at each
+// level; two such reports at one level are refused.
+func TestBuildReportsTogether(t *testing.T) {
+	dir := t.TempDir()
+	so := simulate.DefaultOptions
+	so.Batches, so.Seed = 60, 5
+	if _, err := simulate.Write(dir, so); err != nil {
+		t.Fatal(err)
+	}
+	// A problem in a failure file and one in the outcome file, which the
+	// reports that read them count.
+	for _, file := range []string{"failures/npm.jsonl", "outcomes/outcomes.jsonl"} {
+		f, err := os.OpenFile(filepath.Join(dir, file), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("not json\n")
+		f.Close()
+	}
+	fsys := os.DirFS(dir)
+	var times []time.Time
+	base := DefaultReportOptions(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	base.skipOutcomes = true
+	all, _, err := buildReport(fsys, dir, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Problems) != 1 {
+		t.Fatalf("%d problems, want the one written", len(all.Problems))
+	}
+	if all.Window.First == nil || all.Batches < 50 {
+		t.Fatalf("the simulated history has %d batches", all.Batches)
+	}
+	first, last := *all.Window.First, *all.Window.Last
+	span := last.Sub(first)
+	for _, f := range []float64{0.3, 0.6, 1} {
+		times = append(times, first.Add(time.Duration(f*float64(span))))
+	}
+	for _, by := range []model.Level{model.LevelEnv, model.LevelFamily} {
+		var opts []ReportOptions
+		for i, u := range times {
+			o := base
+			o.By = by
+			o.Until = u
+			opts = append(opts, o)
+			o.Until = u.Add(-time.Nanosecond)
+			opts = append(opts, o)
+			o = base
+			o.By = by
+			o.Last = 10 * (i + 1)
+			opts = append(opts, o)
+			o.Last, o.Since = 0, u.Add(-span/4)
+			o.Now = u.Add(time.Hour)
+			opts = append(opts, o)
+		}
+		o := base
+		o.By = by
+		o.skipFailures = true
+		opts = append(opts, o)
+		for _, reading := range []model.Level{model.LevelEnv, model.LevelFamily} {
+			o := base
+			o.By = reading
+			o.skipOutcomes = false
+			o.skipFailures = reading == model.LevelFamily
+			opts = append(opts, o)
+		}
+		together, _, err := buildReports(fsys, dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, o := range opts {
+			alone, _, err := buildReport(fsys, dir, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := json.Marshal(alone)
+			b, _ := json.Marshal(together[i])
+			if string(a) != string(b) {
+				t.Fatalf("by %v, report %d (%s): read together it differs:\n%s\n%s", by, i, describe(o), b, a)
+			}
+			if !o.skipOutcomes && (len(alone.Transitions) == 0 || alone.outcomeProblems != 1) {
+				t.Fatalf("by %v, report %d: %d transitions, %d outcome problems: the outcome records were not read", by, i, len(alone.Transitions), alone.outcomeProblems)
+			}
+			if alone.failuresRead != together[i].failuresRead || alone.outcomeProblems != together[i].outcomeProblems {
+				t.Fatalf("by %v, report %d: failures read %v, outcome problems %d; alone %v, %d", by, i,
+					together[i].failuresRead, together[i].outcomeProblems, alone.failuresRead, alone.outcomeProblems)
+			}
+		}
+	}
+	reading := base
+	reading.skipOutcomes = false
+	again := reading
+	again.Last = 5
+	if _, _, err := buildReports(fsys, dir, []ReportOptions{base, reading, again}); err == nil {
+		t.Fatal("two reports reading the outcome records at one level were read together")
+	}
+}
+
+func describe(o ReportOptions) string {
+	b, _ := json.Marshal(struct {
+		Last         int
+		Since, Until time.Time
+		SkipFailures bool
+	}{o.Last, o.Since, o.Until, o.skipFailures})
+	return string(b)
+}
