@@ -48,6 +48,11 @@ type ReportOptions struct {
 	// them for its infrastructure counts: for a caller that needs only the
 	// detector and the recipe histories (the job summary's finest level).
 	skipFailures bool
+	// insightsOnly computes, of the report, only its capability gaps and
+	// incidents (among the insights) and its problems: for a caller that
+	// compares those (the job summary, before and after a batch). It
+	// implies skipOutcomes.
+	insightsOnly bool
 }
 
 // DefaultReportOptions are the report's defaults: the whole history by

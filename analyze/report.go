@@ -179,7 +179,12 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 func buildReports(fsys fs.FS, name string, opts []ReportOptions) ([]*Report, []*batch, error) {
 	var levels []*level
 	levelOf := make([]*level, len(opts))
+	opts = slices.Clone(opts)
 	for i, o := range opts {
+		if o.insightsOnly {
+			opts[i].skipOutcomes = true
+			o.skipOutcomes = true
+		}
 		if err := o.Validate(); err != nil {
 			return nil, nil, err
 		}
@@ -518,6 +523,10 @@ func newView(o ReportOptions, name string, l *level) *view {
 // finish computes the report from the view's aggregates (steps 5 and 6).
 // rd holds the problems of the files read for it but the failure files.
 func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetricsProblems int) {
+	if v.o.insightsOnly {
+		v.finishInsights(rd, nMetricsProblems)
+		return
+	}
 	all, pos, platLevels := v.level.all, v.level.pos, v.level.platLevels
 	o, rep, cur, trendCur, prev := v.o, v.rep, v.cur, v.trendCur, v.prev
 	ra, fa, outProblems := v.ra, v.fa, v.outProblems
@@ -623,6 +632,40 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 
 	// Notes.
 	notes(rep, o, sawV1, platLevels, fa)
+	v.problems(rd, nMetricsProblems)
+}
+
+// finishInsights computes only what a report with insightsOnly holds: its
+// capability gaps and incidents, among the insights, and its problems.
+func (v *view) finishInsights(rd *reader.Reader, nMetricsProblems int) {
+	rep := v.rep
+	sort.Strings(v.platOrder)
+	for _, id := range v.platOrder {
+		if p := v.plats[id]; p.Tested > 0 || p.Skipped > 0 {
+			rep.Platforms = append(rep.Platforms, *p)
+		}
+	}
+	ser := platSeries(v.cur, v.fa, v.level.pos, false, 0)
+	for i := range rep.Platforms {
+		if s := ser[rep.Platforms[i].Platform]; s != nil {
+			rep.Platforms[i].Health.Incidents = s.incidents
+		}
+	}
+	rep.Insights = []Insight{}
+	incidents(rep)
+	capabilityGaps(rep, v.fa, v.o)
+	for i := range rep.Insights {
+		if rep.Insights[i].BlockedBy == nil {
+			rep.Insights[i].BlockedBy = []string{}
+		}
+	}
+	v.problems(rd, nMetricsProblems)
+}
+
+// problems lists the report's problems: those of the files read for it
+// (rd), the failure files' and the outcome records that disagree.
+func (v *view) problems(rd *reader.Reader, nMetricsProblems int) {
+	rep, outProblems := v.rep, v.outProblems
 	rep.Problems, rep.MoreProblems = rd.Problems()
 	rep.outcomeProblems = len(rep.Problems) + rep.MoreProblems - nMetricsProblems + len(outProblems)
 	rep.MoreProblems += v.failDropped

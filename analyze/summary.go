@@ -263,14 +263,15 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	ro.Until = b.Timestamp
 	// The insights compared before and after the batch (capability gaps
 	// and incidents, insightChanges) come from the failure and batch-run
-	// records only: those two reports leave the outcome records unread. The
+	// records only: those two reports leave the outcome records unread and
+	// compute nothing else (insightsOnly). The
 	// report at the finest level (fine) reads the outcome records, and the
 	// failure records only where a batch's record does not count its
 	// infrastructure failures. The three are computed in one reading of
 	// the records (buildReports).
 	var after, before, fine *Report
 	if summarySkipsOutcomes {
-		ro.skipOutcomes = true
+		ro.insightsOnly = true
 		group := []ReportOptions{ro}
 		if idx > 0 {
 			bo := ro
@@ -280,7 +281,7 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		fo := ro
 		fo.By = model.LevelFamily
 		fo.Ecosystems, fo.Platforms = nil, nil
-		fo.skipOutcomes, fo.skipFailures = false, true
+		fo.insightsOnly, fo.skipOutcomes, fo.skipFailures = false, false, true
 		group = append(group, fo)
 		reps, _, err := buildReports(fsys, name, group)
 		if err != nil {

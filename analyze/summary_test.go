@@ -35,6 +35,7 @@ func summaryShortcuts(t *testing.T, uncounted bool) {
 	dir := t.TempDir()
 	so := simulate.DefaultOptions // with outcome records, as the CLI writes
 	so.Batches, so.Seed = 80, 3
+	so.Outages = 0.02 // incidents, which come and go
 	if _, err := simulate.Write(dir, so); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func summaryShortcuts(t *testing.T, uncounted bool) {
 	if err := reader.New(os.DirFS(dir), dir, reader.DefaultOptions).Metrics(func(b *model.BatchRun) { ids = append(ids, b.BatchID) }); err != nil {
 		t.Fatal(err)
 	}
-	changes, finesRead := 0, 0
+	changes, finesRead, incidentChanges := 0, 0, 0
 	for _, by := range []model.Level{model.LevelEnv, model.LevelFamily} {
 		for i, id := range ids {
 			// Under the race detector (ten times slower), a sample.
@@ -110,10 +111,15 @@ func summaryShortcuts(t *testing.T, uncounted bool) {
 				t.Fatalf("batch %s by %v: %d problems counted, want the 3 written at least", id, by, s.Problems)
 			}
 			changes += len(s.NewInsights) + len(s.ClearedInsights)
+			for _, in := range append(s.NewInsights, s.ClearedInsights...) {
+				if in.Kind == KindIncident {
+					incidentChanges++
+				}
+			}
 		}
 	}
-	if changes == 0 {
-		t.Fatal("no insight came or went: the comparison proves nothing")
+	if changes == 0 || incidentChanges == 0 {
+		t.Fatalf("%d insights came or went, %d of them incidents: the comparison proves too little", changes, incidentChanges)
 	}
 	if finesRead > 0 != uncounted {
 		t.Fatalf("the finest-level report read the failure records for %d summaries, with uncounted infrastructure %v", finesRead, uncounted)

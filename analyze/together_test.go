@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,6 +20,7 @@ func TestBuildReportsTogether(t *testing.T) {
 	dir := t.TempDir()
 	so := simulate.DefaultOptions
 	so.Batches, so.Seed = 60, 5
+	so.Outages = 0.02 // incidents
 	if _, err := simulate.Write(dir, so); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +53,7 @@ func TestBuildReportsTogether(t *testing.T) {
 	for _, f := range []float64{0.3, 0.6, 1} {
 		times = append(times, first.Add(time.Duration(f*float64(span))))
 	}
+	gaps, incidents := 0, 0
 	for _, by := range []model.Level{model.LevelEnv, model.LevelFamily} {
 		var opts []ReportOptions
 		for i, u := range times {
@@ -96,11 +99,18 @@ func TestBuildReportsTogether(t *testing.T) {
 			if !o.skipOutcomes && (len(alone.Transitions) == 0 || alone.outcomeProblems != 1) {
 				t.Fatalf("by %v, report %d: %d transitions, %d outcome problems: the outcome records were not read", by, i, len(alone.Transitions), alone.outcomeProblems)
 			}
+			if o.skipOutcomes {
+				kinds := insightsOnlyMatches(t, fsys, dir, o, alone)
+				gaps, incidents = gaps+kinds[KindGap], incidents+kinds[KindIncident]
+			}
 			if alone.failuresRead != together[i].failuresRead || alone.outcomeProblems != together[i].outcomeProblems {
 				t.Fatalf("by %v, report %d: failures read %v, outcome problems %d; alone %v, %d", by, i,
 					together[i].failuresRead, together[i].outcomeProblems, alone.failuresRead, alone.outcomeProblems)
 			}
 		}
+	}
+	if gaps == 0 || incidents == 0 {
+		t.Fatalf("%d capability gaps and %d incidents in the reports: the insights-only ones were not compared", gaps, incidents)
 	}
 	reading := base
 	reading.skipOutcomes = false
@@ -118,4 +128,37 @@ func describe(o ReportOptions) string {
 		SkipFailures bool
 	}{o.Last, o.Since, o.Until, o.skipFailures})
 	return string(b)
+}
+
+// insightsOnlyMatches checks that the report with insightsOnly has the
+// capability gaps, incidents and problems of the whole one, and counts them.
+func insightsOnlyMatches(t *testing.T, fsys fs.FS, dir string, o ReportOptions, whole *Report) map[string]int {
+	t.Helper()
+	o.insightsOnly = true
+	lite, _, err := buildReport(fsys, dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	var want []Insight
+	for _, in := range whole.Insights {
+		if perBatch(in.Kind) {
+			want = append(want, in)
+			kinds[in.Kind]++
+		}
+	}
+	a, _ := json.Marshal(want)
+	b, _ := json.Marshal(lite.Insights)
+	if len(want) == 0 && len(lite.Insights) == 0 {
+		b = a
+	}
+	if string(a) != string(b) {
+		t.Fatalf("%s: the insights-only report's gaps and incidents differ:\n%s\n%s", describe(o), b, a)
+	}
+	a, _ = json.Marshal([]any{whole.Problems, whole.MoreProblems})
+	b, _ = json.Marshal([]any{lite.Problems, lite.MoreProblems})
+	if string(a) != string(b) {
+		t.Fatalf("%s: the insights-only report's problems differ:\n%s\n%s", describe(o), b, a)
+	}
+	return kinds
 }
