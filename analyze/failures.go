@@ -37,6 +37,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, specs []fail
 			a := newFailureAgg(newRoller(sp.o.By, sp.o.Platforms), sp.cur, sp.lo, sp.hi, sp.ecoFilter)
 			a.known = known
 			a.needInfra = sp.needInfra
+			a.gapsOnly = sp.o.insightsOnly
 			for _, b := range sp.prev {
 				a.inPrev[b.id] = true
 			}
@@ -190,7 +191,11 @@ type failureAgg struct {
 	blockFail map[[2]string]int64             // (platform, dependency) -> failures
 	// The per-recipe state is kept by index (ids): a registry holds
 	// hundreds of thousands of failing recipes.
-	ids      ids
+	ids ids
+	// gapsOnly keeps only the gaps and the infrastructure counts, for a
+	// report with insightsOnly: the categories, blockers and causes of
+	// the previous window stay empty.
+	gapsOnly bool
 	blockRec map[blockKey]struct{} // (package, dependency, platform)
 	gaps     map[gapKey]gapState   // (package, platform) -> causes
 	// moreDeps holds the blockers of the gaps with more than fit in
@@ -370,7 +375,7 @@ func (fa *failureAgg) add(f *model.Failure) {
 		}
 	}
 	if b.known {
-		if b.inPrev {
+		if b.inPrev && !fa.gapsOnly {
 			if r := fa.roll(f.Environment); r.keep {
 				pkg := fa.pkg(f.PackageID)
 				forCauses(f, func(kind, name string) {
@@ -397,18 +402,21 @@ func (fa *failureAgg) add(f *model.Failure) {
 	fa.records++
 	pkg, pi := fa.pkg(f.PackageID), fa.ids.plat(r.id)
 	cat := fa.ids.name(f.Category)
-	fa.catN[[2]uint32{uint32(pi), cat}]++
 	var depBuf [4]uint32
 	deps := depBuf[:0]
 	for _, d := range f.BlockedBy {
-		di := fa.ids.name(d)
-		fa.blockN[[2]uint32{uint32(pi), di}]++
-		fa.curN[curKey{plat: pi, dep: true, name: di}]++
-		fa.blockRec[blockKey{pkg: pkg, dep: di, plat: pi}] = struct{}{}
-		deps = append(deps, di)
+		deps = append(deps, fa.ids.name(d))
 	}
-	if len(f.BlockedBy) == 0 && kind == model.KindRecipe {
-		fa.curN[curKey{plat: pi, name: cat}]++
+	if !fa.gapsOnly {
+		fa.catN[[2]uint32{uint32(pi), cat}]++
+		for _, di := range deps {
+			fa.blockN[[2]uint32{uint32(pi), di}]++
+			fa.curN[curKey{plat: pi, dep: true, name: di}]++
+			fa.blockRec[blockKey{pkg: pkg, dep: di, plat: pi}] = struct{}{}
+		}
+		if len(f.BlockedBy) == 0 && kind == model.KindRecipe {
+			fa.curN[curKey{plat: pi, name: cat}]++
+		}
 	}
 	k := gapKey{pkg, pi}
 	st, ok := fa.gaps[k]
