@@ -129,11 +129,62 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	// Every run is kept as its budget entry (the budget needs them all);
+	// whole records only for the runs the summary may describe or compare
+	// with: those named BatchID, the newest, and each ecosystem's two
+	// newest that tested something. Others are fetched by a second reading
+	// when needed (a batch named whose previous batch is older).
 	rd := reader.New(fsys, name, reader.Options{})
-	var runs []*model.BatchRun
+	var runs []summaryRun
+	kept := map[int]*model.BatchRun{}
+	var newest summaryRun
+	ecoTop := map[string][2]summaryRun{}
+	later := func(a, b summaryRun) bool { // a after b, in the history's order
+		if !a.ts.Equal(b.ts) {
+			return a.ts.After(b.ts)
+		}
+		return a.order > b.order
+	}
+	// candidate reports whether the run at order is still one whose whole
+	// record is kept; drop lets it go when it is not.
+	candidate := func(order int) bool {
+		r := runs[order-1]
+		top := ecoTop[r.ecosystem]
+		return order == newest.order || o.BatchID != "" && r.id == o.BatchID ||
+			top[0].batch != nil && top[0].order == order || top[1].batch != nil && top[1].order == order
+	}
+	drop := func(r summaryRun) {
+		if r.batch != nil && !candidate(r.order) {
+			delete(kept, r.order)
+		}
+	}
 	err := rd.Metrics(func(b *model.BatchRun) {
-		// Keep only what the summary needs from every run.
-		runs = append(runs, b)
+		r := summaryRun{batch: budgetBatch(b), tested: b.Tested() > 0}
+		r.order = len(runs) + 1
+		runs = append(runs, r)
+		keep := o.BatchID != "" && b.BatchID == o.BatchID
+		if newest.batch == nil || later(r, newest) {
+			old := newest
+			newest, keep = r, true
+			drop(old)
+		}
+		if r.tested {
+			top := ecoTop[b.Ecosystem]
+			var out summaryRun
+			switch {
+			case top[0].batch == nil || later(r, top[0]):
+				out, top[0], top[1] = top[1], r, top[0]
+				keep = true
+			case top[1].batch == nil || later(r, top[1]):
+				out, top[1] = top[1], r
+				keep = true
+			}
+			ecoTop[b.Ecosystem] = top
+			drop(out)
+		}
+		if keep {
+			kept[r.order] = b
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -141,12 +192,12 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("%s holds no batch-run records", name)
 	}
-	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Timestamp.Before(runs[j].Timestamp) })
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].ts.Before(runs[j].ts) })
 	idx := len(runs) - 1
 	if o.BatchID != "" {
 		idx = -1
 		for i := len(runs) - 1; i >= 0; i-- {
-			if runs[i].BatchID == o.BatchID {
+			if runs[i].id == o.BatchID {
 				idx = i
 				break
 			}
@@ -155,19 +206,32 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 			return nil, fmt.Errorf("batch %s is not recorded in %s", o.BatchID, name)
 		}
 	}
-	b := runs[idx]
+	var prev *model.BatchRun
+	prevAt := -1
+	for i := idx - 1; i >= 0; i-- {
+		if runs[i].ecosystem == runs[idx].ecosystem && runs[i].tested {
+			prevAt = i
+			break
+		}
+	}
+	need := []int{runs[idx].order}
+	if prevAt >= 0 {
+		need = append(need, runs[prevAt].order)
+	}
+	if err := fetchRuns(fsys, name, kept, need); err != nil {
+		return nil, err
+	}
+	b := kept[runs[idx].order]
+	if prevAt >= 0 {
+		prev = kept[runs[prevAt].order]
+	}
 	s := &Summary{
 		BatchID: b.BatchID, Ecosystem: b.Ecosystem, Ecosystems: b.Ecosystems, Timestamp: b.Timestamp,
 		SchemaVersion: b.SchemaVersion, Total: b.Total, Generated: b.Generated, Merged: b.Merged,
 		MetricsFile: b.Source.File,
 	}
-	var prev *model.BatchRun
-	for i := idx - 1; i >= 0; i-- {
-		if runs[i].Ecosystem == b.Ecosystem && runs[i].Tested() > 0 {
-			prev = runs[i]
-			s.Previous = prev.BatchID
-			break
-		}
+	if prev != nil {
+		s.Previous = prev.BatchID
 	}
 	ids := make([]string, 0, len(b.Platforms))
 	for id := range b.Platforms {
@@ -256,7 +320,7 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	ro.Now = b.Timestamp
 	budgetRuns := make([]*batch, 0, len(runs))
 	for _, r := range runs {
-		budgetRuns = append(budgetRuns, budgetBatch(r))
+		budgetRuns = append(budgetRuns, r.batch)
 	}
 	s.Budget = computeBudget(budgetRuns, ro)
 	ro.Since, ro.Last = time.Time{}, 0
@@ -448,4 +512,41 @@ func Excerpt(msg string, max int) string {
 		cut--
 	}
 	return msg[:cut] + "…"
+}
+
+// summaryRun is one run as the summary keeps it: its budget entry, its
+// position in the metrics (order, from 1) and whether it tested anything.
+type summaryRun struct {
+	*batch
+	tested bool
+}
+
+// fetchRuns reads the metrics again for the runs (by position) not in
+// kept, when there are any.
+func fetchRuns(fsys fs.FS, name string, kept map[int]*model.BatchRun, orders []int) error {
+	missing := map[int]bool{}
+	for _, o := range orders {
+		if kept[o] == nil {
+			missing[o] = true
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	n := 0
+	err := reader.New(fsys, name, reader.Options{}).Metrics(func(b *model.BatchRun) {
+		n++
+		if missing[n] {
+			kept[n] = b
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for o := range missing {
+		if kept[o] == nil {
+			return fmt.Errorf("%s changed while it was read: run %d is gone", name, o)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,64 @@ func summaryShortcuts(t *testing.T, uncounted bool) {
 	}
 	if finesRead > 0 != uncounted {
 		t.Fatalf("the finest-level report read the failure records for %d summaries, with uncounted infrastructure %v", finesRead, uncounted)
+	}
+}
+
+// TestSummaryPrevious: the batch a summary compares with is the previous
+// batch of its ecosystem that tested something, found from every record
+// (here by brute force), whether the summary kept it from its first
+// reading of the metrics (the newest batches) or read it again (older
+// ones), and the batch described is the one named (or the newest).
+func TestSummaryPrevious(t *testing.T) {
+	dir := t.TempDir()
+	so := simulate.DefaultOptions
+	so.Batches, so.Seed = 40, 9
+	if _, err := simulate.Write(dir, so); err != nil {
+		t.Fatal(err)
+	}
+	var runs []*model.BatchRun
+	if err := reader.New(os.DirFS(dir), dir, reader.DefaultOptions).Metrics(func(b *model.BatchRun) { runs = append(runs, b) }); err != nil {
+		t.Fatal(err)
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Timestamp.Before(runs[j].Timestamp) })
+	compared := 0
+	for i, b := range runs {
+		if raceOn && i%4 != 0 {
+			continue
+		}
+		want := ""
+		var prev *model.BatchRun
+		for j := i - 1; j >= 0; j-- {
+			if runs[j].Ecosystem == b.Ecosystem && runs[j].Tested() > 0 {
+				want, prev = runs[j].BatchID, runs[j]
+				break
+			}
+		}
+		o := DefaultSummaryOptions()
+		o.BatchID = b.BatchID
+		if i == len(runs)-1 {
+			o.BatchID = "" // the newest
+		}
+		s, err := BuildSummary(os.DirFS(dir), dir, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.BatchID != b.BatchID || s.Previous != want {
+			t.Fatalf("summary of %s (named %q): batch %s, previous %q; want previous %q", b.BatchID, o.BatchID, s.BatchID, s.Previous, want)
+		}
+		for _, p := range s.Platforms {
+			if prev == nil {
+				break
+			}
+			if c, ok := prev.Platforms[p.Platform]; ok && c.Tested > 0 && p.Tested > 0 {
+				compared++
+				if p.PreviousTested != c.Tested {
+					t.Fatalf("summary of %s, %s: previous tested %d, want %d", b.BatchID, p.Platform, p.PreviousTested, c.Tested)
+				}
+			}
+		}
+	}
+	if compared == 0 {
+		t.Fatal("no platform was compared with a previous batch")
 	}
 }
