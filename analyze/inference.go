@@ -84,14 +84,14 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 	// their ecosystems) that can add to it.
 	perBatch, perEco := map[string]int{}, map[string]int{}
 	for _, b := range bs {
-		for _, pc := range b.plats {
+		for pc := range b.plats.all() {
 			perBatch[pc.id]++
 			if b.byEco == nil {
 				perEco[pc.id]++
 			}
 		}
 		for _, pcs := range b.byEco {
-			for _, e := range pcs {
+			for e := range pcs.all() {
 				perEco[e.id]++
 			}
 		}
@@ -104,7 +104,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 			}
 			return min(n, pc.c.Failed)
 		}
-		for _, pc := range b.plats {
+		for pc := range b.plats.all() {
 			s := out[pc.id]
 			if s == nil {
 				s = want.alloc(perBatch[pc.id], perEco[pc.id])
@@ -131,7 +131,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 					}
 				} else {
 					for eco, pcs := range b.byEco {
-						for _, e := range pcs {
+						for e := range pcs.all() {
 							if e.id != pc.id {
 								continue
 							}
@@ -182,7 +182,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 				continue
 			}
 			for eco, pcs := range b.byEco {
-				for _, e := range pcs {
+				for e := range pcs.all() {
 					if e.id != pc.id || e.c.Tested == 0 {
 						continue
 					}
@@ -640,7 +640,7 @@ func regressions(rep *Report) {
 func skipAdvice(rep *Report, cur []*batch, ser map[string]*series, o ReportOptions) {
 	secs := map[string][2]float64{} // platform -> (seconds, tested) where timed
 	for _, b := range cur {
-		for _, pc := range b.plats {
+		for pc := range b.plats.all() {
 			if pc.timed && pc.c.Tested > 0 {
 				v := secs[pc.id]
 				v[0] += pc.seconds

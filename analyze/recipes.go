@@ -1195,7 +1195,7 @@ func testsIn(b *batch, plat string, ecos map[string]bool) bool {
 		if !ecos[b.ecosystem] {
 			return false
 		}
-		for _, pc := range b.plats {
+		for pc := range b.plats.all() {
 			if pc.id == plat && pc.c.Tested > 0 {
 				return true
 			}
@@ -1206,7 +1206,7 @@ func testsIn(b *batch, plat string, ecos map[string]bool) bool {
 		if !ecos[eco] {
 			continue
 		}
-		for _, pc := range pcs {
+		for pc := range pcs.all() {
 			if pc.id == plat && pc.c.Tested > 0 {
 				return true
 			}

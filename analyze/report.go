@@ -35,8 +35,8 @@ type batch struct {
 	id        string
 	ts        time.Time
 	ecosystem string
-	plats     []platCount // rolled up and filtered
-	byEco     map[string][]platCount
+	plats     packedPlats // rolled up and filtered
+	byEco     map[string]packedPlats
 	minutes   *float64 // macOS minutes, when known
 	usesMac   bool
 	v1        bool
@@ -51,13 +51,13 @@ type batch struct {
 // infraKnown reports whether the batch's record counts its infrastructure
 // failures for every platform, in total and per ecosystem.
 func (b *batch) infraKnown() bool {
-	for _, pc := range b.plats {
+	for pc := range b.plats.all() {
 		if !pc.infraKnown {
 			return false
 		}
 	}
 	for _, pcs := range b.byEco {
-		for _, pc := range pcs {
+		for pc := range pcs.all() {
 			if !pc.infraKnown {
 				return false
 			}
@@ -324,6 +324,7 @@ func buildReports(fsys fs.FS, name string, opts []ReportOptions) ([]*Report, []*
 type level struct {
 	o          ReportOptions // By, Ecosystems and Platforms
 	views      int
+	table      *platTable
 	ro         *roller
 	ecoFilter  map[string]bool
 	platLevels map[string]platInfo
@@ -337,7 +338,7 @@ type level struct {
 }
 
 func newLevel(o ReportOptions) *level {
-	l := &level{o: o, ro: newRoller(o.By, o.Platforms), ecoFilter: map[string]bool{}, platLevels: map[string]platInfo{}, emptyByTime: []time.Time{}}
+	l := &level{o: o, table: newPlatTable(), ro: newRoller(o.By, o.Platforms), ecoFilter: map[string]bool{}, platLevels: map[string]platInfo{}, emptyByTime: []time.Time{}}
 	for _, e := range o.Ecosystems {
 		l.ecoFilter[e] = true
 	}
@@ -371,18 +372,19 @@ func (l *level) add(b *model.BatchRun, order int) {
 	case ecoFilter[b.Ecosystem]:
 		src = b.Platforms
 	}
-	nb.plats = rollCounts(ro, src, b.Platforms, b.JobSeconds, l.platLevels, o.By)
+	plats := rollCounts(ro, src, b.Platforms, b.JobSeconds, l.platLevels, o.By)
+	nb.plats = packPlats(l.table, plats)
 	if b.ByEcosystem != nil {
-		nb.byEco = map[string][]platCount{}
+		nb.byEco = map[string]packedPlats{}
 		for eco, m := range b.ByEcosystem {
 			if len(ecoFilter) > 0 && !ecoFilter[eco] {
 				continue
 			}
-			nb.byEco[eco] = rollCounts(ro, m, nil, nil, l.platLevels, o.By)
+			nb.byEco[eco] = packPlats(l.table, rollCounts(ro, m, nil, nil, l.platLevels, o.By))
 		}
 	}
 	var tested int64
-	for _, p := range nb.plats {
+	for _, p := range plats {
 		tested += p.c.Tested
 	}
 	if tested == 0 {
@@ -483,7 +485,7 @@ func newView(o ReportOptions, name string, l *level) *view {
 		v.buckets = len(cur)
 	}
 	for _, b := range cur {
-		for _, pc := range b.plats {
+		for pc := range b.plats.all() {
 			p := stat(pc.id)
 			if pc.c.Tested > 0 || pc.c.Skipped > 0 {
 				p.Batches++
@@ -507,12 +509,12 @@ func newView(o ReportOptions, name string, l *level) *view {
 		}
 		if b.byEco != nil {
 			for eco, pcs := range b.byEco {
-				for _, pc := range pcs {
+				for pc := range pcs.all() {
 					addCell(v.cells, cellKey{eco, pc.id}, pc.c)
 				}
 			}
 		} else {
-			for _, pc := range b.plats {
+			for pc := range b.plats.all() {
 				addCell(v.cells, cellKey{b.ecosystem, pc.id}, pc.c)
 			}
 		}
