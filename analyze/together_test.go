@@ -82,6 +82,18 @@ func TestBuildReportsTogether(t *testing.T) {
 			o.skipFailures = reading == model.LevelFamily
 			opts = append(opts, o)
 		}
+		// Filters: levels of their own, with and without the outcome records.
+		o = base
+		o.By = by
+		o.Ecosystems = []string{"npm", "crates.io"}
+		opts = append(opts, o)
+		o.Until = times[1]
+		opts = append(opts, o)
+		o = base
+		o.By = by
+		o.Platforms = []string{"linux-arm64"}
+		o.skipOutcomes = false
+		opts = append(opts, o)
 		together, _, err := buildReports(fsys, dir, opts)
 		if err != nil {
 			t.Fatal(err)
@@ -123,10 +135,11 @@ func TestBuildReportsTogether(t *testing.T) {
 
 func describe(o ReportOptions) string {
 	b, _ := json.Marshal(struct {
-		Last         int
-		Since, Until time.Time
-		SkipFailures bool
-	}{o.Last, o.Since, o.Until, o.skipFailures})
+		Last                  int
+		Since, Until          time.Time
+		SkipFailures          bool
+		Ecosystems, Platforms []string
+	}{o.Last, o.Since, o.Until, o.skipFailures, o.Ecosystems, o.Platforms})
 	return string(b)
 }
 
