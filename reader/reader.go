@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -79,6 +80,68 @@ type Options struct {
 	// name (record, choosing a new one). FailuresParallel calls it from
 	// several goroutines.
 	BatchIDs func(id string)
+	// Resume, when set, says where to start reading each file (its path
+	// within the FS): a point just after a newline, as Span.End gave, with
+	// the lines and the CRC-32C (Castagnoli) of the bytes before it. The
+	// caller has checked that those bytes are unchanged; the reader reads
+	// from there, numbering lines on. A zero Span reads the whole file.
+	Resume func(path string) Span
+	// Spans, when set, receives for each file read how far it was read
+	// whole: the point just after the last newline read, with the lines
+	// and the CRC-32C of the bytes before it, and whether every record
+	// read was on one line (a Resume from there frames the rest as the
+	// whole file's reading would). FailuresParallel calls it from several
+	// goroutines.
+	Spans func(path string, end Span, oneLine bool)
+}
+
+// Span is a prefix of a file that ends just after a newline: its length in
+// bytes, its lines and its CRC-32C (Castagnoli).
+type Span struct {
+	End   int64
+	Lines int
+	CRC   uint32
+}
+
+// castagnoli is the CRC-32C table: spans' checksums.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// PrefixCRC returns the CRC-32C of the first n bytes of the file at path,
+// and false when the file has fewer (or cannot be read).
+func PrefixCRC(fsys fs.FS, path string, n int64) (uint32, bool) {
+	f, err := fsys.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	h := crc32.New(castagnoli)
+	if m, err := io.CopyN(h, f, n); err != nil || m != n {
+		return 0, false
+	}
+	return h.Sum32(), true
+}
+
+// progress reads a file on from a span, keeping the span read whole so
+// far (up to the last newline).
+type progress struct {
+	r    io.Reader
+	pos  int64
+	crc  uint32 // of every byte read, from the start of the file
+	span Span
+}
+
+func (p *progress) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	chunk := b[:n]
+	if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+		c := crc32.Update(p.crc, castagnoli, chunk[:i+1])
+		p.span = Span{End: p.pos + int64(i) + 1, Lines: p.span.Lines + bytes.Count(chunk, []byte{'\n'}), CRC: c}
+		p.crc = crc32.Update(c, castagnoli, chunk[i+1:])
+	} else {
+		p.crc = crc32.Update(p.crc, castagnoli, chunk)
+	}
+	p.pos += int64(n)
+	return n, err
 }
 
 // DefaultOptions keeps messages and up to 10,000 problems.
@@ -547,7 +610,29 @@ func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte
 		return nil
 	}
 	defer f.Close()
-	fr := jsonlite.NewFramer(f)
+	var from Span
+	if r.opts.Resume != nil {
+		from = r.opts.Resume(name)
+	}
+	var in io.Reader = f
+	if from.End > 0 {
+		if sk, ok := f.(io.Seeker); ok {
+			_, err = sk.Seek(from.End, io.SeekStart)
+		} else {
+			_, err = io.CopyN(io.Discard, f, from.End)
+		}
+		if err != nil {
+			r.problem(r.display(name), 0, "not read: %s", unwrapPathError(err))
+			return nil
+		}
+	}
+	var prog *progress
+	if r.opts.Spans != nil {
+		prog = &progress{r: f, pos: from.End, crc: from.CRC, span: from}
+		in = prog
+	}
+	fr := jsonlite.NewFramer(in)
+	fr.SetLine(from.Lines)
 	dec := jsonlite.NewDecoder(nil, 1)
 	st := &fileState{}
 	if take != nil {
@@ -592,5 +677,8 @@ func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte
 		format = "empty"
 	}
 	r.files = append(r.files, FileStat{Path: r.display(name), Kind: kind, Format: format + ", " + layout, Records: st.records})
+	if prog != nil && fr.Err() == nil {
+		r.opts.Spans(name, prog.span, !st.multi)
+	}
 	return nil
 }

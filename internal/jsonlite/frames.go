@@ -55,6 +55,11 @@ func NewFramer(r io.Reader) *Framer {
 	return &Framer{r: bufio.NewReaderSize(r, 256<<10), lastNL: true}
 }
 
+// SetLine numbers the lines after the first n: a Framer reading a stream
+// from the middle of a file, after its first n lines, numbers them as a
+// reading from the start would. Call it before the first Next.
+func (f *Framer) SetLine(n int) { f.line = n }
+
 // readLine returns the next line without its newline, or io.EOF.
 func (f *Framer) readLine() ([]byte, error) {
 	if f.pendOK {
