@@ -58,6 +58,9 @@ type AppendOptions struct {
 	// Rand supplies attempt tokens and random batch IDs (default
 	// crypto/rand); tests set it for stable output.
 	Rand io.Reader
+	// NoCache leaves the checkpoint of batch IDs in the data directory's
+	// cache unread and unwritten (BATCHSLI_CACHE=off).
+	NoCache bool
 }
 
 // ErrRecordedDifferently is returned when the batch ID is committed with
@@ -110,7 +113,12 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 		return Written{}, fmt.Errorf("record: finishing an interrupted compaction: %w (nothing was recorded)", err)
 	}
 
-	ids, err := scanIDs(root, dir)
+	var cache *store.Cache
+	if !o.NoCache {
+		cache = store.OpenCache(dir)
+		defer cache.Close()
+	}
+	ids, err := scanIDs(root, dir, cache)
 	if err != nil {
 		return Written{}, err
 	}
@@ -371,6 +379,9 @@ func escapeErr(err error) error {
 type committedBatch struct {
 	digest, where string
 	ts            time.Time
+	// file and line place the record (the first of its ID is the one).
+	file string
+	line int
 }
 
 // RetryWindow is how close in time a committed batch with the same results
@@ -442,6 +453,8 @@ func hasSuffixN(id, suffix string) bool {
 type idSet struct {
 	committed map[string]committedBatch // v2 batch ID -> its record
 	seen      map[string]bool           // every batch ID anywhere: metrics, failures, uncommitted
+	// resumed is true when a checkpoint was read on from.
+	resumed bool
 }
 
 // scanIDs reads every batch ID in the data: committed v2 batches with their
@@ -450,11 +463,36 @@ type idSet struct {
 // them; tests turn it off to compare.
 var scanShortcut = true
 
-func scanIDs(root *os.Root, dir string) (idSet, error) {
+func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 	s := idSet{committed: map[string]committedBatch{}, seen: map[string]bool{}}
-	// The failure files are read a worker per core (each with its own set);
-	// uncommitted records come from any of them.
+	// The data's files now, in reading order: a checkpoint is used only if
+	// every file it read is among them, unchanged up to where it read.
+	lister := reader.New(root.FS(), dir, reader.Options{MaxProblems: 1})
+	var files []string
+	for _, list := range []func() ([]string, error){lister.MetricsFiles, lister.FailureFiles, lister.OutcomeFiles} {
+		l, err := list()
+		if err != nil {
+			return s, fmt.Errorf("record: reading recorded batches: %w", err)
+		}
+		files = append(files, l...)
+	}
+	listed := map[string]bool{}
+	for _, f := range files {
+		listed[f] = true
+	}
+	var ck *checkpoint
+	if cache != nil {
+		ck = loadCheckpoint(cache, root, dir, listed)
+	}
+	from := map[string]reader.Span{}
+	if ck != nil {
+		for _, f := range ck.files {
+			from[f.path] = f.span
+		}
+	}
 	var mu sync.Mutex
+	spans := map[string]reader.Span{}
+	whole := cache != nil // every file read to its end, one record per line
 	add := func(id string) {
 		mu.Lock()
 		s.seen[id] = true
@@ -462,7 +500,14 @@ func scanIDs(root *os.Root, dir string) (idSet, error) {
 	}
 	opts := reader.Options{SkipMessages: true, MaxProblems: 1, Reuse: true,
 		OnUncommitted:         func(f *model.Failure) { add(f.BatchID) },
-		OnUncommittedOutcomes: func(o *model.Outcomes) { add(o.BatchID) }}
+		OnUncommittedOutcomes: func(o *model.Outcomes) { add(o.BatchID) },
+		Resume:                func(p string) reader.Span { return from[p] },
+		Spans: func(p string, end reader.Span, oneLine bool) {
+			mu.Lock()
+			spans[p] = end
+			whole = whole && oneLine
+			mu.Unlock()
+		}}
 	if scanShortcut {
 		// The failure and outcome lines in record's shape give their batch
 		// IDs without being decoded: a superset of what decoding gives (an
@@ -474,7 +519,7 @@ func scanIDs(root *os.Root, dir string) (idSet, error) {
 		s.seen[b.BatchID] = true
 		where := fmt.Sprintf("%s:%d", b.Source.File, b.Source.Line)
 		if b.SchemaVersion == model.SchemaVersion {
-			s.committed[b.BatchID] = committedBatch{digest: b.Digest, where: where, ts: b.Timestamp}
+			s.committed[b.BatchID] = committedBatch{digest: b.Digest, where: where, ts: b.Timestamp, file: b.Source.File, line: b.Source.Line}
 		}
 	})
 	if err == nil {
@@ -502,7 +547,50 @@ func scanIDs(root *os.Root, dir string) (idSet, error) {
 	if err != nil {
 		return s, fmt.Errorf("record: reading recorded batches: %w", err)
 	}
+	if ck != nil {
+		s.resumed = true
+		// What the checkpoint read, with what was read after it: of two
+		// records of one batch, the first in file and line order counts,
+		// as one reading of everything has it.
+		for _, id := range ck.seen {
+			s.seen[id] = true
+		}
+		order := map[string]int{}
+		for i, f := range files {
+			order[displayPath(dir, f)] = i
+		}
+		for _, b := range ck.committed {
+			if c, ok := s.committed[b.id]; ok && (order[c.file] < order[b.file] || order[c.file] == order[b.file] && c.line < b.line) {
+				continue
+			}
+			s.committed[b.id] = b.committedBatch
+		}
+	}
+	if whole && len(spans) == len(files) {
+		next := &checkpoint{}
+		for _, f := range files {
+			next.files = append(next.files, checkpointFile{path: f, span: spans[f]})
+		}
+		next.seen = make([]string, 0, len(s.seen))
+		for id := range s.seen {
+			next.seen = append(next.seen, id)
+		}
+		next.committed = make([]checkpointBatch, 0, len(s.committed))
+		for id, c := range s.committed {
+			next.committed = append(next.committed, checkpointBatch{id: id, committedBatch: c})
+		}
+		cache.Put(idsKind, idsKey(dir), next.encode())
+	}
 	return s, nil
+}
+
+// displayPath is how a reader over the data directory named dir names the
+// file at p (within it) in records' sources.
+func displayPath(dir, p string) string {
+	if dir == "" || dir == "." {
+		return p
+	}
+	return path.Join(dir, p)
 }
 
 // newBatchID makes YYYY-MM-DD-ECO-SUFFIX: SUFFIX is the CI run's identity

@@ -62,7 +62,7 @@ func TestScanIDsShortcut(t *testing.T) {
 		scan := func(shortcut bool) idSet {
 			scanShortcut = shortcut
 			defer func() { scanShortcut = true }()
-			s, err := scanIDs(root, dir)
+			s, err := scanIDs(root, dir, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -356,7 +356,7 @@ func (c *Cache) prune() {
 			if time.Since(info.ModTime()) > time.Hour {
 				c.root.Remove(e.Name())
 			}
-		case ourName(e.Name(), "report-"), ourName(e.Name(), "model-"):
+		case ourName(e.Name(), "report-"), ourName(e.Name(), "model-"), ourName(e.Name(), "ids-"):
 			kept = append(kept, entry{e.Name(), info.ModTime()})
 		}
 	}

@@ -1,0 +1,191 @@
+package record
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/batchsli/batchsli/reader"
+	"github.com/batchsli/batchsli/store"
+)
+
+// The batch IDs in the data (idSet) are kept in the data directory's cache
+// (docs/STORAGE.md, "The checkpoint of batch IDs") with how far each file
+// was read, so that the next record reads only what was appended since:
+// each file's prefix read is checked whole against its CRC-32C first, and
+// any file changed, gone or not one record per line means the whole data
+// is read again.
+
+// idsKind is the cache entry kind of the checkpoint.
+const idsKind = "ids"
+
+// idsMagic starts a checkpoint's payload (its format).
+const idsMagic = "batchsli ids 1\n"
+
+// checkpoint is what scanIDs read: every file with the span read whole, the
+// IDs seen and the committed batches.
+type checkpoint struct {
+	files     []checkpointFile
+	seen      []string
+	committed []checkpointBatch
+}
+
+type checkpointFile struct {
+	path string
+	span reader.Span
+}
+
+type checkpointBatch struct {
+	id string
+	committedBatch
+}
+
+// idsKey is the checkpoint's cache key: the data directory as named (the
+// places in messages name it so) and the program.
+func idsKey(dir string) []byte {
+	k := []byte("record ids\x00" + dir + "\x00")
+	return append(k, store.BuildID()...)
+}
+
+func (c *checkpoint) encode() []byte {
+	size := len(idsMagic) + 30
+	for _, f := range c.files {
+		size += len(f.path) + 30
+	}
+	for _, id := range c.seen {
+		size += len(id) + 2
+	}
+	for _, b := range c.committed {
+		size += len(b.id) + len(b.digest) + len(b.file) + 30
+	}
+	out := make([]byte, 0, size)
+	out = append(out, idsMagic...)
+	str := func(s string) {
+		out = binary.AppendUvarint(out, uint64(len(s)))
+		out = append(out, s...)
+	}
+	out = binary.AppendUvarint(out, uint64(len(c.files)))
+	for _, f := range c.files {
+		str(f.path)
+		out = binary.AppendUvarint(out, uint64(f.span.End))
+		out = binary.AppendUvarint(out, uint64(f.span.Lines))
+		out = binary.LittleEndian.AppendUint32(out, f.span.CRC)
+	}
+	out = binary.AppendUvarint(out, uint64(len(c.seen)))
+	for _, id := range c.seen {
+		str(id)
+	}
+	out = binary.AppendUvarint(out, uint64(len(c.committed)))
+	for _, b := range c.committed {
+		str(b.id)
+		str(b.digest)
+		str(b.file)
+		out = binary.AppendUvarint(out, uint64(b.line))
+		out = binary.AppendVarint(out, b.ts.Unix())
+		out = binary.AppendUvarint(out, uint64(b.ts.Nanosecond()))
+	}
+	return out
+}
+
+var errCheckpoint = errors.New("malformed checkpoint")
+
+func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
+	if !bytes.HasPrefix(data, []byte(idsMagic)) {
+		return nil, errCheckpoint
+	}
+	// Every string is cut from one copy of the payload.
+	all := string(data)
+	p := data[len(idsMagic):]
+	num := func() uint64 {
+		v, n := binary.Uvarint(p)
+		if n <= 0 {
+			err = errCheckpoint
+			return 0
+		}
+		p = p[n:]
+		return v
+	}
+	str := func() string {
+		n := num()
+		if err != nil || n > uint64(len(p)) {
+			err = errCheckpoint
+			return ""
+		}
+		at := len(all) - len(p)
+		p = p[n:]
+		return all[at : at+int(n)]
+	}
+	c = &checkpoint{}
+	// Each count is checked against the bytes left (every item takes one at
+	// least) before room is made for it.
+	count := func() uint64 {
+		n := num()
+		if n > uint64(len(p)) {
+			err = errCheckpoint
+			return 0
+		}
+		return n
+	}
+	n := count()
+	c.files = make([]checkpointFile, 0, n)
+	for ; err == nil && n > 0; n-- {
+		f := checkpointFile{path: str()}
+		f.span.End, f.span.Lines = int64(num()), int(num())
+		if len(p) < 4 {
+			return nil, errCheckpoint
+		}
+		f.span.CRC = binary.LittleEndian.Uint32(p)
+		p = p[4:]
+		c.files = append(c.files, f)
+	}
+	n = count()
+	c.seen = make([]string, 0, n)
+	for ; err == nil && n > 0; n-- {
+		c.seen = append(c.seen, str())
+	}
+	n = count()
+	c.committed = make([]checkpointBatch, 0, n)
+	for ; err == nil && n > 0; n-- {
+		b := checkpointBatch{id: str()}
+		b.digest, b.file = str(), str()
+		b.line = int(num())
+		b.where = fmt.Sprintf("%s:%d", b.file, b.line)
+		sec, k := binary.Varint(p)
+		if k <= 0 {
+			return nil, errCheckpoint
+		}
+		p = p[k:]
+		b.ts = time.Unix(sec, int64(num())).UTC()
+		c.committed = append(c.committed, b)
+	}
+	if err != nil || len(p) != 0 {
+		return nil, errCheckpoint
+	}
+	return c, nil
+}
+
+// loadCheckpoint returns the checkpoint kept for dir when every file it
+// read is still listed (files lists the data's files now) with the same
+// bytes up to where it was read.
+func loadCheckpoint(cache *store.Cache, root *os.Root, dir string, files map[string]bool) *checkpoint {
+	p, ok := cache.Get(idsKind, idsKey(dir))
+	if !ok {
+		return nil
+	}
+	c, err := decodeCheckpoint(p)
+	if err != nil {
+		return nil
+	}
+	for _, f := range c.files {
+		if !files[f.path] {
+			return nil
+		}
+		if crc, ok := reader.PrefixCRC(root.FS(), f.path, f.span.End); !ok || crc != f.span.CRC {
+			return nil
+		}
+	}
+	return c
+}

@@ -1,0 +1,195 @@
+//go:build linux
+
+package record
+
+import (
+	"context"
+	mathrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batchsli/batchsli/store"
+)
+
+// scanBoth scans dir with its checkpoint and without, checks they agree,
+// and reports whether the checkpoint was read on from.
+func scanBoth(t *testing.T, dir string) bool {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	full, err := scanIDs(root, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := store.OpenCache(dir)
+	if cache == nil {
+		t.Fatal("no cache")
+	}
+	defer cache.Close()
+	got, err := scanIDs(root, dir, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.seen, full.seen) {
+		t.Fatalf("IDs seen differ with the checkpoint (resumed %v): %d against %d", got.resumed, len(got.seen), len(full.seen))
+	}
+	if !reflect.DeepEqual(got.committed, full.committed) {
+		for id, c := range full.committed {
+			if got.committed[id] != c {
+				t.Errorf("batch %s: %+v with the checkpoint, %+v without", id, got.committed[id], c)
+			}
+		}
+		t.Fatalf("committed batches differ with the checkpoint (resumed %v): %d against %d", got.resumed, len(got.committed), len(full.committed))
+	}
+	if len(full.committed) == 0 {
+		t.Fatal("no committed batch")
+	}
+	return got.resumed
+}
+
+// TestIDCheckpoint: record's batch IDs read on from the checkpoint are the
+// ones a whole reading finds, after batches are appended, and the
+// checkpoint is refused when a file it read changed anywhere in what it
+// read, went away, or when the entry is corrupt.
+func TestIDCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	recordBatches(t, dir, 30, nil)
+	if !scanBoth(t, dir) {
+		t.Fatal("record kept no checkpoint")
+	}
+	if err := os.RemoveAll(filepath.Join(dir, store.CacheDir)); err != nil {
+		t.Fatal(err)
+	}
+	if scanBoth(t, dir) {
+		t.Fatal("a checkpoint read before any was written")
+	}
+	if !scanBoth(t, dir) {
+		t.Fatal("the checkpoint was not read on from")
+	}
+	// Batches appended, by record (which keeps the checkpoint too).
+	o := AppendOptions{Rand: mathrand.NewChaCha8([32]byte{1})}
+	for i := range 3 {
+		run, fails := batchAt(time.Date(2030, 1, 1+i, 0, 0, 0, 0, time.UTC))
+		if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
+			t.Fatal(err)
+		}
+		if !scanBoth(t, dir) {
+			t.Fatalf("batch %d: the checkpoint was not read on from", i)
+		}
+	}
+	// An uncommitted tail (a crashed attempt's failure lines) and a torn
+	// last line: read on from, then whole.
+	appendTo(t, filepath.Join(dir, "failures/cargo.jsonl"), `{"schema_version":2,"batch_id":"2030-02-01-cargo-crashed","ecosystem":"cargo","environment":"linux-x86_64","package_id":"cargo:x","category":"install_failed","timestamp":"2030-02-01T00:00:00Z","attempt_id":"a"}`+"\n"+`{"schema_version":2,"batch_id":"2030-02-01-cargo-torn`)
+	if !scanBoth(t, dir) {
+		t.Fatal("the checkpoint was not read on from after an uncommitted tail")
+	}
+	appendTo(t, filepath.Join(dir, "failures/cargo.jsonl"), `","ecosystem":"cargo"}`+"\n")
+	if !scanBoth(t, dir) {
+		t.Fatal("the checkpoint was not read on from after the torn line ended")
+	}
+
+	// A byte changed in the middle of what was read, the file's length
+	// kept: refused.
+	p := filepath.Join(dir, "metrics/batch-runs.jsonl")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(data[len(data)/2:]), `"total":`) + len(data)/2 + len(`"total":`)
+	data[i] ^= 1 // another digit
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if scanBoth(t, dir) {
+		t.Fatal("a checkpoint read on from a file changed in the middle")
+	}
+	if !scanBoth(t, dir) {
+		t.Fatal("the checkpoint was not written again")
+	}
+	// A file gone: refused.
+	if err := os.Remove(filepath.Join(dir, "failures/npm.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if scanBoth(t, dir) {
+		t.Fatal("a checkpoint read on from with a file gone")
+	}
+	// A corrupt entry: a miss.
+	scanBoth(t, dir)
+	ents, _ := filepath.Glob(filepath.Join(dir, store.CacheDir, "ids-*"))
+	if len(ents) != 1 {
+		t.Fatalf("%d checkpoint entries", len(ents))
+	}
+	e, _ := os.ReadFile(ents[0])
+	e[len(e)/2] ^= 1
+	os.WriteFile(ents[0], e, 0o644)
+	if scanBoth(t, dir) {
+		t.Fatal("a corrupt checkpoint read on from")
+	}
+}
+
+// TestIDCheckpointFirstWins: of two records of one batch in two metrics
+// files, the first in file order counts, also when the one in the earlier
+// file was appended after the checkpoint read the later one.
+func TestIDCheckpointFirstWins(t *testing.T) {
+	dir := t.TempDir()
+	recordBatches(t, dir, 6, nil)
+	data, err := os.ReadFile(filepath.Join(dir, "metrics/batch-runs.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+	// The last batch, recorded again with other results in a later file.
+	dup := strings.Replace(lines[len(lines)-1], `"total":`, `"total":1`, 1)
+	if dup == lines[len(lines)-1] {
+		t.Fatal("no total to change")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "metrics/batch-runs.jsonl"), []byte(strings.Join(lines[:len(lines)-1], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "metrics/batch-runs.z.jsonl"), []byte(strings.TrimSuffix(dup, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scanBoth(t, dir)
+	// Now the first file gets the batch's original record.
+	appendTo(t, filepath.Join(dir, "metrics/batch-runs.jsonl"), lines[len(lines)-1]+"\n")
+	if !scanBoth(t, dir) {
+		t.Fatal("the checkpoint was not read on from")
+	}
+}
+
+func appendTo(t *testing.T, p, text string) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recordBatches records n batches of two ecosystems into dir, each with a
+// failure record.
+func recordBatches(t *testing.T, dir string, n int, o *AppendOptions) {
+	t.Helper()
+	if o == nil {
+		o = &AppendOptions{Rand: mathrand.NewChaCha8([32]byte{2})}
+	}
+	for i := range n {
+		run, fails := batchAt(time.Date(2029, 1, 1, i, 0, 0, 0, time.UTC))
+		if i%2 == 1 {
+			run.Ecosystem, fails[0].Ecosystem, fails[0].PackageID = "npm", "npm", "npm:b"
+		}
+		if _, err := Append(context.Background(), dir, run, fails, nil, *o); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
