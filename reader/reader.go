@@ -88,11 +88,13 @@ type Options struct {
 	Resume func(path string) Span
 	// Spans, when set, receives for each file read how far it was read
 	// whole: the point just after the last newline read, with the lines
-	// and the CRC-32C of the bytes before it, and whether every record
-	// read was on one line (a Resume from there frames the rest as the
-	// whole file's reading would). FailuresParallel calls it from several
-	// goroutines.
-	Spans func(path string, end Span, oneLine bool)
+	// and the CRC-32C of the bytes before it; and whether the file is
+	// clean there: read to its end, which is that newline, without a
+	// problem, every record on one line. Only from a clean file's span
+	// does a Resume frame the rest as a whole reading would, and only
+	// then did the reading take nothing from bytes beyond the span.
+	// FailuresParallel calls it from several goroutines.
+	Spans func(path string, end Span, clean bool)
 }
 
 // Span is a prefix of a file that ends just after a newline: its length in
@@ -627,6 +629,7 @@ func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte
 		}
 	}
 	var prog *progress
+	problemsBefore := len(r.problems) + r.droppedProblems
 	if r.opts.Spans != nil {
 		prog = &progress{r: f, pos: from.End, crc: from.CRC, span: from}
 		in = prog
@@ -678,7 +681,8 @@ func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte
 	}
 	r.files = append(r.files, FileStat{Path: r.display(name), Kind: kind, Format: format + ", " + layout, Records: st.records})
 	if prog != nil && fr.Err() == nil {
-		r.opts.Spans(name, prog.span, !st.multi)
+		clean := !st.multi && prog.pos == prog.span.End && len(r.problems)+r.droppedProblems == problemsBefore
+		r.opts.Spans(name, prog.span, clean)
 	}
 	return nil
 }

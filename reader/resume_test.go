@@ -25,8 +25,8 @@ func TestResume(t *testing.T) {
 		}
 		read := func(resume func(string) Span) (map[string][]rec, map[string]Span, map[string]bool) {
 			recs, spans, one := map[string][]rec{}, map[string]Span{}, map[string]bool{}
-			r := New(fsys, dir, Options{Resume: resume, Spans: func(p string, s Span, oneLine bool) {
-				spans[p], one[p] = s, oneLine
+			r := New(fsys, dir, Options{Resume: resume, Spans: func(p string, s Span, clean bool) {
+				spans[p], one[p] = s, clean
 			}})
 			keep := func(src model.Source, v any) {
 				b, _ := json.Marshal(v)
@@ -104,6 +104,16 @@ func TestResume(t *testing.T) {
 				resumed++
 				compared += len(want)
 			}
+		}
+		if dir == "bad" {
+			// Every file there has a problem: none is clean, and none
+			// may be read on from.
+			for p, clean := range one {
+				if clean {
+					t.Errorf("bad/%s: reported clean", p)
+				}
+			}
+			continue
 		}
 		if (resumed == 0 || compared == 0) && dir != "formats" {
 			t.Errorf("%s: %d readings from a span, %d records compared", dir, resumed, compared)

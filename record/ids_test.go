@@ -193,3 +193,72 @@ func recordBatches(t *testing.T, dir string, n int, o *AppendOptions) {
 		}
 	}
 }
+
+// TestIDCheckpointUnclean: a file read that does not end clean (an
+// object left open at its end, a last line without a newline, a file of
+// one line without one) leaves the checkpoint as it was: what comes after
+// its last clean point is read again, however it ends up.
+func TestIDCheckpointUnclean(t *testing.T) {
+	metrics := func(dir string) string { return filepath.Join(dir, "metrics/batch-runs.jsonl") }
+	lastLine := func(t *testing.T, dir string) string {
+		data, err := os.ReadFile(metrics(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+		return strings.TrimSuffix(lines[len(lines)-1], "\n")
+	}
+	// A committed record of a new batch, one line, made from the last one.
+	another := func(t *testing.T, dir, id string) string {
+		l := lastLine(t, dir)
+		i := strings.Index(l, `"batch_id":"`) + len(`"batch_id":"`)
+		j := strings.Index(l[i:], `"`) + i
+		return l[:i] + id + l[j:]
+	}
+	t.Run("open object", func(t *testing.T) {
+		dir := t.TempDir()
+		recordBatches(t, dir, 4, nil)
+		rec := another(t, dir, "2030-05-05-cargo-pretty")
+		appendTo(t, metrics(dir), "{\n")
+		scanBoth(t, dir)
+		appendTo(t, metrics(dir), rec[1:]+"\n")
+		scanBoth(t, dir)
+		scanBoth(t, dir)
+	})
+	t.Run("open line then indented", func(t *testing.T) {
+		dir := t.TempDir()
+		recordBatches(t, dir, 4, nil)
+		rec := another(t, dir, "2030-05-05-cargo-indented")
+		appendTo(t, metrics(dir), `{"schema_version":2,"batch_id":"torn","platforms":{`+"\n")
+		scanBoth(t, dir)
+		appendTo(t, metrics(dir), "  "+rec+"\n")
+		scanBoth(t, dir)
+	})
+	t.Run("tail without newline, removed", func(t *testing.T) {
+		dir := t.TempDir()
+		recordBatches(t, dir, 4, nil)
+		before, err := os.ReadFile(metrics(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendTo(t, metrics(dir), another(t, dir, "2030-05-05-cargo-tail"))
+		scanBoth(t, dir)
+		if err := os.WriteFile(metrics(dir), before, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		scanBoth(t, dir)
+	})
+	t.Run("one line without newline, emptied", func(t *testing.T) {
+		dir := t.TempDir()
+		recordBatches(t, dir, 4, nil)
+		p := filepath.Join(dir, "metrics/batch-runs.z.jsonl")
+		if err := os.WriteFile(p, []byte(another(t, dir, "2030-05-05-cargo-lone")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		scanBoth(t, dir)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		scanBoth(t, dir)
+	})
+}

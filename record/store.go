@@ -502,10 +502,10 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 		OnUncommitted:         func(f *model.Failure) { add(f.BatchID) },
 		OnUncommittedOutcomes: func(o *model.Outcomes) { add(o.BatchID) },
 		Resume:                func(p string) reader.Span { return from[p] },
-		Spans: func(p string, end reader.Span, oneLine bool) {
+		Spans: func(p string, end reader.Span, clean bool) {
 			mu.Lock()
 			spans[p] = end
-			whole = whole && oneLine
+			whole = whole && clean
 			mu.Unlock()
 		}}
 	if scanShortcut {
