@@ -53,6 +53,10 @@ type ReportOptions struct {
 	// compares those (the job summary, before and after a batch). It
 	// implies skipOutcomes.
 	insightsOnly bool
+	// detectorOnly computes, of the report, only its transitions, whether
+	// the window's last batch has outcome records, each platform's
+	// detector and its problems: for the job summary's finest level.
+	detectorOnly bool
 }
 
 // DefaultReportOptions are the report's defaults: the whole history by

@@ -529,6 +529,10 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 		v.finishInsights(rd, nMetricsProblems)
 		return
 	}
+	if v.o.detectorOnly {
+		v.finishDetector(rd, nMetricsProblems)
+		return
+	}
 	all, pos, platLevels := v.level.all, v.level.pos, v.level.platLevels
 	o, rep, cur, trendCur, prev := v.o, v.rep, v.cur, v.trendCur, v.prev
 	ra, fa, outProblems := v.ra, v.fa, v.outProblems
@@ -659,6 +663,51 @@ func (v *view) finishInsights(rd *reader.Reader, nMetricsProblems int) {
 	for i := range rep.Insights {
 		if rep.Insights[i].BlockedBy == nil {
 			rep.Insights[i].BlockedBy = []string{}
+		}
+	}
+	v.problems(rd, nMetricsProblems)
+}
+
+// finishDetector computes only what a report with detectorOnly holds: the
+// recipes' transitions, whether the window's last batch has outcomes, each
+// platform's detector (with the gates it reads) and the problems.
+func (v *view) finishDetector(rd *reader.Reader, nMetricsProblems int) {
+	rep, all, pos, cur, ra := v.rep, v.level.all, v.level.pos, v.cur, v.ra
+	rr := ra.finish(all)
+	if excludeFlaky {
+		ra.excludeFlaky(all)
+	}
+	rep.batchHasOutcomes = len(cur) > 0 && cur[len(cur)-1].outcomes
+	rep.Transitions = rr.transitions
+	if rep.Transitions == nil {
+		rep.Transitions = []Transition{}
+	}
+	ra.release()
+	sort.Strings(v.platOrder)
+	for _, id := range v.platOrder {
+		if p := v.plats[id]; p.Tested > 0 || p.Skipped > 0 {
+			rep.Platforms = append(rep.Platforms, *p)
+		}
+	}
+	// As inferPlatforms has them: the window's intra-batch correlation and
+	// gates, and the detector over every batch up to the window's end.
+	ser := platSeries(cur, v.fa, pos, false, seriesRate|seriesEco|seriesHealth)
+	icc := pooledICC(ser)
+	for i := range rep.Platforms {
+		s := ser[rep.Platforms[i].Platform]
+		if s == nil {
+			s = &series{}
+		}
+		setRate(&rep.Platforms[i], s, icc)
+	}
+	if len(cur) > 0 {
+		upTo := all[:indexOf(all, cur[len(cur)-1])+1]
+		hist := platSeries(upTo, v.fa, pos, true, seriesEco|seriesYield)
+		for i := range rep.Platforms {
+			p := &rep.Platforms[i]
+			if hist[p.Platform] != nil {
+				p.Detector = detectPlatform(p, hist, all, cur[0].ts, icc)
+			}
 		}
 	}
 	v.problems(rd, nMetricsProblems)

@@ -345,7 +345,7 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 		fo := ro
 		fo.By = model.LevelFamily
 		fo.Ecosystems, fo.Platforms = nil, nil
-		fo.insightsOnly, fo.skipOutcomes, fo.skipFailures = false, false, true
+		fo.insightsOnly, fo.skipOutcomes, fo.skipFailures, fo.detectorOnly = false, false, true, true
 		group = append(group, fo)
 		reps, _, err := buildReports(fsys, name, group)
 		if err != nil {

@@ -37,6 +37,8 @@ func summaryShortcuts(t *testing.T, uncounted bool) {
 	so := simulate.DefaultOptions // with outcome records, as the CLI writes
 	so.Batches, so.Seed = 80, 3
 	so.Outages = 0.02 // incidents, which come and go
+	// A regression the detector raises an alarm at.
+	so.Changes = []simulate.Change{{Platform: "linux-debian-glibc-x86_64", At: 0.5, Drop: 0.4}}
 	if _, err := simulate.Write(dir, so); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func summaryShortcuts(t *testing.T, uncounted bool) {
 	if err := reader.New(os.DirFS(dir), dir, reader.DefaultOptions).Metrics(func(b *model.BatchRun) { ids = append(ids, b.BatchID) }); err != nil {
 		t.Fatal(err)
 	}
-	changes, finesRead, incidentChanges := 0, 0, 0
+	changes, finesRead, incidentChanges, alarms, transitions := 0, 0, 0, 0, 0
 	for _, by := range []model.Level{model.LevelEnv, model.LevelFamily} {
 		for i, id := range ids {
 			// Under the race detector (ten times slower), a sample.
@@ -113,14 +115,18 @@ func summaryShortcuts(t *testing.T, uncounted bool) {
 			}
 			changes += len(s.NewInsights) + len(s.ClearedInsights)
 			for _, in := range append(s.NewInsights, s.ClearedInsights...) {
-				if in.Kind == KindIncident {
+				switch in.Kind {
+				case KindIncident:
 					incidentChanges++
+				case KindRegression:
+					alarms++
 				}
 			}
+			transitions += len(s.Transitions)
 		}
 	}
-	if changes == 0 || incidentChanges == 0 {
-		t.Fatalf("%d insights came or went, %d of them incidents: the comparison proves too little", changes, incidentChanges)
+	if changes == 0 || incidentChanges == 0 || alarms == 0 || transitions == 0 {
+		t.Fatalf("%d insights came or went, %d of them incidents, %d regression alarms, %d transitions: the comparison proves too little", changes, incidentChanges, alarms, transitions)
 	}
 	if finesRead > 0 != uncounted {
 		t.Fatalf("the finest-level report read the failure records for %d summaries, with uncounted infrastructure %v", finesRead, uncounted)

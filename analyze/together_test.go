@@ -53,7 +53,7 @@ func TestBuildReportsTogether(t *testing.T) {
 	for _, f := range []float64{0.3, 0.6, 1} {
 		times = append(times, first.Add(time.Duration(f*float64(span))))
 	}
-	gaps, incidents := 0, 0
+	gaps, incidents, flaky := 0, 0, 0
 	for _, by := range []model.Level{model.LevelEnv, model.LevelFamily} {
 		var opts []ReportOptions
 		for i, u := range times {
@@ -108,6 +108,10 @@ func TestBuildReportsTogether(t *testing.T) {
 			if string(a) != string(b) {
 				t.Fatalf("by %v, report %d (%s): read together it differs:\n%s\n%s", by, i, describe(o), b, a)
 			}
+			if !o.skipOutcomes {
+				detectorOnlyMatches(t, fsys, dir, o, alone)
+				flaky += len(alone.Flaky)
+			}
 			if !o.skipOutcomes && (len(alone.Transitions) == 0 || alone.outcomeProblems != 1) {
 				t.Fatalf("by %v, report %d: %d transitions, %d outcome problems: the outcome records were not read", by, i, len(alone.Transitions), alone.outcomeProblems)
 			}
@@ -120,6 +124,9 @@ func TestBuildReportsTogether(t *testing.T) {
 					together[i].failuresRead, together[i].outcomeProblems, alone.failuresRead, alone.outcomeProblems)
 			}
 		}
+	}
+	if flaky == 0 {
+		t.Fatal("no flaky recipe: the detector-only reports were not compared where flaky results are left out")
 	}
 	if gaps == 0 || incidents == 0 {
 		t.Fatalf("%d capability gaps and %d incidents in the reports: the insights-only ones were not compared", gaps, incidents)
@@ -174,4 +181,42 @@ func insightsOnlyMatches(t *testing.T, fsys fs.FS, dir string, o ReportOptions, 
 		t.Fatalf("%s: the insights-only report's problems differ:\n%s\n%s", describe(o), b, a)
 	}
 	return kinds
+}
+
+// detectorOnlyMatches checks that the report with detectorOnly has the
+// detectors, transitions, outcome flag and problems of the whole one.
+func detectorOnlyMatches(t *testing.T, fsys fs.FS, dir string, o ReportOptions, whole *Report) {
+	t.Helper()
+	o.detectorOnly = true
+	lite, _, err := buildReport(fsys, dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type view struct {
+		Detectors   map[string]*DetectorState
+		Transitions []Transition
+		Outcomes    bool
+		Problems    any
+		More        int
+	}
+	of := func(r *Report) string {
+		v := view{Detectors: map[string]*DetectorState{}, Transitions: r.Transitions, Outcomes: r.batchHasOutcomes, Problems: r.Problems, More: r.MoreProblems}
+		for _, p := range r.Platforms {
+			v.Detectors[p.Platform] = p.Detector
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	if a, b := of(whole), of(lite); a != b {
+		t.Fatalf("%s: the detector-only report differs:\n%s\n%s", describe(o), b, a)
+	}
+	detectors := 0
+	for _, p := range whole.Platforms {
+		if p.Detector != nil {
+			detectors++
+		}
+	}
+	if detectors == 0 {
+		t.Fatalf("%s: no detector to compare", describe(o))
+	}
 }
