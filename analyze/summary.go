@@ -333,46 +333,40 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	// failure records only where a batch's record does not count its
 	// infrastructure failures. The three are computed in one reading of
 	// the records (buildReports).
-	var after, before, fine *Report
+	group := []ReportOptions{ro} // after, before (for a batch with one), fine
+	if idx > 0 {
+		bo := ro
+		bo.Until = b.Timestamp.Add(-time.Nanosecond)
+		group = append(group, bo)
+	}
+	fo := ro
+	fo.By = model.LevelFamily
+	fo.Ecosystems, fo.Platforms = nil, nil
+	group = append(group, fo)
+	var reps []*Report
 	if summarySkipsOutcomes {
-		ro.insightsOnly = true
-		group := []ReportOptions{ro}
-		if idx > 0 {
-			bo := ro
-			bo.Until = b.Timestamp.Add(-time.Nanosecond)
-			group = append(group, bo)
+		for i := range group[:len(group)-1] {
+			group[i].insightsOnly = true
 		}
-		fo := ro
-		fo.By = model.LevelFamily
-		fo.Ecosystems, fo.Platforms = nil, nil
-		fo.insightsOnly, fo.skipOutcomes, fo.skipFailures, fo.detectorOnly = false, false, true, true
-		group = append(group, fo)
-		reps, _, err := buildReports(fsys, name, group)
-		if err != nil {
+		group[len(group)-1].skipFailures, group[len(group)-1].detectorOnly = true, true
+		if reps, _, err = buildReports(fsys, name, group); err != nil {
 			return nil, err
-		}
-		after, fine = reps[0], reps[len(reps)-1]
-		if idx > 0 {
-			before = reps[1]
 		}
 	} else {
-		// Each report on its own, reading everything (the reference the
-		// tests hold the above to).
-		if after, err = BuildReport(fsys, name, ro); err != nil {
-			return nil, err
-		}
-		if idx > 0 {
-			bo := ro
-			bo.Until = b.Timestamp.Add(-time.Nanosecond)
-			if before, err = BuildReport(fsys, name, bo); err != nil {
+		// Each report whole and on its own (the reference the tests hold
+		// the above to).
+		for _, o := range group {
+			r, err := BuildReport(fsys, name, o)
+			if err != nil {
 				return nil, err
 			}
+			reps = append(reps, r)
 		}
-		ro.By = model.LevelFamily
-		ro.Ecosystems, ro.Platforms = nil, nil
-		if fine, err = BuildReport(fsys, name, ro); err != nil {
-			return nil, err
-		}
+	}
+	after, fine := reps[0], reps[len(reps)-1]
+	var before *Report
+	if idx > 0 {
+		before = reps[1]
 	}
 	s.NewInsights, s.ClearedInsights = insightChanges(before, after)
 	// Regressions come from the detector, at the finest level the records
