@@ -334,13 +334,8 @@ func settleTrends(ts []*Trend, lowerIsBetter bool) {
 
 // inferPlatforms computes the platforms' rates, trends, runner health and
 // detector states, in rep.Platforms order.
-func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa *failureAgg) map[string]*series {
-	pos := make(map[*batch]int, len(all))
-	for i, b := range all {
-		pos[b] = i
-	}
-	ser := platSeries(cur, fa, pos, false, seriesRate|seriesEco|seriesHealth)
-	icc := pooledICC(ser)
+func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, pos map[*batch]int, fa *failureAgg) map[string]*series {
+	ser, icc := platformRates(rep, cur, pos, fa)
 	rep.Inference = Inference{ICC: round3(icc), MinBatches: infer.MinBatches, MinTests: infer.MinTests,
 		MinRankBatches: infer.MinRankBatches, Q: infer.Q, IncidentMin: incidentMin, IncidentShare: incidentShare}
 	prevSer, curSer := platSeries(prev, fa, pos, true, seriesEco|seriesHealth), platSeries(trendCur, fa, pos, true, seriesEco|seriesHealth)
@@ -351,11 +346,6 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 	var trends, health []*Trend
 	for i := range rep.Platforms {
 		p := &rep.Platforms[i]
-		s := ser[p.Platform]
-		if s == nil {
-			s = &series{}
-		}
-		setRate(p, s, icc)
 		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(strata(ps.eco)) > 0 && len(strata(cs.eco)) > 0 {
 			p.Trend = makeTrend(strata(ps.eco), strata(cs.eco), trendICC)
 			trends = append(trends, p.Trend)
@@ -388,19 +378,41 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, fa 
 			}
 		}
 	}
-	// The detector, over every batch up to the window's end (as `record`
-	// sees it), with the alarms raised in the window.
-	if len(cur) > 0 {
-		upTo := all[:indexOf(all, cur[len(cur)-1])+1]
-		hist := platSeries(upTo, fa, pos, true, seriesEco|seriesYield)
-		for i := range rep.Platforms {
-			p := &rep.Platforms[i]
-			if hist[p.Platform] != nil {
-				p.Detector = detectPlatform(p, hist, all, cur[0].ts, icc)
-			}
+	detectors(rep, cur, all, pos, fa, icc)
+	return ser
+}
+
+// platformRates builds the window's series of every platform, pools their
+// intra-batch correlation and sets each platform's rates from them
+// (setRate).
+func platformRates(rep *Report, cur []*batch, pos map[*batch]int, fa *failureAgg) (map[string]*series, float64) {
+	ser := platSeries(cur, fa, pos, false, seriesRate|seriesEco|seriesHealth)
+	icc := pooledICC(ser)
+	for i := range rep.Platforms {
+		p := &rep.Platforms[i]
+		s := ser[p.Platform]
+		if s == nil {
+			s = &series{}
+		}
+		setRate(p, s, icc)
+	}
+	return ser, icc
+}
+
+// detectors runs each platform's detector over every batch up to the
+// window's end (as `record` sees it), with the alarms raised in the window.
+func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAgg, icc float64) {
+	if len(cur) == 0 {
+		return
+	}
+	upTo := all[:indexOf(all, cur[len(cur)-1])+1]
+	hist := platSeries(upTo, fa, pos, true, seriesEco|seriesYield)
+	for i := range rep.Platforms {
+		p := &rep.Platforms[i]
+		if hist[p.Platform] != nil {
+			p.Detector = detectPlatform(p, hist, all, cur[0].ts, icc)
 		}
 	}
-	return ser
 }
 
 // strata keeps the observations of real ecosystems: `mixed` (v1 runs that

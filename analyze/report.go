@@ -536,7 +536,7 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	all, pos, platLevels := v.level.all, v.level.pos, v.level.platLevels
 	o, rep, cur, trendCur, prev := v.o, v.rep, v.cur, v.trendCur, v.prev
 	ra, fa, outProblems := v.ra, v.fa, v.outProblems
-	plats, platOrder, cells, durs, buckets := v.plats, v.platOrder, v.cells, v.durs, v.buckets
+	platOrder, cells, durs, buckets := v.platOrder, v.cells, v.durs, v.buckets
 	rr := ra.finish(all)
 	if excludeFlaky {
 		ra.excludeFlaky(all)
@@ -571,20 +571,8 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	ra.release()
 
 	// Platform stats, trend, spark.
-	sort.Strings(platOrder)
-	for _, id := range platOrder {
-		p := plats[id]
-		if p.Tested == 0 && p.Skipped == 0 {
-			continue
-		}
-		p.RecipeFailures = fa.kindCount[id][model.KindRecipe]
-		p.InfrastructureFailures = fa.kindCount[id][model.KindInfrastructure]
-		rep.Platforms = append(rep.Platforms, *p)
-	}
-	if rep.Platforms == nil {
-		rep.Platforms = []PlatformStat{}
-	}
-	ser := inferPlatforms(rep, cur, trendCur, prev, all, fa)
+	v.platforms()
+	ser := inferPlatforms(rep, cur, trendCur, prev, all, pos, fa)
 	for i := range rep.Platforms {
 		rep.Platforms[i].Flakes = flakes[rep.Platforms[i].Platform]
 	}
@@ -630,27 +618,46 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	if len(cur) > 0 {
 		ra.gapsClosed(rep, fa, prev, cur)
 	}
-	for i := range rep.Insights {
-		if rep.Insights[i].BlockedBy == nil {
-			rep.Insights[i].BlockedBy = []string{}
-		}
-	}
+	noNilBlockers(rep)
 
 	// Notes.
 	notes(rep, o, sawV1, platLevels, fa)
 	v.problems(rd, nMetricsProblems)
 }
 
+// platforms lists the window's platforms that tested or skipped anything,
+// in ID order, with their failures by kind.
+func (v *view) platforms() {
+	rep := v.rep
+	sort.Strings(v.platOrder)
+	for _, id := range v.platOrder {
+		p := v.plats[id]
+		if p.Tested == 0 && p.Skipped == 0 {
+			continue
+		}
+		p.RecipeFailures = v.fa.kindCount[id][model.KindRecipe]
+		p.InfrastructureFailures = v.fa.kindCount[id][model.KindInfrastructure]
+		rep.Platforms = append(rep.Platforms, *p)
+	}
+	if rep.Platforms == nil {
+		rep.Platforms = []PlatformStat{}
+	}
+}
+
+// noNilBlockers gives every insight without blockers an empty list.
+func noNilBlockers(rep *Report) {
+	for i := range rep.Insights {
+		if rep.Insights[i].BlockedBy == nil {
+			rep.Insights[i].BlockedBy = []string{}
+		}
+	}
+}
+
 // finishInsights computes only what a report with insightsOnly holds: its
 // capability gaps and incidents, among the insights, and its problems.
 func (v *view) finishInsights(rd *reader.Reader, nMetricsProblems int) {
 	rep := v.rep
-	sort.Strings(v.platOrder)
-	for _, id := range v.platOrder {
-		if p := v.plats[id]; p.Tested > 0 || p.Skipped > 0 {
-			rep.Platforms = append(rep.Platforms, *p)
-		}
-	}
+	v.platforms()
 	ser := platSeries(v.cur, v.fa, v.level.pos, false, 0)
 	for i := range rep.Platforms {
 		if s := ser[rep.Platforms[i].Platform]; s != nil {
@@ -660,11 +667,7 @@ func (v *view) finishInsights(rd *reader.Reader, nMetricsProblems int) {
 	rep.Insights = []Insight{}
 	incidents(rep)
 	capabilityGaps(rep, v.fa, v.o)
-	for i := range rep.Insights {
-		if rep.Insights[i].BlockedBy == nil {
-			rep.Insights[i].BlockedBy = []string{}
-		}
-	}
+	noNilBlockers(rep)
 	v.problems(rd, nMetricsProblems)
 }
 
@@ -683,33 +686,11 @@ func (v *view) finishDetector(rd *reader.Reader, nMetricsProblems int) {
 		rep.Transitions = []Transition{}
 	}
 	ra.release()
-	sort.Strings(v.platOrder)
-	for _, id := range v.platOrder {
-		if p := v.plats[id]; p.Tested > 0 || p.Skipped > 0 {
-			rep.Platforms = append(rep.Platforms, *p)
-		}
-	}
-	// As inferPlatforms has them: the window's intra-batch correlation and
-	// gates, and the detector over every batch up to the window's end.
-	ser := platSeries(cur, v.fa, pos, false, seriesRate|seriesEco|seriesHealth)
-	icc := pooledICC(ser)
-	for i := range rep.Platforms {
-		s := ser[rep.Platforms[i].Platform]
-		if s == nil {
-			s = &series{}
-		}
-		setRate(&rep.Platforms[i], s, icc)
-	}
-	if len(cur) > 0 {
-		upTo := all[:indexOf(all, cur[len(cur)-1])+1]
-		hist := platSeries(upTo, v.fa, pos, true, seriesEco|seriesYield)
-		for i := range rep.Platforms {
-			p := &rep.Platforms[i]
-			if hist[p.Platform] != nil {
-				p.Detector = detectPlatform(p, hist, all, cur[0].ts, icc)
-			}
-		}
-	}
+	v.platforms()
+	// The detectors, with the correlation and gates they read, as
+	// inferPlatforms has them.
+	_, icc := platformRates(rep, cur, pos, v.fa)
+	detectors(rep, cur, all, pos, v.fa, icc)
 	v.problems(rd, nMetricsProblems)
 }
 
