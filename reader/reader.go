@@ -356,6 +356,10 @@ func (r *Reader) display(p string) string {
 	return path.Join(r.name, p)
 }
 
+// Display is how the reader names the file at p (a path within its FS)
+// in problems and records' sources.
+func (r *Reader) Display(p string) string { return r.display(p) }
+
 // Metrics streams every batch-run record to fn, file by file.
 func (r *Reader) Metrics(fn func(*model.BatchRun)) error {
 	files, err := r.MetricsFiles()

@@ -557,7 +557,7 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 		}
 		order := map[string]int{}
 		for i, f := range files {
-			order[displayPath(dir, f)] = i
+			order[lister.Display(f)] = i
 		}
 		for _, b := range ck.committed {
 			if c, ok := s.committed[b.id]; ok && (order[c.file] < order[b.file] || order[c.file] == order[b.file] && c.line < b.line) {
@@ -582,15 +582,6 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 		cache.Put(idsKind, idsKey(dir), next.encode())
 	}
 	return s, nil
-}
-
-// displayPath is how a reader over the data directory named dir names the
-// file at p (within it) in records' sources.
-func displayPath(dir, p string) string {
-	if dir == "" || dir == "." {
-		return p
-	}
-	return path.Join(dir, p)
 }
 
 // newBatchID makes YYYY-MM-DD-ECO-SUFFIX: SUFFIX is the CI run's identity
