@@ -13,27 +13,16 @@ import (
 // the report's memory on a long history. They are kept packed instead, a
 // few bytes a platform, and unpacked as they are read.
 
-// platTable numbers the rolled platform IDs and the gate lists of one
-// level's batches, which packedPlats refer to.
+// platTable numbers the rolled platform IDs (ids.plat) and the gate lists
+// of one level's batches, which packedPlats refer to.
 type platTable struct {
-	ids    []string
-	idAt   map[string]uint64
+	ids    ids
 	gates  [][]string
 	gateAt map[string]uint64
 }
 
 func newPlatTable() *platTable {
-	return &platTable{idAt: map[string]uint64{}, gateAt: map[string]uint64{}}
-}
-
-func (t *platTable) id(s string) uint64 {
-	i, ok := t.idAt[s]
-	if !ok {
-		i = uint64(len(t.ids))
-		t.ids = append(t.ids, s)
-		t.idAt[s] = i
-	}
-	return i
+	return &platTable{ids: newIDs(), gateAt: map[string]uint64{}}
 }
 
 func (t *platTable) gateList(g []string) uint64 {
@@ -74,7 +63,7 @@ func packPlats(t *platTable, pcs []platCount) packedPlats {
 	}
 	data := make([]byte, 0, 16*len(pcs))
 	for _, pc := range pcs {
-		data = binary.AppendUvarint(data, t.id(pc.id))
+		data = binary.AppendUvarint(data, uint64(t.ids.plat(pc.id)))
 		var flags byte
 		if pc.c.SkippedKnown {
 			flags |= packSkippedKnown
@@ -116,7 +105,7 @@ func (p packedPlats) all() iter.Seq[platCount] {
 			var pc platCount
 			id, n := binary.Uvarint(d)
 			d = d[n:]
-			pc.id = p.table.ids[id]
+			pc.id = p.table.ids.plats[id]
 			flags := d[0]
 			d = d[1:]
 			var v [5]int64
