@@ -30,11 +30,10 @@ func (r *Reader) FailuresParallel(fns []func(*model.Failure)) error {
 		return err
 	}
 	if r.opts.Copies == nil {
-		// Room for about every record at 350 bytes a line (v2 lines run
-		// 250-400); a shard that fills grows table by table, without
-		// copying itself whole.
+		// Room for about every batch, at 350 bytes a record line (v2
+		// lines run 250-400) and 32 records a batch; it grows beyond.
 		// Only the bytes to be read count; a reader that passes over the
-		// lines in record's shape (BatchIDs) decodes few: its table grows.
+		// lines in record's shape (BatchIDs) decodes few.
 		var size int64
 		for _, f := range files {
 			if st, err := fs.Stat(r.fsys, f); err == nil {

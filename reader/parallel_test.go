@@ -3,9 +3,11 @@ package reader
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -95,6 +97,70 @@ func TestCopiesDifferInEcosystem(t *testing.T) {
 			sort.Strings(all)
 			if ps, _ := r.Problems(); len(ps) != 0 || !reflect.DeepEqual(all, []string{"npm", "pypi"}) {
 				t.Errorf("%v, %d workers: counted %v, problems %v", names, workers, all, ps)
+			}
+		}
+	}
+}
+
+// TestCopiesInterleaved reads files in which a batch's records come in
+// several runs (batches interleaved), and copies of lines of one file sit in
+// others in another order, with one to four workers, many times: each
+// distinct record counts once, and the copies are the problems, at the
+// later copy in file order, as the sequential reader finds them.
+func TestCopiesInterleaved(t *testing.T) {
+	var runs strings.Builder
+	const batches = 6
+	for b := range batches {
+		fmt.Fprintf(&runs, `{"schema_version":2,"batch_id":"b%d","attempt_id":"a","platforms":{},"timestamp":"2026-03-01T10:00:00Z"}`+"\n", b)
+	}
+	line := func(b, pkg int) string {
+		return fmt.Sprintf(`{"schema_version":2,"batch_id":"b%d","attempt_id":"a","ecosystem":"npm","environment":"e","package_id":"npm:p%d","timestamp":"2026-03-02T08:52:00Z"}`+"\n", b, pkg)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	fsys := fstest.MapFS{"metrics/batch-runs.jsonl": {Data: []byte(runs.String())}}
+	distinct := map[string]bool{}
+	var pool []string
+	for f := range 5 {
+		var lines []string
+		for range 200 {
+			var l string
+			if len(pool) > 0 && rng.IntN(4) == 0 {
+				l = pool[rng.IntN(len(pool))] // a copy, maybe of this file's own line
+			} else {
+				l = line(rng.IntN(batches), rng.IntN(300))
+			}
+			pool = append(pool, l)
+			distinct[l] = true
+			lines = append(lines, l)
+		}
+		fsys[fmt.Sprintf("failures/f%d.jsonl", f)] = &fstest.MapFile{Data: []byte(strings.Join(lines, ""))}
+	}
+	seq := New(fsys, "d", DefaultOptions)
+	n := 0
+	if err := seq.Failures(func(*model.Failure) { n++ }); err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := seq.Problems()
+	if n != len(distinct) || n+len(sp) != 1000 {
+		t.Fatalf("sequential: %d records and %d problems, want %d records of 1000 lines", n, len(sp), len(distinct))
+	}
+	for workers := 1; workers <= 4; workers++ {
+		for range 20 {
+			par := New(fsys, "d", DefaultOptions)
+			counts := make([]int, workers)
+			fns := make([]func(*model.Failure), workers)
+			for w := range fns {
+				fns[w] = func(*model.Failure) { counts[w]++ }
+			}
+			if err := par.FailuresParallel(fns); err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			for _, c := range counts {
+				got += c
+			}
+			if pp, _ := par.Problems(); got != n || !reflect.DeepEqual(pp, sp) {
+				t.Fatalf("%d workers: %d records, want %d; problems\n%v\nwant\n%v", workers, got, n, pp, sp)
 			}
 		}
 	}

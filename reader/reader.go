@@ -463,7 +463,8 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 		r.opts.Copies = NewCopies()
 	}
 	copies := r.opts.Copies
-	fileIdx := copies.fileIndex(r.display(name))
+	cursor := copies.cursor(copies.fileIndex(r.display(name)))
+	defer cursor.release()
 	inner := fn
 	fn = func(f *model.Failure) {
 		if why := commits.Check(f); why != "" {
@@ -473,7 +474,7 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 			r.addUncommitted(Problem{File: f.Source.File, Line: f.Source.Line, Message: why})
 			return
 		}
-		if at, dup := copies.repeated(f, fileIdx); dup {
+		if at, dup := cursor.repeated(f); dup {
 			r.problem(at.file, at.line, "failure record of batch %s repeated (the same record is also elsewhere, a copied line or file); counted once", f.BatchID)
 			return
 		}
