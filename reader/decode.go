@@ -1,9 +1,11 @@
 package reader
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -14,19 +16,50 @@ import (
 func errorsIsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 // intern keeps one copy of the short strings that repeat in every record
-// (environments, ecosystems, categories), so reading allocates less.
-type intern map[string]string
+// (environments, ecosystems, categories), so reading allocates less. A
+// history names a few dozen of them, met record after record: each is
+// looked for first in a small direct-mapped table, by a hash of its length
+// and end bytes, and only then in the map.
+type intern = *interner
 
-func (in intern) get(b []byte) string {
-	if s, ok := in[string(b)]; ok {
+type interner struct {
+	m     map[string]string
+	slots [256]string
+}
+
+func newIntern() intern { return &interner{m: map[string]string{}} }
+
+func (in *interner) get(b []byte) string {
+	slot := &in.slots[internSlot(b)]
+	if *slot == string(b) {
+		return *slot
+	}
+	if s, ok := in.m[string(b)]; ok {
+		*slot = s
 		return s
 	}
-	if len(in) > 4096 {
+	if len(in.m) > 4096 {
 		return string(b)
 	}
 	s := string(b)
-	in[s] = s
+	in.m[s] = s
+	*slot = s
 	return s
+}
+
+// internSlot picks b's slot in interner.slots: a multiplicative hash of its
+// length and its first and last eight bytes (fewer when shorter).
+func internSlot(b []byte) uint8 {
+	var x uint64
+	if n := len(b); n >= 8 {
+		x = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 29)
+	} else {
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+	}
+	x ^= uint64(len(b)) << 58
+	return uint8((x * 0x9e3779b97f4a7c15) >> 56)
 }
 
 func nonNegative(dec *jsonlite.Decoder, field string) (int64, error) {

@@ -92,7 +92,7 @@ func TestFastFailureSame(t *testing.T) {
 		checkFastSame(t, []byte(all), o)
 	}
 	// The fast path takes what record writes.
-	fd := failureDecoder{in: intern{}}
+	fd := failureDecoder{in: newIntern()}
 	for _, c := range fastCases[:3] {
 		if !fd.fastFailure(frameOf(c), func(*model.Failure) {}) {
 			t.Errorf("the fast path left %s", c)

@@ -116,7 +116,7 @@ func TestFastBatchRunSame(t *testing.T) {
 	}
 	for _, c := range fastRunCases[:3] {
 		var b model.BatchRun
-		if !fastBatchRun([]byte(c), intern{}, "f", 1, &b, map[string]model.Counts{}, &batchSlabs{}) {
+		if !fastBatchRun([]byte(c), newIntern(), "f", 1, &b, map[string]model.Counts{}, &batchSlabs{}) {
 			t.Errorf("the fast path left %s", c)
 		}
 	}

@@ -88,7 +88,7 @@ func TestFastOutcomesSame(t *testing.T) {
 	}
 	d := &outcomeDecoder{ids: map[string]string{}}
 	for _, c := range fastOutcomeCases[:3] {
-		if _, ok := d.fastOutcomes([]byte(c), intern{}, "f", 1, false); !ok {
+		if _, ok := d.fastOutcomes([]byte(c), newIntern(), "f", 1, false); !ok {
 			t.Errorf("the fast path left %s", c)
 		}
 	}

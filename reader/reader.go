@@ -184,7 +184,7 @@ func New(fsys fs.FS, name string, opts Options) *Reader {
 	if opts.MaxProblems <= 0 {
 		opts.MaxProblems = DefaultOptions.MaxProblems
 	}
-	return &Reader{fsys: fsys, name: name, opts: opts, in: intern{}}
+	return &Reader{fsys: fsys, name: name, opts: opts, in: newIntern()}
 }
 
 // Problems returns the problems met so far, and how many more were dropped
