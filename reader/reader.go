@@ -466,8 +466,20 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 	cursor := copies.cursor(copies.fileIndex(r.display(name)))
 	defer cursor.release()
 	inner := fn
+	// A batch's records come together: the commit rule is applied once
+	// per batch and attempt met in a row.
+	var lastBatch, lastAttempt, lastWhy string
+	check := func(f *model.Failure) string {
+		if f.SchemaVersion < model.SchemaVersion || f.BatchID == "" {
+			return commits.Check(f)
+		}
+		if lastBatch == "" || f.BatchID != lastBatch || f.AttemptID != lastAttempt {
+			lastBatch, lastAttempt, lastWhy = f.BatchID, f.AttemptID, commits.Check(f)
+		}
+		return lastWhy
+	}
 	fn = func(f *model.Failure) {
-		if why := commits.Check(f); why != "" {
+		if why := check(f); why != "" {
 			if r.opts.OnUncommitted != nil {
 				r.opts.OnUncommitted(f)
 			}
