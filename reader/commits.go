@@ -1,11 +1,10 @@
 package reader
 
 import (
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
-	"slices"
+	"math/bits"
 	"sync"
 
 	"github.com/batchsli/batchsli/model"
@@ -24,26 +23,26 @@ type Commits struct {
 // data, to count a repeated one (a copied file or line) once. Readers that
 // share a pass (one per worker) share one Copies; it is safe for that.
 //
-// A record's copies share its batch, so the records are kept by batch: a
-// reader holds the batch it is reading (copyCursor), and looks a record up
-// among that batch's records only, which stay in cache. A batch's records
-// cost 16 bytes each once the reader moves on (a hash and where the record
-// was first seen), kept sorted. Two readers never hold one batch at once:
-// the second waits until the first moves on (a reader holds one batch at a
-// time and lets it go before taking another, so no two wait on each other).
+// A record's copies share its batch, so the records are kept by batch, each
+// batch in a small table of its own under its own lock: a reader looks a
+// record up among its batch's records only, which stay in cache while it
+// reads that batch, and holds no lock while it hands the record on. A
+// record costs 16 bytes (a hash and where it was first seen) in a table at
+// most three quarters full, and a batch about 100 bytes more.
 type Copies struct {
 	seed    maphash.Seed
-	mu      sync.Mutex
-	free    *sync.Cond // signalled when a batch is let go
+	mu      sync.Mutex // batches, files, fileAt
 	batches map[string]*copyBatch
 	files   []string
 	fileAt  map[string]uint64
 }
 
-// copyBatch is what Copies keeps of one batch.
+// copyBatch is the records of one batch: an open-addressed table of
+// entries (key 0: empty).
 type copyBatch struct {
-	held bool
-	done []copyEntry // sorted by key
+	mu    sync.Mutex
+	n     int
+	slots []copyEntry
 }
 
 // copyEntry is a record's hash and where it was first seen: a file's index
@@ -56,10 +55,8 @@ func NewCopies() *Copies { return NewCopiesSized(0) }
 // NewCopiesSized returns an empty Copies with room for about records
 // records (a hint: it grows beyond).
 func NewCopiesSized(records int) *Copies {
-	c := &Copies{seed: maphash.MakeSeed(), fileAt: map[string]uint64{},
+	return &Copies{seed: maphash.MakeSeed(), fileAt: map[string]uint64{},
 		batches: make(map[string]*copyBatch, records/32)}
-	c.free = sync.NewCond(&c.mu)
-	return c
 }
 
 // fileIndex returns the index of file in c.files, adding it.
@@ -81,6 +78,24 @@ func (c *Copies) unpack(v uint64) place {
 	return place{c.files[v>>32], int(uint32(v))}
 }
 
+// batch returns the table of batch id, making it with room for about
+// records records.
+func (c *Copies) batch(id string, records int) *copyBatch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.batches[id]
+	if b == nil {
+		b = &copyBatch{}
+		if records > 0 {
+			// The smallest table that holds records at most three
+			// quarters full.
+			b.slots = make([]copyEntry, 1<<bits.Len(uint(max(8, (4*records+2)/3)-1)))
+		}
+		c.batches[id] = b
+	}
+	return b
+}
+
 type place struct {
 	file string
 	line int
@@ -93,76 +108,18 @@ func (p place) before(q place) bool {
 	return p.line < q.line
 }
 
-// copyCursor is one reader's view of Copies: the batch it holds, with the
-// records it met of that batch since taking it (an open-addressed table
-// over block). release lets the batch go; a reader calls it when done.
+// copyCursor is one reader's view of Copies: the file it reads and the
+// batch table of its last record.
 type copyCursor struct {
 	c       *Copies
 	fileIdx uint64
 	id      string
 	b       *copyBatch
-	block   []copyEntry
-	slots   []int32 // index in block + 1; 0 empty
 }
 
 // cursor returns a cursor reading the file of index fileIdx (fileIndex).
 func (c *Copies) cursor(fileIdx uint64) *copyCursor {
 	return &copyCursor{c: c, fileIdx: fileIdx}
-}
-
-// hold lets the cursor's batch go and takes the batch id, waiting while
-// another reader holds it.
-func (cc *copyCursor) hold(id string) {
-	cc.release()
-	c := cc.c
-	c.mu.Lock()
-	b := c.batches[id]
-	if b == nil {
-		b = &copyBatch{}
-		c.batches[id] = b
-	}
-	for b.held {
-		c.free.Wait()
-	}
-	b.held = true
-	c.mu.Unlock()
-	cc.id, cc.b = id, b
-}
-
-// release merges the records met into the batch's and lets it go.
-func (cc *copyCursor) release() {
-	b := cc.b
-	if b == nil {
-		return
-	}
-	if len(cc.block) > 0 {
-		slices.SortFunc(cc.block, func(x, y copyEntry) int { return cmp.Compare(x.key, y.key) })
-		if len(b.done) == 0 {
-			b.done = slices.Clip(slices.Clone(cc.block))
-		} else {
-			merged := make([]copyEntry, 0, len(b.done)+len(cc.block))
-			i, j := 0, 0
-			for i < len(b.done) && j < len(cc.block) {
-				if b.done[i].key <= cc.block[j].key {
-					merged = append(merged, b.done[i])
-					i++
-				} else {
-					merged = append(merged, cc.block[j])
-					j++
-				}
-			}
-			merged = append(merged, b.done[i:]...)
-			b.done = append(merged, cc.block[j:]...)
-		}
-		cc.block = cc.block[:0]
-		clear(cc.slots)
-	}
-	c := cc.c
-	c.mu.Lock()
-	b.held = false
-	c.mu.Unlock()
-	c.free.Broadcast()
-	cc.b, cc.id = nil, ""
 }
 
 // NewCommits returns a Commits holding the given batch ID -> attempt pairs.
@@ -182,17 +139,35 @@ func (cc *copyCursor) repeated(f *model.Failure) (place, bool) {
 		return place{}, false
 	}
 	if cc.b == nil || f.BatchID != cc.id {
-		cc.hold(f.BatchID)
+		// A file's batches are alike: a new batch's table is made the
+		// size the last one grew to.
+		hint := 0
+		if cc.b != nil {
+			cc.b.mu.Lock()
+			hint = cc.b.n
+			cc.b.mu.Unlock()
+		}
+		cc.id, cc.b = f.BatchID, cc.c.batch(f.BatchID, hint)
+	}
+	// The strings' lengths are written first, so that no two different
+	// records write the same bytes.
+	strs := [...]string{f.AttemptID, f.Ecosystem, f.Environment, f.PackageID, f.RawCategory, f.Category, f.Subcategory}
+	var lens [16 * binary.MaxVarintLen64]byte
+	l := binary.AppendUvarint(lens[:0], uint64(len(f.BlockedBy)))
+	for _, s := range strs {
+		l = binary.AppendUvarint(l, uint64(len(s)))
+	}
+	for _, b := range f.BlockedBy {
+		l = binary.AppendUvarint(l, uint64(len(b)))
 	}
 	var h maphash.Hash
 	h.SetSeed(cc.c.seed)
-	for _, s := range [...]string{f.AttemptID, f.Ecosystem, f.Environment, f.PackageID, f.RawCategory, f.Category, f.Subcategory} {
+	h.Write(l)
+	for _, s := range strs {
 		h.WriteString(s)
-		h.WriteByte(0)
 	}
 	for _, b := range f.BlockedBy {
 		h.WriteString(b)
-		h.WriteByte(1)
 	}
 	ec := int64(-1)
 	if f.ExitCode != nil {
@@ -203,50 +178,51 @@ func (cc *copyCursor) repeated(f *model.Failure) (place, bool) {
 	binary.LittleEndian.PutUint64(nums[8:], uint64(f.Attempts))
 	binary.LittleEndian.PutUint64(nums[16:], uint64(f.Timestamp.UnixNano()))
 	h.Write(nums[:])
-	key := h.Sum64()
+	key := max(h.Sum64(), 1) // 0 marks an empty slot
 	at := cc.fileIdx<<32 | uint64(uint32(f.Source.Line))
-	here := place{f.Source.File, f.Source.Line}
-	// A repetition (rare) is reported at whichever copy comes first in
-	// file order kept as the first: the batch is held, so no other reader
-	// sees it change.
-	seenAt := func(first *uint64) (place, bool) {
-		if p := cc.c.unpack(*first); here.before(p) {
-			*first = at
-			return p, true
+
+	b := cc.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if 4*(b.n+1) > 3*len(b.slots) {
+		b.grow()
+	}
+	mask := uint64(len(b.slots) - 1)
+	for i := key & mask; ; i = (i + 1) & mask {
+		e := &b.slots[i]
+		if e.key == 0 {
+			*e = copyEntry{key, at}
+			b.n++
+			return place{}, false
+		}
+		if e.key != key {
+			continue
+		}
+		// A repetition (rare): the copy first in file order is kept as
+		// the first, under the batch's lock, so that two readers agree.
+		here := place{f.Source.File, f.Source.Line}
+		if first := cc.c.unpack(e.at); here.before(first) {
+			e.at = at
+			return first, true
 		}
 		return here, true
 	}
-	if i, ok := slices.BinarySearchFunc(cc.b.done, key, func(e copyEntry, k uint64) int { return cmp.Compare(e.key, k) }); ok {
-		return seenAt(&cc.b.done[i].at)
-	}
-	if 2*(len(cc.block)+1) > len(cc.slots) {
-		cc.grow()
-	}
-	mask := uint64(len(cc.slots) - 1)
-	for i := key & mask; ; i = (i + 1) & mask {
-		s := cc.slots[i]
-		if s == 0 {
-			cc.block = append(cc.block, copyEntry{key, at})
-			cc.slots[i] = int32(len(cc.block))
-			return place{}, false
-		}
-		if e := &cc.block[s-1]; e.key == key {
-			return seenAt(&e.at)
-		}
-	}
 }
 
-// grow doubles the cursor's table (at least 64 slots).
-func (cc *copyCursor) grow() {
-	n := max(64, 2*len(cc.slots))
-	cc.slots = make([]int32, n)
-	mask := uint64(n - 1)
-	for j, e := range cc.block {
+// grow doubles the batch's table (at least 8 slots).
+func (b *copyBatch) grow() {
+	old := b.slots
+	b.slots = make([]copyEntry, max(8, 2*len(old)))
+	mask := uint64(len(b.slots) - 1)
+	for _, e := range old {
+		if e.key == 0 {
+			continue
+		}
 		i := e.key & mask
-		for cc.slots[i] != 0 {
+		for b.slots[i].key != 0 {
 			i = (i + 1) & mask
 		}
-		cc.slots[i] = int32(j + 1)
+		b.slots[i] = e
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/batchsli/batchsli/model"
 )
@@ -162,6 +163,60 @@ func TestCopiesInterleaved(t *testing.T) {
 			if pp, _ := par.Problems(); got != n || !reflect.DeepEqual(pp, sp) {
 				t.Fatalf("%d workers: %d records, want %d; problems\n%v\nwant\n%v", workers, got, n, pp, sp)
 			}
+		}
+	}
+}
+
+// TestCopiesNested reads, from a record's callback, another file of the
+// same pass with the same batch: no lock is held while a record is handed
+// on, so the inner reading finishes, and both records count.
+func TestCopiesNested(t *testing.T) {
+	run := `{"schema_version":2,"batch_id":"b1","attempt_id":"a","platforms":{},"timestamp":"2026-03-01T10:00:00Z"}` + "\n"
+	rec := `{"schema_version":2,"batch_id":"b1","attempt_id":"a","ecosystem":"npm","environment":"e","package_id":"npm:%s","timestamp":"2026-03-02T08:52:00Z"}` + "\n"
+	fsys := fstest.MapFS{
+		"metrics/batch-runs.jsonl": {Data: []byte(run)},
+		"failures/a.jsonl":         {Data: []byte(fmt.Sprintf(rec, "x"))},
+		"failures/b.jsonl":         {Data: []byte(fmt.Sprintf(rec, "y"))},
+	}
+	done := make(chan int)
+	go func() {
+		copies := NewCopies()
+		n := 0
+		outer := New(fsys, "d", Options{Copies: copies})
+		outer.FailureFile("failures/a.jsonl", func(*model.Failure) {
+			n++
+			New(fsys, "d", Options{Copies: copies}).FailureFile("failures/b.jsonl", func(*model.Failure) { n++ })
+		})
+		done <- n
+	}()
+	select {
+	case n := <-done:
+		if n != 2 {
+			t.Errorf("%d records counted, want 2", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a reading inside another's callback did not finish")
+	}
+}
+
+// TestCopiesFieldBounds reads two records whose blockers hold the same
+// bytes split differently (one blocker holding U+0001, and two): they
+// are two records, and both count.
+func TestCopiesFieldBounds(t *testing.T) {
+	run := `{"schema_version":2,"batch_id":"b1","attempt_id":"a","platforms":{},"timestamp":"2026-03-01T10:00:00Z"}` + "\n"
+	rec := `{"schema_version":2,"batch_id":"b1","attempt_id":"a","ecosystem":"npm","environment":"e","package_id":"npm:x","blocked_by":%s,"timestamp":"2026-03-02T08:52:00Z"}` + "\n"
+	for _, pair := range [][2]string{{`["p\u0001q"]`, `["p","q"]`}, {`["p\u0000"]`, `["p",""]`}, {`[""]`, `[]`}} {
+		fsys := fstest.MapFS{
+			"metrics/batch-runs.jsonl": {Data: []byte(run)},
+			"failures/a.jsonl":         {Data: []byte(fmt.Sprintf(rec, pair[0]) + fmt.Sprintf(rec, pair[1]))},
+		}
+		r := New(fsys, "d", DefaultOptions)
+		n := 0
+		if err := r.Failures(func(*model.Failure) { n++ }); err != nil {
+			t.Fatal(err)
+		}
+		if ps, _ := r.Problems(); n != 2 || len(ps) != 0 {
+			t.Errorf("blockers %s and %s: %d counted, problems %v", pair[0], pair[1], n, ps)
 		}
 	}
 }

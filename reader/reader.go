@@ -464,7 +464,6 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 	}
 	copies := r.opts.Copies
 	cursor := copies.cursor(copies.fileIndex(r.display(name)))
-	defer cursor.release()
 	inner := fn
 	// A batch's records come together: the commit rule is applied once
 	// per batch and attempt met in a row.
