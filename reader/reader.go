@@ -441,7 +441,15 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 			}
 		}
 	}
-	return r.fileTaking(name, "metrics", take, func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
+	var lead func(io.Reader, *fileState) Span
+	if fastMetrics && !r.opts.KeepRaw {
+		lead = func(f io.Reader, st *fileState) Span {
+			return r.metricsLead(f, display, r.opts.Reuse, func(b *model.BatchRun, line int) {
+				handle(b, jsonlite.Frame{Line: line, Lines: 1}, st)
+			})
+		}
+	}
+	return r.fileLeading(name, "metrics", lead, take, func(dec *jsonlite.Decoder, fr jsonlite.Frame, st *fileState) {
 		into, plats := target()
 		b, err := decodeBatchRun(dec, r.in, display, fr.Line, into, plats)
 		if err != nil {
@@ -622,6 +630,13 @@ func (r *Reader) file(name, kind string, each func(*jsonlite.Decoder, jsonlite.F
 
 // fileTaking is file with a Framer.Take made for the file's state.
 func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte, int) bool, each func(*jsonlite.Decoder, jsonlite.Frame, *fileState)) error {
+	return r.fileLeading(name, kind, nil, take, each)
+}
+
+// fileLeading is fileTaking with a lead: when the file is large and read
+// whole from its start, lead reads as much of it as it can (metricsLead)
+// and says where the framing goes on.
+func (r *Reader) fileLeading(name, kind string, lead func(io.Reader, *fileState) Span, take func(*fileState) func([]byte, int) bool, each func(*jsonlite.Decoder, jsonlite.Frame, *fileState)) error {
 	f, err := r.fsys.Open(name)
 	if err != nil {
 		r.problem(r.display(name), 0, "not read: %s", unwrapPathError(err))
@@ -632,8 +647,15 @@ func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte
 	if r.opts.Resume != nil {
 		from = r.opts.Resume(name)
 	}
+	st := &fileState{}
+	led := false
+	if _, seeks := f.(io.Seeker); lead != nil && seeks && r.opts.Resume == nil && r.opts.Spans == nil {
+		if info, err := f.Stat(); err == nil && info.Size() >= leadMin {
+			from, led = lead(f, st), true
+		}
+	}
 	var in io.Reader = f
-	if from.End > 0 {
+	if from.End > 0 || led {
 		if sk, ok := f.(io.Seeker); ok {
 			_, err = sk.Seek(from.End, io.SeekStart)
 		} else {
@@ -653,7 +675,6 @@ func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte
 	fr := jsonlite.NewFramer(in)
 	fr.SetLine(from.Lines)
 	dec := jsonlite.NewDecoder(nil, 1)
-	st := &fileState{}
 	if take != nil {
 		t := take(st)
 		fr.Take = func(line []byte, n int) bool {
