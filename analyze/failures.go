@@ -213,6 +213,7 @@ type failureAgg struct {
 	// ecosystems it appeared in.
 	causeBatches map[causeKey]map[string]bool
 	causeEcos    map[causeKey]map[string]bool
+	causeSets    []causeSets // by cause index (ids.cause)
 	// Infrastructure failures of every batch (not only the window's) whose
 	// record does not count them (needInfra): by batch ID, or by time for
 	// failure records without a known one.
@@ -380,12 +381,31 @@ func (fa *failureAgg) add(f *model.Failure) {
 				pkg := fa.pkg(f.PackageID)
 				forCauses(f, func(kind, name string) {
 					k := causeKey{r.id, kind, name}
-					fa.prevCause[prevKey{pkg, fa.ids.cause(k)}] = struct{}{}
-					if fa.causeBatches[k] == nil {
-						fa.causeBatches[k], fa.causeEcos[k] = map[string]bool{}, map[string]bool{}
+					ci := fa.ids.cause(k)
+					fa.prevCause[prevKey{pkg, ci}] = struct{}{}
+					// The cause's sets, by index (the maps of causeBatches
+					// and causeEcos), with the batch and ecosystem last
+					// added: a batch's records name their causes again
+					// and again.
+					for int(ci) >= len(fa.causeSets) {
+						fa.causeSets = append(fa.causeSets, causeSets{})
 					}
-					fa.causeBatches[k][f.BatchID] = true
-					fa.causeEcos[k][f.Ecosystem] = true
+					cs := &fa.causeSets[ci]
+					if cs.batches == nil {
+						if fa.causeBatches[k] == nil {
+							fa.causeBatches[k], fa.causeEcos[k] = map[string]bool{}, map[string]bool{}
+						}
+						cs.batches, cs.ecos = fa.causeBatches[k], fa.causeEcos[k]
+					}
+					if !cs.set || cs.batch != f.BatchID {
+						cs.batches[f.BatchID] = true
+						cs.batch = f.BatchID
+					}
+					if !cs.set || cs.eco != f.Ecosystem {
+						cs.ecos[f.Ecosystem] = true
+						cs.eco = f.Ecosystem
+					}
+					cs.set = true
 				})
 			}
 		}
@@ -510,6 +530,14 @@ func (fa *failureAgg) settle() {
 // causeKey is a cause of failures on a platform: kind "dep" and a blocker,
 // or "cat" and a recipe category.
 type causeKey struct{ plat, kind, name string }
+
+// causeSets are one cause's maps in causeBatches and causeEcos, with the
+// batch and ecosystem last added to them.
+type causeSets struct {
+	batches, ecos map[string]bool
+	batch, eco    string
+	set           bool
+}
 
 // forCauses calls fn with what a failure can be blamed on, for capability
 // gaps closed: each blocker or, for a failure blocked by nothing, its

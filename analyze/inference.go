@@ -97,6 +97,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 		}
 	}
 	for _, b := range bs {
+		bp := pos[b]
 		infraOf := func(pc platCount) int64 {
 			n := pc.infra
 			if !pc.infraKnown {
@@ -127,7 +128,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 			if want&seriesYield != 0 && pc.c.SkippedKnown && !incident {
 				if b.byEco == nil {
 					if n := pc.c.Tested - infra + pc.c.Skipped; n > 0 {
-						s.yield = append(s.yield, infer.Obs{Batch: pos[b], Eco: b.ecosystem, Tested: n, Passed: pc.c.Passed})
+						s.yield = append(s.yield, infer.Obs{Batch: bp, Eco: b.ecosystem, Tested: n, Passed: pc.c.Passed})
 					}
 				} else {
 					for eco, pcs := range b.byEco {
@@ -140,7 +141,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 								ei = fa.infraEco[[2]string{b.id, eco}][pc.id]
 							}
 							if n := e.c.Tested - min(ei, e.c.Failed) + e.c.Skipped; n > 0 {
-								s.yield = append(s.yield, infer.Obs{Batch: pos[b], Eco: eco, Tested: n, Passed: e.c.Passed})
+								s.yield = append(s.yield, infer.Obs{Batch: bp, Eco: eco, Tested: n, Passed: e.c.Passed})
 							}
 						}
 					}
@@ -152,18 +153,18 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 			s.infra += infra
 			s.tested += pc.c.Tested
 			if want&seriesHealth != 0 {
-				s.health = append(s.health, infer.Obs{Batch: pos[b], Tested: pc.c.Tested, Passed: infra})
+				s.health = append(s.health, infer.Obs{Batch: bp, Tested: pc.c.Tested, Passed: infra})
 			}
 			if incident {
 				s.incidents = append(s.incidents, b.id)
 				if s.incidentAt == nil {
 					s.incidentAt = map[int]bool{}
 				}
-				s.incidentAt[pos[b]] = true
+				s.incidentAt[bp] = true
 				continue
 			}
-			o := infer.Obs{Batch: pos[b], Eco: b.ecosystem, Tested: pc.c.Tested - infra, Passed: pc.c.Passed}
-			if noFlaky {
+			o := infer.Obs{Batch: bp, Eco: b.ecosystem, Tested: pc.c.Tested - infra, Passed: pc.c.Passed}
+			if noFlaky && b.flaky != nil {
 				fl := b.flaky[pc.id]
 				o.Tested -= fl[0]
 				o.Passed -= fl[1]
@@ -192,11 +193,11 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 					}
 					ei = min(ei, e.c.Failed)
 					var fl [2]int64
-					if noFlaky {
+					if noFlaky && b.flaky != nil {
 						fl = b.flaky[eco+"\x00"+pc.id]
 					}
 					if e.c.Tested-ei-fl[0] > 0 {
-						s.eco = append(s.eco, infer.Obs{Batch: pos[b], Eco: eco, Tested: e.c.Tested - ei - fl[0], Passed: e.c.Passed - fl[1]})
+						s.eco = append(s.eco, infer.Obs{Batch: bp, Eco: eco, Tested: e.c.Tested - ei - fl[0], Passed: e.c.Passed - fl[1]})
 					}
 				}
 			}

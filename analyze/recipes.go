@@ -670,27 +670,29 @@ func (ra *recipeAgg) flakeStats(cur []*batch, pos map[*batch]int, res recipeResu
 		batches      int
 		recipes      map[uint32]bool
 	}
-	accs := map[string]*acc{}
-	for _, b := range cur {
+	// By platform index (ra.plats); seen marks the platforms a batch
+	// tested, with the batch's position + 1.
+	accs := make([]*acc, len(ra.plats))
+	seen := make([]int, len(ra.plats))
+	for ci, b := range cur {
 		es, ok := ra.packed[pos[b]]
 		if !ok {
 			continue
 		}
-		seen := map[string]bool{}
 		for _, v := range es {
 			pair, kind := unpack(v)
 			e := ocEntry{pair: pair, kind: kind}
 			if e.kind == ocInfra {
 				continue
 			}
-			plat := ra.platOf(e.pair)
-			a := accs[plat]
+			pi := *ra.pairOf.at(int(e.pair)) & 0xffff
+			a := accs[pi]
 			if a == nil {
 				a = &acc{recipes: map[uint32]bool{}}
-				accs[plat] = a
+				accs[pi] = a
 			}
-			if !seen[plat] {
-				seen[plat] = true
+			if seen[pi] != ci+1 {
+				seen[pi] = ci + 1
 				a.batches++
 			}
 			a.tests++
@@ -703,7 +705,11 @@ func (ra *recipeAgg) flakeStats(cur []*batch, pos map[*batch]int, res recipeResu
 		}
 	}
 	out := map[string]*FlakeStat{}
-	for plat, a := range accs {
+	for pi, a := range accs {
+		if a == nil {
+			continue
+		}
+		plat := ra.plats[pi]
 		fs := &FlakeStat{Tests: a.tests, FlakyTests: a.flaky, FlakyRecipes: len(a.recipes), Batches: a.batches}
 		if a.tests > 0 {
 			fs.Rate = ptr(round3(float64(a.flaky) / float64(a.tests)))

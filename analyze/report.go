@@ -800,7 +800,7 @@ func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]f
 			out[i].seconds, out[i].timed = v, true
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	slices.SortFunc(out, func(a, b platCount) int { return strings.Compare(a.id, b.id) })
 	return out
 }
 
