@@ -86,7 +86,7 @@ func TestFastOutcomesSame(t *testing.T) {
 	for _, o := range fastOptions {
 		checkFastOutcomesSame(t, []byte(all), o)
 	}
-	d := &outcomeDecoder{ids: map[string]string{}}
+	d := &outcomeDecoder{}
 	for _, c := range fastOutcomeCases[:3] {
 		if _, ok := d.fastOutcomes([]byte(c), newIntern(), "f", 1, false); !ok {
 			t.Errorf("the fast path left %s", c)

@@ -39,7 +39,7 @@ func (r *Reader) OutcomeFile(name string, fn func(*model.Outcomes)) error {
 		return err
 	}
 	if r.outDec == nil {
-		r.outDec = &outcomeDecoder{ids: map[string]string{}}
+		r.outDec = &outcomeDecoder{}
 	}
 	display := r.display(name)
 	var take func(*fileState) func([]byte, int) bool
@@ -109,26 +109,16 @@ func (r *Reader) outcome(name string, o *model.Outcomes, fr jsonlite.Frame, st *
 type kv struct{ k, v string }
 
 // outcomeDecoder decodes outcome records, keeping its scratch space (and,
-// with Options.Reuse, the record) from one to the next, and one copy of
-// each package ID.
+// with Options.Reuse, the record) from one to the next.
 type outcomeDecoder struct {
 	recipes, versions []kv
-	ids               map[string]string // package IDs seen, all valid
 	out               model.Outcomes
 }
 
-// id returns the package ID k, one copy per reader (a history names the
-// same recipes batch after batch).
-func (d *outcomeDecoder) id(k []byte) string {
-	if s, ok := d.ids[string(k)]; ok {
-		return s
-	}
-	s := string(k)
-	if validPackageID(s) && len(d.ids) < 1<<22 {
-		d.ids[s] = s
-	}
-	return s
-}
+// id returns the package ID k. A copy is made for each record: a reader
+// that keeps recipes keeps one of each (analyze numbers them), and a
+// table of every ID met, looked up for each, costs more than the copies.
+func (d *outcomeDecoder) id(k []byte) string { return string(k) }
 
 // start returns the record to decode into: a new one, or with reuse the
 // decoder's own, emptied.
@@ -300,7 +290,7 @@ func (d *outcomeDecoder) check(o *model.Outcomes, recipes, versions []kv, haveRe
 		if i > 0 && recipes[i-1].k == id {
 			return nil, bad("recipe %s appears twice", safetext.Escape(id))
 		}
-		if _, known := d.ids[id]; !known && !validPackageID(id) {
+		if !validPackageID(id) {
 			return nil, bad("recipe %q is empty, longer than 1024 bytes or holds control characters", safetext.Escape(id))
 		}
 		if len(c) != len(o.Platforms) {
