@@ -127,16 +127,12 @@ func (fa *failureAgg) merge(other *failureAgg) {
 	for k, n := range other.curCause {
 		fa.curCause[k] += n
 	}
-	for k, m := range other.causeBatches {
-		if fa.causeBatches[k] == nil {
-			fa.causeBatches[k], fa.causeEcos[k] = map[string]bool{}, map[string]bool{}
-		}
-		for id := range m {
-			fa.causeBatches[k][id] = true
-		}
-		for e := range other.causeEcos[k] {
-			fa.causeEcos[k][e] = true
-		}
+	for ci := range other.causeSets {
+		oc := &other.causeSets[ci]
+		cs := fa.causeSet(fa.ids.cause(other.ids.causes[ci]))
+		cs.batches = append(cs.batches, oc.batches...)
+		cs.ecos = append(cs.ecos, oc.ecos...)
+		cs.set = false
 	}
 	var deps []uint32
 	for ok, st := range other.gaps {
@@ -185,6 +181,9 @@ type failureAgg struct {
 	lastRoll                rolled
 	lastPkgIdx              uint32
 	lastRollSet, lastPkgSet bool
+	lastPlatEnv             string
+	lastPlat                uint16
+	lastPlatSet             bool
 
 	catCount  map[string]map[string]int64     // platform -> category -> failures
 	kindCount map[string]map[model.Kind]int64 // platform -> kind -> failures
@@ -209,11 +208,9 @@ type failureAgg struct {
 	inPrev    map[string]bool
 	prevCause map[prevKey]struct{}
 	curCause  map[causeKey]int64
-	// causeSeen holds, per cause of the previous window, the batches and
-	// ecosystems it appeared in.
-	causeBatches map[causeKey]map[string]bool
-	causeEcos    map[causeKey]map[string]bool
-	causeSets    []causeSets // by cause index (ids.cause)
+	// causeSets hold, per cause of the previous window (by its index,
+	// ids.cause), the batches and ecosystems it appeared in.
+	causeSets []causeSets
 	// Infrastructure failures of every batch (not only the window's) whose
 	// record does not count them (needInfra): by batch ID, or by time for
 	// failure records without a known one.
@@ -329,25 +326,23 @@ func (fa *failureAgg) setDeps(k gapKey, st *gapState, deps []uint32) {
 func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[string]bool) *failureAgg {
 	fa := &failureAgg{
 		ro: ro, lo: lo, hi: hi, ecoFilter: ecoFilter,
-		inWindow:     map[string]bool{},
-		catN:         map[[2]uint32]int64{},
-		blockN:       map[[2]uint32]int64{},
-		curN:         map[curKey]int64{},
-		catCount:     map[string]map[string]int64{},
-		kindCount:    map[string]map[model.Kind]int64{},
-		blockFail:    map[[2]string]int64{},
-		ids:          newIDs(),
-		blockRec:     map[blockKey]struct{}{},
-		gaps:         map[gapKey]gapState{},
-		moreDeps:     map[gapKey][]uint32{},
-		infraBatch:   map[string]map[string]int64{},
-		infraTime:    map[int64]map[string]int64{},
-		infraEco:     map[[2]string]map[string]int64{},
-		inPrev:       map[string]bool{},
-		prevCause:    map[prevKey]struct{}{},
-		curCause:     map[causeKey]int64{},
-		causeBatches: map[causeKey]map[string]bool{},
-		causeEcos:    map[causeKey]map[string]bool{},
+		inWindow:   map[string]bool{},
+		catN:       map[[2]uint32]int64{},
+		blockN:     map[[2]uint32]int64{},
+		curN:       map[curKey]int64{},
+		catCount:   map[string]map[string]int64{},
+		kindCount:  map[string]map[model.Kind]int64{},
+		blockFail:  map[[2]string]int64{},
+		ids:        newIDs(),
+		blockRec:   map[blockKey]struct{}{},
+		gaps:       map[gapKey]gapState{},
+		moreDeps:   map[gapKey][]uint32{},
+		infraBatch: map[string]map[string]int64{},
+		infraTime:  map[int64]map[string]int64{},
+		infraEco:   map[[2]string]map[string]int64{},
+		inPrev:     map[string]bool{},
+		prevCause:  map[prevKey]struct{}{},
+		curCause:   map[causeKey]int64{},
 	}
 	for _, b := range cur {
 		fa.inWindow[b.id] = true
@@ -383,26 +378,13 @@ func (fa *failureAgg) add(f *model.Failure) {
 					k := causeKey{r.id, kind, name}
 					ci := fa.ids.cause(k)
 					fa.prevCause[prevKey{pkg, ci}] = struct{}{}
-					// The cause's sets, by index (the maps of causeBatches
-					// and causeEcos), with the batch and ecosystem last
-					// added: a batch's records name their causes again
-					// and again.
-					for int(ci) >= len(fa.causeSets) {
-						fa.causeSets = append(fa.causeSets, causeSets{})
-					}
-					cs := &fa.causeSets[ci]
-					if cs.batches == nil {
-						if fa.causeBatches[k] == nil {
-							fa.causeBatches[k], fa.causeEcos[k] = map[string]bool{}, map[string]bool{}
-						}
-						cs.batches, cs.ecos = fa.causeBatches[k], fa.causeEcos[k]
-					}
+					cs := fa.causeSet(ci)
 					if !cs.set || cs.batch != f.BatchID {
-						cs.batches[f.BatchID] = true
+						cs.batches = append(cs.batches, f.BatchID)
 						cs.batch = f.BatchID
 					}
 					if !cs.set || cs.eco != f.Ecosystem {
-						cs.ecos[f.Ecosystem] = true
+						cs.ecos = append(cs.ecos, f.Ecosystem)
 						cs.eco = f.Ecosystem
 					}
 					cs.set = true
@@ -420,7 +402,7 @@ func (fa *failureAgg) add(f *model.Failure) {
 		return
 	}
 	fa.records++
-	pkg, pi := fa.pkg(f.PackageID), fa.ids.plat(r.id)
+	pkg, pi := fa.pkg(f.PackageID), fa.platIdx(f.Environment, r.id)
 	cat := fa.ids.name(f.Category)
 	var depBuf [4]uint32
 	deps := depBuf[:0]
@@ -482,6 +464,15 @@ func (fa *failureAgg) roll(env string) rolled {
 	return fa.lastRoll
 }
 
+// platIdx numbers the rolled platform id of environment env, remembering
+// the last one.
+func (fa *failureAgg) platIdx(env, id string) uint16 {
+	if !fa.lastPlatSet || env != fa.lastPlatEnv {
+		fa.lastPlatEnv, fa.lastPlat, fa.lastPlatSet = env, fa.ids.plat(id), true
+	}
+	return fa.lastPlat
+}
+
 // pkg numbers a package, remembering the last one.
 func (fa *failureAgg) pkg(id string) uint32 {
 	if !fa.lastPkgSet || id != fa.lastPkg {
@@ -531,12 +522,39 @@ func (fa *failureAgg) settle() {
 // or "cat" and a recipe category.
 type causeKey struct{ plat, kind, name string }
 
-// causeSets are one cause's maps in causeBatches and causeEcos, with the
-// batch and ecosystem last added to them.
+// causeSets are the batches and ecosystems a cause appeared in, as lists
+// (a batch's records name their causes again and again: one is added only
+// when it differs from the last added, so a list may repeat one that came
+// back later); set reports whether batch and eco are the last added.
 type causeSets struct {
-	batches, ecos map[string]bool
+	batches, ecos []string
 	batch, eco    string
 	set           bool
+}
+
+// causeSet returns cause ci's sets, making them.
+func (fa *failureAgg) causeSet(ci uint32) *causeSets {
+	for int(ci) >= len(fa.causeSets) {
+		fa.causeSets = append(fa.causeSets, causeSets{})
+	}
+	return &fa.causeSets[ci]
+}
+
+// causeBatches returns the batches and ecosystems cause k appeared in, as
+// sets.
+func (fa *failureAgg) causeBatches(k causeKey) (batches, ecos map[string]bool) {
+	batches, ecos = map[string]bool{}, map[string]bool{}
+	ci, ok := fa.ids.causeAt[k]
+	if !ok || int(ci) >= len(fa.causeSets) {
+		return
+	}
+	for _, id := range fa.causeSets[ci].batches {
+		batches[id] = true
+	}
+	for _, e := range fa.causeSets[ci].ecos {
+		ecos[e] = true
+	}
+	return
 }
 
 // forCauses calls fn with what a failure can be blamed on, for capability

@@ -1129,12 +1129,12 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch)
 		if _, ok := ra.platIdx[k.plat]; !ok {
 			continue
 		}
-		ecos := fa.causeEcos[k]
+		batches, ecos := fa.causeBatches(k)
 		var before, showed, after int
 		for _, b := range prev {
 			if testsIn(b, k.plat, ecos) {
 				before++
-				if fa.causeBatches[k][b.id] {
+				if batches[b.id] {
 					showed++
 				}
 			}
