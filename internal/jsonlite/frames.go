@@ -245,6 +245,17 @@ func indexQuoteOrBackslash(b []byte) int {
 // as a frame of its own: its braces close by its end (or a string is left
 // open, which no later line can mend). Only such a line may be taken.
 func Alone(line []byte) bool {
+	// A line that opens with a brace, closes with one and opens none
+	// between is alone: its last brace closes the first (or one before
+	// it did), or sits in a string left open.
+	if n := len(line); n >= 2 && line[0] == '{' && line[n-1] == '}' && bytes.IndexByte(line[1:n-1], '{') < 0 {
+		return true
+	}
+	return scanAlone(line)
+}
+
+// scanAlone is Alone by scanning the line.
+func scanAlone(line []byte) bool {
 	st := scanState{}
 	st.scan(line)
 	return st.depth == 0 || st.broken

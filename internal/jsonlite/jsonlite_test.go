@@ -1,7 +1,9 @@
 package jsonlite
 
 import (
+	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -176,5 +178,44 @@ func TestFramerTake(t *testing.T) {
 	}
 	if !f.EndsWithNewline() || f.Line() != 8 {
 		t.Errorf("ends with newline %v after %d lines", f.EndsWithNewline(), f.Line())
+	}
+}
+
+// TestAlone holds Alone to the scan of the whole line on lines of braces,
+// quotes, escapes and letters (every short one, and longer random ones).
+func TestAlone(t *testing.T) {
+	alphabet := []byte(`{}"\a:`)
+	var lines [][]byte
+	var gen func(prefix []byte, n int)
+	gen = func(prefix []byte, n int) {
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			l := append(append([]byte{}, prefix...), c)
+			lines = append(lines, l)
+			gen(l, n-1)
+		}
+	}
+	gen([]byte{'{'}, 7)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		l := []byte{'{'}
+		for range rng.IntN(40) {
+			l = append(l, alphabet[rng.IntN(len(alphabet))])
+		}
+		lines = append(lines, append(l, '}'))
+	}
+	fast := 0
+	for _, l := range lines {
+		if got, want := Alone(l), scanAlone(l); got != want {
+			t.Fatalf("Alone(%q) = %v, the scan says %v", l, got, want)
+		}
+		if l[len(l)-1] == '}' && !bytes.Contains(l[1:len(l)-1], []byte("{")) {
+			fast++
+		}
+	}
+	if fast < 1000 {
+		t.Fatalf("only %d lines take the shortcut", fast)
 	}
 }
