@@ -86,6 +86,9 @@ func (f *Framer) readLine() ([]byte, error) {
 		line = f.long
 	}
 	if len(line) == 0 && err != nil {
+		if err != io.EOF {
+			f.err = err // a read error at a line's start stops the reading too
+		}
 		return nil, err
 	}
 	f.line++

@@ -3,6 +3,7 @@ package jsonlite
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -217,5 +218,34 @@ func TestAlone(t *testing.T) {
 	}
 	if fast < 1000 {
 		t.Fatalf("only %d lines take the shortcut", fast)
+	}
+}
+
+// brokenAfter reads its data, then fails.
+type brokenAfter struct{ data []byte }
+
+func (b *brokenAfter) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		return 0, errors.New("input/output error")
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+// TestFramerReadError reads a stream that fails right after a whole line
+// and in the middle of one: either way the framer stops with the error,
+// not as at the end of the stream.
+func TestFramerReadError(t *testing.T) {
+	for _, data := range []string{"{\"a\":1}\n", "{\"a\":1}\n{\"b\""} {
+		f := NewFramer(&brokenAfter{[]byte(data)})
+		for {
+			if _, ok := f.Next(); !ok {
+				break
+			}
+		}
+		if f.Err() == nil || f.Err().Error() != "input/output error" {
+			t.Errorf("%q: Err() = %v, want the read error", data, f.Err())
+		}
 	}
 }
