@@ -32,19 +32,22 @@ type block struct {
 }
 
 // metricsLead reads the start of a metrics file in parallel: blocks of
-// whole lines are decoded by the fast path (fastBatchRun) on every core,
-// and each record is handed to handle in file order. It stops at the first
-// line the fast path does not take (a blank line, another shape, a problem,
-// a last line without its newline), or at the end, and returns the span
-// read: the caller frames the rest from there, as a reading from the start
-// would (Framer.SetLine). Every line it takes is one the framer would have
-// offered the fast path alone, so the records, and their order, are those
-// of a reading on one goroutine.
+// whole lines are decoded by the fast path (fastBatchRun) on every core (at
+// most 8), and each record is handed to handle in file order. It stops at
+// the first line the fast path does not take (a blank line, another shape,
+// a problem, a last line without its newline), at a read error, or at the
+// end, and returns the span taken and the stream to frame from there, as a
+// reading from the start would (Framer.SetLine): the bytes it read and did
+// not take, then the rest of f (or the read error it met, or nothing after
+// the end). The file is read once, as one stream, as the framer alone reads
+// it. Every line the lead takes is one the framer would have offered the
+// fast path alone, so the records, and their order, are those of a reading
+// on one goroutine.
 //
 // With reuse, the records are handed on in storage the lead uses again
 // once handle returns (Options.Reuse).
-func (r *Reader) metricsLead(f io.Reader, display string, reuse bool, handle func(*model.BatchRun, int)) Span {
-	workers := runtime.GOMAXPROCS(0)
+func (r *Reader) metricsLead(f io.Reader, display string, reuse bool, handle func(*model.BatchRun, int)) (Span, io.Reader) {
+	workers := min(runtime.GOMAXPROCS(0), 8)
 	var (
 		wg      sync.WaitGroup
 		work    = make(chan *block)
@@ -54,6 +57,7 @@ func (r *Reader) metricsLead(f io.Reader, display string, reuse bool, handle fun
 		off     int64
 		line    int
 		eof     bool
+		readErr error
 	)
 	var spare sync.Pool // *model.BatchRun, with reuse
 	for range workers {
@@ -82,10 +86,11 @@ func (r *Reader) metricsLead(f io.Reader, display string, reuse bool, handle fun
 		for len(buf) < cap(buf) && !eof {
 			n, err := f.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
-			// A read error ends the lead; the framer, reading on from
-			// there, meets it again and reports it.
 			if err != nil {
 				eof = true
+				if err != io.EOF {
+					readErr = err
+				}
 			}
 		}
 		cut := bytes.LastIndexByte(buf, '\n') + 1
@@ -101,6 +106,21 @@ func (r *Reader) metricsLead(f io.Reader, display string, reuse bool, handle fun
 		line += bytes.Count(b.data, []byte{'\n'})
 		return b
 	}
+	// rest is the stream the framer reads on: the bytes read and not
+	// taken (untaken), then what the file has after them.
+	rest := func(untaken ...[]byte) io.Reader {
+		rs := make([]io.Reader, 0, len(untaken)+1)
+		for _, u := range untaken {
+			rs = append(rs, bytes.NewReader(u))
+		}
+		switch {
+		case readErr != nil:
+			rs = append(rs, errReader{readErr})
+		case !eof:
+			rs = append(rs, f)
+		}
+		return io.MultiReader(rs...)
+	}
 	stopped := false
 	for {
 		for !stopped && len(pending) < 2*workers {
@@ -114,7 +134,7 @@ func (r *Reader) metricsLead(f io.Reader, display string, reuse bool, handle fun
 		}
 		if len(pending) == 0 {
 			// Every whole line was taken: the rest (the carry) is framed.
-			return Span{End: off, Lines: line}
+			return Span{End: off, Lines: line}, rest(carry)
 		}
 		b := pending[0]
 		pending = pending[1:]
@@ -126,14 +146,21 @@ func (r *Reader) metricsLead(f io.Reader, display string, reuse bool, handle fun
 			}
 		}
 		if b.stop >= 0 {
+			untaken := [][]byte{b.data[b.stop:]}
 			for _, p := range pending {
 				<-p.done
+				untaken = append(untaken, p.data)
 			}
-			return Span{End: b.off + int64(b.stop), Lines: b.line + b.stopN}
+			return Span{End: b.off + int64(b.stop), Lines: b.line + b.stopN}, rest(append(untaken, carry)...)
 		}
 		free = append(free, b.data)
 	}
 }
+
+// errReader returns its error.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // decode decodes the block's lines with the fast path until one is not
 // taken.

@@ -2,9 +2,12 @@ package reader
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -121,5 +124,107 @@ func BenchmarkMetricsLead(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// failingFS serves each file as a stream that cannot seek and fails with
+// errBroken once at reads past byte at.
+type failingFS struct {
+	fstest.MapFS
+	at int
+}
+
+var errBroken = errors.New("input/output error")
+
+func (f failingFS) Open(name string) (fs.File, error) {
+	file, err := f.MapFS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &failingFile{File: file, left: f.at}, nil
+}
+
+type failingFile struct {
+	fs.File
+	left int
+}
+
+func (f *failingFile) Read(p []byte) (int, error) {
+	if f.left <= 0 {
+		return 0, errBroken
+	}
+	n, err := f.File.Read(p[:min(len(p), f.left)])
+	f.left -= n
+	return n, err
+}
+
+// TestMetricsLeadStream reads a metrics file that cannot seek and breaks
+// at many places, with the lead and without: the same records, problems
+// (the torn line, then where reading stopped) and statistics.
+func TestMetricsLeadStream(t *testing.T) {
+	defer func(b int, m int64) { leadBlock, leadMin = b, m }(leadBlock, leadMin)
+	var data strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&data, `{"schema_version":2,"batch_id":"b%d","platforms":{"linux-debian-glibc-x86_64":{"tested":3,"passed":2,"failed":1,"skipped":0}},"timestamp":"2026-03-02T03:35:00Z"}`+"\n", i)
+	}
+	read := func(at int) string {
+		fsys := failingFS{fstest.MapFS{"metrics/batch-runs.jsonl": {Data: []byte(data.String())}}, at}
+		r := New(fsys, "d", Options{Reuse: true})
+		var out strings.Builder
+		if err := r.Metrics(func(b *model.BatchRun) { fmt.Fprintf(&out, "%s:%d ", b.BatchID, b.Source.Line) }); err != nil {
+			t.Fatal(err)
+		}
+		ps, more := r.Problems()
+		fmt.Fprintf(&out, "\nproblems %v +%d\nfiles %v\n", ps, more, r.Files())
+		return out.String()
+	}
+	for _, at := range []int{0, 1, 150, 151, 5000, 12345, data.Len() - 1, data.Len()} {
+		leadMin = 1 << 62
+		want := read(at)
+		if at < data.Len() && !strings.Contains(want, "reading stopped") {
+			t.Fatalf("break at %d: no problem says reading stopped:\n%s", at, want)
+		}
+		leadMin = 0
+		for _, block := range []int{64, 151, 1000, 4096} {
+			leadBlock = block
+			if got := read(at); got != want {
+				t.Fatalf("break at %d, blocks of %d bytes:\n%s\nwant\n%s", at, block, got, want)
+			}
+		}
+	}
+}
+
+// TestMetricsLeadTruncated cuts a metrics file to a torn line while the
+// lead reads it: the torn line is a problem, right after the last record
+// read, as when one goroutine reads it.
+func TestMetricsLeadTruncated(t *testing.T) {
+	defer func(b int, m int64) { leadBlock, leadMin = b, m }(leadBlock, leadMin)
+	leadBlock, leadMin = 4096, 0
+	dir := t.TempDir()
+	p := filepath.Join(dir, "metrics", "batch-runs.jsonl")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var data strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&data, `{"schema_version":2,"batch_id":"b%d","platforms":{"linux-debian-glibc-x86_64":{"tested":3,"passed":2,"failed":1,"skipped":0}},"timestamp":"2026-03-02T03:35:00Z"}`+"\n", i)
+	}
+	if err := os.WriteFile(p, []byte(data.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := New(os.DirFS(dir), dir, Options{Reuse: true})
+	n := 0
+	if err := r.Metrics(func(*model.BatchRun) {
+		if n++; n == 1 {
+			if err := os.Truncate(p, int64(data.Len()/2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := r.Problems()
+	if len(ps) != 1 || ps[0].Line != n+1 || !strings.Contains(ps[0].Message, "truncated record") {
+		t.Fatalf("%d records, problems %v: want the torn line %d", n, ps, n+1)
 	}
 }

@@ -441,9 +441,9 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 			}
 		}
 	}
-	var lead func(io.Reader, *fileState) Span
+	var lead func(io.Reader, *fileState) (Span, io.Reader)
 	if fastMetrics && !r.opts.KeepRaw {
-		lead = func(f io.Reader, st *fileState) Span {
+		lead = func(f io.Reader, st *fileState) (Span, io.Reader) {
 			return r.metricsLead(f, display, r.opts.Reuse, func(b *model.BatchRun, line int) {
 				handle(b, jsonlite.Frame{Line: line, Lines: 1}, st)
 			})
@@ -635,8 +635,8 @@ func (r *Reader) fileTaking(name, kind string, take func(*fileState) func([]byte
 
 // fileLeading is fileTaking with a lead: when the file is large and read
 // whole from its start, lead reads as much of it as it can (metricsLead)
-// and says where the framing goes on.
-func (r *Reader) fileLeading(name, kind string, lead func(io.Reader, *fileState) Span, take func(*fileState) func([]byte, int) bool, each func(*jsonlite.Decoder, jsonlite.Frame, *fileState)) error {
+// and returns how far it took the file and the stream to frame from there.
+func (r *Reader) fileLeading(name, kind string, lead func(io.Reader, *fileState) (Span, io.Reader), take func(*fileState) func([]byte, int) bool, each func(*jsonlite.Decoder, jsonlite.Frame, *fileState)) error {
 	f, err := r.fsys.Open(name)
 	if err != nil {
 		r.problem(r.display(name), 0, "not read: %s", unwrapPathError(err))
@@ -648,14 +648,15 @@ func (r *Reader) fileLeading(name, kind string, lead func(io.Reader, *fileState)
 		from = r.opts.Resume(name)
 	}
 	st := &fileState{}
-	led := false
-	if _, seeks := f.(io.Seeker); lead != nil && seeks && r.opts.Resume == nil && r.opts.Spans == nil {
+	var in io.Reader = f
+	if lead != nil && r.opts.Resume == nil && r.opts.Spans == nil {
 		if info, err := f.Stat(); err == nil && info.Size() >= leadMin {
-			from, led = lead(f, st), true
+			// The framer reads on from where the lead stopped: the bytes
+			// it read and did not take, then the rest of the stream.
+			from, in = lead(f, st)
 		}
 	}
-	var in io.Reader = f
-	if from.End > 0 || led {
+	if r.opts.Resume != nil && from.End > 0 {
 		if sk, ok := f.(io.Seeker); ok {
 			_, err = sk.Seek(from.End, io.SeekStart)
 		} else {
