@@ -3,9 +3,12 @@ package analyze
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batchsli/batchsli/infer"
@@ -403,17 +406,41 @@ func platformRates(rep *Report, cur []*batch, pos map[*batch]int, fa *failureAgg
 // detectors runs each platform's detector over every batch up to the
 // window's end (as `record` sees it), with the alarms raised in the window.
 func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAgg, icc float64) {
+	detectorsFrom(rep, detectorSeries(cur, all, pos, fa), cur, all, icc)
+}
+
+// detectorSeries is the series the detectors read: every batch up to the
+// window's end, flaky recipes' results left out (nil for an empty window).
+func detectorSeries(cur, all []*batch, pos map[*batch]int, fa *failureAgg) map[string]*series {
+	if len(cur) == 0 {
+		return nil
+	}
+	upTo := all[:indexOf(all, cur[len(cur)-1])+1]
+	return platSeries(upTo, fa, pos, true, seriesEco|seriesYield)
+}
+
+// detectorsFrom runs each platform's detector over its series
+// (detectorSeries), the platforms shared among the cores: each detector
+// reads the series and writes its own platform's state only.
+func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch, icc float64) {
 	if len(cur) == 0 {
 		return
 	}
-	upTo := all[:indexOf(all, cur[len(cur)-1])+1]
-	hist := platSeries(upTo, fa, pos, true, seriesEco|seriesYield)
-	for i := range rep.Platforms {
-		p := &rep.Platforms[i]
-		if hist[p.Platform] != nil {
-			p.Detector = detectPlatform(p, hist, all, cur[0].ts, icc)
-		}
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(runtime.GOMAXPROCS(0), len(rep.Platforms)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(rep.Platforms); i = int(next.Add(1) - 1) {
+				p := &rep.Platforms[i]
+				if hist[p.Platform] != nil {
+					p.Detector = detectPlatform(p, hist, all, cur[0].ts, icc)
+				}
+			}
+		})
 	}
+	wg.Wait()
 }
 
 // strata keeps the observations of real ecosystems: `mixed` (v1 runs that

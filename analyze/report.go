@@ -688,9 +688,16 @@ func (v *view) finishDetector(rd *reader.Reader, nMetricsProblems int) {
 	ra.release()
 	v.platforms()
 	// The detectors, with the correlation and gates they read, as
-	// inferPlatforms has them.
+	// inferPlatforms has them; their series are built while the rates
+	// are.
+	var (
+		hist map[string]*series
+		wg   sync.WaitGroup
+	)
+	wg.Go(func() { hist = detectorSeries(cur, all, pos, v.fa) })
 	_, icc := platformRates(rep, cur, pos, v.fa)
-	detectors(rep, cur, all, pos, v.fa, icc)
+	wg.Wait()
+	detectorsFrom(rep, hist, cur, all, icc)
 	v.problems(rd, nMetricsProblems)
 }
 
