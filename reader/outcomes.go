@@ -252,25 +252,23 @@ func (d *outcomeDecoder) check(o *model.Outcomes, recipes, versions []kv, haveRe
 	case len(o.Categories) > len(model.FailureCodes):
 		return nil, bad("outcome record of batch %s has %d categories (at most %d)", o.BatchID, len(o.Categories), len(model.FailureCodes))
 	}
-	seen := map[string]bool{}
-	for _, p := range o.Platforms {
+	var seen map[string]bool
+	for i, p := range o.Platforms {
 		if !model.ValidPlatformID(p) {
 			return nil, bad("platform %s is not a platform ID", safetext.Escape(p))
 		}
-		if seen[p] {
+		if listedBefore(o.Platforms, i, &seen) {
 			return nil, bad("platform %s is listed twice", p)
 		}
-		seen[p] = true
 	}
-	clear(seen)
-	for _, c := range o.Categories {
+	seen = nil
+	for i, c := range o.Categories {
 		if c == "" || !safetext.Safe(c) || len(c) > 128 {
 			return nil, bad("category %s is empty, too long or holds control characters", safetext.Escape(c))
 		}
-		if seen[c] {
+		if listedBefore(o.Categories, i, &seen) {
 			return nil, bad("category %s is listed twice", c)
 		}
-		seen[c] = true
 	}
 	// Recipes and versions in package ID order (as record writes them; a
 	// record in another order is sorted), each ID once.
@@ -326,6 +324,23 @@ func (d *outcomeDecoder) check(o *model.Outcomes, recipes, versions []kv, haveRe
 		return nil, bad("versions names %s, which is not among the recipes", safetext.Escape(versions[vi].k))
 	}
 	return o, nil
+}
+
+// listedBefore reports whether xs[i] is among xs[:i], for i = 0, 1, ... in
+// turn: a short list (a record's platforms or categories) is searched, a
+// long one kept in *seen.
+func listedBefore(xs []string, i int, seen *map[string]bool) bool {
+	if len(xs) <= 32 {
+		return slices.Contains(xs[:i], xs[i])
+	}
+	if *seen == nil {
+		*seen = make(map[string]bool, len(xs))
+	}
+	if (*seen)[xs[i]] {
+		return true
+	}
+	(*seen)[xs[i]] = true
+	return false
 }
 
 // fastOutcomes decodes the line an outcome record is written

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -129,4 +130,32 @@ func FuzzOutcomesReader(f *testing.F) {
 			checkProblems(t, r, data)
 		}
 	})
+}
+
+// TestOutcomesListedTwice refuses a platform or category listed twice, in
+// short lists and in long ones (searched differently), naming the first
+// one repeated; a long list without repeats is read.
+func TestOutcomesListedTwice(t *testing.T) {
+	many := func(n int, repeat bool) string {
+		var ps []string
+		for i := range n {
+			ps = append(ps, fmt.Sprintf(`"p%d"`, i))
+		}
+		if repeat {
+			ps = append(ps, `"p7"`, `"p3"`)
+		}
+		return "[" + strings.Join(ps, ",") + "]"
+	}
+	for _, tt := range []struct{ name, line, want string }{
+		{"category twice", strings.Replace(goodOutcome, `"categories":["install_failed"]`, `"categories":["install_failed","timeout","install_failed"]`, 1), "category install_failed is listed twice"},
+		{"platform twice of 3", strings.Replace(goodOutcome, `"platforms":["darwin-arm64","linux-x86_64"]`, `"platforms":["darwin-arm64","linux-x86_64","darwin-arm64"]`, 1), "platform darwin-arm64 is listed twice"},
+		{"platform twice of 42", strings.Replace(goodOutcome, `"platforms":["darwin-arm64","linux-x86_64"]`, `"platforms":`+many(40, true), 1), "platform p7 is listed twice"},
+		{"40 platforms", strings.Replace(goodOutcome, `"platforms":["darwin-arm64","linux-x86_64"]`, `"platforms":`+many(40, false), 1), "2 outcomes for 40 platforms"},
+	} {
+		got, r := readOutcomeLine(t, tt.line)
+		ps, _ := r.Problems()
+		if len(got) != 0 || len(ps) != 1 || !strings.Contains(ps[0].Message, tt.want) {
+			t.Errorf("%s: %d records, problems %v; want one saying %q", tt.name, len(got), ps, tt.want)
+		}
+	}
 }
