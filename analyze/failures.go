@@ -132,7 +132,6 @@ func (fa *failureAgg) merge(other *failureAgg) {
 		cs := fa.causeSet(fa.ids.cause(other.ids.causes[ci]))
 		cs.batches = append(cs.batches, oc.batches...)
 		cs.ecos = append(cs.ecos, oc.ecos...)
-		cs.set = false
 	}
 	var deps []uint32
 	for ok, st := range other.gaps {
@@ -379,15 +378,8 @@ func (fa *failureAgg) add(f *model.Failure) {
 					ci := fa.ids.cause(k)
 					fa.prevCause[prevKey{pkg, ci}] = struct{}{}
 					cs := fa.causeSet(ci)
-					if !cs.set || cs.batch != f.BatchID {
-						cs.batches = append(cs.batches, f.BatchID)
-						cs.batch = f.BatchID
-					}
-					if !cs.set || cs.eco != f.Ecosystem {
-						cs.ecos = append(cs.ecos, f.Ecosystem)
-						cs.eco = f.Ecosystem
-					}
-					cs.set = true
+					cs.batches = appendNew(cs.batches, f.BatchID)
+					cs.ecos = appendNew(cs.ecos, f.Ecosystem)
 				})
 			}
 		}
@@ -525,11 +517,17 @@ type causeKey struct{ plat, kind, name string }
 // causeSets are the batches and ecosystems a cause appeared in, as lists
 // (a batch's records name their causes again and again: one is added only
 // when it differs from the last added, so a list may repeat one that came
-// back later); set reports whether batch and eco are the last added.
+// back later).
 type causeSets struct {
 	batches, ecos []string
-	batch, eco    string
-	set           bool
+}
+
+// appendNew appends s to list unless it is the list's last.
+func appendNew(list []string, s string) []string {
+	if n := len(list); n > 0 && list[n-1] == s {
+		return list
+	}
+	return append(list, s)
 }
 
 // causeSet returns cause ci's sets, making them.

@@ -209,7 +209,10 @@ func (ra *recipeAgg) lookup(recipe, plat string) (uint32, bool) {
 }
 
 func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[*ra.pairOf.at(int(pair))>>16] }
-func (ra *recipeAgg) platOf(pair uint32) string   { return ra.plats[*ra.pairOf.at(int(pair))&0xffff] }
+func (ra *recipeAgg) platOf(pair uint32) string   { return ra.plats[ra.platIdxOf(pair)] }
+
+// platIdxOf is the index in plats of a pair's platform.
+func (ra *recipeAgg) platIdxOf(pair uint32) uint64 { return *ra.pairOf.at(int(pair)) & 0xffff }
 
 func (ra *recipeAgg) intern(m map[string]uint16, list *[]string, s string) uint16 {
 	if i, ok := m[s]; ok {
@@ -685,7 +688,7 @@ func (ra *recipeAgg) flakeStats(cur []*batch, pos map[*batch]int, res recipeResu
 			if e.kind == ocInfra {
 				continue
 			}
-			pi := *ra.pairOf.at(int(e.pair)) & 0xffff
+			pi := ra.platIdxOf(e.pair)
 			a := accs[pi]
 			if a == nil {
 				a = &acc{recipes: map[uint32]bool{}}

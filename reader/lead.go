@@ -46,7 +46,7 @@ type block struct {
 //
 // With reuse, the records are handed on in storage the lead uses again
 // once handle returns (Options.Reuse).
-func (r *Reader) metricsLead(f io.Reader, display string, reuse bool, handle func(*model.BatchRun, int)) (Span, io.Reader) {
+func metricsLead(f io.Reader, display string, reuse bool, handle func(*model.BatchRun, int)) (Span, io.Reader) {
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	var (
 		wg      sync.WaitGroup
@@ -163,8 +163,7 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // decode decodes the block's lines with the fast path until one is not
-// taken.
-// Records come from spare when it has some (they are emptied first).
+// taken, into records from spare when it has some (emptied first).
 func (b *block) decode(in intern, slabs *batchSlabs, display string, spare *sync.Pool) {
 	b.stop = -1
 	data := b.data

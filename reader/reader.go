@@ -444,7 +444,7 @@ func (r *Reader) MetricsFile(name string, fn func(*model.BatchRun)) error {
 	var lead func(io.Reader, *fileState) (Span, io.Reader)
 	if fastMetrics && !r.opts.KeepRaw {
 		lead = func(f io.Reader, st *fileState) (Span, io.Reader) {
-			return r.metricsLead(f, display, r.opts.Reuse, func(b *model.BatchRun, line int) {
+			return metricsLead(f, display, r.opts.Reuse, func(b *model.BatchRun, line int) {
 				handle(b, jsonlite.Frame{Line: line, Lines: 1}, st)
 			})
 		}
