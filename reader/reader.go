@@ -10,6 +10,8 @@ package reader
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -121,6 +123,75 @@ func PrefixCRC(fsys fs.FS, path string, n int64) (uint32, bool) {
 		return 0, false
 	}
 	return h.Sum32(), true
+}
+
+// The prefix mark (PrefixMark) hashes these parts of a file's first n
+// bytes: all of them up to markWhole, else the first and last markEnds and
+// markSamples blocks of markBlock spread between.
+const (
+	markWhole   = 256 << 10
+	markEnds    = 64 << 10
+	markSamples = 15
+	markBlock   = 4 << 10
+)
+
+// Mark is a PrefixMark: a SHA-256 truncated to 16 bytes.
+type Mark [16]byte
+
+// PrefixMark returns a fingerprint of the first n bytes of the file at
+// path, reading at most about 190 KiB of them whatever n: their length
+// and, for n up to 256 KiB, all of them; else the first and the last
+// 64 KiB and 15 blocks of 4 KiB spread evenly between (block i, 1..15,
+// starting at 64Ki + (n-132Ki)*i/16). It is false when
+// the file has fewer bytes (or cannot be read). A change of length, or of
+// any byte hashed, changes the mark; a change of the same length wholly
+// between the blocks hashed does not.
+func PrefixMark(fsys fs.FS, path string, n int64) (Mark, bool) {
+	f, err := fsys.Open(path)
+	if err != nil || n < 0 {
+		return Mark{}, false
+	}
+	defer f.Close()
+	h := sha256.New()
+	var head [8]byte
+	binary.LittleEndian.PutUint64(head[:], uint64(n))
+	h.Write([]byte("batchsli prefix mark 1\n"))
+	h.Write(head[:])
+	// part hashes bytes [off, off+size), reading forward only: with a
+	// ReaderAt at the offset, else by reading and discarding up to it.
+	var pos int64
+	ra, _ := f.(io.ReaderAt)
+	part := func(off, size int64) bool {
+		if ra != nil {
+			m, err := io.Copy(h, io.NewSectionReader(ra, off, size))
+			return err == nil && m == size
+		}
+		if off < pos {
+			return false
+		}
+		if m, err := io.CopyN(io.Discard, f, off-pos); err != nil || m != off-pos {
+			return false
+		}
+		m, err := io.CopyN(h, f, size)
+		pos = off + m
+		return err == nil && m == size
+	}
+	ok := true
+	if n <= markWhole {
+		ok = part(0, n)
+	} else {
+		ok = part(0, markEnds)
+		for i := int64(1); ok && i <= markSamples; i++ {
+			ok = part(markEnds+(n-2*markEnds-markBlock)*i/(markSamples+1), markBlock)
+		}
+		ok = ok && part(n-markEnds, markEnds)
+	}
+	if !ok {
+		return Mark{}, false
+	}
+	var m Mark
+	copy(m[:], h.Sum(nil))
+	return m, true
 }
 
 // progress reads a file on from a span, keeping the span read whole so

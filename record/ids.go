@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
@@ -23,10 +22,10 @@ import (
 const idsKind = "ids"
 
 // idsMagic starts a checkpoint's payload (its format).
-const idsMagic = "batchsli ids 1\n"
+const idsMagic = "batchsli ids 2\n"
 
 // checkpoint is what scanIDs read: every file with the span read whole, the
-// IDs seen and the committed batches.
+// batch IDs not committed that records name, and the committed batches.
 type checkpoint struct {
 	files     []checkpointFile
 	seen      []string
@@ -36,6 +35,9 @@ type checkpoint struct {
 type checkpointFile struct {
 	path string
 	span reader.Span
+	// mark is reader.PrefixMark of the span's bytes: what is checked
+	// before the checkpoint is read on from.
+	mark reader.Mark
 }
 
 type checkpointBatch struct {
@@ -53,7 +55,7 @@ func idsKey(dir string) []byte {
 func (c *checkpoint) encode() []byte {
 	size := len(idsMagic) + 30
 	for _, f := range c.files {
-		size += len(f.path) + 30
+		size += len(f.path) + 46
 	}
 	for _, id := range c.seen {
 		size += len(id) + 2
@@ -73,6 +75,7 @@ func (c *checkpoint) encode() []byte {
 		out = binary.AppendUvarint(out, uint64(f.span.End))
 		out = binary.AppendUvarint(out, uint64(f.span.Lines))
 		out = binary.LittleEndian.AppendUint32(out, f.span.CRC)
+		out = append(out, f.mark[:]...)
 	}
 	out = binary.AppendUvarint(out, uint64(len(c.seen)))
 	for _, id := range c.seen {
@@ -134,11 +137,12 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 	for ; err == nil && n > 0; n-- {
 		f := checkpointFile{path: str()}
 		f.span.End, f.span.Lines = int64(num()), int(num())
-		if len(p) < 4 {
+		if len(p) < 4+len(f.mark) {
 			return nil, errCheckpoint
 		}
 		f.span.CRC = binary.LittleEndian.Uint32(p)
-		p = p[4:]
+		copy(f.mark[:], p[4:])
+		p = p[4+len(f.mark):]
 		c.files = append(c.files, f)
 	}
 	n = count()
@@ -152,7 +156,6 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 		b := checkpointBatch{id: str()}
 		b.digest, b.file = str(), str()
 		b.line = int(num())
-		b.where = fmt.Sprintf("%s:%d", b.file, b.line)
 		sec, k := binary.Varint(p)
 		if k <= 0 {
 			return nil, errCheckpoint
@@ -169,7 +172,8 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 
 // loadCheckpoint returns the checkpoint kept for dir when every file it
 // read is still listed (files lists the data's files now) with the same
-// bytes up to where it was read.
+// mark up to where it was read (reader.PrefixMark: its length, and its
+// bytes at the start, the end and spread between).
 func loadCheckpoint(cache *store.Cache, root *os.Root, dir string, files map[string]bool) *checkpoint {
 	p, ok := cache.Get(idsKind, idsKey(dir))
 	if !ok {
@@ -183,7 +187,7 @@ func loadCheckpoint(cache *store.Cache, root *os.Root, dir string, files map[str
 		if !files[f.path] {
 			return nil
 		}
-		if crc, ok := reader.PrefixCRC(root.FS(), f.path, f.span.End); !ok || crc != f.span.CRC {
+		if m, ok := reader.PrefixMark(root.FS(), f.path, f.span.End); !ok || m != f.mark {
 			return nil
 		}
 	}

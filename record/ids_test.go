@@ -4,6 +4,7 @@ package record
 
 import (
 	"context"
+	"fmt"
 	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -112,6 +113,32 @@ func TestIDCheckpoint(t *testing.T) {
 	}
 	if !scanBoth(t, dir) {
 		t.Fatal("the checkpoint was not written again")
+	}
+	// A byte changed near the end of what was read of a file over 256 KiB
+	// (where the mark does not hash it all), the length kept: refused.
+	big := filepath.Join(dir, "failures/cargo.jsonl")
+	var lines strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&lines, `{"schema_version":1,"ecosystem":"cargo","environment":"linux-x86_64","package_id":"cargo:hand-%04d","category":"install_failed","timestamp":"2029-06-01T00:00:00Z"}`+"\n", i)
+	}
+	appendTo(t, big, lines.String())
+	if !scanBoth(t, dir) || !scanBoth(t, dir) {
+		t.Fatal("the checkpoint was not read on from after the big file was read")
+	}
+	data, err = os.ReadFile(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 300<<10 {
+		t.Fatalf("the big file has %d bytes", len(data))
+	}
+	i = strings.LastIndex(string(data), "hand-2990") + len("hand-")
+	data[i] = '3' // another package
+	if err := os.WriteFile(big, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if scanBoth(t, dir) {
+		t.Fatal("a checkpoint read on from a big file changed near its end")
 	}
 	// A file gone: refused.
 	if err := os.Remove(filepath.Join(dir, "failures/npm.jsonl")); err != nil {

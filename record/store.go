@@ -129,7 +129,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 	id := run.BatchID
 	if id == "" {
 		if cid, c, ok := ids.retryOf(run, digest, ciSuffix(o.Identity, digest), o.TimestampGiven); ok {
-			return Written{BatchID: cid, Already: true, Where: c.where}, nil
+			return Written{BatchID: cid, Already: true, Where: c.where()}, nil
 		}
 	}
 	switch {
@@ -141,9 +141,9 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 	default:
 		if c, ok := ids.committed[id]; ok {
 			if c.digest != "" && c.digest == digest {
-				return Written{BatchID: id, Already: true, Where: c.where}, nil
+				return Written{BatchID: id, Already: true, Where: c.where()}, nil
 			}
-			return Written{}, fmt.Errorf("record: batch %s is %w in %s (use --batch-id to record a new batch)", id, ErrRecordedDifferently, c.where)
+			return Written{}, fmt.Errorf("record: batch %s is %w in %s (use --batch-id to record a new batch)", id, ErrRecordedDifferently, c.where())
 		}
 	}
 	run.BatchID = id
@@ -377,12 +377,15 @@ func escapeErr(err error) error {
 }
 
 type committedBatch struct {
-	digest, where string
-	ts            time.Time
+	digest string
+	ts     time.Time
 	// file and line place the record (the first of its ID is the one).
 	file string
 	line int
 }
+
+// where places the batch's record: file:line.
+func (c committedBatch) where() string { return fmt.Sprintf("%s:%d", c.file, c.line) }
 
 // RetryWindow is how close in time a committed batch with the same results
 // must be for a record without batch ID, CI identity or --timestamp to take
@@ -405,16 +408,16 @@ func ciSuffix(identity, digest string) string {
 // same results (digest) at the same time, or within RetryWindow when the
 // time was not given.
 func (s idSet) retryOf(run *model.BatchRun, digest, suffix string, exact bool) (string, committedBatch, bool) {
+	// The batches with these results, in ID order.
 	var ids []string
-	for cid := range s.committed {
-		ids = append(ids, cid)
+	for cid, c := range s.committed {
+		if c.digest == digest {
+			ids = append(ids, cid)
+		}
 	}
 	sort.Strings(ids)
 	for _, cid := range ids {
 		c := s.committed[cid]
-		if c.digest != digest {
-			continue
-		}
 		if suffix != "" {
 			if hasSuffixN(cid, "-"+run.Ecosystem+"-"+suffix) {
 				return cid, c, true
@@ -452,9 +455,17 @@ func hasSuffixN(id, suffix string) bool {
 
 type idSet struct {
 	committed map[string]committedBatch // v2 batch ID -> its record
-	seen      map[string]bool           // every batch ID anywhere: metrics, failures, uncommitted
+	// seen holds every other batch ID named anywhere: by failure and
+	// outcome records, uncommitted ones too, and v1 batch-run records.
+	seen map[string]bool
 	// resumed is true when a checkpoint was read on from.
 	resumed bool
+}
+
+// has reports whether any record names batch ID id.
+func (s idSet) has(id string) bool {
+	_, ok := s.committed[id]
+	return ok || s.seen[id]
 }
 
 // scanIDs reads every batch ID in the data: committed v2 batches with their
@@ -483,6 +494,9 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 	var ck *checkpoint
 	if cache != nil {
 		ck = loadCheckpoint(cache, root, dir, listed)
+	}
+	if ck != nil {
+		s.seen = make(map[string]bool, len(ck.seen)+64)
 	}
 	from := map[string]reader.Span{}
 	if ck != nil {
@@ -517,9 +531,8 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 	r := reader.New(root.FS(), dir, opts)
 	err := r.Metrics(func(b *model.BatchRun) {
 		s.seen[b.BatchID] = true
-		where := fmt.Sprintf("%s:%d", b.Source.File, b.Source.Line)
 		if b.SchemaVersion == model.SchemaVersion {
-			s.committed[b.BatchID] = committedBatch{digest: b.Digest, where: where, ts: b.Timestamp, file: b.Source.File, line: b.Source.Line}
+			s.committed[b.BatchID] = committedBatch{digest: b.Digest, ts: b.Timestamp, file: b.Source.File, line: b.Source.Line}
 		}
 	})
 	if err == nil {
@@ -559,17 +572,31 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 		for i, f := range files {
 			order[lister.Display(f)] = i
 		}
+		fresh := s.committed
+		s.committed = make(map[string]committedBatch, len(ck.committed)+len(fresh))
 		for _, b := range ck.committed {
-			if c, ok := s.committed[b.id]; ok && (order[c.file] < order[b.file] || order[c.file] == order[b.file] && c.line < b.line) {
+			s.committed[b.id] = b.committedBatch
+		}
+		for id, c := range fresh {
+			if b, ok := s.committed[id]; ok && (order[b.file] < order[c.file] || order[b.file] == order[c.file] && b.line < c.line) {
 				continue
 			}
-			s.committed[b.id] = b.committedBatch
+			s.committed[id] = c
+		}
+	}
+	for id := range s.seen {
+		if _, ok := s.committed[id]; ok {
+			delete(s.seen, id)
 		}
 	}
 	if whole && len(spans) == len(files) {
 		next := &checkpoint{}
 		for _, f := range files {
-			next.files = append(next.files, checkpointFile{path: f, span: spans[f]})
+			m, ok := reader.PrefixMark(root.FS(), f, spans[f].End)
+			if !ok {
+				return s, nil
+			}
+			next.files = append(next.files, checkpointFile{path: f, span: spans[f], mark: m})
 		}
 		next.seen = make([]string, 0, len(s.seen))
 		for id := range s.seen {
@@ -592,7 +619,7 @@ func newBatchID(ids idSet, run *model.BatchRun, identity string, random io.Reade
 	prefix := run.Timestamp.UTC().Format("2006-01-02") + "-" + run.Ecosystem + "-"
 	if identity != "" {
 		id := prefix + identity
-		for n := 2; ids.seen[id]; n++ {
+		for n := 2; ids.has(id); n++ {
 			id = fmt.Sprintf("%s%s.%d", prefix, identity, n)
 		}
 		if !ValidBatchID(id) {
@@ -604,7 +631,7 @@ func newBatchID(ids idSet, run *model.BatchRun, identity string, random io.Reade
 		b := make([]byte, 4)
 		io.ReadFull(random, b)
 		id := prefix + hex.EncodeToString(b)
-		if !ids.seen[id] && ValidBatchID(id) {
+		if !ids.has(id) && ValidBatchID(id) {
 			return id, nil
 		}
 	}
