@@ -457,6 +457,9 @@ type failureDecoder struct {
 	in           intern
 	// The last batch and package IDs: consecutive records repeat them.
 	lastBatch, lastPackage, lastAttempt string
+	// The last time parsed, as written: a batch's records share it.
+	lastStamp string
+	lastTime  time.Time
 	// With reuse, records are decoded into these buffers, valid only during
 	// the callback.
 	reuse   bool
@@ -468,6 +471,18 @@ type failureDecoder struct {
 	// Slabs the fast path keeps exit codes and blockers in.
 	exits slab[int]
 	strs  slab[string]
+}
+
+// utc is parseUTC, remembering the last time parsed.
+func (fd *failureDecoder) utc(b []byte) (time.Time, bool) {
+	if string(b) == fd.lastStamp && len(b) > 0 {
+		return fd.lastTime, true
+	}
+	t, ok := parseUTC(b)
+	if ok {
+		fd.lastStamp, fd.lastTime = string(b), t
+	}
+	return t, ok
 }
 
 // again returns last when b spells it, else a new string stored in *last.

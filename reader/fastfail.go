@@ -30,6 +30,30 @@ const (
 	fkTimestamp
 )
 
+// failKey is a key of a v2 failure line, quoted and followed by its colon.
+type failKey struct {
+	quoted []byte
+	bit    uint16
+}
+
+// failKeys are the keys of a v2 failure line in the order record writes
+// them (model.Failure's fields).
+var failKeys = []failKey{
+	{[]byte(`"schema_version":`), fkSchema},
+	{[]byte(`"batch_id":`), fkBatch},
+	{[]byte(`"ecosystem":`), fkEcosystem},
+	{[]byte(`"environment":`), fkEnvironment},
+	{[]byte(`"package_id":`), fkPackage},
+	{[]byte(`"category":`), fkCategory},
+	{[]byte(`"subcategory":`), fkSubcategory},
+	{[]byte(`"blocked_by":`), fkBlocked},
+	{[]byte(`"exit_code":`), fkExit},
+	{[]byte(`"attempts":`), fkAttempts},
+	{[]byte(`"message":`), fkMessage},
+	{[]byte(`"timestamp":`), fkTimestamp},
+	{[]byte(`"attempt_id":`), fkAttemptID},
+}
+
 // fastFailure decodes the line a v2 record is written as (compact JSON, one
 // object on one line, the keys batchsli writes, each once, strings without
 // escapes) without the general decoder, and sends it to fn. It reports
@@ -52,61 +76,59 @@ func (fd *failureDecoder) fastFailure(fr jsonlite.Frame, fn func(*model.Failure)
 		ts                  []byte
 		message             string
 	)
-	i := 1
+	i, next := 1, 0
 	for {
-		key, n, ok := plainString(b, i)
-		if !ok || n >= len(b) || b[n] != ':' {
-			return false
+		// The key: the one expected next (keys come in failKeys' order
+		// as record writes them), else any other of failKeys, spelled
+		// plainly. Any other key, or one spelled with escapes, is left to
+		// the general decoder.
+		k := next
+		for !bytes.HasPrefix(b[i:], failKeys[k].quoted) {
+			if k++; k == len(failKeys) {
+				k = 0
+			}
+			if k == next {
+				return false
+			}
 		}
-		i = n + 1
-		var bit uint16
-		switch string(key) {
-		case "schema_version":
-			bit = fkSchema
+		bit := failKeys[k].bit
+		i += len(failKeys[k].quoted)
+		if next = k + 1; next == len(failKeys) {
+			next = 0
+		}
+		var ok bool
+		switch bit {
+		case fkSchema:
 			schema, i, ok = plainInt(b, i)
-		case "batch_id":
-			bit = fkBatch
+		case fkBatch:
 			batch, i, ok = plainString(b, i)
-		case "ecosystem":
-			bit = fkEcosystem
+		case fkEcosystem:
 			eco, i, ok = plainString(b, i)
-		case "environment":
-			bit = fkEnvironment
+		case fkEnvironment:
 			env, i, ok = plainString(b, i)
-		case "package_id":
-			bit = fkPackage
+		case fkPackage:
 			pkg, i, ok = plainString(b, i)
-		case "category":
-			bit = fkCategory
+		case fkCategory:
 			cat, i, ok = plainString(b, i)
-		case "subcategory":
-			bit = fkSubcategory
+		case fkSubcategory:
 			sub, i, ok = plainString(b, i)
-		case "blocked_by":
-			bit = fkBlocked
+		case fkBlocked:
 			blocked, i, ok = fd.plainStrings(b, i)
-		case "exit_code":
-			bit = fkExit
+		case fkExit:
 			exit, i, ok = plainInt(b, i)
-		case "attempts":
-			bit = fkAttempts
+		case fkAttempts:
 			attempts, i, ok = plainInt(b, i)
 			ok = ok && attempts >= 0 && attempts <= MaxCount
-		case "attempt_id":
-			bit = fkAttemptID
+		case fkAttemptID:
 			atID, i, ok = plainString(b, i)
-		case "message":
-			bit = fkMessage
+		case fkMessage:
 			var msg []byte
 			msg, i, ok = plainString(b, i)
 			if ok && !fd.skipMessages {
 				message = string(msg)
 			}
-		case "timestamp":
-			bit = fkTimestamp
+		case fkTimestamp:
 			ts, i, ok = plainString(b, i)
-		default:
-			return false
 		}
 		if !ok || seen&bit != 0 || i >= len(b) {
 			return false
@@ -127,7 +149,7 @@ func (fd *failureDecoder) fastFailure(fr jsonlite.Frame, fn func(*model.Failure)
 	if seen&need != need || schema != model.SchemaVersion || len(env) == 0 {
 		return false
 	}
-	t, ok := parseUTC(ts)
+	t, ok := fd.utc(ts)
 	if !ok {
 		return false
 	}

@@ -1,6 +1,8 @@
 package reader
 
 import (
+	"io/fs"
+	"os"
 	"reflect"
 	"testing"
 	"testing/fstest"
@@ -157,4 +159,37 @@ func FuzzPlainText(f *testing.F) {
 			t.Fatalf("plainText(%q) = %v %v, want %v %v", s, a1, o1, a2, o2)
 		}
 	})
+}
+
+// BenchmarkFailureFile reads the failure records of one file of the
+// history named by BATCHSLI_BENCH_DATA (its largest), messages kept, as
+// validate reads them, the batches' commits known.
+func BenchmarkFailureFile(b *testing.B) {
+	dir := os.Getenv("BATCHSLI_BENCH_DATA")
+	if dir == "" {
+		b.Skip("BATCHSLI_BENCH_DATA names no history")
+	}
+	files, err := New(os.DirFS(dir), dir, Options{}).FailureFiles()
+	if err != nil || len(files) == 0 {
+		b.Fatal(err)
+	}
+	largest, size := "", int64(-1)
+	for _, f := range files {
+		if st, err := fs.Stat(os.DirFS(dir), f); err == nil && st.Size() > size {
+			largest, size = f, st.Size()
+		}
+	}
+	commits, err := New(os.DirFS(dir), dir, Options{}).Commits()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := New(os.DirFS(dir), dir, Options{Reuse: true, Commits: commits})
+		n := 0
+		if err := r.FailureFile(largest, func(*model.Failure) { n++ }); err != nil || n == 0 {
+			b.Fatal(err, n)
+		}
+	}
 }
