@@ -30,29 +30,47 @@ const (
 	fkTimestamp
 )
 
-// failKey is a key of a v2 failure line, quoted and followed by its colon.
-type failKey struct {
+// lineKey is a key a fast path reads, quoted and followed by its colon,
+// with its bit.
+type lineKey struct {
 	quoted []byte
 	bit    uint16
 }
 
+// keysOf makes the lineKeys of names, with their bits, in record's order.
+func keysOf(names []string, bits []uint16) []lineKey {
+	out := make([]lineKey, len(names))
+	for i, n := range names {
+		out[i] = lineKey{[]byte(`"` + n + `":`), bits[i]}
+	}
+	return out
+}
+
+// matchKey finds which of keys, spelled plainly, starts b[i:]: the one at
+// next (the one expected after the key before, in record's order) first.
+// It returns its index and the index after its colon, or false when none
+// does (another key, or one spelled with escapes, which the general
+// decoder reads).
+func matchKey(b []byte, i int, keys []lineKey, next int) (int, int, bool) {
+	k := next
+	for !bytes.HasPrefix(b[i:], keys[k].quoted) {
+		if k++; k == len(keys) {
+			k = 0
+		}
+		if k == next {
+			return 0, i, false
+		}
+	}
+	return k, i + len(keys[k].quoted), true
+}
+
 // failKeys are the keys of a v2 failure line in the order record writes
 // them (model.Failure's fields).
-var failKeys = []failKey{
-	{[]byte(`"schema_version":`), fkSchema},
-	{[]byte(`"batch_id":`), fkBatch},
-	{[]byte(`"ecosystem":`), fkEcosystem},
-	{[]byte(`"environment":`), fkEnvironment},
-	{[]byte(`"package_id":`), fkPackage},
-	{[]byte(`"category":`), fkCategory},
-	{[]byte(`"subcategory":`), fkSubcategory},
-	{[]byte(`"blocked_by":`), fkBlocked},
-	{[]byte(`"exit_code":`), fkExit},
-	{[]byte(`"attempts":`), fkAttempts},
-	{[]byte(`"message":`), fkMessage},
-	{[]byte(`"timestamp":`), fkTimestamp},
-	{[]byte(`"attempt_id":`), fkAttemptID},
-}
+var failKeys = keysOf(
+	[]string{"schema_version", "batch_id", "ecosystem", "environment", "package_id", "category", "subcategory",
+		"blocked_by", "exit_code", "attempts", "message", "timestamp", "attempt_id"},
+	[]uint16{fkSchema, fkBatch, fkEcosystem, fkEnvironment, fkPackage, fkCategory, fkSubcategory,
+		fkBlocked, fkExit, fkAttempts, fkMessage, fkTimestamp, fkAttemptID})
 
 // fastFailure decodes the line a v2 record is written as (compact JSON, one
 // object on one line, the keys batchsli writes, each once, strings without
@@ -78,25 +96,14 @@ func (fd *failureDecoder) fastFailure(fr jsonlite.Frame, fn func(*model.Failure)
 	)
 	i, next := 1, 0
 	for {
-		// The key: the one expected next (keys come in failKeys' order
-		// as record writes them), else any other of failKeys, spelled
-		// plainly. Any other key, or one spelled with escapes, is left to
-		// the general decoder.
-		k := next
-		for !bytes.HasPrefix(b[i:], failKeys[k].quoted) {
-			if k++; k == len(failKeys) {
-				k = 0
-			}
-			if k == next {
-				return false
-			}
+		k, j, ok := matchKey(b, i, failKeys, next)
+		if !ok {
+			return false
 		}
 		bit := failKeys[k].bit
-		i += len(failKeys[k].quoted)
-		if next = k + 1; next == len(failKeys) {
+		if i, next = j, k+1; next == len(failKeys) {
 			next = 0
 		}
-		var ok bool
 		switch bit {
 		case fkSchema:
 			schema, i, ok = plainInt(b, i)

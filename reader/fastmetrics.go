@@ -39,6 +39,12 @@ const (
 	ckGated
 )
 
+// countKeys are the keys of a platform's counts in the order record
+// writes them (model.Counts' fields).
+var countKeys = keysOf(
+	[]string{"tested", "passed", "failed", "skipped", "duration_seconds", "infrastructure", "gated_by"},
+	[]uint16{uint16(ckTested), uint16(ckPassed), uint16(ckFailed), uint16(ckSkipped), uint16(ckDuration), uint16(ckInfra), uint16(ckGated)})
+
 // batchSlabs keeps the numbers and gates batch-run records point to.
 type batchSlabs struct {
 	floats slab[float64]
@@ -181,45 +187,39 @@ func fastPlatforms(line []byte, i int, in intern, plats map[string]model.Counts,
 		var (
 			c    model.Counts
 			seen uint8
+			next int
 		)
 		for {
-			ck, k, ok := plainString(line, i)
-			if !ok || k >= len(line) || line[k] != ':' {
+			k, j, ok := matchKey(line, i, countKeys, next)
+			if !ok {
 				return i, false
 			}
-			i = k + 1
-			var bit uint8
-			switch string(ck) {
-			case "tested":
-				bit = ckTested
+			bit := uint8(countKeys[k].bit)
+			if i, next = j, k+1; next == len(countKeys) {
+				next = 0
+			}
+			switch bit {
+			case ckTested:
 				c.Tested, i, ok = plainCount(line, i)
-			case "passed":
-				bit = ckPassed
+			case ckPassed:
 				c.Passed, i, ok = plainCount(line, i)
-			case "failed":
-				bit = ckFailed
+			case ckFailed:
 				c.Failed, i, ok = plainCount(line, i)
-			case "skipped":
-				bit = ckSkipped
+			case ckSkipped:
 				c.Skipped, i, ok = plainCount(line, i)
 				c.SkippedKnown = true
-			case "duration_seconds":
-				bit = ckDuration
+			case ckDuration:
 				var d float64
 				d, i, ok = plainSeconds(line, i)
 				c.DurationSeconds = slabs.floats.ptr(d)
-			case "infrastructure":
-				bit = ckInfra
+			case ckInfra:
 				var v int64
 				v, i, ok = plainCount(line, i)
 				c.Infrastructure = slabs.ints.ptr(v)
-			case "gated_by":
-				bit = ckGated
+			case ckGated:
 				gs := gated[:0]
 				i, ok = plainArray(line, i, func(s []byte) { gs = append(gs, in.get(s)) })
 				c.GatedBy = slabs.strs.slice(gs)
-			default:
-				return i, false
 			}
 			if !ok || seen&bit != 0 || i >= len(line) {
 				return i, false
