@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 
@@ -19,15 +18,18 @@ import (
 )
 
 func main() {
-	// The heap may grow a quarter above what is live (GOGC 25, not the
-	// default 100: a report's live heap is its aggregates, and doubling it
-	// between collections would double the peak), and a soft limit of
-	// 128 MiB makes the collector work harder near that. The limit follows
-	// the live heap when that outgrows it (memlimit): a limit below the
-	// live heap makes the collector run non-stop (half the CPU) and still
-	// not keep the heap under it. GOGC and GOMEMLIMIT override them.
+	// The heap may grow a quarter above what is live between collections
+	// (GOGC 25, not the default 100: a report's live heap is its
+	// aggregates, and doubling it between collections would double the
+	// peak), but at least 32 MiB, so a small heap (validate's, record's)
+	// is not collected over and over for little garbage each time
+	// (memlimit.Growth). A soft limit of 128 MiB makes the collector work
+	// harder near that. The limit follows the live heap when that outgrows
+	// it (memlimit): a limit below the live heap makes the collector run
+	// non-stop (half the CPU) and still not keep the heap under it. GOGC
+	// and GOMEMLIMIT override them.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(25)
+		memlimit.Growth(32<<20, 25)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		memlimit.Keep(128 << 20)
