@@ -7,6 +7,7 @@ package analyze
 import (
 	"fmt"
 	"io/fs"
+	"iter"
 	"runtime"
 	"sort"
 
@@ -87,18 +88,17 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 	// The failure files, a worker per core, each counting on its own.
 	type counts struct {
 		records int
-		plats   map[string]int
-		cats    map[string]int
+		plats   tally
+		cats    tally
 	}
 	workers := make([]counts, max(1, runtime.GOMAXPROCS(0)))
 	fns := make([]func(*model.Failure), len(workers))
 	for w := range workers {
 		c := &workers[w]
-		c.plats, c.cats = map[string]int{}, map[string]int{}
 		fns[w] = func(f *model.Failure) {
 			c.records++
-			c.plats[f.Environment]++
-			c.cats[f.Category]++
+			c.plats.add(f.Environment)
+			c.cats.add(f.Category)
 		}
 	}
 	// The outcome records, read meanwhile by a reader of their own.
@@ -133,10 +133,10 @@ func Take(fsys fs.FS, name string) (*Inventory, error) {
 	r.Join(or)
 	for _, c := range workers {
 		inv.FailureRecords += c.records
-		for id, n := range c.plats {
+		for id, n := range c.plats.all() {
 			plat(id).FailureRecords += n
 		}
-		for cat, n := range c.cats {
+		for cat, n := range c.cats.all() {
 			cc := cats[cat]
 			if cc == nil {
 				_, known := model.CanonicalCategory(cat)
@@ -231,4 +231,48 @@ func kindOrder(k string) int {
 		return 1
 	}
 	return 2
+}
+
+// tally counts strings of a small set (platforms, categories): the first
+// tallyList in a list (a record's strings are mostly the reader's interned
+// ones, compared at once), any more in a map.
+type tally struct {
+	keys []string
+	ns   []int
+	more map[string]int
+}
+
+const tallyList = 64
+
+func (t *tally) add(s string) {
+	for i, k := range t.keys {
+		if k == s {
+			t.ns[i]++
+			return
+		}
+	}
+	if len(t.keys) < tallyList {
+		t.keys, t.ns = append(t.keys, s), append(t.ns, 1)
+		return
+	}
+	if t.more == nil {
+		t.more = map[string]int{}
+	}
+	t.more[s]++
+}
+
+// all yields each string with its count.
+func (t *tally) all() iter.Seq2[string, int] {
+	return func(yield func(string, int) bool) {
+		for i, k := range t.keys {
+			if !yield(k, t.ns[i]) {
+				return
+			}
+		}
+		for k, n := range t.more {
+			if !yield(k, n) {
+				return
+			}
+		}
+	}
 }

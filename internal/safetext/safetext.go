@@ -25,9 +25,15 @@ func Unsafe(c rune) bool {
 	return c >= 0xa0 && unicode.Is(unicode.Cf, c)
 }
 
-// Safe reports whether s needs no escaping.
+// Safe reports whether s needs no escaping. Printable ASCII is passed a
+// byte at a time; from the first other byte on, s is decoded.
 func Safe(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, Unsafe)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return utf8.ValidString(s[i:]) && !strings.ContainsFunc(s[i:], Unsafe)
+		}
+	}
+	return true
 }
 
 // Escape returns s with invalid bytes as \xNN, unsafe characters as \t, \n,

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestEscape(t *testing.T) {
@@ -79,6 +80,19 @@ func FuzzEscapeJSON(f *testing.F) {
 		}
 		if !Safe(strings.ReplaceAll(string(out), "\n", "")) {
 			t.Errorf("EscapeJSON(%q) = %q is not safe", ind.Bytes(), out)
+		}
+	})
+}
+
+// FuzzSafe: Safe is its definition: valid UTF-8 with no Unsafe character.
+func FuzzSafe(f *testing.F) {
+	for _, s := range []string{"", "crates.io:serde", "a\x7fb", "a\x9bb", "é", "\xff", "ab\u202ec", "a\tb", "x\u00a0y", "\xe2\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := utf8.ValidString(s) && !strings.ContainsFunc(s, Unsafe)
+		if got := Safe(s); got != want {
+			t.Fatalf("Safe(%q) = %v, want %v", s, got, want)
 		}
 	})
 }
