@@ -2,9 +2,11 @@ package analyze
 
 import (
 	"io/fs"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/batchsli/batchsli/model"
@@ -20,6 +22,47 @@ type failSpec struct {
 	lo, hi    time.Time
 	ecoFilter map[string]bool
 	needInfra map[string]bool
+	// base, when not -1, is the spec (earlier in the list) this one
+	// extends (extension): only the records in this window and not in the
+	// base's are read for it, into an aggregate added to a copy of the
+	// base's.
+	base int
+}
+
+// extended counts the aggregates extended (for tests).
+var extended atomic.Int64
+
+// extensions sets each spec's base: of the specs it can extend
+// (extension), the one with the most batches, if any.
+func extensions(specs []failSpec) {
+	for j := range specs {
+		specs[j].base = -1
+		for i := range specs {
+			if _, ok := extension(specs[i], specs[j]); ok && i != j && (specs[j].base < 0 || len(specs[i].cur) > len(specs[specs[j].base].cur)) {
+				specs[j].base = i
+			}
+		}
+	}
+}
+
+// extension reports whether spec x's aggregate can be spec b's extended
+// by the records of x's window that b's leaves out, and returns the
+// batches of x's window after b's: both keep only capability gaps and
+// infrastructure counts (insightsOnly), at one level with one set of
+// filters; b's window is a start of x's (the same first batch and the
+// same first time) ending at an earlier time.
+func extension(b, x failSpec) ([]*batch, bool) {
+	if !b.o.insightsOnly || !x.o.insightsOnly || b.o.By != x.o.By || !slices.Equal(b.o.Platforms, x.o.Platforms) ||
+		!maps.Equal(b.ecoFilter, x.ecoFilter) || !maps.Equal(b.needInfra, x.needInfra) ||
+		!b.lo.Equal(x.lo) || b.hi.IsZero() || !(x.hi.IsZero() || b.hi.Before(x.hi)) || len(b.cur) > len(x.cur) {
+		return nil, false
+	}
+	for i, bt := range b.cur {
+		if x.cur[i] != bt {
+			return nil, false
+		}
+	}
+	return x.cur[len(b.cur):], true
 }
 
 // readFailures streams every failure file into a failureAgg per spec,
@@ -34,10 +77,20 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, specs []fail
 	fns := make([]func(*model.Failure), len(aggs))
 	for w := range aggs {
 		for _, sp := range specs {
-			a := newFailureAgg(newRoller(sp.o.By, sp.o.Platforms), sp.cur, sp.lo, sp.hi, sp.ecoFilter)
+			cur, lo := sp.cur, sp.lo
+			if sp.base >= 0 {
+				// Only the records after the base's window: its batches
+				// and times.
+				cur, _ = extension(specs[sp.base], sp)
+				lo = specs[sp.base].hi.Add(time.Nanosecond)
+			}
+			a := newFailureAgg(newRoller(sp.o.By, sp.o.Platforms), cur, lo, sp.hi, sp.ecoFilter)
 			a.known = known
 			a.needInfra = sp.needInfra
 			a.gapsOnly = sp.o.insightsOnly
+			// The infrastructure counts cover every batch, not the
+			// window's: the base has them.
+			a.infraElsewhere = sp.base >= 0
 			for _, b := range sp.prev {
 				a.inPrev[b.id] = true
 			}
@@ -66,6 +119,26 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, specs []fail
 			fa.merge(w[i])
 		}
 		fas = append(fas, fa)
+	}
+	// Each extension once its base is whole (a base may extend another).
+	done := make([]bool, len(specs))
+	for left := true; left; {
+		left = false
+		for i, sp := range specs {
+			switch {
+			case done[i]:
+			case sp.base < 0:
+				done[i] = true
+			case done[sp.base]:
+				delta := fas[i]
+				fas[i] = fas[sp.base].copyFor(sp)
+				fas[i].merge(delta)
+				done[i] = true
+				extended.Add(1)
+			default:
+				left = true
+			}
+		}
 	}
 	problems, dropped = rd.Problems()
 	u, more := rd.Uncommitted()
@@ -157,6 +230,44 @@ func (fa *failureAgg) merge(other *failureAgg) {
 	}
 }
 
+// copyFor copies the aggregate for spec sp (its window, roller and trend
+// window), to add an extension's records to (merge): every map and list
+// the merge writes to is copied; the infrastructure counts, which an
+// extension leaves out, are shared.
+func (fa *failureAgg) copyFor(sp failSpec) *failureAgg {
+	c := newFailureAgg(newRoller(sp.o.By, sp.o.Platforms), sp.cur, sp.lo, sp.hi, sp.ecoFilter)
+	c.known, c.needInfra, c.gapsOnly, c.records = fa.known, fa.needInfra, fa.gapsOnly, fa.records
+	for _, b := range sp.prev {
+		c.inPrev[b.id] = true
+	}
+	c.infraBatch, c.infraTime, c.infraEco = fa.infraBatch, fa.infraTime, fa.infraEco
+	for p, m := range fa.catCount {
+		c.catCount[p] = maps.Clone(m)
+	}
+	for p, m := range fa.kindCount {
+		c.kindCount[p] = maps.Clone(m)
+	}
+	c.blockFail = maps.Clone(fa.blockFail)
+	c.ids = ids{
+		pkgs: slices.Clone(fa.ids.pkgs), pkgIdx: maps.Clone(fa.ids.pkgIdx),
+		plats: slices.Clone(fa.ids.plats), platIdx: maps.Clone(fa.ids.platIdx),
+		names: slices.Clone(fa.ids.names), nameIdx: maps.Clone(fa.ids.nameIdx),
+		causes: slices.Clone(fa.ids.causes), causeAt: maps.Clone(fa.ids.causeAt),
+	}
+	c.blockRec = maps.Clone(fa.blockRec)
+	c.gaps = maps.Clone(fa.gaps)
+	for k, d := range fa.moreDeps {
+		c.moreDeps[k] = slices.Clone(d)
+	}
+	c.prevCause = maps.Clone(fa.prevCause)
+	c.curCause = maps.Clone(fa.curCause)
+	c.causeSets = make([]causeSets, len(fa.causeSets))
+	for i, cs := range fa.causeSets {
+		c.causeSets[i] = causeSets{batches: slices.Clone(cs.batches), ecos: slices.Clone(cs.ecos)}
+	}
+	return c
+}
+
 // failureAgg counts the window's failure records.
 type failureAgg struct {
 	ro       *roller
@@ -194,8 +305,11 @@ type failureAgg struct {
 	// report with insightsOnly: the categories, blockers and causes of
 	// the previous window stay empty.
 	gapsOnly bool
-	blockRec map[blockKey]struct{} // (package, dependency, platform)
-	gaps     map[gapKey]gapState   // (package, platform) -> causes
+	// infraElsewhere leaves the infrastructure counts out: the aggregate
+	// is added to a copy of one that has them (failSpec.base).
+	infraElsewhere bool
+	blockRec       map[blockKey]struct{} // (package, dependency, platform)
+	gaps           map[gapKey]gapState   // (package, platform) -> causes
 	// moreDeps holds the blockers of the gaps with more than fit in
 	// gapState.
 	moreDeps map[gapKey][]uint32
@@ -357,7 +471,7 @@ func (fa *failureAgg) add(f *model.Failure) {
 	}
 	b := fa.batchFacts(f.BatchID)
 	kind := model.CategoryKind(f.Category)
-	if kind == model.KindInfrastructure {
+	if kind == model.KindInfrastructure && !fa.infraElsewhere {
 		if r := fa.roll(f.Environment); r.keep {
 			if b.known {
 				if b.needInfra {

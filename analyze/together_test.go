@@ -2,13 +2,18 @@ package analyze
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
 	"github.com/batchsli/batchsli/simulate"
 )
 
@@ -218,5 +223,121 @@ func detectorOnlyMatches(t *testing.T, fsys fs.FS, dir string, o ReportOptions, 
 	}
 	if detectors == 0 {
 		t.Fatalf("%s: no detector to compare", describe(o))
+	}
+}
+
+// TestFailureExtensions: the job summary's report after a batch, its
+// failure aggregate extended from the report's before it (failSpec.base),
+// is the report computed alone, whatever the batch, level and filters, and
+// with failure records without a batch ID (counted by time) at the batch's
+// time, just before it and just after it.
+func TestFailureExtensions(t *testing.T) {
+	dir := t.TempDir()
+	so := simulate.DefaultOptions
+	so.Batches, so.Seed = 50, 9
+	so.Outages = 0.1
+	if _, err := simulate.Write(dir, so); err != nil {
+		t.Fatal(err)
+	}
+	// Every third batch record without its infrastructure counts: theirs
+	// come from the failure records.
+	mp := filepath.Join(dir, "metrics/batch-runs.jsonl")
+	data, err := os.ReadFile(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	for i := range lines {
+		if i%3 == 1 {
+			lines[i] = regexp.MustCompile(`,"infrastructure":\d+`).ReplaceAllString(lines[i], "")
+		}
+	}
+	if err := os.WriteFile(mp, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys := os.DirFS(dir)
+	base := DefaultReportOptions(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	base.insightsOnly = true
+	all, _, err := buildReport(fsys, dir, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The batches' times, from the history's batch records.
+	var times []time.Time
+	rd := reader.New(fsys, dir, reader.Options{SkipMessages: true})
+	if err := rd.Metrics(func(b *model.BatchRun) { times = append(times, b.Timestamp) }); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	picked := []time.Time{times[0], times[1], times[len(times)/2], times[len(times)-2], times[len(times)-1]}
+	// Failure records without a batch ID at each picked time, a
+	// nanosecond before and a nanosecond after: the same recipe and
+	// platform fail with another category there, so each changes a gap.
+	f, err := os.OpenFile(filepath.Join(dir, "failures/npm.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ts := range picked {
+		for _, at := range []time.Time{ts.Add(-time.Nanosecond), ts, ts.Add(time.Nanosecond)} {
+			for _, pkg := range []string{"npm:hand-a", "npm:hand-b", fmt.Sprintf("npm:hand-%d", i)} {
+				fmt.Fprintf(f, `{"schema_version":1,"ecosystem":"npm","environment":"linux-arch-glibc-arm64","package_id":%q,"category":"missing_dep","blocked_by":["libhand"],"timestamp":%q}`+"\n",
+					pkg, at.Format(time.RFC3339Nano))
+			}
+		}
+		fmt.Fprintf(f, `{"schema_version":1,"ecosystem":"npm","environment":"linux-arch-glibc-arm64","package_id":"npm:hand-a","category":"install_failed","timestamp":%q}`+"\n", ts.Format(time.RFC3339Nano))
+		// More blockers than a gap's state holds, fewer at the batch's
+		// time: the list kept aside is cut.
+		for _, pkg := range []string{"npm:hand-c", "npm:hand-d"} {
+			for _, at := range []struct {
+				ts   time.Time
+				deps string
+			}{{ts.Add(-time.Nanosecond), `"libhand","libmid","libz"`}, {ts, `"libhand","libz"`}} {
+				fmt.Fprintf(f, `{"schema_version":1,"ecosystem":"npm","environment":"linux-arch-glibc-arm64","package_id":%q,"category":"missing_dep","blocked_by":[%s],"timestamp":%q}`+"\n",
+					pkg, at.deps, at.ts.Format(time.RFC3339Nano))
+			}
+		}
+	}
+	f.Close()
+	gaps, incidents := 0, 0
+	for _, by := range []model.Level{model.LevelEnv, model.LevelFamily} {
+		for _, ecos := range [][]string{nil, {"npm"}} {
+			for _, ts := range picked {
+				after := base
+				after.By, after.Ecosystems, after.Until = by, ecos, ts
+				before := after
+				before.Until = ts.Add(-time.Nanosecond)
+				opts := []ReportOptions{after, before}
+				n := extended.Load()
+				together, _, err := buildReports(fsys, dir, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if extended.Load() != n+1 {
+					t.Fatalf("by %v, %v, until %v: %d aggregates extended, want 1", by, ecos, ts, extended.Load()-n)
+				}
+				for i, o := range opts {
+					alone, _, err := buildReport(fsys, dir, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					a, _ := json.Marshal(alone)
+					b, _ := json.Marshal(together[i])
+					if string(a) != string(b) {
+						t.Fatalf("by %v, report %d (%s): extended it differs:\n%s\n%s", by, i, describe(o), b, a)
+					}
+					for _, in := range alone.Insights {
+						switch in.Kind {
+						case KindGap:
+							gaps++
+						case KindIncident:
+							incidents++
+						}
+					}
+				}
+			}
+		}
+	}
+	if gaps == 0 || incidents == 0 || len(all.Insights) == 0 {
+		t.Fatalf("%d capability gaps and %d incidents in the reports compared", gaps, incidents)
 	}
 }
