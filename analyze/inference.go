@@ -232,15 +232,25 @@ func iccGroups(ser map[string]*series) [][]infer.Obs {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		by := map[string][]infer.Obs{}
+		// The platform's observations by ecosystem, in one array.
+		obs := ser[id].eco
+		n := map[string]int{}
 		var ecos []string
-		for _, o := range ser[id].eco {
-			if by[o.Eco] == nil {
+		for _, o := range obs {
+			if n[o.Eco] == 0 {
 				ecos = append(ecos, o.Eco)
 			}
-			by[o.Eco] = append(by[o.Eco], o)
+			n[o.Eco]++
 		}
 		sort.Strings(ecos)
+		by := make(map[string][]infer.Obs, len(ecos))
+		all := make([]infer.Obs, len(obs))
+		for _, e := range ecos {
+			by[e], all = all[:0:n[e]], all[n[e]:]
+		}
+		for _, o := range obs {
+			by[o.Eco] = append(by[o.Eco], o)
+		}
 		for _, e := range ecos {
 			groups = append(groups, by[e])
 		}

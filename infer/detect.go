@@ -73,8 +73,9 @@ func Detect(obs []Obs, rhoFloor float64) ([]Alarm, DetectState) {
 }
 
 func detectPooled(obs []Obs, rhoFloor, h float64, minHist int) ([]Alarm, DetectState) {
-	var chunks []Obs
-	var first, last []int
+	// At most a chunk per observation.
+	chunks := make([]Obs, 0, len(obs))
+	first, last := make([]int, 0, len(obs)), make([]int, 0, len(obs))
 	pend := map[string]*Obs{}
 	pendFirst := map[string]int{}
 	for i, o := range obs {

@@ -146,6 +146,7 @@ type Trend struct {
 type stratum struct {
 	x, n [2]float64
 	obs  [2][]Obs
+	cnt  [2]int
 }
 
 // CompareWindows tests whether the pass rate changed from prev to cur,
@@ -175,7 +176,7 @@ func CompareWindowsICC(prev, cur []Obs, rhoFloor float64) Trend {
 			}
 			s.x[w] += float64(o.Passed)
 			s.n[w] += float64(o.Tested)
-			s.obs[w] = append(s.obs[w], o)
+			s.cnt[w]++
 			x += o.Passed
 			n += o.Tested
 			batches++
@@ -200,6 +201,22 @@ func CompareWindowsICC(prev, cur []Obs, rhoFloor float64) Trend {
 		ecos = append(ecos, e)
 	}
 	sort.Strings(ecos)
+	// Each stratum's observations, in one array.
+	all := make([]Obs, t.PrevBatches+t.CurBatches)
+	for _, e := range ecos {
+		s := strata[e]
+		for w := range 2 {
+			s.obs[w], all = all[:0:s.cnt[w]], all[s.cnt[w]:]
+		}
+	}
+	for w, obs := range [2][]Obs{prev, cur} {
+		for _, o := range obs {
+			if o.Tested != 0 {
+				s := strata[o.Eco]
+				s.obs[w] = append(s.obs[w], o)
+			}
+		}
+	}
 	// Intra-batch correlation: a moment estimate about each ecosystem x
 	// window's own rate.
 	var groups [][]Obs

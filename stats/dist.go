@@ -273,7 +273,7 @@ func ClusteredMcNemar(d []int64) (p float64, informative int) {
 	// The sign-flip distribution is exact up to ExactClusters informative
 	// clusters; beyond, the chi-square form is close (many clusters).
 	var s, total, sq float64
-	var abs []int64
+	abs := make([]int64, 0, len(d))
 	for _, v := range d {
 		if v == 0 {
 			continue
