@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -177,6 +178,25 @@ func buildReport(fsys fs.FS, name string, o ReportOptions) (*Report, []*batch, e
 // report is the one buildReport computes alone; they are finished in
 // parallel.
 func buildReports(fsys fs.FS, name string, opts []ReportOptions) ([]*Report, []*batch, error) {
+	return buildReportsWith(fsys, name, opts, nil)
+}
+
+// reportHooks let the caller of buildReportsWith follow the batch-run
+// records as they are read, and set the reports' windows from them (the
+// job summary, whose windows end at the batch it describes).
+type reportHooks struct {
+	// run sees each batch-run record, in reading order; the record is
+	// valid only during the call (reader.Options.Reuse).
+	run func(*model.BatchRun)
+	// plan sets, once the batch-run records are read, each report's
+	// window and clock (Last, Since, Until, Now) and nothing else.
+	plan func(opts []ReportOptions) error
+	// commits is set to the batches' commits (reader.Reader.Commits).
+	commits *reader.Commits
+}
+
+// buildReportsWith is buildReports with hooks (nil: none).
+func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHooks) ([]*Report, []*batch, error) {
 	var levels []*level
 	levelOf := make([]*level, len(opts))
 	opts = slices.Clone(opts)
@@ -223,6 +243,9 @@ func buildReports(fsys fs.FS, name string, opts []ReportOptions) ([]*Report, []*
 		for _, l := range levels {
 			l.add(b, order)
 		}
+		if h != nil && h.run != nil {
+			h.run(b)
+		}
 	})
 	if err != nil {
 		return nil, nil, err
@@ -235,6 +258,26 @@ func buildReports(fsys fs.FS, name string, opts []ReportOptions) ([]*Report, []*
 	}
 	for _, l := range levels {
 		l.settle()
+	}
+	if h != nil {
+		h.commits = commits
+		if h.plan != nil {
+			planned := slices.Clone(opts)
+			if err := h.plan(planned); err != nil {
+				return nil, nil, err
+			}
+			for i, p := range planned {
+				was := opts[i]
+				was.Last, was.Since, was.Until, was.Now = p.Last, p.Since, p.Until, p.Now
+				if !reflect.DeepEqual(was, p) {
+					return nil, nil, fmt.Errorf("report %d: the plan changed more than the window", i)
+				}
+				if err := p.Validate(); err != nil {
+					return nil, nil, err
+				}
+			}
+			opts = planned
+		}
 	}
 	views := make([]*view, len(opts))
 	for i, o := range opts {

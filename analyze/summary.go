@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -129,102 +130,85 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	// Every run is kept as its budget entry (the budget needs them all);
-	// whole records only for the runs the summary may describe or compare
-	// with: those named BatchID, the newest, and each ecosystem's two
-	// newest that tested something. Others are fetched by a second reading
-	// when needed (a batch named whose previous batch is older).
-	rd := reader.New(fsys, name, reader.Options{})
-	var runs []summaryRun
-	kept := map[int]*model.BatchRun{}
-	var newest summaryRun
-	ecoTop := map[string][2]summaryRun{}
-	later := func(a, b summaryRun) bool { // a after b, in the history's order
-		if !a.ts.Equal(b.ts) {
-			return a.ts.After(b.ts)
-		}
-		return a.order > b.order
+	// The reports quoted: after the batch, before it (for a batch with
+	// one), and at the finest level; their windows end at the batch.
+	ro := o.Report
+	if ro.Now.IsZero() {
+		ro.Now = time.Now() // replaced by the batch's time
 	}
-	// candidate reports whether the run at order is still one whose whole
-	// record is kept; drop lets it go when it is not.
-	candidate := func(order int) bool {
-		r := runs[order-1]
-		top := ecoTop[r.ecosystem]
-		return order == newest.order || o.BatchID != "" && r.id == o.BatchID ||
-			top[0].batch != nil && top[0].order == order || top[1].batch != nil && top[1].order == order
+	ro.Since, ro.Last = time.Time{}, 0
+	fo := ro
+	fo.By = model.LevelFamily
+	fo.Ecosystems, fo.Platforms = nil, nil
+	var (
+		sr  = newSummaryRuns(o)
+		pk  summaryPick
+		err error
+	)
+	// windows ends each report's window at the batch: after, before and
+	// the finest level, in that order.
+	windows := func(group []ReportOptions) {
+		ts := pk.b.Timestamp
+		group[0].Now, group[0].Until = ts, ts
+		group[1].Now, group[1].Until = ts, ts.Add(-time.Nanosecond)
+		group[2].Now, group[2].Until = ts, ts
 	}
-	drop := func(r summaryRun) {
-		if r.batch != nil && !candidate(r.order) {
-			delete(kept, r.order)
-		}
-	}
-	err := rd.Metrics(func(b *model.BatchRun) {
-		r := summaryRun{batch: budgetBatch(b), tested: b.Tested() > 0}
-		r.order = len(runs) + 1
-		runs = append(runs, r)
-		keep := o.BatchID != "" && b.BatchID == o.BatchID
-		if newest.batch == nil || later(r, newest) {
-			old := newest
-			newest, keep = r, true
-			drop(old)
-		}
-		if r.tested {
-			top := ecoTop[b.Ecosystem]
-			var out summaryRun
-			switch {
-			case top[0].batch == nil || later(r, top[0]):
-				out, top[0], top[1] = top[1], r, top[0]
-				keep = true
-			case top[1].batch == nil || later(r, top[1]):
-				out, top[1] = top[1], r
-				keep = true
+	var reps []*Report
+	var commits *reader.Commits
+	if summarySkipsOutcomes {
+		// The insights compared before and after the batch (capability
+		// gaps and incidents, insightChanges) come from the failure and
+		// batch-run records only: those two reports leave the outcome
+		// records unread and compute nothing else (insightsOnly). The
+		// report at the finest level reads the outcome records, and the
+		// failure records only where a batch's record does not count its
+		// infrastructure failures. The three are computed in one reading
+		// of the records (buildReports), which also gives the summary the
+		// batch-run records; the report before a batch without one has
+		// an empty window and is not quoted.
+		group := []ReportOptions{ro, ro, fo}
+		group[0].insightsOnly, group[1].insightsOnly = true, true
+		group[2].skipFailures, group[2].detectorOnly = true, true
+		sr.clone = true
+		h := &reportHooks{run: sr.add, plan: func(opts []ReportOptions) error {
+			if pk, err = sr.pick(fsys, name); err != nil {
+				return err
 			}
-			ecoTop[b.Ecosystem] = top
-			drop(out)
+			windows(opts)
+			return nil
+		}}
+		if reps, _, err = buildReportsWith(fsys, name, group, h); err != nil {
+			return nil, err
 		}
-		if keep {
-			kept[r.order] = b
+		commits = h.commits
+	} else {
+		// Each report whole and on its own (the reference the tests hold
+		// the above to).
+		rd := reader.New(fsys, name, reader.Options{})
+		if err := rd.Metrics(sr.add); err != nil {
+			return nil, err
 		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(runs) == 0 {
-		return nil, fmt.Errorf("%s holds no batch-run records", name)
-	}
-	sort.SliceStable(runs, func(i, j int) bool { return runs[i].ts.Before(runs[j].ts) })
-	idx := len(runs) - 1
-	if o.BatchID != "" {
-		idx = -1
-		for i := len(runs) - 1; i >= 0; i-- {
-			if runs[i].id == o.BatchID {
-				idx = i
-				break
+		if pk, err = sr.pick(fsys, name); err != nil {
+			return nil, err
+		}
+		if commits, err = rd.Commits(); err != nil {
+			return nil, err
+		}
+		group := []ReportOptions{ro, ro, fo}
+		windows(group)
+		for i, o := range group {
+			if i == 1 && pk.idx == 0 {
+				reps = append(reps, nil)
+				continue
 			}
-		}
-		if idx < 0 {
-			return nil, fmt.Errorf("batch %s is not recorded in %s", o.BatchID, name)
-		}
-	}
-	var prev *model.BatchRun
-	prevAt := -1
-	for i := idx - 1; i >= 0; i-- {
-		if runs[i].ecosystem == runs[idx].ecosystem && runs[i].tested {
-			prevAt = i
-			break
+			r, err := BuildReport(fsys, name, o)
+			if err != nil {
+				return nil, err
+			}
+			reps = append(reps, r)
 		}
 	}
-	need := []int{runs[idx].order}
-	if prevAt >= 0 {
-		need = append(need, runs[prevAt].order)
-	}
-	if err := fetchRuns(fsys, name, kept, need); err != nil {
-		return nil, err
-	}
-	b := kept[runs[idx].order]
-	if prevAt >= 0 {
-		prev = kept[runs[prevAt].order]
-	}
+	b, prev := pk.b, pk.prev
 	s := &Summary{
 		BatchID: b.BatchID, Ecosystem: b.Ecosystem, Ecosystems: b.Ecosystems, Timestamp: b.Timestamp,
 		SchemaVersion: b.SchemaVersion, Total: b.Total, Generated: b.Generated, Merged: b.Merged,
@@ -268,10 +252,6 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	// The batch's failures, with message excerpts. Lines that certainly
 	// belong to other batches are passed over undecoded; the report below
 	// reads them all (and counts the data's problems).
-	commits, err := rd.Commits()
-	if err != nil {
-		return nil, err
-	}
 	frd := reader.New(fsys, name, reader.Options{MaxProblems: 1, Commits: commits, OnlyBatch: b.BatchID})
 	cats := map[string]map[string]int64{}
 	files := map[string]bool{}
@@ -315,57 +295,16 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	}
 	sort.Strings(s.FailureFiles)
 
-	// The report as of this batch, and as of just before it.
-	ro := o.Report
-	ro.Now = b.Timestamp
-	budgetRuns := make([]*batch, 0, len(runs))
-	for _, r := range runs {
+	budgetRuns := make([]*batch, 0, len(sr.runs))
+	for _, r := range sr.runs {
 		budgetRuns = append(budgetRuns, r.batch)
 	}
-	s.Budget = computeBudget(budgetRuns, ro)
-	ro.Since, ro.Last = time.Time{}, 0
-	ro.Until = b.Timestamp
-	// The insights compared before and after the batch (capability gaps
-	// and incidents, insightChanges) come from the failure and batch-run
-	// records only: those two reports leave the outcome records unread and
-	// compute nothing else (insightsOnly). The
-	// report at the finest level (fine) reads the outcome records, and the
-	// failure records only where a batch's record does not count its
-	// infrastructure failures. The three are computed in one reading of
-	// the records (buildReports).
-	group := []ReportOptions{ro} // after, before (for a batch with one), fine
-	if idx > 0 {
-		bo := ro
-		bo.Until = b.Timestamp.Add(-time.Nanosecond)
-		group = append(group, bo)
-	}
-	fo := ro
-	fo.By = model.LevelFamily
-	fo.Ecosystems, fo.Platforms = nil, nil
-	group = append(group, fo)
-	var reps []*Report
-	if summarySkipsOutcomes {
-		for i := range group[:len(group)-1] {
-			group[i].insightsOnly = true
-		}
-		group[len(group)-1].skipFailures, group[len(group)-1].detectorOnly = true, true
-		if reps, _, err = buildReports(fsys, name, group); err != nil {
-			return nil, err
-		}
-	} else {
-		// Each report whole and on its own (the reference the tests hold
-		// the above to).
-		for _, o := range group {
-			r, err := BuildReport(fsys, name, o)
-			if err != nil {
-				return nil, err
-			}
-			reps = append(reps, r)
-		}
-	}
-	after, fine := reps[0], reps[len(reps)-1]
+	bo := o.Report
+	bo.Now = b.Timestamp
+	s.Budget = computeBudget(budgetRuns, bo)
+	after, fine := reps[0], reps[2]
 	var before *Report
-	if idx > 0 {
+	if pk.idx > 0 {
 		before = reps[1]
 	}
 	s.NewInsights, s.ClearedInsights = insightChanges(before, after)
@@ -513,6 +452,148 @@ func Excerpt(msg string, max int) string {
 type summaryRun struct {
 	*batch
 	tested bool
+}
+
+// summaryRuns follows the batch-run records as they are read: every run as
+// its budget entry (the budget needs them all), and whole records only for
+// the runs the summary may describe or compare with: the one named
+// BatchID, the newest, and each ecosystem's two newest that tested
+// something. Others are fetched by a second reading when needed (a batch
+// named whose previous batch is older).
+type summaryRuns struct {
+	o      SummaryOptions
+	runs   []summaryRun
+	kept   map[int]*model.BatchRun
+	newest summaryRun
+	ecoTop map[string][2]summaryRun
+	// clone copies the records kept (a reader that reuses its records).
+	clone bool
+}
+
+func newSummaryRuns(o SummaryOptions) *summaryRuns {
+	return &summaryRuns{o: o, kept: map[int]*model.BatchRun{}, ecoTop: map[string][2]summaryRun{}}
+}
+
+// later reports whether a comes after b, in the history's order.
+func later(a, b summaryRun) bool {
+	if !a.ts.Equal(b.ts) {
+		return a.ts.After(b.ts)
+	}
+	return a.order > b.order
+}
+
+// candidate reports whether the run at order is still one whose whole
+// record is kept.
+func (sr *summaryRuns) candidate(order int) bool {
+	r := sr.runs[order-1]
+	top := sr.ecoTop[r.ecosystem]
+	return order == sr.newest.order || sr.o.BatchID != "" && r.id == sr.o.BatchID ||
+		top[0].batch != nil && top[0].order == order || top[1].batch != nil && top[1].order == order
+}
+
+// drop lets a run's record go when it is no longer a candidate.
+func (sr *summaryRuns) drop(r summaryRun) {
+	if r.batch != nil && !sr.candidate(r.order) {
+		delete(sr.kept, r.order)
+	}
+}
+
+// add follows one batch-run record.
+func (sr *summaryRuns) add(b *model.BatchRun) {
+	r := summaryRun{batch: budgetBatch(b), tested: b.Tested() > 0}
+	r.order = len(sr.runs) + 1
+	sr.runs = append(sr.runs, r)
+	keep := sr.o.BatchID != "" && b.BatchID == sr.o.BatchID
+	if sr.newest.batch == nil || later(r, sr.newest) {
+		old := sr.newest
+		sr.newest, keep = r, true
+		sr.drop(old)
+	}
+	if r.tested {
+		top := sr.ecoTop[b.Ecosystem]
+		var out summaryRun
+		switch {
+		case top[0].batch == nil || later(r, top[0]):
+			out, top[0], top[1] = top[1], r, top[0]
+			keep = true
+		case top[1].batch == nil || later(r, top[1]):
+			out, top[1] = top[1], r
+			keep = true
+		}
+		sr.ecoTop[b.Ecosystem] = top
+		sr.drop(out)
+	}
+	if keep {
+		if sr.clone {
+			b = cloneRun(b)
+		}
+		sr.kept[r.order] = b
+	}
+}
+
+// cloneRun copies a batch-run record a reader reuses: its maps (its
+// strings, slices and numbers pointed to stay valid).
+func cloneRun(b *model.BatchRun) *model.BatchRun {
+	c := *b
+	c.Platforms = maps.Clone(b.Platforms)
+	c.Ecosystems = maps.Clone(b.Ecosystems)
+	c.JobSeconds = maps.Clone(b.JobSeconds)
+	if b.ByEcosystem != nil {
+		c.ByEcosystem = make(map[string]map[string]model.Counts, len(b.ByEcosystem))
+		for e, m := range b.ByEcosystem {
+			c.ByEcosystem[e] = maps.Clone(m)
+		}
+	}
+	c.Source.Raw = nil
+	return &c
+}
+
+// summaryPick is the batch a summary describes (its position among the
+// runs in time order) and the batch of its ecosystem before it, if any.
+type summaryPick struct {
+	idx     int
+	b, prev *model.BatchRun
+}
+
+// pick finds the batch described, once every batch-run record is read.
+func (sr *summaryRuns) pick(fsys fs.FS, name string) (summaryPick, error) {
+	runs := sr.runs
+	if len(runs) == 0 {
+		return summaryPick{}, fmt.Errorf("%s holds no batch-run records", name)
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].ts.Before(runs[j].ts) })
+	idx := len(runs) - 1
+	if sr.o.BatchID != "" {
+		idx = -1
+		for i := len(runs) - 1; i >= 0; i-- {
+			if runs[i].id == sr.o.BatchID {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			return summaryPick{}, fmt.Errorf("batch %s is not recorded in %s", sr.o.BatchID, name)
+		}
+	}
+	prevAt := -1
+	for i := idx - 1; i >= 0; i-- {
+		if runs[i].ecosystem == runs[idx].ecosystem && runs[i].tested {
+			prevAt = i
+			break
+		}
+	}
+	need := []int{runs[idx].order}
+	if prevAt >= 0 {
+		need = append(need, runs[prevAt].order)
+	}
+	if err := fetchRuns(fsys, name, sr.kept, need); err != nil {
+		return summaryPick{}, err
+	}
+	pk := summaryPick{idx: idx, b: sr.kept[runs[idx].order]}
+	if prevAt >= 0 {
+		pk.prev = sr.kept[runs[prevAt].order]
+	}
+	return pk, nil
 }
 
 // fetchRuns reads the metrics again for the runs (by position) not in

@@ -341,3 +341,55 @@ func TestFailureExtensions(t *testing.T) {
 		t.Fatalf("%d capability gaps and %d incidents in the reports compared", gaps, incidents)
 	}
 }
+
+// TestReportPlan: a plan may set the reports' windows and clocks, which
+// the reports then have, and nothing else.
+func TestReportPlan(t *testing.T) {
+	dir := t.TempDir()
+	so := simulate.DefaultOptions
+	so.Batches, so.Seed = 20, 3
+	if _, err := simulate.Write(dir, so); err != nil {
+		t.Fatal(err)
+	}
+	fsys := os.DirFS(dir)
+	base := DefaultReportOptions(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	runs := 0
+	var last time.Time
+	h := &reportHooks{
+		run: func(b *model.BatchRun) {
+			runs++
+			if b.Timestamp.After(last) {
+				last = b.Timestamp
+			}
+		},
+		plan: func(opts []ReportOptions) error {
+			opts[0].Until, opts[0].Now = last.Add(-time.Nanosecond), last
+			return nil
+		},
+	}
+	got, _, err := buildReportsWith(fsys, dir, []ReportOptions{base}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 20 || h.commits == nil {
+		t.Fatalf("the hooks saw %d runs and commits %v", runs, h.commits)
+	}
+	want := base
+	want.Until, want.Now = last.Add(-time.Nanosecond), last
+	alone, _, err := buildReport(fsys, dir, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(alone)
+	b, _ := json.Marshal(got[0])
+	if string(a) != string(b) || alone.Batches != 19 {
+		t.Fatalf("the planned report (%d batches) differs from the report alone (%d):\n%s\n%s", got[0].Batches, alone.Batches, b, a)
+	}
+	h.plan = func(opts []ReportOptions) error {
+		opts[0].By = model.LevelFamily
+		return nil
+	}
+	if _, _, err := buildReportsWith(fsys, dir, []ReportOptions{base}, h); err == nil {
+		t.Fatal("a plan changed the level")
+	}
+}
