@@ -115,6 +115,7 @@ type copyCursor struct {
 	fileIdx uint64
 	id      string
 	b       *copyBatch
+	buf     []byte // the fields hashed
 }
 
 // cursor returns a cursor reading the file of index fileIdx (fileIndex).
@@ -151,34 +152,30 @@ func (cc *copyCursor) repeated(f *model.Failure) (place, bool) {
 	}
 	// The strings' lengths are written first, so that no two different
 	// records write the same bytes.
+	// The fields are laid out in one buffer and hashed at once.
 	strs := [...]string{f.AttemptID, f.Ecosystem, f.Environment, f.PackageID, f.RawCategory, f.Category, f.Subcategory}
-	var lens [16 * binary.MaxVarintLen64]byte
-	l := binary.AppendUvarint(lens[:0], uint64(len(f.BlockedBy)))
+	buf := binary.AppendUvarint(cc.buf[:0], uint64(len(f.BlockedBy)))
 	for _, s := range strs {
-		l = binary.AppendUvarint(l, uint64(len(s)))
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
 	}
 	for _, b := range f.BlockedBy {
-		l = binary.AppendUvarint(l, uint64(len(b)))
+		buf = binary.AppendUvarint(buf, uint64(len(b)))
 	}
-	var h maphash.Hash
-	h.SetSeed(cc.c.seed)
-	h.Write(l)
 	for _, s := range strs {
-		h.WriteString(s)
+		buf = append(buf, s...)
 	}
 	for _, b := range f.BlockedBy {
-		h.WriteString(b)
+		buf = append(buf, b...)
 	}
 	ec := int64(-1)
 	if f.ExitCode != nil {
 		ec = int64(*f.ExitCode)
 	}
-	var nums [24]byte
-	binary.LittleEndian.PutUint64(nums[0:], uint64(ec))
-	binary.LittleEndian.PutUint64(nums[8:], uint64(f.Attempts))
-	binary.LittleEndian.PutUint64(nums[16:], uint64(f.Timestamp.UnixNano()))
-	h.Write(nums[:])
-	key := max(h.Sum64(), 1) // 0 marks an empty slot
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(ec))
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(f.Attempts))
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(f.Timestamp.UnixNano()))
+	cc.buf = buf
+	key := max(maphash.Bytes(cc.c.seed, buf), 1) // 0 marks an empty slot
 	at := cc.fileIdx<<32 | uint64(uint32(f.Source.Line))
 
 	b := cc.b
