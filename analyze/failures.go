@@ -183,7 +183,7 @@ func (fa *failureAgg) merge(other *failureAgg) {
 	for i, s := range other.ids.pkgs {
 		pkgs[i] = fa.ids.pkg(s)
 	}
-	plats := make([]uint16, len(other.ids.plats))
+	plats := make([]uint32, len(other.ids.plats))
 	for i, s := range other.ids.plats {
 		plats[i] = fa.ids.plat(s)
 	}
@@ -292,7 +292,7 @@ type failureAgg struct {
 	lastPkgIdx              uint32
 	lastRollSet, lastPkgSet bool
 	lastPlatEnv             string
-	lastPlat                uint16
+	lastPlat                uint32
 	lastPlatSet             bool
 
 	catCount  map[string]map[string]int64     // platform -> category -> failures
@@ -349,12 +349,12 @@ const depsElsewhere = 255
 
 type gapKey struct {
 	pkg  uint32
-	plat uint16
+	plat uint32
 }
 
 type blockKey struct {
 	pkg, dep uint32
-	plat     uint16
+	plat     uint32
 }
 
 type prevKey struct{ pkg, cause uint32 }
@@ -365,7 +365,7 @@ type ids struct {
 	pkgs    []string
 	pkgIdx  map[string]uint32
 	plats   []string
-	platIdx map[string]uint16
+	platIdx map[string]uint32
 	names   []string
 	nameIdx map[string]uint32
 	causes  []causeKey
@@ -373,7 +373,7 @@ type ids struct {
 }
 
 func newIDs() ids {
-	return ids{pkgIdx: map[string]uint32{}, platIdx: map[string]uint16{}, nameIdx: map[string]uint32{}, causeAt: map[causeKey]uint32{}}
+	return ids{pkgIdx: map[string]uint32{}, platIdx: map[string]uint32{}, nameIdx: map[string]uint32{}, causeAt: map[causeKey]uint32{}}
 }
 
 func (d *ids) pkg(s string) uint32 {
@@ -386,12 +386,13 @@ func (d *ids) pkg(s string) uint32 {
 	return i
 }
 
-// plat numbers a rolled platform ID; a report has a few dozen at most
-// (each roll-up level of the environments met), far below 65,536.
-func (d *ids) plat(s string) uint16 {
+// plat numbers a rolled platform ID: a few dozen in a history whose
+// environments follow the platform grammar, as many as the data names
+// otherwise.
+func (d *ids) plat(s string) uint32 {
 	i, ok := d.platIdx[s]
 	if !ok {
-		i = uint16(len(d.plats))
+		i = uint32(len(d.plats))
 		d.plats = append(d.plats, s)
 		d.platIdx[s] = i
 	}
@@ -513,7 +514,11 @@ func (fa *failureAgg) add(f *model.Failure) {
 	var depBuf [4]uint32
 	deps := depBuf[:0]
 	for _, d := range f.BlockedBy {
-		deps = append(deps, fa.ids.name(d))
+		// A blocker named twice counts once: the gap states intersect
+		// sets, whatever order the records are merged in.
+		if di := fa.ids.name(d); !slices.Contains(deps, di) {
+			deps = append(deps, di)
+		}
 	}
 	if !fa.gapsOnly {
 		fa.catN[[2]uint32{uint32(pi), cat}]++
@@ -572,7 +577,7 @@ func (fa *failureAgg) roll(env string) rolled {
 
 // platIdx numbers the rolled platform id of environment env, remembering
 // the last one.
-func (fa *failureAgg) platIdx(env, id string) uint16 {
+func (fa *failureAgg) platIdx(env, id string) uint32 {
 	if !fa.lastPlatSet || env != fa.lastPlatEnv {
 		fa.lastPlatEnv, fa.lastPlat, fa.lastPlatSet = env, fa.ids.plat(id), true
 	}
@@ -590,7 +595,7 @@ func (fa *failureAgg) pkg(id string) uint32 {
 // curKey is a cause of the window's failures by index: a blocker (dep) or
 // a recipe category.
 type curKey struct {
-	plat uint16
+	plat uint32
 	dep  bool
 	name uint32
 }

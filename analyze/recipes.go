@@ -99,16 +99,20 @@ type recipeAgg struct {
 	recipes   []string
 	recipeIdx map[string]uint32
 	plats     []string
-	platIdx   map[string]uint16
+	platIdx   map[string]uint32
 	// pairsOf holds, at recipe * stride + platform, the pair + 1 (0: none
-	// yet); stride grows with the platforms (a few times in a history).
-	pairsOf []uint32
-	stride  int
-	pairOf  chunked[uint64] // pair -> recipe<<16 | platform
-	cats    []string
-	catIdx  map[string]uint16
-	vers    []string
-	verIdx  map[string]uint32
+	// yet), for the first maxDense platforms; stride grows with them (a
+	// few times in a history). morePairs holds the pairs of the platforms
+	// after those (recipe<<32 | platform -> pair + 1), which only a
+	// history naming very many platforms has.
+	pairsOf   []uint32
+	stride    int
+	morePairs map[uint64]uint32
+	pairOf    chunked[uint64] // pair -> recipe<<32 | platform
+	cats      []string
+	catIdx    map[string]uint16
+	vers      []string
+	verIdx    map[string]uint32
 
 	// packed holds each batch's entries (history position -> packed
 	// entries, grouped by recipe) up to the window's end.
@@ -140,7 +144,7 @@ type recipeAgg struct {
 }
 
 func newRecipeAgg(start, end int) *recipeAgg {
-	return &recipeAgg{recipeIdx: map[string]uint32{}, platIdx: map[string]uint16{},
+	return &recipeAgg{recipeIdx: map[string]uint32{}, platIdx: map[string]uint32{},
 		catIdx: map[string]uint16{}, verIdx: map[string]uint32{"": 0}, vers: []string{""}, packed: map[int][]uint32{},
 		segs: map[uint32]flakySeg{}, stillOf: map[uint32]int32{},
 		start: start, end: end, last: -1}
@@ -162,32 +166,49 @@ func (ra *recipeAgg) pair(recipe string, plat string) uint32 {
 	ri := ra.recipe(recipe)
 	pi, ok := ra.platIdx[plat]
 	if !ok {
-		pi = uint16(len(ra.plats))
+		pi = uint32(len(ra.plats))
 		ra.plats = append(ra.plats, plat)
 		ra.platIdx[plat] = pi
 	}
 	return ra.pairAt(ri, pi)
 }
 
+// maxDense is how many platforms pairsOf lays out for every recipe (a
+// variable for tests).
+var maxDense uint32 = 64
+
 // pairAt is the pair of recipe index ri and platform index pi, made when new.
-func (ra *recipeAgg) pairAt(ri uint32, pi uint16) uint32 {
-	if int(pi) >= ra.stride {
-		ra.widen(int(pi) + 1)
-	}
-	at := int(ri)*ra.stride + int(pi)
-	if ra.pairsOf[at] != 0 {
-		return ra.pairsOf[at] - 1
+func (ra *recipeAgg) pairAt(ri uint32, pi uint32) uint32 {
+	key := uint64(ri)<<32 | uint64(pi)
+	var slot *uint32
+	if pi < maxDense {
+		if int(pi) >= ra.stride {
+			ra.widen(int(pi) + 1)
+		}
+		slot = &ra.pairsOf[int(ri)*ra.stride+int(pi)]
+		if *slot != 0 {
+			return *slot - 1
+		}
+	} else if p, ok := ra.morePairs[key]; ok {
+		return p - 1
 	}
 	id := uint32(ra.pairOf.len())
-	ra.pairOf.add(uint64(ri)<<16 | uint64(pi))
+	ra.pairOf.add(key)
 	ra.states.add(pairState{lastPos: -1, sincePos: -1, lastFlip: -1})
-	ra.pairsOf[at] = id + 1
+	if slot != nil {
+		*slot = id + 1
+	} else {
+		if ra.morePairs == nil {
+			ra.morePairs = map[uint64]uint32{}
+		}
+		ra.morePairs[key] = id + 1
+	}
 	return id
 }
 
 // widen lays pairsOf out again for stride platforms.
 func (ra *recipeAgg) widen(stride int) {
-	stride = max(stride, len(ra.plats))
+	stride = min(max(stride, len(ra.plats)), int(maxDense))
 	out := make([]uint32, len(ra.recipes)*stride)
 	for ri := range ra.recipes {
 		copy(out[ri*stride:], ra.pairsOf[ri*ra.stride:(ri+1)*ra.stride])
@@ -202,21 +223,36 @@ func (ra *recipeAgg) lookup(recipe, plat string) (uint32, bool) {
 		return 0, false
 	}
 	pi, ok := ra.platIdx[plat]
-	if !ok || int(pi) >= ra.stride || ra.pairsOf[int(ri)*ra.stride+int(pi)] == 0 {
+	if !ok {
+		return 0, false
+	}
+	if pi >= maxDense {
+		p, ok := ra.morePairs[uint64(ri)<<32|uint64(pi)]
+		return p - 1, ok
+	}
+	if int(pi) >= ra.stride || ra.pairsOf[int(ri)*ra.stride+int(pi)] == 0 {
 		return 0, false
 	}
 	return ra.pairsOf[int(ri)*ra.stride+int(pi)] - 1, true
 }
 
-func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[*ra.pairOf.at(int(pair))>>16] }
+func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[*ra.pairOf.at(int(pair))>>32] }
 func (ra *recipeAgg) platOf(pair uint32) string   { return ra.plats[ra.platIdxOf(pair)] }
 
 // platIdxOf is the index in plats of a pair's platform.
-func (ra *recipeAgg) platIdxOf(pair uint32) uint64 { return *ra.pairOf.at(int(pair)) & 0xffff }
+func (ra *recipeAgg) platIdxOf(pair uint32) uint64 { return *ra.pairOf.at(int(pair)) & 0xffffffff }
 
 func (ra *recipeAgg) intern(m map[string]uint16, list *[]string, s string) uint16 {
 	if i, ok := m[s]; ok {
 		return i
+	}
+	if len(*list) >= math.MaxUint16 {
+		// More names than 16 bits number (a history that names that
+		// many categories): the rest share the last one.
+		s = moreNames
+		if i, ok := m[s]; ok {
+			return i
+		}
 	}
 	i := uint16(len(*list))
 	*list = append(*list, s)
@@ -233,6 +269,9 @@ func (ra *recipeAgg) version(s string) uint32 {
 	ra.verIdx[s] = i
 	return i
 }
+
+// moreNames stands for the names past the 65,535th (recipeAgg.intern).
+const moreNames = "(more names than a report tells apart)"
 
 // release lets go of the per-batch outcomes once exclusion, flake rates
 // and paired comparisons have them; the per-pair states stay.
@@ -279,7 +318,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 	var (
 		ids      []string // rolled platform IDs of the record
 		col      []int    // record platform -> index in ids, -1 dropped
-		platOf   []uint16 // index in ids -> platform index
+		platOf   []uint32 // index in ids -> platform index
 		kinds    []uint8
 		cats     []uint16
 		entries  []ocEntry
@@ -321,7 +360,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		for _, id := range ids {
 			pi, ok := ra.platIdx[id]
 			if !ok {
-				pi = uint16(len(ra.plats))
+				pi = uint32(len(ra.plats))
 				ra.plats = append(ra.plats, id)
 				ra.platIdx[id] = pi
 			}
@@ -506,7 +545,7 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 					ra.stills = append(ra.stills, tr)
 				}
 			case tr.kind != 0:
-				pi := int(*ra.pairOf.at(int(e.pair)) & 0xffff)
+				pi := int(ra.platIdxOf(e.pair))
 				for len(ra.counts) <= pi {
 					ra.counts = append(ra.counts, [2]int{})
 				}

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -247,5 +249,58 @@ func TestRecipeClaimsCalibration(t *testing.T) {
 func TestPairStateSize(t *testing.T) {
 	if n := unsafe.Sizeof(pairState{}); n > 32 {
 		t.Errorf("pairState is %d bytes, more than 32", n)
+	}
+}
+
+// TestSparsePairs: the pairs of platforms past the first maxDense are
+// kept in a map (a history naming very many platforms stays within memory
+// per recipe), and the report is the same whichever way a pair is kept.
+func TestSparsePairs(t *testing.T) {
+	dir := t.TempDir()
+	so := simulate.DefaultOptions
+	so.Batches, so.Seed = 40, 11
+	if _, err := simulate.Write(dir, so); err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultReportOptions(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	o.By = model.LevelFamily
+	report := func() string {
+		rep, err := BuildReport(os.DirFS(dir), dir, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Transitions) == 0 || len(rep.Paired) == 0 {
+			t.Fatalf("%d transitions, %d paired comparisons: the recipe histories were not read", len(rep.Transitions), len(rep.Paired))
+		}
+		b, _ := json.Marshal(rep)
+		return string(b)
+	}
+	dense := report()
+	defer func(m uint32) { maxDense = m }(maxDense)
+	for _, m := range []uint32{0, 1, 3} {
+		maxDense = m
+		if got := report(); got != dense {
+			t.Fatalf("with %d platforms laid out densely the report differs:\n%s\n%s", m, got, dense)
+		}
+	}
+	// Many platforms: the dense layout stays maxDense wide.
+	maxDense = 4
+	ra := newRecipeAgg(0, 0)
+	for p := range 50 {
+		for r := range 30 {
+			ra.pair(fmt.Sprintf("npm:r%d", r), fmt.Sprintf("linux-p%d", p))
+		}
+	}
+	if ra.stride > 4 || len(ra.pairsOf) > 30*4 || len(ra.morePairs) != 30*46 || ra.states.len() != 30*50 {
+		t.Fatalf("stride %d, %d dense slots, %d pairs in the map, %d pairs", ra.stride, len(ra.pairsOf), len(ra.morePairs), ra.states.len())
+	}
+	for p := range 50 {
+		for r := range 30 {
+			rec, plat := fmt.Sprintf("npm:r%d", r), fmt.Sprintf("linux-p%d", p)
+			pair, ok := ra.lookup(rec, plat)
+			if !ok || ra.recipeOf(pair) != rec || ra.platOf(pair) != plat {
+				t.Fatalf("%s on %s: pair %d, %v (%s, %s)", rec, plat, pair, ok, ra.recipeOf(pair), ra.platOf(pair))
+			}
+		}
 	}
 }

@@ -393,3 +393,64 @@ func TestReportPlan(t *testing.T) {
 		t.Fatal("a plan changed the level")
 	}
 }
+
+// TestDuplicateBlockers: a blocker named twice in a record counts once,
+// in a report computed alone (records read in file order) and in one
+// extended from another (merged in another order).
+func TestDuplicateBlockers(t *testing.T) {
+	dir := t.TempDir()
+	so := simulate.DefaultOptions
+	so.Batches, so.Seed = 12, 9
+	if _, err := simulate.Write(dir, so); err != nil {
+		t.Fatal(err)
+	}
+	fsys := os.DirFS(dir)
+	var times []time.Time
+	rd := reader.New(fsys, dir, reader.Options{SkipMessages: true})
+	if err := rd.Metrics(func(b *model.BatchRun) { times = append(times, b.Timestamp) }); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	last, first := times[len(times)-1], times[0]
+	f, err := os.OpenFile(filepath.Join(dir, "failures/npm.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The later record (the blocker twice) first in the file.
+	for i := range 40 {
+		pkg := fmt.Sprintf("npm:dup-%d", i)
+		fmt.Fprintf(f, `{"schema_version":1,"ecosystem":"npm","environment":"linux-arch-glibc-arm64","package_id":%q,"category":"missing_dep","blocked_by":["libdup","libdup"],"timestamp":%q}`+"\n", pkg, last.Format(time.RFC3339Nano))
+		fmt.Fprintf(f, `{"schema_version":1,"ecosystem":"npm","environment":"linux-arch-glibc-arm64","package_id":%q,"category":"missing_dep","blocked_by":["libdup"],"timestamp":%q}`+"\n", pkg, first.Format(time.RFC3339Nano))
+	}
+	f.Close()
+	after := DefaultReportOptions(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	after.insightsOnly = true
+	after.Until = last
+	before := after
+	before.Until = last.Add(-time.Nanosecond)
+	together, _, err := buildReports(fsys, dir, []ReportOptions{after, before})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, _, err := buildReport(fsys, dir, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(alone.Insights)
+	b, _ := json.Marshal(together[0].Insights)
+	if string(a) != string(b) {
+		t.Fatalf("the extended report differs from the one computed alone:\n%s\n%s", b, a)
+	}
+	found := false
+	for _, in := range alone.Insights {
+		if in.Kind == KindGap && slices.Equal(in.BlockedBy, []string{"libdup"}) {
+			found = true
+			if in.Recipes != 40 {
+				t.Fatalf("libdup blocks %d recipes, want 40: %s", in.Recipes, in.Evidence)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no gap names libdup: %s", a)
+	}
+}
