@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/batchsli/batchsli/reader"
@@ -35,9 +36,11 @@ type checkpoint struct {
 type checkpointFile struct {
 	path string
 	span reader.Span
-	// mark is reader.PrefixMark of the span's bytes: what is checked
-	// before the checkpoint is read on from.
-	mark reader.Mark
+	// mark is reader.PrefixMark of the span's bytes; ident the file's
+	// identity (store.FileIdentity) when the checkpoint was written, ""
+	// where the system gives none.
+	mark  reader.Mark
+	ident string
 }
 
 type checkpointBatch struct {
@@ -76,6 +79,7 @@ func (c *checkpoint) encode() []byte {
 		out = binary.AppendUvarint(out, uint64(f.span.Lines))
 		out = binary.LittleEndian.AppendUint32(out, f.span.CRC)
 		out = append(out, f.mark[:]...)
+		str(f.ident)
 	}
 	out = binary.AppendUvarint(out, uint64(len(c.seen)))
 	for _, id := range c.seen {
@@ -143,6 +147,7 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 		f.span.CRC = binary.LittleEndian.Uint32(p)
 		copy(f.mark[:], p[4:])
 		p = p[4+len(f.mark):]
+		f.ident = str()
 		c.files = append(c.files, f)
 	}
 	n = count()
@@ -170,10 +175,16 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 	return c, nil
 }
 
+// prefixChecks counts the files whose bytes loadCheckpoint checked whole
+// (for tests).
+var prefixChecks atomic.Int64
+
 // loadCheckpoint returns the checkpoint kept for dir when every file it
 // read is still listed (files lists the data's files now) with the same
-// mark up to where it was read (reader.PrefixMark: its length, and its
-// bytes at the start, the end and spread between).
+// bytes up to where it was read: the same mark (reader.PrefixMark: its
+// length, and its bytes at the start, the end and spread between), and
+// either the same identity as then (store.FileIdentity: no write since)
+// or, when it was written to since, the same CRC-32C of those bytes.
 func loadCheckpoint(cache *store.Cache, root *os.Root, dir string, files map[string]bool) *checkpoint {
 	p, ok := cache.Get(idsKind, idsKey(dir))
 	if !ok {
@@ -188,6 +199,13 @@ func loadCheckpoint(cache *store.Cache, root *os.Root, dir string, files map[str
 			return nil
 		}
 		if m, ok := reader.PrefixMark(root.FS(), f.path, f.span.End); !ok || m != f.mark {
+			return nil
+		}
+		if id, _, ok := store.FileIdentity(root.FS(), f.path, time.Now()); ok && f.ident != "" && id == f.ident {
+			continue
+		}
+		prefixChecks.Add(1)
+		if crc, ok := reader.PrefixCRC(root.FS(), f.path, f.span.End); !ok || crc != f.span.CRC {
 			return nil
 		}
 	}

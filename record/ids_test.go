@@ -4,6 +4,7 @@ package record
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
 	"os"
@@ -288,4 +289,101 @@ func TestIDCheckpointUnclean(t *testing.T) {
 		}
 		scanBoth(t, dir)
 	})
+}
+
+// TestIDCheckpointIdentity: a file record itself appended to is taken by
+// its identity (no write since the checkpoint), without reading its bytes;
+// a file written to since (its times changed, its bytes not) is read whole
+// and taken; a batch ID changed by hand in the middle of a large file, its
+// length kept, where the mark does not look, is seen: record refuses to
+// record that batch again with other results.
+func TestIDCheckpointIdentity(t *testing.T) {
+	dir := t.TempDir()
+	o := AppendOptions{Rand: mathrand.NewChaCha8([32]byte{3})}
+	run, fails := batchAt(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
+	run.BatchID = "2029-01-01-cargo-b0000"
+	if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
+		t.Fatal(err)
+	}
+	// A batch-run file of over 400 KiB: copies of that record under other
+	// IDs (no failures: the reader takes them).
+	p := filepath.Join(dir, "metrics/batch-runs.jsonl")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSuffix(string(data), "\n")
+	var b strings.Builder
+	b.WriteString(line + "\n")
+	for i := 1; b.Len() < 400<<10; i++ {
+		b.WriteString(strings.Replace(line, "b0000", fmt.Sprintf("b%04d", i), 1) + "\n")
+	}
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Two records: the first reads everything and keeps a checkpoint, the
+	// second reads on from it by the files' identities.
+	for i, day := range []int{2, 3} {
+		run, fails := batchAt(time.Date(2029, 2, day, 0, 0, 0, 0, time.UTC))
+		run.BatchID = fmt.Sprintf("2029-02-0%d-cargo-new", day)
+		n := prefixChecks.Load()
+		if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
+			t.Fatal(err)
+		}
+		if checked := prefixChecks.Load() - n; i == 1 && checked != 0 {
+			t.Fatalf("record read %d files whole after a record", checked)
+		}
+	}
+	if !scanBoth(t, dir) {
+		t.Fatal("the checkpoint was not read on from")
+	}
+	// Times changed, bytes not: read whole, and taken.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	n := prefixChecks.Load()
+	if !scanBoth(t, dir) || prefixChecks.Load() == n {
+		t.Fatal("a file touched since the checkpoint was not read whole, or not taken")
+	}
+	// An ID changed by hand where the mark does not look, the length kept.
+	data, err = os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := int64(len(data))
+	hashed := func(off int64) bool {
+		if off < 64<<10 || off >= span-(64<<10)-4096 {
+			return true
+		}
+		for i := int64(1); i <= 15; i++ {
+			s := 64<<10 + (span-(132<<10))*i/16
+			if off >= s-16 && off < s+4<<10 {
+				return true
+			}
+		}
+		return false
+	}
+	victim := ""
+	for i := 1; victim == ""; i++ {
+		id := fmt.Sprintf("b%04d", i)
+		at := int64(strings.Index(string(data), id))
+		if at < 0 {
+			t.Fatal("no ID outside the blocks the mark hashes")
+		}
+		if !hashed(at) && !hashed(at+4) {
+			victim = id
+			data[at] = 'z'
+		}
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	renamed := "2029-01-01-cargo-z" + victim[1:]
+	run, fails = batchAt(time.Date(2029, 3, 1, 0, 0, 0, 0, time.UTC))
+	run.Total = 7 // other results
+	run.BatchID = renamed
+	if w, err := Append(context.Background(), dir, run, fails, nil, o); err == nil || !errors.Is(err, ErrRecordedDifferently) {
+		t.Fatalf("batch %s, committed in %s, recorded again: %+v, %v", renamed, p, w, err)
+	}
 }

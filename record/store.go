@@ -118,10 +118,18 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 		cache = store.OpenCache(dir)
 		defer cache.Close()
 	}
-	ids, err := scanIDs(root, dir, cache)
+	// The checkpoint of what was read is kept when record returns, or,
+	// once the batch is written, the one of what is there then.
+	ids, err := scanIDsFrom(root, dir, cache, nil)
 	if err != nil {
 		return Written{}, err
 	}
+	refreshed := false
+	defer func() {
+		if !refreshed {
+			ids.keep(cache, dir)
+		}
+	}()
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
@@ -230,6 +238,8 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 		done = append(done, u)
 		w.Files = append(w.Files, WrittenFile{Path: filepath.Join(dir, filepath.FromSlash(t.rel)), Records: t.n})
 	}
+	refreshIDs(root, dir, cache, ids)
+	refreshed = true
 	return w, nil
 }
 
@@ -458,8 +468,10 @@ type idSet struct {
 	// seen holds every other batch ID named anywhere: by failure and
 	// outcome records, uncommitted ones too, and v1 batch-run records.
 	seen map[string]bool
-	// resumed is true when a checkpoint was read on from.
+	// resumed is true when a checkpoint was read on from; next is the
+	// checkpoint written, if one was.
 	resumed bool
+	next    *checkpoint
 }
 
 // has reports whether any record names batch ID id.
@@ -475,6 +487,15 @@ func (s idSet) has(id string) bool {
 var scanShortcut = true
 
 func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
+	s, err := scanIDsFrom(root, dir, cache, nil)
+	s.keep(cache, dir)
+	return s, err
+}
+
+// scanIDsFrom is scanIDs read on from checkpoint from, taken as it is
+// (nil: the one kept, when it is still good): for record, which wrote
+// only appends under its lock since it read that one (refreshIDs).
+func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint) (idSet, error) {
 	s := idSet{committed: map[string]committedBatch{}, seen: map[string]bool{}}
 	// The data's files now, in reading order: a checkpoint is used only if
 	// every file it read is among them, unchanged up to where it read.
@@ -491,17 +512,17 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 	for _, f := range files {
 		listed[f] = true
 	}
-	var ck *checkpoint
-	if cache != nil {
+	ck := from
+	if ck == nil && cache != nil {
 		ck = loadCheckpoint(cache, root, dir, listed)
 	}
 	if ck != nil {
 		s.seen = make(map[string]bool, len(ck.seen)+64)
 	}
-	from := map[string]reader.Span{}
+	spanOf := map[string]reader.Span{}
 	if ck != nil {
 		for _, f := range ck.files {
-			from[f.path] = f.span
+			spanOf[f.path] = f.span
 		}
 	}
 	var mu sync.Mutex
@@ -515,7 +536,7 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 	opts := reader.Options{SkipMessages: true, MaxProblems: 1, Reuse: true,
 		OnUncommitted:         func(f *model.Failure) { add(f.BatchID) },
 		OnUncommittedOutcomes: func(o *model.Outcomes) { add(o.BatchID) },
-		Resume:                func(p string) reader.Span { return from[p] },
+		Resume:                func(p string) reader.Span { return spanOf[p] },
 		Spans: func(p string, end reader.Span, clean bool) {
 			mu.Lock()
 			spans[p] = end
@@ -591,12 +612,17 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 	}
 	if whole && len(spans) == len(files) {
 		next := &checkpoint{}
+		now := time.Now()
 		for _, f := range files {
 			m, ok := reader.PrefixMark(root.FS(), f, spans[f].End)
 			if !ok {
 				return s, nil
 			}
-			next.files = append(next.files, checkpointFile{path: f, span: spans[f], mark: m})
+			// The identity, even of a file written just now: record reads
+			// under the writers' lock, so no batchsli writer can write in
+			// the same clock tick after it.
+			ident, _, _ := store.FileIdentity(root.FS(), f, now)
+			next.files = append(next.files, checkpointFile{path: f, span: spans[f], mark: m, ident: ident})
 		}
 		next.seen = make([]string, 0, len(s.seen))
 		for id := range s.seen {
@@ -606,9 +632,32 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 		for id, c := range s.committed {
 			next.committed = append(next.committed, checkpointBatch{id: id, committedBatch: c})
 		}
-		cache.Put(idsKind, idsKey(dir), next.encode())
+		s.next = next
 	}
 	return s, nil
+}
+
+// keep stores the checkpoint scanIDsFrom made, if it made one.
+func (s idSet) keep(cache *store.Cache, dir string) {
+	if cache != nil && s.next != nil {
+		cache.Put(idsKind, idsKey(dir), s.next.encode())
+	}
+}
+
+// refreshIDs keeps the checkpoint of batch IDs up to date after record
+// appended a batch under its lock: the files read on from s's checkpoint
+// (the bytes before were read and checked under the same lock), so that
+// the next record finds them as they are now. The cache is best effort:
+// an error leaves the checkpoint as it was.
+func refreshIDs(root *os.Root, dir string, cache *store.Cache, s idSet) {
+	if cache == nil || s.next == nil {
+		return
+	}
+	if now, err := scanIDsFrom(root, dir, cache, s.next); err == nil && now.next != nil {
+		now.keep(cache, dir)
+	} else {
+		s.keep(cache, dir)
+	}
 }
 
 // newBatchID makes YYYY-MM-DD-ECO-SUFFIX: SUFFIX is the CI run's identity

@@ -99,6 +99,25 @@ func Fingerprint(fsys fs.FS, now time.Time) (fp []byte, settled bool, err error)
 	return b.Bytes(), settled, nil
 }
 
+// FileIdentity is a file's device, inode, size and modification and change
+// times, encoded to compare: any write to the file changes its change time
+// (which no tool can set back) and any rewrite its inode or times. ok is
+// false where the system gives no identity or the file cannot be read;
+// settled is false when the file changed within CacheSettle of now (an
+// identity that may be compared but must not be stored).
+func FileIdentity(fsys fs.FS, p string, now time.Time) (id string, settled, ok bool) {
+	st, err := fs.Stat(fsys, p)
+	if err != nil || !st.Mode().IsRegular() {
+		return "", false, false
+	}
+	dev, ino, mt, ct, ok := identity(st)
+	if !ok {
+		return "", false, false
+	}
+	settled = now.Sub(mt) >= CacheSettle && now.Sub(ct) >= CacheSettle
+	return fmt.Sprintf("dev %d ino %d size %d mtime %d ctime %d", dev, ino, st.Size(), mt.UnixNano(), ct.UnixNano()), settled, true
+}
+
 // ends checksums the first and last fingerprintSpan bytes of a file.
 func ends(fsys fs.FS, p string, size int64) (head, tail uint32, err error) {
 	f, err := fsys.Open(p)
