@@ -120,6 +120,10 @@ func (o *Outcomes) Decode(c byte) Outcome {
 	return Outcome{Kind: Absent}
 }
 
+// MaxOutcomePlatforms is the most platforms an outcome record lists: its
+// readers index a record's platforms by one byte.
+const MaxOutcomePlatforms = 256
+
 // MaxVersion is the longest recipe version an outcome record keeps, in bytes.
 const MaxVersion = 128
 

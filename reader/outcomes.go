@@ -247,6 +247,8 @@ func (d *outcomeDecoder) check(o *model.Outcomes, recipes, versions []kv, haveRe
 		return nil, bad("outcome record of batch %s has no timestamp", o.BatchID)
 	case len(o.Platforms) == 0:
 		return nil, bad("outcome record of batch %s has no platforms", o.BatchID)
+	case len(o.Platforms) > model.MaxOutcomePlatforms:
+		return nil, bad("outcome record of batch %s has %d platforms (at most %d)", o.BatchID, len(o.Platforms), model.MaxOutcomePlatforms)
 	case !haveRecipes:
 		return nil, bad("outcome record of batch %s has no recipes", o.BatchID)
 	case len(o.Categories) > len(model.FailureCodes):

@@ -151,6 +151,8 @@ func TestOutcomesListedTwice(t *testing.T) {
 		{"platform twice of 3", strings.Replace(goodOutcome, `"platforms":["darwin-arm64","linux-x86_64"]`, `"platforms":["darwin-arm64","linux-x86_64","darwin-arm64"]`, 1), "platform darwin-arm64 is listed twice"},
 		{"platform twice of 42", strings.Replace(goodOutcome, `"platforms":["darwin-arm64","linux-x86_64"]`, `"platforms":`+many(40, true), 1), "platform p7 is listed twice"},
 		{"40 platforms", strings.Replace(goodOutcome, `"platforms":["darwin-arm64","linux-x86_64"]`, `"platforms":`+many(40, false), 1), "2 outcomes for 40 platforms"},
+		{"256 platforms", strings.Replace(goodOutcome, `"platforms":["darwin-arm64","linux-x86_64"]`, `"platforms":`+many(256, false), 1), "2 outcomes for 256 platforms"},
+		{"257 platforms", strings.Replace(goodOutcome, `"platforms":["darwin-arm64","linux-x86_64"]`, `"platforms":`+many(257, false), 1), "has 257 platforms (at most 256)"},
 	} {
 		got, r := readOutcomeLine(t, tt.line)
 		ps, _ := r.Problems()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,6 +156,16 @@ func TestOutcomesSchema(t *testing.T) {
 			r["categories"] = cats
 		}},
 		{"failure code of no listed category", func(r map[string]any) { setCode(r, model.FailureCodes[ncats]) }},
+		{"too many platforms", func(r map[string]any) {
+			ps := make([]any, model.MaxOutcomePlatforms+1)
+			for i := range ps {
+				ps[i] = fmt.Sprintf("linux-p%d", i)
+			}
+			r["platforms"] = ps
+			for k := range r["recipes"].(map[string]any) {
+				r["recipes"].(map[string]any)[k] = strings.Repeat("P", len(ps))
+			}
+		}},
 		{"failure codes without categories", func(r map[string]any) { delete(r, "categories") }},
 		{"empty version", func(r map[string]any) {
 			for k := range r["recipes"].(map[string]any) {
