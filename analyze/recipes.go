@@ -901,13 +901,25 @@ func (ra *recipeAgg) paired(cur []*batch, pos map[*batch]int) []PairedComparison
 // (infrastructure failures and skips left out), and each platform's gates
 // as the window's records show them.
 type fineOutcomes struct {
-	plats    []string
-	platIdx  map[string]uint8
+	plats   []string
+	platIdx map[string]uint8
+	// dropped holds the platforms past the first maxFinePlats, which the
+	// paired comparisons leave out.
+	dropped  map[string]bool
 	byBatch  map[int][]uint32
 	gateSeen [256]bool
 	gateSet  [256]bitset256
 	idx      []int // scratch
 	masks    []recipeMasks
+}
+
+// maxFinePlats is the most platforms a window's paired comparisons take
+// (indexed by one byte; the rest are left out, and the report says so).
+const maxFinePlats = 255
+
+// pairedNote says how many platforms the paired comparisons left out.
+func pairedNote(dropped int) string {
+	return fmt.Sprintf("Paired comparisons cover the first %d platforms the window's outcome records name; %d more are left out of them.", maxFinePlats, dropped)
 }
 
 // recipeMasks are one recipe's platforms (a record's indexes) by outcome.
@@ -940,7 +952,11 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 		}
 		k, ok := f.platIdx[p]
 		if !ok {
-			if len(f.plats) >= 255 {
+			if len(f.plats) >= maxFinePlats {
+				if f.dropped == nil {
+					f.dropped = map[string]bool{}
+				}
+				f.dropped[p] = true
 				continue
 			}
 			k = uint8(len(f.plats))

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/record"
 	"github.com/batchsli/batchsli/simulate"
 )
 
@@ -302,5 +304,53 @@ func TestSparsePairs(t *testing.T) {
 				t.Fatalf("%s on %s: pair %d, %v (%s, %s)", rec, plat, pair, ok, ra.recipeOf(pair), ra.platOf(pair))
 			}
 		}
+	}
+}
+
+// TestFinePlatformsBound: the paired comparisons index the first 255
+// platforms a window names and count the rest, which the report states.
+func TestFinePlatformsBound(t *testing.T) {
+	ra := newRecipeAgg(0, 1)
+	ro := newRoller(model.LevelFamily, nil)
+	for rec := range 2 {
+		o := &model.Outcomes{SchemaVersion: model.SchemaVersion, BatchID: fmt.Sprint("b", rec)}
+		for i := range 200 {
+			o.Platforms = append(o.Platforms, fmt.Sprintf("linux-r%dp%d", rec, i))
+		}
+		o.Recipes = []model.RecipeOutcome{{PackageID: "npm:a", Codes: strings.Repeat("P", 200)}}
+		ra.fine.add(ra, ro, nil, o, rec)
+	}
+	if len(ra.fine.plats) != 255 || len(ra.fine.dropped) != 145 {
+		t.Fatalf("%d platforms indexed, %d left out; want 255 and 145", len(ra.fine.plats), len(ra.fine.dropped))
+	}
+	if n := pairedNote(145); !strings.Contains(n, "first 255 platforms") || !strings.Contains(n, "145 more") {
+		t.Fatal(n)
+	}
+}
+
+// TestFinePlatformsNote: a report whose window names more platforms than
+// the paired comparisons take says how many they leave out.
+func TestFinePlatformsNote(t *testing.T) {
+	dir := t.TempDir()
+	for b := range 2 {
+		ts := time.Date(2029, 1, 1+b, 0, 0, 0, 0, time.UTC)
+		run := &model.BatchRun{SchemaVersion: model.SchemaVersion, Ecosystem: "npm", Total: 1, Timestamp: ts, Platforms: map[string]model.Counts{}}
+		out := &model.Outcomes{SchemaVersion: model.SchemaVersion, Timestamp: ts,
+			Recipes: []model.RecipeOutcome{{PackageID: "npm:a", Codes: strings.Repeat("P", 200)}}}
+		for i := range 200 {
+			p := fmt.Sprintf("linux-r%dp%d", b, i)
+			run.Platforms[p] = model.Counts{Tested: 1, Passed: 1, SkippedKnown: true}
+			out.Platforms = append(out.Platforms, p)
+		}
+		if _, err := record.Append(context.Background(), dir, run, nil, out, record.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := BuildReport(os.DirFS(dir), dir, DefaultReportOptions(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := pairedNote(145); !strings.Contains(rep.Outcomes.Note, want) {
+		t.Fatalf("outcome note %q, want it to say %q", rep.Outcomes.Note, want)
 	}
 }

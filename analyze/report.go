@@ -616,6 +616,12 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	if len(cur) > 0 {
 		flakes = ra.flakeStats(cur, pos, rr)
 		rep.Paired = ra.paired(cur, pos)
+		if n := len(ra.fine.dropped); n > 0 {
+			if rep.Outcomes.Note != "" {
+				rep.Outcomes.Note += " "
+			}
+			rep.Outcomes.Note += pairedNote(n)
+		}
 	}
 	if rep.Paired == nil {
 		rep.Paired = []PairedComparison{}
