@@ -387,3 +387,65 @@ func TestIDCheckpointIdentity(t *testing.T) {
 		t.Fatalf("batch %s, committed in %s, recorded again: %+v, %v", renamed, p, w, err)
 	}
 }
+
+// TestIDCheckpointWrittenWhileRead: a file written to while record read
+// it (by a writer that ignores the lock; the same length, in place, where
+// the mark does not look) keeps no identity in the checkpoint, so the next
+// record reads its bytes whole and sees the change.
+func TestIDCheckpointWrittenWhileRead(t *testing.T) {
+	dir := t.TempDir()
+	o := AppendOptions{Rand: mathrand.NewChaCha8([32]byte{4})}
+	run, fails := batchAt(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
+	run.BatchID = "2029-01-01-cargo-b0000"
+	if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "metrics/batch-runs.jsonl")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSuffix(string(data), "\n")
+	var b strings.Builder
+	b.WriteString(line + "\n")
+	for i := 1; b.Len() < 400<<10; i++ {
+		b.WriteString(strings.Replace(line, "b0000", fmt.Sprintf("b%04d", i), 1) + "\n")
+	}
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The ID b1000 sits near the middle of the file, outside the blocks
+	// the mark hashes (TestIDCheckpointIdentity finds such places).
+	victim := "b1000"
+	defer func() { afterIDRead = nil }()
+	afterIDRead = func() {
+		afterIDRead = nil
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		d, _ := os.ReadFile(p)
+		at := strings.Index(string(d), "cargo-"+victim)
+		if at < 0 {
+			t.Fatal("no victim")
+		}
+		if _, err := f.WriteAt([]byte("z"), int64(at+len("cargo-"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run, fails = batchAt(time.Date(2029, 2, 1, 0, 0, 0, 0, time.UTC))
+	run.BatchID = "2029-02-01-cargo-new"
+	if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
+		t.Fatal(err)
+	}
+	if afterIDRead != nil {
+		t.Fatal("the file was not written to while it was read")
+	}
+	run, fails = batchAt(time.Date(2029, 3, 1, 0, 0, 0, 0, time.UTC))
+	run.Total = 7 // other results
+	run.BatchID = "2029-01-01-cargo-z" + victim[1:]
+	if w, err := Append(context.Background(), dir, run, fails, nil, o); !errors.Is(err, ErrRecordedDifferently) {
+		t.Fatalf("batch %s, committed, recorded again: %+v, %v", run.BatchID, w, err)
+	}
+}

@@ -512,9 +512,31 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 	for _, f := range files {
 		listed[f] = true
 	}
+	// Each file's identity before it is read: the checkpoint keeps it only
+	// when the file still has it after (nothing wrote to it meanwhile, not
+	// even a writer that ignores the lock).
+	before := map[string]string{}
+	if cache != nil {
+		for _, f := range files {
+			if id, ok := store.StableIdentity(root.FS(), f); ok {
+				before[f] = id
+			}
+		}
+	}
 	ck := from
 	if ck == nil && cache != nil {
 		ck = loadCheckpoint(cache, root, dir, listed)
+	}
+	// Read on from a checkpoint taken as it is, a file that had no
+	// identity in it (it changed while that checkpoint's reading read it)
+	// gets none now either: what was read of it before is not vouched for.
+	untrusted := map[string]bool{}
+	if from != nil {
+		for _, f := range from.files {
+			if f.ident == "" {
+				untrusted[f.path] = true
+			}
+		}
 	}
 	if ck != nil {
 		s.seen = make(map[string]bool, len(ck.seen)+64)
@@ -610,6 +632,9 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 			delete(s.seen, id)
 		}
 	}
+	if afterIDRead != nil {
+		afterIDRead()
+	}
 	if whole && len(spans) == len(files) {
 		next := &checkpoint{}
 		now := time.Now()
@@ -618,10 +643,10 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 			if !ok {
 				return s, nil
 			}
-			// The identity, even of a file written just now: record reads
-			// under the writers' lock, so no batchsli writer can write in
-			// the same clock tick after it.
 			ident, _, _ := store.FileIdentity(root.FS(), f, now)
+			if ident != before[f] || untrusted[f] {
+				ident = ""
+			}
 			next.files = append(next.files, checkpointFile{path: f, span: spans[f], mark: m, ident: ident})
 		}
 		next.seen = make([]string, 0, len(s.seen))
@@ -643,6 +668,10 @@ func (s idSet) keep(cache *store.Cache, dir string) {
 		cache.Put(idsKind, idsKey(dir), s.next.encode())
 	}
 }
+
+// afterIDRead, when set, runs once scanIDsFrom has read the files (tests
+// write to them there).
+var afterIDRead func()
 
 // refreshIDs keeps the checkpoint of batch IDs up to date after record
 // appended a batch under its lock: the files read on from s's checkpoint

@@ -118,6 +118,43 @@ func FileIdentity(fsys fs.FS, p string, now time.Time) (id string, settled, ok b
 	return fmt.Sprintf("dev %d ino %d size %d mtime %d ctime %d", dev, ino, st.Size(), mt.UnixNano(), ct.UnixNano()), settled, true
 }
 
+// IdentityTick is how long ago a file must have last changed for its
+// identity to be taken before it is read (StableIdentity): longer than the
+// clock tick file times advance by (1 to 10 ms on Linux), so that any
+// later write changes them.
+const IdentityTick = 20 * time.Millisecond
+
+// StableIdentity is FileIdentity once the file's times are IdentityTick in
+// the past, waiting (at most IdentityTick) for that: a write after it
+// returns, even in the same clock tick as the one before, changes the
+// identity. A file with a time ahead of the clock has none.
+func StableIdentity(fsys fs.FS, p string) (string, bool) {
+	for range 3 {
+		st, err := fs.Stat(fsys, p)
+		if err != nil || !st.Mode().IsRegular() {
+			return "", false
+		}
+		_, _, mt, ct, ok := identity(st)
+		if !ok {
+			return "", false
+		}
+		last := mt
+		if ct.After(last) {
+			last = ct
+		}
+		switch age := time.Since(last); {
+		case age < 0:
+			return "", false // a time ahead of the clock: no identity
+		case age < IdentityTick:
+			time.Sleep(IdentityTick - age)
+			continue
+		}
+		id, _, ok := FileIdentity(fsys, p, time.Now())
+		return id, ok
+	}
+	return "", false
+}
+
 // ends checksums the first and last fingerprintSpan bytes of a file.
 func ends(fsys fs.FS, p string, size int64) (head, tail uint32, err error) {
 	f, err := fsys.Open(p)
