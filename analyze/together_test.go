@@ -104,15 +104,7 @@ func TestBuildReportsTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, o := range opts {
-			alone, _, err := buildReport(fsys, dir, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, _ := json.Marshal(alone)
-			b, _ := json.Marshal(together[i])
-			if string(a) != string(b) {
-				t.Fatalf("by %v, report %d (%s): read together it differs:\n%s\n%s", by, i, describe(o), b, a)
-			}
+			alone := sameAsAlone(t, fsys, dir, o, together[i], fmt.Sprintf("by %v, report %d, read together", by, i))
 			if !o.skipOutcomes {
 				detectorOnlyMatches(t, fsys, dir, o, alone)
 				flaky += len(alone.Flaky)
@@ -143,6 +135,22 @@ func TestBuildReportsTogether(t *testing.T) {
 	if _, _, err := buildReports(fsys, dir, []ReportOptions{base, reading, again}); err == nil {
 		t.Fatal("two reports reading the outcome records at one level were read together")
 	}
+}
+
+// sameAsAlone fails the test unless got is the report computed alone for
+// o (their JSON forms), and returns that one.
+func sameAsAlone(t *testing.T, fsys fs.FS, dir string, o ReportOptions, got *Report, what string) *Report {
+	t.Helper()
+	alone, _, err := buildReport(fsys, dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(alone)
+	b, _ := json.Marshal(got)
+	if string(a) != string(b) {
+		t.Fatalf("%s (%s): it differs from the report alone:\n%s\n%s", what, describe(o), b, a)
+	}
+	return alone
 }
 
 func describe(o ReportOptions) string {
@@ -316,15 +324,7 @@ func TestFailureExtensions(t *testing.T) {
 					t.Fatalf("by %v, %v, until %v: %d aggregates extended, want 1", by, ecos, ts, extended.Load()-n)
 				}
 				for i, o := range opts {
-					alone, _, err := buildReport(fsys, dir, o)
-					if err != nil {
-						t.Fatal(err)
-					}
-					a, _ := json.Marshal(alone)
-					b, _ := json.Marshal(together[i])
-					if string(a) != string(b) {
-						t.Fatalf("by %v, report %d (%s): extended it differs:\n%s\n%s", by, i, describe(o), b, a)
-					}
+					alone := sameAsAlone(t, fsys, dir, o, together[i], fmt.Sprintf("by %v, report %d, extended", by, i))
 					for _, in := range alone.Insights {
 						switch in.Kind {
 						case KindGap:
@@ -376,14 +376,8 @@ func TestReportPlan(t *testing.T) {
 	}
 	want := base
 	want.Until, want.Now = last.Add(-time.Nanosecond), last
-	alone, _, err := buildReport(fsys, dir, want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, _ := json.Marshal(alone)
-	b, _ := json.Marshal(got[0])
-	if string(a) != string(b) || alone.Batches != 19 {
-		t.Fatalf("the planned report (%d batches) differs from the report alone (%d):\n%s\n%s", got[0].Batches, alone.Batches, b, a)
+	if alone := sameAsAlone(t, fsys, dir, want, got[0], "the planned report"); alone.Batches != 19 {
+		t.Fatalf("the planned report has %d batches, want 19", alone.Batches)
 	}
 	h.plan = func(opts []ReportOptions) error {
 		opts[0].By = model.LevelFamily
@@ -432,15 +426,7 @@ func TestDuplicateBlockers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alone, _, err := buildReport(fsys, dir, after)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, _ := json.Marshal(alone.Insights)
-	b, _ := json.Marshal(together[0].Insights)
-	if string(a) != string(b) {
-		t.Fatalf("the extended report differs from the one computed alone:\n%s\n%s", b, a)
-	}
+	alone := sameAsAlone(t, fsys, dir, after, together[0], "the extended report")
 	found := false
 	for _, in := range alone.Insights {
 		if in.Kind == KindGap && slices.Equal(in.BlockedBy, []string{"libdup"}) {
@@ -451,6 +437,6 @@ func TestDuplicateBlockers(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatalf("no gap names libdup: %s", a)
+		t.Fatalf("no gap names libdup: %+v", alone.Insights)
 	}
 }

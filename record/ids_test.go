@@ -298,29 +298,7 @@ func TestIDCheckpointUnclean(t *testing.T) {
 // length kept, where the mark does not look, is seen: record refuses to
 // record that batch again with other results.
 func TestIDCheckpointIdentity(t *testing.T) {
-	dir := t.TempDir()
-	o := AppendOptions{Rand: mathrand.NewChaCha8([32]byte{3})}
-	run, fails := batchAt(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
-	run.BatchID = "2029-01-01-cargo-b0000"
-	if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
-		t.Fatal(err)
-	}
-	// A batch-run file of over 400 KiB: copies of that record under other
-	// IDs (no failures: the reader takes them).
-	p := filepath.Join(dir, "metrics/batch-runs.jsonl")
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	line := strings.TrimSuffix(string(data), "\n")
-	var b strings.Builder
-	b.WriteString(line + "\n")
-	for i := 1; b.Len() < 400<<10; i++ {
-		b.WriteString(strings.Replace(line, "b0000", fmt.Sprintf("b%04d", i), 1) + "\n")
-	}
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, p, o := bigHistory(t, 3)
 	// Two records: the first reads everything and keeps a checkpoint, the
 	// second reads on from it by the files' identities.
 	for i, day := range []int{2, 3} {
@@ -347,40 +325,17 @@ func TestIDCheckpointIdentity(t *testing.T) {
 		t.Fatal("a file touched since the checkpoint was not read whole, or not taken")
 	}
 	// An ID changed by hand where the mark does not look, the length kept.
-	data, err = os.ReadFile(p)
+	data, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	span := int64(len(data))
-	hashed := func(off int64) bool {
-		if off < 64<<10 || off >= span-(64<<10)-4096 {
-			return true
-		}
-		for i := int64(1); i <= 15; i++ {
-			s := 64<<10 + (span-(132<<10))*i/16
-			if off >= s-16 && off < s+4<<10 {
-				return true
-			}
-		}
-		return false
-	}
-	victim := ""
-	for i := 1; victim == ""; i++ {
-		id := fmt.Sprintf("b%04d", i)
-		at := int64(strings.Index(string(data), id))
-		if at < 0 {
-			t.Fatal("no ID outside the blocks the mark hashes")
-		}
-		if !hashed(at) && !hashed(at+4) {
-			victim = id
-			data[at] = 'z'
-		}
-	}
+	victim, at := unmarkedID(t, data)
+	data[at] = 'z'
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	renamed := "2029-01-01-cargo-z" + victim[1:]
-	run, fails = batchAt(time.Date(2029, 3, 1, 0, 0, 0, 0, time.UTC))
+	run, fails := batchAt(time.Date(2029, 3, 1, 0, 0, 0, 0, time.UTC))
 	run.Total = 7 // other results
 	run.BatchID = renamed
 	if w, err := Append(context.Background(), dir, run, fails, nil, o); err == nil || !errors.Is(err, ErrRecordedDifferently) {
@@ -393,14 +348,55 @@ func TestIDCheckpointIdentity(t *testing.T) {
 // the mark does not look) keeps no identity in the checkpoint, so the next
 // record reads its bytes whole and sees the change.
 func TestIDCheckpointWrittenWhileRead(t *testing.T) {
-	dir := t.TempDir()
-	o := AppendOptions{Rand: mathrand.NewChaCha8([32]byte{4})}
+	dir, p, o := bigHistory(t, 4)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim, at := unmarkedID(t, data)
+	defer func() { afterIDRead = nil }()
+	afterIDRead = func() {
+		afterIDRead = nil
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteAt([]byte("z"), int64(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run, fails := batchAt(time.Date(2029, 2, 1, 0, 0, 0, 0, time.UTC))
+	run.BatchID = "2029-02-01-cargo-new"
+	if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
+		t.Fatal(err)
+	}
+	if afterIDRead != nil {
+		t.Fatal("the file was not written to while it was read")
+	}
+	run, fails = batchAt(time.Date(2029, 3, 1, 0, 0, 0, 0, time.UTC))
+	run.Total = 7 // other results
+	run.BatchID = "2029-01-01-cargo-z" + victim[1:]
+	if w, err := Append(context.Background(), dir, run, fails, nil, o); !errors.Is(err, ErrRecordedDifferently) {
+		t.Fatalf("batch %s, committed, recorded again: %+v, %v", run.BatchID, w, err)
+	}
+}
+
+// bigHistory records one batch (ID ...-b0000) into a new data directory,
+// then makes its batch-run file over 400 KiB with copies of that record
+// under other IDs (b0001, ...; no failures: the reader takes them), so
+// the mark hashes only part of it. It returns the directory, the file and
+// the options to record with.
+func bigHistory(t *testing.T, seed byte) (dir, p string, o AppendOptions) {
+	t.Helper()
+	dir = t.TempDir()
+	o = AppendOptions{Rand: mathrand.NewChaCha8([32]byte{seed})}
 	run, fails := batchAt(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
 	run.BatchID = "2029-01-01-cargo-b0000"
 	if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(dir, "metrics/batch-runs.jsonl")
+	p = filepath.Join(dir, "metrics/batch-runs.jsonl")
 	data, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -414,38 +410,35 @@ func TestIDCheckpointWrittenWhileRead(t *testing.T) {
 	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The ID b1000 sits near the middle of the file, outside the blocks
-	// the mark hashes (TestIDCheckpointIdentity finds such places).
-	victim := "b1000"
-	defer func() { afterIDRead = nil }()
-	afterIDRead = func() {
-		afterIDRead = nil
-		f, err := os.OpenFile(p, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
+	return dir, p, o
+}
+
+// unmarkedID finds, in a batch-run file written by bigHistory (all of it
+// read: the span is its length), an ID bNNNN none of whose bytes the mark
+// hashes (reader.PrefixMark's parts), and the offset of its "b".
+func unmarkedID(t *testing.T, data []byte) (string, int) {
+	t.Helper()
+	span := int64(len(data))
+	hashed := func(off int64) bool {
+		if off < 64<<10 || off >= span-64<<10 {
+			return true
 		}
-		defer f.Close()
-		d, _ := os.ReadFile(p)
-		at := strings.Index(string(d), "cargo-"+victim)
+		for i := int64(1); i <= 15; i++ {
+			s := 64<<10 + (span-132<<10)*i/16
+			if off >= s && off < s+4<<10 {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 1; ; i++ {
+		id := fmt.Sprintf("b%04d", i)
+		at := strings.Index(string(data), id)
 		if at < 0 {
-			t.Fatal("no victim")
+			t.Fatal("no ID outside the blocks the mark hashes")
 		}
-		if _, err := f.WriteAt([]byte("z"), int64(at+len("cargo-"))); err != nil {
-			t.Fatal(err)
+		if !hashed(int64(at)) && !hashed(int64(at+len(id)-1)) {
+			return id, at
 		}
-	}
-	run, fails = batchAt(time.Date(2029, 2, 1, 0, 0, 0, 0, time.UTC))
-	run.BatchID = "2029-02-01-cargo-new"
-	if _, err := Append(context.Background(), dir, run, fails, nil, o); err != nil {
-		t.Fatal(err)
-	}
-	if afterIDRead != nil {
-		t.Fatal("the file was not written to while it was read")
-	}
-	run, fails = batchAt(time.Date(2029, 3, 1, 0, 0, 0, 0, time.UTC))
-	run.Total = 7 // other results
-	run.BatchID = "2029-01-01-cargo-z" + victim[1:]
-	if w, err := Append(context.Background(), dir, run, fails, nil, o); !errors.Is(err, ErrRecordedDifferently) {
-		t.Fatalf("batch %s, committed, recorded again: %+v, %v", run.BatchID, w, err)
 	}
 }

@@ -47,12 +47,7 @@ func Growth(atLeast int64, pct int) {
 	minGrowth, minPercent = atLeast, pct
 	percent = growthPercent(0)
 	debug.SetGCPercent(percent)
-	first := !armed
-	armed = true
-	mu.Unlock()
-	if first {
-		arm()
-	}
+	start()
 }
 
 // growthPercent is the GC percent for a live heap of live bytes.
@@ -77,6 +72,12 @@ func Keep(floorBytes int64) {
 	mu.Lock()
 	floor, limit = floorBytes, floorBytes
 	debug.SetMemoryLimit(limit)
+	start()
+}
+
+// start arms the collections' hook (arm) the first time; it is called
+// with mu held, and unlocks it.
+func start() {
 	first := !armed
 	armed = true
 	mu.Unlock()
