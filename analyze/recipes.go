@@ -114,9 +114,10 @@ type recipeAgg struct {
 	vers      []string
 	verIdx    map[string]uint32
 
-	// packed holds each batch's entries (history position -> packed
-	// entries, grouped by recipe) up to the window's end.
-	packed map[int][]uint32
+	// packed holds each batch's entries (by history position: packed
+	// entries, grouped by recipe) up to the window's end, out of the heap
+	// (entryLog); nil until the first.
+	packed *entryLog
 	// The walk in history order: start and end bound the window; last is
 	// the last position walked.
 	start, end, last int
@@ -145,7 +146,7 @@ type recipeAgg struct {
 
 func newRecipeAgg(start, end int) *recipeAgg {
 	return &recipeAgg{recipeIdx: map[string]uint32{}, platIdx: map[string]uint32{},
-		catIdx: map[string]uint16{}, verIdx: map[string]uint32{"": 0}, vers: []string{""}, packed: map[int][]uint32{},
+		catIdx: map[string]uint16{}, verIdx: map[string]uint32{"": 0}, vers: []string{""},
 		segs: map[uint32]flakySeg{}, stillOf: map[uint32]int32{},
 		start: start, end: end, last: -1}
 }
@@ -276,8 +277,9 @@ const moreNames = "(more names than a report tells apart)"
 // release lets go of the per-batch outcomes once exclusion, flake rates
 // and paired comparisons have them; the per-pair states stay.
 func (ra *recipeAgg) release() {
-	ra.packed = nil
-	ra.fine = fineOutcomes{}
+	ra.packed.close()
+	ra.fine.byBatch.close()
+	ra.fine = fineOutcomes{byBatch: ra.fine.byBatch}
 }
 
 // readOutcomes reads the committed outcome records of the batches in all,
@@ -292,6 +294,7 @@ func readOutcomes(rd *reader.Reader, fsys fs.FS, name string, ro *roller, ecoFil
 	if err != nil || !disorder {
 		return ra, probs, err
 	}
+	ra.release()
 	for _, b := range all {
 		b.outcomes = false
 	}
@@ -322,6 +325,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		kinds    []uint8
 		cats     []uint16
 		entries  []ocEntry
+		pk       []uint32
 		codeKind [256]uint8
 		codeCat  [256]uint16
 	)
@@ -420,17 +424,23 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		if i >= start {
 			ra.fine.add(ra, ro, ecoFilter, o, i)
 		}
-		pk := make([]uint32, len(entries))
-		for j, e := range entries {
-			pk[j] = pack(e)
+		pk = pk[:0]
+		for _, e := range entries {
+			pk = append(pk, pack(e))
 		}
-		ra.packed[i] = pk
+		if ra.packed == nil {
+			ra.packed = newEntryLog()
+		}
+		ra.packed.put(i, pk)
 		if buffered {
 			full[i] = slices.Clone(entries)
 			return
 		}
 		ra.step(all, i, entries)
 	})
+	if err == nil {
+		err = ra.doneWriting()
+	}
 	if err != nil || disorder && !buffered {
 		return ra, probs, disorder, err
 	}
@@ -445,6 +455,30 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		}
 	}
 	return ra, probs, false, nil
+}
+
+// doneWriting ends the writing of the per-batch outcomes.
+func (ra *recipeAgg) doneWriting() error {
+	var err error
+	for _, l := range []*entryLog{ra.packed, ra.fine.byBatch} {
+		if l != nil {
+			if e := l.done(); e != nil && err == nil {
+				err = e
+			}
+		}
+	}
+	return err
+}
+
+// failed returns the error met reading the per-batch outcomes back.
+func (ra *recipeAgg) failed() error {
+	if ra == nil {
+		return nil
+	}
+	if err := ra.packed.failed(); err != nil {
+		return err
+	}
+	return ra.fine.byBatch.failed()
 }
 
 // rank orders outcomes for rolling up: a recipe failure outranks a retried
@@ -680,7 +714,11 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 // evidence: batch.flaky holds, per platform (and per ecosystem and
 // platform), the tests and passes to leave out.
 func (ra *recipeAgg) excludeFlaky(all []*batch) {
-	for p, es := range ra.packed {
+	if ra.packed == nil {
+		return
+	}
+	for _, p := range ra.packed.positions() {
+		es := ra.packed.get(p, false)
 		b := all[p]
 		for _, v := range es {
 			pair, kind := unpack(v)
@@ -717,10 +755,10 @@ func (ra *recipeAgg) flakeStats(cur []*batch, pos map[*batch]int, res recipeResu
 	accs := make([]*acc, len(ra.plats))
 	seen := make([]int, len(ra.plats))
 	for ci, b := range cur {
-		es, ok := ra.packed[pos[b]]
-		if !ok {
+		if ra.packed == nil || !ra.packed.has(pos[b]) {
 			continue
 		}
+		es := ra.packed.get(pos[b], false)
 		for _, v := range es {
 			pair, kind := unpack(v)
 			e := ocEntry{pair: pair, kind: kind}
@@ -801,7 +839,10 @@ func (ra *recipeAgg) paired(cur []*batch, pos map[*batch]int) []PairedComparison
 	seen := make([]uint64, words*len(ra.recipes))
 	kinds := make([]uint8, n) // 0 untested, 1 passed, 2 failed
 	for ci := len(cur) - 1; ci >= 0; ci-- {
-		es := ra.fine.byBatch[pos[cur[ci]]]
+		var es []uint32
+		if ra.fine.byBatch != nil {
+			es = ra.fine.byBatch.get(pos[cur[ci]], true)
+		}
 		touched = touched[:0]
 		for s := 0; s < len(es); {
 			r := es[s] >> 9
@@ -906,7 +947,8 @@ type fineOutcomes struct {
 	// dropped holds the platforms past the first maxFinePlats, which the
 	// paired comparisons leave out.
 	dropped  map[string]bool
-	byBatch  map[int][]uint32
+	byBatch  *entryLog
+	es       []uint32 // scratch
 	gateSeen [256]bool
 	gateSet  [256]bitset256
 	idx      []int // scratch
@@ -941,7 +983,7 @@ func (f *fineOutcomes) gates(p, g string) bool {
 // add takes one batch's outcome record (position i in the window).
 func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool, o *model.Outcomes, i int) {
 	if f.platIdx == nil {
-		f.platIdx, f.byBatch = map[string]uint8{}, map[int][]uint32{}
+		f.platIdx, f.byBatch = map[string]uint8{}, newEntryLog()
 	}
 	f.idx = slices.Grow(f.idx[:0], len(o.Platforms))[:len(o.Platforms)]
 	idx := f.idx // -1: filtered out
@@ -965,7 +1007,7 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 		}
 		idx[j] = int(k)
 	}
-	var es []uint32
+	es := f.es[:0]
 	for ri := range o.Recipes {
 		rec := &o.Recipes[ri]
 		if len(ecoFilter) > 0 {
@@ -987,7 +1029,8 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 			}
 		}
 	}
-	f.byBatch[i] = es
+	f.byBatch.put(i, es)
+	f.es = es
 	// Gates, as record infers them: G gates P when every recipe tested on
 	// P passed on G, and the gates failed every recipe skipped on P. With
 	// each recipe's platforms as bit sets, that is a few words per recipe.

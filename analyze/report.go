@@ -283,6 +283,15 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 	for i, o := range opts {
 		views[i] = newView(o, name, levelOf[i])
 	}
+	// The per-batch outcomes are let go when a report is finished, or
+	// here when none is.
+	defer func() {
+		for _, v := range views {
+			if v.ra != nil {
+				v.ra.release()
+			}
+		}
+	}()
 
 	// Recipe histories (outcome records), read while the failures are:
 	// neither needs the other, and the outcome records are one file. Each
@@ -362,6 +371,11 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 		wg.Go(func() { v.finish(probs, budgetRuns, sawV1, nMetricsProblems) })
 	}
 	wg.Wait()
+	for _, v := range views {
+		if err := v.ra.failed(); err != nil {
+			return nil, nil, err
+		}
+	}
 	return reps, budgetRuns, nil
 }
 
