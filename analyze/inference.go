@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
@@ -485,16 +486,36 @@ func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, sinc
 	if st.Start >= 0 {
 		d.Since = all[obs[st.Start].Batch].id
 	}
+	// A series' observations are in batch order: each alarm's windows
+	// are two runs of its strata, taken once per series (a long history
+	// raises many alarms).
+	kept := map[*infer.Obs][]infer.Obs{}
 	split := func(xs []infer.Obs, from, to int) (before, after []infer.Obs) {
-		for _, o := range strata(xs) {
-			switch {
-			case o.Batch < from:
-				before = append(before, o)
-			case o.Batch <= to:
-				after = append(after, o)
-			}
+		if len(xs) == 0 {
+			return nil, nil
 		}
-		return before, after
+		st, ok := kept[&xs[0]]
+		if !ok {
+			st = strata(xs)
+			if !slices.IsSortedFunc(st, func(a, b infer.Obs) int { return cmp.Compare(a.Batch, b.Batch) }) {
+				st = nil // never so; the windows are then filtered
+			}
+			kept[&xs[0]] = st
+		}
+		if st == nil {
+			for _, o := range strata(xs) {
+				switch {
+				case o.Batch < from:
+					before = append(before, o)
+				case o.Batch <= to:
+					after = append(after, o)
+				}
+			}
+			return before, after
+		}
+		lo, _ := slices.BinarySearchFunc(st, from, func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) })
+		hi, _ := slices.BinarySearchFunc(st, to+1, func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) })
+		return st[:lo:lo], st[lo:hi:hi]
 	}
 	for _, a := range alarms {
 		at, start := all[obs[a.At].Batch], all[obs[a.Start].Batch]
