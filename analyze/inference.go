@@ -457,7 +457,12 @@ func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch, icc 
 // strata keeps the observations of real ecosystems: `mixed` (v1 runs that
 // spanned several) and `unknown` are not one population and cannot be
 // compared with themselves over time.
+//
+// The result is read only: it is obs itself when obs has no other.
 func strata(obs []infer.Obs) []infer.Obs {
+	if !slices.ContainsFunc(obs, func(o infer.Obs) bool { return o.Eco == model.Mixed || o.Eco == model.Unknown }) {
+		return obs[:len(obs):len(obs)]
+	}
 	out := make([]infer.Obs, 0, len(obs))
 	for _, o := range obs {
 		if o.Eco != model.Mixed && o.Eco != model.Unknown {
@@ -708,7 +713,7 @@ func regressions(rep *Report) {
 // skipAdvice tests every ecosystem x platform cell's recipe failure rate
 // against the threshold, with the matrix's pooled dispersion and
 // Benjamini-Hochberg across the cells.
-func skipAdvice(rep *Report, cur []*batch, ser map[string]*series, o ReportOptions) {
+func skipAdvice(rep *Report, cur []*batch, cellObs [][]infer.Obs, o ReportOptions) {
 	secs := map[string][2]float64{} // platform -> (seconds, tested) where timed
 	for _, b := range cur {
 		for pc := range b.plats.all() {
@@ -723,16 +728,6 @@ func skipAdvice(rep *Report, cur []*batch, ser map[string]*series, o ReportOptio
 	var days float64
 	if rep.Window.First != nil {
 		days = rep.Window.Last.Sub(*rep.Window.First).Hours() / 24
-	}
-	cellObs := make([][]infer.Obs, len(rep.Matrix))
-	for i, c := range rep.Matrix {
-		if s := ser[c.Platform]; s != nil {
-			for _, o := range s.eco {
-				if o.Eco == c.Ecosystem {
-					cellObs[i] = append(cellObs[i], o)
-				}
-			}
-		}
 	}
 	d := infer.EstimateICC(cellObs)
 	tests := make([]infer.SkipTest, len(rep.Matrix))
@@ -815,19 +810,46 @@ func incidents(rep *Report) {
 	}
 }
 
+// matrixObs is each matrix cell's observations: its platform's, of its
+// ecosystem, in batch order, in one array (read only).
+func matrixObs(rep *Report, ser map[string]*series) [][]infer.Obs {
+	cell := map[[2]string]int{}
+	for i, c := range rep.Matrix {
+		cell[[2]string{c.Platform, c.Ecosystem}] = i
+	}
+	n := make([]int, len(rep.Matrix))
+	total := 0
+	for plat, s := range ser {
+		for _, o := range s.eco {
+			if i, ok := cell[[2]string{plat, o.Eco}]; ok {
+				n[i]++
+				total++
+			}
+		}
+	}
+	out := make([][]infer.Obs, len(rep.Matrix))
+	all := make([]infer.Obs, total)
+	for i := range out {
+		if n[i] > 0 {
+			out[i], all = all[:0:n[i]], all[n[i]:]
+		}
+	}
+	for plat, s := range ser {
+		for _, o := range s.eco {
+			if i, ok := cell[[2]string{plat, o.Eco}]; ok {
+				out[i] = append(out[i], o)
+			}
+		}
+	}
+	return out
+}
+
 // cellRates fills the matrix cells' recipe rates.
-func cellRates(rep *Report, ser map[string]*series) {
+func cellRates(rep *Report, cellObs [][]infer.Obs) {
 	icc := rep.Inference.ICC
 	for i := range rep.Matrix {
 		c := &rep.Matrix[i]
-		var obs []infer.Obs
-		if s := ser[c.Platform]; s != nil {
-			for _, o := range s.eco {
-				if o.Eco == c.Ecosystem {
-					obs = append(obs, o)
-				}
-			}
-		}
+		obs := cellObs[i]
 		r := infer.EstimateRateICC(obs, icc)
 		c.N, c.Batches, c.DesignEffect, c.SmallSample = r.N, r.Batches, round3(r.DesignEffect), r.Small
 		c.PassRate, c.CILow, c.CIHigh = nil, nil, nil

@@ -673,7 +673,8 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	if rep.Matrix == nil {
 		rep.Matrix = []MatrixCell{}
 	}
-	cellRates(rep, ser)
+	cellObs := matrixObs(rep, ser)
+	cellRates(rep, cellObs)
 	rep.Durations = durationStats(platOrder, durs)
 
 	// 5. Budget.
@@ -684,7 +685,7 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	weakest(rep, ser)
 	pairedWeakest(rep, rep.Paired)
 	regressions(rep)
-	skipAdvice(rep, cur, ser, o)
+	skipAdvice(rep, cur, cellObs, o)
 	incidents(rep)
 	capabilityGaps(rep, fa, o)
 	if len(cur) > 0 {
