@@ -1,12 +1,11 @@
 package analyze
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"os"
 	"slices"
+	"sync/atomic"
 )
 
 // entryLog keeps lists of uint32 entries by batch position (a report's
@@ -14,17 +13,19 @@ import (
 // as they come, and read back in chunks when the window is done. A report
 // over a long history holds millions of them (4 bytes per recipe and
 // platform tested), which would otherwise grow its memory with the history
-// (docs/STORAGE.md, "Memory"). Where no temporary file can be made, they are
-// kept in memory.
+// (docs/STORAGE.md, "Memory").
 //
-// The file is removed as soon as it is open (where the system allows), so
-// nothing is left behind however the process ends. An error writing or
-// reading it is kept (err) and fails the report.
+// Where no temporary file can be made, they are kept in memory; where one
+// cannot be written to the end (a full or size-limited temporary
+// directory), what it holds is read back into memory and the rest kept
+// there. The file is removed as soon as it is open where the system allows
+// it (not on Windows), else when the log is closed. An error reading it back
+// is kept (err) and fails the report.
 type entryLog struct {
 	f    *os.File
-	name string // set while the file still has a name
-	w    *bufio.Writer
-	off  int64
+	name string           // set while the file still has a name
+	buf  []byte           // written entries not yet in the file, from off-len(buf)
+	off  int64            // bytes written, in the file or buf
 	at   []logSpan        // by position; off -1: none
 	mem  map[int][]uint32 // without a file
 	err  error
@@ -40,16 +41,32 @@ type logSpan struct {
 	n   uint32
 }
 
-// logChunk is how much of the file a read back takes at once.
-var logChunk int64 = 256 << 10 // a variable for tests
+// logChunk is how much of the file a read back takes at once, and logBuf
+// how much is written at once (variables for tests).
+var (
+	logChunk int64 = 256 << 10
+	logBuf         = 64 << 10
+)
+
+// openLogs counts the logs' files open (for tests).
+var openLogs atomic.Int64
 
 // spillOutcomes lets entry logs use a temporary file; tests turn it off
 // to check that it changes nothing.
 var spillOutcomes = true
 
-func newEntryLog() *entryLog {
+// logWrite and logReadAt write and read the log's file (variables for
+// tests).
+var (
+	logWrite  = (*os.File).Write
+	logReadAt = (*os.File).ReadAt
+)
+
+// newEntryLog returns an empty log, in a temporary file when spill is set
+// and one can be made.
+func newEntryLog(spill bool) *entryLog {
 	l := &entryLog{}
-	if !spillOutcomes {
+	if !spill || !spillOutcomes {
 		l.mem = map[int][]uint32{}
 		return l
 	}
@@ -58,15 +75,16 @@ func newEntryLog() *entryLog {
 		l.mem = map[int][]uint32{}
 		return l
 	}
-	l.f, l.w = f, bufio.NewWriterSize(f, 64<<10)
+	l.f = f
+	openLogs.Add(1)
 	if os.Remove(f.Name()) != nil {
 		l.name = f.Name() // removed when closed
 	}
 	return l
 }
 
-// put keeps the entries of batch position i (once per position); es may
-// be reused after.
+// put keeps the entries of batch position i; es may be reused after. A
+// position put again replaces what it had.
 func (l *entryLog) put(i int, es []uint32) {
 	if l.mem != nil {
 		l.mem[i] = slices.Clone(es)
@@ -76,28 +94,61 @@ func (l *entryLog) put(i int, es []uint32) {
 		l.at = append(l.at, logSpan{off: -1})
 	}
 	l.at[i] = logSpan{l.off, uint32(len(es))}
-	var b [4]byte
 	for _, e := range es {
-		binary.LittleEndian.PutUint32(b[:], e)
-		if _, err := l.w.Write(b[:]); err != nil && l.err == nil {
-			l.err = err
-		}
+		l.buf = binary.LittleEndian.AppendUint32(l.buf, e)
 	}
 	l.off += 4 * int64(len(es))
+	if len(l.buf) >= logBuf {
+		l.flush()
+	}
+}
+
+// flush writes buf to the file; where that fails, the log moves to memory.
+func (l *entryLog) flush() {
+	if len(l.buf) == 0 {
+		return
+	}
+	if _, err := logWrite(l.f, l.buf); err != nil {
+		l.toMemory()
+		return
+	}
+	l.buf = l.buf[:0]
+}
+
+// toMemory moves the log's entries to memory: those in the file (all of it
+// but buf) are read back, the rest taken from buf. A file that cannot be
+// read back fails the log.
+func (l *entryLog) toMemory() {
+	inFile := l.off - int64(len(l.buf))
+	file := make([]byte, inFile)
+	if n, err := logReadAt(l.f, file, 0); int64(n) != inFile {
+		l.err = fmt.Errorf("reading back %d bytes: %v", inFile, err)
+		l.closeFile()
+		return
+	}
+	all := append(file, l.buf...)
+	l.mem = map[int][]uint32{}
+	for p, sp := range l.at {
+		if sp.off < 0 {
+			continue
+		}
+		es := make([]uint32, sp.n)
+		for j := range es {
+			es[j] = binary.LittleEndian.Uint32(all[sp.off+4*int64(j):])
+		}
+		l.mem[p] = es
+	}
+	l.at, l.buf = nil, nil
+	l.closeFile()
 }
 
 // done ends the writing; it returns the first error met.
 func (l *entryLog) done() error {
-	if l.w != nil {
-		if err := l.w.Flush(); err != nil && l.err == nil {
-			l.err = err
-		}
-		l.w = nil
+	if l.f != nil {
+		l.flush()
+		l.buf = nil
 	}
-	if l.err != nil {
-		return fmt.Errorf("the report's temporary file: %w", l.err)
-	}
-	return nil
+	return l.failed()
 }
 
 // has reports whether batch position i has entries kept.
@@ -134,7 +185,7 @@ func (l *entryLog) get(i int, backward bool) []uint32 {
 	if l.mem != nil {
 		return l.mem[i]
 	}
-	if !l.has(i) || l.err != nil {
+	if !l.has(i) || l.err != nil || l.f == nil {
 		return nil
 	}
 	sp := l.at[i]
@@ -153,8 +204,8 @@ func (l *entryLog) get(i int, backward bool) []uint32 {
 			l.chunk = make([]byte, n)
 		}
 		l.chunk = l.chunk[:n]
-		if _, err := l.f.ReadAt(l.chunk, lo); err != nil && err != io.EOF {
-			l.err = err
+		if got, err := logReadAt(l.f, l.chunk, lo); int64(got) != n {
+			l.err = fmt.Errorf("reading back %d bytes at %d: %v", n, lo, err)
 			l.chunk = l.chunk[:0]
 			return nil
 		}
@@ -168,22 +219,29 @@ func (l *entryLog) get(i int, backward bool) []uint32 {
 	return l.out
 }
 
+// closeFile closes the file and removes it if it still has a name.
+func (l *entryLog) closeFile() {
+	if l.f == nil {
+		return
+	}
+	l.f.Close()
+	openLogs.Add(-1)
+	if l.name != "" {
+		os.Remove(l.name)
+	}
+	l.f = nil
+}
+
 // close lets the entries go and removes the file.
 func (l *entryLog) close() {
 	if l == nil {
 		return
 	}
-	if l.f != nil {
-		l.f.Close()
-		if l.name != "" {
-			os.Remove(l.name)
-		}
-		l.f = nil
-	}
-	l.mem, l.at, l.chunk, l.out = nil, nil, nil, nil
+	l.closeFile()
+	l.mem, l.at, l.buf, l.chunk, l.out = nil, nil, nil, nil, nil
 }
 
-// failed returns the error met reading the entries back, if any.
+// failed returns the error met, if any.
 func (l *entryLog) failed() error {
 	if l == nil || l.err == nil {
 		return nil

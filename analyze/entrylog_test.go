@@ -2,10 +2,16 @@ package analyze
 
 import (
 	"encoding/json"
+	"errors"
+	"github.com/batchsli/batchsli/infer"
+	"github.com/batchsli/batchsli/model"
+	"io"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -37,56 +43,100 @@ func TestEntryLog(t *testing.T) {
 	// again after its records came out of order).
 	rest := order[len(order)/2:]
 	rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	defer func(b int, w func(*os.File, []byte) (int, error)) { logBuf, logWrite = b, w }(logBuf, logWrite)
 	for _, spill := range []bool{true, false} {
 		for _, chunk := range []int64{4, 64, 1 << 20} {
-			spillOutcomes, logChunk = spill, chunk
-			l := newEntryLog()
-			if spill && l.f == nil {
-				t.Fatal("no temporary file")
-			}
-			for _, p := range order {
-				es := slices.Clone(want[p])
-				l.put(p, es)
-				clear(es) // put may not keep what it is given
-			}
-			if err := l.done(); err != nil {
-				t.Fatal(err)
-			}
-			if got := l.positions(); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
-				t.Fatalf("spill %t chunk %d: positions %v", spill, chunk, got)
-			}
-			check := func(how string, p int, backward bool) {
-				t.Helper()
-				got := l.get(p, backward)
-				if l.has(p) != (want[p] != nil) || len(got) != len(want[p]) || !slices.Equal(got, want[p]) {
-					t.Fatalf("spill %t chunk %d %s: position %d: %v, want %v", spill, chunk, how, p, got, want[p])
+			// failAt: the file takes that many bytes, then is full
+			// (-1: never); the log moves what it wrote to memory.
+			for _, failAt := range []int{-1, 0, 100, 2000} {
+				spillOutcomes, logChunk, logBuf = spill, chunk, 64
+				written := 0
+				logWrite = func(f *os.File, b []byte) (int, error) {
+					if failAt >= 0 && written+len(b) > failAt {
+						n, _ := f.Write(b[:failAt-written])
+						written += n
+						return n, errors.New("no space left on device")
+					}
+					n, err := f.Write(b)
+					written += n
+					return n, err
 				}
+				l := newEntryLog(true)
+				if spill && l.f == nil {
+					t.Fatal("no temporary file")
+				}
+				for _, p := range order {
+					es := slices.Clone(want[p])
+					l.put(p, es)
+					clear(es) // put may not keep what it is given
+				}
+				if err := l.done(); err != nil {
+					t.Fatal(err)
+				}
+				if got := l.positions(); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
+					t.Fatalf("spill %t chunk %d: positions %v", spill, chunk, got)
+				}
+				check := func(how string, p int, backward bool) {
+					t.Helper()
+					got := l.get(p, backward)
+					if l.has(p) != (want[p] != nil) || len(got) != len(want[p]) || !slices.Equal(got, want[p]) {
+						t.Fatalf("spill %t chunk %d %s: position %d: %v, want %v", spill, chunk, how, p, got, want[p])
+					}
+				}
+				for p := range 300 {
+					check("forward", p, false)
+				}
+				for p := 299; p >= 0; p-- {
+					check("backward", p, true)
+				}
+				for range 500 {
+					p := rng.IntN(300)
+					check("at random", p, rng.IntN(2) == 0)
+				}
+				if err := l.failed(); err != nil {
+					t.Fatal(err)
+				}
+				if spill && failAt >= 0 && (l.mem == nil || l.f != nil) {
+					t.Fatalf("failing at %d: the log did not move to memory", failAt)
+				}
+				l.close()
+				l.close() // twice is harmless
 			}
-			for p := range 300 {
-				check("forward", p, false)
-			}
-			for p := 299; p >= 0; p-- {
-				check("backward", p, true)
-			}
-			for range 500 {
-				p := rng.IntN(300)
-				check("at random", p, rng.IntN(2) == 0)
-			}
-			if err := l.failed(); err != nil {
-				t.Fatal(err)
-			}
-			l.close()
-			l.close() // twice is harmless
 		}
 	}
+}
+
+// TestEntryLogReadError checks that a file that cannot be read back fails
+// the log, rather than giving other entries.
+func TestEntryLogReadError(t *testing.T) {
+	defer func(r func(*os.File, []byte, int64) (int, error)) { logReadAt = r }(logReadAt)
+	l := newEntryLog(true)
+	if l.f == nil {
+		t.Skip("no temporary file")
+	}
+	l.put(0, []uint32{1, 2, 3})
+	if err := l.done(); err != nil {
+		t.Fatal(err)
+	}
+	logReadAt = func(f *os.File, b []byte, off int64) (int, error) {
+		n, _ := f.ReadAt(b[:len(b)-1], off)
+		return n, io.EOF // short
+	}
+	if got := l.get(0, false); got != nil || l.failed() == nil {
+		t.Fatalf("a short read gave %v, error %v", got, l.failed())
+	}
+	l.close()
 }
 
 // TestEntryLogLeavesNothing checks that the temporary file has no name
 // once open, so that nothing is left behind.
 func TestEntryLogLeavesNothing(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("an open file cannot be removed on Windows: it is removed when closed")
+	}
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", dir)
-	l := newEntryLog()
+	l := newEntryLog(true)
 	l.put(0, []uint32{1, 2, 3})
 	if err := l.done(); err != nil {
 		t.Fatal(err)
@@ -151,6 +201,8 @@ func TestSpilledOutcomes(t *testing.T) {
 		return string(b)
 	}
 	tmp := os.TempDir()
+	write, readAt := logWrite, logReadAt
+	defer func() { logWrite, logReadAt = write, readAt }()
 	for _, d := range []string{dir, shuffled} {
 		for _, o := range []ReportOptions{whole, recent} {
 			spillOutcomes = false
@@ -170,6 +222,72 @@ func TestSpilledOutcomes(t *testing.T) {
 				t.Fatalf("%s, last %d: without a temporary directory, the report differs", d, o.Last)
 			}
 			t.Setenv("TMPDIR", tmp)
+			// A temporary directory that fills up: the same report.
+			logWrite = func(*os.File, []byte) (int, error) { return 0, errors.New("no space left on device") }
+			if got := report(d, o); got != want {
+				t.Fatalf("%s, last %d: with a full temporary directory, the report differs", d, o.Last)
+			}
+			logWrite = write
+			// A file that cannot be read back: no report. (Records read
+			// again after sorting are kept in memory: no file is read.)
+			logReadAt = func(*os.File, []byte, int64) (int, error) { return 0, errors.New("input/output error") }
+			if _, _, err := buildReport(os.DirFS(d), "data", o); d == dir && (err == nil || !strings.Contains(err.Error(), "temporary file")) {
+				t.Fatalf("%s, last %d: a temporary file that cannot be read gave %v", d, o.Last, err)
+			} else if d == shuffled && err != nil {
+				t.Fatalf("%s, last %d: %v", d, o.Last, err)
+			}
+			logReadAt = readAt
+			// A report that cannot read the failure records.
+			buildReport(failingFS{os.DirFS(d)}, "data", o)
+			if n := openLogs.Load(); n != 0 {
+				t.Fatalf("%s, last %d: %d temporary files left open", d, o.Last, n)
+			}
+		}
+	}
+}
+
+// failingFS fails to open any failure file.
+type failingFS struct{ fs.FS }
+
+func (f failingFS) Open(name string) (fs.File, error) {
+	if strings.HasPrefix(name, "failures/") {
+		return nil, errors.New("input/output error")
+	}
+	return f.FS.Open(name)
+}
+
+// TestAlarmWindows checks an alarm's windows, cut from a series once
+// stratified, against the observations filtered one by one.
+func TestAlarmWindows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ecos := []string{"npm", "pypi", model.Mixed, model.Unknown}
+	for range 200 {
+		var xs []infer.Obs
+		for b := range rng.IntN(40) {
+			for range rng.IntN(3) { // a batch's ecosystems share its position
+				xs = append(xs, infer.Obs{Batch: b, Eco: ecos[rng.IntN(len(ecos))], Tested: int64(rng.IntN(9)), Passed: 1})
+			}
+		}
+		w := alarmWindows{}
+		for range 20 {
+			from := rng.IntN(45) - 2
+			to := from + rng.IntN(20) - 3
+			var before, after []infer.Obs
+			for _, o := range xs {
+				if o.Eco == model.Mixed || o.Eco == model.Unknown {
+					continue
+				}
+				switch {
+				case o.Batch < from:
+					before = append(before, o)
+				case o.Batch <= to:
+					after = append(after, o)
+				}
+			}
+			gb, ga := w.split(xs, from, to)
+			if !slices.Equal(gb, before) || !slices.Equal(ga, after) {
+				t.Fatalf("from %d to %d over %v:\n%v %v\nwant %v %v", from, to, xs, gb, ga, before, after)
+			}
 		}
 	}
 }

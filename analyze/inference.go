@@ -494,34 +494,7 @@ func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, sinc
 	// A series' observations are in batch order: each alarm's windows
 	// are two runs of its strata, taken once per series (a long history
 	// raises many alarms).
-	kept := map[*infer.Obs][]infer.Obs{}
-	split := func(xs []infer.Obs, from, to int) (before, after []infer.Obs) {
-		if len(xs) == 0 {
-			return nil, nil
-		}
-		st, ok := kept[&xs[0]]
-		if !ok {
-			st = strata(xs)
-			if !slices.IsSortedFunc(st, func(a, b infer.Obs) int { return cmp.Compare(a.Batch, b.Batch) }) {
-				st = nil // never so; the windows are then filtered
-			}
-			kept[&xs[0]] = st
-		}
-		if st == nil {
-			for _, o := range strata(xs) {
-				switch {
-				case o.Batch < from:
-					before = append(before, o)
-				case o.Batch <= to:
-					after = append(after, o)
-				}
-			}
-			return before, after
-		}
-		lo, _ := slices.BinarySearchFunc(st, from, func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) })
-		hi, _ := slices.BinarySearchFunc(st, to+1, func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) })
-		return st[:lo:lo], st[lo:hi:hi]
-	}
+	split := alarmWindows{}.split
 	for _, a := range alarms {
 		at, start := all[obs[a.At].Batch], all[obs[a.Start].Batch]
 		if at.ts.Before(since) {
@@ -556,6 +529,41 @@ func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, sinc
 		d.Alarms = append(d.Alarms, da)
 	}
 	return d
+}
+
+// alarmWindows cuts an alarm's windows from series, the strata of each
+// series taken once.
+type alarmWindows map[*infer.Obs][]infer.Obs
+
+// split returns the strata of xs (in batch order) before batch from, and
+// from from to to: two runs of them, read only.
+func (w alarmWindows) split(xs []infer.Obs, from, to int) (before, after []infer.Obs) {
+	if len(xs) == 0 {
+		return nil, nil
+	}
+	st, ok := w[&xs[0]]
+	if !ok {
+		st = strata(xs)
+		if !slices.IsSortedFunc(st, func(a, b infer.Obs) int { return cmp.Compare(a.Batch, b.Batch) }) {
+			st = nil // never so; the windows are then filtered
+		}
+		w[&xs[0]] = st
+	}
+	if st == nil {
+		for _, o := range strata(xs) {
+			switch {
+			case o.Batch < from:
+				before = append(before, o)
+			case o.Batch <= to:
+				after = append(after, o)
+			}
+		}
+		return before, after
+	}
+	lo, _ := slices.BinarySearchFunc(st, from, func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) })
+	hi, _ := slices.BinarySearchFunc(st, to+1, func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) })
+	hi = max(hi, lo) // to < from: nothing after
+	return st[:lo:lo], st[lo:hi:hi]
 }
 
 // evidence states a rate with what it rests on.

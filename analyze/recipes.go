@@ -311,6 +311,9 @@ func readOutcomes(rd *reader.Reader, fsys fs.FS, name string, ro *roller, ecoFil
 
 func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int, buffered bool) (*recipeAgg, []reader.Problem, bool, error) {
 	ra := newRecipeAgg(start, end)
+	if buffered {
+		ra.fine.byBatch = newEntryLog(false)
+	}
 	pos := make(map[string]int, len(all))
 	for i, b := range all {
 		pos[b.id] = i
@@ -429,7 +432,9 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 			pk = append(pk, pack(e))
 		}
 		if ra.packed == nil {
-			ra.packed = newEntryLog()
+			// Read again after sorting, the entries are in the heap
+			// anyway (full): a file would be read back out of order.
+			ra.packed = newEntryLog(!buffered)
 		}
 		ra.packed.put(i, pk)
 		if buffered {
@@ -983,7 +988,10 @@ func (f *fineOutcomes) gates(p, g string) bool {
 // add takes one batch's outcome record (position i in the window).
 func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool, o *model.Outcomes, i int) {
 	if f.platIdx == nil {
-		f.platIdx, f.byBatch = map[string]uint8{}, newEntryLog()
+		f.platIdx = map[string]uint8{}
+	}
+	if f.byBatch == nil {
+		f.byBatch = newEntryLog(true)
 	}
 	f.idx = slices.Grow(f.idx[:0], len(o.Platforms))[:len(o.Platforms)]
 	idx := f.idx // -1: filtered out
