@@ -951,18 +951,30 @@ type fineOutcomes struct {
 	platIdx map[string]uint8
 	// dropped holds the platforms past the first maxFinePlats, which the
 	// paired comparisons leave out.
-	dropped  map[string]bool
-	byBatch  *entryLog
-	es       []uint32 // scratch
-	gateSeen [256]bool
-	gateSet  [256]bitset256
-	idx      []int // scratch
-	masks    []recipeMasks
+	dropped map[string]bool
+	// moreRecipes holds the window's recipes past the first
+	// maxFineRecipes of the history, which they leave out too.
+	moreRecipes map[uint32]bool
+	byBatch     *entryLog
+	es          []uint32 // scratch
+	gateSeen    [256]bool
+	gateSet     [256]bitset256
+	idx         []int // scratch
+	masks       []recipeMasks
 }
 
 // maxFinePlats is the most platforms a window's paired comparisons take
 // (indexed by one byte; the rest are left out, and the report says so).
 const maxFinePlats = 255
+
+// maxFineRecipes is how many recipes an entry of fineOutcomes numbers (23
+// bits; a variable for tests).
+var maxFineRecipes uint32 = 1 << 23
+
+// recipesNote says how many recipes the paired comparisons left out.
+func recipesNote(dropped int) string {
+	return fmt.Sprintf("Paired comparisons cover the first %d recipes the outcome records name; %d more of the window are left out of them.", maxFineRecipes, dropped)
+}
 
 // pairedNote says how many platforms the paired comparisons left out.
 func pairedNote(dropped int) string {
@@ -1025,6 +1037,13 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 			}
 		}
 		r := ra.recipe(rec.PackageID)
+		if r >= maxFineRecipes {
+			if f.moreRecipes == nil {
+				f.moreRecipes = map[uint32]bool{}
+			}
+			f.moreRecipes[r] = true
+			continue
+		}
 		for j := range o.Platforms {
 			if idx[j] < 0 {
 				continue

@@ -354,3 +354,42 @@ func TestFinePlatformsNote(t *testing.T) {
 		t.Fatalf("outcome note %q, want it to say %q", rep.Outcomes.Note, want)
 	}
 }
+
+// TestFineRecipesBound checks that the recipes past those a paired
+// comparison's entry numbers are left out of it, and the report says how
+// many, rather than numbering them as others.
+func TestFineRecipesBound(t *testing.T) {
+	defer func(n uint32) { maxFineRecipes = n }(maxFineRecipes)
+	maxFineRecipes = 4
+	dir := t.TempDir()
+	plats := []string{"linux-debian-glibc-x86_64", "linux-alpine-musl-x86_64"}
+	for b := range 2 {
+		ts := time.Date(2029, 1, 1+b, 0, 0, 0, 0, time.UTC)
+		run := &model.BatchRun{SchemaVersion: model.SchemaVersion, Ecosystem: "npm", Total: 5, Timestamp: ts, Platforms: map[string]model.Counts{}}
+		out := &model.Outcomes{SchemaVersion: model.SchemaVersion, Timestamp: ts, Platforms: plats,
+			Categories: []string{"install_failed"}}
+		for r := range 5 {
+			// Recipes 3b..3b+4: the second batch brings two the first did
+			// not have, the last two past the bound.
+			id := fmt.Sprintf("npm:r%d", 3*b+r)
+			code := "P" + string(model.FailureCodes[0]) // passes on glibc, fails on musl
+			out.Recipes = append(out.Recipes, model.RecipeOutcome{PackageID: id, Codes: code})
+		}
+		run.Platforms[plats[0]] = model.Counts{Tested: 5, Passed: 5, SkippedKnown: true}
+		run.Platforms[plats[1]] = model.Counts{Tested: 5, Failed: 5, SkippedKnown: true}
+		if _, err := record.Append(context.Background(), dir, run, nil, out, record.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := BuildReport(os.DirFS(dir), dir, DefaultReportOptions(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Recipes r0..r7, numbered in that order: r4..r7 are past the bound.
+	if want := recipesNote(4); !strings.Contains(rep.Outcomes.Note, want) {
+		t.Fatalf("outcome note %q, want it to say %q", rep.Outcomes.Note, want)
+	}
+	if len(rep.Paired) != 1 || rep.Paired[0].Recipes != 4 {
+		t.Fatalf("paired comparisons %+v, want one over 4 recipes", rep.Paired)
+	}
+}

@@ -379,6 +379,14 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 	return reps, budgetRuns, nil
 }
 
+// noteOf is note(n), or "" for none.
+func noteOf(n int, note func(int) string) string {
+	if n == 0 {
+		return ""
+	}
+	return note(n)
+}
+
 // failExtensions lets a report's failure aggregate be another's extended
 // by the records of its window that the other leaves out (the job
 // summary's after the batch, from before it); tests turn it off to check
@@ -630,11 +638,14 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	if len(cur) > 0 {
 		flakes = ra.flakeStats(cur, pos, rr)
 		rep.Paired = ra.paired(cur, pos)
-		if n := len(ra.fine.dropped); n > 0 {
+		for _, note := range []string{noteOf(len(ra.fine.dropped), pairedNote), noteOf(len(ra.fine.moreRecipes), recipesNote)} {
+			if note == "" {
+				continue
+			}
 			if rep.Outcomes.Note != "" {
 				rep.Outcomes.Note += " "
 			}
-			rep.Outcomes.Note += pairedNote(n)
+			rep.Outcomes.Note += note
 		}
 	}
 	if rep.Paired == nil {
