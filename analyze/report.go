@@ -632,30 +632,38 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	if rep.Flaky == nil {
 		rep.Flaky = []FlakyRecipe{}
 	}
-	// What needs each batch's outcomes is computed now, and they are let
-	// go before the statistics that allocate most.
-	var flakes map[string]*FlakeStat
-	if len(cur) > 0 {
-		flakes = ra.flakeStats(cur, pos, rr)
-		rep.Paired = ra.paired(cur, pos)
-		for _, note := range []string{noteOf(len(ra.fine.dropped), pairedNote), noteOf(len(ra.fine.moreRecipes), recipesNote)} {
-			if note == "" {
-				continue
+	// What needs each batch's outcomes (the flake rates and the paired
+	// comparisons, from the recipes' states and the outcomes kept) is
+	// computed while the platforms' statistics are: neither reads what
+	// the other writes. The outcomes are let go after.
+	var (
+		flakes map[string]*FlakeStat
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() {
+		if len(cur) > 0 {
+			flakes = ra.flakeStats(cur, pos, rr)
+			rep.Paired = ra.paired(cur, pos)
+			for _, note := range []string{noteOf(len(ra.fine.dropped), pairedNote), noteOf(len(ra.fine.moreRecipes), recipesNote)} {
+				if note == "" {
+					continue
+				}
+				if rep.Outcomes.Note != "" {
+					rep.Outcomes.Note += " "
+				}
+				rep.Outcomes.Note += note
 			}
-			if rep.Outcomes.Note != "" {
-				rep.Outcomes.Note += " "
-			}
-			rep.Outcomes.Note += note
 		}
-	}
-	if rep.Paired == nil {
-		rep.Paired = []PairedComparison{}
-	}
-	ra.release()
+		if rep.Paired == nil {
+			rep.Paired = []PairedComparison{}
+		}
+		ra.release()
+	})
 
 	// Platform stats, trend, spark.
 	v.platforms()
 	ser := inferPlatforms(rep, cur, trendCur, prev, all, pos, fa)
+	wg.Wait()
 	for i := range rep.Platforms {
 		rep.Platforms[i].Flakes = flakes[rep.Platforms[i].Platform]
 	}
