@@ -329,6 +329,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		cats     []uint16
 		entries  []ocEntry
 		pk       []uint32
+		known    []uint32
 		codeKind [256]uint8
 		codeCat  [256]uint16
 	)
@@ -385,6 +386,11 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		kinds = slices.Grow(kinds[:0], len(ids))[:len(ids)]
 		cats = slices.Grow(cats[:0], len(ids))[:len(ids)]
 		entries = entries[:0]
+		// Each recipe's index, once looked up (for fine.add).
+		known = slices.Grow(known[:0], len(o.Recipes))[:len(o.Recipes)]
+		for ri := range known {
+			known[ri] = noRecipe
+		}
 		for ri := range o.Recipes {
 			rec := &o.Recipes[ri]
 			if len(ecoFilter) > 0 {
@@ -409,13 +415,17 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 			}
 			var rIdx uint32
 			have := false
-			ver := ra.version(rec.Version)
+			var ver uint32 // "" is 0
+			if rec.Version != "" {
+				ver = ra.version(rec.Version)
+			}
 			for c, k := range kinds {
 				if k == 0 {
 					continue
 				}
 				if !have {
 					rIdx, have = ra.recipe(rec.PackageID), true
+					known[ri] = rIdx
 				}
 				e := ocEntry{pair: ra.pairAt(rIdx, platOf[c]), ver: ver, kind: k}
 				if k == ocFail || k == ocInfra {
@@ -425,7 +435,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 			}
 		}
 		if i >= start {
-			ra.fine.add(ra, ro, ecoFilter, o, i)
+			ra.fine.add(ra, ro, ecoFilter, o, i, known)
 		}
 		pk = pk[:0]
 		for _, e := range entries {
@@ -967,6 +977,9 @@ type fineOutcomes struct {
 // (indexed by one byte; the rest are left out, and the report says so).
 const maxFinePlats = 255
 
+// noRecipe marks a recipe whose index is not looked up yet.
+const noRecipe = math.MaxUint32
+
 // maxFineRecipes is how many recipes an entry of fineOutcomes numbers (23
 // bits; a variable for tests).
 var maxFineRecipes uint32 = 1 << 23
@@ -998,7 +1011,9 @@ func (f *fineOutcomes) gates(p, g string) bool {
 }
 
 // add takes one batch's outcome record (position i in the window).
-func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool, o *model.Outcomes, i int) {
+// known holds the index of each of the record's recipes already looked up,
+// noRecipe for the others.
+func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool, o *model.Outcomes, i int, known []uint32) {
 	if f.platIdx == nil {
 		f.platIdx = map[string]uint8{}
 	}
@@ -1036,7 +1051,10 @@ func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool,
 				continue
 			}
 		}
-		r := ra.recipe(rec.PackageID)
+		r := known[ri]
+		if r == noRecipe {
+			r = ra.recipe(rec.PackageID)
+		}
 		if r >= maxFineRecipes {
 			if f.moreRecipes == nil {
 				f.moreRecipes = map[uint32]bool{}

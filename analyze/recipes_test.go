@@ -318,7 +318,7 @@ func TestFinePlatformsBound(t *testing.T) {
 			o.Platforms = append(o.Platforms, fmt.Sprintf("linux-r%dp%d", rec, i))
 		}
 		o.Recipes = []model.RecipeOutcome{{PackageID: "npm:a", Codes: strings.Repeat("P", 200)}}
-		ra.fine.add(ra, ro, nil, o, rec)
+		ra.fine.add(ra, ro, nil, o, rec, []uint32{noRecipe})
 	}
 	if len(ra.fine.plats) != 255 || len(ra.fine.dropped) != 145 {
 		t.Fatalf("%d platforms indexed, %d left out; want 255 and 145", len(ra.fine.plats), len(ra.fine.dropped))
