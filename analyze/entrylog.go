@@ -86,6 +86,9 @@ func newEntryLog(spill bool) *entryLog {
 // put keeps the entries of batch position i; es may be reused after. A
 // position put again replaces what it had.
 func (l *entryLog) put(i int, es []uint32) {
+	if l.err != nil {
+		return // the report fails (failed)
+	}
 	if l.mem != nil {
 		l.mem[i] = slices.Clone(es)
 		return
@@ -144,15 +147,19 @@ func (l *entryLog) toMemory() {
 
 // done ends the writing; it returns the first error met.
 func (l *entryLog) done() error {
-	if l.f != nil {
+	if l != nil && l.f != nil {
 		l.flush()
 		l.buf = nil
 	}
 	return l.failed()
 }
 
-// has reports whether batch position i has entries kept.
+// has reports whether batch position i has entries kept (none in a nil
+// log, as in every reader below).
 func (l *entryLog) has(i int) bool {
+	if l == nil {
+		return false
+	}
 	if l.mem != nil {
 		_, ok := l.mem[i]
 		return ok
@@ -163,6 +170,9 @@ func (l *entryLog) has(i int) bool {
 // positions returns the positions kept, in ascending order.
 func (l *entryLog) positions() []int {
 	var ps []int
+	if l == nil {
+		return nil
+	}
 	if l.mem != nil {
 		for p := range l.mem {
 			ps = append(ps, p)
@@ -182,6 +192,9 @@ func (l *entryLog) positions() []int {
 // the next get. backward says the positions are being walked from the last
 // to the first, so that a chunk read back serves the ones before i.
 func (l *entryLog) get(i int, backward bool) []uint32 {
+	if l == nil {
+		return nil
+	}
 	if l.mem != nil {
 		return l.mem[i]
 	}

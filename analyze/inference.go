@@ -535,8 +535,9 @@ func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, sinc
 // series taken once.
 type alarmWindows map[*infer.Obs][]infer.Obs
 
-// split returns the strata of xs (in batch order) before batch from, and
-// from from to to: two runs of them, read only.
+// split returns the strata of xs before batch from, and from from to to:
+// two runs of them, read only. xs is in batch order, as platSeries sorts
+// every series it cuts windows from.
 func (w alarmWindows) split(xs []infer.Obs, from, to int) (before, after []infer.Obs) {
 	if len(xs) == 0 {
 		return nil, nil
@@ -544,24 +545,11 @@ func (w alarmWindows) split(xs []infer.Obs, from, to int) (before, after []infer
 	st, ok := w[&xs[0]]
 	if !ok {
 		st = strata(xs)
-		if !slices.IsSortedFunc(st, func(a, b infer.Obs) int { return cmp.Compare(a.Batch, b.Batch) }) {
-			st = nil // never so; the windows are then filtered
-		}
 		w[&xs[0]] = st
 	}
-	if st == nil {
-		for _, o := range strata(xs) {
-			switch {
-			case o.Batch < from:
-				before = append(before, o)
-			case o.Batch <= to:
-				after = append(after, o)
-			}
-		}
-		return before, after
-	}
-	lo, _ := slices.BinarySearchFunc(st, from, func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) })
-	hi, _ := slices.BinarySearchFunc(st, to+1, func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) })
+	at := func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) }
+	lo, _ := slices.BinarySearchFunc(st, from, at)
+	hi, _ := slices.BinarySearchFunc(st, to+1, at)
 	hi = max(hi, lo) // to < from: nothing after
 	return st[:lo:lo], st[lo:hi:hi]
 }

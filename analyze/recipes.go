@@ -311,9 +311,6 @@ func readOutcomes(rd *reader.Reader, fsys fs.FS, name string, ro *roller, ecoFil
 
 func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int, buffered bool) (*recipeAgg, []reader.Problem, bool, error) {
 	ra := newRecipeAgg(start, end)
-	if buffered {
-		ra.fine.byBatch = newEntryLog(false)
-	}
 	pos := make(map[string]int, len(all))
 	for i, b := range all {
 		pos[b.id] = i
@@ -434,17 +431,18 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 				entries = append(entries, e)
 			}
 		}
+		if ra.packed == nil {
+			// The per-batch outcomes, from the first record on. Read
+			// again after sorting, they are in the heap anyway (full):
+			// a file would be read back out of order.
+			ra.packed, ra.fine.byBatch = newEntryLog(!buffered), newEntryLog(!buffered)
+		}
 		if i >= start {
 			ra.fine.add(ra, ro, ecoFilter, o, i, known)
 		}
 		pk = pk[:0]
 		for _, e := range entries {
 			pk = append(pk, pack(e))
-		}
-		if ra.packed == nil {
-			// Read again after sorting, the entries are in the heap
-			// anyway (full): a file would be read back out of order.
-			ra.packed = newEntryLog(!buffered)
 		}
 		ra.packed.put(i, pk)
 		if buffered {
@@ -474,15 +472,10 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 
 // doneWriting ends the writing of the per-batch outcomes.
 func (ra *recipeAgg) doneWriting() error {
-	var err error
-	for _, l := range []*entryLog{ra.packed, ra.fine.byBatch} {
-		if l != nil {
-			if e := l.done(); e != nil && err == nil {
-				err = e
-			}
-		}
+	if err := ra.packed.done(); err != nil {
+		return err
 	}
-	return err
+	return ra.fine.byBatch.done()
 }
 
 // failed returns the error met reading the per-batch outcomes back.
@@ -729,9 +722,6 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 // evidence: batch.flaky holds, per platform (and per ecosystem and
 // platform), the tests and passes to leave out.
 func (ra *recipeAgg) excludeFlaky(all []*batch) {
-	if ra.packed == nil {
-		return
-	}
 	for _, p := range ra.packed.positions() {
 		es := ra.packed.get(p, false)
 		b := all[p]
@@ -770,7 +760,7 @@ func (ra *recipeAgg) flakeStats(cur []*batch, pos map[*batch]int, res recipeResu
 	accs := make([]*acc, len(ra.plats))
 	seen := make([]int, len(ra.plats))
 	for ci, b := range cur {
-		if ra.packed == nil || !ra.packed.has(pos[b]) {
+		if !ra.packed.has(pos[b]) {
 			continue
 		}
 		es := ra.packed.get(pos[b], false)
@@ -854,10 +844,7 @@ func (ra *recipeAgg) paired(cur []*batch, pos map[*batch]int) []PairedComparison
 	seen := make([]uint64, words*len(ra.recipes))
 	kinds := make([]uint8, n) // 0 untested, 1 passed, 2 failed
 	for ci := len(cur) - 1; ci >= 0; ci-- {
-		var es []uint32
-		if ra.fine.byBatch != nil {
-			es = ra.fine.byBatch.get(pos[cur[ci]], true)
-		}
+		es := ra.fine.byBatch.get(pos[cur[ci]], true)
 		touched = touched[:0]
 		for s := 0; s < len(es); {
 			r := es[s] >> 9
@@ -1016,9 +1003,6 @@ func (f *fineOutcomes) gates(p, g string) bool {
 func (f *fineOutcomes) add(ra *recipeAgg, ro *roller, ecoFilter map[string]bool, o *model.Outcomes, i int, known []uint32) {
 	if f.platIdx == nil {
 		f.platIdx = map[string]uint8{}
-	}
-	if f.byBatch == nil {
-		f.byBatch = newEntryLog(true)
 	}
 	f.idx = slices.Grow(f.idx[:0], len(o.Platforms))[:len(o.Platforms)]
 	idx := f.idx // -1: filtered out

@@ -311,6 +311,7 @@ func TestSparsePairs(t *testing.T) {
 // platforms a window names and count the rest, which the report states.
 func TestFinePlatformsBound(t *testing.T) {
 	ra := newRecipeAgg(0, 1)
+	ra.fine.byBatch = newEntryLog(false)
 	ro := newRoller(model.LevelFamily, nil)
 	for rec := range 2 {
 		o := &model.Outcomes{SchemaVersion: model.SchemaVersion, BatchID: fmt.Sprint("b", rec)}
