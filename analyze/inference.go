@@ -69,20 +69,40 @@ type series struct {
 	infra     int64
 	tested    int64
 	incidents []string
-	// gates is the intersection of the gates every batch with skips named.
+	// gates is the intersection of the gates every batch with skips named;
+	// gateAt (with the yield) says what it was after each batch that
+	// changed it.
 	gates    []string
 	gateSeen bool
+	gateAt   []gateChange
 	skipped  int64
 	partial  bool
 	passed   int64
 }
 
+// gateChange is a platform's gates from the batch at pos on.
+type gateChange struct {
+	pos   int
+	gates []string
+}
+
+// gatesAt returns the gates the batches up to position pos named (their
+// intersection), as the detector knew them then.
+func (s *series) gatesAt(pos int) []string {
+	i, _ := slices.BinarySearchFunc(s.gateAt, pos+1, func(g gateChange, p int) int { return cmp.Compare(g.pos, p) })
+	if i == 0 {
+		return nil
+	}
+	return s.gateAt[i-1].gates
+}
+
 // platSeries builds each platform's series over bs. pos gives each batch's
 // position in the whole history, shared by all platforms.
 //
-// With noFlaky, the results of flaky recipes (batch.flaky) are left out of
-// the recipe rate: they are not evidence of a change of the platform.
-func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, want seriesKind) map[string]*series {
+// Unless fm is flakyKept, the results of flaky recipes (batch.flaky, as fm
+// says) are left out of the recipe rate: they are not evidence of a change
+// of the platform.
+func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, want seriesKind) map[string]*series {
 	out := map[string]*series{}
 	// Each series is allocated once, at most as long as the batches (and
 	// their ecosystems) that can add to it.
@@ -120,11 +140,18 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 				s.partial = true
 			}
 			if pc.c.Skipped > 0 && len(pc.gates) > 0 {
+				had := len(s.gates)
 				if !s.gateSeen {
 					s.gates = slices.Clone(pc.gates)
 					s.gateSeen = true
+					had = -1
 				} else {
 					s.gates = slices.DeleteFunc(s.gates, func(g string) bool { return !slices.Contains(pc.gates, g) })
+				}
+				if want&seriesYield != 0 && len(s.gates) != had {
+					g := slices.Clone(s.gates)
+					sort.Strings(g)
+					s.gateAt = append(s.gateAt, gateChange{pos: bp, gates: g})
 				}
 			}
 			infra := infraOf(pc)
@@ -168,8 +195,8 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 				continue
 			}
 			o := infer.Obs{Batch: bp, Eco: b.ecosystem, Tested: pc.c.Tested - infra, Passed: pc.c.Passed}
-			if noFlaky && b.flaky != nil {
-				fl := b.flaky[pc.id]
+			if fm != flakyKept && b.flaky != nil {
+				fl := b.flaky[pc.id][fm]
 				o.Tested -= fl[0]
 				o.Passed -= fl[1]
 			}
@@ -197,8 +224,8 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, noFlaky bool, w
 					}
 					ei = min(ei, e.c.Failed)
 					var fl [2]int64
-					if noFlaky && b.flaky != nil {
-						fl = b.flaky[eco+"\x00"+pc.id]
+					if fm != flakyKept && b.flaky != nil {
+						fl = b.flaky[eco+"\x00"+pc.id][fm]
 					}
 					if e.c.Tested-ei-fl[0] > 0 {
 						s.eco = append(s.eco, infer.Obs{Batch: bp, Eco: eco, Tested: e.c.Tested - ei - fl[0], Passed: e.c.Passed - fl[1]})
@@ -353,7 +380,7 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, pos
 	ser, icc := platformRates(rep, cur, pos, fa)
 	rep.Inference = Inference{ICC: round3(icc), MinBatches: infer.MinBatches, MinTests: infer.MinTests,
 		MinRankBatches: infer.MinRankBatches, Q: infer.Q, IncidentMin: incidentMin, IncidentShare: incidentShare}
-	prevSer, curSer := platSeries(prev, fa, pos, true, seriesEco|seriesHealth), platSeries(trendCur, fa, pos, true, seriesEco|seriesHealth)
+	prevSer, curSer := platSeries(prev, fa, pos, flakyAll, seriesEco|seriesHealth), platSeries(trendCur, fa, pos, flakyAll, seriesEco|seriesHealth)
 	// The trends' floor on the intra-batch correlation pools both of their
 	// windows (each ecosystem x window its own group): more batches, less
 	// of the moment estimator's small-sample bias.
@@ -393,7 +420,7 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, pos
 			}
 		}
 	}
-	detectors(rep, cur, all, pos, fa, icc)
+	detectors(rep, cur, all, pos, fa)
 	return ser
 }
 
@@ -401,7 +428,7 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, pos
 // intra-batch correlation and sets each platform's rates from them
 // (setRate).
 func platformRates(rep *Report, cur []*batch, pos map[*batch]int, fa *failureAgg) (map[string]*series, float64) {
-	ser := platSeries(cur, fa, pos, false, seriesRate|seriesEco|seriesHealth)
+	ser := platSeries(cur, fa, pos, flakyKept, seriesRate|seriesEco|seriesHealth)
 	icc := pooledICC(ser)
 	for i := range rep.Platforms {
 		p := &rep.Platforms[i]
@@ -416,27 +443,29 @@ func platformRates(rep *Report, cur []*batch, pos map[*batch]int, fa *failureAgg
 
 // detectors runs each platform's detector over every batch up to the
 // window's end (as `record` sees it), with the alarms raised in the window.
-func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAgg, icc float64) {
-	detectorsFrom(rep, detectorSeries(cur, all, pos, fa), cur, all, icc)
+func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAgg) {
+	detectorsFrom(rep, detectorSeries(cur, all, pos, fa), cur, all)
 }
 
 // detectorSeries is the series the detectors read: every batch up to the
-// window's end, flaky recipes' results left out (nil for an empty window).
+// window's end, flaky recipes' results left out from their first retried
+// pass on (nil for an empty window).
 func detectorSeries(cur, all []*batch, pos map[*batch]int, fa *failureAgg) map[string]*series {
 	if len(cur) == 0 {
 		return nil
 	}
 	upTo := all[:indexOf(all, cur[len(cur)-1])+1]
-	return platSeries(upTo, fa, pos, true, seriesEco|seriesYield)
+	return platSeries(upTo, fa, pos, flakySince, seriesEco|seriesYield)
 }
 
 // detectorsFrom runs each platform's detector over its series
 // (detectorSeries), the platforms shared among the cores: each detector
 // reads the series and writes its own platform's state only.
-func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch, icc float64) {
+func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch) {
 	if len(cur) == 0 {
 		return
 	}
+	floors := detectorFloors(hist, indexOf(all, cur[len(cur)-1])+1)
 	var (
 		wg   sync.WaitGroup
 		next atomic.Int64
@@ -446,12 +475,50 @@ func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch, icc 
 			for i := int(next.Add(1) - 1); i < len(rep.Platforms); i = int(next.Add(1) - 1) {
 				p := &rep.Platforms[i]
 				if hist[p.Platform] != nil {
-					p.Detector = detectPlatform(p, hist, all, cur[0].ts, icc)
+					p.Detector = detectPlatform(p, hist, all, cur[0].ts, floors)
 				}
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// detectorFloors returns, for each of the first n positions of the
+// history, the intra-batch correlation pooled over every platform's
+// detector series (each platform's batches of one ecosystem a group) from
+// the batches before that position: the detector's floor, which a batch
+// cannot move for the batches before it (docs/METHODS.md).
+func detectorFloors(hist map[string]*series, n int) []float64 {
+	ids := make([]string, 0, len(hist))
+	for id := range hist {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	obs := make([][]infer.Obs, len(ids))
+	groups := make([]map[string]int, len(ids))
+	ng := 0
+	for i, id := range ids {
+		obs[i] = strata(hist[id].eco)
+		groups[i] = map[string]int{}
+		for _, o := range obs[i] {
+			if _, ok := groups[i][o.Eco]; !ok {
+				groups[i][o.Eco] = ng
+				ng++
+			}
+		}
+	}
+	floors := make([]float64, n)
+	at := make([]int, len(ids))
+	var pool infer.ICCPool
+	for b := range floors {
+		floors[b] = pool.Rho()
+		for i, xs := range obs {
+			for ; at[i] < len(xs) && xs[at[i]].Batch == b; at[i]++ {
+				pool.Add(groups[i][xs[at[i]].Eco], xs[at[i]])
+			}
+		}
+	}
+	return floors
 }
 
 // strata keeps the observations of real ecosystems: `mixed` (v1 runs that
@@ -480,13 +547,13 @@ func strata(obs []infer.Obs) []infer.Obs {
 // platform stands only when its yield (passes per recipe entering the
 // batch, which such a fix cannot lower) fell too over the same batches;
 // otherwise it is a population change, not a regression.
-func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, since time.Time, icc float64) *DetectorState {
+func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, since time.Time, floors []float64) *DetectorState {
 	s := hist[p.Platform]
 	obs := strata(s.eco)
 	if len(obs) == 0 {
 		return nil
 	}
-	alarms, st := infer.Detect(obs, icc)
+	alarms, st := infer.Detect(obs, func(b int) float64 { return floors[b] })
 	d := &DetectorState{Statistic: round3(st.Stat), Threshold: infer.DetectH, ICC: round3(st.ICC), Alarms: []DetectorAlarm{}}
 	if st.Start >= 0 {
 		d.Since = all[obs[st.Start].Batch].id
@@ -503,14 +570,17 @@ func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, sinc
 		da := DetectorAlarm{At: at.id, AtTime: at.ts, Start: start.id, StartAt: start.ts,
 			Stat: round3(a.Stat), Expected: a.Before, Observed: a.After, Batches: a.Batches, Tests: a.Tests}
 		from, to := obs[a.Start].Batch, obs[a.At].Batch
-		if len(p.GatedBy) > 0 {
+		// The gates, and the floor on the correlation, as they stood
+		// when the alarm was raised: later batches do not change it.
+		gates, icc := s.gatesAt(to), floors[to]
+		if len(gates) > 0 {
 			// A gate that got better sends harder recipes through: it
 			// explains the drop when it rose significantly (one-sided
 			// 0.05, unadjusted) by at least half as much as the platform
 			// fell (the newly admitted recipes are at most the gate's
 			// rise). And the yield must have fallen too (one-sided 0.05,
 			// within ecosystems): a gate's fix raises or keeps it.
-			for _, g := range p.GatedBy {
+			for _, g := range gates {
 				if gs := hist[g]; gs != nil {
 					before, after := split(gs.eco, from, to)
 					if t := infer.CompareWindowsICC(before, after, icc); t.Testable && t.Change > 0 && t.P < 0.10 && t.Change >= (a.Before-a.After)/2 {

@@ -718,10 +718,29 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 	return res
 }
 
+// flakyTally is the tests and passes of a batch to leave out of the
+// regression evidence: [flakyAll] those of every pair with a retried pass
+// up to the window's end (the window tests, which look once), [flakySince]
+// those from each such pair's first retried pass on (the detector, which
+// looks after every batch and whose past must not change with later ones).
+type flakyTally [2][2]int64
+
+// flakyMode says which results of flaky pairs a series leaves out.
+type flakyMode uint8
+
+const (
+	flakyAll flakyMode = iota
+	flakySince
+	flakyKept // none
+)
+
 // excludeFlaky takes the flaky pairs' results out of each batch's regression
 // evidence: batch.flaky holds, per platform (and per ecosystem and
 // platform), the tests and passes to leave out.
 func (ra *recipeAgg) excludeFlaky(all []*batch) {
+	// since marks the pairs whose first retried pass is behind: the walk
+	// is in history order, and within a batch a pair has one entry.
+	since := make([]bool, len(ra.excluded))
 	for _, p := range ra.packed.positions() {
 		es := ra.packed.get(p, false)
 		b := all[p]
@@ -731,16 +750,24 @@ func (ra *recipeAgg) excludeFlaky(all []*batch) {
 			if e.kind == ocInfra || !ra.excluded[e.pair] {
 				continue
 			}
+			if e.kind == ocRetried {
+				since[e.pair] = true
+			}
 			if b.flaky == nil {
-				b.flaky = map[string][2]int64{}
+				b.flaky = map[string]flakyTally{}
 			}
 			plat := ra.platOf(e.pair)
 			eco, _ := model.SplitPackageID(ra.recipeOf(e.pair))
 			for _, k := range []string{plat, eco + "\x00" + plat} {
 				v := b.flaky[k]
-				v[0]++
-				if e.kind != ocFail {
-					v[1]++
+				for m := range v {
+					if m == int(flakySince) && !since[e.pair] {
+						continue
+					}
+					v[m][0]++
+					if e.kind != ocFail {
+						v[m][1]++
+					}
 				}
 				b.flaky[k] = v
 			}

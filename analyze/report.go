@@ -46,7 +46,7 @@ type batch struct {
 	// holds the tests and passes of flaky recipes to leave out of the
 	// regression evidence, per platform and per ecosystem "\x00" platform.
 	outcomes bool
-	flaky    map[string][2]int64
+	flaky    map[string]flakyTally
 }
 
 // infraKnown reports whether the batch's record counts its infrastructure
@@ -750,7 +750,7 @@ func noNilBlockers(rep *Report) {
 func (v *view) finishInsights(rd *reader.Reader, nMetricsProblems int) {
 	rep := v.rep
 	v.platforms()
-	ser := platSeries(v.cur, v.fa, v.level.pos, false, 0)
+	ser := platSeries(v.cur, v.fa, v.level.pos, flakyKept, 0)
 	for i := range rep.Platforms {
 		if s := ser[rep.Platforms[i].Platform]; s != nil {
 			rep.Platforms[i].Health.Incidents = s.incidents
@@ -779,17 +779,9 @@ func (v *view) finishDetector(rd *reader.Reader, nMetricsProblems int) {
 	}
 	ra.release()
 	v.platforms()
-	// The detectors, with the correlation and gates they read, as
-	// inferPlatforms has them; their series are built while the rates
-	// are.
-	var (
-		hist map[string]*series
-		wg   sync.WaitGroup
-	)
-	wg.Go(func() { hist = detectorSeries(cur, all, pos, v.fa) })
-	_, icc := platformRates(rep, cur, pos, v.fa)
-	wg.Wait()
-	detectorsFrom(rep, hist, cur, all, icc)
+	// The detectors read their own series only (as inferPlatforms runs
+	// them).
+	detectors(rep, cur, all, pos, v.fa)
 	v.problems(rd, nMetricsProblems)
 }
 

@@ -65,137 +65,170 @@ type DetectState struct {
 // alarm when S > H, after which the history restarts at the change.
 //
 // Batches with fewer than DetectMinTests tests are pooled with the next
-// batches of their ecosystem until the pool reaches it; rhoFloor (the
-// correlation pooled over many platforms) bounds the platform's own
-// estimate from below. Alarm and state indices refer to obs.
-func Detect(obs []Obs, rhoFloor float64) ([]Alarm, DetectState) {
-	return detectPooled(obs, rhoFloor, DetectH, DetectMinHistory)
+// batches of their ecosystem until the pool reaches it. floor (the
+// correlation pooled over many platforms from the batches before the one
+// that completes a comparison) bounds the platform's own estimate from
+// below. Everything a comparison uses comes from that batch and those
+// before it, so the detector's past never changes as batches are added.
+// Alarm and state indices refer to obs.
+func Detect(obs []Obs, floor Floor) ([]Alarm, DetectState) {
+	return detectPooled(obs, floor, DetectH, DetectMinHistory)
 }
 
-func detectPooled(obs []Obs, rhoFloor, h float64, minHist int) ([]Alarm, DetectState) {
-	// At most a chunk per observation.
-	chunks := make([]Obs, 0, len(obs))
-	first, last := make([]int, 0, len(obs)), make([]int, 0, len(obs))
-	pend := map[string]*Obs{}
-	pendFirst := map[string]int{}
-	for i, o := range obs {
-		if o.Tested <= 0 {
-			continue
-		}
-		p := pend[o.Eco]
-		if p == nil {
-			p = &Obs{Eco: o.Eco}
-			pend[o.Eco] = p
-			pendFirst[o.Eco] = i
-		}
-		p.Tested += o.Tested
-		p.Passed += o.Passed
-		if p.Tested >= DetectMinTests {
-			p.Batch = len(chunks)
-			chunks = append(chunks, *p)
-			first = append(first, pendFirst[o.Eco])
-			last = append(last, i)
-			delete(pend, o.Eco)
-		}
-	}
-	alarms, st := detect(chunks, rhoFloor, h, minHist)
-	for i := range alarms {
-		alarms[i].At, alarms[i].Start = last[alarms[i].At], first[alarms[i].Start]
-		// Count batches, not pooled chunks.
-		alarms[i].Batches = 0
-		for _, o := range obs[alarms[i].Start : alarms[i].At+1] {
-			if o.Tested > 0 {
-				alarms[i].Batches++
-			}
-		}
-	}
-	if st.Start >= 0 {
-		st.Start = first[st.Start]
-	}
-	return alarms, st
-}
+// Floor gives the floor on the intra-batch correlation for a comparison
+// completed by the batch at a position (Obs.Batch).
+type Floor func(batch int) float64
 
-func detect(obs []Obs, rhoFloor, h float64, minHist int) ([]Alarm, DetectState) {
-	type acc struct {
-		x, n, c float64 // passed, tested, sum n(n-1)
-		k       int
-	}
-	hist := map[string]*acc{}
+// ConstFloor is the same floor for every batch.
+func ConstFloor(rho float64) Floor { return func(int) float64 { return rho } }
+
+func detectPooled(obs []Obs, floor Floor, h float64, minHist int) ([]Alarm, DetectState) {
+	d := NewDetector()
+	d.h, d.minHist = h, minHist
 	var alarms []Alarm
-	st := DetectState{Start: -1}
-	var rnum, rden float64
-	var nr int
-	rho := func() float64 {
-		if nr < detectRhoMin || rden <= 0 {
-			return math.Max(rhoFloor, detectRhoStart)
+	for _, o := range obs {
+		if a, ok := d.Add(o, floor); ok {
+			alarms = append(alarms, a)
 		}
-		return math.Max(rhoFloor, math.Min(1, rnum/rden))
 	}
-	var expX, obsX, tests float64
-	batches := 0
-	add := func(o Obs) {
-		a := hist[o.Eco]
-		if a == nil {
-			a = &acc{}
-			hist[o.Eco] = a
-		}
-		a.x += float64(o.Passed)
-		a.n += float64(o.Tested)
-		a.c += float64(o.Tested) * float64(o.Tested-1)
-		a.k++
+	return alarms, d.State()
+}
+
+// Detector is the detector's state after the observations given so far:
+// Detect feeds it a whole series, and a series extended by one batch
+// needs only that batch (Add). Indices in its alarms and state count the
+// observations given, from 0.
+type Detector struct {
+	h       float64
+	minHist int
+	// pend pools each ecosystem's batches of fewer than DetectMinTests
+	// tests until they reach it.
+	pend map[string]*detPending
+	// ref holds each ecosystem's reference (its batches since the last
+	// alarm); run those since the current run of low batches began,
+	// which become the reference when the run ends in an alarm.
+	ref, run map[string]*detAcc
+	// The platform's own estimate of the correlation: moment sums of the
+	// residuals, how many, and the floor of the last comparison.
+	rnum, rden float64
+	nr         int
+	floor      float64
+	// The CUSUM and its run: its start (the first observation of the
+	// chunk that began it, -1 none) and what the run's batches expected
+	// and observed.
+	stat              float64
+	start, startSeq   int
+	expX, obsX, tests float64
+	compared          int
+	// Observations given, and those with tests.
+	n, seq int
+}
+
+type detPending struct {
+	tested, passed  int64
+	first, firstSeq int
+}
+
+type detAcc struct {
+	x, n, c float64 // passed, tested, sum n(n-1)
+	k       int
+}
+
+func (a *detAcc) add(o Obs) {
+	a.x += float64(o.Passed)
+	a.n += float64(o.Tested)
+	a.c += float64(o.Tested) * float64(o.Tested-1)
+	a.k++
+}
+
+func addTo(m map[string]*detAcc, o Obs) {
+	a := m[o.Eco]
+	if a == nil {
+		a = &detAcc{}
+		m[o.Eco] = a
 	}
-	rebuild := func(start, end int) {
-		hist = map[string]*acc{}
-		for _, o := range obs[start:end] {
-			if o.Tested > 0 {
-				add(o)
+	a.add(o)
+}
+
+// NewDetector is a detector that has seen nothing.
+func NewDetector() *Detector {
+	return &Detector{h: DetectH, minHist: DetectMinHistory, pend: map[string]*detPending{}, ref: map[string]*detAcc{}, start: -1}
+}
+
+func (d *Detector) rho() float64 {
+	if d.nr < detectRhoMin || d.rden <= 0 {
+		return math.Max(d.floor, detectRhoStart)
+	}
+	return math.Max(d.floor, math.Min(1, d.rnum/d.rden))
+}
+
+// State is where the detector stands.
+func (d *Detector) State() DetectState {
+	return DetectState{Stat: d.stat, Start: d.start, ICC: d.rho(), Compared: d.compared}
+}
+
+// Add extends the detector by one observation (the platform's next batch
+// of one ecosystem), floor giving the floor on the correlation at its
+// batch; it returns the alarm the observation raised, if any.
+func (d *Detector) Add(o Obs, floor Floor) (Alarm, bool) {
+	i := d.n
+	d.n++
+	if o.Tested <= 0 {
+		return Alarm{}, false
+	}
+	d.seq++
+	p := d.pend[o.Eco]
+	if p == nil {
+		p = &detPending{first: i, firstSeq: d.seq}
+		d.pend[o.Eco] = p
+	}
+	p.tested += o.Tested
+	p.passed += o.Passed
+	if p.tested < DetectMinTests {
+		return Alarm{}, false
+	}
+	delete(d.pend, o.Eco)
+	c := Obs{Batch: o.Batch, Eco: o.Eco, Tested: p.tested, Passed: p.passed}
+	if a := d.ref[o.Eco]; a != nil && a.k >= d.minHist {
+		pr := (a.x + 0.5) / (a.n + 1) // never exactly 0 or 1
+		n := float64(c.Tested)
+		d.floor = floor(c.Batch)
+		// The residual's variance: this batch's, plus that of the
+		// history's mean, both with the intra-batch correlation.
+		rh := d.rho()
+		v := pr * (1 - pr) * ((1+(n-1)*rh)/n + (a.n+rh*a.c)/(a.n*a.n))
+		r := float64(c.Passed)/n - pr
+		d.rnum += r*r/(pr*(1-pr)) - 1/n - 1/a.n
+		d.rden += (n-1)/n + a.c/(a.n*a.n)
+		d.nr++
+		z := math.Max(-DetectClip, math.Min(DetectClip, r/math.Sqrt(v)))
+		d.compared++
+		if s := d.stat - z - DetectK; s <= 0 {
+			d.stat, d.start, d.run = 0, -1, nil
+			d.expX, d.obsX, d.tests = 0, 0, 0
+		} else {
+			if d.stat == 0 {
+				d.start, d.startSeq, d.run = p.first, p.firstSeq, map[string]*detAcc{}
 			}
+			d.stat = s
+			d.expX += pr * n
+			d.obsX += float64(c.Passed)
+			d.tests += n
+		}
+		if d.stat > d.h {
+			al := Alarm{At: i, Start: d.start, Stat: d.stat, Before: d.expX / d.tests, After: d.obsX / d.tests,
+				Batches: d.seq - d.startSeq + 1, Tests: int64(d.tests)}
+			// Restart: the new level is learnt from the change on.
+			addTo(d.run, c)
+			d.ref, d.run = d.run, nil
+			d.stat, d.start = 0, -1
+			d.expX, d.obsX, d.tests = 0, 0, 0
+			return al, true
 		}
 	}
-	for i, o := range obs {
-		if o.Tested == 0 {
-			continue
-		}
-		a := hist[o.Eco]
-		if a != nil && a.k >= minHist {
-			p := (a.x + 0.5) / (a.n + 1) // never exactly 0 or 1
-			n := float64(o.Tested)
-			// The residual's variance: this batch's, plus that of the
-			// history's mean, both with the intra-batch correlation.
-			rh := rho()
-			v := p * (1 - p) * ((1+(n-1)*rh)/n + (a.n+rh*a.c)/(a.n*a.n))
-			r := float64(o.Passed)/n - p
-			rnum += r*r/(p*(1-p)) - 1/n - 1/a.n
-			rden += (n-1)/n + a.c/(a.n*a.n)
-			nr++
-			z := math.Max(-DetectClip, math.Min(DetectClip, r/math.Sqrt(v)))
-			st.Compared++
-			s := st.Stat - z - DetectK
-			if s <= 0 {
-				st.Stat, st.Start = 0, -1
-				expX, obsX, tests, batches = 0, 0, 0, 0
-			} else {
-				if st.Stat == 0 {
-					st.Start = i
-				}
-				st.Stat = s
-				expX += p * n
-				obsX += float64(o.Passed)
-				tests += n
-				batches++
-			}
-			if st.Stat > h {
-				alarms = append(alarms, Alarm{At: i, Start: st.Start, Stat: st.Stat,
-					Before: expX / tests, After: obsX / tests, Batches: batches, Tests: int64(tests)})
-				// Restart: the new level is learnt from the change on.
-				rebuild(st.Start, i+1)
-				st.Stat, st.Start = 0, -1
-				expX, obsX, tests, batches = 0, 0, 0, 0
-				continue
-			}
-		}
-		add(o)
+	addTo(d.ref, c)
+	if d.start >= 0 {
+		addTo(d.run, c)
 	}
-	st.ICC = rho()
-	return alarms, st
+	return Alarm{}, false
 }

@@ -55,3 +55,33 @@ func TestEstimateICCKnown(t *testing.T) {
 		t.Errorf("identical batches: rho %v, want 0", r)
 	}
 }
+
+// TestICCPool: the pooled correlation extended batch by batch equals
+// EstimateICC over the same groups, at every step of a long random
+// sequence (groups of one batch, empty batches and rates of 0 and 1
+// included).
+func TestICCPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	for _, rho := range []float64{0, 0.05, 0.3} {
+		var pool ICCPool
+		groups := make([][]Obs, 40)
+		for step := 0; step < 5000; step++ {
+			g := rng.IntN(len(groups))
+			n := rng.IntN(30)
+			p := []float64{0, 0.6, 0.95, 1}[g%4]
+			o := Obs{Tested: int64(n)}
+			if n > 0 {
+				o.Passed = betaBinom(rng, p, rho, n)
+			}
+			pool.Add(g, o)
+			groups[g] = append(groups[g], o)
+			if step%97 != 0 && step < 4990 {
+				continue
+			}
+			want, got := EstimateICC(groups).Rho, pool.Rho()
+			if math.Abs(got-want) > 1e-9 {
+				t.Fatalf("rho %.2f, step %d: pooled %v, EstimateICC %v", rho, step, got, want)
+			}
+		}
+	}
+}

@@ -227,7 +227,7 @@ func TestDetectorCalibration(t *testing.T) {
 			for r := 0; r < reps; r++ {
 				any := false
 				for p := 0; p < 11; p++ {
-					a, _ := Detect(historySized(rng, 480, minN, 0, icc, true, -1, 0), 0)
+					a, _ := Detect(historySized(rng, 480, minN, 0, icc, true, -1, 0), ConstFloor(0))
 					alarms += len(a)
 					for _, al := range a {
 						if al.At < 120 {
@@ -260,7 +260,7 @@ func TestDetectorCalibration(t *testing.T) {
 		det, late := 0, 0
 		var starts []int
 		for r := 0; r < reps; r++ {
-			a, _ := Detect(history(rng, 120, 0, icc, true, 100, 0.10), 0)
+			a, _ := Detect(history(rng, 120, 0, icc, true, 100, 0.10), ConstFloor(0))
 			for _, al := range a {
 				if al.At >= 100 {
 					det++
@@ -268,7 +268,7 @@ func TestDetectorCalibration(t *testing.T) {
 					break
 				}
 			}
-			a, _ = Detect(history(rng, 120, 0, icc, true, 60, 0.10), 0)
+			a, _ = Detect(history(rng, 120, 0, icc, true, 60, 0.10), ConstFloor(0))
 			for _, al := range a {
 				if al.At >= 60 {
 					late++
