@@ -3,8 +3,6 @@ package analyze
 import (
 	"encoding/json"
 	"errors"
-	"github.com/batchsli/batchsli/infer"
-	"github.com/batchsli/batchsli/model"
 	"io"
 	"io/fs"
 	"maps"
@@ -254,40 +252,4 @@ func (f failingFS) Open(name string) (fs.File, error) {
 		return nil, errors.New("input/output error")
 	}
 	return f.FS.Open(name)
-}
-
-// TestAlarmWindows checks an alarm's windows, cut from a series once
-// stratified, against the observations filtered one by one.
-func TestAlarmWindows(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	ecos := []string{"npm", "pypi", model.Mixed, model.Unknown}
-	for range 200 {
-		var xs []infer.Obs
-		for b := range rng.IntN(40) {
-			for range rng.IntN(3) { // a batch's ecosystems share its position
-				xs = append(xs, infer.Obs{Batch: b, Eco: ecos[rng.IntN(len(ecos))], Tested: int64(rng.IntN(9)), Passed: 1})
-			}
-		}
-		w := alarmWindows{}
-		for range 20 {
-			from := rng.IntN(45) - 2
-			to := from + rng.IntN(20) - 3
-			var before, after []infer.Obs
-			for _, o := range xs {
-				if o.Eco == model.Mixed || o.Eco == model.Unknown {
-					continue
-				}
-				switch {
-				case o.Batch < from:
-					before = append(before, o)
-				case o.Batch <= to:
-					after = append(after, o)
-				}
-			}
-			gb, ga := w.split(xs, from, to)
-			if !slices.Equal(gb, before) || !slices.Equal(ga, after) {
-				t.Fatalf("from %d to %d over %v:\n%v %v\nwant %v %v", from, to, xs, gb, ga, before, after)
-			}
-		}
-	}
 }

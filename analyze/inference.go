@@ -1,16 +1,11 @@
 package analyze
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/batchsli/batchsli/infer"
 	"github.com/batchsli/batchsli/model"
@@ -84,16 +79,6 @@ type series struct {
 type gateChange struct {
 	pos   int
 	gates []string
-}
-
-// gatesAt returns the gates the batches up to position pos named (their
-// intersection), as the detector knew them then.
-func (s *series) gatesAt(pos int) []string {
-	i, _ := slices.BinarySearchFunc(s.gateAt, pos+1, func(g gateChange, p int) int { return cmp.Compare(g.pos, p) })
-	if i == 0 {
-		return nil
-	}
-	return s.gateAt[i-1].gates
 }
 
 // platSeries builds each platform's series over bs. pos gives each batch's
@@ -458,67 +443,13 @@ func detectorSeries(cur, all []*batch, pos map[*batch]int, fa *failureAgg) map[s
 	return platSeries(upTo, fa, pos, flakySince, seriesEco|seriesYield)
 }
 
-// detectorsFrom runs each platform's detector over its series
-// (detectorSeries), the platforms shared among the cores: each detector
-// reads the series and writes its own platform's state only.
+// detectorsFrom runs the platforms' detectors over their series
+// (detectorSeries) up to the window's end.
 func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch) {
 	if len(cur) == 0 {
 		return
 	}
-	floors := detectorFloors(hist, indexOf(all, cur[len(cur)-1])+1)
-	var (
-		wg   sync.WaitGroup
-		next atomic.Int64
-	)
-	for range min(runtime.GOMAXPROCS(0), len(rep.Platforms)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(rep.Platforms); i = int(next.Add(1) - 1) {
-				p := &rep.Platforms[i]
-				if hist[p.Platform] != nil {
-					p.Detector = detectPlatform(p, hist, all, cur[0].ts, floors)
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// detectorFloors returns, for each of the first n positions of the
-// history, the intra-batch correlation pooled over every platform's
-// detector series (each platform's batches of one ecosystem a group) from
-// the batches before that position: the detector's floor, which a batch
-// cannot move for the batches before it (docs/METHODS.md).
-func detectorFloors(hist map[string]*series, n int) []float64 {
-	ids := make([]string, 0, len(hist))
-	for id := range hist {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	obs := make([][]infer.Obs, len(ids))
-	groups := make([]map[string]int, len(ids))
-	ng := 0
-	for i, id := range ids {
-		obs[i] = strata(hist[id].eco)
-		groups[i] = map[string]int{}
-		for _, o := range obs[i] {
-			if _, ok := groups[i][o.Eco]; !ok {
-				groups[i][o.Eco] = ng
-				ng++
-			}
-		}
-	}
-	floors := make([]float64, n)
-	at := make([]int, len(ids))
-	var pool infer.ICCPool
-	for b := range floors {
-		floors[b] = pool.Rho()
-		for i, xs := range obs {
-			for ; at[i] < len(xs) && xs[at[i]].Batch == b; at[i]++ {
-				pool.Add(groups[i][xs[at[i]].Eco], xs[at[i]])
-			}
-		}
-	}
-	return floors
+	runDetectors(rep, hist, all, cur[0].ts, indexOf(all, cur[len(cur)-1])+1)
 }
 
 // strata keeps the observations of real ecosystems: `mixed` (v1 runs that
@@ -537,91 +468,6 @@ func strata(obs []infer.Obs) []infer.Obs {
 		}
 	}
 	return out
-}
-
-// detectPlatform runs the detector over a platform's history and keeps the
-// alarms raised from since on.
-//
-// A gated platform's rate is given passing its gates, so a gate's fix
-// lowers it by sending harder recipes through. An alarm on a gated
-// platform stands only when its yield (passes per recipe entering the
-// batch, which such a fix cannot lower) fell too over the same batches;
-// otherwise it is a population change, not a regression.
-func detectPlatform(p *PlatformStat, hist map[string]*series, all []*batch, since time.Time, floors []float64) *DetectorState {
-	s := hist[p.Platform]
-	obs := strata(s.eco)
-	if len(obs) == 0 {
-		return nil
-	}
-	alarms, st := infer.Detect(obs, func(b int) float64 { return floors[b] })
-	d := &DetectorState{Statistic: round3(st.Stat), Threshold: infer.DetectH, ICC: round3(st.ICC), Alarms: []DetectorAlarm{}}
-	if st.Start >= 0 {
-		d.Since = all[obs[st.Start].Batch].id
-	}
-	// A series' observations are in batch order: each alarm's windows
-	// are two runs of its strata, taken once per series (a long history
-	// raises many alarms).
-	split := alarmWindows{}.split
-	for _, a := range alarms {
-		at, start := all[obs[a.At].Batch], all[obs[a.Start].Batch]
-		if at.ts.Before(since) {
-			continue
-		}
-		da := DetectorAlarm{At: at.id, AtTime: at.ts, Start: start.id, StartAt: start.ts,
-			Stat: round3(a.Stat), Expected: a.Before, Observed: a.After, Batches: a.Batches, Tests: a.Tests}
-		from, to := obs[a.Start].Batch, obs[a.At].Batch
-		// The gates, and the floor on the correlation, as they stood
-		// when the alarm was raised: later batches do not change it.
-		gates, icc := s.gatesAt(to), floors[to]
-		if len(gates) > 0 {
-			// A gate that got better sends harder recipes through: it
-			// explains the drop when it rose significantly (one-sided
-			// 0.05, unadjusted) by at least half as much as the platform
-			// fell (the newly admitted recipes are at most the gate's
-			// rise). And the yield must have fallen too (one-sided 0.05,
-			// within ecosystems): a gate's fix raises or keeps it.
-			for _, g := range gates {
-				if gs := hist[g]; gs != nil {
-					before, after := split(gs.eco, from, to)
-					if t := infer.CompareWindowsICC(before, after, icc); t.Testable && t.Change > 0 && t.P < 0.10 && t.Change >= (a.Before-a.After)/2 {
-						da.PopulationChanged, da.Reason = true, g+" got better: harder recipes reach it"
-						break
-					}
-				}
-			}
-			if !da.PopulationChanged && len(s.yield) > 0 {
-				before, after := split(s.yield, from, to)
-				if t := infer.CompareWindowsICC(before, after, icc); !t.Testable || t.Change >= 0 || t.P >= 0.10 {
-					da.PopulationChanged, da.Reason = true, "its yield (passes per recipe entering) did not fall: the recipes reaching it changed"
-				}
-			}
-		}
-		d.Alarms = append(d.Alarms, da)
-	}
-	return d
-}
-
-// alarmWindows cuts an alarm's windows from series, the strata of each
-// series taken once.
-type alarmWindows map[*infer.Obs][]infer.Obs
-
-// split returns the strata of xs before batch from, and from from to to:
-// two runs of them, read only. xs is in batch order, as platSeries sorts
-// every series it cuts windows from.
-func (w alarmWindows) split(xs []infer.Obs, from, to int) (before, after []infer.Obs) {
-	if len(xs) == 0 {
-		return nil, nil
-	}
-	st, ok := w[&xs[0]]
-	if !ok {
-		st = strata(xs)
-		w[&xs[0]] = st
-	}
-	at := func(o infer.Obs, b int) int { return cmp.Compare(o.Batch, b) }
-	lo, _ := slices.BinarySearchFunc(st, from, at)
-	hi, _ := slices.BinarySearchFunc(st, to+1, at)
-	hi = max(hi, lo) // to < from: nothing after
-	return st[:lo:lo], st[lo:hi:hi]
 }
 
 // evidence states a rate with what it rests on.

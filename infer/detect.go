@@ -232,3 +232,15 @@ func (d *Detector) Add(o Obs, floor Floor) (Alarm, bool) {
 	}
 	return Alarm{}, false
 }
+
+// Pending returns the index of the first observation of an ecosystem's
+// batches still pooled towards DetectMinTests, if there are any.
+func (d *Detector) Pending(eco string) (int, bool) {
+	if p := d.pend[eco]; p != nil {
+		return p.first, true
+	}
+	return 0, false
+}
+
+// Seen is the number of observations given.
+func (d *Detector) Seen() int { return d.n }

@@ -143,12 +143,6 @@ type Trend struct {
 	Reason   string
 }
 
-type stratum struct {
-	x, n [2]float64
-	obs  [2][]Obs
-	cnt  [2]int
-}
-
 // CompareWindows tests whether the pass rate changed from prev to cur,
 // comparing like with like: ecosystem by ecosystem, combined with
 // Mantel-Haenszel weights, with batches as clusters through a Pearson
@@ -159,33 +153,73 @@ func CompareWindows(prev, cur []Obs) Trend { return CompareWindowsICC(prev, cur,
 // pooled over many platforms as a floor: a platform whose own batches
 // happen to agree is not credited with more precision than its peers show.
 func CompareWindowsICC(prev, cur []Obs, rhoFloor float64) Trend {
-	var t Trend
-	strata := map[string]*stratum{}
-	var tot [2]float64
-	for w, obs := range [2][]Obs{prev, cur} {
-		var x, n int64
-		batches := 0
+	var w [2]map[string]Suff
+	for k, obs := range [2][]Obs{prev, cur} {
+		w[k] = map[string]Suff{}
 		for _, o := range obs {
 			if o.Tested == 0 {
 				continue
 			}
-			s := strata[o.Eco]
-			if s == nil {
-				s = &stratum{}
-				strata[o.Eco] = s
-			}
-			s.x[w] += float64(o.Passed)
-			s.n[w] += float64(o.Tested)
-			s.cnt[w]++
-			x += o.Passed
-			n += o.Tested
-			batches++
+			s := w[k][o.Eco]
+			s.Add(o)
+			w[k][o.Eco] = s
 		}
-		tot[w] = float64(n)
+	}
+	return CompareSuffICC(w[0], w[1], rhoFloor)
+}
+
+// Suff is what one ecosystem's batches in a window bring to a trend:
+// sums that add over batches and subtract between nested windows, so a
+// window's trend can be had from running totals (the detector's checks of
+// a gated platform's alarms, which `record` extends batch by batch).
+type Suff struct {
+	X, N float64 // passed, tested
+	SX2N float64 // sum x_b^2 / n_b
+	SN2  float64 // sum n_b^2
+	K    int     // batches
+}
+
+// Add counts one batch (none without tests).
+func (s *Suff) Add(o Obs) {
+	if o.Tested <= 0 {
+		return
+	}
+	x, n := float64(o.Passed), float64(o.Tested)
+	s.X += x
+	s.N += n
+	s.SX2N += x * x / n
+	s.SN2 += n * n
+	s.K++
+}
+
+// Sub is s less the batches of t, which it holds.
+func (s Suff) Sub(t Suff) Suff {
+	return Suff{X: s.X - t.X, N: s.N - t.N, SX2N: s.SX2N - t.SX2N, SN2: s.SN2 - t.SN2, K: s.K - t.K}
+}
+
+// CompareSuffICC is CompareWindowsICC over each window's sums by
+// ecosystem.
+func CompareSuffICC(prev, cur map[string]Suff, rhoFloor float64) Trend {
+	var t Trend
+	var tot [2]float64
+	ecoSet := map[string]bool{}
+	for w, m := range [2]map[string]Suff{prev, cur} {
+		var x, n float64
+		batches := 0
+		for e, s := range m {
+			if s.K == 0 {
+				continue
+			}
+			ecoSet[e] = true
+			x += s.X
+			n += s.N
+			batches += s.K
+		}
+		tot[w] = n
 		if w == 0 {
-			t.PrevN, t.PrevBatches, t.PrevP = n, batches, ratio(x, n)
+			t.PrevN, t.PrevBatches, t.PrevP = int64(n), batches, ratio(int64(x), int64(n))
 		} else {
-			t.CurN, t.CurBatches, t.CurP = n, batches, ratio(x, n)
+			t.CurN, t.CurBatches, t.CurP = int64(n), batches, ratio(int64(x), int64(n))
 		}
 	}
 	switch {
@@ -196,64 +230,55 @@ func CompareWindowsICC(prev, cur []Obs, rhoFloor float64) Trend {
 		t.Reason = "too few tests"
 		return t
 	}
-	ecos := make([]string, 0, len(strata))
-	for e := range strata {
+	ecos := make([]string, 0, len(ecoSet))
+	for e := range ecoSet {
 		ecos = append(ecos, e)
 	}
 	sort.Strings(ecos)
-	// Each stratum's observations, in one array.
-	all := make([]Obs, t.PrevBatches+t.CurBatches)
+	// Intra-batch correlation: the pooled analysis of variance about each
+	// ecosystem x window's own rate (EstimateICC, from the sums).
+	var ssb, ssw, dfb, dfw, n0num float64
 	for _, e := range ecos {
-		s := strata[e]
-		for w := range 2 {
-			s.obs[w], all = all[:0:s.cnt[w]], all[s.cnt[w]:]
-		}
-	}
-	for w, obs := range [2][]Obs{prev, cur} {
-		for _, o := range obs {
-			if o.Tested != 0 {
-				s := strata[o.Eco]
-				s.obs[w] = append(s.obs[w], o)
+		t.MixShift += math.Abs(prev[e].N/tot[0]-cur[e].N/tot[1]) / 2
+		for _, g := range [2]Suff{prev[e], cur[e]} {
+			if g.K < 2 {
+				continue
 			}
+			ssb += g.SX2N - g.X*g.X/g.N
+			ssw += g.X - g.SX2N
+			dfb += float64(g.K - 1)
+			dfw += g.N - float64(g.K)
+			n0num += g.N - g.SN2/g.N
 		}
 	}
-	// Intra-batch correlation: a moment estimate about each ecosystem x
-	// window's own rate.
-	var groups [][]Obs
-	for _, e := range ecos {
-		s := strata[e]
-		t.MixShift += math.Abs(s.n[0]/tot[0]-s.n[1]/tot[1]) / 2
-		for w := 0; w < 2; w++ {
-			if len(s.obs[w]) > 0 {
-				groups = append(groups, s.obs[w])
-			}
+	icc := ICC{DF: dfb}
+	if dfb > 0 && dfw > 0 {
+		msb, msw := ssb/dfb, ssw/dfw
+		n0 := n0num / dfb
+		if den := msb + (n0-1)*msw; den > 0 {
+			icc.Rho = math.Max(0, math.Min(1, (msb-msw)/den))
 		}
 	}
-	icc := EstimateICC(groups)
 	icc.Rho = math.Max(icc.Rho, rhoFloor)
 	t.ICC, t.DF = icc.Rho, math.Max(icc.DF, 1)
 	var sw, swd, sv float64
 	for _, e := range ecos {
-		s := strata[e]
-		if s.n[0] == 0 || s.n[1] == 0 {
+		a, b := prev[e], cur[e]
+		if a.K == 0 || b.K == 0 {
 			t.OnlyOne = append(t.OnlyOne, e)
 			continue
 		}
 		t.Strata = append(t.Strata, e)
-		w := s.n[0] * s.n[1] / (s.n[0] + s.n[1])
-		p := (s.x[0] + s.x[1]) / (s.n[0] + s.n[1])
-		d := s.x[1]/s.n[1] - s.x[0]/s.n[0]
+		w := a.N * b.N / (a.N + b.N)
+		p := (a.X + b.X) / (a.N + b.N)
+		d := b.X/b.N - a.X/a.N
 		sw += w
 		swd += w * d
-		// Var of a window's rate: p(1-p) sum n_b (1 + (n_b-1) rho) / N^2.
+		// Var of a window's rate: p(1-p) sum n_b (1 + (n_b-1) rho) / N^2,
+		// the sum being N + rho (sum n_b^2 - N).
 		var v float64
-		for k := 0; k < 2; k++ {
-			var m float64
-			for _, o := range s.obs[k] {
-				n := float64(o.Tested)
-				m += n * (1 + (n-1)*icc.Rho)
-			}
-			v += m / (s.n[k] * s.n[k])
+		for _, g := range [2]Suff{a, b} {
+			v += (g.N + icc.Rho*(g.SN2-g.N)) / (g.N * g.N)
 		}
 		sv += w * w * p * (1 - p) * v
 	}

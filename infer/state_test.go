@@ -2,6 +2,8 @@ package infer
 
 import (
 	"bytes"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -140,4 +142,41 @@ func FuzzDetectorState(f *testing.F) {
 			_ = q.Rho()
 		}
 	})
+}
+
+// TestCompareSuffRunningTotals: a trend computed from running totals
+// (the window before a batch, and the totals since it as a difference)
+// is the trend of the observations themselves.
+func TestCompareSuffRunningTotals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(79, 80))
+	for r := 0; r < 200; r++ {
+		obs := history(rng, 40+rng.IntN(200), 0, []float64{0, 0.05, 0.2}[r%3], true, -1, 0)
+		from := rng.IntN(len(obs))
+		to := from + rng.IntN(len(obs)-from+1)
+		cum := map[string]Suff{}
+		var atFrom map[string]Suff
+		for i, o := range obs[:to] {
+			if i == from {
+				atFrom = maps.Clone(cum)
+			}
+			s := cum[o.Eco]
+			s.Add(o)
+			cum[o.Eco] = s
+		}
+		if atFrom == nil {
+			atFrom = maps.Clone(cum)
+		}
+		after := map[string]Suff{}
+		for e, s := range cum {
+			after[e] = s.Sub(atFrom[e])
+		}
+		floor := 0.03 * float64(r%4)
+		got, want := CompareSuffICC(atFrom, after, floor), CompareWindowsICC(obs[:from], obs[from:to], floor)
+		close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+		if got.Testable != want.Testable || got.Reason != want.Reason || !reflect.DeepEqual(got.Strata, want.Strata) ||
+			!reflect.DeepEqual(got.OnlyOne, want.OnlyOne) || got.PrevN != want.PrevN || got.CurBatches != want.CurBatches ||
+			!close(got.Change, want.Change) || !close(got.SE, want.SE) || !close(got.P, want.P) || !close(got.ICC, want.ICC) {
+			t.Fatalf("history %d, windows [0,%d) [%d,%d): from totals %+v, from observations %+v", r, from, from, to, got, want)
+		}
+	}
 }

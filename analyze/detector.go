@@ -1,0 +1,340 @@
+package analyze
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/batchsli/batchsli/infer"
+)
+
+// detectorRun is the regression detectors of every platform of one level,
+// advanced together batch by batch in history order (docs/METHODS.md,
+// "Regression detector", "Sequential"). What it keeps does not grow with
+// the history: each platform's detector, the correlation pooled over the
+// platforms so far (the detectors' floor), each platform's gates so far,
+// running totals of every platform's series and yield by ecosystem, and
+// the totals as they stood where each platform's current run of low
+// batches began (what a gated platform's alarm is checked against).
+type detectorRun struct {
+	ids   []string
+	plats []*platRun
+	ecos  []string // ecosystem names by index
+	ecoIx map[string]int
+	pool  infer.ICCPool
+	// groups numbers the pool's groups, by platform index and ecosystem
+	// index.
+	groups [][]int
+	ng     int
+	// totals holds every platform's detector series summed by ecosystem
+	// index (yield its own yield).
+	totals [][]infer.Suff
+}
+
+type platRun struct {
+	det      *infer.Detector
+	yield    []infer.Suff
+	gates    []string
+	gateSeen bool
+	// Totals before the batch where each ecosystem's pooled chunk began
+	// (pend) and where the current run began (run); free holds spare
+	// copies for reuse.
+	pend map[string]*detSnap
+	run  *detSnap
+	free []*detSnap
+	// alarms are those raised.
+	alarms []runAlarm
+}
+
+// detSnap is every platform's totals, and a platform's own yield, before
+// the batch at pos.
+type detSnap struct {
+	pos    int
+	totals [][]infer.Suff
+	yield  []infer.Suff
+}
+
+type runAlarm struct {
+	infer.Alarm
+	from, to   int // batch positions
+	popChanged bool
+	reason     string
+}
+
+func newDetectorRun(ids []string) *detectorRun {
+	r := &detectorRun{ids: ids, ecoIx: map[string]int{}, groups: make([][]int, len(ids)), totals: make([][]infer.Suff, len(ids))}
+	for range ids {
+		r.plats = append(r.plats, &platRun{det: infer.NewDetector(), pend: map[string]*detSnap{}})
+	}
+	return r
+}
+
+func (r *detectorRun) eco(e string) int {
+	i, ok := r.ecoIx[e]
+	if !ok {
+		i = len(r.ecos)
+		r.ecos = append(r.ecos, e)
+		r.ecoIx[e] = i
+	}
+	return i
+}
+
+func grow(s []infer.Suff, n int) []infer.Suff {
+	for len(s) < n {
+		s = append(s, infer.Suff{})
+	}
+	return s
+}
+
+// platBatch is what one batch brings to one platform's detector: its
+// observations by ecosystem (real ecosystems only, flaky recipes' results
+// left out from their first retried pass), its yield, and the gates the
+// batch named when it had skips (nil when it named none).
+type platBatch struct {
+	eco, yield []infer.Obs
+	gates      []string
+}
+
+// take copies the totals as they stand (before the batch at pos is
+// added) and the platform's yield, into a spare copy when there is one.
+func (r *detectorRun) take(pr *platRun, pos int) *detSnap {
+	var s *detSnap
+	if n := len(pr.free); n > 0 {
+		s, pr.free = pr.free[n-1], pr.free[:n-1]
+	} else {
+		s = &detSnap{}
+	}
+	s.pos = pos
+	s.totals = slices.Grow(s.totals[:0], len(r.totals))[:len(r.totals)]
+	for i, t := range r.totals {
+		s.totals[i] = append(s.totals[i][:0], t...)
+	}
+	s.yield = append(s.yield[:0], pr.yield...)
+	return s
+}
+
+func (pr *platRun) release(s *detSnap) {
+	if s != nil {
+		pr.free = append(pr.free, s)
+	}
+}
+
+// add advances every platform by the batch at pos (by platform index; nil
+// for a platform the batch did not test).
+func (r *detectorRun) add(pos int, in []*platBatch) {
+	floor := r.pool.Rho()
+	ff := func(int) float64 { return floor }
+	type raised struct {
+		p int
+		a infer.Alarm
+		s *detSnap
+	}
+	var alarms []raised
+	// The detectors first, each on its own observations and the floor
+	// from the batches before; the totals (not yet extended by this
+	// batch) are copied where a chunk or a run begins here.
+	for p, b := range in {
+		if b == nil {
+			continue
+		}
+		pr := r.plats[p]
+		if b.gates != nil {
+			if !pr.gateSeen {
+				pr.gates, pr.gateSeen = slices.Clone(b.gates), true
+				sort.Strings(pr.gates)
+			} else {
+				pr.gates = slices.DeleteFunc(pr.gates, func(g string) bool { return !slices.Contains(b.gates, g) })
+			}
+		}
+		for _, o := range b.eco {
+			i := pr.det.Seen()
+			wasRun := pr.det.State().Start >= 0
+			a, alarmed := pr.det.Add(o, ff)
+			if f, still := pr.det.Pending(o.Eco); still {
+				if f == i {
+					pr.pend[o.Eco] = r.take(pr, pos) // a chunk begins here
+				}
+				continue
+			}
+			// The totals before the chunk just completed: taken where it
+			// began, or now.
+			chunk, pooled := pr.pend[o.Eco]
+			delete(pr.pend, o.Eco)
+			started := !wasRun && pr.det.State().Start >= 0
+			switch {
+			case alarmed:
+				s := pr.run
+				if wasRun {
+					pr.release(chunk)
+				} else if s = chunk; !pooled {
+					s = r.take(pr, pos)
+				}
+				alarms = append(alarms, raised{p, a, s})
+				pr.run = nil
+			case started:
+				if pr.run = chunk; !pooled {
+					pr.run = r.take(pr, pos)
+				}
+			default:
+				pr.release(chunk)
+				if pr.det.State().Start < 0 {
+					pr.release(pr.run)
+					pr.run = nil
+				}
+			}
+		}
+	}
+	// Then the totals and the pool.
+	for p, b := range in {
+		if b == nil {
+			continue
+		}
+		for _, o := range b.eco {
+			e := r.eco(o.Eco)
+			r.totals[p] = grow(r.totals[p], e+1)
+			r.totals[p][e].Add(o)
+			r.groups[p] = growInts(r.groups[p], e+1)
+			if r.groups[p][e] == 0 {
+				r.ng++
+				r.groups[p][e] = r.ng
+			}
+			r.pool.Add(r.groups[p][e]-1, o)
+		}
+		pr := r.plats[p]
+		for _, o := range b.yield {
+			e := r.eco(o.Eco)
+			pr.yield = grow(pr.yield, e+1)
+			pr.yield[e].Add(o)
+		}
+	}
+	// Then the alarms raised here, checked against what was known.
+	for _, x := range alarms {
+		pr := r.plats[x.p]
+		ra := runAlarm{Alarm: x.a, from: x.s.pos, to: pos}
+		if len(pr.gates) > 0 {
+			// A gate that got better sends harder recipes through: it
+			// explains the drop when it rose significantly (one-sided
+			// 0.05, unadjusted) by at least half as much as the platform
+			// fell (the newly admitted recipes are at most the gate's
+			// rise). And the yield must have fallen too (one-sided 0.05,
+			// within ecosystems): a gate's fix raises or keeps it.
+			for _, g := range pr.gates {
+				gi, ok := slices.BinarySearch(r.ids, g)
+				if !ok {
+					continue
+				}
+				b, a := r.windows(x.s.totals[gi], r.totals[gi])
+				if t := infer.CompareSuffICC(b, a, floor); t.Testable && t.Change > 0 && t.P < 0.10 && t.Change >= (x.a.Before-x.a.After)/2 {
+					ra.popChanged, ra.reason = true, g+" got better: harder recipes reach it"
+					break
+				}
+			}
+			if !ra.popChanged && len(pr.yield) > 0 {
+				b, a := r.windows(x.s.yield, pr.yield)
+				if t := infer.CompareSuffICC(b, a, floor); !t.Testable || t.Change >= 0 || t.P >= 0.10 {
+					ra.popChanged, ra.reason = true, "its yield (passes per recipe entering) did not fall: the recipes reaching it changed"
+				}
+			}
+		}
+		pr.alarms = append(pr.alarms, ra)
+		pr.release(x.s)
+	}
+}
+
+func growInts(s []int, n int) []int {
+	for len(s) < n {
+		s = append(s, 0)
+	}
+	return s
+}
+
+// windows turns totals before a batch and now into the two windows'
+// sums by ecosystem name.
+func (r *detectorRun) windows(then, now []infer.Suff) (before, after map[string]infer.Suff) {
+	before, after = map[string]infer.Suff{}, map[string]infer.Suff{}
+	for e, s := range now {
+		var b infer.Suff
+		if e < len(then) {
+			b = then[e]
+		}
+		if b.K > 0 {
+			before[r.ecos[e]] = b
+		}
+		if a := s.Sub(b); a.K > 0 {
+			after[r.ecos[e]] = a
+		}
+	}
+	return before, after
+}
+
+// runDetectors runs the detectors over the series (detectorSeries) and
+// sets each platform's state, with the alarms raised from since on.
+func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time.Time, end int) {
+	ids := make([]string, 0, len(hist))
+	for id := range hist {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	r := newDetectorRun(ids)
+	type cursor struct {
+		eco, yield []infer.Obs
+		gates      []gateChange
+	}
+	cs := make([]cursor, len(ids))
+	for i, id := range ids {
+		s := hist[id]
+		cs[i] = cursor{eco: strata(s.eco), yield: strata(s.yield), gates: s.gateAt}
+	}
+	in := make([]*platBatch, len(ids))
+	bufs := make([]platBatch, len(ids))
+	for pos := 0; pos < end; pos++ {
+		any := false
+		for i := range cs {
+			c := &cs[i]
+			b := &bufs[i]
+			b.eco, b.yield, b.gates = b.eco[:0], b.yield[:0], nil
+			for len(c.eco) > 0 && c.eco[0].Batch == pos {
+				b.eco = append(b.eco, c.eco[0])
+				c.eco = c.eco[1:]
+			}
+			for len(c.yield) > 0 && c.yield[0].Batch == pos {
+				b.yield = append(b.yield, c.yield[0])
+				c.yield = c.yield[1:]
+			}
+			if len(c.gates) > 0 && c.gates[0].pos == pos {
+				b.gates = c.gates[0].gates
+				c.gates = c.gates[1:]
+			}
+			in[i] = nil
+			if len(b.eco) > 0 || len(b.yield) > 0 || b.gates != nil {
+				in[i], any = b, true
+			}
+		}
+		if any {
+			r.add(pos, in)
+		}
+	}
+	for i := range rep.Platforms {
+		p := &rep.Platforms[i]
+		pi, ok := slices.BinarySearch(ids, p.Platform)
+		if !ok || hist[p.Platform] == nil || len(strata(hist[p.Platform].eco)) == 0 {
+			continue
+		}
+		pr := r.plats[pi]
+		st := pr.det.State()
+		d := &DetectorState{Statistic: round3(st.Stat), Threshold: infer.DetectH, ICC: round3(st.ICC), Alarms: []DetectorAlarm{}}
+		if st.Start >= 0 && pr.run != nil {
+			d.Since = all[pr.run.pos].id
+		}
+		for _, a := range pr.alarms {
+			at, start := all[a.to], all[a.from]
+			if at.ts.Before(since) {
+				continue
+			}
+			d.Alarms = append(d.Alarms, DetectorAlarm{At: at.id, AtTime: at.ts, Start: start.id, StartAt: start.ts,
+				Stat: round3(a.Stat), Expected: a.Before, Observed: a.After, Batches: a.Batches, Tests: a.Tests,
+				PopulationChanged: a.popChanged, Reason: a.reason})
+		}
+		p.Detector = d
+	}
+}
