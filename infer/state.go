@@ -1,10 +1,9 @@
 package infer
 
 import (
-	"encoding/binary"
-	"errors"
-	"math"
 	"slices"
+
+	"github.com/batchsli/batchsli/internal/statecodec"
 )
 
 // The detector's state and the pooled correlation are saved between runs
@@ -18,31 +17,21 @@ const (
 	iccPoolMagic  = "bsIP\x01"
 )
 
-// errState is returned for a saved state that cannot be read.
-var errState = errors.New("saved detector state is damaged")
+var errState = statecodec.ErrDamaged
 
-type stateWriter struct{ b []byte }
+func writeAcc(w *statecodec.Writer, a *detAcc) {
+	w.Float(a.x)
+	w.Float(a.n)
+	w.Float(a.c)
+	w.Int(int64(a.k))
+}
 
-func (w *stateWriter) uint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
-func (w *stateWriter) int(v int64)   { w.b = binary.AppendVarint(w.b, v) }
-func (w *stateWriter) float(v float64) {
-	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v))
-}
-func (w *stateWriter) string(s string) { w.uint(uint64(len(s))); w.b = append(w.b, s...) }
-func (w *stateWriter) bool(v bool) {
-	if v {
-		w.b = append(w.b, 1)
-	} else {
-		w.b = append(w.b, 0)
-	}
-}
-func (w *stateWriter) acc(a *detAcc) { w.float(a.x); w.float(a.n); w.float(a.c); w.int(int64(a.k)) }
-func (w *stateWriter) accs(m map[string]*detAcc) {
+func writeAccs(w *statecodec.Writer, m map[string]*detAcc) {
 	keys := sortedKeys(m)
-	w.uint(uint64(len(keys)))
+	w.Uint(uint64(len(keys)))
 	for _, k := range keys {
-		w.string(k)
-		w.acc(m[k])
+		w.String(k)
+		writeAcc(w, m[k])
 	}
 }
 
@@ -55,187 +44,89 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-type stateReader struct {
-	b   []byte
-	err error
-}
-
-func (r *stateReader) fail() { r.err, r.b = errState, nil }
-
-func (r *stateReader) uint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) { // one spelling per value
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *stateReader) int() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// count reads a length, each element taking at least min bytes: a count
-// the remaining bytes cannot hold is refused before anything is allocated.
-func (r *stateReader) count(min int) int {
-	v := r.uint()
-	if r.err != nil || v > uint64(len(r.b)/min) {
-		r.fail()
-		return 0
-	}
-	return int(v)
-}
-
-// index reads a non-negative int, or -1 where allowed.
-func (r *stateReader) index(minusOne bool) int {
-	v := r.int()
-	if v < 0 && !(minusOne && v == -1) || v > math.MaxInt32 {
-		r.fail()
-		return 0
-	}
-	return int(v)
-}
-
-func (r *stateReader) float() float64 {
-	if len(r.b) < 8 {
-		r.fail()
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
-	r.b = r.b[8:]
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		r.fail()
-	}
-	return v
-}
-
-func (r *stateReader) string() string {
-	n := r.count(1)
-	if r.err != nil {
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
-}
-
-func (r *stateReader) bool() bool {
-	if len(r.b) < 1 || r.b[0] > 1 {
-		r.fail()
-		return false
-	}
-	v := r.b[0] == 1
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *stateReader) acc() *detAcc {
-	a := &detAcc{x: r.float(), n: r.float(), c: r.float(), k: r.index(false)}
+func readAcc(r *statecodec.Reader) *detAcc {
+	a := &detAcc{x: r.Float(), n: r.Float(), c: r.Float(), k: r.Index(false)}
 	if a.x < 0 || a.n < a.x || a.c < 0 {
-		r.fail()
+		r.Fail()
 	}
 	return a
 }
 
-func (r *stateReader) accs() map[string]*detAcc {
-	n := r.count(26)
+func readAccs(r *statecodec.Reader) map[string]*detAcc {
+	n := r.Count(26)
 	m := make(map[string]*detAcc, n)
 	prev := ""
 	for i := range n {
-		k := r.string()
+		k := r.String()
 		if i > 0 && k <= prev { // sorted, once each
-			r.fail()
+			r.Fail()
 		}
 		prev = k
-		m[k] = r.acc()
-		if r.err != nil {
+		m[k] = readAcc(r)
+		if r.Err() != nil {
 			return nil
 		}
 	}
 	return m
 }
 
-func (r *stateReader) magic(m string) {
-	if len(r.b) < len(m) || string(r.b[:len(m)]) != m {
-		r.fail()
-		return
-	}
-	r.b = r.b[len(m):]
-}
-
-// done checks that the state was read to its end.
-func (r *stateReader) done() error {
-	if r.err == nil && len(r.b) != 0 {
-		r.fail()
-	}
-	return r.err
-}
-
 // MarshalBinary saves the detector's state.
 func (d *Detector) MarshalBinary() ([]byte, error) {
-	w := &stateWriter{b: []byte(detectorMagic)}
-	w.float(d.h)
-	w.int(int64(d.minHist))
+	w := statecodec.NewWriter(detectorMagic)
+	w.Float(d.h)
+	w.Int(int64(d.minHist))
 	keys := sortedKeys(d.pend)
-	w.uint(uint64(len(keys)))
+	w.Uint(uint64(len(keys)))
 	for _, k := range keys {
 		p := d.pend[k]
-		w.string(k)
-		w.int(p.tested)
-		w.int(p.passed)
-		w.int(int64(p.first))
-		w.int(int64(p.firstSeq))
+		w.String(k)
+		w.Int(p.tested)
+		w.Int(p.passed)
+		w.Int(int64(p.first))
+		w.Int(int64(p.firstSeq))
 	}
-	w.accs(d.ref)
-	w.bool(d.run != nil)
+	writeAccs(w, d.ref)
+	w.Bool(d.run != nil)
 	if d.run != nil {
-		w.accs(d.run)
+		writeAccs(w, d.run)
 	}
 	for _, f := range []float64{d.rnum, d.rden, d.floor, d.stat, d.expX, d.obsX, d.tests} {
-		w.float(f)
+		w.Float(f)
 	}
 	for _, n := range []int{d.nr, d.start, d.startSeq, d.compared, d.n, d.seq} {
-		w.int(int64(n))
+		w.Int(int64(n))
 	}
-	return w.b, nil
+	return w.B, nil
 }
 
 // UnmarshalBinary restores a state MarshalBinary saved.
 func (d *Detector) UnmarshalBinary(b []byte) error {
-	r := &stateReader{b: b}
-	r.magic(detectorMagic)
+	r := statecodec.NewReader(b, detectorMagic)
 	var e Detector
-	e.h = r.float()
-	e.minHist = r.index(false)
-	n := r.count(5)
+	e.h = r.Float()
+	e.minHist = r.Index(false)
+	n := r.Count(5)
 	e.pend = make(map[string]*detPending, n)
 	prev := ""
 	for i := range n {
-		k := r.string()
-		p := &detPending{tested: r.int(), passed: r.int(), first: r.index(false), firstSeq: r.index(false)}
+		k := r.String()
+		p := &detPending{tested: r.Int(), passed: r.Int(), first: r.Index(false), firstSeq: r.Index(false)}
 		if i > 0 && k <= prev || p.tested <= 0 || p.tested >= DetectMinTests || p.passed < 0 || p.passed > p.tested {
-			r.fail()
+			r.Fail()
 		}
-		if r.err != nil {
-			return r.err
+		if r.Err() != nil {
+			return r.Err()
 		}
 		prev = k
 		e.pend[k] = p
 	}
-	e.ref = r.accs()
-	if r.bool() {
-		e.run = r.accs()
+	e.ref = readAccs(r)
+	if r.Bool() {
+		e.run = readAccs(r)
 	}
-	e.rnum, e.rden, e.floor, e.stat, e.expX, e.obsX, e.tests = r.float(), r.float(), r.float(), r.float(), r.float(), r.float(), r.float()
-	e.nr, e.start, e.startSeq, e.compared, e.n, e.seq = r.index(false), r.index(true), r.index(false), r.index(false), r.index(false), r.index(false)
-	if err := r.done(); err != nil {
+	e.rnum, e.rden, e.floor, e.stat, e.expX, e.obsX, e.tests = r.Float(), r.Float(), r.Float(), r.Float(), r.Float(), r.Float(), r.Float()
+	e.nr, e.start, e.startSeq, e.compared, e.n, e.seq = r.Index(false), r.Index(true), r.Index(false), r.Index(false), r.Index(false), r.Index(false)
+	if err := r.Done(); err != nil {
 		return err
 	}
 	// What Add relies on: a run exactly while the statistic is above 0,
@@ -256,39 +147,38 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 
 // MarshalBinary saves the pooled sums.
 func (p *ICCPool) MarshalBinary() ([]byte, error) {
-	w := &stateWriter{b: []byte(iccPoolMagic)}
-	w.uint(uint64(len(p.groups)))
+	w := statecodec.NewWriter(iccPoolMagic)
+	w.Uint(uint64(len(p.groups)))
 	for _, g := range p.groups {
 		for _, f := range []float64{g.x, g.n, g.sx2n, g.sn2} {
-			w.float(f)
+			w.Float(f)
 		}
-		w.int(int64(g.k))
+		w.Int(int64(g.k))
 	}
 	for _, f := range []float64{p.ssb, p.ssw, p.dfb, p.dfw, p.n0num} {
-		w.float(f)
+		w.Float(f)
 	}
-	return w.b, nil
+	return w.B, nil
 }
 
 // UnmarshalBinary restores sums MarshalBinary saved.
 func (p *ICCPool) UnmarshalBinary(b []byte) error {
-	r := &stateReader{b: b}
-	r.magic(iccPoolMagic)
+	r := statecodec.NewReader(b, iccPoolMagic)
 	var q ICCPool
-	n := r.count(33)
+	n := r.Count(33)
 	q.groups = make([]iccGroup, n)
 	for i := range q.groups {
-		g := iccGroup{x: r.float(), n: r.float(), sx2n: r.float(), sn2: r.float(), k: r.index(false)}
+		g := iccGroup{x: r.Float(), n: r.Float(), sx2n: r.Float(), sn2: r.Float(), k: r.Index(false)}
 		if g.x < 0 || g.n < g.x || (g.k == 0) != (g.n == 0) {
-			r.fail()
+			r.Fail()
 		}
-		if r.err != nil {
-			return r.err
+		if r.Err() != nil {
+			return r.Err()
 		}
 		q.groups[i] = g
 	}
-	q.ssb, q.ssw, q.dfb, q.dfw, q.n0num = r.float(), r.float(), r.float(), r.float(), r.float()
-	if err := r.done(); err != nil {
+	q.ssb, q.ssw, q.dfb, q.dfw, q.n0num = r.Float(), r.Float(), r.Float(), r.Float(), r.Float()
+	if err := r.Done(); err != nil {
 		return err
 	}
 	if q.dfb < 0 || q.dfw < 0 {

@@ -1,0 +1,166 @@
+// Package statecodec writes and reads the binary states batchsli saves in
+// its checkpoints: varints, floats and strings in one spelling each, read
+// back with every length checked against the bytes left, so that a damaged
+// state is refused rather than taken.
+package statecodec
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+)
+
+// ErrDamaged is returned for a saved state that cannot be read.
+var ErrDamaged = errors.New("saved state is damaged")
+
+// Writer appends a state's fields.
+type Writer struct{ B []byte }
+
+// NewWriter starts a state with its magic.
+func NewWriter(magic string) *Writer { return &Writer{B: []byte(magic)} }
+
+// Uint appends an unsigned varint.
+func (w *Writer) Uint(v uint64) { w.B = binary.AppendUvarint(w.B, v) }
+
+// Int appends a signed varint.
+func (w *Writer) Int(v int64) { w.B = binary.AppendVarint(w.B, v) }
+
+// Float appends a float's 8 bytes.
+func (w *Writer) Float(v float64) { w.B = binary.LittleEndian.AppendUint64(w.B, math.Float64bits(v)) }
+
+// String appends a length and the bytes.
+func (w *Writer) String(s string) { w.Uint(uint64(len(s))); w.B = append(w.B, s...) }
+
+// Bytes appends a length and the bytes.
+func (w *Writer) Bytes(b []byte) { w.Uint(uint64(len(b))); w.B = append(w.B, b...) }
+
+// Bool appends 0 or 1.
+func (w *Writer) Bool(v bool) {
+	if v {
+		w.B = append(w.B, 1)
+	} else {
+		w.B = append(w.B, 0)
+	}
+}
+
+// Reader reads a state's fields; after the first error every read gives
+// a zero value and Done reports the error.
+type Reader struct {
+	b   []byte
+	err error
+}
+
+// NewReader reads a state that must begin with magic.
+func NewReader(b []byte, magic string) *Reader {
+	r := &Reader{b: b}
+	if len(b) < len(magic) || string(b[:len(magic)]) != magic {
+		r.Fail()
+	} else {
+		r.b = b[len(magic):]
+	}
+	return r
+}
+
+// Fail marks the state damaged.
+func (r *Reader) Fail() { r.err, r.b = ErrDamaged, nil }
+
+// Err is the first error met.
+func (r *Reader) Err() error { return r.err }
+
+// Uint reads an unsigned varint in its shortest spelling.
+func (r *Reader) Uint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) { // one spelling per value
+		r.Fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// Int reads a signed varint in its shortest spelling.
+func (r *Reader) Int() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
+		r.Fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// Count reads a length, each element taking at least min bytes: a count
+// the remaining bytes cannot hold is refused before anything is allocated.
+func (r *Reader) Count(min int) int {
+	v := r.Uint()
+	if r.err != nil || v > uint64(len(r.b)/min) {
+		r.Fail()
+		return 0
+	}
+	return int(v)
+}
+
+// Index reads a non-negative int below 2^31, or -1 where minusOne allows.
+func (r *Reader) Index(minusOne bool) int {
+	v := r.Int()
+	if v < 0 && !(minusOne && v == -1) || v > math.MaxInt32 {
+		r.Fail()
+		return 0
+	}
+	return int(v)
+}
+
+// Float reads a finite float.
+func (r *Reader) Float() float64 {
+	if len(r.b) < 8 {
+		r.Fail()
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		r.Fail()
+	}
+	return v
+}
+
+// String reads a length and that many bytes.
+func (r *Reader) String() string {
+	n := r.Count(1)
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+// Bytes reads a byte string (a copy).
+func (r *Reader) Bytes() []byte {
+	n := r.Count(1)
+	if r.err != nil {
+		return nil
+	}
+	b := append([]byte(nil), r.b[:n]...)
+	r.b = r.b[n:]
+	return b
+}
+
+// Bool reads 0 or 1.
+func (r *Reader) Bool() bool {
+	if len(r.b) < 1 || r.b[0] > 1 {
+		r.Fail()
+		return false
+	}
+	v := r.b[0] == 1
+	r.b = r.b[1:]
+	return v
+}
+
+// Done checks that the state was read to its end.
+func (r *Reader) Done() error {
+	if r.err == nil && len(r.b) != 0 {
+		r.Fail()
+	}
+	return r.err
+}
