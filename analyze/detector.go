@@ -17,7 +17,10 @@ import (
 // the totals as they stood where each platform's current run of low
 // batches began (what a gated platform's alarm is checked against).
 type detectorRun struct {
+	// ids are the platforms in the order they first came (by batch, then
+	// by name), idx their indices.
 	ids   []string
+	idx   map[string]int
 	plats []*platRun
 	ecos  []string // ecosystem names by index
 	ecoIx map[string]int
@@ -29,6 +32,8 @@ type detectorRun struct {
 	// totals holds every platform's detector series summed by ecosystem
 	// index (yield its own yield).
 	totals [][]infer.Suff
+	// at is add's input by platform index (reused).
+	at []*platBatch
 }
 
 type platRun struct {
@@ -61,12 +66,28 @@ type runAlarm struct {
 	reason     string
 }
 
-func newDetectorRun(ids []string) *detectorRun {
-	r := &detectorRun{ids: ids, ecoIx: map[string]int{}, groups: make([][]int, len(ids)), totals: make([][]infer.Suff, len(ids))}
-	for range ids {
+func newDetectorRun() *detectorRun {
+	return &detectorRun{idx: map[string]int{}, ecoIx: map[string]int{}}
+}
+
+// platform returns a platform's index, adding it when it is new.
+func (r *detectorRun) platform(id string) int {
+	i, ok := r.idx[id]
+	if !ok {
+		i = len(r.ids)
+		r.ids = append(r.ids, id)
+		r.idx[id] = i
 		r.plats = append(r.plats, &platRun{det: infer.NewDetector(), pend: map[string]*detSnap{}})
+		r.groups = append(r.groups, nil)
+		r.totals = append(r.totals, nil)
 	}
-	return r
+	return i
+}
+
+// platInput is one platform's part of a batch.
+type platInput struct {
+	id string
+	*platBatch
 }
 
 func (r *detectorRun) eco(e string) int {
@@ -119,9 +140,20 @@ func (pr *platRun) release(s *detSnap) {
 	}
 }
 
-// add advances every platform by the batch at pos (by platform index; nil
-// for a platform the batch did not test).
-func (r *detectorRun) add(pos int, in []*platBatch) {
+// add advances every platform by the batch at pos: in holds the
+// platforms the batch tested, by name.
+func (r *detectorRun) add(pos int, byName []platInput) {
+	for _, x := range byName {
+		r.platform(x.id)
+	}
+	in := r.at[:0]
+	for range r.plats {
+		in = append(in, nil)
+	}
+	for _, x := range byName {
+		in[r.idx[x.id]] = x.platBatch
+	}
+	r.at = in
 	floor := r.pool.Rho()
 	ff := func(int) float64 { return floor }
 	type raised struct {
@@ -219,11 +251,15 @@ func (r *detectorRun) add(pos int, in []*platBatch) {
 			// rise). And the yield must have fallen too (one-sided 0.05,
 			// within ecosystems): a gate's fix raises or keeps it.
 			for _, g := range pr.gates {
-				gi, ok := slices.BinarySearch(r.ids, g)
+				gi, ok := r.idx[g]
 				if !ok {
 					continue
 				}
-				b, a := r.windows(x.s.totals[gi], r.totals[gi])
+				var then []infer.Suff // a platform new since holds none
+				if gi < len(x.s.totals) {
+					then = x.s.totals[gi]
+				}
+				b, a := r.windows(then, r.totals[gi])
 				if t := infer.CompareSuffICC(b, a, floor); t.Testable && t.Change > 0 && t.P < 0.10 && t.Change >= (x.a.Before-x.a.After)/2 {
 					ra.popChanged, ra.reason = true, g+" got better: harder recipes reach it"
 					break
@@ -267,15 +303,15 @@ func (r *detectorRun) windows(then, now []infer.Suff) (before, after map[string]
 	return before, after
 }
 
-// runDetectors runs the detectors over the series (detectorSeries) and
-// sets each platform's state, with the alarms raised from since on.
-func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time.Time, end int) {
+// detectorInputs gives the detectors' input batch by batch, from the
+// series (detectorSeries), for the positions before end; each call's
+// slice is reused by the next.
+func detectorInputs(hist map[string]*series, end int, each func(pos int, in []platInput)) {
 	ids := make([]string, 0, len(hist))
 	for id := range hist {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	r := newDetectorRun(ids)
 	type cursor struct {
 		eco, yield []infer.Obs
 		gates      []gateChange
@@ -285,10 +321,10 @@ func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time
 		s := hist[id]
 		cs[i] = cursor{eco: strata(s.eco), yield: strata(s.yield), gates: s.gateAt}
 	}
-	in := make([]*platBatch, len(ids))
 	bufs := make([]platBatch, len(ids))
+	var in []platInput
 	for pos := 0; pos < end; pos++ {
-		any := false
+		in = in[:0]
 		for i := range cs {
 			c := &cs[i]
 			b := &bufs[i]
@@ -305,18 +341,29 @@ func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time
 				b.gates = c.gates[0].gates
 				c.gates = c.gates[1:]
 			}
-			in[i] = nil
 			if len(b.eco) > 0 || len(b.yield) > 0 || b.gates != nil {
-				in[i], any = b, true
+				in = append(in, platInput{ids[i], b})
 			}
 		}
-		if any {
-			r.add(pos, in)
+		if len(in) > 0 {
+			each(pos, in)
 		}
 	}
+}
+
+// runDetectors runs the detectors over the series (detectorSeries) and
+// sets each platform's state, with the alarms raised from since on.
+func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time.Time, end int) {
+	r := newDetectorRun()
+	detectorInputs(hist, end, r.add)
+	r.states(rep, hist, all, since)
+}
+
+// states sets each platform's detector state from the run.
+func (r *detectorRun) states(rep *Report, hist map[string]*series, all []*batch, since time.Time) {
 	for i := range rep.Platforms {
 		p := &rep.Platforms[i]
-		pi, ok := slices.BinarySearch(ids, p.Platform)
+		pi, ok := r.idx[p.Platform]
 		if !ok || hist[p.Platform] == nil || len(strata(hist[p.Platform].eco)) == 0 {
 			continue
 		}

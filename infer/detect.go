@@ -244,3 +244,6 @@ func (d *Detector) Pending(eco string) (int, bool) {
 
 // Seen is the number of observations given.
 func (d *Detector) Seen() int { return d.n }
+
+// PendingCount is the number of ecosystems with batches still pooled.
+func (d *Detector) PendingCount() int { return len(d.pend) }
