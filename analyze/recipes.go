@@ -289,8 +289,8 @@ func (ra *recipeAgg) release() {
 // left out. Records are walked as they are read while they come in history
 // order (as appended); if one does not, they are read again and walked
 // after sorting.
-func readOutcomes(rd *reader.Reader, fsys fs.FS, name string, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int) (*recipeAgg, []reader.Problem, error) {
-	ra, probs, disorder, err := readOutcomesOnce(rd, ro, ecoFilter, all, sums, start, end, false)
+func readOutcomes(rd *reader.Reader, fsys fs.FS, name string, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int, pairs bool) (*recipeAgg, []reader.Problem, error) {
+	ra, probs, disorder, err := readOutcomesOnce(rd, ro, ecoFilter, all, sums, start, end, pairs, false)
 	if err != nil || !disorder {
 		return ra, probs, err
 	}
@@ -305,11 +305,14 @@ func readOutcomes(rd *reader.Reader, fsys fs.FS, name string, ro *roller, ecoFil
 		return nil, nil, err
 	}
 	again := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
-	ra, probs, _, err = readOutcomesOnce(again, ro, ecoFilter, all, sums, start, end, true)
+	ra, probs, _, err = readOutcomesOnce(again, ro, ecoFilter, all, sums, start, end, pairs, true)
 	return ra, probs, err
 }
 
-func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int, buffered bool) (*recipeAgg, []reader.Problem, bool, error) {
+// readOutcomesOnce reads the outcome records once (readOutcomes). With
+// pairs false the window's outcomes are not kept for the paired
+// comparisons (a report that computes none).
+func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, all []*batch, sums map[string]uint64, start, end int, pairs, buffered bool) (*recipeAgg, []reader.Problem, bool, error) {
 	ra := newRecipeAgg(start, end)
 	pos := make(map[string]int, len(all))
 	for i, b := range all {
@@ -437,7 +440,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 			// a file would be read back out of order.
 			ra.packed, ra.fine.byBatch = newEntryLog(!buffered), newEntryLog(!buffered)
 		}
-		if i >= start {
+		if pairs && i >= start {
 			ra.fine.add(ra, ro, ecoFilter, o, i, known)
 		}
 		pk = pk[:0]

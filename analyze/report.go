@@ -306,7 +306,7 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 			}
 			l := v.level
 			v.ord = reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
-			v.ra, v.outProblems, v.outErr = readOutcomes(v.ord, fsys, name, l.ro, l.ecoFilter, l.all, sums, v.start, v.end)
+			v.ra, v.outProblems, v.outErr = readOutcomes(v.ord, fsys, name, l.ro, l.ecoFilter, l.all, sums, v.start, v.end, !v.o.detectorOnly)
 			if v.outErr != nil {
 				return
 			}
