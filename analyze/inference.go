@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -79,6 +80,13 @@ type series struct {
 type gateChange struct {
 	pos   int
 	gates []string
+}
+
+func byBatchEco(a, b infer.Obs) int {
+	if c := cmp.Compare(a.Batch, b.Batch); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Eco, b.Eco)
 }
 
 // platSeries builds each platform's series over bs. pos gives each batch's
@@ -220,8 +228,11 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 		}
 	}
 	for _, s := range out {
-		sort.SliceStable(s.eco, func(i, j int) bool { return s.eco[i].Batch < s.eco[j].Batch })
-		sort.SliceStable(s.yield, func(i, j int) bool { return s.yield[i].Batch < s.yield[j].Batch })
+		// In batch order, and within a batch that spans several
+		// ecosystems in theirs: not in the order a map gave them, which
+		// varies from run to run, and which the detector's CUSUM sees.
+		slices.SortFunc(s.eco, byBatchEco)
+		slices.SortFunc(s.yield, byBatchEco)
 		sort.Strings(s.gates)
 	}
 	return out
