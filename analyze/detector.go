@@ -12,8 +12,7 @@ import (
 // advanced together batch by batch in history order (docs/METHODS.md,
 // "Regression detector", "Sequential"). What it keeps does not grow with
 // the history: each platform's detector, the correlation pooled over the
-// platforms so far (the detectors' floor), each platform's gates so far,
-// running totals of every platform's series and yield by ecosystem, and
+// platforms so far (the detectors' floor), running totals of every platform's series and yield by ecosystem, and
 // the totals as they stood where each platform's current run of low
 // batches began (what a gated platform's alarm is checked against).
 type detectorRun struct {
@@ -37,10 +36,8 @@ type detectorRun struct {
 }
 
 type platRun struct {
-	det      *infer.Detector
-	yield    []infer.Suff
-	gates    []string
-	gateSeen bool
+	det   *infer.Detector
+	yield []infer.Suff
 	// Totals before the batch where each ecosystem's pooled chunk began
 	// (pend) and where the current run began (run); free holds spare
 	// copies for reuse.
@@ -52,11 +49,25 @@ type platRun struct {
 }
 
 // detSnap is every platform's totals, and a platform's own yield, before
-// the batch at pos.
+// the batch at pos; and the gates the platform's batches named from it on
+// (their intersection; gateSeen once one named any).
 type detSnap struct {
-	pos    int
-	totals [][]infer.Suff
-	yield  []infer.Suff
+	pos      int
+	totals   [][]infer.Suff
+	yield    []infer.Suff
+	gates    []string
+	gateSeen bool
+}
+
+// name counts the gates a batch named (nil: none) in the snapshot's.
+func (s *detSnap) name(named []string) {
+	switch {
+	case named == nil:
+	case !s.gateSeen:
+		s.gates, s.gateSeen = append(s.gates[:0], named...), true
+	default:
+		s.gates = slices.DeleteFunc(s.gates, func(g string) bool { return !slices.Contains(named, g) })
+	}
 }
 
 type runAlarm struct {
@@ -110,7 +121,7 @@ func grow(s []infer.Suff, n int) []infer.Suff {
 // platBatch is what one batch brings to one platform's detector: its
 // observations by ecosystem (real ecosystems only, flaky recipes' results
 // left out from their first retried pass), its yield, and the gates the
-// batch named when it had skips (nil when it named none).
+// batch named for its skips (nil when it named none).
 type platBatch struct {
 	eco, yield []infer.Obs
 	gates      []string
@@ -118,7 +129,7 @@ type platBatch struct {
 
 // take copies the totals as they stand (before the batch at pos is
 // added) and the platform's yield, into a spare copy when there is one.
-func (r *detectorRun) take(pr *platRun, pos int) *detSnap {
+func (r *detectorRun) take(pr *platRun, pos int, named []string) *detSnap {
 	var s *detSnap
 	if n := len(pr.free); n > 0 {
 		s, pr.free = pr.free[n-1], pr.free[:n-1]
@@ -131,6 +142,8 @@ func (r *detectorRun) take(pr *platRun, pos int) *detSnap {
 		s.totals[i] = append(s.totals[i][:0], t...)
 	}
 	s.yield = append(s.yield[:0], pr.yield...)
+	s.gates, s.gateSeen = s.gates[:0], false
+	s.name(named)
 	return s
 }
 
@@ -170,12 +183,14 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 			continue
 		}
 		pr := r.plats[p]
+		// The gates this batch named count in every run and chunk it
+		// belongs to: those under way, and those that begin here (take).
 		if b.gates != nil {
-			if !pr.gateSeen {
-				pr.gates, pr.gateSeen = slices.Clone(b.gates), true
-				sort.Strings(pr.gates)
-			} else {
-				pr.gates = slices.DeleteFunc(pr.gates, func(g string) bool { return !slices.Contains(b.gates, g) })
+			if pr.run != nil {
+				pr.run.name(b.gates)
+			}
+			for _, c := range pr.pend {
+				c.name(b.gates)
 			}
 		}
 		for _, o := range b.eco {
@@ -184,7 +199,7 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 			a, alarmed := pr.det.Add(o, ff)
 			if f, still := pr.det.Pending(o.Eco); still {
 				if f == i {
-					pr.pend[o.Eco] = r.take(pr, pos) // a chunk begins here
+					pr.pend[o.Eco] = r.take(pr, pos, b.gates) // a chunk begins here
 				}
 				continue
 			}
@@ -199,13 +214,13 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 				if wasRun {
 					pr.release(chunk)
 				} else if s = chunk; !pooled {
-					s = r.take(pr, pos)
+					s = r.take(pr, pos, b.gates)
 				}
 				alarms = append(alarms, raised{p, a, s})
 				pr.run = nil
 			case started:
 				if pr.run = chunk; !pooled {
-					pr.run = r.take(pr, pos)
+					pr.run = r.take(pr, pos, b.gates)
 				}
 			default:
 				pr.release(chunk)
@@ -243,14 +258,17 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 	for _, x := range alarms {
 		pr := r.plats[x.p]
 		ra := runAlarm{Alarm: x.a, from: x.s.pos, to: pos}
-		if len(pr.gates) > 0 {
+		// The gates are those every batch of the alarm's run named: a
+		// platform whose gates changed before is judged by its gates of
+		// now, and one that skipped nothing over the run had none.
+		if gates := x.s.gates; len(gates) > 0 {
 			// A gate that got better sends harder recipes through: it
 			// explains the drop when it rose significantly (one-sided
 			// 0.05, unadjusted) by at least half as much as the platform
 			// fell (the newly admitted recipes are at most the gate's
 			// rise). And the yield must have fallen too (one-sided 0.05,
 			// within ecosystems): a gate's fix raises or keeps it.
-			for _, g := range pr.gates {
+			for _, g := range gates {
 				gi, ok := r.idx[g]
 				if !ok {
 					continue
@@ -315,6 +333,7 @@ func detectorInputs(hist map[string]*series, end int, each func(pos int, in []pl
 	type cursor struct {
 		eco, yield []infer.Obs
 		gates      []gateChange
+		named      []string // what the batches name from the last change on
 	}
 	cs := make([]cursor, len(ids))
 	for i, id := range ids {
@@ -337,11 +356,12 @@ func detectorInputs(hist map[string]*series, end int, each func(pos int, in []pl
 				b.yield = append(b.yield, c.yield[0])
 				c.yield = c.yield[1:]
 			}
-			if len(c.gates) > 0 && c.gates[0].pos == pos {
-				b.gates = c.gates[0].gates
+			for len(c.gates) > 0 && c.gates[0].pos <= pos {
+				c.named = c.gates[0].gates
 				c.gates = c.gates[1:]
 			}
-			if len(b.eco) > 0 || len(b.yield) > 0 || b.gates != nil {
+			if len(b.eco) > 0 || len(b.yield) > 0 {
+				b.gates = c.named
 				in = append(in, platInput{ids[i], b})
 			}
 		}

@@ -32,6 +32,8 @@ func writeSnap(w *statecodec.Writer, s *detSnap) {
 		writeSuffs(w, t)
 	}
 	writeSuffs(w, s.yield)
+	w.Bool(s.gateSeen)
+	writeStrings(w, s.gates)
 }
 
 func writeStrings(w *statecodec.Writer, xs []string) {
@@ -64,8 +66,6 @@ func (r *detectorRun) MarshalBinary() ([]byte, error) {
 		}
 		w.Bytes(det)
 		writeSuffs(w, pr.yield)
-		w.Bool(pr.gateSeen)
-		writeStrings(w, pr.gates)
 		keys := make([]string, 0, len(pr.pend))
 		for k := range pr.pend {
 			keys = append(keys, k)
@@ -140,6 +140,11 @@ func readSnap(r *statecodec.Reader, plats, ecos int) *detSnap {
 		s.totals = append(s.totals, readSuffs(r, ecos))
 	}
 	s.yield = readSuffs(r, ecos)
+	s.gateSeen = r.Bool()
+	s.gates = readStrings(r, false) // as named: a batch may repeat one
+	if !slices.IsSorted(s.gates) || !s.gateSeen && len(s.gates) > 0 {
+		r.Fail()
+	}
 	return s
 }
 
@@ -185,11 +190,6 @@ func (r *detectorRun) UnmarshalBinary(b []byte) error {
 			rd.Fail()
 		}
 		pr.yield = readSuffs(rd, len(q.ecos))
-		pr.gateSeen = rd.Bool()
-		pr.gates = readStrings(rd, false) // as named: a batch may repeat one
-		if !slices.IsSorted(pr.gates) || !pr.gateSeen && len(pr.gates) > 0 {
-			rd.Fail()
-		}
 		np := rd.Count(1)
 		prev := ""
 		for i := range np {

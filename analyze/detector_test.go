@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"slices"
@@ -101,5 +103,67 @@ func TestDetectorSequential(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("--last 20, %s: alarms %+v, the whole history's in the window %+v", plat, got, want)
 		}
+	}
+}
+
+// TestGateChangedBeforeAlarm: a platform gated by one platform, then by
+// another, whose new gate gets better: harder recipes reach it, its rate
+// falls, its yield does not. Its alarms are population changes, judged by
+// the gates of the alarm's own batches (the intersection over the whole
+// history is empty, and judged the platform ungated: 20 regressions in 20
+// histories before).
+func TestGateChangedBeforeAlarm(t *testing.T) {
+	const g1, g2, p = "linux-debian-glibc-x86_64", "linux-rhel-glibc-x86_64", "linux-alpine-musl-x86_64"
+	alarms := 0
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		bin := func(n int64, q float64) int64 {
+			k := int64(0)
+			for range n {
+				if rng.Float64() < q {
+					k++
+				}
+			}
+			return k
+		}
+		var runs []string
+		for i := range 120 {
+			const n = 20
+			a := bin(n, 0.8)
+			bq := 0.8
+			if i >= 90 {
+				bq = 0.95 // the new gate's fix
+			}
+			b := bin(n, bq)
+			gate, name := a, g1
+			if i >= 60 {
+				gate, name = b, g2
+			}
+			// Recipes past the gate reach p: the 16 easiest pass there at
+			// 0.95, those the fix newly admits fail.
+			passed := bin(min(gate, 16), 0.95)
+			pc := model.Counts{Tested: gate, Passed: passed, Failed: gate - passed, Skipped: n - gate, SkippedKnown: true, GatedBy: []string{name}}
+			runs = append(runs, runLine(fmt.Sprintf("b%03d", i), "npm", t0.Add(time.Duration(i)*4*time.Hour),
+				plat{g1: c(a, n-a), g2: c(b, n-b), p: pc}, nil))
+		}
+		for _, last := range []int{0, 40} {
+			r := report(t, dataFS(runs, nil), func(o *ReportOptions) {
+				o.By, o.Last, o.Now = model.LevelFamily, last, t0.AddDate(0, 0, 30)
+			})
+			for _, pl := range r.Platforms {
+				if pl.Platform != p || pl.Detector == nil {
+					continue
+				}
+				for _, a := range pl.Detector.Alarms {
+					alarms++
+					if !a.PopulationChanged {
+						t.Errorf("seed %d, --last %d: a regression at %s: %+v", seed, last, a.At, a)
+					}
+				}
+			}
+		}
+	}
+	if alarms < 30 {
+		t.Fatalf("only %d alarms in 40 reports: the test tests too little", alarms)
 	}
 }

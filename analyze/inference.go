@@ -66,8 +66,8 @@ type series struct {
 	tested    int64
 	incidents []string
 	// gates is the intersection of the gates every batch with skips named;
-	// gateAt (with the yield) says what it was after each batch that
-	// changed it.
+	// gateAt (with the yield) says what the batches named from each
+	// position on, where it changed (nil: none).
 	gates    []string
 	gateSeen bool
 	gateAt   []gateChange
@@ -76,7 +76,8 @@ type series struct {
 	passed   int64
 }
 
-// gateChange is a platform's gates from the batch at pos on.
+// gateChange is the gates a platform's batches named from the one at pos
+// on (nil: none, the batch had no skips a gate explains).
 type gateChange struct {
 	pos   int
 	gates []string
@@ -132,18 +133,24 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 			if !pc.c.SkippedKnown {
 				s.partial = true
 			}
+			var named []string // the gates this batch names, if any
 			if pc.c.Skipped > 0 && len(pc.gates) > 0 {
-				had := len(s.gates)
+				named = pc.gates
 				if !s.gateSeen {
 					s.gates = slices.Clone(pc.gates)
 					s.gateSeen = true
-					had = -1
 				} else {
 					s.gates = slices.DeleteFunc(s.gates, func(g string) bool { return !slices.Contains(pc.gates, g) })
 				}
-				if want&seriesYield != 0 && len(s.gates) != had {
-					g := slices.Clone(s.gates)
-					sort.Strings(g)
+			}
+			if want&seriesYield != 0 {
+				// What each batch names, kept where it changes.
+				if n := len(s.gateAt); n == 0 || !slices.Equal(s.gateAt[n-1].gates, named) || (s.gateAt[n-1].gates == nil) != (named == nil) {
+					var g []string
+					if named != nil {
+						g = slices.Clone(named)
+						sort.Strings(g)
+					}
 					s.gateAt = append(s.gateAt, gateChange{pos: bp, gates: g})
 				}
 			}
