@@ -38,6 +38,8 @@ type detectorRun struct {
 type platRun struct {
 	det   *infer.Detector
 	yield []infer.Suff
+	// named is what the latest batch that named gates named.
+	named []string
 	// Totals before the batch where each ecosystem's pooled chunk began
 	// (pend) and where the current run began (run); free holds spare
 	// copies for reuse.
@@ -49,14 +51,26 @@ type platRun struct {
 }
 
 // detSnap is every platform's totals, and a platform's own yield, before
-// the batch at pos; and the gates the platform's batches named from it on
-// (their intersection; gateSeen once one named any).
+// the batch at pos; the gates the platform's batches named from it on
+// (their intersection; gateSeen once one named any), and those the last
+// batch before it that named any named (before).
 type detSnap struct {
 	pos      int
 	totals   [][]infer.Suff
 	yield    []infer.Suff
 	gates    []string
 	gateSeen bool
+	before   []string
+}
+
+// gatesOf is the gates an alarm from the snapshot's batch on is judged by:
+// those every batch since named, or, when none named any (a gate that
+// passes everything leaves nothing skipped), the gates named last before.
+func (s *detSnap) gatesOf() []string {
+	if s.gateSeen {
+		return s.gates
+	}
+	return s.before
 }
 
 // name counts the gates a batch named (nil: none) in the snapshot's.
@@ -143,6 +157,7 @@ func (r *detectorRun) take(pr *platRun, pos int, named []string) *detSnap {
 	}
 	s.yield = append(s.yield[:0], pr.yield...)
 	s.gates, s.gateSeen = s.gates[:0], false
+	s.before = append(s.before[:0], pr.named...)
 	s.name(named)
 	return s
 }
@@ -230,6 +245,9 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 				}
 			}
 		}
+		if b.gates != nil {
+			pr.named = append(pr.named[:0], b.gates...)
+		}
 	}
 	// Then the totals and the pool.
 	for p, b := range in {
@@ -258,10 +276,10 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 	for _, x := range alarms {
 		pr := r.plats[x.p]
 		ra := runAlarm{Alarm: x.a, from: x.s.pos, to: pos}
-		// The gates are those every batch of the alarm's run named: a
+		// The gates are those every batch of the alarm's run named (a
 		// platform whose gates changed before is judged by its gates of
-		// now, and one that skipped nothing over the run had none.
-		if gates := x.s.gates; len(gates) > 0 {
+		// now), else the last named before it.
+		if gates := x.s.gatesOf(); len(gates) > 0 {
 			// A gate that got better sends harder recipes through: it
 			// explains the drop when it rose significantly (one-sided
 			// 0.05, unadjusted) by at least half as much as the platform

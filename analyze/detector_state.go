@@ -34,6 +34,7 @@ func writeSnap(w *statecodec.Writer, s *detSnap) {
 	writeSuffs(w, s.yield)
 	w.Bool(s.gateSeen)
 	writeStrings(w, s.gates)
+	writeStrings(w, s.before)
 }
 
 func writeStrings(w *statecodec.Writer, xs []string) {
@@ -66,6 +67,7 @@ func (r *detectorRun) MarshalBinary() ([]byte, error) {
 		}
 		w.Bytes(det)
 		writeSuffs(w, pr.yield)
+		writeStrings(w, pr.named)
 		keys := make([]string, 0, len(pr.pend))
 		for k := range pr.pend {
 			keys = append(keys, k)
@@ -142,7 +144,8 @@ func readSnap(r *statecodec.Reader, plats, ecos int) *detSnap {
 	s.yield = readSuffs(r, ecos)
 	s.gateSeen = r.Bool()
 	s.gates = readStrings(r, false) // as named: a batch may repeat one
-	if !slices.IsSorted(s.gates) || !s.gateSeen && len(s.gates) > 0 {
+	s.before = readStrings(r, false)
+	if !slices.IsSorted(s.gates) || !slices.IsSorted(s.before) || !s.gateSeen && len(s.gates) > 0 {
 		r.Fail()
 	}
 	return s
@@ -190,6 +193,10 @@ func (r *detectorRun) UnmarshalBinary(b []byte) error {
 			rd.Fail()
 		}
 		pr.yield = readSuffs(rd, len(q.ecos))
+		pr.named = readStrings(rd, false)
+		if !slices.IsSorted(pr.named) {
+			rd.Fail()
+		}
 		np := rd.Count(1)
 		prev := ""
 		for i := range np {
