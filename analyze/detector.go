@@ -125,9 +125,10 @@ func (r *detectorRun) eco(e string) int {
 	return i
 }
 
-func grow(s []infer.Suff, n int) []infer.Suff {
-	for len(s) < n {
-		s = append(s, infer.Suff{})
+// grow lengthens s to n with zero values (never shortens it).
+func grow[T any](s []T, n int) []T {
+	if n > len(s) {
+		s = append(s, make([]T, n-len(s))...)
 	}
 	return s
 }
@@ -258,7 +259,7 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 			e := r.eco(o.Eco)
 			r.totals[p] = grow(r.totals[p], e+1)
 			r.totals[p][e].Add(o)
-			r.groups[p] = growInts(r.groups[p], e+1)
+			r.groups[p] = grow(r.groups[p], e+1)
 			if r.groups[p][e] == 0 {
 				r.ng++
 				r.groups[p][e] = r.ng
@@ -311,13 +312,6 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 		pr.alarms = append(pr.alarms, ra)
 		pr.release(x.s)
 	}
-}
-
-func growInts(s []int, n int) []int {
-	for len(s) < n {
-		s = append(s, 0)
-	}
-	return s
 }
 
 // windows turns totals before a batch and now into the two windows'

@@ -9,23 +9,40 @@ import "math"
 // re-reading them (the detector's floor, docs/METHODS.md). Its Rho equals
 // EstimateICC's over the same groups, up to rounding.
 type ICCPool struct {
-	groups []iccGroup
-	// The sums over groups of at least two batches.
-	ssb, ssw, dfb, dfw, n0num float64
+	groups []Suff
+	sums   anova
 }
 
-type iccGroup struct {
-	x, n, sx2n, sn2 float64
-	k               int
-}
+// anova holds the pooled sums of the one-way analysis of variance over
+// groups (EstimateICC), each group's about its own mean.
+type anova struct{ ssb, ssw, dfb, dfw, n0num float64 }
 
-// contribution is the group's part of the pooled sums (none below two
-// batches, as in EstimateICC).
-func (g *iccGroup) contribution() (ssb, ssw, dfb, dfw, n0num float64) {
-	if g.k < 2 {
+// add counts a group's part in the sums (sign 1) or takes it out (sign
+// -1); a group of fewer than two batches has none.
+func (a *anova) add(g Suff, sign float64) {
+	if g.K < 2 {
 		return
 	}
-	return g.sx2n - g.x*g.x/g.n, g.x - g.sx2n, float64(g.k - 1), g.n - float64(g.k), g.n - g.sn2/g.n
+	a.ssb += sign * (g.SX2N - g.X*g.X/g.N)
+	a.ssw += sign * (g.X - g.SX2N)
+	a.dfb += sign * float64(g.K-1)
+	a.dfw += sign * (g.N - float64(g.K))
+	a.n0num += sign * (g.N - g.SN2/g.N)
+}
+
+// icc is the correlation the sums estimate: (MSB - MSW) / (MSB + (n0 - 1)
+// MSW), clamped to [0, 1]; 0 without degrees of freedom.
+func (a anova) icc() ICC {
+	out := ICC{DF: a.dfb}
+	if a.dfb <= 0 || a.dfw <= 0 {
+		return out
+	}
+	msb, msw := a.ssb/a.dfb, a.ssw/a.dfw
+	n0 := a.n0num / a.dfb
+	if den := msb + (n0-1)*msw; den > 0 {
+		out.Rho = math.Max(0, math.Min(1, (msb-msw)/den))
+	}
+	return out
 }
 
 // Add counts one batch's results in a group (numbered from 0).
@@ -34,32 +51,14 @@ func (p *ICCPool) Add(group int, o Obs) {
 		return
 	}
 	for group >= len(p.groups) {
-		p.groups = append(p.groups, iccGroup{})
+		p.groups = append(p.groups, Suff{})
 	}
 	g := &p.groups[group]
-	b, w, db, dw, n0 := g.contribution()
-	p.ssb, p.ssw, p.dfb, p.dfw, p.n0num = p.ssb-b, p.ssw-w, p.dfb-db, p.dfw-dw, p.n0num-n0
-	xb, nb := float64(o.Passed), float64(o.Tested)
-	g.x += xb
-	g.n += nb
-	g.sx2n += xb * xb / nb
-	g.sn2 += nb * nb
-	g.k++
-	b, w, db, dw, n0 = g.contribution()
-	p.ssb, p.ssw, p.dfb, p.dfw, p.n0num = p.ssb+b, p.ssw+w, p.dfb+db, p.dfw+dw, p.n0num+n0
+	p.sums.add(*g, -1)
+	g.Add(o)
+	p.sums.add(*g, 1)
 }
 
 // Rho is the pooled correlation of the batches added so far (0 while no
 // group has two batches).
-func (p *ICCPool) Rho() float64 {
-	// The degrees of freedom are sums of whole numbers: exact.
-	if p.dfb <= 0 || p.dfw <= 0 {
-		return 0
-	}
-	msb, msw := p.ssb/p.dfb, p.ssw/p.dfw
-	n0 := p.n0num / p.dfb
-	if den := msb + (n0-1)*msw; den > 0 {
-		return math.Max(0, math.Min(1, (msb-msw)/den))
-	}
-	return 0
-}
+func (p *ICCPool) Rho() float64 { return p.sums.icc().Rho }

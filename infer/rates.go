@@ -237,28 +237,13 @@ func CompareSuffICC(prev, cur map[string]Suff, rhoFloor float64) Trend {
 	sort.Strings(ecos)
 	// Intra-batch correlation: the pooled analysis of variance about each
 	// ecosystem x window's own rate (EstimateICC, from the sums).
-	var ssb, ssw, dfb, dfw, n0num float64
+	var pooled anova
 	for _, e := range ecos {
 		t.MixShift += math.Abs(prev[e].N/tot[0]-cur[e].N/tot[1]) / 2
-		for _, g := range [2]Suff{prev[e], cur[e]} {
-			if g.K < 2 {
-				continue
-			}
-			ssb += g.SX2N - g.X*g.X/g.N
-			ssw += g.X - g.SX2N
-			dfb += float64(g.K - 1)
-			dfw += g.N - float64(g.K)
-			n0num += g.N - g.SN2/g.N
-		}
+		pooled.add(prev[e], 1)
+		pooled.add(cur[e], 1)
 	}
-	icc := ICC{DF: dfb}
-	if dfb > 0 && dfw > 0 {
-		msb, msw := ssb/dfb, ssw/dfw
-		n0 := n0num / dfb
-		if den := msb + (n0-1)*msw; den > 0 {
-			icc.Rho = math.Max(0, math.Min(1, (msb-msw)/den))
-		}
-	}
+	icc := pooled.icc()
 	icc.Rho = math.Max(icc.Rho, rhoFloor)
 	t.ICC, t.DF = icc.Rho, math.Max(icc.DF, 1)
 	var sw, swd, sv float64
@@ -583,38 +568,13 @@ type ICC struct {
 // residual-over-p(1-p) moment estimator, it is not biased low when rates
 // are near 0 or 1.
 func EstimateICC(groups [][]Obs) ICC {
-	var ssb, ssw, dfb, dfw, n0num float64
+	var a anova
 	for _, g := range groups {
-		var x, n, sx2n, sn2 float64
-		k := 0
+		var s Suff
 		for _, o := range g {
-			if o.Tested <= 0 {
-				continue
-			}
-			xb, nb := float64(o.Passed), float64(o.Tested)
-			x += xb
-			n += nb
-			sx2n += xb * xb / nb
-			sn2 += nb * nb
-			k++
+			s.Add(o)
 		}
-		if k < 2 {
-			continue
-		}
-		ssb += sx2n - x*x/n
-		ssw += x - sx2n
-		dfb += float64(k - 1)
-		dfw += n - float64(k)
-		n0num += n - sn2/n
+		a.add(s, 1)
 	}
-	out := ICC{DF: dfb}
-	if dfb <= 0 || dfw <= 0 {
-		return out
-	}
-	msb, msw := ssb/dfb, ssw/dfw
-	n0 := n0num / dfb
-	if den := msb + (n0-1)*msw; den > 0 {
-		out.Rho = math.Max(0, math.Min(1, (msb-msw)/den))
-	}
-	return out
+	return a.icc()
 }

@@ -150,12 +150,12 @@ func (p *ICCPool) MarshalBinary() ([]byte, error) {
 	w := statecodec.NewWriter(iccPoolMagic)
 	w.Uint(uint64(len(p.groups)))
 	for _, g := range p.groups {
-		for _, f := range []float64{g.x, g.n, g.sx2n, g.sn2} {
+		for _, f := range []float64{g.X, g.N, g.SX2N, g.SN2} {
 			w.Float(f)
 		}
-		w.Int(int64(g.k))
+		w.Int(int64(g.K))
 	}
-	for _, f := range []float64{p.ssb, p.ssw, p.dfb, p.dfw, p.n0num} {
+	for _, f := range []float64{p.sums.ssb, p.sums.ssw, p.sums.dfb, p.sums.dfw, p.sums.n0num} {
 		w.Float(f)
 	}
 	return w.B, nil
@@ -166,10 +166,10 @@ func (p *ICCPool) UnmarshalBinary(b []byte) error {
 	r := statecodec.NewReader(b, iccPoolMagic)
 	var q ICCPool
 	n := r.Count(33)
-	q.groups = make([]iccGroup, n)
+	q.groups = make([]Suff, n)
 	for i := range q.groups {
-		g := iccGroup{x: r.Float(), n: r.Float(), sx2n: r.Float(), sn2: r.Float(), k: r.Index(false)}
-		if g.x < 0 || g.n < g.x || (g.k == 0) != (g.n == 0) {
+		g := Suff{X: r.Float(), N: r.Float(), SX2N: r.Float(), SN2: r.Float(), K: r.Index(false)}
+		if g.X < 0 || g.N < g.X || (g.K == 0) != (g.N == 0) {
 			r.Fail()
 		}
 		if r.Err() != nil {
@@ -177,11 +177,11 @@ func (p *ICCPool) UnmarshalBinary(b []byte) error {
 		}
 		q.groups[i] = g
 	}
-	q.ssb, q.ssw, q.dfb, q.dfw, q.n0num = r.Float(), r.Float(), r.Float(), r.Float(), r.Float()
+	q.sums.ssb, q.sums.ssw, q.sums.dfb, q.sums.dfw, q.sums.n0num = r.Float(), r.Float(), r.Float(), r.Float(), r.Float()
 	if err := r.Done(); err != nil {
 		return err
 	}
-	if q.dfb < 0 || q.dfw < 0 {
+	if q.sums.dfb < 0 || q.sums.dfw < 0 {
 		return errState
 	}
 	*p = q
