@@ -337,6 +337,12 @@ func (r *detectorRun) windows(then, now []infer.Suff) (before, after map[string]
 // series (detectorSeries), for the positions before end; each call's
 // slice is reused by the next.
 func detectorInputs(hist map[string]*series, end int, each func(pos int, in []platInput)) {
+	detectorInputsFrom(hist, 0, end, each)
+}
+
+// detectorInputsFrom is detectorInputs for the positions from on (series
+// with nothing before from).
+func detectorInputsFrom(hist map[string]*series, from, end int, each func(pos int, in []platInput)) {
 	ids := make([]string, 0, len(hist))
 	for id := range hist {
 		ids = append(ids, id)
@@ -354,7 +360,7 @@ func detectorInputs(hist map[string]*series, end int, each func(pos int, in []pl
 	}
 	bufs := make([]platBatch, len(ids))
 	var in []platInput
-	for pos := 0; pos < end; pos++ {
+	for pos := from; pos < end; pos++ {
 		in = in[:0]
 		for i := range cs {
 			c := &cs[i]
@@ -384,11 +390,13 @@ func detectorInputs(hist map[string]*series, end int, each func(pos int, in []pl
 }
 
 // runDetectors runs the detectors over the series (detectorSeries) and
-// sets each platform's state, with the alarms raised from since on.
-func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time.Time, end int) {
+// sets each platform's state, with the alarms raised from since on; it
+// returns the run, which can be extended batch by batch.
+func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time.Time, end int) *detectorRun {
 	r := newDetectorRun()
 	detectorInputs(hist, end, r.add)
 	r.states(rep, hist, all, since)
+	return r
 }
 
 // states sets each platform's detector state from the run.

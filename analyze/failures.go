@@ -71,8 +71,8 @@ func extension(b, x failSpec) ([]*batch, bool) {
 // state an intersection, so the result does not depend on the order).
 // Each record is decoded once, whatever the number of specs. Problems come
 // back in file and line order.
-func readFailures(fsys fs.FS, name string, commits *reader.Commits, specs []failSpec, known map[string]bool) (fas []*failureAgg, problems []reader.Problem, dropped, uncommitted int, err error) {
-	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
+func readFailures(fsys fs.FS, name string, commits *reader.Commits, specs []failSpec, known map[string]bool, spans func(string, reader.Span, bool)) (fas []*failureAgg, problems []reader.Problem, dropped, uncommitted int, err error) {
+	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits, Spans: spans})
 	aggs := make([][]*failureAgg, max(1, runtime.GOMAXPROCS(0)))
 	fns := make([]func(*model.Failure), len(aggs))
 	for w := range aggs {
@@ -148,6 +148,7 @@ func readFailures(fsys fs.FS, name string, commits *reader.Commits, specs []fail
 // merge adds other's counts into fa.
 func (fa *failureAgg) merge(other *failureAgg) {
 	fa.records += other.records
+	fa.unknown += other.unknown
 	for p, m := range other.catCount {
 		if fa.catCount[p] == nil {
 			fa.catCount[p] = map[string]int64{}
@@ -314,6 +315,9 @@ type failureAgg struct {
 	// gapState.
 	moreDeps map[gapKey][]uint32
 	records  int64
+	// unknown counts the records whose batch ID the metrics do not know
+	// (kept or not by their time).
+	unknown int64
 	// inPrev holds the trend's previous window; prevCause the causes
 	// (platform, cause, package) of its failures, and curCause the window's
 	// failures per (platform, cause), for capability gaps closed. A cause
@@ -501,7 +505,7 @@ func (fa *failureAgg) add(f *model.Failure) {
 		if !b.inWindow {
 			return
 		}
-	} else if (!fa.lo.IsZero() && f.Timestamp.Before(fa.lo)) || (!fa.hi.IsZero() && f.Timestamp.After(fa.hi)) {
+	} else if fa.unknown++; (!fa.lo.IsZero() && f.Timestamp.Before(fa.lo)) || (!fa.hi.IsZero() && f.Timestamp.After(fa.hi)) {
 		return
 	}
 	r := fa.roll(f.Environment)

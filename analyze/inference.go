@@ -446,8 +446,8 @@ func platformRates(rep *Report, cur []*batch, pos map[*batch]int, fa *failureAgg
 
 // detectors runs each platform's detector over every batch up to the
 // window's end (as `record` sees it), with the alarms raised in the window.
-func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAgg) {
-	detectorsFrom(rep, detectorSeries(cur, all, pos, fa), cur, all)
+func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAgg) *detectorRun {
+	return detectorsFrom(rep, detectorSeries(cur, all, pos, fa), cur, all)
 }
 
 // detectorSeries is the series the detectors read: every batch up to the
@@ -463,11 +463,11 @@ func detectorSeries(cur, all []*batch, pos map[*batch]int, fa *failureAgg) map[s
 
 // detectorsFrom runs the platforms' detectors over their series
 // (detectorSeries) up to the window's end.
-func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch) {
+func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch) *detectorRun {
 	if len(cur) == 0 {
-		return
+		return nil
 	}
-	runDetectors(rep, hist, all, cur[0].ts, indexOf(all, cur[len(cur)-1])+1)
+	return runDetectors(rep, hist, all, cur[0].ts, indexOf(all, cur[len(cur)-1])+1)
 }
 
 // strata keeps the observations of real ecosystems: `mixed` (v1 runs that
@@ -728,16 +728,21 @@ func incidents(rep *Report) {
 		if len(p.Health.Incidents) == 0 {
 			continue
 		}
-		list := p.Health.Incidents
-		more := ""
-		if len(list) > 3 {
-			more = fmt.Sprintf(" and %d more", len(list)-3)
-			list = list[:3]
-		}
-		rep.Insights = append(rep.Insights, Insight{Kind: KindIncident, Platform: p.Platform, Recipes: int64(len(p.Health.Incidents)),
-			Evidence: fmt.Sprintf("%s had %d batch(es) in which most tests failed for the infrastructure (network_error, timeout): %s%s; they are runner incidents, left out of the recipe pass rate",
-				p.Platform, len(p.Health.Incidents), strings.Join(list, ", "), more)})
+		rep.Insights = append(rep.Insights, incidentInsight(p.Platform, len(p.Health.Incidents), p.Health.Incidents))
 	}
+}
+
+// incidentInsight names a platform's n incidents, of which first holds
+// the first (at least three, when there are).
+func incidentInsight(plat string, n int, first []string) Insight {
+	list := first[:min(3, len(first))]
+	more := ""
+	if n > 3 {
+		more = fmt.Sprintf(" and %d more", n-3)
+	}
+	return Insight{Kind: KindIncident, Platform: plat, Recipes: int64(n),
+		Evidence: fmt.Sprintf("%s had %d batch(es) in which most tests failed for the infrastructure (network_error, timeout): %s%s; they are runner incidents, left out of the recipe pass rate",
+			plat, n, strings.Join(list, ", "), more)}
 }
 
 // matrixObs is each matrix cell's observations: its platform's, of its

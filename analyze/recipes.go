@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
@@ -322,16 +323,8 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 	disorder := false
 	full := map[int][]ocEntry{}
 	var (
-		ids      []string // rolled platform IDs of the record
-		col      []int    // record platform -> index in ids, -1 dropped
-		platOf   []uint32 // index in ids -> platform index
-		kinds    []uint8
-		cats     []uint16
-		entries  []ocEntry
-		pk       []uint32
-		known    []uint32
-		codeKind [256]uint8
-		codeCat  [256]uint16
+		dec outcomeDecoder
+		pk  []uint32
 	)
 	err := rd.Outcomes(func(o *model.Outcomes) {
 		i, ok := pos[o.BatchID]
@@ -351,89 +344,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 			disorder = true
 			return
 		}
-		ids, col = ids[:0], col[:0]
-		for _, p := range o.Platforms {
-			r := ro.roll(p)
-			c := -1
-			if r.keep {
-				c = slices.Index(ids, r.id)
-				if c < 0 {
-					c = len(ids)
-					ids = append(ids, r.id)
-				}
-			}
-			col = append(col, c)
-		}
-		platOf = platOf[:0]
-		for _, id := range ids {
-			pi, ok := ra.platIdx[id]
-			if !ok {
-				pi = uint32(len(ra.plats))
-				ra.plats = append(ra.plats, id)
-				ra.platIdx[id] = pi
-			}
-			platOf = append(platOf, pi)
-		}
-		// What each code byte means in this record.
-		for c := range codeKind {
-			codeKind[c] = 0
-		}
-		codeKind[model.OutcomePass], codeKind[model.OutcomePassRetried] = ocPass, ocRetried
-		for k, cat := range o.Categories {
-			b := model.FailureCodes[k]
-			codeKind[b], codeCat[b] = kindOf(o, b), ra.intern(ra.catIdx, &ra.cats, cat)
-		}
-		kinds = slices.Grow(kinds[:0], len(ids))[:len(ids)]
-		cats = slices.Grow(cats[:0], len(ids))[:len(ids)]
-		entries = entries[:0]
-		// Each recipe's index, once looked up (for fine.add).
-		known = slices.Grow(known[:0], len(o.Recipes))[:len(o.Recipes)]
-		for ri := range known {
-			known[ri] = noRecipe
-		}
-		for ri := range o.Recipes {
-			rec := &o.Recipes[ri]
-			if len(ecoFilter) > 0 {
-				eco, _ := model.SplitPackageID(rec.PackageID)
-				if !ecoFilter[eco] {
-					continue
-				}
-			}
-			clear(kinds)
-			for j := range o.Platforms {
-				c := col[j]
-				if c < 0 {
-					continue
-				}
-				b := rec.Codes[j]
-				k := codeKind[b]
-				// A recipe failure on any member decides; then a pass
-				// (retried if any was); then an infrastructure failure.
-				if k != 0 && (kinds[c] == 0 || rank(k) > rank(kinds[c])) {
-					kinds[c], cats[c] = k, codeCat[b]
-				}
-			}
-			var rIdx uint32
-			have := false
-			var ver uint32 // "" is 0
-			if rec.Version != "" {
-				ver = ra.version(rec.Version)
-			}
-			for c, k := range kinds {
-				if k == 0 {
-					continue
-				}
-				if !have {
-					rIdx, have = ra.recipe(rec.PackageID), true
-					known[ri] = rIdx
-				}
-				e := ocEntry{pair: ra.pairAt(rIdx, platOf[c]), ver: ver, kind: k}
-				if k == ocFail || k == ocInfra {
-					e.cat = cats[c]
-				}
-				entries = append(entries, e)
-			}
-		}
+		entries, known := dec.decode(ra, ro, ecoFilter, o)
 		if ra.packed == nil {
 			// The per-batch outcomes, from the first record on. Read
 			// again after sorting, they are in the heap anyway (full):
@@ -471,6 +382,112 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		}
 	}
 	return ra, probs, false, nil
+}
+
+// outcomeDecoder turns outcome records into entries at a report's level,
+// reusing its buffers.
+type outcomeDecoder struct {
+	ids      []string // rolled platform IDs of the record
+	col      []int    // record platform -> index in ids, -1 dropped
+	platOf   []uint32 // index in ids -> platform index
+	kinds    []uint8
+	cats     []uint16
+	entries  []ocEntry
+	known    []uint32
+	codeKind [256]uint8
+	codeCat  [256]uint16
+}
+
+// decode returns record o's entries (valid until the next call), and each
+// of its recipes' index (noRecipe for one without an entry).
+func (d *outcomeDecoder) decode(ra *recipeAgg, ro *roller, ecoFilter map[string]bool, o *model.Outcomes) ([]ocEntry, []uint32) {
+	ids, col, platOf, kinds, cats, entries, known := d.ids, d.col, d.platOf, d.kinds, d.cats, d.entries, d.known
+	codeKind, codeCat := &d.codeKind, &d.codeCat
+	ids, col = ids[:0], col[:0]
+	for _, p := range o.Platforms {
+		r := ro.roll(p)
+		c := -1
+		if r.keep {
+			c = slices.Index(ids, r.id)
+			if c < 0 {
+				c = len(ids)
+				ids = append(ids, r.id)
+			}
+		}
+		col = append(col, c)
+	}
+	platOf = platOf[:0]
+	for _, id := range ids {
+		pi, ok := ra.platIdx[id]
+		if !ok {
+			pi = uint32(len(ra.plats))
+			ra.plats = append(ra.plats, id)
+			ra.platIdx[id] = pi
+		}
+		platOf = append(platOf, pi)
+	}
+	// What each code byte means in this record.
+	for c := range codeKind {
+		codeKind[c] = 0
+	}
+	codeKind[model.OutcomePass], codeKind[model.OutcomePassRetried] = ocPass, ocRetried
+	for k, cat := range o.Categories {
+		b := model.FailureCodes[k]
+		codeKind[b], codeCat[b] = kindOf(o, b), ra.intern(ra.catIdx, &ra.cats, cat)
+	}
+	kinds = slices.Grow(kinds[:0], len(ids))[:len(ids)]
+	cats = slices.Grow(cats[:0], len(ids))[:len(ids)]
+	entries = entries[:0]
+	// Each recipe's index, once looked up (for fine.add).
+	known = slices.Grow(known[:0], len(o.Recipes))[:len(o.Recipes)]
+	for ri := range known {
+		known[ri] = noRecipe
+	}
+	for ri := range o.Recipes {
+		rec := &o.Recipes[ri]
+		if len(ecoFilter) > 0 {
+			eco, _ := model.SplitPackageID(rec.PackageID)
+			if !ecoFilter[eco] {
+				continue
+			}
+		}
+		clear(kinds)
+		for j := range o.Platforms {
+			c := col[j]
+			if c < 0 {
+				continue
+			}
+			b := rec.Codes[j]
+			k := codeKind[b]
+			// A recipe failure on any member decides; then a pass
+			// (retried if any was); then an infrastructure failure.
+			if k != 0 && (kinds[c] == 0 || rank(k) > rank(kinds[c])) {
+				kinds[c], cats[c] = k, codeCat[b]
+			}
+		}
+		var rIdx uint32
+		have := false
+		var ver uint32 // "" is 0
+		if rec.Version != "" {
+			ver = ra.version(rec.Version)
+		}
+		for c, k := range kinds {
+			if k == 0 {
+				continue
+			}
+			if !have {
+				rIdx, have = ra.recipe(rec.PackageID), true
+				known[ri] = rIdx
+			}
+			e := ocEntry{pair: ra.pairAt(rIdx, platOf[c]), ver: ver, kind: k}
+			if k == ocFail || k == ocInfra {
+				e.cat = cats[c]
+			}
+			entries = append(entries, e)
+		}
+	}
+	d.ids, d.col, d.platOf, d.kinds, d.cats, d.entries, d.known = ids, col, platOf, kinds, cats, entries, known
+	return entries, known
 }
 
 // doneWriting ends the writing of the per-batch outcomes.
@@ -660,23 +677,9 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 		others = others[:maxTransitions]
 	}
 	list = append(list, others...)
+	at := func(p int32) (string, time.Time) { return all[p].id, all[p].ts }
 	for _, tr := range list {
-		plat := ra.platOf(tr.pair)
-		t := Transition{Recipe: ra.recipeOf(tr.pair), Platform: plat, BatchID: all[tr.pos].id, Timestamp: all[tr.pos].ts,
-			PreviousBatchID: all[tr.prev].id, Version: ra.vers[tr.ver], PreviousVersion: ra.vers[tr.prevVer], Flaky: ra.flaky[tr.pair]}
-		t.RecipeChanged = t.Version != t.PreviousVersion && t.Version != "" && t.PreviousVersion != ""
-		switch tr.kind {
-		case 1:
-			t.Kind, t.Category = NewlyFailing, ra.cats[tr.cat]
-		case 2:
-			t.Kind, t.PreviousCategory = NewlyFixed, ra.cats[tr.prevCat]
-		case 3:
-			t.Kind, t.Category, t.PreviousCategory = StillFailing, ra.cats[tr.cat], ra.cats[tr.prevCat]
-			t.Since = all[tr.since].id
-			since := all[tr.since].ts
-			t.SinceTime = &since
-		}
-		res.transitions = append(res.transitions, t)
+		res.transitions = append(res.transitions, ra.transition(tr, at))
 	}
 	ra.atEnd, ra.ring, ra.stills = nil, nil, nil
 	sort.SliceStable(res.transitions, func(i, j int) bool {
@@ -719,6 +722,27 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 		return a.Recipe < b.Recipe
 	})
 	return res
+}
+
+// transition is a kept transition, with at giving a history position's
+// batch ID and time.
+func (ra *recipeAgg) transition(tr trRec, at func(int32) (string, time.Time)) Transition {
+	t := Transition{Recipe: ra.recipeOf(tr.pair), Platform: ra.platOf(tr.pair),
+		Version: ra.vers[tr.ver], PreviousVersion: ra.vers[tr.prevVer], Flaky: ra.states.at(int(tr.pair)).flags&flakyPair != 0}
+	t.BatchID, t.Timestamp = at(tr.pos)
+	t.PreviousBatchID, _ = at(tr.prev)
+	t.RecipeChanged = t.Version != t.PreviousVersion && t.Version != "" && t.PreviousVersion != ""
+	switch tr.kind {
+	case 1:
+		t.Kind, t.Category = NewlyFailing, ra.cats[tr.cat]
+	case 2:
+		t.Kind, t.PreviousCategory = NewlyFixed, ra.cats[tr.prevCat]
+	case 3:
+		t.Kind, t.Category, t.PreviousCategory = StillFailing, ra.cats[tr.cat], ra.cats[tr.prevCat]
+		id, since := at(tr.since)
+		t.Since, t.SinceTime = id, &since
+	}
+	return t
 }
 
 // flakyTally is the tests and passes of a batch to leave out of the

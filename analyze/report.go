@@ -193,6 +193,13 @@ type reportHooks struct {
 	plan func(opts []ReportOptions) error
 	// commits is set to the batches' commits (reader.Reader.Commits).
 	commits *reader.Commits
+	// spans, when set, receives each data file's span read
+	// (reader.Options.Spans), from several goroutines.
+	spans func(path string, end reader.Span, clean bool)
+	// done, when set, sees the views once the reports are finished,
+	// before their per-batch outcomes are let go; with whether a v1
+	// record was read and how many failure records were not committed.
+	done func(views []*view, sawV1 bool, uncommitted int)
 }
 
 // buildReportsWith is buildReports with hooks (nil: none).
@@ -224,7 +231,11 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 			return nil, nil, fmt.Errorf("two reports that read the outcome records at the same level cannot be read together")
 		}
 	}
-	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
+	var spans func(string, reader.Span, bool)
+	if h != nil {
+		spans = h.spans
+	}
+	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Spans: spans})
 	var budgetRuns []*batch // every run, unfiltered, for the budget
 	sawV1 := false
 	order := 0
@@ -305,7 +316,7 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 				continue
 			}
 			l := v.level
-			v.ord = reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
+			v.ord = reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits, Spans: spans})
 			v.ra, v.outProblems, v.outErr = readOutcomes(v.ord, fsys, name, l.ro, l.ecoFilter, l.all, sums, v.start, v.end, !v.o.detectorOnly)
 			if v.outErr != nil {
 				return
@@ -338,7 +349,7 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 			extensions(specs)
 		}
 		var fas []*failureAgg
-		fas, failProblems, failDropped, uncommitted, err = readFailures(fsys, name, commits, specs, knownIDs)
+		fas, failProblems, failDropped, uncommitted, err = readFailures(fsys, name, commits, specs, knownIDs, spans)
 		for i, v := range readers {
 			if err == nil {
 				v.fa = fas[i]
@@ -375,6 +386,9 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 		if err := v.ra.failed(); err != nil {
 			return nil, nil, err
 		}
+	}
+	if h != nil && h.done != nil {
+		h.done(views, sawV1, uncommitted)
 	}
 	return reps, budgetRuns, nil
 }
@@ -514,6 +528,7 @@ type view struct {
 	outProblems  []reader.Problem
 	outErr       error
 	fa           *failureAgg
+	det          *detectorRun // the detectors' run, after finishDetector
 	failProblems []reader.Problem
 	failDropped  int
 	uncommitted  int
@@ -781,7 +796,7 @@ func (v *view) finishDetector(rd *reader.Reader, nMetricsProblems int) {
 	v.platforms()
 	// The detectors read their own series only (as inferPlatforms runs
 	// them).
-	detectors(rep, cur, all, pos, v.fa)
+	v.det = detectors(rep, cur, all, pos, v.fa)
 	v.problems(rd, nMetricsProblems)
 }
 

@@ -208,7 +208,45 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 			reps = append(reps, r)
 		}
 	}
-	b, prev := pk.b, pk.prev
+	s := newSummary(pk.b, pk.prev)
+
+	// The batch's failures, with message excerpts. Lines that certainly
+	// belong to other batches are passed over undecoded; the report below
+	// reads them all (and counts the data's problems).
+	frd := reader.New(fsys, name, reader.Options{MaxProblems: 1, Commits: commits, OnlyBatch: pk.b.BatchID})
+	sf := newSummaryFails(s, o.MaxExcerpt)
+	if err = frd.Failures(sf.add); err != nil {
+		return nil, err
+	}
+	sf.done()
+
+	budgetRuns := make([]*batch, 0, len(sr.runs))
+	for _, r := range sr.runs {
+		budgetRuns = append(budgetRuns, r.batch)
+	}
+	after, fine := reps[0], reps[2]
+	var before *Report
+	if pk.idx > 0 {
+		before = reps[1]
+	}
+	// Regressions come from the detector, at the finest level the records
+	// carry: a window test re-run after every batch would alarm on most
+	// stable histories (docs/METHODS.md, "Regression detector").
+	// The data's problems, as the report counts them (every file, no
+	// filter): the batch-run and failure files' from after when fine left
+	// the failure records unread, with the outcome files' from fine.
+	problems := len(fine.Problems) + fine.MoreProblems
+	s.finestReadFailures = fine.failuresRead
+	if !fine.failuresRead {
+		problems = len(after.Problems) + after.MoreProblems + fine.outcomeProblems
+	}
+	s.complete(o, budgetRuns, before, after, detectorInsights(fine, pk.b), problems, fine.batchHasOutcomes, fine.Transitions)
+	return s, nil
+}
+
+// newSummary starts the summary of batch b (prev: the batch of its
+// ecosystem before it, if any): its counts per platform.
+func newSummary(b, prev *model.BatchRun) *Summary {
 	s := &Summary{
 		BatchID: b.BatchID, Ecosystem: b.Ecosystem, Ecosystems: b.Ecosystems, Timestamp: b.Timestamp,
 		SchemaVersion: b.SchemaVersion, Total: b.Total, Generated: b.Generated, Merged: b.Merged,
@@ -248,36 +286,49 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	if m, ok := MacOSMinutes(b); ok {
 		s.Minutes = &m
 	}
+	return s
+}
 
-	// The batch's failures, with message excerpts. Lines that certainly
-	// belong to other batches are passed over undecoded; the report below
-	// reads them all (and counts the data's problems).
-	frd := reader.New(fsys, name, reader.Options{MaxProblems: 1, Commits: commits, OnlyBatch: b.BatchID})
-	cats := map[string]map[string]int64{}
-	files := map[string]bool{}
-	err = frd.Failures(func(f *model.Failure) {
-		if f.BatchID != "" {
-			if f.BatchID != b.BatchID {
-				return
-			}
-		} else if !f.Timestamp.Equal(b.Timestamp) {
+// summaryFails collects a summary's failures from the failure records (of
+// any batch: it keeps its batch's).
+type summaryFails struct {
+	s          *Summary
+	maxExcerpt int
+	cats       map[string]map[string]int64
+	files      map[string]bool
+}
+
+func newSummaryFails(s *Summary, maxExcerpt int) *summaryFails {
+	return &summaryFails{s: s, maxExcerpt: maxExcerpt, cats: map[string]map[string]int64{}, files: map[string]bool{}}
+}
+
+// add keeps f when it is the batch's: by batch ID, or for a record that
+// names none (v1) by the batch's exact time.
+func (sf *summaryFails) add(f *model.Failure) {
+	s := sf.s
+	if f.BatchID != "" {
+		if f.BatchID != s.BatchID {
 			return
 		}
-		files[f.Source.File] = true
-		if cats[f.Environment] == nil {
-			cats[f.Environment] = map[string]int64{}
-		}
-		cats[f.Environment][f.Category]++
-		bl := f.BlockedBy
-		if bl == nil {
-			bl = []string{}
-		}
-		s.Failures = append(s.Failures, SummaryFailure{PackageID: f.PackageID, Platform: f.Environment, Category: f.Category,
-			BlockedBy: bl, ExitCode: f.ExitCode, Excerpt: Excerpt(f.Message, o.MaxExcerpt)})
-	})
-	if err != nil {
-		return nil, err
+	} else if !f.Timestamp.Equal(s.Timestamp) {
+		return
 	}
+	sf.files[f.Source.File] = true
+	if sf.cats[f.Environment] == nil {
+		sf.cats[f.Environment] = map[string]int64{}
+	}
+	sf.cats[f.Environment][f.Category]++
+	bl := f.BlockedBy
+	if bl == nil {
+		bl = []string{}
+	}
+	s.Failures = append(s.Failures, SummaryFailure{PackageID: f.PackageID, Platform: f.Environment, Category: f.Category,
+		BlockedBy: bl, ExitCode: f.ExitCode, Excerpt: Excerpt(f.Message, sf.maxExcerpt)})
+}
+
+// done sorts the failures and sets the categories and files.
+func (sf *summaryFails) done() {
+	s := sf.s
 	sort.SliceStable(s.Failures, func(i, j int) bool {
 		a, c := s.Failures[i], s.Failures[j]
 		if a.PackageID != c.PackageID {
@@ -288,42 +339,29 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 	if s.Failures == nil {
 		s.Failures = []SummaryFailure{}
 	}
-	fa := &failureAgg{catCount: cats}
+	fa := &failureAgg{catCount: sf.cats}
 	s.Categories = fa.categories()
-	for f := range files {
+	for f := range sf.files {
 		s.FailureFiles = append(s.FailureFiles, f)
 	}
 	sort.Strings(s.FailureFiles)
+}
 
-	budgetRuns := make([]*batch, 0, len(sr.runs))
-	for _, r := range sr.runs {
-		budgetRuns = append(budgetRuns, r.batch)
-	}
+// complete sets the budget (over runs), the insights the batch brought
+// and cleared (before and after it; before is nil for the first batch),
+// the detector's alarms (detIns), the problems, the transitions and the
+// warnings.
+func (s *Summary) complete(o SummaryOptions, runs []*batch, before, after *Report, detIns []Insight, problems int, outcomes bool, transitions []Transition) {
 	bo := o.Report
-	bo.Now = b.Timestamp
-	s.Budget = computeBudget(budgetRuns, bo)
-	after, fine := reps[0], reps[2]
-	var before *Report
-	if pk.idx > 0 {
-		before = reps[1]
-	}
+	bo.Now = s.Timestamp
+	s.Budget = computeBudget(runs, bo)
 	s.NewInsights, s.ClearedInsights = insightChanges(before, after)
-	// Regressions come from the detector, at the finest level the records
-	// carry: a window test re-run after every batch would alarm on most
-	// stable histories (docs/METHODS.md, "Regression detector").
-	// The data's problems, as the report counts them (every file, no
-	// filter): the batch-run and failure files' from after when fine left
-	// the failure records unread, with the outcome files' from fine.
-	s.Problems = len(fine.Problems) + fine.MoreProblems
-	s.finestReadFailures = fine.failuresRead
-	if !fine.failuresRead {
-		s.Problems = len(after.Problems) + after.MoreProblems + fine.outcomeProblems
-	}
-	s.NewInsights = append(s.NewInsights, detectorInsights(fine, b)...)
+	s.Problems = problems
+	s.NewInsights = append(s.NewInsights, detIns...)
 	s.Transitions = []Transition{}
-	s.Outcomes = fine.batchHasOutcomes
-	for _, t := range fine.Transitions {
-		if t.BatchID == b.BatchID && t.Timestamp.Equal(b.Timestamp) {
+	s.Outcomes = outcomes
+	for _, t := range transitions {
+		if t.BatchID == s.BatchID && t.Timestamp.Equal(s.Timestamp) {
 			s.Transitions = append(s.Transitions, t)
 		}
 	}
@@ -346,7 +384,6 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 			s.Warnings = append(s.Warnings, Warning{Title: "Regression on " + in.Platform, Message: in.Evidence})
 		}
 	}
-	return s, nil
 }
 
 // summarySkipsOutcomes lets the reports before and after a batch leave the
