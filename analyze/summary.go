@@ -127,6 +127,12 @@ type SummaryFailure struct {
 // A batch's failures are the records naming its batch ID or, for records
 // that name none (v1), those stamped with the batch's exact time.
 func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
+	return buildSummary(fsys, name, o, nil)
+}
+
+// buildSummary is BuildSummary; with export set, it also sets *export to
+// the checkpoint after the batch, when the data allow one.
+func buildSummary(fsys fs.FS, name string, o SummaryOptions, export **sumState) (*Summary, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -177,6 +183,13 @@ func BuildSummary(fsys fs.FS, name string, o SummaryOptions) (*Summary, error) {
 			windows(opts)
 			return nil
 		}}
+		if export != nil && stateable(o) {
+			spans := newSpanRecorder()
+			h.spans = spans.record
+			h.done = func(views []*view, sawV1 bool, uncommitted int) {
+				*export = exportState(fsys, o, views, sawV1, uncommitted, sr, pk, spans)
+			}
+		}
 		if reps, _, err = buildReportsWith(fsys, name, group, h); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,624 @@
+package analyze
+
+import (
+	"cmp"
+	"hash/fnv"
+	"io/fs"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/batchsli/batchsli/infer"
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
+	"github.com/batchsli/batchsli/store"
+)
+
+// The job summary's checkpoint: what the summary of the next batch needs
+// of the history so far, so that it reads only the records appended since
+// (docs/STORAGE.md, "The job summary's checkpoint"). It holds, as they
+// stood after the newest batch:
+//
+//   - every data file's span read (reader.Span) with its mark and identity,
+//     to resume each file where it was left and to tell a changed one;
+//   - every batch's ID and time in history order (transitions and alarms
+//     name earlier batches), and a hash of every run's ID;
+//   - each ecosystem's latest run that tested something (the summary's
+//     "previous"), and the runs the budget reads (the last 36 days', and
+//     the first with minutes);
+//   - at the summary's level: the failure aggregate's per-recipe gap
+//     states and each platform's incidents (the insights compared before
+//     and after a batch);
+//   - at the finest level: each recipe x platform's state (transitions and
+//     flakiness) and the detectors' run.
+//
+// A summary is extended from it only when what was appended since is
+// whole new batches: committed, later than every batch before, and every
+// new failure and outcome record theirs, with no problem. Anything else
+// (a record of an older batch, a changed file, a problem) computes the
+// summary from the whole history, as without a checkpoint, and writes a
+// new one when that history allows one.
+
+// sumState is the summary's checkpoint.
+type sumState struct {
+	by      model.Level
+	topGaps int
+	files   []stateFile
+	// The batches in history order: IDs (idEnd[i] ends batch i's in
+	// idBlob) and times (Unix nanoseconds).
+	idBlob []byte
+	idEnd  []uint32
+	ts     []int64
+	// runIDs are the FNV-1a hashes of every run's ID, sorted.
+	runIDs []uint64
+	// runs counts the batch-run records; last is the newest's time.
+	runs int
+	last time.Time
+	// prevs is each ecosystem's latest run that tested something.
+	prevs map[string]*model.BatchRun
+	// budget holds the runs of the last budgetDays before the newest
+	// and, when older, the first with minutes.
+	budget []*batch
+	fa     *failureAgg // at the summary's level, gaps only
+	inc    map[string]*incidentList
+	ra     *recipeAgg // at the finest level
+	det    *detectorRun
+}
+
+// budgetDays bounds how far back the budget reads runs: a week and the
+// forecast's trailing days, with a margin.
+const budgetDays = 7 + TrailingDays + 1
+
+type stateFile struct {
+	path  string
+	span  reader.Span
+	mark  reader.Mark
+	ident string
+}
+
+// incidentList is a platform's incidents: how many, and the first three.
+type incidentList struct {
+	n     int
+	first []string
+}
+
+func (l *incidentList) add(id string) {
+	l.n++
+	if len(l.first) < 3 {
+		l.first = append(l.first, id)
+	}
+}
+
+func hashID(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
+
+// batchAt is history position p's batch ID and time.
+func (st *sumState) batchAt(p int32) (string, time.Time) {
+	from := uint32(0)
+	if p > 0 {
+		from = st.idEnd[p-1]
+	}
+	return string(st.idBlob[from:st.idEnd[p]]), time.Unix(0, st.ts[p]).UTC()
+}
+
+func (st *sumState) addBatch(id string, ts time.Time) {
+	st.idBlob = append(st.idBlob, id...)
+	st.idEnd = append(st.idEnd, uint32(len(st.idBlob)))
+	st.ts = append(st.ts, ts.UnixNano())
+}
+
+func (st *sumState) knownRun(h uint64) bool {
+	_, ok := slices.BinarySearch(st.runIDs, h)
+	return ok
+}
+
+// spanRecorder collects the spans readers report (from several
+// goroutines).
+type spanRecorder struct {
+	mu    sync.Mutex
+	spans map[string]reader.Span
+	dirty bool
+}
+
+func newSpanRecorder() *spanRecorder { return &spanRecorder{spans: map[string]reader.Span{}} }
+
+func (r *spanRecorder) record(path string, end reader.Span, clean bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !clean {
+		r.dirty = true
+	}
+	r.spans[path] = end
+}
+
+// files marks and identifies the files recorded (nil when one cannot be).
+func (r *spanRecorder) files(fsys fs.FS) []stateFile {
+	out := make([]stateFile, 0, len(r.spans))
+	now := time.Now()
+	for p, sp := range r.spans {
+		m, ok := reader.PrefixMark(fsys, p, sp.End)
+		if !ok {
+			return nil
+		}
+		id, settled, ok := store.FileIdentity(fsys, p, now)
+		if !ok || !settled {
+			id = ""
+		}
+		out = append(out, stateFile{path: p, span: sp, mark: m, ident: id})
+	}
+	slices.SortFunc(out, func(a, b stateFile) int { return cmp.Compare(a.path, b.path) })
+	return out
+}
+
+// unchanged reports whether every file the state read still holds the
+// bytes it read: the same mark, and the same identity or, when it was
+// written since, the same CRC-32C.
+func (st *sumState) unchanged(fsys fs.FS) bool {
+	now := time.Now()
+	for _, f := range st.files {
+		if m, ok := reader.PrefixMark(fsys, f.path, f.span.End); !ok || m != f.mark {
+			return false
+		}
+		if id, _, ok := store.FileIdentity(fsys, f.path, now); ok && f.ident != "" && id == f.ident {
+			continue
+		}
+		if crc, ok := reader.PrefixCRC(fsys, f.path, f.span.End); !ok || crc != f.span.CRC {
+			return false
+		}
+	}
+	return true
+}
+
+// summaryLevels are the options of the reports a summary quotes: after
+// and before the batch at the summary's level, and the finest level.
+func summaryLevels(o SummaryOptions) (ro, fo ReportOptions) {
+	ro = o.Report
+	if ro.Now.IsZero() {
+		ro.Now = time.Now()
+	}
+	ro.Since, ro.Last = time.Time{}, 0
+	fo = ro
+	fo.By = model.LevelFamily
+	fo.Ecosystems, fo.Platforms = nil, nil
+	return ro, fo
+}
+
+// stateable reports whether the summary's options allow a checkpoint: no
+// filters (the checkpoint holds the whole history).
+func stateable(o SummaryOptions) bool {
+	return len(o.Report.Ecosystems) == 0 && len(o.Report.Platforms) == 0
+}
+
+// exportState makes the checkpoint from a summary computed whole: the
+// reports' views (after, before and finest), the runs read and the batch
+// summarized, which must be the newest. It is nil when the history
+// allows none: a v1 record, a problem, a failure record not committed or
+// of an unknown batch, or a batch other than the newest.
+func exportState(fsys fs.FS, o SummaryOptions, views []*view, sawV1 bool, uncommitted int, sr *summaryRuns, pk summaryPick, spans *spanRecorder) *sumState {
+	if sawV1 || uncommitted > 0 || spans.dirty || !stateable(o) || len(views) != 3 {
+		return nil
+	}
+	after, fine := views[0], views[2]
+	for _, v := range views {
+		r := v.rep
+		if len(r.Problems)+r.MoreProblems+len(v.outProblems)+len(v.failProblems)+v.failDropped > 0 || v.fa == nil || v.fa.unknown > 0 {
+			return nil
+		}
+	}
+	if pk.idx != len(sr.runs)-1 || fine.det == nil || fine.ra == nil {
+		return nil
+	}
+	fall, rall := fine.level.all, after.level.all
+	if len(fall) == 0 || len(fall) != len(rall) || fall[len(fall)-1].id != pk.b.BatchID {
+		return nil
+	}
+	st := &sumState{by: o.Report.By, topGaps: o.Report.TopGaps, runs: len(sr.runs), last: pk.b.Timestamp,
+		prevs: map[string]*model.BatchRun{}, inc: map[string]*incidentList{},
+		fa: after.fa, ra: fine.ra, det: fine.det}
+	for i, b := range fall {
+		if rall[i].id != b.id {
+			return nil
+		}
+		st.addBatch(b.id, b.ts)
+	}
+	var first *batch
+	from := st.last.Add(-budgetDays * 24 * time.Hour)
+	for _, r := range sr.runs {
+		st.runIDs = append(st.runIDs, hashID(r.id))
+		if r.minutes != nil && (first == nil || r.ts.Before(first.ts)) {
+			first = r.batch
+		}
+		if !r.ts.Before(from) {
+			st.budget = append(st.budget, r.batch)
+		}
+	}
+	if first != nil && first.ts.Before(from) {
+		st.budget = append([]*batch{first}, st.budget...)
+	}
+	slices.Sort(st.runIDs)
+	for eco, top := range sr.ecoTop {
+		if top[0].batch == nil {
+			continue
+		}
+		b := sr.kept[top[0].order]
+		if b == nil {
+			return nil
+		}
+		st.prevs[eco] = b
+	}
+	for _, p := range after.rep.Platforms {
+		if n := len(p.Health.Incidents); n > 0 {
+			l := &incidentList{}
+			for _, id := range p.Health.Incidents {
+				l.add(id)
+			}
+			st.inc[p.Platform] = l
+		}
+	}
+	if st.files = spans.files(fsys); st.files == nil {
+		return nil
+	}
+	return st
+}
+
+// newRun is a batch-run record appended since the checkpoint.
+type newRun struct {
+	b     *model.BatchRun
+	order int
+}
+
+// extend computes the summary of the newest batch from the checkpoint and
+// the records appended since, and the checkpoint after it; ok is false
+// when those records are not whole new batches (the caller then computes
+// the summary whole). The checkpoint is consumed.
+func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summary, ok bool, err error) {
+	ro, fo := summaryLevels(o)
+	if !stateable(o) || st.by != ro.By || st.topGaps != ro.TopGaps || !st.unchanged(fsys) {
+		return nil, false, nil
+	}
+	from := make(map[string]reader.Span, len(st.files))
+	for _, f := range st.files {
+		from[f.path] = f.span
+	}
+	resume := func(p string) reader.Span { return from[p] }
+	spans := newSpanRecorder()
+	bad := false
+
+	// The batch-run records appended: new batches, later than every
+	// batch before, in history order.
+	rd := reader.New(fsys, name, reader.Options{Resume: resume, Spans: spans.record, MaxProblems: 1})
+	var runs []newRun
+	err = rd.Metrics(func(b *model.BatchRun) {
+		runs = append(runs, newRun{b: b, order: st.runs + len(runs) + 1})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if p, more := rd.Problems(); len(p)+more > 0 || len(runs) == 0 {
+		return nil, false, nil
+	}
+	slices.SortStableFunc(runs, func(a, b newRun) int { return a.b.Timestamp.Compare(b.b.Timestamp) })
+	newIDs := map[string]int{} // ID -> index in runs
+	for i, r := range runs {
+		h := hashID(r.b.BatchID)
+		_, dup := newIDs[r.b.BatchID]
+		if r.b.SchemaVersion != model.SchemaVersion || r.b.Timestamp.Before(st.last) || st.knownRun(h) || dup {
+			return nil, false, nil
+		}
+		newIDs[r.b.BatchID] = i
+	}
+	b := runs[len(runs)-1].b
+	if o.BatchID != "" && o.BatchID != b.BatchID || b.Tested() == 0 {
+		return nil, false, nil
+	}
+	// The report before the batch ends just before its time: no other run
+	// may share it.
+	if len(runs) > 1 && runs[len(runs)-2].b.Timestamp.Equal(b.Timestamp) || b.Timestamp.Equal(st.last) {
+		return nil, false, nil
+	}
+	commits, err := rd.Commits()
+	if err != nil {
+		return nil, false, err
+	}
+
+	// The levels' batches, at history positions after the checkpoint's.
+	lr, lf := newLevel(ro), newLevel(fo)
+	for _, r := range runs {
+		lr.add(r.b, r.order)
+		lf.add(r.b, r.order)
+	}
+	if len(lr.all) != len(lf.all) || len(lf.all) == 0 || lf.all[len(lf.all)-1].id != b.BatchID {
+		return nil, false, nil
+	}
+	base := len(st.ts)
+	known, inWindow := map[string]bool{}, map[string]bool{}
+	for id := range newIDs {
+		known[id] = true
+	}
+	posR, posF := map[*batch]int{}, map[*batch]int{}
+	for i := range lf.all {
+		if lr.all[i].id != lf.all[i].id {
+			return nil, false, nil
+		}
+		inWindow[lf.all[i].id] = true
+		posR[lr.all[i]], posF[lf.all[i]] = base+i, base+i
+	}
+	needR, needF := map[string]bool{}, map[string]bool{}
+	for i := range lf.all {
+		if !lr.all[i].infraKnown() {
+			needR[lr.all[i].id] = true
+		}
+		if !lf.all[i].infraKnown() {
+			needF[lf.all[i].id] = true
+		}
+	}
+	fa := st.fa
+	fa.ro = newRoller(ro.By, nil)
+	fa.known, fa.inWindow, fa.needInfra, fa.lo, fa.hi = known, inWindow, needR, time.Time{}, time.Time{}
+	fa.lastBatch, fa.lastRollSet, fa.lastPkgSet, fa.lastPlatSet = batchFacts{}, false, false, false
+	ff := newFailureAgg(newRoller(fo.By, nil), lf.all, time.Time{}, time.Time{}, nil)
+	ff.known, ff.needInfra, ff.gapsOnly = known, needF, true
+
+	// The failure records appended: every one a new batch's; the batch's
+	// own are added to the aggregate once the insights before it are.
+	prev := st.prevs[b.Ecosystem]
+	for _, r := range runs[:len(runs)-1] {
+		if r.b.Ecosystem == b.Ecosystem && r.b.Tested() > 0 {
+			prev = r.b
+		}
+	}
+	s = newSummary(b, prev)
+	sf := newSummaryFails(s, o.MaxExcerpt)
+	var mine []*model.Failure
+	frd := reader.New(fsys, name, reader.Options{Resume: resume, Spans: spans.record, MaxProblems: 1, Commits: commits,
+		OnUncommitted: func(*model.Failure) { bad = true }})
+	err = frd.Failures(func(f *model.Failure) {
+		if _, ok := newIDs[f.BatchID]; !ok {
+			bad = true
+			return
+		}
+		ff.add(f)
+		if f.BatchID == b.BatchID {
+			sf.add(f)
+			mine = append(mine, f)
+			return
+		}
+		fa.add(f)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if p, more := frd.Problems(); bad || len(p)+more > 0 || ff.unknown > 0 {
+		return nil, false, nil
+	}
+	sf.done()
+
+	// The outcome records appended: one per new batch at most, adding up
+	// to its counts.
+	ra := st.ra
+	ra.start, ra.end, ra.segs, ra.stillOf = 0, base+len(lf.all)-1, map[uint32]flakySeg{}, map[uint32]int32{}
+	ra.atEnd, ra.ring, ra.stills, ra.ringAt, ra.counts = nil, nil, nil, 0, nil
+	entries := map[int][]ocEntry{}
+	var dec outcomeDecoder
+	ord := reader.New(fsys, name, reader.Options{Resume: resume, Spans: spans.record, MaxProblems: 1, Commits: commits,
+		OnUncommittedOutcomes: func(*model.Outcomes) { bad = true }})
+	posOf := map[string]int{}
+	for i, fb := range lf.all {
+		posOf[fb.id] = i
+	}
+	err = ord.Outcomes(func(oc *model.Outcomes) {
+		i, ok := posOf[oc.BatchID]
+		if _, seen := entries[i]; !ok || seen || oc.CountsSum() != model.CountsSum(runs[newIDs[oc.BatchID]].b.Platforms) {
+			bad = true
+			return
+		}
+		es, _ := dec.decode(ra, lf.ro, nil, oc)
+		entries[i] = slices.Clone(es)
+		lf.all[i].outcomes = true
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if p, more := ord.Problems(); bad || len(p)+more > 0 || spans.dirty {
+		return nil, false, nil
+	}
+
+	// The batches in order: the budget's runs, each ecosystem's latest,
+	// the incidents, the recipes' states and the detectors; the insights
+	// as they stood before the newest batch, then after it.
+	var before *Report
+	lvl := 0
+	for ri, r := range runs {
+		if ri == len(runs)-1 {
+			before = st.insights(ro)
+			for _, f := range mine {
+				fa.add(f)
+			}
+		}
+		st.runIDs = append(st.runIDs, hashID(r.b.BatchID))
+		st.budget = append(st.budget, budgetBatch(r.b))
+		if r.b.Tested() > 0 {
+			st.prevs[r.b.Ecosystem] = r.b
+		}
+		if lvl >= len(lf.all) || lf.all[lvl].id != r.b.BatchID {
+			continue // tested nothing
+		}
+		p := base + lvl
+		rb, fb := lr.all[lvl], lf.all[lvl]
+		es := entries[lvl]
+		lvl++
+		st.addBatch(fb.id, fb.ts)
+		// Flaky results leave the detector's evidence from their pair's
+		// first retried pass on (excludeFlaky, flakySince).
+		for _, e := range es {
+			if e.kind == ocInfra || ra.states.at(int(e.pair)).flags&retriedPair == 0 && e.kind != ocRetried {
+				continue
+			}
+			if fb.flaky == nil {
+				fb.flaky = map[string]flakyTally{}
+			}
+			plat := ra.platOf(e.pair)
+			eco, _ := model.SplitPackageID(ra.recipeOf(e.pair))
+			for _, k := range []string{plat, eco + "\x00" + plat} {
+				v := fb.flaky[k]
+				v[flakySince][0]++
+				if e.kind != ocFail {
+					v[flakySince][1]++
+				}
+				fb.flaky[k] = v
+			}
+		}
+		ra.step(nil, p, es)
+		ser := platSeries([]*batch{fb}, ff, posF, flakySince, seriesEco|seriesYield)
+		detectorInputsFrom(ser, p, p+1, st.det.add)
+		for id, s := range platSeries([]*batch{rb}, fa, posR, flakyKept, 0) {
+			for _, x := range s.incidents {
+				l := st.inc[id]
+				if l == nil {
+					l = &incidentList{}
+					st.inc[id] = l
+				}
+				l.add(x)
+			}
+		}
+	}
+	slices.Sort(st.runIDs)
+	st.runs += len(runs)
+	st.last = b.Timestamp
+	// The budget reads the runs of its week and trailing days; the first
+	// with minutes stays for the forecast's span.
+	cut := b.Timestamp.Add(-budgetDays * 24 * time.Hour)
+	var first *batch
+	kept := make([]*batch, 0, len(st.budget))
+	for _, r := range st.budget {
+		if r.minutes != nil && (first == nil || r.ts.Before(first.ts)) {
+			first = r
+		}
+		if !r.ts.Before(cut) {
+			kept = append(kept, r)
+		}
+	}
+	if first != nil && first.ts.Before(cut) {
+		kept = append([]*batch{first}, kept...)
+	}
+	st.budget = kept
+	after := st.insights(ro)
+	s.complete(o, st.budget, before, after, st.alarmsAt(b, base+len(lf.all)-1), 0, lf.all[len(lf.all)-1].outcomes, st.transitionsAt())
+	st.files = nil
+	for p, sp := range from {
+		if _, ok := spans.spans[p]; !ok {
+			spans.spans[p] = sp
+		}
+	}
+	st.files = spans.files(fsys) // nil: no checkpoint to keep
+	return s, true, nil
+}
+
+// insights are the capability gaps and incidents as the summary's reports
+// state them (finishInsights): incidents by platform, then gaps.
+func (st *sumState) insights(ro ReportOptions) *Report {
+	rep := &Report{Insights: []Insight{}}
+	plats := make([]string, 0, len(st.inc))
+	for p := range st.inc {
+		plats = append(plats, p)
+	}
+	sort.Strings(plats)
+	for _, p := range plats {
+		l := st.inc[p]
+		rep.Insights = append(rep.Insights, incidentInsight(p, l.n, l.first))
+	}
+	capabilityGaps(rep, st.fa, ro)
+	noNilBlockers(rep)
+	return rep
+}
+
+// alarmsAt states the detectors' alarms raised at position p, batch b.
+func (st *sumState) alarmsAt(b *model.BatchRun, p int) []Insight {
+	rep := &Report{}
+	ids := slices.Clone(st.det.ids)
+	sort.Strings(ids)
+	for _, id := range ids {
+		pr := st.det.plats[st.det.idx[id]]
+		d := &DetectorState{Threshold: infer.DetectH, ICC: round3(pr.det.State().ICC), Alarms: []DetectorAlarm{}}
+		for _, a := range pr.alarms {
+			if a.to != p {
+				continue
+			}
+			at, atTime := st.batchAt(int32(a.to))
+			start, startAt := st.batchAt(int32(a.from))
+			d.Alarms = append(d.Alarms, DetectorAlarm{At: at, AtTime: atTime, Start: start, StartAt: startAt,
+				Stat: round3(a.Stat), Expected: a.Before, Observed: a.After, Batches: a.Batches, Tests: a.Tests,
+				PopulationChanged: a.popChanged, Reason: a.reason})
+		}
+		if len(d.Alarms) > 0 {
+			rep.Platforms = append(rep.Platforms, PlatformStat{Platform: id, Detector: d})
+		}
+	}
+	return detectorInsights(rep, b)
+}
+
+// transitionsAt lists the transitions of the last batch stepped.
+func (st *sumState) transitionsAt() []Transition {
+	ra := st.ra
+	var out []Transition
+	for _, tr := range ra.atEnd {
+		out = append(out, ra.transition(tr, st.batchAt))
+	}
+	for _, tr := range ra.stills {
+		if int(tr.pos) == ra.end {
+			out = append(out, ra.transition(tr, st.batchAt))
+		}
+	}
+	ra.atEnd, ra.stills, ra.ring = nil, nil, nil
+	clear(ra.stillOf)
+	return out
+}
+
+// BuildSummaryFrom is BuildSummary extended from a checkpoint (nil: none)
+// where the data allow, and the checkpoint after it (nil when the data
+// allow none). The summary is the same, with or without one.
+func BuildSummaryFrom(fsys fs.FS, name string, o SummaryOptions, checkpoint []byte) (*Summary, []byte, error) {
+	if err := o.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if checkpoint != nil {
+		st := &sumState{}
+		if st.UnmarshalBinary(checkpoint) == nil {
+			s, ok, err := st.extend(fsys, name, o)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				summariesExtended.Add(1)
+				return s, st.marshal(), nil
+			}
+		}
+	}
+	var st *sumState
+	s, err := buildSummary(fsys, name, o, &st)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, st.marshal(), nil
+}
+
+// marshal is the checkpoint's bytes, nil for none.
+func (st *sumState) marshal() []byte {
+	if st == nil || st.files == nil {
+		return nil
+	}
+	b, err := st.MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// summariesExtended counts the summaries extended from a checkpoint (for
+// tests).
+var summariesExtended atomic.Int64

@@ -1,0 +1,342 @@
+package analyze
+
+import (
+	"encoding/binary"
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/batchsli/batchsli/internal/statecodec"
+	"github.com/batchsli/batchsli/model"
+)
+
+// The summary's checkpoint is saved whole (MarshalBinary) and read back
+// (UnmarshalBinary), which refuses what MarshalBinary could not have
+// written: a damaged one is rebuilt from the records.
+
+const sumStateMagic = "bsSS\x01"
+
+// MarshalBinary saves the checkpoint.
+func (st *sumState) MarshalBinary() ([]byte, error) {
+	w := statecodec.NewWriter(sumStateMagic)
+	w.Int(int64(st.by))
+	w.Int(int64(st.topGaps))
+	w.Uint(uint64(len(st.files)))
+	for _, f := range st.files {
+		w.String(f.path)
+		w.Int(f.span.End)
+		w.Int(int64(f.span.Lines))
+		w.Uint(uint64(f.span.CRC))
+		w.Bytes(f.mark[:])
+		w.String(f.ident)
+	}
+	w.Bytes(st.idBlob)
+	w.Uint(uint64(len(st.idEnd)))
+	prev := uint32(0)
+	for i, e := range st.idEnd {
+		w.Uint(uint64(e - prev))
+		w.Int(st.ts[i])
+		prev = e
+	}
+	hashes := make([]byte, 0, 8*len(st.runIDs))
+	for _, h := range st.runIDs {
+		hashes = binary.LittleEndian.AppendUint64(hashes, h)
+	}
+	w.Bytes(hashes)
+	w.Int(int64(st.runs))
+	w.Int(st.last.UnixNano())
+	ecos := slices.Sorted(maps.Keys(st.prevs))
+	w.Uint(uint64(len(ecos)))
+	for _, e := range ecos {
+		b := st.prevs[e]
+		w.String(e)
+		w.String(b.BatchID)
+		ids := slices.Sorted(maps.Keys(b.Platforms))
+		w.Uint(uint64(len(ids)))
+		for _, id := range ids {
+			c := b.Platforms[id]
+			w.String(id)
+			for _, n := range []int64{c.Tested, c.Passed, c.Failed, c.Skipped} {
+				w.Int(n)
+			}
+			w.Bool(c.SkippedKnown)
+		}
+	}
+	w.Uint(uint64(len(st.budget)))
+	for _, r := range st.budget {
+		w.Int(r.ts.UnixNano())
+		w.Bool(r.usesMac)
+		w.Bool(r.minutes != nil)
+		if r.minutes != nil {
+			w.Float(*r.minutes)
+		}
+	}
+	writeGaps(w, st.fa)
+	plats := slices.Sorted(maps.Keys(st.inc))
+	w.Uint(uint64(len(plats)))
+	for _, p := range plats {
+		w.String(p)
+		w.Int(int64(st.inc[p].n))
+		writeStrings(w, st.inc[p].first)
+	}
+	writePairs(w, st.ra)
+	det, err := st.det.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	w.Bytes(det)
+	return w.B, nil
+}
+
+func writeGaps(w *statecodec.Writer, fa *failureAgg) {
+	writeStrings(w, fa.ids.pkgs)
+	writeStrings(w, fa.ids.plats)
+	writeStrings(w, fa.ids.names)
+	w.Int(fa.records)
+	keys := slices.SortedFunc(maps.Keys(fa.gaps), func(a, b gapKey) int {
+		if a.pkg != b.pkg {
+			return int(a.pkg) - int(b.pkg)
+		}
+		return int(a.plat) - int(b.plat)
+	})
+	w.Uint(uint64(len(keys)))
+	for _, k := range keys {
+		st := fa.gaps[k]
+		w.Uint(uint64(k.pkg))
+		w.Uint(uint64(k.plat))
+		w.Uint(uint64(st.cat))
+		w.Bool(st.mixed)
+		deps := fa.depsOf(k, &st)
+		w.Uint(uint64(len(deps)))
+		for _, d := range deps {
+			w.Uint(uint64(d))
+		}
+	}
+}
+
+func writePairs(w *statecodec.Writer, ra *recipeAgg) {
+	writeStrings(w, ra.recipes)
+	writeStrings(w, ra.plats)
+	writeStrings(w, ra.cats)
+	writeStrings(w, ra.vers)
+	n := ra.states.len()
+	w.Uint(uint64(n))
+	for i := range n {
+		key := *ra.pairOf.at(i)
+		w.Uint(key >> 32)
+		w.Uint(key & math.MaxUint32)
+		s := ra.states.at(i)
+		for _, v := range []int32{s.lastPos, s.sincePos, s.lastFlip} {
+			w.Int(int64(v))
+		}
+		w.Uint(uint64(s.lastVer))
+		w.Uint(uint64(s.failVer))
+		for _, v := range []uint16{s.passes, s.fails, s.retried, s.flips, s.lastCat} {
+			w.Uint(uint64(v))
+		}
+		w.Uint(uint64(s.lastKind))
+		w.Uint(uint64(s.flags))
+	}
+}
+
+// readUint reads an unsigned value below max.
+func readUint(r *statecodec.Reader, max uint64) uint64 {
+	v := r.Uint()
+	if v >= max {
+		r.Fail()
+		return 0
+	}
+	return v
+}
+
+// UnmarshalBinary reads a checkpoint MarshalBinary wrote.
+func (st *sumState) UnmarshalBinary(b []byte) error {
+	r := statecodec.NewReader(b, sumStateMagic)
+	q := &sumState{prevs: map[string]*model.BatchRun{}, inc: map[string]*incidentList{}}
+	q.by = model.Level(r.Int())
+	q.topGaps = int(r.Int())
+	nf := r.Count(4)
+	seen := map[string]bool{}
+	for range nf {
+		f := stateFile{path: r.String()}
+		f.span.End = r.Int()
+		f.span.Lines = int(r.Int())
+		f.span.CRC = uint32(readUint(r, 1<<32))
+		copy(f.mark[:], r.Bytes())
+		f.ident = r.String()
+		if seen[f.path] || f.span.End < 0 || f.span.Lines < 0 {
+			r.Fail()
+		}
+		seen[f.path] = true
+		q.files = append(q.files, f)
+	}
+	q.idBlob = r.Bytes()
+	n := r.Count(2)
+	at := uint64(0)
+	for range n {
+		at += r.Uint()
+		if at > uint64(len(q.idBlob)) {
+			r.Fail()
+			break
+		}
+		q.idEnd = append(q.idEnd, uint32(at))
+		q.ts = append(q.ts, r.Int())
+	}
+	if r.Err() == nil && at != uint64(len(q.idBlob)) {
+		r.Fail()
+	}
+	hashes := r.Bytes()
+	if len(hashes)%8 != 0 {
+		r.Fail()
+	}
+	for i := 0; i+8 <= len(hashes); i += 8 {
+		q.runIDs = append(q.runIDs, binary.LittleEndian.Uint64(hashes[i:]))
+	}
+	if !slices.IsSorted(q.runIDs) {
+		r.Fail()
+	}
+	q.runs = r.Index(false)
+	q.last = time.Unix(0, r.Int()).UTC()
+	ne := r.Count(3)
+	for range ne {
+		e := r.String()
+		b := &model.BatchRun{Ecosystem: e, BatchID: r.String(), Platforms: map[string]model.Counts{}}
+		np := r.Count(6)
+		for range np {
+			id := r.String()
+			c := model.Counts{Tested: r.Int(), Passed: r.Int(), Failed: r.Int(), Skipped: r.Int(), SkippedKnown: r.Bool()}
+			b.Platforms[id] = c
+		}
+		if q.prevs[e] != nil {
+			r.Fail()
+		}
+		q.prevs[e] = b
+	}
+	nb := r.Count(3)
+	for range nb {
+		x := &batch{ts: time.Unix(0, r.Int()).UTC(), usesMac: r.Bool()}
+		if r.Bool() {
+			m := r.Float()
+			x.minutes = &m
+		}
+		q.budget = append(q.budget, x)
+	}
+	q.fa = readGaps(r)
+	ni := r.Count(3)
+	for range ni {
+		p := r.String()
+		l := &incidentList{n: r.Index(false), first: readStrings(r, false)}
+		if l.n == 0 || len(l.first) != min(l.n, 3) || q.inc[p] != nil {
+			r.Fail()
+		}
+		q.inc[p] = l
+	}
+	q.ra = readPairs(r, n)
+	q.det = newDetectorRun()
+	if err := q.det.UnmarshalBinary(r.Bytes()); err != nil {
+		r.Fail()
+	}
+	if err := r.Done(); err != nil {
+		return err
+	}
+	for _, pr := range q.det.plats {
+		for _, a := range pr.alarms {
+			if a.from < 0 || a.to >= n || a.from > a.to {
+				return statecodec.ErrDamaged
+			}
+		}
+	}
+	*st = *q
+	return nil
+}
+
+func readGaps(r *statecodec.Reader) *failureAgg {
+	fa := newFailureAgg(nil, nil, time.Time{}, time.Time{}, nil)
+	fa.gapsOnly = true
+	for _, s := range readStrings(r, true) {
+		fa.ids.pkg(s)
+	}
+	for _, s := range readStrings(r, true) {
+		fa.ids.plat(s)
+	}
+	for _, s := range readStrings(r, true) {
+		fa.ids.name(s)
+	}
+	fa.records = r.Int()
+	np, nl, nn := uint64(len(fa.ids.pkgs)), uint64(len(fa.ids.plats)), uint64(len(fa.ids.names))
+	n := r.Count(5)
+	var deps []uint32
+	for range n {
+		k := gapKey{pkg: uint32(readUint(r, np)), plat: uint32(readUint(r, nl))}
+		st := gapState{cat: uint32(readUint(r, nn)), mixed: r.Bool()}
+		nd := r.Count(1)
+		deps = deps[:0]
+		for range nd {
+			deps = append(deps, uint32(readUint(r, nn)))
+		}
+		if r.Err() != nil {
+			break
+		}
+		if _, dup := fa.gaps[k]; dup {
+			r.Fail()
+			break
+		}
+		fa.setDeps(k, &st, deps)
+		fa.gaps[k] = st
+	}
+	return fa
+}
+
+func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
+	ra := newRecipeAgg(0, -1)
+	for _, s := range readStrings(r, true) {
+		ra.recipe(s)
+	}
+	for _, s := range readStrings(r, true) {
+		ra.platIdx[s] = uint32(len(ra.plats))
+		ra.plats = append(ra.plats, s)
+	}
+	cats := readStrings(r, true)
+	if len(cats) > math.MaxUint16 {
+		r.Fail()
+	}
+	for _, s := range cats {
+		ra.intern(ra.catIdx, &ra.cats, s)
+	}
+	vers := readStrings(r, true)
+	if r.Err() == nil && (len(vers) == 0 || vers[0] != "") {
+		r.Fail()
+	}
+	for _, s := range vers[min(1, len(vers)):] {
+		ra.version(s)
+	}
+	nr, nl := uint64(len(ra.recipes)), uint64(len(ra.plats))
+	nv, nc := uint64(len(ra.vers)), uint64(len(ra.cats))
+	pos := func() int32 {
+		v := r.Int()
+		if v < -1 || v >= int64(nBatches) {
+			r.Fail()
+		}
+		return int32(v)
+	}
+	n := r.Count(12)
+	for i := range n {
+		ri, pi := uint32(readUint(r, nr)), uint32(readUint(r, nl))
+		s := pairState{lastPos: pos(), sincePos: pos(), lastFlip: pos()}
+		s.lastVer, s.failVer = uint32(readUint(r, nv)), uint32(readUint(r, nv))
+		s.passes, s.fails, s.retried, s.flips = uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16))
+		s.lastCat = uint16(readUint(r, max(nc, 1)))
+		s.lastKind = uint8(readUint(r, uint64(ocInfra)+1))
+		s.flags = pairFlags(readUint(r, 1<<4))
+		if r.Err() != nil {
+			break
+		}
+		if ra.pairAt(ri, pi) != uint32(i) { // a pair named twice
+			r.Fail()
+			break
+		}
+		*ra.states.at(i) = s
+	}
+	return ra
+}
