@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/batchsli/batchsli/infer"
@@ -157,14 +156,20 @@ func (r *spanRecorder) files(fsys fs.FS) []stateFile {
 
 // unchanged reports whether every file the state read still holds the
 // bytes it read: the same mark, and the same identity or, when it was
-// written since, the same CRC-32C.
-func (st *sumState) unchanged(fsys fs.FS) bool {
+// written since, the same CRC-32C (read again unless this process checked
+// those bytes before appending to the file: store.KnownPrefix).
+func (st *sumState) unchanged(fsys fs.FS, name string) bool {
 	now := time.Now()
 	for _, f := range st.files {
 		if m, ok := reader.PrefixMark(fsys, f.path, f.span.End); !ok || m != f.mark {
 			return false
 		}
 		if id, _, ok := store.FileIdentity(fsys, f.path, now); ok && f.ident != "" && id == f.ident {
+			continue
+		}
+		// Bytes this process checked before it appended to the file
+		// (record) need not be read again.
+		if store.KnownPrefix(fsys, name, f.path, f.span.End, f.span.CRC) {
 			continue
 		}
 		if crc, ok := reader.PrefixCRC(fsys, f.path, f.span.End); !ok || crc != f.span.CRC {
@@ -278,7 +283,7 @@ type newRun struct {
 // the summary whole). The checkpoint is consumed.
 func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summary, ok bool, err error) {
 	ro, fo := summaryLevels(o)
-	if !stateable(o) || st.by != ro.By || st.topGaps != ro.TopGaps || !st.unchanged(fsys) {
+	if !stateable(o) || st.by != ro.By || st.topGaps != ro.TopGaps || !st.unchanged(fsys, name) {
 		return nil, false, nil
 	}
 	from := make(map[string]reader.Span, len(st.files))
@@ -580,31 +585,30 @@ func (st *sumState) transitionsAt() []Transition {
 }
 
 // BuildSummaryFrom is BuildSummary extended from a checkpoint (nil: none)
-// where the data allow, and the checkpoint after it (nil when the data
-// allow none). The summary is the same, with or without one.
-func BuildSummaryFrom(fsys fs.FS, name string, o SummaryOptions, checkpoint []byte) (*Summary, []byte, error) {
+// where the data allow (extended then says so), and the checkpoint after
+// it (nil when the data allow none). The summary is the same, with or
+// without one.
+func BuildSummaryFrom(fsys fs.FS, name string, o SummaryOptions, checkpoint []byte) (s *Summary, next []byte, extended bool, err error) {
 	if err := o.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if checkpoint != nil {
 		st := &sumState{}
 		if st.UnmarshalBinary(checkpoint) == nil {
 			s, ok, err := st.extend(fsys, name, o)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
 			if ok {
-				summariesExtended.Add(1)
-				return s, st.marshal(), nil
+				return s, st.marshal(), true, nil
 			}
 		}
 	}
 	var st *sumState
-	s, err := buildSummary(fsys, name, o, &st)
-	if err != nil {
-		return nil, nil, err
+	if s, err = buildSummary(fsys, name, o, &st); err != nil {
+		return nil, nil, false, err
 	}
-	return s, st.marshal(), nil
+	return s, st.marshal(), false, nil
 }
 
 // marshal is the checkpoint's bytes, nil for none.
@@ -618,7 +622,3 @@ func (st *sumState) marshal() []byte {
 	}
 	return b
 }
-
-// summariesExtended counts the summaries extended from a checkpoint (for
-// tests).
-var summariesExtended atomic.Int64

@@ -20,6 +20,15 @@ const sumStateMagic = "bsSS\x01"
 // MarshalBinary saves the checkpoint.
 func (st *sumState) MarshalBinary() ([]byte, error) {
 	w := statecodec.NewWriter(sumStateMagic)
+	// Room for all of it: the state of a long history runs to megabytes.
+	size := len(st.idBlob) + 12*len(st.idEnd) + 8*len(st.runIDs) + 24*len(st.budget) +
+		40*st.ra.states.len() + 16*len(st.fa.gaps) + 1024
+	for _, xs := range [][]string{st.ra.recipes, st.ra.vers, st.fa.ids.pkgs, st.fa.ids.names} {
+		for _, x := range xs {
+			size += len(x) + 2
+		}
+	}
+	w.B = append(make([]byte, 0, size), w.B...)
 	w.Int(int64(st.by))
 	w.Int(int64(st.topGaps))
 	w.Uint(uint64(len(st.files)))
@@ -328,6 +337,9 @@ func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
 		s.passes, s.fails, s.retried, s.flips = uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16))
 		s.lastCat = uint16(readUint(r, max(nc, 1)))
 		s.lastKind = uint8(readUint(r, uint64(ocInfra)+1))
+		if (s.lastKind == ocFail || s.lastKind == ocInfra || s.failVer != 0) && uint64(s.lastCat) >= nc {
+			r.Fail() // a failure names its category
+		}
 		s.flags = pairFlags(readUint(r, 1<<4))
 		if r.Err() != nil {
 			break

@@ -238,6 +238,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 		done = append(done, u)
 		w.Files = append(w.Files, WrittenFile{Path: filepath.Join(dir, filepath.FromSlash(t.rel)), Records: t.n})
 	}
+	notePrefixes(root, dir, ids)
 	refreshIDs(root, dir, cache, ids)
 	refreshed = true
 	return w, nil
@@ -672,6 +673,24 @@ func (s idSet) keep(cache *store.Cache, dir string) {
 // afterIDRead, when set, runs once scanIDsFrom has read the files (tests
 // write to them there).
 var afterIDRead func()
+
+// notePrefixes notes, for readers later in the process, each file's bytes
+// read and checked under the lock before the batch was appended
+// (store.NotePrefix); a file that changed while it was read is not.
+func notePrefixes(root *os.Root, dir string, s idSet) {
+	if s.next == nil {
+		return
+	}
+	now := time.Now()
+	for _, f := range s.next.files {
+		if f.ident == "" {
+			continue
+		}
+		if id, _, ok := store.FileIdentity(root.FS(), f.path, now); ok {
+			store.NotePrefix(dir, f.path, f.span.End, f.span.CRC, id)
+		}
+	}
+}
 
 // refreshIDs keeps the checkpoint of batch IDs up to date after record
 // appended a batch under its lock: the files read on from s's checkpoint

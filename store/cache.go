@@ -314,8 +314,11 @@ func (c *Cache) Get(kind string, key []byte) ([]byte, bool) {
 	if err != nil || !st.Mode().IsRegular() || st.Size() > maxCacheEntry {
 		return nil, false
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxCacheEntry+1))
-	if err != nil || len(data) > maxCacheEntry {
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, false
+	}
+	if n, _ := f.Read(make([]byte, 1)); n > 0 { // grew since
 		return nil, false
 	}
 	return decodeEntry(data, key)

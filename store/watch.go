@@ -95,6 +95,17 @@ func (f *watchedFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// Seek moves the offset, where the file can.
+func (f *watchedFile) Seek(off int64, whence int) (int64, error) {
+	sk, ok := f.File.(io.Seeker)
+	if !ok {
+		return 0, errors.New("cannot seek")
+	}
+	n, err := sk.Seek(off, whence)
+	f.w.note(err, false)
+	return n, err
+}
+
 func (f *watchedFile) Stat() (fs.FileInfo, error) {
 	st, err := f.File.Stat()
 	f.w.note(err, false)

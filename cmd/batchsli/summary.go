@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/batchsli/batchsli/analyze"
@@ -44,7 +45,7 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	o.BatchID = *batchID
 	o.Report.WeekBudget = *budget
 	o.Report.WeekStart = ws
-	s, err := analyze.BuildSummary(fsys, name, o)
+	s, err := checkpointedSummary(fsys, name, *data, *demo, o)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
@@ -109,7 +110,7 @@ func githubStep(ctx context.Context, data, batchID, summaryPath string, budget f
 	if err != nil {
 		return err
 	}
-	s, err := analyze.BuildSummary(fsys, data, o)
+	s, err := checkpointedSummary(fsys, data, data, false, o)
 	release()
 	if err != nil {
 		return err
@@ -128,4 +129,40 @@ func githubStep(ctx context.Context, data, batchID, summaryPath string, budget f
 		io.WriteString(stdout, render.Annotations(s))
 	}
 	return nil
+}
+
+// summariesExtended counts the summaries extended from a checkpoint (for
+// tests).
+var summariesExtended int
+
+// summaryCacheKind is the cache entry kind of the job summary's checkpoint.
+const summaryCacheKind = "summary"
+
+// checkpointedSummary computes a job summary through the data directory's
+// cache (docs/STORAGE.md, "The job summary's checkpoint"): extended from
+// the checkpoint the last summary left when only whole new batches were
+// recorded since, else from the whole history; the checkpoint after it is
+// kept. The summary is the same either way.
+func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.SummaryOptions) (*analyze.Summary, error) {
+	if demo || os.Getenv("BATCHSLI_CACHE") == "off" {
+		return analyze.BuildSummary(data, name, o)
+	}
+	c := store.OpenCache(dir)
+	defer c.Close()
+	key := append([]byte("summary\x00"+dir+"\x00"), store.BuildID()...)
+	cp, _ := c.Get(summaryCacheKind, key)
+	// A summary that met a read error may not read the same again: its
+	// checkpoint is not kept.
+	fsys := store.Watch(data)
+	s, next, extended, err := analyze.BuildSummaryFrom(fsys, name, o, cp)
+	if err != nil {
+		return nil, err
+	}
+	if extended {
+		summariesExtended++
+	}
+	if next != nil && fsys.Errors() == 0 {
+		c.Put(summaryCacheKind, key, next)
+	}
+	return s, nil
 }

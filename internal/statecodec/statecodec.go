@@ -61,6 +61,25 @@ func NewReader(b []byte, magic string) *Reader {
 	return r
 }
 
+// uvarintLen is the length of v's shortest uvarint spelling.
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// zigzag is v as binary.AppendVarint encodes it.
+func zigzag(v int64) uint64 {
+	ux := uint64(v) << 1
+	if v < 0 {
+		ux = ^ux
+	}
+	return ux
+}
+
 // Fail marks the state damaged.
 func (r *Reader) Fail() { r.err, r.b = ErrDamaged, nil }
 
@@ -70,7 +89,7 @@ func (r *Reader) Err() error { return r.err }
 // Uint reads an unsigned varint in its shortest spelling.
 func (r *Reader) Uint() uint64 {
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) { // one spelling per value
+	if n <= 0 || n != uvarintLen(v) { // one spelling per value
 		r.Fail()
 		return 0
 	}
@@ -81,7 +100,7 @@ func (r *Reader) Uint() uint64 {
 // Int reads a signed varint in its shortest spelling.
 func (r *Reader) Int() int64 {
 	v, n := binary.Varint(r.b)
-	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
+	if n <= 0 || n != uvarintLen(zigzag(v)) {
 		r.Fail()
 		return 0
 	}
