@@ -23,14 +23,14 @@ import (
 const idsKind = "ids"
 
 // idsMagic starts a checkpoint's payload (its format).
-const idsMagic = "batchsli ids 2\n"
+const idsMagic = "batchsli ids 3\n"
 
 // checkpoint is what scanIDs read: every file with the span read whole, the
 // batch IDs not committed that records name, and the committed batches.
 type checkpoint struct {
 	files     []checkpointFile
 	seen      []string
-	committed []checkpointBatch
+	committed *idTable
 }
 
 type checkpointFile struct {
@@ -43,11 +43,6 @@ type checkpointFile struct {
 	ident string
 }
 
-type checkpointBatch struct {
-	id string
-	committedBatch
-}
-
 // idsKey is the checkpoint's cache key: the data directory as named (the
 // places in messages name it so) and the program.
 func idsKey(dir string) []byte {
@@ -56,15 +51,12 @@ func idsKey(dir string) []byte {
 }
 
 func (c *checkpoint) encode() []byte {
-	size := len(idsMagic) + 30
+	size := len(idsMagic) + 30 + len(c.committed.blobOrNil())
 	for _, f := range c.files {
 		size += len(f.path) + 46
 	}
 	for _, id := range c.seen {
 		size += len(id) + 2
-	}
-	for _, b := range c.committed {
-		size += len(b.id) + len(b.digest) + len(b.file) + 30
 	}
 	out := make([]byte, 0, size)
 	out = append(out, idsMagic...)
@@ -85,16 +77,11 @@ func (c *checkpoint) encode() []byte {
 	for _, id := range c.seen {
 		str(id)
 	}
-	out = binary.AppendUvarint(out, uint64(len(c.committed)))
-	for _, b := range c.committed {
-		str(b.id)
-		str(b.digest)
-		str(b.file)
-		out = binary.AppendUvarint(out, uint64(b.line))
-		out = binary.AppendVarint(out, b.ts.Unix())
-		out = binary.AppendUvarint(out, uint64(b.ts.Nanosecond()))
-	}
-	return out
+	// The committed batches, sorted by ID: their count, their bytes'
+	// length, then the entries (idTable), copied as they are.
+	out = binary.AppendUvarint(out, uint64(c.committed.len()))
+	out = binary.AppendUvarint(out, uint64(len(c.committed.blobOrNil())))
+	return append(out, c.committed.blobOrNil()...)
 }
 
 var errCheckpoint = errors.New("malformed checkpoint")
@@ -103,8 +90,6 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 	if !bytes.HasPrefix(data, []byte(idsMagic)) {
 		return nil, errCheckpoint
 	}
-	// Every string is cut from one copy of the payload.
-	all := string(data)
 	p := data[len(idsMagic):]
 	num := func() uint64 {
 		v, n := binary.Uvarint(p)
@@ -121,9 +106,9 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 			err = errCheckpoint
 			return ""
 		}
-		at := len(all) - len(p)
+		v := string(p[:n])
 		p = p[n:]
-		return all[at : at+int(n)]
+		return v
 	}
 	c = &checkpoint{}
 	// Each count is checked against the bytes left (every item takes one at
@@ -156,19 +141,16 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 		c.seen = append(c.seen, str())
 	}
 	n = count()
-	c.committed = make([]checkpointBatch, 0, n)
-	for ; err == nil && n > 0; n-- {
-		b := checkpointBatch{id: str()}
-		b.digest, b.file = str(), str()
-		b.line = int(num())
-		sec, k := binary.Varint(p)
-		if k <= 0 {
-			return nil, errCheckpoint
-		}
-		p = p[k:]
-		b.ts = time.Unix(sec, int64(num())).UTC()
-		c.committed = append(c.committed, b)
+	size := num()
+	if err != nil || size != uint64(len(p)) {
+		return nil, errCheckpoint
 	}
+	t, ok := parseIDTable(p, n)
+	if !ok {
+		return nil, errCheckpoint
+	}
+	c.committed = t
+	p = nil
 	if err != nil || len(p) != 0 {
 		return nil, errCheckpoint
 	}

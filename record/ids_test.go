@@ -42,15 +42,15 @@ func scanBoth(t *testing.T, dir string) bool {
 	if !reflect.DeepEqual(got.seen, full.seen) {
 		t.Fatalf("IDs seen differ with the checkpoint (resumed %v): %d against %d", got.resumed, len(got.seen), len(full.seen))
 	}
-	if !reflect.DeepEqual(got.committed, full.committed) {
-		for id, c := range full.committed {
-			if got.committed[id] != c {
-				t.Errorf("batch %s: %+v with the checkpoint, %+v without", id, got.committed[id], c)
+	if !reflect.DeepEqual(got.committed(), full.committed()) {
+		for id, c := range full.committed() {
+			if got.committed()[id] != c {
+				t.Errorf("batch %s: %+v with the checkpoint, %+v without", id, got.committed()[id], c)
 			}
 		}
-		t.Fatalf("committed batches differ with the checkpoint (resumed %v): %d against %d", got.resumed, len(got.committed), len(full.committed))
+		t.Fatalf("committed batches differ with the checkpoint (resumed %v): %d against %d", got.resumed, len(got.committed()), len(full.committed()))
 	}
-	if len(full.committed) == 0 {
+	if len(full.committed()) == 0 {
 		t.Fatal("no committed batch")
 	}
 	return got.resumed

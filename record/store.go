@@ -147,7 +147,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 			return Written{}, err
 		}
 	default:
-		if c, ok := ids.committed[id]; ok {
+		if c, ok := ids.committedAs(id); ok {
 			if c.digest != "" && c.digest == digest {
 				return Written{BatchID: id, Already: true, Where: c.where()}, nil
 			}
@@ -421,14 +421,21 @@ func ciSuffix(identity, digest string) string {
 func (s idSet) retryOf(run *model.BatchRun, digest, suffix string, exact bool) (string, committedBatch, bool) {
 	// The batches with these results, in ID order.
 	var ids []string
-	for cid, c := range s.committed {
+	for cid, c := range s.fresh {
 		if c.digest == digest {
 			ids = append(ids, cid)
 		}
 	}
+	for i := range s.base.len() {
+		if string(s.base.digestAt(i)) == digest {
+			if id, _ := s.base.entry(i); s.fresh[id].digest == "" {
+				ids = append(ids, id)
+			}
+		}
+	}
 	sort.Strings(ids)
 	for _, cid := range ids {
-		c := s.committed[cid]
+		c, _ := s.committedAs(cid)
 		if suffix != "" {
 			if hasSuffixN(cid, "-"+run.Ecosystem+"-"+suffix) {
 				return cid, c, true
@@ -465,7 +472,12 @@ func hasSuffixN(id, suffix string) bool {
 }
 
 type idSet struct {
-	committed map[string]committedBatch // v2 batch ID -> its record
+	// committed holds the v2 batches committed, by ID: those a checkpoint
+	// read (base, sorted, read in place) and those read after it (fresh,
+	// which take a base entry's place: the first record of an ID in file
+	// and line order counts).
+	base  *idTable
+	fresh map[string]committedBatch
 	// seen holds every other batch ID named anywhere: by failure and
 	// outcome records, uncommitted ones too, and v1 batch-run records.
 	seen map[string]bool
@@ -477,8 +489,29 @@ type idSet struct {
 
 // has reports whether any record names batch ID id.
 func (s idSet) has(id string) bool {
-	_, ok := s.committed[id]
+	_, ok := s.committedAs(id)
 	return ok || s.seen[id]
+}
+
+// committedAs returns committed batch id's record, if it is one.
+func (s idSet) committedAs(id string) (committedBatch, bool) {
+	if c, ok := s.fresh[id]; ok {
+		return c, true
+	}
+	return s.base.get(id)
+}
+
+// committed returns every committed batch (for tests).
+func (s idSet) committed() map[string]committedBatch {
+	out := map[string]committedBatch{}
+	for i := range s.base.len() {
+		id, c := s.base.entry(i)
+		out[id] = c
+	}
+	for id, c := range s.fresh {
+		out[id] = c
+	}
+	return out
 }
 
 // scanIDs reads every batch ID in the data: committed v2 batches with their
@@ -497,7 +530,7 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 // (nil: the one kept, when it is still good): for record, which wrote
 // only appends under its lock since it read that one (refreshIDs).
 func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint) (idSet, error) {
-	s := idSet{committed: map[string]committedBatch{}, seen: map[string]bool{}}
+	s := idSet{fresh: map[string]committedBatch{}, seen: map[string]bool{}}
 	// The data's files now, in reading order: a checkpoint is used only if
 	// every file it read is among them, unchanged up to where it read.
 	lister := reader.New(root.FS(), dir, reader.Options{MaxProblems: 1})
@@ -576,7 +609,9 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 	err := r.Metrics(func(b *model.BatchRun) {
 		s.seen[b.BatchID] = true
 		if b.SchemaVersion == model.SchemaVersion {
-			s.committed[b.BatchID] = committedBatch{digest: b.Digest, ts: b.Timestamp, file: b.Source.File, line: b.Source.Line}
+			if _, ok := s.fresh[b.BatchID]; !ok { // the first record of an ID counts
+				s.fresh[b.BatchID] = committedBatch{digest: b.Digest, ts: b.Timestamp, file: b.Source.File, line: b.Source.Line}
+			}
 		}
 	})
 	if err == nil {
@@ -616,20 +651,15 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 		for i, f := range files {
 			order[lister.Display(f)] = i
 		}
-		fresh := s.committed
-		s.committed = make(map[string]committedBatch, len(ck.committed)+len(fresh))
-		for _, b := range ck.committed {
-			s.committed[b.id] = b.committedBatch
-		}
-		for id, c := range fresh {
-			if b, ok := s.committed[id]; ok && (order[b.file] < order[c.file] || order[b.file] == order[c.file] && b.line < c.line) {
-				continue
+		s.base = ck.committed
+		for id, c := range s.fresh {
+			if b, ok := s.base.get(id); ok && (order[b.file] < order[c.file] || order[b.file] == order[c.file] && b.line < c.line) {
+				delete(s.fresh, id)
 			}
-			s.committed[id] = c
 		}
 	}
 	for id := range s.seen {
-		if _, ok := s.committed[id]; ok {
+		if _, ok := s.committedAs(id); ok {
 			delete(s.seen, id)
 		}
 	}
@@ -654,10 +684,7 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 		for id := range s.seen {
 			next.seen = append(next.seen, id)
 		}
-		next.committed = make([]checkpointBatch, 0, len(s.committed))
-		for id, c := range s.committed {
-			next.committed = append(next.committed, checkpointBatch{id: id, committedBatch: c})
-		}
+		next.committed = s.base.merge(s.fresh)
 		s.next = next
 	}
 	return s, nil

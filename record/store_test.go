@@ -70,7 +70,7 @@ func TestScanIDsShortcut(t *testing.T) {
 		}
 		fast, full := scan(true), scan(false)
 		root.Close()
-		if !reflect.DeepEqual(fast.committed, full.committed) {
+		if !reflect.DeepEqual(fast.committed(), full.committed()) {
 			t.Errorf("%s: committed batches differ", dir)
 		}
 		for id := range full.seen {
@@ -81,7 +81,7 @@ func TestScanIDsShortcut(t *testing.T) {
 		if dir != "bad" && !reflect.DeepEqual(fast.seen, full.seen) {
 			t.Errorf("%s: IDs seen differ: %d against %d", dir, len(fast.seen), len(full.seen))
 		}
-		if len(full.seen)+len(full.committed) == 0 {
+		if len(full.seen)+len(full.committed()) == 0 {
 			t.Errorf("%s: no ID seen", dir)
 		}
 	}

@@ -352,6 +352,19 @@ func decodeEntry(data, key []byte) ([]byte, bool) {
 	return rest[k:], true
 }
 
+// entryFrame returns what goes before payload in its entry under key, and
+// what goes after it (see decodeEntry).
+func entryFrame(key, payload []byte) (head, sum []byte) {
+	head = append([]byte(cacheMagic), make([]byte, sha256.Size)...)
+	k := sha256.Sum256(key)
+	copy(head[len(cacheMagic):], k[:])
+	head = binary.AppendUvarint(head, uint64(len(payload)))
+	h := sha256.New()
+	h.Write(head)
+	h.Write(payload)
+	return head, h.Sum(nil)
+}
+
 // encodeEntry frames payload under key (see decodeEntry).
 func encodeEntry(key, payload []byte) []byte {
 	out := make([]byte, 0, len(cacheMagic)+2*sha256.Size+binary.MaxVarintLen64+len(payload))
@@ -379,7 +392,14 @@ func (c *Cache) Put(kind string, key, payload []byte) {
 	if err != nil {
 		return
 	}
-	_, err = f.Write(encodeEntry(key, payload))
+	// The entry's head, the payload and the checksum, written as they are
+	// (a payload runs to megabytes: it is not copied).
+	head, sum := entryFrame(key, payload)
+	for _, b := range [][]byte{head, payload, sum} {
+		if err == nil {
+			_, err = f.Write(b)
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

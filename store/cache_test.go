@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"testing/fstest"
@@ -16,6 +17,11 @@ import (
 func TestCacheEntryRoundTrip(t *testing.T) {
 	key, payload := []byte("key"), []byte("payload")
 	e := encodeEntry(key, payload)
+	// Put writes the frame around the payload as it is.
+	head, sum := entryFrame(key, payload)
+	if framed := slices.Concat(head, payload, sum); !bytes.Equal(framed, e) {
+		t.Fatalf("framed %q, encoded %q", framed, e)
+	}
 	got, ok := decodeEntry(e, key)
 	if !ok || !bytes.Equal(got, payload) {
 		t.Fatalf("round trip: %q %v", got, ok)
