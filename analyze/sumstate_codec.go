@@ -103,14 +103,14 @@ func writeGaps(w *statecodec.Writer, fa *failureAgg) {
 	writeStrings(w, fa.ids.plats)
 	writeStrings(w, fa.ids.names)
 	w.Int(fa.records)
-	keys := slices.SortedFunc(maps.Keys(fa.gaps), func(a, b gapKey) int {
-		if a.pkg != b.pkg {
-			return int(a.pkg) - int(b.pkg)
-		}
-		return int(a.plat) - int(b.plat)
-	})
+	keys := make([]uint64, 0, len(fa.gaps))
+	for k := range fa.gaps {
+		keys = append(keys, uint64(k.pkg)<<32|uint64(k.plat))
+	}
+	slices.Sort(keys)
 	w.Uint(uint64(len(keys)))
-	for _, k := range keys {
+	for _, kk := range keys {
+		k := gapKey{pkg: uint32(kk >> 32), plat: uint32(kk)}
 		st := fa.gaps[k]
 		w.Uint(uint64(k.pkg))
 		w.Uint(uint64(k.plat))
