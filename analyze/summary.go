@@ -185,6 +185,7 @@ func buildSummary(fsys fs.FS, name string, o SummaryOptions, export **sumState) 
 		}}
 		if export != nil && stateable(o) {
 			spans := newSpanRecorder()
+			spans.identify(fsys, name)
 			h.spans = spans.record
 			h.done = func(views []*view, sawV1 bool, uncommitted int) {
 				*export = exportState(fsys, o, views, sawV1, uncommitted, sr, pk, spans)

@@ -122,6 +122,28 @@ type spanRecorder struct {
 	mu    sync.Mutex
 	spans map[string]reader.Span
 	dirty bool
+	// before holds each data file's identity taken before it was read
+	// (store.StableIdentity): a file keeps an identity in the checkpoint
+	// only when it still has that one after, so that a file replaced or
+	// written to while it was read is checked by its bytes next time.
+	before map[string]string
+}
+
+// identify takes the data files' identities before they are read.
+func (r *spanRecorder) identify(fsys fs.FS, name string) {
+	r.before = map[string]string{}
+	lister := reader.New(fsys, name, reader.Options{MaxProblems: 1})
+	for _, list := range []func() ([]string, error){lister.MetricsFiles, lister.FailureFiles, lister.OutcomeFiles} {
+		files, err := list()
+		if err != nil {
+			return
+		}
+		for _, f := range files {
+			if id, ok := store.StableIdentity(fsys, f); ok {
+				r.before[f] = id
+			}
+		}
+	}
 }
 
 func newSpanRecorder() *spanRecorder { return &spanRecorder{spans: map[string]reader.Span{}} }
@@ -145,7 +167,7 @@ func (r *spanRecorder) files(fsys fs.FS) []stateFile {
 			return nil
 		}
 		id, settled, ok := store.FileIdentity(fsys, p, now)
-		if !ok || !settled {
+		if !ok || !settled || id != r.before[p] {
 			id = ""
 		}
 		out = append(out, stateFile{path: p, span: sp, mark: m, ident: id})
@@ -213,6 +235,13 @@ func exportState(fsys fs.FS, o SummaryOptions, views []*view, sawV1 bool, uncomm
 		r := v.rep
 		if len(r.Problems)+r.MoreProblems+len(v.outProblems)+len(v.failProblems)+v.failDropped > 0 || v.fa == nil || v.fa.unknown > 0 {
 			return nil
+		}
+		// An outcome record not committed may be committed later, by a
+		// batch-run record appended after the checkpoint's spans.
+		if v.ord != nil {
+			if u, more := v.ord.Uncommitted(); len(u)+more > 0 {
+				return nil
+			}
 		}
 	}
 	if pk.idx != len(sr.runs)-1 || fine.det == nil || fine.ra == nil {
@@ -292,6 +321,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	}
 	resume := func(p string) reader.Span { return from[p] }
 	spans := newSpanRecorder()
+	spans.identify(fsys, name)
 	bad := false
 
 	// The batch-run records appended: new batches, later than every
@@ -312,7 +342,9 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	for i, r := range runs {
 		h := hashID(r.b.BatchID)
 		_, dup := newIDs[r.b.BatchID]
-		if r.b.SchemaVersion != model.SchemaVersion || r.b.Timestamp.Before(st.last) || st.knownRun(h) || dup {
+		// Later than every batch before: a run of the same time would be
+		// ordered among them by where its record is read.
+		if r.b.SchemaVersion != model.SchemaVersion || !r.b.Timestamp.After(st.last) || st.knownRun(h) || dup {
 			return nil, false, nil
 		}
 		newIDs[r.b.BatchID] = i
@@ -323,7 +355,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	}
 	// The report before the batch ends just before its time: no other run
 	// may share it.
-	if len(runs) > 1 && runs[len(runs)-2].b.Timestamp.Equal(b.Timestamp) || b.Timestamp.Equal(st.last) {
+	if len(runs) > 1 && runs[len(runs)-2].b.Timestamp.Equal(b.Timestamp) {
 		return nil, false, nil
 	}
 	commits, err := rd.Commits()

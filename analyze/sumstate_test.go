@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/batchsli/batchsli/simulate"
+	"github.com/batchsli/batchsli/store"
 )
 
 var checkpointLong = flag.Bool("checkpoint-long", false, "check the summary's checkpoint on longer simulated histories")
@@ -296,4 +298,97 @@ func TestSummaryStateDamaged(t *testing.T) {
 		}
 	}
 	t.Logf("%d bytes: %d damaged checkpoints refused, %d read and extended", len(cp), refused, read)
+}
+
+// openHook calls onOpen after the first opening of file target.
+type openHook struct {
+	fs.FS
+	target string
+	opened bool
+	onOpen func()
+}
+
+func (h *openHook) Open(name string) (fs.File, error) {
+	f, err := h.FS.Open(name)
+	if name == h.target && !h.opened {
+		h.opened = true
+		h.onOpen()
+	}
+	return f, err
+}
+
+func (h *openHook) Stat(name string) (fs.FileInfo, error) { return fs.Stat(h.FS, name) }
+
+// TestSummaryCheckpointFileReplaced: a data file replaced while the
+// summary reads it (by a program that ignores the lock: a git checkout)
+// keeps no identity in the checkpoint, which was made from the bytes read
+// before: the next summary checks the file's bytes, finds them changed and
+// computes the summary whole.
+func TestSummaryCheckpointFileReplaced(t *testing.T) {
+	defer func(d time.Duration) { store.CacheSettle = d }(store.CacheSettle)
+	store.CacheSettle = 50 * time.Millisecond // a reading longer than it
+	src := t.TempDir()
+	if _, err := simulate.Write(src, simulate.Options{Batches: 30, Seed: 3, Start: simulate.DefaultOptions.Start, Recipes: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	h := readHistoryByBatch(t, src)
+	n := len(h.ids)
+	target := "" // a failure file the last batch does not append to
+	for p, lines := range h.files {
+		if strings.HasPrefix(p, "failures/") && len(lines) > 2 && lines[len(lines)-1].batch < n-1 {
+			target = p
+			break
+		}
+	}
+	if target == "" {
+		t.Fatal("no failure file to replace")
+	}
+	dir := t.TempDir()
+	for p, f := range h.upTo(n - 1) {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, p), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	old, _ := os.ReadFile(filepath.Join(dir, target))
+	hook := &openHook{FS: os.DirFS(dir), target: target, onOpen: func() {
+		// Replaced by a file of the same length, its first byte changed.
+		b := bytes.Clone(old)
+		b[0] = 'X'
+		tmp := filepath.Join(dir, target+".tmp")
+		os.WriteFile(tmp, b, 0o644)
+		os.Rename(tmp, filepath.Join(dir, target))
+		time.Sleep(100 * time.Millisecond)
+	}}
+	so := DefaultSummaryOptions()
+	_, cp, _, err := BuildSummaryFrom(hook, "data", so, nil)
+	if err != nil || cp == nil || !hook.opened {
+		t.Fatalf("no checkpoint (%v) or the file was not read (%t)", err, hook.opened)
+	}
+	// The last batch appended.
+	for p, lines := range h.files {
+		for _, l := range lines {
+			if l.batch == n-1 {
+				f, err := os.OpenFile(filepath.Join(dir, p), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.Write(l.text)
+				f.Close()
+			}
+		}
+	}
+	fsys := os.DirFS(dir)
+	want, err := BuildSummary(fsys, "data", so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, ext, err := BuildSummaryFrom(fsys, "data", so, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, g := summaryJSON(t, want), summaryJSON(t, got); w != g || ext || want.Problems == 0 {
+		t.Errorf("extended %t, %d problems: %s", ext, want.Problems, lineDiff(w, g))
+	}
 }

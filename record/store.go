@@ -238,8 +238,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 		done = append(done, u)
 		w.Files = append(w.Files, WrittenFile{Path: filepath.Join(dir, filepath.FromSlash(t.rel)), Records: t.n})
 	}
-	notePrefixes(root, dir, ids)
-	refreshIDs(root, dir, cache, ids)
+	notePrefixes(dir, ids.next, refreshIDs(root, dir, cache, ids))
 	refreshed = true
 	return w, nil
 }
@@ -702,19 +701,21 @@ func (s idSet) keep(cache *store.Cache, dir string) {
 var afterIDRead func()
 
 // notePrefixes notes, for readers later in the process, each file's bytes
-// read and checked under the lock before the batch was appended
-// (store.NotePrefix); a file that changed while it was read is not.
-func notePrefixes(root *os.Root, dir string, s idSet) {
-	if s.next == nil {
+// read and checked under the lock before the batch was appended (before's
+// spans), with the file's identity once appended (after's, taken when its
+// times had settled and the same once it was read: any later write changes
+// it); a file that changed while it was read, either time, is not noted.
+func notePrefixes(dir string, before, after *checkpoint) {
+	if before == nil || after == nil {
 		return
 	}
-	now := time.Now()
-	for _, f := range s.next.files {
-		if f.ident == "" {
-			continue
-		}
-		if id, _, ok := store.FileIdentity(root.FS(), f.path, now); ok {
-			store.NotePrefix(dir, f.path, f.span.End, f.span.CRC, id)
+	now := map[string]string{}
+	for _, f := range after.files {
+		now[f.path] = f.ident
+	}
+	for _, f := range before.files {
+		if f.ident != "" && now[f.path] != "" {
+			store.NotePrefix(dir, f.path, f.span.End, f.span.CRC, now[f.path])
 		}
 	}
 }
@@ -723,16 +724,18 @@ func notePrefixes(root *os.Root, dir string, s idSet) {
 // appended a batch under its lock: the files read on from s's checkpoint
 // (the bytes before were read and checked under the same lock), so that
 // the next record finds them as they are now. The cache is best effort:
-// an error leaves the checkpoint as it was.
-func refreshIDs(root *os.Root, dir string, cache *store.Cache, s idSet) {
+// an error leaves the checkpoint as it was. It returns the checkpoint
+// written, if it wrote one.
+func refreshIDs(root *os.Root, dir string, cache *store.Cache, s idSet) *checkpoint {
 	if cache == nil || s.next == nil {
-		return
+		return nil
 	}
 	if now, err := scanIDsFrom(root, dir, cache, s.next); err == nil && now.next != nil {
 		now.keep(cache, dir)
-	} else {
-		s.keep(cache, dir)
+		return now.next
 	}
+	s.keep(cache, dir)
+	return nil
 }
 
 // newBatchID makes YYYY-MM-DD-ECO-SUFFIX: SUFFIX is the CI run's identity

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +41,98 @@ func TestRecordSummaryCheckpoint(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(data, ".batchsli.cache", "summary-*")); len(m) != 1 {
 		t.Errorf("summary checkpoints in the cache: %v", m)
+	}
+}
+
+// summaryJSONs is the newest batch's summary as JSON, from the checkpoint
+// (cache on) and computed whole (cache off), and how many summaries were
+// extended.
+func summaryJSONs(t *testing.T, data string) (cached, whole string, extended int) {
+	t.Helper()
+	before := summariesExtended
+	c := cli(t, "summary", "--data", data, "--format", "json")
+	t.Setenv("BATCHSLI_CACHE", "off")
+	w := cli(t, "summary", "--data", data, "--format", "json")
+	t.Setenv("BATCHSLI_CACHE", "")
+	if c.code != 0 || w.code != 0 {
+		t.Fatalf("summary: %s %s", c.stderr, w.stderr)
+	}
+	return c.stdout, w.stdout, summariesExtended - before
+}
+
+// TestSummaryCheckpointSameTime: a batch recorded with the time of the
+// newest one (matrix legs given one --timestamp) is ordered among them by
+// where its record is read, which the checkpoint cannot know: the next
+// summary is computed whole, not extended.
+func TestSummaryCheckpointSameTime(t *testing.T) {
+	t.Setenv("BATCHSLI_CACHE", "")
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "data")
+	hist := filepath.Join("testdata", "results", "history")
+	got := filepath.Join(tmp, "got.md")
+	for _, r := range []struct{ id, ts, file string }{
+		{"m-b", "2040-01-01T00:00:00Z", "batch1.json"},
+		{"m-a", "2040-01-01T00:00:00Z", "batch2.json"},
+		{"m-c", "2040-01-02T00:00:00Z", "batch3.json"},
+	} {
+		os.Remove(got)
+		res := cli(t, "record", "--data", data, "--per-run", "--ecosystem", "npm", "--batch-id", r.id, "--timestamp", r.ts,
+			"--summary", got, filepath.Join(hist, r.file))
+		if res.code != 0 {
+			t.Fatal(res.stderr)
+		}
+	}
+	// m-c's summary, as record wrote it and computed whole: against m-b,
+	// the batch before it in the history's order (m-a's record is read
+	// first: batch-runs-m-a.jsonl).
+	t.Setenv("BATCHSLI_CACHE", "off")
+	want := filepath.Join(tmp, "want.md")
+	if res := cli(t, "summary", "--data", data, "--output", want); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	g, _ := os.ReadFile(got)
+	w, _ := os.ReadFile(want)
+	if string(g) != string(w) {
+		t.Errorf("m-c's summary differs from the whole history's:\n%s\n---\n%s", g, w)
+	}
+	if !strings.Contains(string(w), "m\\-b") && !strings.Contains(string(w), "m-b") {
+		t.Errorf("m-c is not compared with m-b:\n%.600s", w)
+	}
+}
+
+// TestSummaryCheckpointUncommittedOutcomes: an outcome record whose batch
+// was not committed when a checkpoint was made (a record that died before
+// its commit) is counted once its batch-run record appears: no checkpoint
+// covers it.
+func TestSummaryCheckpointUncommittedOutcomes(t *testing.T) {
+	t.Setenv("BATCHSLI_CACHE", "")
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "data")
+	passes := filepath.Join(tmp, "pass.json")
+	os.WriteFile(passes, []byte(`[{"recipe":"a","platform":"linux-debian-glibc-x86_64","status":"pass","recipe_version":"1.0","attempts":1},
+ {"recipe":"b","platform":"linux-debian-glibc-x86_64","status":"pass","recipe_version":"1.0","attempts":1},
+ {"recipe":"c","platform":"linux-debian-glibc-x86_64","status":"pass","recipe_version":"1.0","attempts":1},
+ {"recipe":"b","platform":"darwin-arm64","status":"pass","recipe_version":"1.0","attempts":1}]`), 0o644)
+	for _, r := range [][3]string{{"b1", "2040-01-01T00:00:00Z", filepath.Join("testdata", "results", "history", "batch1.json")}, {"x", "2040-01-02T00:00:00Z", passes}} {
+		if res := cli(t, "record", "--data", data, "--ecosystem", "npm", "--batch-id", r[0], "--timestamp", r[1], r[2]); res.code != 0 {
+			t.Fatal(res.stderr)
+		}
+	}
+	// x's batch-run record taken away (as if its record died before the
+	// commit), summarized, then put back.
+	metrics := filepath.Join(data, "metrics", "batch-runs.jsonl")
+	b, _ := os.ReadFile(metrics)
+	cut := strings.LastIndex(strings.TrimSuffix(string(b), "\n"), "\n") + 1
+	os.WriteFile(metrics, b[:cut], 0o644)
+	if res := cli(t, "summary", "--data", data, "--format", "json"); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	os.WriteFile(metrics, b, 0o644)
+	c, w, _ := summaryJSONs(t, data)
+	if c != w {
+		t.Errorf("the summary differs from the whole history's:\n%s\n---\n%s", c, w)
+	}
+	if !strings.Contains(w, `"outcomes": true`) || !strings.Contains(w, `"kind": "newly_fixed"`) {
+		t.Errorf("x's outcome record is not counted:\n%.600s", w)
 	}
 }
