@@ -16,7 +16,9 @@ func TestRecordSummaryCheckpoint(t *testing.T) {
 	t.Setenv("BATCHSLI_CACHE", "")
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
-	copyTree(t, simulated(t), data)
+	if err := os.CopyFS(data, os.DirFS(simulated(t))); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 3 {
 		got := filepath.Join(tmp, fmt.Sprintf("got%d.md", i))
 		before := summariesExtended
