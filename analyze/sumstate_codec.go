@@ -15,7 +15,7 @@ import (
 // (UnmarshalBinary), which refuses what MarshalBinary could not have
 // written: a damaged one is rebuilt from the records.
 
-const sumStateMagic = "bsSS\x01"
+const sumStateMagic = "bsSS\x02"
 
 // MarshalBinary saves the checkpoint.
 func (st *sumState) MarshalBinary() ([]byte, error) {
@@ -129,25 +129,35 @@ func writePairs(w *statecodec.Writer, ra *recipeAgg) {
 	writeStrings(w, ra.plats)
 	writeStrings(w, ra.cats)
 	writeStrings(w, ra.vers)
+	// Each pair in pairBytes bytes, little-endian: recipe and platform
+	// indexes, last, since and flip positions, last and failure versions
+	// (uint32 each), the flip evidence and last category (uint16 each),
+	// the last kind and the flags (a byte each). Fixed width: a registry's
+	// pairs are read and written at memory speed.
 	n := ra.states.len()
 	w.Uint(uint64(n))
+	b := make([]byte, 0, n*pairBytes)
+	le := binary.LittleEndian
 	for i := range n {
 		key := *ra.pairOf.at(i)
-		w.Uint(key >> 32)
-		w.Uint(key & math.MaxUint32)
 		s := ra.states.at(i)
+		b = le.AppendUint32(b, uint32(key>>32))
+		b = le.AppendUint32(b, uint32(key))
 		for _, v := range []int32{s.lastPos, s.sincePos, s.lastFlip} {
-			w.Int(int64(v))
+			b = le.AppendUint32(b, uint32(v))
 		}
-		w.Uint(uint64(s.lastVer))
-		w.Uint(uint64(s.failVer))
+		b = le.AppendUint32(b, s.lastVer)
+		b = le.AppendUint32(b, s.failVer)
 		for _, v := range []uint16{s.passes, s.fails, s.retried, s.flips, s.lastCat} {
-			w.Uint(uint64(v))
+			b = le.AppendUint16(b, v)
 		}
-		w.Uint(uint64(s.lastKind))
-		w.Uint(uint64(s.flags))
+		b = append(b, s.lastKind, byte(s.flags))
 	}
+	w.Bytes(b)
 }
+
+// pairBytes is a pair's size in the checkpoint (writePairs).
+const pairBytes = 7*4 + 5*2 + 2
 
 // readUint reads an unsigned value below max.
 func readUint(r *statecodec.Reader, max uint64) uint64 {
@@ -275,6 +285,7 @@ func readGaps(r *statecodec.Reader) *failureAgg {
 	fa.records = r.Int()
 	np, nl, nn := uint64(len(fa.ids.pkgs)), uint64(len(fa.ids.plats)), uint64(len(fa.ids.names))
 	n := r.Count(5)
+	fa.gaps = make(map[gapKey]gapState, n)
 	var deps []uint32
 	for range n {
 		k := gapKey{pkg: uint32(readUint(r, np)), plat: uint32(readUint(r, nl))}
@@ -322,26 +333,32 @@ func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
 	}
 	nr, nl := uint64(len(ra.recipes)), uint64(len(ra.plats))
 	nv, nc := uint64(len(ra.vers)), uint64(len(ra.cats))
-	pos := func() int32 {
-		v := r.Int()
-		if v < -1 || v >= int64(nBatches) {
-			r.Fail()
-		}
-		return int32(v)
+	n := r.Count(1)
+	b := r.Bytes()
+	if r.Err() != nil || len(b) != n*pairBytes {
+		r.Fail()
+		return ra
 	}
-	n := r.Count(12)
+	le := binary.LittleEndian
+	pos := func(v uint32) (int32, bool) {
+		p := int32(v)
+		return p, p >= -1 && p < int32(nBatches)
+	}
 	for i := range n {
-		ri, pi := uint32(readUint(r, nr)), uint32(readUint(r, nl))
-		s := pairState{lastPos: pos(), sincePos: pos(), lastFlip: pos()}
-		s.lastVer, s.failVer = uint32(readUint(r, nv)), uint32(readUint(r, nv))
-		s.passes, s.fails, s.retried, s.flips = uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16)), uint16(readUint(r, 1<<16))
-		s.lastCat = uint16(readUint(r, max(nc, 1)))
-		s.lastKind = uint8(readUint(r, uint64(ocInfra)+1))
-		if (s.lastKind == ocFail || s.lastKind == ocInfra || s.failVer != 0) && uint64(s.lastCat) >= nc {
-			r.Fail() // a failure names its category
-		}
-		s.flags = pairFlags(readUint(r, 1<<4))
-		if r.Err() != nil {
+		e := b[i*pairBytes : (i+1)*pairBytes]
+		ri, pi := le.Uint32(e), le.Uint32(e[4:])
+		var s pairState
+		var ok1, ok2, ok3 bool
+		s.lastPos, ok1 = pos(le.Uint32(e[8:]))
+		s.sincePos, ok2 = pos(le.Uint32(e[12:]))
+		s.lastFlip, ok3 = pos(le.Uint32(e[16:]))
+		s.lastVer, s.failVer = le.Uint32(e[20:]), le.Uint32(e[24:])
+		s.passes, s.fails, s.retried, s.flips, s.lastCat = le.Uint16(e[28:]), le.Uint16(e[30:]), le.Uint16(e[32:]), le.Uint16(e[34:]), le.Uint16(e[36:])
+		s.lastKind, s.flags = e[38], pairFlags(e[39])
+		failed := s.lastKind == ocFail || s.lastKind == ocInfra || s.failVer != 0
+		if !ok1 || !ok2 || !ok3 || uint64(ri) >= nr || uint64(pi) >= nl || uint64(s.lastVer) >= nv || uint64(s.failVer) >= nv ||
+			uint64(s.lastCat) >= max(nc, 1) || failed && uint64(s.lastCat) >= nc || s.lastKind > ocInfra || s.flags >= 1<<4 {
+			r.Fail() // out of range; a failure names its category
 			break
 		}
 		if ra.pairAt(ri, pi) != uint32(i) { // a pair named twice
