@@ -46,10 +46,10 @@ type sumState struct {
 	topGaps int
 	files   []stateFile
 	// The batches in history order: IDs (idEnd[i] ends batch i's in
-	// idBlob) and times (Unix nanoseconds).
+	// idBlob) and times.
 	idBlob []byte
 	idEnd  []uint32
-	ts     []int64
+	ts     []time.Time
 	// runIDs are the FNV-1a hashes of every run's ID, sorted.
 	runIDs []uint64
 	// runs counts the batch-run records; last is the newest's time.
@@ -102,13 +102,13 @@ func (st *sumState) batchAt(p int32) (string, time.Time) {
 	if p > 0 {
 		from = st.idEnd[p-1]
 	}
-	return string(st.idBlob[from:st.idEnd[p]]), time.Unix(0, st.ts[p]).UTC()
+	return string(st.idBlob[from:st.idEnd[p]]), st.ts[p]
 }
 
 func (st *sumState) addBatch(id string, ts time.Time) {
 	st.idBlob = append(st.idBlob, id...)
 	st.idEnd = append(st.idEnd, uint32(len(st.idBlob)))
-	st.ts = append(st.ts, ts.UnixNano())
+	st.ts = append(st.ts, ts)
 }
 
 func (st *sumState) knownRun(h uint64) bool {
@@ -312,7 +312,14 @@ type newRun struct {
 // the summary whole). The checkpoint is consumed.
 func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summary, ok bool, err error) {
 	ro, fo := summaryLevels(o)
-	if !stateable(o) || st.by != ro.By || st.topGaps != ro.TopGaps || !st.unchanged(fsys, name) {
+	if !stateable(o) || st.by != ro.By || st.topGaps != ro.TopGaps {
+		return nil, false, nil
+	}
+	// The files' identities before their bytes are checked and read: a
+	// file replaced after that keeps none in the next checkpoint.
+	spans := newSpanRecorder()
+	spans.identify(fsys, name)
+	if !st.unchanged(fsys, name) {
 		return nil, false, nil
 	}
 	from := make(map[string]reader.Span, len(st.files))
@@ -320,8 +327,6 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 		from[f.path] = f.span
 	}
 	resume := func(p string) reader.Span { return from[p] }
-	spans := newSpanRecorder()
-	spans.identify(fsys, name)
 	bad := false
 
 	// The batch-run records appended: new batches, later than every

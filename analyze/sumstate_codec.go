@@ -15,7 +15,7 @@ import (
 // (UnmarshalBinary), which refuses what MarshalBinary could not have
 // written: a damaged one is rebuilt from the records.
 
-const sumStateMagic = "bsSS\x02"
+const sumStateMagic = "bsSS\x03"
 
 // MarshalBinary saves the checkpoint.
 func (st *sumState) MarshalBinary() ([]byte, error) {
@@ -45,7 +45,7 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 	prev := uint32(0)
 	for i, e := range st.idEnd {
 		w.Uint(uint64(e - prev))
-		w.Int(st.ts[i])
+		writeTime(w, st.ts[i])
 		prev = e
 	}
 	hashes := make([]byte, 0, 8*len(st.runIDs))
@@ -54,7 +54,7 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 	}
 	w.Bytes(hashes)
 	w.Int(int64(st.runs))
-	w.Int(st.last.UnixNano())
+	writeTime(w, st.last)
 	ecos := slices.Sorted(maps.Keys(st.prevs))
 	w.Uint(uint64(len(ecos)))
 	for _, e := range ecos {
@@ -74,7 +74,7 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 	}
 	w.Uint(uint64(len(st.budget)))
 	for _, r := range st.budget {
-		w.Int(r.ts.UnixNano())
+		writeTime(w, r.ts)
 		w.Bool(r.usesMac)
 		w.Bool(r.minutes != nil)
 		if r.minutes != nil {
@@ -159,6 +159,19 @@ func writePairs(w *statecodec.Writer, ra *recipeAgg) {
 // pairBytes is a pair's size in the checkpoint (writePairs).
 const pairBytes = 7*4 + 5*2 + 2
 
+// writeTime writes a time as Unix seconds and nanoseconds (any year: Unix
+// nanoseconds end in 2262).
+func writeTime(w *statecodec.Writer, t time.Time) {
+	w.Int(t.Unix())
+	w.Uint(uint64(t.Nanosecond()))
+}
+
+func readTime(r *statecodec.Reader) time.Time {
+	sec := r.Int()
+	ns := readUint(r, 1e9)
+	return time.Unix(sec, int64(ns)).UTC()
+}
+
 // readUint reads an unsigned value below max.
 func readUint(r *statecodec.Reader, max uint64) uint64 {
 	v := r.Uint()
@@ -191,7 +204,7 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 		q.files = append(q.files, f)
 	}
 	q.idBlob = r.Bytes()
-	n := r.Count(2)
+	n := r.Count(3)
 	at := uint64(0)
 	for range n {
 		at += r.Uint()
@@ -200,7 +213,7 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 			break
 		}
 		q.idEnd = append(q.idEnd, uint32(at))
-		q.ts = append(q.ts, r.Int())
+		q.ts = append(q.ts, readTime(r))
 	}
 	if r.Err() == nil && at != uint64(len(q.idBlob)) {
 		r.Fail()
@@ -216,7 +229,7 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 		r.Fail()
 	}
 	q.runs = r.Index(false)
-	q.last = time.Unix(0, r.Int()).UTC()
+	q.last = readTime(r)
 	ne := r.Count(3)
 	for range ne {
 		e := r.String()
@@ -234,7 +247,7 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 	}
 	nb := r.Count(3)
 	for range nb {
-		x := &batch{ts: time.Unix(0, r.Int()).UTC(), usesMac: r.Bool()}
+		x := &batch{ts: readTime(r), usesMac: r.Bool()}
 		if r.Bool() {
 			m := r.Float()
 			x.minutes = &m

@@ -120,8 +120,12 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 			Changes:   []simulate.Change{{Platform: "linux-rhel-glibc-arm64", At: 0.3, Drop: 0.2}, {Platform: "linux-debian-glibc-x86_64", At: 0.5, Drop: -0.25}},
 			FlakyFrom: []simulate.FlakyChange{{Platform: "linux-alpine-musl-x86_64", At: 0.5, Share: 0.3}}},
 		{Batches: batches, Seed: 5, Retests: true, Flaky: 0.02, FlakeRate: 0.3, Recipes: 3000, VersionEvery: 30},
+		// Past 2262, where Unix nanoseconds end.
+		{Batches: 70, Seed: 9, Retests: true, Flaky: 0.02, FlakeRate: 0.5, Outages: 0.03, Start: time.Date(2300, 3, 2, 0, 30, 0, 0, time.UTC)},
 	} {
-		o.Start = simulate.DefaultOptions.Start
+		if o.Start.IsZero() {
+			o.Start = simulate.DefaultOptions.Start
+		}
 		dir := t.TempDir()
 		if _, err := simulate.Write(dir, o); err != nil {
 			t.Fatal(err)
@@ -379,6 +383,96 @@ func TestSummaryCheckpointFileReplaced(t *testing.T) {
 			}
 		}
 	}
+	fsys := os.DirFS(dir)
+	want, err := BuildSummary(fsys, "data", so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, ext, err := BuildSummaryFrom(fsys, "data", so, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, g := summaryJSON(t, want), summaryJSON(t, got); w != g || ext || want.Problems == 0 {
+		t.Errorf("extended %t, %d problems: %s", ext, want.Problems, lineDiff(w, g))
+	}
+}
+
+// TestSummaryCheckpointReplacedAfterCheck: a file replaced after the
+// summary checked its bytes against the checkpoint's CRC-32C (and before
+// it read on) keeps no identity in the next checkpoint: the summary after
+// checks its bytes again, finds them changed and is computed whole.
+func TestSummaryCheckpointReplacedAfterCheck(t *testing.T) {
+	defer func(d time.Duration) { store.CacheSettle = d }(store.CacheSettle)
+	store.CacheSettle = 50 * time.Millisecond
+	src := t.TempDir()
+	if _, err := simulate.Write(src, simulate.Options{Batches: 30, Seed: 3, Start: simulate.DefaultOptions.Start, Recipes: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	h := readHistoryByBatch(t, src)
+	n := len(h.ids)
+	target := "" // a failure file the last two batches do not append to
+	for p, lines := range h.files {
+		if strings.HasPrefix(p, "failures/") && len(lines) > 2 && lines[len(lines)-1].batch < n-2 {
+			target = p
+			break
+		}
+	}
+	if target == "" {
+		t.Fatal("no failure file to replace")
+	}
+	dir := t.TempDir()
+	for p, f := range h.upTo(n - 2) {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), f.Data, 0o644)
+	}
+	appendBatch := func(k int) {
+		for p, lines := range h.files {
+			for _, l := range lines {
+				if l.batch == k {
+					f, err := os.OpenFile(filepath.Join(dir, p), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.Write(l.text)
+					f.Close()
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	so := DefaultSummaryOptions()
+	_, cp, _, err := BuildSummaryFrom(os.DirFS(dir), "data", so, nil)
+	if err != nil || cp == nil {
+		t.Fatalf("no checkpoint: %v", err)
+	}
+	// The file written again with the same bytes (a checkout: a new
+	// identity, so its bytes are checked), and a batch recorded.
+	old, _ := os.ReadFile(filepath.Join(dir, target))
+	tmp := filepath.Join(dir, target+".tmp")
+	os.WriteFile(tmp, old, 0o644)
+	os.Rename(tmp, filepath.Join(dir, target))
+	appendBatch(n - 2)
+	opens := 0
+	hook := &openHook{FS: os.DirFS(dir), target: target, onOpen: func() {}}
+	hook.onOpen = func() {
+		// Once its bytes are opened for their CRC-32C: replaced, its
+		// first byte changed.
+		if opens++; opens == 1 {
+			hook.opened = false // and the next opening too
+			return
+		}
+		b := bytes.Clone(old)
+		b[0] = 'X'
+		os.WriteFile(tmp, b, 0o644)
+		os.Rename(tmp, filepath.Join(dir, target))
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, cp, ext, err := BuildSummaryFrom(hook, "data", so, cp)
+	if err != nil || !ext || cp == nil || opens < 2 {
+		t.Fatalf("not extended (%v, %t) or the file not checked (%d openings)", err, ext, opens)
+	}
+	appendBatch(n - 1)
 	fsys := os.DirFS(dir)
 	want, err := BuildSummary(fsys, "data", so)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math"
 	"os"
 	"sync/atomic"
 	"time"
@@ -125,7 +126,11 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 	c.files = make([]checkpointFile, 0, n)
 	for ; err == nil && n > 0; n-- {
 		f := checkpointFile{path: str()}
-		f.span.End, f.span.Lines = int64(num()), int(num())
+		end, lines := num(), num()
+		if end > math.MaxInt64 || lines > math.MaxInt32 {
+			return nil, errCheckpoint
+		}
+		f.span.End, f.span.Lines = int64(end), int(lines)
 		if len(p) < 4+len(f.mark) {
 			return nil, errCheckpoint
 		}

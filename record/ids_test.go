@@ -4,8 +4,10 @@ package record
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -441,4 +443,49 @@ func unmarkedID(t *testing.T, data []byte) (string, int) {
 			return id, at
 		}
 	}
+}
+
+// entropyHook reads random bytes, first running once (record draws its
+// attempt token after reading the batch IDs and before appending).
+type entropyHook struct{ once func() }
+
+func (h *entropyHook) Read(b []byte) (int, error) {
+	if f := h.once; f != nil {
+		h.once = nil
+		f()
+	}
+	return rand.Read(b)
+}
+
+// TestIDCheckpointWrittenBeforeAppend: a file written to after record read
+// it and before it appends (by a program that ignores the lock) is not
+// vouched for: neither the checkpoint record leaves nor the prefix it
+// notes for its job summary take the bytes it read for the file's.
+func TestIDCheckpointWrittenBeforeAppend(t *testing.T) {
+	dir := t.TempDir()
+	for i, id := range []string{"2029-01-01-cargo-aaaa", "2029-01-02-cargo-bbbb"} {
+		run, fails := batchAt(time.Date(2029, 1, 1+i, 0, 0, 0, 0, time.UTC))
+		run.BatchID = id
+		if _, err := Append(context.Background(), dir, run, fails, nil, AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	p := filepath.Join(dir, "metrics", "batch-runs.jsonl")
+	old, _ := os.ReadFile(p)
+	at := strings.Index(string(old), "cargo-aaaa")
+	hook := &entropyHook{once: func() {
+		f, _ := os.OpenFile(p, os.O_RDWR, 0)
+		f.WriteAt([]byte("z"), int64(at+len("cargo-"))) // same length
+		f.Close()
+	}}
+	run, fails := batchAt(time.Date(2029, 1, 3, 0, 0, 0, 0, time.UTC))
+	run.BatchID = "2029-01-03-cargo-cccc"
+	if _, err := Append(context.Background(), dir, run, fails, nil, AppendOptions{Rand: hook}); err != nil || hook.once != nil {
+		t.Fatalf("%v (hook run: %t)", err, hook.once == nil)
+	}
+	if store.KnownPrefix(os.DirFS(dir), dir, "metrics/batch-runs.jsonl", int64(len(old)), crc32.Checksum(old, crc32.MakeTable(crc32.Castagnoli))) {
+		t.Error("the bytes read before the write are noted as the file's")
+	}
+	scanBoth(t, dir)
 }

@@ -29,7 +29,7 @@ func (t *idTable) len() int {
 // position after it (-1 when malformed).
 func field(b []byte, p int) ([]byte, int) {
 	n, k := binary.Uvarint(b[p:])
-	if k <= 0 || n > uint64(len(b)-p-k) {
+	if k <= 0 || k != uvarintLen(n) || n > uint64(len(b)-p-k) {
 		return nil, -1
 	}
 	p += k
@@ -112,7 +112,7 @@ func parseIDTable(b []byte, n uint64) (*idTable, bool) {
 		}
 		t.off = append(t.off, uint32(p))
 		var id []byte
-		if id, p = field(b, p); p < 0 || i > 0 && bytes.Compare(prev, id) >= 0 {
+		if id, p = field(b, p); p < 0 || len(id) == 0 || i > 0 && bytes.Compare(prev, id) >= 0 {
 			return nil, false
 		}
 		prev = id

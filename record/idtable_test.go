@@ -55,6 +55,8 @@ func TestIDTable(t *testing.T) {
 		{"trailing", append(append([]byte{}, b...), 0), 1},
 		{"short", a[:len(a)-1], 1},
 		{"fewer", a, 2},
+		{"an ID's length spelt long", append([]byte{0x81, 0x00}, a[1:]...), 1},
+		{"an empty ID", appendEntry(nil, "", committedBatch{}), 1},
 	} {
 		if _, ok := parseIDTable(c.b, c.n); ok {
 			t.Errorf("%s entries read", c.name)

@@ -120,7 +120,7 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 	}
 	// The checkpoint of what was read is kept when record returns, or,
 	// once the batch is written, the one of what is there then.
-	ids, err := scanIDsFrom(root, dir, cache, nil)
+	ids, err := scanIDsFrom(root, dir, cache, nil, nil)
 	if err != nil {
 		return Written{}, err
 	}
@@ -224,6 +224,20 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 
 	leave := store.EnterCritical()
 	defer leave()
+	// What the checkpoint after the batch may vouch for: each file as the
+	// scan left it (a file written to since, by a program that ignores
+	// the lock, is not vouched for), then as this record leaves it.
+	expect := map[string]string{}
+	if ids.next != nil {
+		now := time.Now()
+		for i, f := range ids.next.files {
+			if id, _, ok := store.FileIdentity(root.FS(), f.path, now); f.ident != "" && ok && id == f.ident {
+				expect[f.path] = id
+			} else {
+				ids.next.files[i].ident = ""
+			}
+		}
+	}
 	var done []undo
 	w := Written{BatchID: id}
 	for _, rel := range order {
@@ -237,8 +251,13 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 		}
 		done = append(done, u)
 		w.Files = append(w.Files, WrittenFile{Path: filepath.Join(dir, filepath.FromSlash(t.rel)), Records: t.n})
+		if id, _, ok := store.FileIdentity(root.FS(), t.rel, time.Now()); ok {
+			expect[t.rel] = id
+		} else {
+			delete(expect, t.rel)
+		}
 	}
-	notePrefixes(dir, ids.next, refreshIDs(root, dir, cache, ids))
+	notePrefixes(dir, ids.next, refreshIDs(root, dir, cache, ids, expect))
 	refreshed = true
 	return w, nil
 }
@@ -427,7 +446,8 @@ func (s idSet) retryOf(run *model.BatchRun, digest, suffix string, exact bool) (
 	}
 	for i := range s.base.len() {
 		if string(s.base.digestAt(i)) == digest {
-			if id, _ := s.base.entry(i); s.fresh[id].digest == "" {
+			// A batch read since the checkpoint replaces its entry.
+			if id, _ := s.base.entry(i); !hasKey(s.fresh, id) {
 				ids = append(ids, id)
 			}
 		}
@@ -447,6 +467,11 @@ func (s idSet) retryOf(run *model.BatchRun, digest, suffix string, exact bool) (
 		}
 	}
 	return "", committedBatch{}, false
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // hasSuffixN reports whether id ends in suffix, or in suffix.N.
@@ -520,7 +545,7 @@ func (s idSet) committed() map[string]committedBatch {
 var scanShortcut = true
 
 func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
-	s, err := scanIDsFrom(root, dir, cache, nil)
+	s, err := scanIDsFrom(root, dir, cache, nil, nil)
 	s.keep(cache, dir)
 	return s, err
 }
@@ -528,7 +553,7 @@ func scanIDs(root *os.Root, dir string, cache *store.Cache) (idSet, error) {
 // scanIDsFrom is scanIDs read on from checkpoint from, taken as it is
 // (nil: the one kept, when it is still good): for record, which wrote
 // only appends under its lock since it read that one (refreshIDs).
-func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint) (idSet, error) {
+func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint, expect map[string]string) (idSet, error) {
 	s := idSet{fresh: map[string]committedBatch{}, seen: map[string]bool{}}
 	// The data's files now, in reading order: a checkpoint is used only if
 	// every file it read is among them, unchanged up to where it read.
@@ -566,7 +591,7 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 	untrusted := map[string]bool{}
 	if from != nil {
 		for _, f := range from.files {
-			if f.ident == "" {
+			if f.ident == "" || before[f.path] != expect[f.path] {
 				untrusted[f.path] = true
 			}
 		}
@@ -723,14 +748,15 @@ func notePrefixes(dir string, before, after *checkpoint) {
 // refreshIDs keeps the checkpoint of batch IDs up to date after record
 // appended a batch under its lock: the files read on from s's checkpoint
 // (the bytes before were read and checked under the same lock), so that
-// the next record finds them as they are now. The cache is best effort:
+// the next record finds them as they are now; a file whose identity is not
+// the one expect holds (as record left it) is not vouched for. The cache is best effort:
 // an error leaves the checkpoint as it was. It returns the checkpoint
 // written, if it wrote one.
-func refreshIDs(root *os.Root, dir string, cache *store.Cache, s idSet) *checkpoint {
+func refreshIDs(root *os.Root, dir string, cache *store.Cache, s idSet, expect map[string]string) *checkpoint {
 	if cache == nil || s.next == nil {
 		return nil
 	}
-	if now, err := scanIDsFrom(root, dir, cache, s.next); err == nil && now.next != nil {
+	if now, err := scanIDsFrom(root, dir, cache, s.next, expect); err == nil && now.next != nil {
 		now.keep(cache, dir)
 		return now.next
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -136,5 +137,48 @@ func TestSummaryCheckpointUncommittedOutcomes(t *testing.T) {
 	}
 	if !strings.Contains(w, `"outcomes": true`) || !strings.Contains(w, `"kind": "newly_fixed"`) {
 		t.Errorf("x's outcome record is not counted:\n%.600s", w)
+	}
+}
+
+// TestRetryWithCheckpoint: a batch-run record read after the checkpoint of
+// batch IDs takes the place of the checkpoint's record of its ID (the
+// first in file and line order counts) in every question record asks of
+// it: here a copy without a digest, in a file read first, so that a record
+// of the same results is a new batch, with the checkpoint as without.
+func TestRetryWithCheckpoint(t *testing.T) {
+	t.Setenv("BATCHSLI_CACHE", "")
+	tmp := t.TempDir()
+	hist := filepath.Join("testdata", "results", "history")
+	data := filepath.Join(tmp, "data")
+	for i, f := range []string{"batch1.json", "batch2.json"} {
+		if res := cli(t, "record", "--data", data, "--ecosystem", "npm", "--timestamp", fmt.Sprintf("2040-01-0%dT00:00:00Z", i+1), filepath.Join(hist, f)); res.code != 0 {
+			t.Fatal(res.stderr)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(data, "metrics", "batch-runs.jsonl"))
+	first, _, _ := strings.Cut(string(b), "\n")
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(first), &rec); err != nil {
+		t.Fatal(err)
+	}
+	delete(rec, "digest")
+	line, _ := json.Marshal(rec)
+	os.WriteFile(filepath.Join(data, "metrics", "batch-runs-"+rec["batch_id"].(string)+".jsonl"), append(line, '\n'), 0o644)
+	off := filepath.Join(tmp, "off")
+	if err := os.CopyFS(off, os.DirFS(data)); err != nil {
+		t.Fatal(err)
+	}
+	again := func(dir string) string {
+		res := cli(t, "record", "--data", dir, "--ecosystem", "npm", "--timestamp", "2040-01-01T00:00:00Z", filepath.Join(hist, "batch1.json"))
+		if res.code != 0 {
+			t.Fatal(res.stderr)
+		}
+		return res.stdout
+	}
+	cached := again(data)
+	t.Setenv("BATCHSLI_CACHE", "off")
+	whole := again(off)
+	if strings.Contains(whole, "already recorded") || strings.Contains(cached, "already recorded") {
+		t.Errorf("with the checkpoint:\n%s\nwithout:\n%s", cached, whole)
 	}
 }
