@@ -780,25 +780,32 @@ func (ra *recipeAgg) excludeFlaky(all []*batch) {
 			if e.kind == ocRetried {
 				since[e.pair] = true
 			}
-			if b.flaky == nil {
-				b.flaky = map[string]flakyTally{}
+			ra.tallyFlaky(b, e, true, since[e.pair])
+		}
+	}
+}
+
+// tallyFlaky counts entry e of batch b among the results its platform (and
+// its ecosystem x platform) leave out of the regression evidence: for the
+// windows' tests (all) and for the detector (since).
+func (ra *recipeAgg) tallyFlaky(b *batch, e ocEntry, all, since bool) {
+	if b.flaky == nil {
+		b.flaky = map[string]flakyTally{}
+	}
+	plat := ra.platOf(e.pair)
+	eco, _ := model.SplitPackageID(ra.recipeOf(e.pair))
+	for _, k := range []string{plat, eco + "\x00" + plat} {
+		v := b.flaky[k]
+		for m, on := range [2]bool{flakyAll: all, flakySince: since} {
+			if !on {
+				continue
 			}
-			plat := ra.platOf(e.pair)
-			eco, _ := model.SplitPackageID(ra.recipeOf(e.pair))
-			for _, k := range []string{plat, eco + "\x00" + plat} {
-				v := b.flaky[k]
-				for m := range v {
-					if m == int(flakySince) && !since[e.pair] {
-						continue
-					}
-					v[m][0]++
-					if e.kind != ocFail {
-						v[m][1]++
-					}
-				}
-				b.flaky[k] = v
+			v[m][0]++
+			if e.kind != ocFail {
+				v[m][1]++
 			}
 		}
+		b.flaky[k] = v
 	}
 }
 

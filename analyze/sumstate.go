@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/fnv"
 	"io/fs"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -64,6 +65,27 @@ type sumState struct {
 	inc    map[string]*incidentList
 	ra     *recipeAgg // at the finest level
 	det    *detectorRun
+}
+
+// budgetRuns keeps of runs, none later than newest, what the budget reads
+// at newest: the runs of its week and trailing days (budgetDays), and the
+// first with minutes, for the forecast's span.
+func budgetRuns(runs []*batch, newest time.Time) []*batch {
+	cut := newest.Add(-budgetDays * 24 * time.Hour)
+	var first *batch
+	kept := make([]*batch, 0, len(runs))
+	for _, r := range runs {
+		if r.minutes != nil && (first == nil || r.ts.Before(first.ts)) {
+			first = r
+		}
+		if !r.ts.Before(cut) {
+			kept = append(kept, r)
+		}
+	}
+	if first != nil && first.ts.Before(cut) {
+		kept = append([]*batch{first}, kept...)
+	}
+	return kept
 }
 
 // budgetDays bounds how far back the budget reads runs: a week and the
@@ -132,16 +154,10 @@ type spanRecorder struct {
 // identify takes the data files' identities before they are read.
 func (r *spanRecorder) identify(fsys fs.FS, name string) {
 	r.before = map[string]string{}
-	lister := reader.New(fsys, name, reader.Options{MaxProblems: 1})
-	for _, list := range []func() ([]string, error){lister.MetricsFiles, lister.FailureFiles, lister.OutcomeFiles} {
-		files, err := list()
-		if err != nil {
-			return
-		}
-		for _, f := range files {
-			if id, ok := store.StableIdentity(fsys, f); ok {
-				r.before[f] = id
-			}
+	files, _ := reader.New(fsys, name, reader.Options{MaxProblems: 1}).DataFiles()
+	for _, f := range files {
+		if id, ok := store.StableIdentity(fsys, f); ok {
+			r.before[f] = id
 		}
 	}
 }
@@ -181,20 +197,8 @@ func (r *spanRecorder) files(fsys fs.FS) []stateFile {
 // written since, the same CRC-32C (read again unless this process checked
 // those bytes before appending to the file: store.KnownPrefix).
 func (st *sumState) unchanged(fsys fs.FS, name string) bool {
-	now := time.Now()
 	for _, f := range st.files {
-		if m, ok := reader.PrefixMark(fsys, f.path, f.span.End); !ok || m != f.mark {
-			return false
-		}
-		if id, _, ok := store.FileIdentity(fsys, f.path, now); ok && f.ident != "" && id == f.ident {
-			continue
-		}
-		// Bytes this process checked before it appended to the file
-		// (record) need not be read again.
-		if store.KnownPrefix(fsys, name, f.path, f.span.End, f.span.CRC) {
-			continue
-		}
-		if crc, ok := reader.PrefixCRC(fsys, f.path, f.span.End); !ok || crc != f.span.CRC {
+		if intact, _ := store.PrefixIntact(fsys, name, f.path, f.span, f.mark, f.ident); !intact {
 			return false
 		}
 	}
@@ -260,20 +264,12 @@ func exportState(fsys fs.FS, o SummaryOptions, views []*view, sawV1 bool, uncomm
 		}
 		st.addBatch(b.id, b.ts)
 	}
-	var first *batch
-	from := st.last.Add(-budgetDays * 24 * time.Hour)
+	runs := make([]*batch, 0, len(sr.runs))
 	for _, r := range sr.runs {
 		st.runIDs = append(st.runIDs, hashID(r.id))
-		if r.minutes != nil && (first == nil || r.ts.Before(first.ts)) {
-			first = r.batch
-		}
-		if !r.ts.Before(from) {
-			st.budget = append(st.budget, r.batch)
-		}
+		runs = append(runs, r.batch)
 	}
-	if first != nil && first.ts.Before(from) {
-		st.budget = append([]*batch{first}, st.budget...)
-	}
+	st.budget = budgetRuns(runs, st.last)
 	slices.Sort(st.runIDs)
 	for eco, top := range sr.ecoTop {
 		if top[0].batch == nil {
@@ -498,21 +494,8 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 		// Flaky results leave the detector's evidence from their pair's
 		// first retried pass on (excludeFlaky, flakySince).
 		for _, e := range es {
-			if e.kind == ocInfra || ra.states.at(int(e.pair)).flags&retriedPair == 0 && e.kind != ocRetried {
-				continue
-			}
-			if fb.flaky == nil {
-				fb.flaky = map[string]flakyTally{}
-			}
-			plat := ra.platOf(e.pair)
-			eco, _ := model.SplitPackageID(ra.recipeOf(e.pair))
-			for _, k := range []string{plat, eco + "\x00" + plat} {
-				v := fb.flaky[k]
-				v[flakySince][0]++
-				if e.kind != ocFail {
-					v[flakySince][1]++
-				}
-				fb.flaky[k] = v
+			if e.kind != ocInfra && (ra.states.at(int(e.pair)).flags&retriedPair != 0 || e.kind == ocRetried) {
+				ra.tallyFlaky(fb, e, false, true)
 			}
 		}
 		ra.step(nil, p, es)
@@ -532,23 +515,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	slices.Sort(st.runIDs)
 	st.runs += len(runs)
 	st.last = b.Timestamp
-	// The budget reads the runs of its week and trailing days; the first
-	// with minutes stays for the forecast's span.
-	cut := b.Timestamp.Add(-budgetDays * 24 * time.Hour)
-	var first *batch
-	kept := make([]*batch, 0, len(st.budget))
-	for _, r := range st.budget {
-		if r.minutes != nil && (first == nil || r.ts.Before(first.ts)) {
-			first = r
-		}
-		if !r.ts.Before(cut) {
-			kept = append(kept, r)
-		}
-	}
-	if first != nil && first.ts.Before(cut) {
-		kept = append([]*batch{first}, kept...)
-	}
-	st.budget = kept
+	st.budget = budgetRuns(st.budget, b.Timestamp)
 	after := st.insights(ro)
 	s.complete(o, st.budget, before, after, st.alarmsAt(b, base+len(lf.all)-1), 0, lf.all[len(lf.all)-1].outcomes, st.transitionsAt())
 	st.files = nil
@@ -565,12 +532,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 // state them (finishInsights): incidents by platform, then gaps.
 func (st *sumState) insights(ro ReportOptions) *Report {
 	rep := &Report{Insights: []Insight{}}
-	plats := make([]string, 0, len(st.inc))
-	for p := range st.inc {
-		plats = append(plats, p)
-	}
-	sort.Strings(plats)
-	for _, p := range plats {
+	for _, p := range slices.Sorted(maps.Keys(st.inc)) {
 		l := st.inc[p]
 		rep.Insights = append(rep.Insights, incidentInsight(p, l.n, l.first))
 	}

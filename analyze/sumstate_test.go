@@ -323,58 +323,53 @@ func (h *openHook) Open(name string) (fs.File, error) {
 
 func (h *openHook) Stat(name string) (fs.FileInfo, error) { return fs.Stat(h.FS, name) }
 
-// TestSummaryCheckpointFileReplaced: a data file replaced while the
-// summary reads it (by a program that ignores the lock: a git checkout)
-// keeps no identity in the checkpoint, which was made from the bytes read
-// before: the next summary checks the file's bytes, finds them changed and
-// computes the summary whole.
-func TestSummaryCheckpointFileReplaced(t *testing.T) {
-	defer func(d time.Duration) { store.CacheSettle = d }(store.CacheSettle)
-	store.CacheSettle = 50 * time.Millisecond // a reading longer than it
+// onDisk is a simulated history written to a directory batch by batch,
+// with a failure file the last spare batches do not append to (target).
+type onDisk struct {
+	h           *historyByBatch
+	dir, target string
+}
+
+// writeOnDisk writes all but the last spare batches of a short simulated
+// history, with file times made old enough (store.CacheSettle lowered to
+// 50 ms: a reading longer than it) for identities to be kept.
+func writeOnDisk(t *testing.T, spare int) *onDisk {
+	t.Helper()
+	old := store.CacheSettle
+	store.CacheSettle = 50 * time.Millisecond
+	t.Cleanup(func() { store.CacheSettle = old })
 	src := t.TempDir()
 	if _, err := simulate.Write(src, simulate.Options{Batches: 30, Seed: 3, Start: simulate.DefaultOptions.Start, Recipes: 1000}); err != nil {
 		t.Fatal(err)
 	}
-	h := readHistoryByBatch(t, src)
-	n := len(h.ids)
-	target := "" // a failure file the last batch does not append to
-	for p, lines := range h.files {
-		if strings.HasPrefix(p, "failures/") && len(lines) > 2 && lines[len(lines)-1].batch < n-1 {
-			target = p
+	d := &onDisk{h: readHistoryByBatch(t, src), dir: t.TempDir()}
+	n := len(d.h.ids)
+	for p, lines := range d.h.files {
+		if strings.HasPrefix(p, "failures/") && len(lines) > 2 && lines[len(lines)-1].batch < n-spare {
+			d.target = p
 			break
 		}
 	}
-	if target == "" {
+	if d.target == "" {
 		t.Fatal("no failure file to replace")
 	}
-	dir := t.TempDir()
-	for p, f := range h.upTo(n - 1) {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, p), f.Data, 0o644); err != nil {
+	for p, f := range d.h.upTo(n - spare) {
+		os.MkdirAll(filepath.Join(d.dir, filepath.Dir(p)), 0o755)
+		if err := os.WriteFile(filepath.Join(d.dir, p), f.Data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	time.Sleep(100 * time.Millisecond)
-	old, _ := os.ReadFile(filepath.Join(dir, target))
-	hook := &openHook{FS: os.DirFS(dir), target: target, onOpen: func() {
-		// Replaced by a file of the same length, its first byte changed.
-		b := bytes.Clone(old)
-		b[0] = 'X'
-		tmp := filepath.Join(dir, target+".tmp")
-		os.WriteFile(tmp, b, 0o644)
-		os.Rename(tmp, filepath.Join(dir, target))
-		time.Sleep(100 * time.Millisecond)
-	}}
-	so := DefaultSummaryOptions()
-	_, cp, _, err := BuildSummaryFrom(hook, "data", so, nil)
-	if err != nil || cp == nil || !hook.opened {
-		t.Fatalf("no checkpoint (%v) or the file was not read (%t)", err, hook.opened)
-	}
-	// The last batch appended.
-	for p, lines := range h.files {
+	return d
+}
+
+// record appends batch k's lines to the files, as record would.
+func (d *onDisk) record(t *testing.T, k int) {
+	t.Helper()
+	for p, lines := range d.h.files {
 		for _, l := range lines {
-			if l.batch == n-1 {
-				f, err := os.OpenFile(filepath.Join(dir, p), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+			if l.batch == k {
+				f, err := os.OpenFile(filepath.Join(d.dir, p), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -383,7 +378,24 @@ func TestSummaryCheckpointFileReplaced(t *testing.T) {
 			}
 		}
 	}
-	fsys := os.DirFS(dir)
+	time.Sleep(100 * time.Millisecond)
+}
+
+// replace replaces the target file by one holding b.
+func (d *onDisk) replace(b []byte) {
+	tmp := filepath.Join(d.dir, d.target+".tmp")
+	os.WriteFile(tmp, b, 0o644)
+	os.Rename(tmp, filepath.Join(d.dir, d.target))
+}
+
+// wholeAgain records the last batch and checks the summary from
+// checkpoint cp is computed whole, and finds the problem the replaced file
+// holds.
+func (d *onDisk) wholeAgain(t *testing.T, cp []byte) {
+	t.Helper()
+	d.record(t, len(d.h.ids)-1)
+	so := DefaultSummaryOptions()
+	fsys := os.DirFS(d.dir)
 	want, err := BuildSummary(fsys, "data", so)
 	if err != nil {
 		t.Fatal(err)
@@ -397,64 +409,46 @@ func TestSummaryCheckpointFileReplaced(t *testing.T) {
 	}
 }
 
+// TestSummaryCheckpointFileReplaced: a data file replaced while the
+// summary reads it (by a program that ignores the lock: a git checkout)
+// keeps no identity in the checkpoint, which was made from the bytes read
+// before: the next summary checks the file's bytes, finds them changed and
+// computes the summary whole.
+func TestSummaryCheckpointFileReplaced(t *testing.T) {
+	d := writeOnDisk(t, 1)
+	old, _ := os.ReadFile(filepath.Join(d.dir, d.target))
+	hook := &openHook{FS: os.DirFS(d.dir), target: d.target, onOpen: func() {
+		// Replaced by a file of the same length, its first byte changed.
+		b := bytes.Clone(old)
+		b[0] = 'X'
+		d.replace(b)
+		time.Sleep(100 * time.Millisecond)
+	}}
+	_, cp, _, err := BuildSummaryFrom(hook, "data", DefaultSummaryOptions(), nil)
+	if err != nil || cp == nil || !hook.opened {
+		t.Fatalf("no checkpoint (%v) or the file was not read (%t)", err, hook.opened)
+	}
+	d.wholeAgain(t, cp)
+}
+
 // TestSummaryCheckpointReplacedAfterCheck: a file replaced after the
 // summary checked its bytes against the checkpoint's CRC-32C (and before
 // it read on) keeps no identity in the next checkpoint: the summary after
 // checks its bytes again, finds them changed and is computed whole.
 func TestSummaryCheckpointReplacedAfterCheck(t *testing.T) {
-	defer func(d time.Duration) { store.CacheSettle = d }(store.CacheSettle)
-	store.CacheSettle = 50 * time.Millisecond
-	src := t.TempDir()
-	if _, err := simulate.Write(src, simulate.Options{Batches: 30, Seed: 3, Start: simulate.DefaultOptions.Start, Recipes: 1000}); err != nil {
-		t.Fatal(err)
-	}
-	h := readHistoryByBatch(t, src)
-	n := len(h.ids)
-	target := "" // a failure file the last two batches do not append to
-	for p, lines := range h.files {
-		if strings.HasPrefix(p, "failures/") && len(lines) > 2 && lines[len(lines)-1].batch < n-2 {
-			target = p
-			break
-		}
-	}
-	if target == "" {
-		t.Fatal("no failure file to replace")
-	}
-	dir := t.TempDir()
-	for p, f := range h.upTo(n - 2) {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
-		os.WriteFile(filepath.Join(dir, p), f.Data, 0o644)
-	}
-	appendBatch := func(k int) {
-		for p, lines := range h.files {
-			for _, l := range lines {
-				if l.batch == k {
-					f, err := os.OpenFile(filepath.Join(dir, p), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
-					if err != nil {
-						t.Fatal(err)
-					}
-					f.Write(l.text)
-					f.Close()
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond)
+	d := writeOnDisk(t, 2)
 	so := DefaultSummaryOptions()
-	_, cp, _, err := BuildSummaryFrom(os.DirFS(dir), "data", so, nil)
+	_, cp, _, err := BuildSummaryFrom(os.DirFS(d.dir), "data", so, nil)
 	if err != nil || cp == nil {
 		t.Fatalf("no checkpoint: %v", err)
 	}
 	// The file written again with the same bytes (a checkout: a new
 	// identity, so its bytes are checked), and a batch recorded.
-	old, _ := os.ReadFile(filepath.Join(dir, target))
-	tmp := filepath.Join(dir, target+".tmp")
-	os.WriteFile(tmp, old, 0o644)
-	os.Rename(tmp, filepath.Join(dir, target))
-	appendBatch(n - 2)
+	old, _ := os.ReadFile(filepath.Join(d.dir, d.target))
+	d.replace(old)
+	d.record(t, len(d.h.ids)-2)
 	opens := 0
-	hook := &openHook{FS: os.DirFS(dir), target: target, onOpen: func() {}}
+	hook := &openHook{FS: os.DirFS(d.dir), target: d.target}
 	hook.onOpen = func() {
 		// Once its bytes are opened for their CRC-32C: replaced, its
 		// first byte changed.
@@ -464,25 +458,12 @@ func TestSummaryCheckpointReplacedAfterCheck(t *testing.T) {
 		}
 		b := bytes.Clone(old)
 		b[0] = 'X'
-		os.WriteFile(tmp, b, 0o644)
-		os.Rename(tmp, filepath.Join(dir, target))
+		d.replace(b)
 		time.Sleep(100 * time.Millisecond)
 	}
 	_, cp, ext, err := BuildSummaryFrom(hook, "data", so, cp)
 	if err != nil || !ext || cp == nil || opens < 2 {
 		t.Fatalf("not extended (%v, %t) or the file not checked (%d openings)", err, ext, opens)
 	}
-	appendBatch(n - 1)
-	fsys := os.DirFS(dir)
-	want, err := BuildSummary(fsys, "data", so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, ext, err := BuildSummaryFrom(fsys, "data", so, cp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w, g := summaryJSON(t, want), summaryJSON(t, got); w != g || ext || want.Problems == 0 {
-		t.Errorf("extended %t, %d problems: %s", ext, want.Problems, lineDiff(w, g))
-	}
+	d.wholeAgain(t, cp)
 }

@@ -304,6 +304,20 @@ func (r *Reader) MetricsFiles() ([]string, error) {
 	})
 }
 
+// DataFiles lists every data file in reading order: the metrics, failure
+// and outcome files.
+func (r *Reader) DataFiles() ([]string, error) {
+	var files []string
+	for _, list := range []func() ([]string, error){r.MetricsFiles, r.FailureFiles, r.OutcomeFiles} {
+		l, err := list()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, l...)
+	}
+	return files, nil
+}
+
 // FailureFiles lists failures/*.jsonl in name order.
 func (r *Reader) FailureFiles() ([]string, error) {
 	return r.list("failures", func(n string) bool { return strings.HasSuffix(n, ".jsonl") })

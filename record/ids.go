@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"sync/atomic"
-	"time"
 
 	"github.com/batchsli/batchsli/reader"
 	"github.com/batchsli/batchsli/store"
@@ -171,7 +170,8 @@ var prefixChecks atomic.Int64
 // bytes up to where it was read: the same mark (reader.PrefixMark: its
 // length, and its bytes at the start, the end and spread between), and
 // either the same identity as then (store.FileIdentity: no write since)
-// or, when it was written to since, the same CRC-32C of those bytes.
+// or, when it was written to since, the same CRC-32C of those bytes
+// (store.PrefixIntact).
 func loadCheckpoint(cache *store.Cache, root *os.Root, dir string, files map[string]bool) *checkpoint {
 	p, ok := cache.Get(idsKind, idsKey(dir))
 	if !ok {
@@ -185,14 +185,11 @@ func loadCheckpoint(cache *store.Cache, root *os.Root, dir string, files map[str
 		if !files[f.path] {
 			return nil
 		}
-		if m, ok := reader.PrefixMark(root.FS(), f.path, f.span.End); !ok || m != f.mark {
-			return nil
+		intact, read := store.PrefixIntact(root.FS(), dir, f.path, f.span, f.mark, f.ident)
+		if read {
+			prefixChecks.Add(1)
 		}
-		if id, _, ok := store.FileIdentity(root.FS(), f.path, time.Now()); ok && f.ident != "" && id == f.ident {
-			continue
-		}
-		prefixChecks.Add(1)
-		if crc, ok := reader.PrefixCRC(root.FS(), f.path, f.span.End); !ok || crc != f.span.CRC {
+		if !intact {
 			return nil
 		}
 	}

@@ -66,3 +66,16 @@ func TestIDTable(t *testing.T) {
 		t.Error("sorted entries refused")
 	}
 }
+
+// committed returns every committed batch, by ID (what tests compare).
+func (s idSet) committed() map[string]committedBatch {
+	out := map[string]committedBatch{}
+	for i := range s.base.len() {
+		id, c := s.base.entry(i)
+		out[id] = c
+	}
+	for id, c := range s.fresh {
+		out[id] = c
+	}
+	return out
+}

@@ -525,19 +525,6 @@ func (s idSet) committedAs(id string) (committedBatch, bool) {
 	return s.base.get(id)
 }
 
-// committed returns every committed batch (for tests).
-func (s idSet) committed() map[string]committedBatch {
-	out := map[string]committedBatch{}
-	for i := range s.base.len() {
-		id, c := s.base.entry(i)
-		out[id] = c
-	}
-	for id, c := range s.fresh {
-		out[id] = c
-	}
-	return out
-}
-
 // scanIDs reads every batch ID in the data: committed v2 batches with their
 // digests, and every ID any record names, uncommitted failure records too.
 // scanShortcut lets scanIDs take batch IDs from lines without decoding
@@ -558,13 +545,9 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 	// The data's files now, in reading order: a checkpoint is used only if
 	// every file it read is among them, unchanged up to where it read.
 	lister := reader.New(root.FS(), dir, reader.Options{MaxProblems: 1})
-	var files []string
-	for _, list := range []func() ([]string, error){lister.MetricsFiles, lister.FailureFiles, lister.OutcomeFiles} {
-		l, err := list()
-		if err != nil {
-			return s, fmt.Errorf("record: reading recorded batches: %w", err)
-		}
-		files = append(files, l...)
+	files, err := lister.DataFiles()
+	if err != nil {
+		return s, fmt.Errorf("record: reading recorded batches: %w", err)
 	}
 	listed := map[string]bool{}
 	for _, f := range files {
@@ -630,7 +613,7 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 		opts.BatchIDs = add
 	}
 	r := reader.New(root.FS(), dir, opts)
-	err := r.Metrics(func(b *model.BatchRun) {
+	err = r.Metrics(func(b *model.BatchRun) {
 		s.seen[b.BatchID] = true
 		if b.SchemaVersion == model.SchemaVersion {
 			if _, ok := s.fresh[b.BatchID]; !ok { // the first record of an ID counts

@@ -365,18 +365,6 @@ func entryFrame(key, payload []byte) (head, sum []byte) {
 	return head, h.Sum(nil)
 }
 
-// encodeEntry frames payload under key (see decodeEntry).
-func encodeEntry(key, payload []byte) []byte {
-	out := make([]byte, 0, len(cacheMagic)+2*sha256.Size+binary.MaxVarintLen64+len(payload))
-	out = append(out, cacheMagic...)
-	k := sha256.Sum256(key)
-	out = append(out, k[:]...)
-	out = binary.AppendUvarint(out, uint64(len(payload)))
-	out = append(out, payload...)
-	sum := sha256.Sum256(out)
-	return append(out, sum[:]...)
-}
-
 // Put stores payload under (kind, key): written to a fresh file and renamed
 // into place, so a reader sees the old entry or the new one, never half of
 // one. Errors are ignored (the next run recomputes); old entries beyond

@@ -17,11 +17,6 @@ import (
 func TestCacheEntryRoundTrip(t *testing.T) {
 	key, payload := []byte("key"), []byte("payload")
 	e := encodeEntry(key, payload)
-	// Put writes the frame around the payload as it is.
-	head, sum := entryFrame(key, payload)
-	if framed := slices.Concat(head, payload, sum); !bytes.Equal(framed, e) {
-		t.Fatalf("framed %q, encoded %q", framed, e)
-	}
 	got, ok := decodeEntry(e, key)
 	if !ok || !bytes.Equal(got, payload) {
 		t.Fatalf("round trip: %q %v", got, ok)
@@ -221,4 +216,10 @@ func TestCacheReadOnlyFolder(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, CacheDir)); err == nil {
 		t.Fatal("a cache folder was made in a read-only folder")
 	}
+}
+
+// encodeEntry is the entry Put writes: the frame around the payload.
+func encodeEntry(key, payload []byte) []byte {
+	head, sum := entryFrame(key, payload)
+	return slices.Concat(head, payload, sum)
 }

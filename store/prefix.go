@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"sync"
 	"time"
+
+	"github.com/batchsli/batchsli/reader"
 )
 
 // Prefixes a process has vouched for: record reads every data file's
@@ -47,4 +49,24 @@ func KnownPrefix(fsys fs.FS, dir, path string, end int64, crc uint32) bool {
 	}
 	id, _, ok := FileIdentity(fsys, path, time.Now())
 	return ok && id == n.ident
+}
+
+// PrefixIntact reports whether the first span.End bytes of the file at path
+// in fsys (data directory dir) are still those a checkpoint read: the same
+// mark (reader.PrefixMark, always checked), and either the same identity
+// as when the checkpoint was written (ident; nothing wrote to the file
+// since), bytes this process vouched for (KnownPrefix), or, read again,
+// the same CRC-32C. read reports whether the bytes were read.
+func PrefixIntact(fsys fs.FS, dir, path string, span reader.Span, mark reader.Mark, ident string) (intact, read bool) {
+	if m, ok := reader.PrefixMark(fsys, path, span.End); !ok || m != mark {
+		return false, false
+	}
+	if id, _, ok := FileIdentity(fsys, path, time.Now()); ok && ident != "" && id == ident {
+		return true, false
+	}
+	if KnownPrefix(fsys, dir, path, span.End, span.CRC) {
+		return true, false
+	}
+	crc, ok := reader.PrefixCRC(fsys, path, span.End)
+	return ok && crc == span.CRC, true
 }
