@@ -32,7 +32,7 @@ const CacheDir = ".batchsli.cache"
 var CacheSettle = 2 * time.Second
 
 // cacheMagic starts every cache file; the digit is the file format.
-const cacheMagic = "batchsli-cache 1\n"
+const cacheMagic = "batchsli-cache 2\n"
 
 // maxCacheEntries bounds the entries kept: the oldest go first.
 const maxCacheEntries = 32
@@ -330,13 +330,21 @@ const maxCacheEntry = 256 << 20
 
 // decodeEntry checks an entry's framing, checksum and key.
 //
-//	magic | sha256(key) | uvarint len | payload | sha256(all before)
+//	magic | sha256(key) | uvarint len | payload | crc32c | crc32
+//
+// The two CRCs (Castagnoli's polynomial and IEEE's, little-endian) are
+// taken over all before them. Together they are a 64-bit code, the
+// remainder by the product of two coprime polynomials of degree 32: every
+// burst of up to 32 bits is caught, and other damage is missed with odds of
+// about 2^-64. Both run in hardware, at many GB/s, where SHA-256 took tens
+// of milliseconds a summary at 200,000 batches. They catch accidents, not
+// forgery: whoever can write the cache can write the data too.
 func decodeEntry(data, key []byte) ([]byte, bool) {
-	if len(data) < len(cacheMagic)+2*sha256.Size+1 || string(data[:len(cacheMagic)]) != cacheMagic {
+	if len(data) < len(cacheMagic)+sha256.Size+1+sumSize || string(data[:len(cacheMagic)]) != cacheMagic {
 		return nil, false
 	}
-	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
-	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+	body, sum := data[:len(data)-sumSize], data[len(data)-sumSize:]
+	if !bytes.Equal(entrySum(nil, body), sum) {
 		return nil, false
 	}
 	rest := body[len(cacheMagic):]
@@ -352,6 +360,20 @@ func decodeEntry(data, key []byte) ([]byte, bool) {
 	return rest[k:], true
 }
 
+// sumSize is the length of an entry's checksum (entrySum).
+const sumSize = 8
+
+// entrySum returns the checksum of the parts, one after another: their
+// CRC-32C and CRC-32 (IEEE), little-endian.
+func entrySum(parts ...[]byte) []byte {
+	var c, i uint32
+	for _, p := range parts {
+		c = crc32.Update(c, castagnoli, p)
+		i = crc32.Update(i, crc32.IEEETable, p)
+	}
+	return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, c), i)
+}
+
 // entryFrame returns what goes before payload in its entry under key, and
 // what goes after it (see decodeEntry).
 func entryFrame(key, payload []byte) (head, sum []byte) {
@@ -359,10 +381,7 @@ func entryFrame(key, payload []byte) (head, sum []byte) {
 	k := sha256.Sum256(key)
 	copy(head[len(cacheMagic):], k[:])
 	head = binary.AppendUvarint(head, uint64(len(payload)))
-	h := sha256.New()
-	h.Write(head)
-	h.Write(payload)
-	return head, h.Sum(nil)
+	return head, entrySum(head, payload)
 }
 
 // Put stores payload under (kind, key): written to a fresh file and renamed

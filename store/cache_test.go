@@ -223,3 +223,18 @@ func encodeEntry(key, payload []byte) []byte {
 	head, sum := entryFrame(key, payload)
 	return slices.Concat(head, payload, sum)
 }
+
+// TestEntrySum checks the entry's checksum against the published check
+// values of both CRCs (the CRC catalogue's "123456789"), split anywhere.
+func TestEntrySum(t *testing.T) {
+	msg := []byte("123456789")
+	want := []byte{0x83, 0x92, 0x06, 0xe3, 0x26, 0x39, 0xf4, 0xcb} // CRC-32C e3069283, CRC-32 cbf43926
+	for i := range len(msg) + 1 {
+		if got := entrySum(msg[:i], msg[i:]); !bytes.Equal(got, want) {
+			t.Errorf("split at %d: % x, want % x", i, got, want)
+		}
+	}
+	if len(want) != sumSize {
+		t.Fatalf("sumSize %d", sumSize)
+	}
+}
