@@ -588,19 +588,46 @@ func (st *sumState) transitionsAt() []Transition {
 // it (nil when the data allow none). The summary is the same, with or
 // without one.
 func BuildSummaryFrom(fsys fs.FS, name string, o SummaryOptions, checkpoint []byte) (s *Summary, next []byte, extended bool, err error) {
+	return BuildSummaryFromCheckpoint(fsys, name, o, DecodeSummaryCheckpoint(checkpoint))
+}
+
+// SummaryCheckpoint is a job summary's checkpoint, decoded: a caller may
+// decode it (DecodeSummaryCheckpoint) while it does other work, and then
+// extend it once (BuildSummaryFromCheckpoint).
+type SummaryCheckpoint struct {
+	st *sumState
+}
+
+// DecodeSummaryCheckpoint decodes the bytes of a checkpoint; it returns
+// nil for none (b nil, damaged, or not one this program writes). Nothing
+// in it is trusted yet: BuildSummaryFromCheckpoint checks it against the
+// data.
+func DecodeSummaryCheckpoint(b []byte) *SummaryCheckpoint {
+	if b == nil {
+		return nil
+	}
+	st := &sumState{}
+	if st.UnmarshalBinary(b) != nil {
+		return nil
+	}
+	return &SummaryCheckpoint{st: st}
+}
+
+// BuildSummaryFromCheckpoint is BuildSummaryFrom from a decoded checkpoint
+// (nil: none), which it uses up: it is not to be used again.
+func BuildSummaryFromCheckpoint(fsys fs.FS, name string, o SummaryOptions, cp *SummaryCheckpoint) (s *Summary, next []byte, extended bool, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, nil, false, err
 	}
-	if checkpoint != nil {
-		st := &sumState{}
-		if st.UnmarshalBinary(checkpoint) == nil {
-			s, ok, err := st.extend(fsys, name, o)
-			if err != nil {
-				return nil, nil, false, err
-			}
-			if ok {
-				return s, st.marshal(), true, nil
-			}
+	if cp != nil && cp.st != nil {
+		st := cp.st
+		cp.st = nil
+		s, ok, err := st.extend(fsys, name, o)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if ok {
+			return s, st.marshal(), true, nil
 		}
 	}
 	var st *sumState

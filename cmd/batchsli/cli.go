@@ -225,6 +225,9 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("record: %w (nothing was recorded)", err)
 	}
+	// The job summary's checkpoint is read while the batch is appended.
+	ahead := readSummaryAhead(*data, *summary)
+	defer ahead.take()
 	w, err := record.Append(ctx, *data, run, failures, outcomes, record.AppendOptions{PerRun: *perRun, Identity: record.CIIdentity(os.Getenv), TimestampGiven: *ts != "", Rand: entropy,
 		NoCache: os.Getenv("BATCHSLI_CACHE") == "off"})
 	if err != nil {
@@ -235,7 +238,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else if err := render.RecordAccount(stdout, run, len(failures), w); err != nil {
 		return committedWarning(w.BatchID, err)
 	}
-	if err := githubStep(ctx, *data, w.BatchID, *summary, *budget, stdout); err != nil {
+	if err := githubStep(ctx, *data, w.BatchID, *summary, *budget, ahead, stdout); err != nil {
 		return committedWarning(w.BatchID, err)
 	}
 	return nil

@@ -45,7 +45,7 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	o.BatchID = *batchID
 	o.Report.WeekBudget = *budget
 	o.Report.WeekStart = ws
-	s, err := checkpointedSummary(fsys, name, *data, *demo, o)
+	s, err := checkpointedSummary(fsys, name, *data, *demo, o, nil)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
@@ -94,13 +94,9 @@ func appendTo(path, text string) error {
 // step expects, where the environment asks for them: the summary to
 // --summary or $GITHUB_STEP_SUMMARY, key figures to $GITHUB_OUTPUT, and
 // ::warning:: annotations to stdout when $GITHUB_ACTIONS is true.
-func githubStep(ctx context.Context, data, batchID, summaryPath string, budget float64, stdout io.Writer) error {
-	if summaryPath == "" {
-		summaryPath = os.Getenv("GITHUB_STEP_SUMMARY")
-	}
-	outputs := os.Getenv("GITHUB_OUTPUT")
-	actions := os.Getenv("GITHUB_ACTIONS") == "true"
-	if summaryPath == "" && outputs == "" && !actions {
+func githubStep(ctx context.Context, data, batchID, summaryPath string, budget float64, ahead *summaryAhead, stdout io.Writer) error {
+	summaryPath, outputs, actions, wanted := stepWanted(summaryPath)
+	if !wanted {
 		return nil
 	}
 	o := analyze.DefaultSummaryOptions()
@@ -110,7 +106,7 @@ func githubStep(ctx context.Context, data, batchID, summaryPath string, budget f
 	if err != nil {
 		return err
 	}
-	s, err := checkpointedSummary(fsys, data, data, false, o)
+	s, err := checkpointedSummary(fsys, data, data, false, o, ahead)
 	release()
 	if err != nil {
 		return err
@@ -138,23 +134,85 @@ var summariesExtended int
 // summaryCacheKind is the cache entry kind of the job summary's checkpoint.
 const summaryCacheKind = "summary"
 
+// stepWanted says where a GitHub Actions step's summary and outputs go
+// (summaryPath, else $GITHUB_STEP_SUMMARY; $GITHUB_OUTPUT), whether it is
+// in Actions, and whether any of them is wanted.
+func stepWanted(summaryPath string) (path, outputs string, actions, wanted bool) {
+	if summaryPath == "" {
+		summaryPath = os.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	outputs = os.Getenv("GITHUB_OUTPUT")
+	actions = os.Getenv("GITHUB_ACTIONS") == "true"
+	return summaryPath, outputs, actions, summaryPath != "" || outputs != "" || actions
+}
+
+// summaryAhead is a job summary's checkpoint read and decoded by another
+// goroutine while record appends its batch: on two cores, the checkpoint
+// of a long history costs the summary no time. Nothing in it is trusted
+// until the summary checks it against the data (as when read then).
+type summaryAhead struct {
+	done chan struct{}
+	cp   *analyze.SummaryCheckpoint
+}
+
+// readSummaryAhead starts reading dir's summary checkpoint, when record's
+// step will write a summary (nil otherwise, or with the cache off).
+func readSummaryAhead(dir, summaryPath string) *summaryAhead {
+	if _, _, _, wanted := stepWanted(summaryPath); !wanted || os.Getenv("BATCHSLI_CACHE") == "off" {
+		return nil
+	}
+	a := &summaryAhead{done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		c := store.OpenCache(dir)
+		defer c.Close()
+		b, _ := c.Get(summaryCacheKind, summaryKey(dir))
+		a.cp = analyze.DecodeSummaryCheckpoint(b)
+	}()
+	return a
+}
+
+// take waits for the checkpoint and returns it, once (nil after, or for
+// none).
+func (a *summaryAhead) take() *analyze.SummaryCheckpoint {
+	if a == nil {
+		return nil
+	}
+	<-a.done
+	cp := a.cp
+	a.cp = nil
+	return cp
+}
+
+// summaryKey is the cache key of dir's summary checkpoint.
+func summaryKey(dir string) []byte {
+	return append([]byte("summary\x00"+dir+"\x00"), store.BuildID()...)
+}
+
 // checkpointedSummary computes a job summary through the data directory's
 // cache (docs/STORAGE.md, "The job summary's checkpoint"): extended from
 // the checkpoint the last summary left when only whole new batches were
 // recorded since, else from the whole history; the checkpoint after it is
-// kept. The summary is the same either way.
-func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.SummaryOptions) (*analyze.Summary, error) {
+// kept. The summary is the same either way. ahead, when not nil, is the
+// checkpoint already being read.
+func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.SummaryOptions, ahead *summaryAhead) (*analyze.Summary, error) {
 	if demo || os.Getenv("BATCHSLI_CACHE") == "off" {
 		return analyze.BuildSummary(data, name, o)
 	}
 	c := store.OpenCache(dir)
 	defer c.Close()
-	key := append([]byte("summary\x00"+dir+"\x00"), store.BuildID()...)
-	cp, _ := c.Get(summaryCacheKind, key)
+	key := summaryKey(dir)
+	var cp *analyze.SummaryCheckpoint
+	if ahead != nil {
+		cp = ahead.take()
+	} else {
+		b, _ := c.Get(summaryCacheKind, key)
+		cp = analyze.DecodeSummaryCheckpoint(b)
+	}
 	// A summary that met a read error may not read the same again: its
 	// checkpoint is not kept.
 	fsys := store.Watch(data)
-	s, next, extended, err := analyze.BuildSummaryFrom(fsys, name, o, cp)
+	s, next, extended, err := analyze.BuildSummaryFromCheckpoint(fsys, name, o, cp)
 	if err != nil {
 		return nil, err
 	}
