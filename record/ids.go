@@ -23,14 +23,19 @@ import (
 const idsKind = "ids"
 
 // idsMagic starts a checkpoint's payload (its format).
-const idsMagic = "batchsli ids 3\n"
+const idsMagic = "batchsli ids 4\n"
+
+// idsBaseKind is the cache entry kind of the checkpoint's lower table
+// (idLayers): stored under the checkpoint's key, apart, as it is written
+// again only once in many records.
+const idsBaseKind = "idbase"
 
 // checkpoint is what scanIDs read: every file with the span read whole, the
 // batch IDs not committed that records name, and the committed batches.
 type checkpoint struct {
 	files     []checkpointFile
 	seen      []string
-	committed *idTable
+	committed idLayers
 }
 
 type checkpointFile struct {
@@ -51,7 +56,8 @@ func idsKey(dir string) []byte {
 }
 
 func (c *checkpoint) encode() []byte {
-	size := len(idsMagic) + 30 + len(c.committed.blobOrNil())
+	up := c.committed.upper
+	size := len(idsMagic) + 50 + len(up.blobOrNil())
 	for _, f := range c.files {
 		size += len(f.path) + 46
 	}
@@ -77,11 +83,14 @@ func (c *checkpoint) encode() []byte {
 	for _, id := range c.seen {
 		str(id)
 	}
-	// The committed batches, sorted by ID: their count, their bytes'
-	// length, then the entries (idTable), copied as they are.
-	out = binary.AppendUvarint(out, uint64(c.committed.len()))
-	out = binary.AppendUvarint(out, uint64(len(c.committed.blobOrNil())))
-	return append(out, c.committed.blobOrNil()...)
+	// The committed batches: the lower table's entry count and token
+	// (it is stored apart), then the upper table's count, its bytes'
+	// length and its entries (idTable), copied as they are.
+	out = binary.AppendUvarint(out, c.committed.lowerN)
+	out = append(out, c.committed.token[:]...)
+	out = binary.AppendUvarint(out, uint64(up.len()))
+	out = binary.AppendUvarint(out, uint64(len(up.blobOrNil())))
+	return append(out, up.blobOrNil()...)
 }
 
 var errCheckpoint = errors.New("malformed checkpoint")
@@ -144,18 +153,24 @@ func decodeCheckpoint(data []byte) (c *checkpoint, err error) {
 	for ; err == nil && n > 0; n-- {
 		c.seen = append(c.seen, str())
 	}
+	c.committed.lowerN = num()
+	if err != nil || len(p) < len(c.committed.token) {
+		return nil, errCheckpoint
+	}
+	copy(c.committed.token[:], p)
+	p = p[len(c.committed.token):]
 	n = count()
 	size := num()
 	if err != nil || size != uint64(len(p)) {
 		return nil, errCheckpoint
 	}
-	t, ok := parseIDTable(p, n)
-	if !ok {
-		return nil, errCheckpoint
-	}
-	c.committed = t
-	p = nil
-	if err != nil || len(p) != 0 {
+	if n > 0 {
+		t, ok := parseIDTable(p, n)
+		if !ok {
+			return nil, errCheckpoint
+		}
+		c.committed.upper = t
+	} else if size != 0 {
 		return nil, errCheckpoint
 	}
 	return c, nil
@@ -180,6 +195,17 @@ func loadCheckpoint(cache *store.Cache, root *os.Root, dir string, files map[str
 	c, err := decodeCheckpoint(p)
 	if err != nil {
 		return nil
+	}
+	if l := &c.committed; l.lowerN > 0 {
+		b, ok := cache.Get(idsBaseKind, idsKey(dir))
+		if !ok {
+			return nil
+		}
+		t, token, ok := parseLower(b)
+		if !ok || token != l.token || uint64(t.len()) != l.lowerN {
+			return nil
+		}
+		l.lower = t
 	}
 	for _, f := range c.files {
 		if !files[f.path] {

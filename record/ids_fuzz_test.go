@@ -15,9 +15,9 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 	c := &checkpoint{
 		files: []checkpointFile{{path: "metrics/batch-runs.jsonl", span: reader.Span{End: 120, Lines: 2, CRC: 7}, mark: reader.Mark{1, 2, 3}}},
 		seen:  []string{"2026-03-02-cargo-1", "x"},
-		committed: (*idTable)(nil).merge(map[string]committedBatch{"2026-03-02-cargo-1": {digest: "abc",
+		committed: idLayers{lowerN: 7, token: [16]byte{1, 2}, upper: (*idTable)(nil).merge(map[string]committedBatch{"2026-03-02-cargo-1": {digest: "abc",
 			ts: time.Date(2026, 3, 2, 0, 0, 0, 5, time.UTC), file: "data/metrics/batch-runs.jsonl", line: 1},
-			"2026-03-02-cargo-2": {digest: "abd", ts: time.Date(2026, 3, 2, 4, 0, 0, 0, time.UTC), file: "data/metrics/batch-runs.jsonl", line: 2}}),
+			"2026-03-02-cargo-2": {digest: "abd", ts: time.Date(2026, 3, 2, 4, 0, 0, 0, time.UTC), file: "data/metrics/batch-runs.jsonl", line: 2}})},
 	}
 	enc := c.encode()
 	back, err := decodeCheckpoint(enc)

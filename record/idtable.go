@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"slices"
 	"time"
@@ -36,29 +37,55 @@ func field(b []byte, p int) ([]byte, int) {
 	return b[p : p+int(n)], p + int(n)
 }
 
-// idAt is entry i's ID bytes.
+// idAt is entry i's ID bytes (nil when malformed).
 func (t *idTable) idAt(i int) []byte {
+	if int(t.off[i]) >= len(t.blob) {
+		return nil
+	}
 	id, _ := field(t.blob, int(t.off[i]))
 	return id
 }
 
-// entry decodes entry i.
-func (t *idTable) entry(i int) (string, committedBatch) {
+// entry decodes entry i; ok is false when its bytes are malformed (a lower
+// table is read in place, its entries checked only when looked at).
+func (t *idTable) entry(i int) (id string, c committedBatch, ok bool) {
+	if t.off[i] > t.off[i+1] || int(t.off[i+1]) > len(t.blob) {
+		return "", committedBatch{}, false
+	}
 	e := t.blob[t.off[i]:t.off[i+1]]
-	id, p := field(e, 0)
-	digest, p := field(e, p)
-	file, p := field(e, p)
+	var f [3][]byte
+	p := 0
+	for j := range f {
+		if f[j], p = field(e, p); p < 0 {
+			return "", committedBatch{}, false
+		}
+	}
 	line, k := binary.Uvarint(e[p:])
+	if k <= 0 || line > 1<<31 {
+		return "", committedBatch{}, false
+	}
 	p += k
 	sec, k := binary.Varint(e[p:])
+	if k <= 0 {
+		return "", committedBatch{}, false
+	}
 	p += k
-	ns, _ := binary.Uvarint(e[p:])
-	return string(id), committedBatch{digest: string(digest), file: string(file), line: int(line), ts: time.Unix(sec, int64(ns)).UTC()}
+	ns, k := binary.Uvarint(e[p:])
+	if k <= 0 || ns >= 1e9 || p+k != len(e) || len(f[0]) == 0 {
+		return "", committedBatch{}, false
+	}
+	return string(f[0]), committedBatch{digest: string(f[1]), file: string(f[2]), line: int(line), ts: time.Unix(sec, int64(ns)).UTC()}, true
 }
 
-// digestAt is entry i's digest bytes.
+// digestAt is entry i's digest bytes (nil when malformed).
 func (t *idTable) digestAt(i int) []byte {
+	if int(t.off[i]) >= len(t.blob) {
+		return nil
+	}
 	_, p := field(t.blob, int(t.off[i]))
+	if p < 0 {
+		return nil
+	}
 	d, _ := field(t.blob, p)
 	return d
 }
@@ -81,8 +108,8 @@ func (t *idTable) find(id string) (int, bool) {
 // get returns batch id's entry, if the table holds it.
 func (t *idTable) get(id string) (committedBatch, bool) {
 	if i, ok := t.find(id); ok {
-		_, c := t.entry(i)
-		return c, true
+		got, c, ok := t.entry(i)
+		return c, ok && got == id
 	}
 	return committedBatch{}, false
 }
@@ -209,4 +236,154 @@ func zigzag(v int64) uint64 {
 		return ^(uint64(v) << 1)
 	}
 	return uint64(v) << 1
+}
+
+// idLayers is the committed batches of a checkpoint in two tables: lower,
+// large, stored once in a cache entry of its own and read in place; and
+// upper, the batches since, whose entries take the place of lower's of the
+// same ID. A record reads lower without decoding it and writes only upper,
+// until upper has grown to a share of lower (foldAt) and the two are
+// merged into a new lower: record's time does not grow with the history.
+type idLayers struct {
+	lower *idTable
+	// lowerN and token name lower as the checkpoint does (lower is loaded
+	// from its entry only when they match); lowerNew is true when lower
+	// is not stored yet.
+	lowerN   uint64
+	token    [16]byte
+	lowerNew bool
+	upper    *idTable
+}
+
+// foldAt is how many entries upper may hold over a lower of n entries
+// before the two are merged (a variable for tests): lower is written again
+// once every n/16 batches, at a cost of n, so each batch costs O(1) in
+// the long run.
+var foldAt = defaultFoldAt
+
+func defaultFoldAt(n int) int { return max(512, n/16) }
+
+// get returns batch id's entry, if either table holds it.
+func (l idLayers) get(id string) (committedBatch, bool) {
+	if c, ok := l.upper.get(id); ok {
+		return c, true
+	}
+	if l.upper != nil {
+		if _, found := l.upper.find(id); found {
+			return committedBatch{}, false // malformed upper entry: not trusted
+		}
+	}
+	return l.lower.get(id)
+}
+
+// each calls fn for every committed batch, upper's first; lower's of an ID
+// upper holds are skipped, as are malformed entries.
+func (l idLayers) each(fn func(id string, c committedBatch)) {
+	for i := range l.upper.len() {
+		if id, c, ok := l.upper.entry(i); ok {
+			fn(id, c)
+		}
+	}
+	for i := range l.lower.len() {
+		if id, c, ok := l.lower.entry(i); ok {
+			if _, shadowed := l.upper.find(id); !shadowed {
+				fn(id, c)
+			}
+		}
+	}
+}
+
+// withDigest calls fn with the ID of every committed batch of digest d
+// (lower's read in place: only matching entries are decoded).
+func (l idLayers) withDigest(d string, fn func(id string)) {
+	for _, t := range []*idTable{l.upper, l.lower} {
+		for i := range t.len() {
+			if string(t.digestAt(i)) != d {
+				continue
+			}
+			id, _, ok := t.entry(i)
+			if !ok {
+				continue
+			}
+			if t == l.lower {
+				if _, shadowed := l.upper.find(id); shadowed {
+					continue
+				}
+			}
+			fn(id)
+		}
+	}
+}
+
+// merge returns the layers with the batches of fresh added, each taking
+// the place of an entry of its ID: into upper, or, once upper has grown
+// past foldAt, into a new lower with upper (upper then empty).
+func (l idLayers) merge(fresh map[string]committedBatch) idLayers {
+	out := l
+	out.upper = l.upper.merge(fresh)
+	if out.upper.len() <= foldAt(l.lower.len()) {
+		return out
+	}
+	all := make(map[string]committedBatch, out.upper.len())
+	for i := range out.upper.len() {
+		if id, c, ok := out.upper.entry(i); ok {
+			all[id] = c
+		}
+	}
+	out.lower = l.lower.merge(all)
+	out.lowerN = uint64(out.lower.len())
+	rand.Read(out.token[:])
+	out.lowerNew = true
+	out.upper = nil
+	return out
+}
+
+// idsBaseMagic starts a lower table's entry: then its token, its entry
+// count (uvarint), n+1 offsets (uint32, little-endian) and the entries.
+const idsBaseMagic = "batchsli idbase 1\n"
+
+// encodeLower is the entry of lower table t with token.
+func encodeLower(t *idTable, token [16]byte) []byte {
+	out := make([]byte, 0, len(idsBaseMagic)+16+binary.MaxVarintLen64+4*len(t.off)+len(t.blobOrNil()))
+	out = append(out, idsBaseMagic...)
+	out = append(out, token[:]...)
+	out = binary.AppendUvarint(out, uint64(t.len()))
+	for _, o := range t.off {
+		out = binary.LittleEndian.AppendUint32(out, o)
+	}
+	return append(out, t.blobOrNil()...)
+}
+
+// parseLower reads a lower table's entry, in place: its offsets are
+// checked (in order, within the bytes), its entries only when looked at.
+// The cache entry's checksum catches damage; a table that is well formed
+// but not sorted can only be forged, and whoever can write the cache can
+// write the data too (docs/STORAGE.md).
+func parseLower(b []byte) (t *idTable, token [16]byte, ok bool) {
+	if len(b) < len(idsBaseMagic)+16 || string(b[:len(idsBaseMagic)]) != idsBaseMagic {
+		return nil, token, false
+	}
+	b = b[len(idsBaseMagic):]
+	copy(token[:], b)
+	b = b[16:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || k != uvarintLen(n) || n == 0 || n >= uint64(len(b)-k)/4 {
+		return nil, token, false
+	}
+	b = b[k:]
+	offs, blob := b[:4*(n+1)], b[4*(n+1):]
+	t = &idTable{blob: blob, off: make([]uint32, n+1)}
+	prev := uint32(0)
+	for i := range t.off {
+		// Every entry takes bytes: the offsets strictly increase from 0.
+		o := binary.LittleEndian.Uint32(offs[4*i:])
+		if i == 0 && o != 0 || i > 0 && o <= prev {
+			return nil, token, false
+		}
+		t.off[i], prev = o, o
+	}
+	if int(prev) != len(blob) {
+		return nil, token, false
+	}
+	return t, token, true
 }

@@ -70,10 +70,7 @@ func TestIDTable(t *testing.T) {
 // committed returns every committed batch, by ID (what tests compare).
 func (s idSet) committed() map[string]committedBatch {
 	out := map[string]committedBatch{}
-	for i := range s.base.len() {
-		id, c := s.base.entry(i)
-		out[id] = c
-	}
+	s.base.each(func(id string, c committedBatch) { out[id] = c })
 	for id, c := range s.fresh {
 		out[id] = c
 	}

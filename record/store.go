@@ -444,14 +444,12 @@ func (s idSet) retryOf(run *model.BatchRun, digest, suffix string, exact bool) (
 			ids = append(ids, cid)
 		}
 	}
-	for i := range s.base.len() {
-		if string(s.base.digestAt(i)) == digest {
-			// A batch read since the checkpoint replaces its entry.
-			if id, _ := s.base.entry(i); !hasKey(s.fresh, id) {
-				ids = append(ids, id)
-			}
+	s.base.withDigest(digest, func(id string) {
+		// A batch read since the checkpoint replaces its entry.
+		if !hasKey(s.fresh, id) {
+			ids = append(ids, id)
 		}
-	}
+	})
 	sort.Strings(ids)
 	for _, cid := range ids {
 		c, _ := s.committedAs(cid)
@@ -497,10 +495,10 @@ func hasSuffixN(id, suffix string) bool {
 
 type idSet struct {
 	// committed holds the v2 batches committed, by ID: those a checkpoint
-	// read (base, sorted, read in place) and those read after it (fresh,
-	// which take a base entry's place: the first record of an ID in file
-	// and line order counts).
-	base  *idTable
+	// read (base, its two sorted tables read in place) and those read
+	// after it (fresh, which take a base entry's place: the first record
+	// of an ID in file and line order counts).
+	base  idLayers
 	fresh map[string]committedBatch
 	// seen holds every other batch ID named anywhere: by failure and
 	// outcome records, uncommitted ones too, and v1 batch-run records.
@@ -700,7 +698,13 @@ func scanIDsFrom(root *os.Root, dir string, cache *store.Cache, from *checkpoint
 // keep stores the checkpoint scanIDsFrom made, if it made one.
 func (s idSet) keep(cache *store.Cache, dir string) {
 	if cache != nil && s.next != nil {
+		// The checkpoint names its lower table by a token: a reader between
+		// the two writes finds them apart and reads the data. The checkpoint
+		// goes first, as the cache removes a lower table stored without one.
 		cache.Put(idsKind, idsKey(dir), s.next.encode())
+		if l := s.next.committed; l.lowerNew {
+			cache.Put(idsBaseKind, idsKey(dir), encodeLower(l.lower, l.token))
+		}
 	}
 }
 

@@ -432,7 +432,9 @@ func (c *Cache) prune() {
 		mod  time.Time
 	}
 	var kept []entry
+	names := map[string]bool{}
 	for _, e := range ents {
+		names[e.Name()] = true
 		info, err := e.Info()
 		if err != nil || !info.Mode().IsRegular() {
 			continue
@@ -446,11 +448,24 @@ func (c *Cache) prune() {
 			kept = append(kept, entry{e.Name(), info.ModTime()})
 		}
 	}
-	if len(kept) <= maxCacheEntries {
-		return
+	if len(kept) > maxCacheEntries {
+		sort.Slice(kept, func(i, j int) bool { return kept[i].mod.After(kept[j].mod) })
+		for _, e := range kept[maxCacheEntries:] {
+			c.root.Remove(e.name)
+			names[e.name] = false
+		}
 	}
-	sort.Slice(kept, func(i, j int) bool { return kept[i].mod.After(kept[j].mod) })
-	for _, e := range kept[maxCacheEntries:] {
-		c.root.Remove(e.name)
+	// A part stored apart from its entry (under the same key) goes with it.
+	for part, of := range partOf {
+		for name := range names {
+			if names[name] && ourName(name, part) && !names[of+name[len(part):]] {
+				c.root.Remove(name)
+			}
+		}
 	}
 }
+
+// partOf names the kinds of parts stored apart from an entry, under the
+// entry's key, with the entry's kind: the lower table of the checkpoint of
+// batch IDs (package record).
+var partOf = map[string]string{"idbase-": "ids-"}

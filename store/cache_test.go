@@ -238,3 +238,29 @@ func TestEntrySum(t *testing.T) {
 		t.Fatalf("sumSize %d", sumSize)
 	}
 }
+
+// TestCachePruneParts: a part stored apart from its entry (a checkpoint's
+// lower table) is kept while the entry is, and removed with it.
+func TestCachePruneParts(t *testing.T) {
+	dir := t.TempDir()
+	c := OpenCache(dir)
+	defer c.Close()
+	c.Put("ids", []byte("a"), []byte{1})
+	c.Put("idbase", []byte("a"), []byte{1})
+	c.Put("idbase", []byte("b"), []byte{1}) // its entry is gone
+	has := func(kind, key string) bool {
+		_, err := os.Stat(filepath.Join(dir, CacheDir, entryName(kind, []byte(key))))
+		return err == nil
+	}
+	if !has("ids", "a") || !has("idbase", "a") || has("idbase", "b") {
+		t.Fatalf("after the puts: ids a %t, idbase a %t, idbase b %t", has("ids", "a"), has("idbase", "a"), has("idbase", "b"))
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(filepath.Join(dir, CacheDir, entryName("ids", []byte("a"))), old, old)
+	for i := range maxCacheEntries {
+		c.Put("report", []byte{byte(i)}, []byte{1})
+	}
+	if has("ids", "a") || has("idbase", "a") {
+		t.Fatalf("the oldest entry pruned: ids a %t, its part %t", has("ids", "a"), has("idbase", "a"))
+	}
+}

@@ -1,0 +1,269 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	mathrand "math/rand/v2"
+
+	"github.com/batchsli/batchsli/store"
+)
+
+// The package's tests run with a small fold threshold, so that every
+// checkpoint they make and read holds both tables (idLayers); TestFoldAt
+// checks the threshold records run with.
+func TestMain(m *testing.M) {
+	foldAt = testFoldAt
+	os.Exit(m.Run())
+}
+
+func testFoldAt(n int) int { return max(3, n/4) }
+
+// TestFoldAt: the upper table holds up to 512 batches over a small lower
+// one, and a sixteenth of a large one.
+func TestFoldAt(t *testing.T) {
+	defer func(f func(int) int) { foldAt = f }(foldAt)
+	foldAt = defaultFoldAt
+	for _, c := range []struct{ n, want int }{{0, 512}, {2000, 512}, {8192, 512}, {200000, 12500}} {
+		if got := foldAt(c.n); got != c.want {
+			t.Errorf("foldAt(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}
+
+// loadedLayers is the committed tables of dir's checkpoint as the next
+// record loads them.
+func loadedLayers(t *testing.T, dir string) (idLayers, bool) {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	cache := store.OpenCache(dir)
+	defer cache.Close()
+	files := map[string]bool{}
+	for _, d := range []string{"metrics", "failures", "outcomes"} {
+		ents, _ := os.ReadDir(filepath.Join(dir, d))
+		for _, e := range ents {
+			files[d+"/"+e.Name()] = true
+		}
+	}
+	ck := loadCheckpoint(cache, root, dir, files)
+	if ck == nil {
+		return idLayers{}, false
+	}
+	return ck.committed, true
+}
+
+// TestIDLayers: batches recorded one at a time go to the upper table until
+// it passes the threshold, then both fold into a new lower table; at every
+// step the checkpoint gives the batches a whole read gives. A lower table
+// gone, damaged, or of another checkpoint (token) leaves no checkpoint.
+func TestIDLayers(t *testing.T) {
+	dir := t.TempDir()
+	o := AppendOptions{Rand: mathrand.NewChaCha8([32]byte{3}), TimestampGiven: true}
+	folds, lastToken := 0, [16]byte{}
+	var first string
+	for i := range 40 {
+		run, fails := batchAt(time.Date(2029, 1, 1, i, 0, 0, 0, time.UTC))
+		w, err := Append(context.Background(), dir, run, fails, nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = w.BatchID
+		}
+		l, ok := loadedLayers(t, dir)
+		if !ok {
+			t.Fatalf("batch %d: no checkpoint", i)
+		}
+		if uint64(l.lower.len()) != l.lowerN || l.upper.len() > testFoldAt(l.lower.len()) || l.lower.len()+l.upper.len() != i+1 {
+			t.Fatalf("batch %d: lower %d (named %d), upper %d", i, l.lower.len(), l.lowerN, l.upper.len())
+		}
+		if l.token != lastToken {
+			folds++
+			lastToken = l.token
+		}
+		if !scanBoth(t, dir) {
+			t.Fatalf("batch %d: the checkpoint was not read on from", i)
+		}
+	}
+	if folds < 4 {
+		t.Fatalf("%d folds in 40 batches", folds)
+	}
+	l, _ := loadedLayers(t, dir)
+	if l.upper.len() == 0 || l.lower.len() == 0 {
+		t.Fatalf("the last checkpoint holds lower %d, upper %d: both wanted", l.lower.len(), l.upper.len())
+	}
+	if _, ok := l.upper.get(first); ok {
+		t.Fatal("the first batch is in the upper table")
+	}
+	// The first batch, in the lower table, is found by ID (the same
+	// results: a retry; others: refused) and by its results (a retry).
+	run, fails := batchAt(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
+	run.BatchID = first
+	if w, err := Append(context.Background(), dir, run, fails, nil, o); err != nil || !w.Already {
+		t.Fatalf("the first batch again, by ID: %+v, %v", w, err)
+	}
+	run, fails = batchAt(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
+	if w, err := Append(context.Background(), dir, run, fails, nil, o); err != nil || !w.Already || w.BatchID != first {
+		t.Fatalf("the first batch again, by its results: %+v, %v", w, err)
+	}
+	run, fails = batchAt(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
+	run.BatchID, fails[0].PackageID = first, "cargo:other"
+	if _, err := Append(context.Background(), dir, run, fails, nil, o); !errors.Is(err, ErrRecordedDifferently) {
+		t.Fatalf("the first batch's ID with other results: %v", err)
+	}
+
+	base, _ := filepath.Glob(filepath.Join(dir, store.CacheDir, "idbase-*"))
+	if len(base) != 1 {
+		t.Fatalf("%d lower tables", len(base))
+	}
+	good, err := os.ReadFile(base[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another checkpoint's lower table: the same entries, another token.
+	cache := store.OpenCache(dir)
+	defer cache.Close()
+	payload, ok := cache.Get(idsBaseKind, idsKey(dir))
+	if !ok {
+		t.Fatal("no lower table in the cache")
+	}
+	other, tok, ok := parseLower(payload)
+	if !ok {
+		t.Fatal("the lower table does not parse")
+	}
+	tok[0] ^= 1
+	cache.Put(idsBaseKind, idsKey(dir), encodeLower(other, tok))
+	if _, ok := loadedLayers(t, dir); ok {
+		t.Error("another checkpoint's lower table: a checkpoint was loaded")
+	}
+	if err := os.WriteFile(base[0], flip(good, len(good)/2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := loadedLayers(t, dir); ok {
+		t.Error("a damaged lower table: a checkpoint was loaded")
+	}
+	if err := os.WriteFile(base[0], good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := loadedLayers(t, dir); !ok {
+		t.Fatal("the lower table put back: no checkpoint")
+	}
+	if err := os.Remove(base[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := loadedLayers(t, dir); ok {
+		t.Error("no lower table: a checkpoint was loaded")
+	}
+	if scanBoth(t, dir) {
+		t.Error("no lower table: the checkpoint was read on from")
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	c := append([]byte{}, b...)
+	c[i] ^= 1
+	return c
+}
+
+// TestIDLayersLookups: an upper entry takes the place of the lower one of
+// its ID for every lookup; a lower entry is found by ID and by digest.
+func TestIDLayersLookups(t *testing.T) {
+	ts := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	lower := (*idTable)(nil).merge(map[string]committedBatch{
+		"a": {digest: "d1", file: "metrics/x.jsonl", line: 1, ts: ts},
+		"b": {digest: "d1", file: "metrics/x.jsonl", line: 2, ts: ts},
+		"c": {digest: "d3", file: "metrics/x.jsonl", line: 3, ts: ts},
+	})
+	upper := (*idTable)(nil).merge(map[string]committedBatch{
+		"a": {digest: "d2", file: "metrics/y.jsonl", line: 1, ts: ts},
+		"d": {digest: "d1", file: "metrics/y.jsonl", line: 2, ts: ts},
+	})
+	l := idLayers{lower: lower, lowerN: 3, upper: upper}
+	for id, want := range map[string]string{"a": "d2", "b": "d1", "c": "d3", "d": "d1", "e": ""} {
+		c, ok := l.get(id)
+		if ok != (want != "") || c.digest != want {
+			t.Errorf("get(%s) = %q %t, want %q", id, c.digest, ok, want)
+		}
+	}
+	for d, want := range map[string][]string{"d1": {"d", "b"}, "d2": {"a"}, "d3": {"c"}, "d4": nil} {
+		var got []string
+		l.withDigest(d, func(id string) { got = append(got, id) })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("withDigest(%s) = %v, want %v", d, got, want)
+		}
+	}
+	all := map[string]string{}
+	l.each(func(id string, c committedBatch) {
+		if _, dup := all[id]; dup {
+			t.Errorf("each gave %s twice", id)
+		}
+		all[id] = c.digest
+	})
+	if fmt.Sprint(all) != "map[a:d2 b:d1 c:d3 d:d1]" {
+		t.Errorf("each gave %v", all)
+	}
+	// Folded: one lower table with upper's entries in their place.
+	defer func(f func(int) int) { foldAt = f }(foldAt)
+	foldAt = func(int) int { return 0 }
+	f := l.merge(nil)
+	if f.upper.len() != 0 || f.lower.len() != 4 || !f.lowerNew || f.lowerN != 4 || f.token == l.token {
+		t.Fatalf("folded: lower %d (named %d, new %t), upper %d", f.lower.len(), f.lowerN, f.lowerNew, f.upper.len())
+	}
+	if c, _ := f.get("a"); c.digest != "d2" {
+		t.Errorf("folded: a has %q", c.digest)
+	}
+	back, tok, ok := parseLower(encodeLower(f.lower, f.token))
+	if !ok || tok != f.token || back.len() != 4 || string(back.blob) != string(f.lower.blob) {
+		t.Fatalf("lower table read back: %t", ok)
+	}
+}
+
+// TestParseLower refuses a lower table whose offsets are out of order or
+// out of its bytes, and reads one whose entries are damaged (they are
+// checked when looked at: entry and get refuse them).
+func TestParseLower(t *testing.T) {
+	ts := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	tab := (*idTable)(nil).merge(map[string]committedBatch{"a": {digest: "d", ts: ts}, "b": {digest: "d", ts: ts}})
+	good := encodeLower(tab, [16]byte{9})
+	if _, _, ok := parseLower(good); !ok {
+		t.Fatal("a good table refused")
+	}
+	head := len(idsBaseMagic) + 16 + 1 // then 3 offsets
+	for name, b := range map[string][]byte{
+		"short":            good[:head+8],
+		"first offset":     flip(good, head),
+		"offsets unsorted": func() []byte { c := append([]byte{}, good...); c[head+4], c[head+8] = c[head+8], c[head+4]; return c }(),
+		"trailing byte":    append(append([]byte{}, good...), 0),
+		"no entries":       encodeLower(&idTable{off: []uint32{0}}, [16]byte{}),
+		"magic":            flip(good, 0),
+	} {
+		if _, _, ok := parseLower(b); ok {
+			t.Errorf("%s: read", name)
+		}
+	}
+	// The first entry's ID length made longer than the entry.
+	bad := append([]byte{}, good...)
+	bad[head+12] = 0x7f
+	l, _, ok := parseLower(bad)
+	if !ok {
+		t.Fatal("a table with a damaged entry refused before it is looked at")
+	}
+	if _, _, ok := l.entry(0); ok {
+		t.Error("a damaged entry decoded")
+	}
+	if _, ok := l.get("a"); ok {
+		t.Error("a damaged entry found")
+	}
+	if c, ok := l.get("b"); !ok || c.digest != "d" {
+		t.Error("the good entry after a damaged one not found")
+	}
+}
