@@ -46,13 +46,9 @@ type sumState struct {
 	by      model.Level
 	topGaps int
 	files   []stateFile
-	// The batches in history order: IDs (idEnd[i] ends batch i's in
-	// idBlob) and times.
-	idBlob []byte
-	idEnd  []uint32
-	ts     []time.Time
-	// runIDs are the FNV-1a hashes of every run's ID, sorted.
-	runIDs []uint64
+	// bt holds the batches in history order (IDs and times) and the
+	// FNV-1a hashes of every run's ID.
+	bt batchTable
 	// runs counts the batch-run records; last is the newest's time.
 	runs int
 	last time.Time
@@ -119,24 +115,9 @@ func hashID(id string) uint64 {
 }
 
 // batchAt is history position p's batch ID and time.
-func (st *sumState) batchAt(p int32) (string, time.Time) {
-	from := uint32(0)
-	if p > 0 {
-		from = st.idEnd[p-1]
-	}
-	return string(st.idBlob[from:st.idEnd[p]]), st.ts[p]
-}
+func (st *sumState) batchAt(p int32) (string, time.Time) { return st.bt.at(p) }
 
-func (st *sumState) addBatch(id string, ts time.Time) {
-	st.idBlob = append(st.idBlob, id...)
-	st.idEnd = append(st.idEnd, uint32(len(st.idBlob)))
-	st.ts = append(st.ts, ts)
-}
-
-func (st *sumState) knownRun(h uint64) bool {
-	_, ok := slices.BinarySearch(st.runIDs, h)
-	return ok
-}
+func (st *sumState) knownRun(h uint64) bool { return st.bt.knownRun(h) }
 
 // spanRecorder collects the spans readers report (from several
 // goroutines).
@@ -262,15 +243,18 @@ func exportState(fsys fs.FS, o SummaryOptions, views []*view, sawV1 bool, uncomm
 		if rall[i].id != b.id {
 			return nil
 		}
-		st.addBatch(b.id, b.ts)
+		st.bt.add(b.id, b.ts)
 	}
 	runs := make([]*batch, 0, len(sr.runs))
+	hashes := make([]uint64, 0, len(sr.runs))
 	for _, r := range sr.runs {
-		st.runIDs = append(st.runIDs, hashID(r.id))
+		hashes = append(hashes, hashID(r.id))
 		runs = append(runs, r.batch)
 	}
 	st.budget = budgetRuns(runs, st.last)
-	slices.Sort(st.runIDs)
+	slices.Sort(hashes)
+	st.bt.runIDs = slices.Compact(hashes)
+	st.bt.fold(true)
 	for eco, top := range sr.ecoTop {
 		if top[0].batch == nil {
 			continue
@@ -373,7 +357,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	if len(lr.all) != len(lf.all) || len(lf.all) == 0 || lf.all[len(lf.all)-1].id != b.BatchID {
 		return nil, false, nil
 	}
-	base := len(st.ts)
+	base := st.bt.len()
 	known, inWindow := map[string]bool{}, map[string]bool{}
 	for id := range newIDs {
 		known[id] = true
@@ -478,7 +462,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 				fa.add(f)
 			}
 		}
-		st.runIDs = append(st.runIDs, hashID(r.b.BatchID))
+		st.bt.addRuns(hashID(r.b.BatchID))
 		st.budget = append(st.budget, budgetBatch(r.b))
 		if r.b.Tested() > 0 {
 			st.prevs[r.b.Ecosystem] = r.b
@@ -490,7 +474,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 		rb, fb := lr.all[lvl], lf.all[lvl]
 		es := entries[lvl]
 		lvl++
-		st.addBatch(fb.id, fb.ts)
+		st.bt.add(fb.id, fb.ts)
 		// Flaky results leave the detector's evidence from their pair's
 		// first retried pass on (excludeFlaky, flakySince).
 		for _, e := range es {
@@ -512,7 +496,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 			}
 		}
 	}
-	slices.Sort(st.runIDs)
+	st.bt.fold(false)
 	st.runs += len(runs)
 	st.last = b.Timestamp
 	st.budget = budgetRuns(st.budget, b.Timestamp)
@@ -583,11 +567,27 @@ func (st *sumState) transitionsAt() []Transition {
 	return out
 }
 
-// BuildSummaryFrom is BuildSummary extended from a checkpoint (nil: none)
-// where the data allow (extended then says so), and the checkpoint after
-// it (nil when the data allow none). The summary is the same, with or
-// without one.
-func BuildSummaryFrom(fsys fs.FS, name string, o SummaryOptions, checkpoint []byte) (s *Summary, next []byte, extended bool, err error) {
+// SummaryParts is a job summary's checkpoint as stored: Main, written at
+// every summary, and Lower, the lower part of its batch table, stored
+// apart (batchTable). A checkpoint returned has Lower nil when the stored
+// one is still its lower part.
+type SummaryParts struct {
+	Main, Lower []byte
+}
+
+// over is the checkpoint stored once p is written over prev.
+func (p SummaryParts) over(prev SummaryParts) SummaryParts {
+	if p.Main != nil && p.Lower == nil {
+		p.Lower = prev.Lower
+	}
+	return p
+}
+
+// BuildSummaryFrom is BuildSummary extended from a checkpoint (none: nil
+// parts) where the data allow (extended then says so), and the checkpoint
+// after it (nil parts when the data allow none). The summary is the same,
+// with or without one.
+func BuildSummaryFrom(fsys fs.FS, name string, o SummaryOptions, checkpoint SummaryParts) (s *Summary, next SummaryParts, extended bool, err error) {
 	return BuildSummaryFromCheckpoint(fsys, name, o, DecodeSummaryCheckpoint(checkpoint))
 }
 
@@ -598,16 +598,25 @@ type SummaryCheckpoint struct {
 	st *sumState
 }
 
-// DecodeSummaryCheckpoint decodes the bytes of a checkpoint; it returns
-// nil for none (b nil, damaged, or not one this program writes). Nothing
-// in it is trusted yet: BuildSummaryFromCheckpoint checks it against the
-// data.
-func DecodeSummaryCheckpoint(b []byte) *SummaryCheckpoint {
-	if b == nil {
+// DecodeSummaryCheckpoint decodes a checkpoint; it returns nil for none
+// (no bytes, damaged, or not one this program writes, or a lower part not
+// the one its main part names). Nothing in it is trusted yet:
+// BuildSummaryFromCheckpoint checks it against the data.
+func DecodeSummaryCheckpoint(p SummaryParts) *SummaryCheckpoint {
+	if p.Main == nil {
 		return nil
 	}
 	st := &sumState{}
-	if st.UnmarshalBinary(b) != nil {
+	if st.UnmarshalBinary(p.Main) != nil {
+		return nil
+	}
+	if bt := &st.bt; bt.loN > 0 {
+		lo, token, ok := parseLowerBatches(p.Lower)
+		if !ok || token != bt.loToken || lo.n != bt.loN || lo.runs != bt.loRuns {
+			return nil
+		}
+		bt.lo = lo
+	} else if bt.loRuns != 0 {
 		return nil
 	}
 	return &SummaryCheckpoint{st: st}
@@ -615,16 +624,16 @@ func DecodeSummaryCheckpoint(b []byte) *SummaryCheckpoint {
 
 // BuildSummaryFromCheckpoint is BuildSummaryFrom from a decoded checkpoint
 // (nil: none), which it uses up: it is not to be used again.
-func BuildSummaryFromCheckpoint(fsys fs.FS, name string, o SummaryOptions, cp *SummaryCheckpoint) (s *Summary, next []byte, extended bool, err error) {
+func BuildSummaryFromCheckpoint(fsys fs.FS, name string, o SummaryOptions, cp *SummaryCheckpoint) (s *Summary, next SummaryParts, extended bool, err error) {
 	if err := o.Validate(); err != nil {
-		return nil, nil, false, err
+		return nil, SummaryParts{}, false, err
 	}
 	if cp != nil && cp.st != nil {
 		st := cp.st
 		cp.st = nil
 		s, ok, err := st.extend(fsys, name, o)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, SummaryParts{}, false, err
 		}
 		if ok {
 			return s, st.marshal(), true, nil
@@ -632,19 +641,23 @@ func BuildSummaryFromCheckpoint(fsys fs.FS, name string, o SummaryOptions, cp *S
 	}
 	var st *sumState
 	if s, err = buildSummary(fsys, name, o, &st); err != nil {
-		return nil, nil, false, err
+		return nil, SummaryParts{}, false, err
 	}
 	return s, st.marshal(), false, nil
 }
 
-// marshal is the checkpoint's bytes, nil for none.
-func (st *sumState) marshal() []byte {
+// marshal is the checkpoint's parts, nil for none.
+func (st *sumState) marshal() SummaryParts {
 	if st == nil || st.files == nil {
-		return nil
+		return SummaryParts{}
 	}
 	b, err := st.MarshalBinary()
 	if err != nil {
-		return nil
+		return SummaryParts{}
 	}
-	return b
+	p := SummaryParts{Main: b}
+	if st.bt.loNew {
+		p.Lower = st.bt.lo.raw
+	}
+	return p
 }

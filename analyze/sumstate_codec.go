@@ -21,7 +21,8 @@ const sumStateMagic = "bsSS\x03"
 func (st *sumState) MarshalBinary() ([]byte, error) {
 	w := statecodec.NewWriter(sumStateMagic)
 	// Room for all of it: the state of a long history runs to megabytes.
-	size := len(st.idBlob) + 12*len(st.idEnd) + 8*len(st.runIDs) + 24*len(st.budget) +
+	bt := &st.bt
+	size := len(bt.idBlob) + 12*len(bt.idEnd) + 8*len(bt.runIDs) + 24*len(st.budget) +
 		40*st.ra.states.len() + 16*len(st.fa.gaps) + 1024
 	for _, xs := range [][]string{st.ra.recipes, st.ra.vers, st.fa.ids.pkgs, st.fa.ids.names} {
 		for _, x := range xs {
@@ -40,16 +41,21 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 		w.Bytes(f.mark[:])
 		w.String(f.ident)
 	}
-	w.Bytes(st.idBlob)
-	w.Uint(uint64(len(st.idEnd)))
+	// The batch table: its lower part by count and token (it is stored
+	// apart), then the upper part.
+	w.Uint(uint64(bt.loN))
+	w.Uint(uint64(bt.loRuns))
+	w.Bytes(bt.loToken[:])
+	w.Bytes(bt.idBlob)
+	w.Uint(uint64(len(bt.idEnd)))
 	prev := uint32(0)
-	for i, e := range st.idEnd {
+	for i, e := range bt.idEnd {
 		w.Uint(uint64(e - prev))
-		writeTime(w, st.ts[i])
+		writeTime(w, bt.ts[i])
 		prev = e
 	}
-	hashes := make([]byte, 0, 8*len(st.runIDs))
-	for _, h := range st.runIDs {
+	hashes := make([]byte, 0, 8*len(bt.runIDs))
+	for _, h := range bt.runIDs {
 		hashes = binary.LittleEndian.AppendUint64(hashes, h)
 	}
 	w.Bytes(hashes)
@@ -203,19 +209,28 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 		seen[f.path] = true
 		q.files = append(q.files, f)
 	}
-	q.idBlob = r.Bytes()
-	n := r.Count(3)
+	bt := &q.bt
+	bt.loN = int(readUint(r, math.MaxInt32))
+	bt.loRuns = int(readUint(r, math.MaxInt32))
+	if tok := r.Bytes(); len(tok) == len(bt.loToken) {
+		copy(bt.loToken[:], tok)
+	} else {
+		r.Fail()
+	}
+	bt.idBlob = r.Bytes()
+	nu := r.Count(3)
 	at := uint64(0)
-	for range n {
-		at += r.Uint()
-		if at > uint64(len(q.idBlob)) {
+	for range nu {
+		d := r.Uint()
+		at += d
+		if d == 0 || at > uint64(len(bt.idBlob)) {
 			r.Fail()
 			break
 		}
-		q.idEnd = append(q.idEnd, uint32(at))
-		q.ts = append(q.ts, readTime(r))
+		bt.idEnd = append(bt.idEnd, uint32(at))
+		bt.ts = append(bt.ts, readTime(r))
 	}
-	if r.Err() == nil && at != uint64(len(q.idBlob)) {
+	if r.Err() == nil && at != uint64(len(bt.idBlob)) {
 		r.Fail()
 	}
 	hashes := r.Bytes()
@@ -223,11 +238,14 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 		r.Fail()
 	}
 	for i := 0; i+8 <= len(hashes); i += 8 {
-		q.runIDs = append(q.runIDs, binary.LittleEndian.Uint64(hashes[i:]))
+		bt.runIDs = append(bt.runIDs, binary.LittleEndian.Uint64(hashes[i:]))
 	}
-	if !slices.IsSorted(q.runIDs) {
-		r.Fail()
+	for i := 1; i < len(bt.runIDs); i++ {
+		if bt.runIDs[i-1] >= bt.runIDs[i] { // sorted, none repeated
+			r.Fail()
+		}
 	}
+	n := bt.len()
 	q.runs = r.Index(false)
 	q.last = readTime(r)
 	ne := r.Count(3)

@@ -115,6 +115,9 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 	if *checkpointLong {
 		batches = 400
 	}
+	// Folds of the batch table's two parts every few batches.
+	defer func(f func(int) int) { foldAt = f }(foldAt)
+	foldAt = func(n int) int { return max(3, n/8) }
 	for _, o := range []simulate.Options{
 		{Batches: batches, Seed: 17, ICC: 0.02, Retests: true, Shared: 0.9, Flaky: 0.01, FlakeRate: 0.6, Outages: 0.03, MixDrift: true,
 			Changes:   []simulate.Change{{Platform: "linux-rhel-glibc-arm64", At: 0.3, Drop: 0.2}, {Platform: "linux-debian-glibc-x86_64", At: 0.5, Drop: -0.25}},
@@ -138,8 +141,8 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 		stale := map[int]bool{40: true, 60: true}
 		lateRecord(t, h, 39, 34)
 		so := DefaultSummaryOptions()
-		var cp []byte
-		extended := 0
+		var cp SummaryParts
+		extended, folds := 0, 0
 		alarms, transitions, incidents := 0, 0, 0
 		for k := 1; k <= len(h.ids); k++ {
 			if k == 60 {
@@ -162,10 +165,13 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 			if w, g := summaryJSON(t, want), summaryJSON(t, got); w != g {
 				t.Fatalf("seed %d, batch %d (%s): the summary from the checkpoint differs:\n%s", o.Seed, k, h.ids[k-1], lineDiff(w, g))
 			}
-			if next == nil {
+			if next.Main == nil {
 				t.Fatalf("seed %d, batch %d: no checkpoint", o.Seed, k)
 			}
-			cp = next
+			if next.Lower != nil {
+				folds++
+			}
+			cp = next.over(cp)
 			if ext {
 				extended++
 			}
@@ -182,7 +188,10 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 			}
 			transitions += len(want.Transitions)
 		}
-		t.Logf("seed %d: %d batches, %d alarms, %d incidents, %d transitions", o.Seed, len(h.ids), alarms, incidents, transitions)
+		t.Logf("seed %d: %d batches, %d alarms, %d incidents, %d transitions, %d folds", o.Seed, len(h.ids), alarms, incidents, transitions, folds)
+		if folds < 10 {
+			t.Errorf("seed %d: %d folds of the batch table", o.Seed, folds)
+		}
 		if o.Seed == 17 && (alarms == 0 || incidents == 0 || transitions == 0) {
 			t.Errorf("the history holds too little to test: %d alarms, %d incidents, %d transitions", alarms, incidents, transitions)
 		}
@@ -239,15 +248,15 @@ func lineDiff(a, b string) string {
 
 // smallState is a checkpoint of a short simulated history, the data it
 // was left by, and the data with one more batch.
-func smallState(t testing.TB) (cp []byte, last fstest.MapFS) {
+func smallState(t testing.TB) (cp SummaryParts, last fstest.MapFS) {
 	dir := t.TempDir()
 	o := simulate.Options{Batches: 8, Seed: 3, Start: simulate.DefaultOptions.Start, Retests: true, Flaky: 0.05, FlakeRate: 0.5, Outages: 0.1, Recipes: 1000}
 	if _, err := simulate.Write(dir, o); err != nil {
 		t.Fatal(err)
 	}
 	h := readHistoryByBatch(t, dir)
-	_, cp, _, err := BuildSummaryFrom(h.upTo(len(h.ids)-1), "data", DefaultSummaryOptions(), nil)
-	if err != nil || cp == nil {
+	_, cp, _, err := BuildSummaryFrom(h.upTo(len(h.ids)-1), "data", DefaultSummaryOptions(), SummaryParts{})
+	if err != nil || cp.Main == nil || cp.Lower == nil {
 		t.Fatalf("no checkpoint: %v", err)
 	}
 	return cp, h.upTo(len(h.ids))
@@ -256,7 +265,8 @@ func smallState(t testing.TB) (cp []byte, last fstest.MapFS) {
 // FuzzSummaryState: a checkpoint is read back only if it is one
 // MarshalBinary could have written: written again, it reads back the same.
 func FuzzSummaryState(f *testing.F) {
-	cp, _ := smallState(f)
+	parts, _ := smallState(f)
+	cp := parts.Main
 	f.Add(cp)
 	f.Add(cp[:len(cp)/2])
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -284,24 +294,70 @@ func FuzzSummaryState(f *testing.F) {
 func TestSummaryStateDamaged(t *testing.T) {
 	cp, fsys := smallState(t)
 	so := DefaultSummaryOptions()
-	refused, read := 0, 0
-	step := max(1, len(cp)/1200)
-	for i := 0; i < len(cp); i += step {
-		for _, x := range []byte{1, 0x80, 0xff} {
-			b := bytes.Clone(cp)
-			b[i] ^= x
-			st := &sumState{}
-			if st.UnmarshalBinary(b) != nil {
-				refused++
-				continue
-			}
-			read++
-			if _, _, err := st.extend(fsys, "data", so); err != nil {
-				t.Fatalf("byte %d ^ %#x: %v", i, x, err)
+	for _, part := range []string{"main", "lower"} {
+		refused, read := 0, 0
+		b := cp.Main
+		if part == "lower" {
+			b = cp.Lower
+		}
+		step := max(1, len(b)/1200)
+		for i := 0; i < len(b); i += step {
+			for _, x := range []byte{1, 0x80, 0xff} {
+				d := SummaryParts{Main: bytes.Clone(cp.Main), Lower: bytes.Clone(cp.Lower)}
+				if part == "lower" {
+					d.Lower[i] ^= x
+				} else {
+					d.Main[i] ^= x
+				}
+				c := DecodeSummaryCheckpoint(d)
+				if c == nil {
+					refused++
+					continue
+				}
+				read++
+				if _, _, err := c.st.extend(fsys, "data", so); err != nil {
+					t.Fatalf("%s part, byte %d ^ %#x: %v", part, i, x, err)
+				}
 			}
 		}
+		t.Logf("%s part, %d bytes: %d damaged checkpoints refused, %d read and extended", part, len(b), refused, read)
+		if refused == 0 {
+			t.Errorf("%s part: no damaged checkpoint refused", part)
+		}
 	}
-	t.Logf("%d bytes: %d damaged checkpoints refused, %d read and extended", len(cp), refused, read)
+	// A lower part that is not the one the main part names.
+	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main}) != nil {
+		t.Error("a checkpoint without its lower part decoded")
+	}
+	other := bytes.Clone(cp.Lower)
+	other[len(lowerMagic)] ^= 1 // the token
+	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Lower: other}) != nil {
+		t.Error("a checkpoint with another lower part decoded")
+	}
+}
+
+// FuzzLowerBatches: any bytes are refused or read as a lower part whose
+// every batch and run can be looked at.
+func FuzzLowerBatches(f *testing.F) {
+	parts, _ := smallState(f)
+	f.Add(parts.Lower)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lo, _, ok := parseLowerBatches(b)
+		if !ok {
+			return
+		}
+		for i := range lo.n {
+			id, ts := lo.at(i)
+			if id == "" || ts.Nanosecond() >= 1e9 {
+				t.Fatalf("batch %d: %q %v", i, id, ts)
+			}
+		}
+		for i := range lo.runs {
+			if !lo.knownRun(lo.run(i)) {
+				t.Fatalf("run %d not found", i)
+			}
+		}
+	})
 }
 
 // openHook calls onOpen after the first opening of file target.
@@ -391,7 +447,7 @@ func (d *onDisk) replace(b []byte) {
 // wholeAgain records the last batch and checks the summary from
 // checkpoint cp is computed whole, and finds the problem the replaced file
 // holds.
-func (d *onDisk) wholeAgain(t *testing.T, cp []byte) {
+func (d *onDisk) wholeAgain(t *testing.T, cp SummaryParts) {
 	t.Helper()
 	d.record(t, len(d.h.ids)-1)
 	so := DefaultSummaryOptions()
@@ -424,8 +480,8 @@ func TestSummaryCheckpointFileReplaced(t *testing.T) {
 		d.replace(b)
 		time.Sleep(100 * time.Millisecond)
 	}}
-	_, cp, _, err := BuildSummaryFrom(hook, "data", DefaultSummaryOptions(), nil)
-	if err != nil || cp == nil || !hook.opened {
+	_, cp, _, err := BuildSummaryFrom(hook, "data", DefaultSummaryOptions(), SummaryParts{})
+	if err != nil || cp.Main == nil || !hook.opened {
 		t.Fatalf("no checkpoint (%v) or the file was not read (%t)", err, hook.opened)
 	}
 	d.wholeAgain(t, cp)
@@ -438,8 +494,8 @@ func TestSummaryCheckpointFileReplaced(t *testing.T) {
 func TestSummaryCheckpointReplacedAfterCheck(t *testing.T) {
 	d := writeOnDisk(t, 2)
 	so := DefaultSummaryOptions()
-	_, cp, _, err := BuildSummaryFrom(os.DirFS(d.dir), "data", so, nil)
-	if err != nil || cp == nil {
+	_, cp, _, err := BuildSummaryFrom(os.DirFS(d.dir), "data", so, SummaryParts{})
+	if err != nil || cp.Main == nil {
 		t.Fatalf("no checkpoint: %v", err)
 	}
 	// The file written again with the same bytes (a checkout: a new
@@ -461,8 +517,10 @@ func TestSummaryCheckpointReplacedAfterCheck(t *testing.T) {
 		d.replace(b)
 		time.Sleep(100 * time.Millisecond)
 	}
-	_, cp, ext, err := BuildSummaryFrom(hook, "data", so, cp)
-	if err != nil || !ext || cp == nil || opens < 2 {
+	next, ext := SummaryParts{}, false
+	_, next, ext, err = BuildSummaryFrom(hook, "data", so, cp)
+	cp = next.over(cp)
+	if err != nil || !ext || next.Main == nil || opens < 2 {
 		t.Fatalf("not extended (%v, %t) or the file not checked (%d openings)", err, ext, opens)
 	}
 	d.wholeAgain(t, cp)

@@ -267,3 +267,27 @@ func TestParseLower(t *testing.T) {
 		t.Error("the good entry after a damaged one not found")
 	}
 }
+
+// FuzzParseLower: any bytes are refused or read as a lower table every
+// entry of which can be looked at, by index, ID and digest.
+func FuzzParseLower(f *testing.F) {
+	ts := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	tab := (*idTable)(nil).merge(map[string]committedBatch{"a": {digest: "d", ts: ts}, "b": {digest: "e", file: "m", line: 3, ts: ts}})
+	f.Add(encodeLower(tab, [16]byte{9}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, _, ok := parseLower(b)
+		if !ok {
+			return
+		}
+		layers := idLayers{lower: l, lowerN: uint64(l.len())}
+		for i := range l.len() {
+			if id, c, ok := l.entry(i); ok {
+				layers.get(id)
+				layers.withDigest(c.digest, func(string) {})
+			}
+			l.idAt(i)
+			l.digestAt(i)
+		}
+		layers.each(func(string, committedBatch) {})
+	})
+}

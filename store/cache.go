@@ -467,5 +467,6 @@ func (c *Cache) prune() {
 
 // partOf names the kinds of parts stored apart from an entry, under the
 // entry's key, with the entry's kind: the lower table of the checkpoint of
-// batch IDs (package record).
-var partOf = map[string]string{"idbase-": "ids-"}
+// batch IDs (package record) and the lower part of the job summary's
+// (cmd/batchsli).
+var partOf = map[string]string{"idbase-": "ids-", "sumbase-": "summary-"}

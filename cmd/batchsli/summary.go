@@ -134,6 +134,11 @@ var summariesExtended int
 // summaryCacheKind is the cache entry kind of the job summary's checkpoint.
 const summaryCacheKind = "summary"
 
+// summaryLowerKind is the cache entry kind of the lower part of the
+// checkpoint's batch table, stored apart under the same key
+// (analyze.SummaryParts).
+const summaryLowerKind = "sumbase"
+
 // stepWanted says where a GitHub Actions step's summary and outputs go
 // (summaryPath, else $GITHUB_STEP_SUMMARY; $GITHUB_OUTPUT), whether it is
 // in Actions, and whether any of them is wanted.
@@ -166,8 +171,7 @@ func readSummaryAhead(dir, summaryPath string) *summaryAhead {
 		defer close(a.done)
 		c := store.OpenCache(dir)
 		defer c.Close()
-		b, _ := c.Get(summaryCacheKind, summaryKey(dir))
-		a.cp = analyze.DecodeSummaryCheckpoint(b)
+		a.cp = analyze.DecodeSummaryCheckpoint(getSummaryParts(c, dir))
 	}()
 	return a
 }
@@ -182,6 +186,16 @@ func (a *summaryAhead) take() *analyze.SummaryCheckpoint {
 	cp := a.cp
 	a.cp = nil
 	return cp
+}
+
+// getSummaryParts reads dir's summary checkpoint from the cache.
+func getSummaryParts(c *store.Cache, dir string) analyze.SummaryParts {
+	var p analyze.SummaryParts
+	p.Main, _ = c.Get(summaryCacheKind, summaryKey(dir))
+	if p.Main != nil {
+		p.Lower, _ = c.Get(summaryLowerKind, summaryKey(dir))
+	}
+	return p
 }
 
 // summaryKey is the cache key of dir's summary checkpoint.
@@ -206,8 +220,7 @@ func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.Summ
 	if ahead != nil {
 		cp = ahead.take()
 	} else {
-		b, _ := c.Get(summaryCacheKind, key)
-		cp = analyze.DecodeSummaryCheckpoint(b)
+		cp = analyze.DecodeSummaryCheckpoint(getSummaryParts(c, dir))
 	}
 	// A summary that met a read error may not read the same again: its
 	// checkpoint is not kept.
@@ -219,8 +232,11 @@ func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.Summ
 	if extended {
 		summariesExtended++
 	}
-	if next != nil && fsys.Errors() == 0 {
-		c.Put(summaryCacheKind, key, next)
+	if next.Main != nil && fsys.Errors() == 0 {
+		c.Put(summaryCacheKind, key, next.Main)
+		if next.Lower != nil {
+			c.Put(summaryLowerKind, key, next.Lower)
+		}
 	}
 	return s, nil
 }
