@@ -119,16 +119,40 @@ func readSuffs(r *statecodec.Reader, max int) []infer.Suff {
 func readStrings(r *statecodec.Reader, unique bool) []string {
 	n := r.Count(1)
 	xs := make([]string, 0, n)
-	seen := map[string]bool{}
+	var seen map[string]bool
+	if unique {
+		seen = make(map[string]bool, n)
+	}
 	for range n {
 		x := r.String()
 		if unique && seen[x] {
 			r.Fail()
 		}
-		seen[x] = true
+		if unique {
+			seen[x] = true
+		}
 		xs = append(xs, x)
 	}
 	return xs
+}
+
+// readIndexed reads strings that must be unique, handing each to add,
+// which returns the index it gave the string: a repeated one gets an
+// earlier index and fails the reader (one map, the caller's, which grow
+// first sizes for n strings).
+func readIndexed(r *statecodec.Reader, grow func(n int), add func(string) uint32) int {
+	n := r.Count(1)
+	if r.Err() != nil {
+		return 0
+	}
+	grow(n)
+	for i := range n {
+		if add(r.String()) != uint32(i) {
+			r.Fail()
+			return i
+		}
+	}
+	return n
 }
 
 func readSnap(r *statecodec.Reader, plats, ecos int) *detSnap {

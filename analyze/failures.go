@@ -314,7 +314,14 @@ type failureAgg struct {
 	// moreDeps holds the blockers of the gaps with more than fit in
 	// gapState.
 	moreDeps map[gapKey][]uint32
-	records  int64
+	// gapOrder, when not nil, holds the keys of gaps in order (a
+	// checkpoint's, readGaps), and gapNew the keys of gaps made since
+	// (pkg<<32 | plat): writeGaps merges them rather than sort every key.
+	gapOrder, gapNew []uint64
+	// touched, when not nil, takes each gap's state before the first
+	// failure added changes it (a gapTally then follows the change).
+	touched map[gapKey]gapPrev
+	records int64
 	// unknown counts the records whose batch ID the metrics do not know
 	// (kept or not by their time).
 	unknown int64
@@ -537,10 +544,22 @@ func (fa *failureAgg) add(f *model.Failure) {
 	}
 	k := gapKey{pkg, pi}
 	st, ok := fa.gaps[k]
+	if fa.touched != nil {
+		if _, seen := fa.touched[k]; !seen {
+			prev := gapPrev{st: st, had: ok}
+			if ok {
+				prev.deps = slices.Clone(fa.depsOf(k, &st))
+			}
+			fa.touched[k] = prev
+		}
+	}
 	if !ok {
 		st = gapState{cat: cat}
 		fa.setDeps(k, &st, deps)
 		fa.gaps[k] = st
+		if fa.gapOrder != nil {
+			fa.gapNew = append(fa.gapNew, uint64(k.pkg)<<32|uint64(k.plat))
+		}
 		return
 	}
 	if st.cat != cat {
@@ -788,38 +807,94 @@ type cause struct {
 // a recipe counts for a cause only when every one of its failures on the
 // platform has it. It also returns the failing recipes per platform.
 func (fa *failureAgg) gapCounts() (map[cause]int64, map[string]int64) {
-	counts := map[cause]int64{}
-	failing := map[string]int64{}
-	depCats := map[[2]string]map[string]int64{}
-	for k, st := range fa.gaps {
-		p := fa.ids.plats[k.plat]
-		cat := fa.ids.names[st.cat]
-		failing[p]++
-		if !st.mixed {
-			counts[cause{platform: p, category: cat}]++
+	return fa.gapTally().counts()
+}
+
+// gapPrev is a gap's state before a change: had is false for a new one.
+type gapPrev struct {
+	st   gapState
+	deps []uint32
+	had  bool
+}
+
+// retally brings t, a tally of the gaps as they were before the changes
+// fa.touched holds, up to date.
+func (t *gapTally) retally(fa *failureAgg) {
+	for k, prev := range fa.touched {
+		if prev.had {
+			t.add(fa, k, prev.st, prev.deps, -1)
 		}
-		for _, di := range fa.depsOf(k, &st) {
-			d := fa.ids.names[di]
-			m := depCats[[2]string{p, d}]
-			if m == nil {
-				m = map[string]int64{}
-				depCats[[2]string{p, d}] = m
-			}
-			c := cat
-			if st.mixed {
-				c = ""
-			}
-			m[c]++
+		st := fa.gaps[k]
+		t.add(fa, k, st, fa.depsOf(k, &st), 1)
+	}
+}
+
+// gapTally is what gapCounts counts, before the blockers' categories are
+// settled: it can be taken from every gap once and then kept up to date
+// with the gaps that change (add with a sign).
+type gapTally struct {
+	cats    map[cause]int64 // (platform, category) of unmixed gaps
+	failing map[string]int64
+	depCats map[[2]string]map[string]int64 // (platform, blocker) -> category ("" mixed)
+}
+
+func (fa *failureAgg) gapTally() *gapTally {
+	t := &gapTally{cats: map[cause]int64{}, failing: map[string]int64{}, depCats: map[[2]string]map[string]int64{}}
+	for k, st := range fa.gaps {
+		t.add(fa, k, st, fa.depsOf(k, &st), 1)
+	}
+	return t
+}
+
+// add counts (sign 1) or uncounts (-1) gap k of state st and blockers deps.
+func (t *gapTally) add(fa *failureAgg, k gapKey, st gapState, deps []uint32, sign int64) {
+	p := fa.ids.plats[k.plat]
+	cat := fa.ids.names[st.cat]
+	t.failing[p] += sign
+	if !st.mixed {
+		t.cats[cause{platform: p, category: cat}] += sign
+	}
+	for _, di := range deps {
+		d := fa.ids.names[di]
+		m := t.depCats[[2]string{p, d}]
+		if m == nil {
+			m = map[string]int64{}
+			t.depCats[[2]string{p, d}] = m
+		}
+		c := cat
+		if st.mixed {
+			c = ""
+		}
+		m[c] += sign
+	}
+}
+
+// counts settles each blocker's category (the one its recipes share most)
+// and returns what gapCounts does.
+func (t *gapTally) counts() (map[cause]int64, map[string]int64) {
+	counts := make(map[cause]int64, len(t.cats)+len(t.depCats))
+	for c, n := range t.cats {
+		if n != 0 {
+			counts[c] = n
 		}
 	}
-	for k, m := range depCats {
+	failing := make(map[string]int64, len(t.failing))
+	for p, n := range t.failing {
+		if n != 0 {
+			failing[p] = n
+		}
+	}
+	for k, m := range t.depCats {
 		var n int64
 		best, bestN := "", int64(-1)
 		for c, v := range m {
 			n += v
-			if c != "" && (v > bestN || v == bestN && c < best) {
+			if c != "" && v > 0 && (v > bestN || v == bestN && c < best) {
 				best, bestN = c, v
 			}
+		}
+		if n == 0 {
+			continue
 		}
 		if best == "" {
 			best = model.CatMissingDep

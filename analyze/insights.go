@@ -19,6 +19,12 @@ func ciText(lo, hi float64) string { return fmt.Sprintf("95%% CI %s–%s", pct(l
 // failing recipes. Infrastructure categories are not capability gaps.
 func capabilityGaps(rep *Report, fa *failureAgg, o ReportOptions) {
 	counts, failing := fa.gapCounts()
+	capabilityGapsFrom(rep, counts, failing, o)
+}
+
+// capabilityGapsFrom states the capability gaps of counts and failing
+// (failureAgg.gapCounts).
+func capabilityGapsFrom(rep *Report, counts map[cause]int64, failing map[string]int64, o ReportOptions) {
 	byPlat := map[string][]cause{}
 	for c, n := range counts {
 		if n < 2 || (c.dep == "" && model.CategoryKind(c.category) == model.KindInfrastructure) {

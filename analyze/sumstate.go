@@ -454,13 +454,20 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	// the incidents, the recipes' states and the detectors; the insights
 	// as they stood before the newest batch, then after it.
 	var before *Report
+	var tally *gapTally
 	lvl := 0
 	for ri, r := range runs {
 		if ri == len(runs)-1 {
-			before = st.insights(ro)
+			// The gaps counted once, then followed through the batch's
+			// own failures.
+			tally = fa.gapTally()
+			before = st.insights(ro, tally)
+			fa.touched = map[gapKey]gapPrev{}
 			for _, f := range mine {
 				fa.add(f)
 			}
+			tally.retally(fa)
+			fa.touched = nil
 		}
 		st.bt.addRuns(hashID(r.b.BatchID))
 		st.budget = append(st.budget, budgetBatch(r.b))
@@ -500,7 +507,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	st.runs += len(runs)
 	st.last = b.Timestamp
 	st.budget = budgetRuns(st.budget, b.Timestamp)
-	after := st.insights(ro)
+	after := st.insights(ro, tally)
 	s.complete(o, st.budget, before, after, st.alarmsAt(b, base+len(lf.all)-1), 0, lf.all[len(lf.all)-1].outcomes, st.transitionsAt())
 	st.files = nil
 	for p, sp := range from {
@@ -512,15 +519,17 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	return s, true, nil
 }
 
-// insights are the capability gaps and incidents as the summary's reports
-// state them (finishInsights): incidents by platform, then gaps.
-func (st *sumState) insights(ro ReportOptions) *Report {
+// insights are the capability gaps (of tally, st.fa's gaps counted) and
+// incidents as the summary's reports state them (finishInsights):
+// incidents by platform, then gaps.
+func (st *sumState) insights(ro ReportOptions, tally *gapTally) *Report {
 	rep := &Report{Insights: []Insight{}}
 	for _, p := range slices.Sorted(maps.Keys(st.inc)) {
 		l := st.inc[p]
 		rep.Insights = append(rep.Insights, incidentInsight(p, l.n, l.first))
 	}
-	capabilityGaps(rep, st.fa, ro)
+	counts, failing := tally.counts()
+	capabilityGapsFrom(rep, counts, failing, ro)
 	noNilBlockers(rep)
 	return rep
 }

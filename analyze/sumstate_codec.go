@@ -109,11 +109,26 @@ func writeGaps(w *statecodec.Writer, fa *failureAgg) {
 	writeStrings(w, fa.ids.plats)
 	writeStrings(w, fa.ids.names)
 	w.Int(fa.records)
-	keys := make([]uint64, 0, len(fa.gaps))
-	for k := range fa.gaps {
-		keys = append(keys, uint64(k.pkg)<<32|uint64(k.plat))
+	var keys []uint64
+	if fa.gapOrder != nil && len(fa.gapOrder)+len(fa.gapNew) == len(fa.gaps) {
+		// The checkpoint's keys, in order, and those made since.
+		slices.Sort(fa.gapNew)
+		keys = make([]uint64, 0, len(fa.gaps))
+		i := 0
+		for _, k := range fa.gapOrder {
+			for ; i < len(fa.gapNew) && fa.gapNew[i] < k; i++ {
+				keys = append(keys, fa.gapNew[i])
+			}
+			keys = append(keys, k)
+		}
+		keys = append(keys, fa.gapNew[i:]...)
+	} else {
+		keys = make([]uint64, 0, len(fa.gaps))
+		for k := range fa.gaps {
+			keys = append(keys, uint64(k.pkg)<<32|uint64(k.plat))
+		}
+		slices.Sort(keys)
 	}
-	slices.Sort(keys)
 	w.Uint(uint64(len(keys)))
 	for _, kk := range keys {
 		k := gapKey{pkg: uint32(kk >> 32), plat: uint32(kk)}
@@ -304,22 +319,24 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 func readGaps(r *statecodec.Reader) *failureAgg {
 	fa := newFailureAgg(nil, nil, time.Time{}, time.Time{}, nil)
 	fa.gapsOnly = true
-	for _, s := range readStrings(r, true) {
-		fa.ids.pkg(s)
-	}
-	for _, s := range readStrings(r, true) {
-		fa.ids.plat(s)
-	}
-	for _, s := range readStrings(r, true) {
-		fa.ids.name(s)
-	}
+	d := &fa.ids
+	readIndexed(r, func(n int) { d.pkgIdx, d.pkgs = make(map[string]uint32, n), make([]string, 0, n) }, d.pkg)
+	readIndexed(r, func(int) {}, d.plat)
+	readIndexed(r, func(int) {}, d.name)
 	fa.records = r.Int()
 	np, nl, nn := uint64(len(fa.ids.pkgs)), uint64(len(fa.ids.plats)), uint64(len(fa.ids.names))
 	n := r.Count(5)
 	fa.gaps = make(map[gapKey]gapState, n)
+	fa.gapOrder = make([]uint64, 0, n)
 	var deps []uint32
-	for range n {
+	for i := range n {
 		k := gapKey{pkg: uint32(readUint(r, np)), plat: uint32(readUint(r, nl))}
+		kk := uint64(k.pkg)<<32 | uint64(k.plat)
+		if i > 0 && kk <= fa.gapOrder[i-1] { // in order, each once
+			r.Fail()
+			break
+		}
+		fa.gapOrder = append(fa.gapOrder, kk)
 		st := gapState{cat: uint32(readUint(r, nn)), mixed: r.Bool()}
 		nd := r.Count(1)
 		deps = deps[:0]
@@ -327,10 +344,6 @@ func readGaps(r *statecodec.Reader) *failureAgg {
 			deps = append(deps, uint32(readUint(r, nn)))
 		}
 		if r.Err() != nil {
-			break
-		}
-		if _, dup := fa.gaps[k]; dup {
-			r.Fail()
 			break
 		}
 		fa.setDeps(k, &st, deps)
@@ -341,9 +354,7 @@ func readGaps(r *statecodec.Reader) *failureAgg {
 
 func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
 	ra := newRecipeAgg(0, -1)
-	for _, s := range readStrings(r, true) {
-		ra.recipe(s)
-	}
+	readIndexed(r, func(n int) { ra.recipeIdx, ra.recipes = make(map[string]uint32, n), make([]string, 0, n) }, ra.recipe)
 	for _, s := range readStrings(r, true) {
 		ra.platIdx[s] = uint32(len(ra.plats))
 		ra.plats = append(ra.plats, s)
@@ -365,10 +376,14 @@ func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
 	nr, nl := uint64(len(ra.recipes)), uint64(len(ra.plats))
 	nv, nc := uint64(len(ra.vers)), uint64(len(ra.cats))
 	n := r.Count(1)
-	b := r.Bytes()
+	b := r.View()
 	if r.Err() != nil || len(b) != n*pairBytes {
 		r.Fail()
 		return ra
+	}
+	// Laid out for every platform at once (not widened pair by pair).
+	if nl > 0 {
+		ra.widen(int(nl))
 	}
 	le := binary.LittleEndian
 	pos := func(v uint32) (int32, bool) {

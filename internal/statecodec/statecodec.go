@@ -165,6 +165,18 @@ func (r *Reader) Bytes() []byte {
 	return b
 }
 
+// View reads a byte string without copying it: the bytes are the input's,
+// valid while it is and not to be written to.
+func (r *Reader) View() []byte {
+	n := r.Count(1)
+	if r.err != nil {
+		return nil
+	}
+	b := r.b[:n:n]
+	r.b = r.b[n:]
+	return b
+}
+
 // Bool reads 0 or 1.
 func (r *Reader) Bool() bool {
 	if len(r.b) < 1 || r.b[0] > 1 {
