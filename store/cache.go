@@ -34,8 +34,12 @@ var CacheSettle = 2 * time.Second
 // cacheMagic starts every cache file; the digit is the file format.
 const cacheMagic = "batchsli-cache 2\n"
 
-// maxCacheEntries bounds the entries kept: the oldest go first.
-const maxCacheEntries = 32
+// maxCacheEntries bounds the reports kept, and maxCheckpoints each kind
+// of checkpoint: the oldest go first.
+const (
+	maxCacheEntries = 32
+	maxCheckpoints  = 4
+)
 
 // dataDirs are the folders readers list (package reader).
 var dataDirs = []string{"metrics", "failures", "outcomes"}
@@ -431,7 +435,10 @@ func (c *Cache) prune() {
 		name string
 		mod  time.Time
 	}
-	var kept []entry
+	// Reports (and their models) by count; each kind of checkpoint
+	// apart, as one is rewritten at every record while an older build's
+	// or another spelling's would otherwise stay for ever.
+	groups := map[string][]entry{}
 	names := map[string]bool{}
 	for _, e := range ents {
 		names[e.Name()] = true
@@ -439,18 +446,28 @@ func (c *Cache) prune() {
 		if err != nil || !info.Mode().IsRegular() {
 			continue
 		}
-		switch {
-		case ourName(e.Name(), ".tmp-"):
+		switch n := e.Name(); {
+		case ourName(n, ".tmp-"):
 			if time.Since(info.ModTime()) > time.Hour {
-				c.root.Remove(e.Name())
+				c.root.Remove(n)
 			}
-		case ourName(e.Name(), "report-"), ourName(e.Name(), "model-"), ourName(e.Name(), "ids-"):
-			kept = append(kept, entry{e.Name(), info.ModTime()})
+		case ourName(n, "report-"), ourName(n, "model-"):
+			groups["report"] = append(groups["report"], entry{n, info.ModTime()})
+		case ourName(n, "ids-"), ourName(n, "summary-"):
+			kind := n[:len(n)-16]
+			groups[kind] = append(groups[kind], entry{n, info.ModTime()})
 		}
 	}
-	if len(kept) > maxCacheEntries {
+	for kind, kept := range groups {
+		limit := maxCheckpoints
+		if kind == "report" {
+			limit = maxCacheEntries
+		}
+		if len(kept) <= limit {
+			continue
+		}
 		sort.Slice(kept, func(i, j int) bool { return kept[i].mod.After(kept[j].mod) })
-		for _, e := range kept[maxCacheEntries:] {
+		for _, e := range kept[limit:] {
 			c.root.Remove(e.name)
 			names[e.name] = false
 		}

@@ -255,12 +255,37 @@ func TestCachePruneParts(t *testing.T) {
 	if !has("ids", "a") || !has("idbase", "a") || has("idbase", "b") {
 		t.Fatalf("after the puts: ids a %t, idbase a %t, idbase b %t", has("ids", "a"), has("idbase", "a"), has("idbase", "b"))
 	}
+	// Reports do not push a checkpoint out: they are pruned among
+	// themselves.
 	old := time.Now().Add(-48 * time.Hour)
-	os.Chtimes(filepath.Join(dir, CacheDir, entryName("ids", []byte("a"))), old, old)
-	for i := range maxCacheEntries {
+	age := func(kind, key string) {
+		os.Chtimes(filepath.Join(dir, CacheDir, entryName(kind, []byte(key))), old, old)
+	}
+	age("ids", "a")
+	age("summary", "s0")
+	for i := range maxCacheEntries + 2 {
 		c.Put("report", []byte{byte(i)}, []byte{1})
 	}
-	if has("ids", "a") || has("idbase", "a") {
-		t.Fatalf("the oldest entry pruned: ids a %t, its part %t", has("ids", "a"), has("idbase", "a"))
+	reports, _ := filepath.Glob(filepath.Join(dir, CacheDir, "report-*"))
+	if !has("ids", "a") || !has("idbase", "a") || len(reports) != maxCacheEntries {
+		t.Fatalf("after many reports: ids a %t, its part %t, %d reports", has("ids", "a"), has("idbase", "a"), len(reports))
+	}
+	// Checkpoints of another build or spelling: the oldest of a kind go,
+	// with their parts.
+	c.Put("summary", []byte("s0"), []byte{1})
+	c.Put("sumbase", []byte("s0"), []byte{1})
+	age("summary", "s0")
+	for i := range maxCheckpoints {
+		c.Put("ids", []byte{'k', byte(i)}, []byte{1})
+		c.Put("summary", []byte{'s', byte(i + 1)}, []byte{1})
+	}
+	if has("ids", "a") || has("idbase", "a") || has("summary", "s0") || has("sumbase", "s0") {
+		t.Fatalf("the oldest checkpoints kept: ids a %t, its part %t, summary s0 %t, its part %t",
+			has("ids", "a"), has("idbase", "a"), has("summary", "s0"), has("sumbase", "s0"))
+	}
+	for i := range maxCheckpoints {
+		if !has("ids", string([]byte{'k', byte(i)})) || !has("summary", string([]byte{'s', byte(i + 1)})) {
+			t.Fatalf("checkpoint %d pruned", i)
+		}
 	}
 }
