@@ -624,6 +624,12 @@ func DecodeSummaryCheckpoint(p SummaryParts) *SummaryCheckpoint {
 		if !ok || token != bt.loToken || lo.n != bt.loN || lo.runs != bt.loRuns {
 			return nil
 		}
+		// The run hashes are a set: none in both parts.
+		for _, h := range bt.runIDs {
+			if lo.knownRun(h) {
+				return nil
+			}
+		}
 		bt.lo = lo
 	} else if bt.loRuns != 0 {
 		return nil

@@ -525,3 +525,33 @@ func TestSummaryCheckpointReplacedAfterCheck(t *testing.T) {
 	}
 	d.wholeAgain(t, cp)
 }
+
+// TestSummaryForgedRunHash: a main part whose run hashes repeat one of its
+// lower part's (well formed, each part alone; no summary writes it) is
+// refused, and a fold of such parts leaves them as they were, whatever
+// their size.
+func TestSummaryForgedRunHash(t *testing.T) {
+	cp, _ := smallState(t)
+	st := &sumState{}
+	if err := st.UnmarshalBinary(cp.Main); err != nil {
+		t.Fatal(err)
+	}
+	lo, _, ok := parseLowerBatches(cp.Lower)
+	if !ok || lo.runs == 0 {
+		t.Fatal("no lower part")
+	}
+	st.bt.runIDs = []uint64{lo.run(0)}
+	main, err := st.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if DecodeSummaryCheckpoint(SummaryParts{Main: main, Lower: cp.Lower}) != nil {
+		t.Fatal("a run hash in both parts decoded")
+	}
+	st.bt.lo = lo
+	before := st.bt.loToken
+	st.bt.fold(true)
+	if st.bt.lo != lo || st.bt.loNew || st.bt.loToken != before || len(st.bt.runIDs) != 1 {
+		t.Fatal("parts with a hash in both were folded")
+	}
+}

@@ -135,6 +135,8 @@ func FuzzParseLower(f *testing.F) {
 	ts := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
 	tab := (*idTable)(nil).merge(map[string]committedBatch{"a": {digest: "d", ts: ts}, "b": {digest: "e", file: "m", line: 3, ts: ts}})
 	f.Add(encodeLower(tab, [16]byte{9}))
+	defer func(g func(int) int) { foldAt = g }(foldAt)
+	foldAt = func(int) int { return 0 } // every merge folds
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, _, ok := parseLower(b)
 		if !ok {
@@ -150,5 +152,13 @@ func FuzzParseLower(f *testing.F) {
 			l.digestAt(i)
 		}
 		layers.each(func(string, committedBatch) {})
+		// Folded with a batch: the new lower table reads back.
+		f := layers.merge(map[string]committedBatch{"b": {digest: "x", ts: ts}})
+		if !f.lowerNew {
+			t.Fatal("no fold")
+		}
+		if _, _, ok := parseLower(encodeLower(f.lower, f.token)); !ok {
+			t.Fatal("a folded table does not read back")
+		}
 	})
 }
