@@ -155,26 +155,33 @@ func writePairs(w *statecodec.Writer, ra *recipeAgg) {
 	// (uint32 each), the flip evidence and last category (uint16 each),
 	// the last kind and the flags (a byte each). Fixed width: a registry's
 	// pairs are read and written at memory speed.
+	// Written in place at the end of the writer's bytes (as Bytes would
+	// write them: the length, then the records), not built apart and
+	// copied: a registry's pairs run to tens of megabytes.
 	n := ra.states.len()
 	w.Uint(uint64(n))
-	b := make([]byte, 0, n*pairBytes)
+	w.Uint(uint64(n * pairBytes))
+	at := len(w.B)
+	w.B = slices.Grow(w.B, n*pairBytes)[:at+n*pairBytes]
 	le := binary.LittleEndian
 	for i := range n {
 		key := *ra.pairOf.at(i)
 		s := ra.states.at(i)
-		b = le.AppendUint32(b, uint32(key>>32))
-		b = le.AppendUint32(b, uint32(key))
-		for _, v := range []int32{s.lastPos, s.sincePos, s.lastFlip} {
-			b = le.AppendUint32(b, uint32(v))
-		}
-		b = le.AppendUint32(b, s.lastVer)
-		b = le.AppendUint32(b, s.failVer)
-		for _, v := range []uint16{s.passes, s.fails, s.retried, s.flips, s.lastCat} {
-			b = le.AppendUint16(b, v)
-		}
-		b = append(b, s.lastKind, byte(s.flags))
+		e := w.B[at+i*pairBytes : at+(i+1)*pairBytes]
+		le.PutUint32(e, uint32(key>>32))
+		le.PutUint32(e[4:], uint32(key))
+		le.PutUint32(e[8:], uint32(s.lastPos))
+		le.PutUint32(e[12:], uint32(s.sincePos))
+		le.PutUint32(e[16:], uint32(s.lastFlip))
+		le.PutUint32(e[20:], s.lastVer)
+		le.PutUint32(e[24:], s.failVer)
+		le.PutUint16(e[28:], s.passes)
+		le.PutUint16(e[30:], s.fails)
+		le.PutUint16(e[32:], s.retried)
+		le.PutUint16(e[34:], s.flips)
+		le.PutUint16(e[36:], s.lastCat)
+		e[38], e[39] = s.lastKind, byte(s.flags)
 	}
-	w.Bytes(b)
 }
 
 // pairBytes is a pair's size in the checkpoint (writePairs).
