@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"slices"
 	"time"
+
+	"github.com/batchsli/batchsli/internal/statecodec"
 )
 
 // batchTable is what the summary's checkpoint keeps of every batch and
@@ -32,10 +34,8 @@ type batchTable struct {
 }
 
 // foldAt is how many batches the upper part may hold over a lower part of
-// n before the two are folded (a variable for tests).
-var foldAt = defaultFoldAt
-
-func defaultFoldAt(n int) int { return max(512, n/16) }
+// n before the two are folded (statecodec.FoldAt; a variable for tests).
+var foldAt = statecodec.FoldAt
 
 // len is the number of batches.
 func (t *batchTable) len() int { return t.loN + len(t.ts) }
@@ -165,12 +165,12 @@ func parseLowerBatches(b []byte) (lo *lowerBatches, token [16]byte, ok bool) {
 	copy(token[:], p)
 	p = p[16:]
 	n, k := binary.Uvarint(p)
-	if k <= 0 || k != uvarintLen(n) {
+	if k <= 0 || k != statecodec.UvarintLen(n) {
 		return nil, token, false
 	}
 	p = p[k:]
 	runs, k := binary.Uvarint(p)
-	if k <= 0 || k != uvarintLen(runs) {
+	if k <= 0 || k != statecodec.UvarintLen(runs) {
 		return nil, token, false
 	}
 	p = p[k:]
@@ -230,13 +230,4 @@ func (lo *lowerBatches) knownRun(h uint64) bool {
 		}
 	}
 	return i < lo.runs && lo.run(i) == h
-}
-
-// uvarintLen is the length of v's shortest uvarint spelling.
-func uvarintLen(v uint64) int {
-	n := 1
-	for ; v >= 0x80; v >>= 7 {
-		n++
-	}
-	return n
 }

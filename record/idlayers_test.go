@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/batchsli/batchsli/internal/statecodec"
 )
 
 // The package's tests run with a small fold threshold, so that every
@@ -21,7 +23,7 @@ func testFoldAt(n int) int { return max(3, n/4) }
 // one, and a sixteenth of a large one.
 func TestFoldAt(t *testing.T) {
 	defer func(f func(int) int) { foldAt = f }(foldAt)
-	foldAt = defaultFoldAt
+	foldAt = statecodec.FoldAt
 	for _, c := range []struct{ n, want int }{{0, 512}, {2000, 512}, {8192, 512}, {200000, 12500}} {
 		if got := foldAt(c.n); got != c.want {
 			t.Errorf("foldAt(%d) = %d, want %d", c.n, got, c.want)

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"slices"
 	"time"
+
+	"github.com/batchsli/batchsli/internal/statecodec"
 )
 
 // idTable holds committed batches sorted by ID, as the checkpoint stores
@@ -30,7 +32,7 @@ func (t *idTable) len() int {
 // position after it (-1 when malformed).
 func field(b []byte, p int) ([]byte, int) {
 	n, k := binary.Uvarint(b[p:])
-	if k <= 0 || k != uvarintLen(n) || n > uint64(len(b)-p-k) {
+	if k <= 0 || k != statecodec.UvarintLen(n) || n > uint64(len(b)-p-k) {
 		return nil, -1
 	}
 	p += k
@@ -151,17 +153,17 @@ func parseIDTable(b []byte, n uint64) (*idTable, bool) {
 		// line, seconds, nanoseconds: each in its shortest spelling, the
 		// nanoseconds under a second.
 		line, k := binary.Uvarint(b[p:])
-		if k <= 0 || k != uvarintLen(line) || line > 1<<31 {
+		if k <= 0 || k != statecodec.UvarintLen(line) || line > 1<<31 {
 			return nil, false
 		}
 		p += k
 		sec, k := binary.Varint(b[p:])
-		if k <= 0 || k != uvarintLen(zigzag(sec)) {
+		if k <= 0 || k != statecodec.UvarintLen(statecodec.Zigzag(sec)) {
 			return nil, false
 		}
 		p += k
 		ns, k := binary.Uvarint(b[p:])
-		if k <= 0 || k != uvarintLen(ns) || ns >= 1e9 {
+		if k <= 0 || k != statecodec.UvarintLen(ns) || ns >= 1e9 {
 			return nil, false
 		}
 		p += k
@@ -221,23 +223,6 @@ func (t *idTable) blobOrNil() []byte {
 	return t.blob
 }
 
-// uvarintLen is the length of v's shortest uvarint spelling.
-func uvarintLen(v uint64) int {
-	n := 1
-	for ; v >= 0x80; v >>= 7 {
-		n++
-	}
-	return n
-}
-
-// zigzag is v as binary.AppendVarint spells it.
-func zigzag(v int64) uint64 {
-	if v < 0 {
-		return ^(uint64(v) << 1)
-	}
-	return uint64(v) << 1
-}
-
 // idLayers is the committed batches of a checkpoint in two tables: lower,
 // large, stored once in a cache entry of its own and read in place; and
 // upper, the batches since, whose entries take the place of lower's of the
@@ -256,12 +241,8 @@ type idLayers struct {
 }
 
 // foldAt is how many entries upper may hold over a lower of n entries
-// before the two are merged (a variable for tests): lower is written again
-// once every n/16 batches, at a cost of n, so each batch costs O(1) in
-// the long run.
-var foldAt = defaultFoldAt
-
-func defaultFoldAt(n int) int { return max(512, n/16) }
+// before the two are merged (statecodec.FoldAt; a variable for tests).
+var foldAt = statecodec.FoldAt
 
 // get returns batch id's entry, if either table holds it.
 func (l idLayers) get(id string) (committedBatch, bool) {
@@ -367,7 +348,7 @@ func parseLower(b []byte) (t *idTable, token [16]byte, ok bool) {
 	copy(token[:], b)
 	b = b[16:]
 	n, k := binary.Uvarint(b)
-	if k <= 0 || k != uvarintLen(n) || n == 0 || n >= uint64(len(b)-k)/4 {
+	if k <= 0 || k != statecodec.UvarintLen(n) || n == 0 || n >= uint64(len(b)-k)/4 {
 		return nil, token, false
 	}
 	b = b[k:]

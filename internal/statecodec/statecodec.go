@@ -61,8 +61,8 @@ func NewReader(b []byte, magic string) *Reader {
 	return r
 }
 
-// uvarintLen is the length of v's shortest uvarint spelling.
-func uvarintLen(v uint64) int {
+// UvarintLen is the length of v's shortest uvarint spelling.
+func UvarintLen(v uint64) int {
 	n := 1
 	for v >= 0x80 {
 		v >>= 7
@@ -71,8 +71,8 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-// zigzag is v as binary.AppendVarint encodes it.
-func zigzag(v int64) uint64 {
+// Zigzag is v as binary.AppendVarint encodes it.
+func Zigzag(v int64) uint64 {
 	ux := uint64(v) << 1
 	if v < 0 {
 		ux = ^ux
@@ -89,7 +89,7 @@ func (r *Reader) Err() error { return r.err }
 // Uint reads an unsigned varint in its shortest spelling.
 func (r *Reader) Uint() uint64 {
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 || n != uvarintLen(v) { // one spelling per value
+	if n <= 0 || n != UvarintLen(v) { // one spelling per value
 		r.Fail()
 		return 0
 	}
@@ -100,7 +100,7 @@ func (r *Reader) Uint() uint64 {
 // Int reads a signed varint in its shortest spelling.
 func (r *Reader) Int() int64 {
 	v, n := binary.Varint(r.b)
-	if n <= 0 || n != uvarintLen(zigzag(v)) {
+	if n <= 0 || n != UvarintLen(Zigzag(v)) {
 		r.Fail()
 		return 0
 	}
@@ -195,3 +195,10 @@ func (r *Reader) Done() error {
 	}
 	return r.err
 }
+
+// FoldAt is how many entries the upper part of a two-part checkpoint table
+// may hold over a lower part of n before the two are folded into one: the
+// lower part (read in place, stored apart) is written again once every n/16
+// entries added, at a cost of n, so each entry costs O(1) in the long run,
+// and the upper part (written at every record) stays small.
+func FoldAt(n int) int { return max(512, n/16) }

@@ -41,7 +41,7 @@ func TestVarints(t *testing.T) {
 			t.Errorf("% x read as a varint", long)
 		}
 	}
-	if n := len(binary.AppendUvarint(nil, math.MaxUint64)); uvarintLen(math.MaxUint64) != n {
-		t.Errorf("uvarintLen(max) = %d, want %d", uvarintLen(math.MaxUint64), n)
+	if n := len(binary.AppendUvarint(nil, math.MaxUint64)); UvarintLen(math.MaxUint64) != n {
+		t.Errorf("UvarintLen(max) = %d, want %d", UvarintLen(math.MaxUint64), n)
 	}
 }
