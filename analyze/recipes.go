@@ -138,6 +138,15 @@ type recipeAgg struct {
 	// latest still failing transition in the window (stills).
 	segs    map[uint32]flakySeg
 	stillOf map[uint32]int32
+	// lo is the job summary checkpoint's lower part of the pairs (nil:
+	// none; sumpairs.go): a pair made new takes its state from there. loRec
+	// is each recipe's index in it (-1: none there, loUnknown: not looked
+	// up yet), loBatches the history's batches when it was read, and loBad
+	// is set when an entry read from it is out of range.
+	lo        *lowerPairs
+	loRec     []int32
+	loBatches int
+	loBad     bool
 	// flaky marks the pairs found flaky, and excluded those of them with
 	// evidence within a batch (a pass after a failed attempt): only those
 	// are kept out of trends and the detector (docs/METHODS.md). After
@@ -160,6 +169,9 @@ func (ra *recipeAgg) recipe(id string) uint32 {
 		ra.recipes = append(ra.recipes, id)
 		ra.recipeIdx[id] = ri
 		ra.pairsOf = append(ra.pairsOf, make([]uint32, ra.stride)...)
+		if ra.lo != nil {
+			ra.loRec = append(ra.loRec, loUnknown)
+		}
 	}
 	return ri
 }
@@ -205,6 +217,9 @@ func (ra *recipeAgg) pairAt(ri uint32, pi uint32) uint32 {
 		}
 		ra.morePairs[key] = id + 1
 	}
+	if ra.lo != nil {
+		ra.fromLower(id, ri, pi)
+	}
 	return id
 }
 
@@ -228,6 +243,11 @@ func (ra *recipeAgg) lookup(recipe, plat string) (uint32, bool) {
 	if !ok {
 		return 0, false
 	}
+	return ra.pairIdx(ri, pi)
+}
+
+// pairIdx is the pair of recipe index ri and platform index pi, if made.
+func (ra *recipeAgg) pairIdx(ri, pi uint32) (uint32, bool) {
 	if pi >= maxDense {
 		p, ok := ra.morePairs[uint64(ri)<<32|uint64(pi)]
 		return p - 1, ok

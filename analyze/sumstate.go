@@ -59,8 +59,16 @@ type sumState struct {
 	budget []*batch
 	fa     *failureAgg // at the summary's level, gaps only
 	inc    map[string]*incidentList
-	ra     *recipeAgg // at the finest level
+	ra     *recipeAgg // at the finest level; its pairs' upper part (sumpairs.go)
 	det    *detectorRun
+	// pairsLo is the pairs' lower part as the checkpoint names it (its
+	// pairs, recipes and token), until it is read; pairsNew is set when
+	// the lower part (ra.lo) is not stored yet.
+	pairsLo struct {
+		n, rec int
+		token  [16]byte
+	}
+	pairsNew bool
 }
 
 // budgetRuns keeps of runs, none later than newest, what the budget reads
@@ -277,6 +285,7 @@ func exportState(fsys fs.FS, o SummaryOptions, views []*view, sawV1 bool, uncomm
 	if st.files = spans.files(fsys); st.files == nil {
 		return nil
 	}
+	st.foldPairs()
 	return st
 }
 
@@ -446,7 +455,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	if err != nil {
 		return nil, false, err
 	}
-	if p, more := ord.Problems(); bad || len(p)+more > 0 || spans.dirty {
+	if p, more := ord.Problems(); bad || len(p)+more > 0 || spans.dirty || ra.loBad {
 		return nil, false, nil
 	}
 
@@ -516,6 +525,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 		}
 	}
 	st.files = spans.files(fsys) // nil: no checkpoint to keep
+	st.foldPairs()
 	return s, true, nil
 }
 
@@ -581,13 +591,16 @@ func (st *sumState) transitionsAt() []Transition {
 // apart (batchTable). A checkpoint returned has Lower nil when the stored
 // one is still its lower part.
 type SummaryParts struct {
-	Main, Lower []byte
+	Main, Lower, Pairs []byte
 }
 
 // over is the checkpoint stored once p is written over prev.
 func (p SummaryParts) over(prev SummaryParts) SummaryParts {
 	if p.Main != nil && p.Lower == nil {
 		p.Lower = prev.Lower
+	}
+	if p.Main != nil && p.Pairs == nil {
+		p.Pairs = prev.Pairs
 	}
 	return p
 }
@@ -634,6 +647,15 @@ func DecodeSummaryCheckpoint(p SummaryParts) *SummaryCheckpoint {
 	} else if bt.loRuns != 0 {
 		return nil
 	}
+	if pl := st.pairsLo; pl.n > 0 {
+		lo, ok := parseLowerPairs(p.Pairs)
+		if !ok || lo.token != pl.token || lo.nPairs != pl.n || lo.nRec != pl.rec {
+			return nil
+		}
+		st.ra.attachLower(lo, st.bt.len())
+	} else if pl.rec != 0 {
+		return nil
+	}
 	return &SummaryCheckpoint{st: st}
 }
 
@@ -673,6 +695,9 @@ func (st *sumState) marshal() SummaryParts {
 	p := SummaryParts{Main: b}
 	if st.bt.loNew {
 		p.Lower = st.bt.lo.raw
+	}
+	if st.pairsNew {
+		p.Pairs = st.ra.lo.raw
 	}
 	return p
 }

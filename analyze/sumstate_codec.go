@@ -15,7 +15,7 @@ import (
 // (UnmarshalBinary), which refuses what MarshalBinary could not have
 // written: a damaged one is rebuilt from the records.
 
-const sumStateMagic = "bsSS\x03"
+const sumStateMagic = "bsSS\x04"
 
 // MarshalBinary saves the checkpoint.
 func (st *sumState) MarshalBinary() ([]byte, error) {
@@ -95,6 +95,21 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 		w.Int(int64(st.inc[p].n))
 		writeStrings(w, st.inc[p].first)
 	}
+	// The pairs: the lower part by count and token (it is stored apart),
+	// then the upper part.
+	if lo := st.ra.lo; lo != nil {
+		w.Uint(uint64(lo.nPairs))
+		w.Uint(uint64(lo.nRec))
+		w.Bytes(lo.token[:])
+	} else {
+		w.Uint(uint64(st.pairsLo.n))
+		w.Uint(uint64(st.pairsLo.rec))
+		if st.pairsLo.n > 0 {
+			w.Bytes(st.pairsLo.token[:])
+		} else {
+			w.Bytes(nil)
+		}
+	}
 	writePairs(w, st.ra)
 	det, err := st.det.MarshalBinary()
 	if err != nil {
@@ -163,25 +178,52 @@ func writePairs(w *statecodec.Writer, ra *recipeAgg) {
 	w.Uint(uint64(n * pairBytes))
 	at := len(w.B)
 	w.B = slices.Grow(w.B, n*pairBytes)[:at+n*pairBytes]
-	le := binary.LittleEndian
 	for i := range n {
 		key := *ra.pairOf.at(i)
-		s := ra.states.at(i)
-		e := w.B[at+i*pairBytes : at+(i+1)*pairBytes]
-		le.PutUint32(e, uint32(key>>32))
-		le.PutUint32(e[4:], uint32(key))
-		le.PutUint32(e[8:], uint32(s.lastPos))
-		le.PutUint32(e[12:], uint32(s.sincePos))
-		le.PutUint32(e[16:], uint32(s.lastFlip))
-		le.PutUint32(e[20:], s.lastVer)
-		le.PutUint32(e[24:], s.failVer)
-		le.PutUint16(e[28:], s.passes)
-		le.PutUint16(e[30:], s.fails)
-		le.PutUint16(e[32:], s.retried)
-		le.PutUint16(e[34:], s.flips)
-		le.PutUint16(e[36:], s.lastCat)
-		e[38], e[39] = s.lastKind, byte(s.flags)
+		encodePair(w.B[at+i*pairBytes:at+(i+1)*pairBytes], uint32(key>>32), uint32(key), ra.states.at(i))
 	}
+}
+
+// encodePair lays a pair out in e (pairBytes).
+func encodePair(e []byte, ri, pi uint32, s *pairState) {
+	le := binary.LittleEndian
+	le.PutUint32(e, ri)
+	le.PutUint32(e[4:], pi)
+	le.PutUint32(e[8:], uint32(s.lastPos))
+	le.PutUint32(e[12:], uint32(s.sincePos))
+	le.PutUint32(e[16:], uint32(s.lastFlip))
+	le.PutUint32(e[20:], s.lastVer)
+	le.PutUint32(e[24:], s.failVer)
+	le.PutUint16(e[28:], s.passes)
+	le.PutUint16(e[30:], s.fails)
+	le.PutUint16(e[32:], s.retried)
+	le.PutUint16(e[34:], s.flips)
+	le.PutUint16(e[36:], s.lastCat)
+	e[38], e[39] = s.lastKind, byte(s.flags)
+}
+
+// decodePair reads a pair encodePair laid out, in a history of nBatches,
+// with nl platforms, nv versions and nc categories; ok is false when a
+// value is out of range.
+func decodePair(e []byte, nBatches int, nl, nv, nc uint64) (ri, pi uint32, s pairState, ok bool) {
+	le := binary.LittleEndian
+	pos := func(v uint32) (int32, bool) {
+		p := int32(v)
+		return p, p >= -1 && p < int32(nBatches)
+	}
+	ri, pi = le.Uint32(e), le.Uint32(e[4:])
+	var ok1, ok2, ok3 bool
+	s.lastPos, ok1 = pos(le.Uint32(e[8:]))
+	s.sincePos, ok2 = pos(le.Uint32(e[12:]))
+	s.lastFlip, ok3 = pos(le.Uint32(e[16:]))
+	s.lastVer, s.failVer = le.Uint32(e[20:]), le.Uint32(e[24:])
+	s.passes, s.fails, s.retried, s.flips, s.lastCat = le.Uint16(e[28:]), le.Uint16(e[30:]), le.Uint16(e[32:]), le.Uint16(e[34:]), le.Uint16(e[36:])
+	s.lastKind, s.flags = e[38], pairFlags(e[39])
+	failed := s.lastKind == ocFail || s.lastKind == ocInfra || s.failVer != 0
+	// In range; a failure names its category.
+	ok = ok1 && ok2 && ok3 && uint64(pi) < nl && uint64(s.lastVer) < nv && uint64(s.failVer) < nv &&
+		uint64(s.lastCat) < max(nc, 1) && !(failed && uint64(s.lastCat) >= nc) && s.lastKind <= ocInfra && s.flags < 1<<4
+	return ri, pi, s, ok
 }
 
 // pairBytes is a pair's size in the checkpoint (writePairs).
@@ -304,6 +346,16 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 		}
 		q.inc[p] = l
 	}
+	q.pairsLo.n = int(readUint(r, math.MaxInt32))
+	q.pairsLo.rec = int(readUint(r, math.MaxInt32))
+	if tok := r.Bytes(); len(tok) == len(q.pairsLo.token) {
+		copy(q.pairsLo.token[:], tok)
+	} else if len(tok) != 0 || q.pairsLo.n != 0 {
+		r.Fail()
+	}
+	if q.pairsLo.n == 0 && (q.pairsLo.rec != 0 || q.pairsLo.token != [16]byte{}) {
+		r.Fail()
+	}
 	q.ra = readPairs(r, n)
 	q.det = newDetectorRun()
 	if err := q.det.UnmarshalBinary(r.Bytes()); err != nil {
@@ -392,26 +444,10 @@ func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
 	if nl > 0 {
 		ra.widen(int(nl))
 	}
-	le := binary.LittleEndian
-	pos := func(v uint32) (int32, bool) {
-		p := int32(v)
-		return p, p >= -1 && p < int32(nBatches)
-	}
 	for i := range n {
-		e := b[i*pairBytes : (i+1)*pairBytes]
-		ri, pi := le.Uint32(e), le.Uint32(e[4:])
-		var s pairState
-		var ok1, ok2, ok3 bool
-		s.lastPos, ok1 = pos(le.Uint32(e[8:]))
-		s.sincePos, ok2 = pos(le.Uint32(e[12:]))
-		s.lastFlip, ok3 = pos(le.Uint32(e[16:]))
-		s.lastVer, s.failVer = le.Uint32(e[20:]), le.Uint32(e[24:])
-		s.passes, s.fails, s.retried, s.flips, s.lastCat = le.Uint16(e[28:]), le.Uint16(e[30:]), le.Uint16(e[32:]), le.Uint16(e[34:]), le.Uint16(e[36:])
-		s.lastKind, s.flags = e[38], pairFlags(e[39])
-		failed := s.lastKind == ocFail || s.lastKind == ocInfra || s.failVer != 0
-		if !ok1 || !ok2 || !ok3 || uint64(ri) >= nr || uint64(pi) >= nl || uint64(s.lastVer) >= nv || uint64(s.failVer) >= nv ||
-			uint64(s.lastCat) >= max(nc, 1) || failed && uint64(s.lastCat) >= nc || s.lastKind > ocInfra || s.flags >= 1<<4 {
-			r.Fail() // out of range; a failure names its category
+		ri, pi, s, ok := decodePair(b[i*pairBytes:(i+1)*pairBytes], nBatches, nl, nv, nc)
+		if !ok || uint64(ri) >= nr {
+			r.Fail()
 			break
 		}
 		if ra.pairAt(ri, pi) != uint32(i) { // a pair named twice

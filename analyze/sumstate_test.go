@@ -142,7 +142,7 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 		lateRecord(t, h, 39, 34)
 		so := DefaultSummaryOptions()
 		var cp SummaryParts
-		extended, folds := 0, 0
+		extended, folds, pairFolds := 0, 0, 0
 		alarms, transitions, incidents := 0, 0, 0
 		for k := 1; k <= len(h.ids); k++ {
 			if k == 60 {
@@ -171,6 +171,9 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 			if next.Lower != nil {
 				folds++
 			}
+			if next.Pairs != nil {
+				pairFolds++
+			}
 			cp = next.over(cp)
 			if ext {
 				extended++
@@ -188,9 +191,10 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 			}
 			transitions += len(want.Transitions)
 		}
-		t.Logf("seed %d: %d batches, %d alarms, %d incidents, %d transitions, %d folds", o.Seed, len(h.ids), alarms, incidents, transitions, folds)
-		if folds < 10 {
-			t.Errorf("seed %d: %d folds of the batch table", o.Seed, folds)
+		t.Logf("seed %d: %d batches, %d alarms, %d incidents, %d transitions, %d folds of the batch table, %d of the pairs",
+			o.Seed, len(h.ids), alarms, incidents, transitions, folds, pairFolds)
+		if folds < 10 || pairFolds < 10 || pairFolds > len(h.ids)*3/4 {
+			t.Errorf("seed %d: %d folds of the batch table, %d of the pairs", o.Seed, folds, pairFolds)
 		}
 		if o.Seed == 17 && (alarms == 0 || incidents == 0 || transitions == 0) {
 			t.Errorf("the history holds too little to test: %d alarms, %d incidents, %d transitions", alarms, incidents, transitions)
@@ -256,7 +260,7 @@ func smallState(t testing.TB) (cp SummaryParts, last fstest.MapFS) {
 	}
 	h := readHistoryByBatch(t, dir)
 	_, cp, _, err := BuildSummaryFrom(h.upTo(len(h.ids)-1), "data", DefaultSummaryOptions(), SummaryParts{})
-	if err != nil || cp.Main == nil || cp.Lower == nil {
+	if err != nil || cp.Main == nil || cp.Lower == nil || cp.Pairs == nil {
 		t.Fatalf("no checkpoint: %v", err)
 	}
 	return cp, h.upTo(len(h.ids))
@@ -294,19 +298,25 @@ func FuzzSummaryState(f *testing.F) {
 func TestSummaryStateDamaged(t *testing.T) {
 	cp, fsys := smallState(t)
 	so := DefaultSummaryOptions()
-	for _, part := range []string{"main", "lower"} {
+	for _, part := range []string{"main", "lower", "pairs"} {
 		refused, read := 0, 0
 		b := cp.Main
-		if part == "lower" {
+		switch part {
+		case "lower":
 			b = cp.Lower
+		case "pairs":
+			b = cp.Pairs
 		}
 		step := max(1, len(b)/1200)
 		for i := 0; i < len(b); i += step {
 			for _, x := range []byte{1, 0x80, 0xff} {
-				d := SummaryParts{Main: bytes.Clone(cp.Main), Lower: bytes.Clone(cp.Lower)}
-				if part == "lower" {
+				d := SummaryParts{Main: bytes.Clone(cp.Main), Lower: bytes.Clone(cp.Lower), Pairs: bytes.Clone(cp.Pairs)}
+				switch part {
+				case "lower":
 					d.Lower[i] ^= x
-				} else {
+				case "pairs":
+					d.Pairs[i] ^= x
+				default:
 					d.Main[i] ^= x
 				}
 				c := DecodeSummaryCheckpoint(d)
@@ -326,14 +336,70 @@ func TestSummaryStateDamaged(t *testing.T) {
 		}
 	}
 	// A lower part that is not the one the main part names.
-	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main}) != nil {
+	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Pairs: cp.Pairs}) != nil {
 		t.Error("a checkpoint without its lower part decoded")
+	}
+	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Lower: cp.Lower}) != nil {
+		t.Error("a checkpoint without its pairs' lower part decoded")
 	}
 	other := bytes.Clone(cp.Lower)
 	other[len(lowerMagic)] ^= 1 // the token
-	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Lower: other}) != nil {
+	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Lower: other, Pairs: cp.Pairs}) != nil {
 		t.Error("a checkpoint with another lower part decoded")
 	}
+	other = bytes.Clone(cp.Pairs)
+	other[len(lowerPairsMagic)] ^= 1
+	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Lower: cp.Lower, Pairs: other}) != nil {
+		t.Error("a checkpoint with another lower part of its pairs decoded")
+	}
+	if DecodeSummaryCheckpoint(cp) == nil {
+		t.Error("the checkpoint itself is refused")
+	}
+}
+
+// FuzzLowerPairs: any bytes are refused or read as a lower part of the
+// pairs whose every recipe, pair and version can be looked at, that pairs
+// can take their states from (or be refused by), and that folds into one
+// that reads back.
+func FuzzLowerPairs(f *testing.F) {
+	parts, _ := smallState(f)
+	f.Add(parts.Pairs)
+	defer func(fa func(int) int) { foldAt = fa }(foldAt)
+	foldAt = func(int) int { return 0 }
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lo, ok := parseLowerPairs(b)
+		if !ok {
+			return
+		}
+		for i := range lo.nVers {
+			lo.ver(uint32(i))
+		}
+		ra := newRecipeAgg(0, -1)
+		for _, p := range []string{"a", "b", "c"} {
+			ra.platIdx[p] = uint32(len(ra.plats))
+			ra.plats = append(ra.plats, p)
+		}
+		ra.intern(ra.catIdx, &ra.cats, "x")
+		ra.attachLower(lo, 50)
+		for i := range lo.nRec {
+			from, to := lo.pairsOf(i)
+			if from >= to || to > lo.nPairs || len(lo.name(i)) == 0 {
+				t.Fatalf("recipe %d: pairs %d..%d of %d, name %q", i, from, to, lo.nPairs, lo.name(i))
+			}
+			ri := ra.recipe(string(lo.name(i)))
+			for pi := range uint32(3) {
+				ra.pairAt(ri, pi)
+			}
+		}
+		st := &sumState{ra: ra}
+		st.foldPairs()
+		if st.ra.lo == lo {
+			return
+		}
+		if _, ok := parseLowerPairs(st.ra.lo.raw); !ok || st.ra.lo.nPairs < ra.states.len() && !ra.loBad {
+			t.Fatalf("the fold reads back %t, %d pairs of at least %d", ok, st.ra.lo.nPairs, ra.states.len())
+		}
+	})
 }
 
 // FuzzLowerBatches: any bytes are refused or read as a lower part whose

@@ -484,6 +484,6 @@ func (c *Cache) prune() {
 
 // partOf names the kinds of parts stored apart from an entry, under the
 // entry's key, with the entry's kind: the lower table of the checkpoint of
-// batch IDs (package record) and the lower part of the job summary's
+// batch IDs (package record) and the lower parts of the job summary's
 // (cmd/batchsli).
-var partOf = map[string]string{"idbase-": "ids-", "sumbase-": "summary-"}
+var partOf = map[string]string{"idbase-": "ids-", "sumbase-": "summary-", "pairbase-": "summary-"}

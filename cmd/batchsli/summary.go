@@ -139,6 +139,10 @@ const summaryCacheKind = "summary"
 // (analyze.SummaryParts).
 const summaryLowerKind = "sumbase"
 
+// summaryPairsKind is the cache entry kind of the lower part of the
+// checkpoint's recipe x platform states, stored apart under the same key.
+const summaryPairsKind = "pairbase"
+
 // stepWanted says where a GitHub Actions step's summary and outputs go
 // (summaryPath, else $GITHUB_STEP_SUMMARY; $GITHUB_OUTPUT), whether it is
 // in Actions, and whether any of them is wanted.
@@ -194,6 +198,7 @@ func getSummaryParts(c *store.Cache, dir string) analyze.SummaryParts {
 	p.Main, _ = c.Get(summaryCacheKind, summaryKey(dir))
 	if p.Main != nil {
 		p.Lower, _ = c.Get(summaryLowerKind, summaryKey(dir))
+		p.Pairs, _ = c.Get(summaryPairsKind, summaryKey(dir))
 	}
 	return p
 }
@@ -236,6 +241,9 @@ func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.Summ
 		c.Put(summaryCacheKind, key, next.Main)
 		if next.Lower != nil {
 			c.Put(summaryLowerKind, key, next.Lower)
+		}
+		if next.Pairs != nil {
+			c.Put(summaryPairsKind, key, next.Pairs)
 		}
 	}
 	return s, nil
