@@ -321,6 +321,13 @@ type failureAgg struct {
 	// touched, when not nil, takes each gap's state before the first
 	// failure added changes it (a gapTally then follows the change).
 	touched map[gapKey]gapPrev
+	// gapLo is the job summary checkpoint's lower part of the gaps (nil:
+	// none; sumgaps.go): a gap made new takes its state from there. loPkg
+	// is each package's index in it (-1: none there, loUnknown: not
+	// looked up yet); loBad is set when a gap read from it is out of range.
+	gapLo   *lowerGaps
+	loPkg   []int32
+	loBad   bool
 	records int64
 	// unknown counts the records whose batch ID the metrics do not know
 	// (kept or not by their time).
@@ -544,6 +551,9 @@ func (fa *failureAgg) add(f *model.Failure) {
 	}
 	k := gapKey{pkg, pi}
 	st, ok := fa.gaps[k]
+	if !ok && fa.gapLo != nil {
+		st, ok = fa.gapFromLower(k)
+	}
 	if fa.touched != nil {
 		if _, seen := fa.touched[k]; !seen {
 			prev := gapPrev{st: st, had: ok}

@@ -69,6 +69,16 @@ type sumState struct {
 		token  [16]byte
 	}
 	pairsNew bool
+	// gapsLo is the gaps' lower part as the checkpoint names it (its gaps,
+	// packages and token), until it is read; gapsNew is set when the lower
+	// part (fa.gapLo) is not stored yet. tally is what the capability-gap
+	// insights count of every gap (sumgaps.go).
+	gapsLo struct {
+		n, pkg int
+		token  [16]byte
+	}
+	gapsNew bool
+	tally   *gapTally
 }
 
 // budgetRuns keeps of runs, none later than newest, what the budget reads
@@ -285,7 +295,9 @@ func exportState(fsys fs.FS, o SummaryOptions, views []*view, sawV1 bool, uncomm
 	if st.files = spans.files(fsys); st.files == nil {
 		return nil
 	}
+	st.tally = st.fa.gapTally()
 	st.foldPairs()
+	st.foldGaps()
 	return st
 }
 
@@ -392,6 +404,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	fa.ro = newRoller(ro.By, nil)
 	fa.known, fa.inWindow, fa.needInfra, fa.lo, fa.hi = known, inWindow, needR, time.Time{}, time.Time{}
 	fa.lastBatch, fa.lastRollSet, fa.lastPkgSet, fa.lastPlatSet = batchFacts{}, false, false, false
+	fa.touched = map[gapKey]gapPrev{}
 	ff := newFailureAgg(newRoller(fo.By, nil), lf.all, time.Time{}, time.Time{}, nil)
 	ff.known, ff.needInfra, ff.gapsOnly = known, needF, true
 
@@ -455,7 +468,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	if err != nil {
 		return nil, false, err
 	}
-	if p, more := ord.Problems(); bad || len(p)+more > 0 || spans.dirty || ra.loBad {
+	if p, more := ord.Problems(); bad || len(p)+more > 0 || spans.dirty || ra.loBad || fa.loBad {
 		return nil, false, nil
 	}
 
@@ -467,9 +480,10 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	lvl := 0
 	for ri, r := range runs {
 		if ri == len(runs)-1 {
-			// The gaps counted once, then followed through the batch's
-			// own failures.
-			tally = fa.gapTally()
+			// The gaps' tally followed through the failures of the
+			// batches before, then through the batch's own.
+			tally = st.tally
+			tally.retally(fa)
 			before = st.insights(ro, tally)
 			fa.touched = map[gapKey]gapPrev{}
 			for _, f := range mine {
@@ -525,7 +539,9 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 		}
 	}
 	st.files = spans.files(fsys) // nil: no checkpoint to keep
+	st.tally = tally
 	st.foldPairs()
+	st.foldGaps()
 	return s, true, nil
 }
 
@@ -591,7 +607,7 @@ func (st *sumState) transitionsAt() []Transition {
 // apart (batchTable). A checkpoint returned has Lower nil when the stored
 // one is still its lower part.
 type SummaryParts struct {
-	Main, Lower, Pairs []byte
+	Main, Lower, Pairs, Gaps []byte
 }
 
 // over is the checkpoint stored once p is written over prev.
@@ -601,6 +617,9 @@ func (p SummaryParts) over(prev SummaryParts) SummaryParts {
 	}
 	if p.Main != nil && p.Pairs == nil {
 		p.Pairs = prev.Pairs
+	}
+	if p.Main != nil && p.Gaps == nil {
+		p.Gaps = prev.Gaps
 	}
 	return p
 }
@@ -656,6 +675,15 @@ func DecodeSummaryCheckpoint(p SummaryParts) *SummaryCheckpoint {
 	} else if pl.rec != 0 {
 		return nil
 	}
+	if gl := st.gapsLo; gl.n > 0 {
+		lo, ok := parseLowerGaps(p.Gaps)
+		if !ok || lo.token != gl.token || lo.nGaps != gl.n || lo.nPkg != gl.pkg {
+			return nil
+		}
+		st.fa.gapLo = lo
+	} else if gl.pkg != 0 {
+		return nil
+	}
 	return &SummaryCheckpoint{st: st}
 }
 
@@ -698,6 +726,9 @@ func (st *sumState) marshal() SummaryParts {
 	}
 	if st.pairsNew {
 		p.Pairs = st.ra.lo.raw
+	}
+	if st.gapsNew {
+		p.Gaps = st.fa.gapLo.raw
 	}
 	return p
 }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"encoding/binary"
+	"errors"
 	"maps"
 	"math"
 	"slices"
@@ -15,7 +16,7 @@ import (
 // (UnmarshalBinary), which refuses what MarshalBinary could not have
 // written: a damaged one is rebuilt from the records.
 
-const sumStateMagic = "bsSS\x04"
+const sumStateMagic = "bsSS\x05"
 
 // MarshalBinary saves the checkpoint.
 func (st *sumState) MarshalBinary() ([]byte, error) {
@@ -87,7 +88,26 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 			w.Float(*r.minutes)
 		}
 	}
+	// The gaps: the lower part by count and token (it is stored apart),
+	// the upper part, and the tally.
+	if lo := st.fa.gapLo; lo != nil {
+		w.Uint(uint64(lo.nGaps))
+		w.Uint(uint64(lo.nPkg))
+		w.Bytes(lo.token[:])
+	} else {
+		w.Uint(uint64(st.gapsLo.n))
+		w.Uint(uint64(st.gapsLo.pkg))
+		if st.gapsLo.n > 0 {
+			w.Bytes(st.gapsLo.token[:])
+		} else {
+			w.Bytes(nil)
+		}
+	}
 	writeGaps(w, st.fa)
+	if st.tally == nil {
+		return nil, errNoTally
+	}
+	writeTally(w, st.tally)
 	plats := slices.Sorted(maps.Keys(st.inc))
 	w.Uint(uint64(len(plats)))
 	for _, p := range plats {
@@ -226,6 +246,9 @@ func decodePair(e []byte, nBatches int, nl, nv, nc uint64) (ri, pi uint32, s pai
 	return ri, pi, s, ok
 }
 
+// errNoTally: a checkpoint without its gaps' tally is not written.
+var errNoTally = errors.New("the summary's checkpoint has no tally of its gaps")
+
 // pairBytes is a pair's size in the checkpoint (writePairs).
 const pairBytes = 7*4 + 5*2 + 2
 
@@ -336,7 +359,18 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 		}
 		q.budget = append(q.budget, x)
 	}
+	q.gapsLo.n = int(readUint(r, math.MaxInt32))
+	q.gapsLo.pkg = int(readUint(r, math.MaxInt32))
+	if tok := r.Bytes(); len(tok) == len(q.gapsLo.token) {
+		copy(q.gapsLo.token[:], tok)
+	} else if len(tok) != 0 || q.gapsLo.n != 0 {
+		r.Fail()
+	}
+	if q.gapsLo.n == 0 && (q.gapsLo.pkg != 0 || q.gapsLo.token != [16]byte{}) {
+		r.Fail()
+	}
 	q.fa = readGaps(r)
+	q.tally = readTally(r)
 	ni := r.Count(3)
 	for range ni {
 		p := r.String()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/batchsli/batchsli/internal/statecodec"
 	"github.com/batchsli/batchsli/simulate"
 	"github.com/batchsli/batchsli/store"
 )
@@ -142,7 +144,7 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 		lateRecord(t, h, 39, 34)
 		so := DefaultSummaryOptions()
 		var cp SummaryParts
-		extended, folds, pairFolds := 0, 0, 0
+		extended, folds, pairFolds, gapFolds := 0, 0, 0, 0
 		alarms, transitions, incidents := 0, 0, 0
 		for k := 1; k <= len(h.ids); k++ {
 			if k == 60 {
@@ -174,6 +176,9 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 			if next.Pairs != nil {
 				pairFolds++
 			}
+			if next.Gaps != nil {
+				gapFolds++
+			}
 			cp = next.over(cp)
 			if ext {
 				extended++
@@ -191,10 +196,13 @@ func TestSummaryFromCheckpoint(t *testing.T) {
 			}
 			transitions += len(want.Transitions)
 		}
-		t.Logf("seed %d: %d batches, %d alarms, %d incidents, %d transitions, %d folds of the batch table, %d of the pairs",
-			o.Seed, len(h.ids), alarms, incidents, transitions, folds, pairFolds)
-		if folds < 10 || pairFolds < 10 || pairFolds > len(h.ids)*3/4 {
-			t.Errorf("seed %d: %d folds of the batch table, %d of the pairs", o.Seed, folds, pairFolds)
+		t.Logf("seed %d: %d batches, %d alarms, %d incidents, %d transitions, %d folds of the batch table, %d of the pairs, %d of the gaps",
+			o.Seed, len(h.ids), alarms, incidents, transitions, folds, pairFolds, gapFolds)
+		for _, n := range []int{folds, pairFolds, gapFolds} {
+			if n < 10 || n > len(h.ids)*3/4 {
+				t.Errorf("seed %d: %d folds of the batch table, %d of the pairs, %d of the gaps", o.Seed, folds, pairFolds, gapFolds)
+				break
+			}
 		}
 		if o.Seed == 17 && (alarms == 0 || incidents == 0 || transitions == 0) {
 			t.Errorf("the history holds too little to test: %d alarms, %d incidents, %d transitions", alarms, incidents, transitions)
@@ -259,8 +267,11 @@ func smallState(t testing.TB) (cp SummaryParts, last fstest.MapFS) {
 		t.Fatal(err)
 	}
 	h := readHistoryByBatch(t, dir)
+	// Every part folded into its lower part.
+	defer func(f func(int) int) { foldAt = f }(foldAt)
+	foldAt = func(int) int { return 0 }
 	_, cp, _, err := BuildSummaryFrom(h.upTo(len(h.ids)-1), "data", DefaultSummaryOptions(), SummaryParts{})
-	if err != nil || cp.Main == nil || cp.Lower == nil || cp.Pairs == nil {
+	if err != nil || cp.Main == nil || cp.Lower == nil || cp.Pairs == nil || cp.Gaps == nil {
 		t.Fatalf("no checkpoint: %v", err)
 	}
 	return cp, h.upTo(len(h.ids))
@@ -298,7 +309,7 @@ func FuzzSummaryState(f *testing.F) {
 func TestSummaryStateDamaged(t *testing.T) {
 	cp, fsys := smallState(t)
 	so := DefaultSummaryOptions()
-	for _, part := range []string{"main", "lower", "pairs"} {
+	for _, part := range []string{"main", "lower", "pairs", "gaps"} {
 		refused, read := 0, 0
 		b := cp.Main
 		switch part {
@@ -306,16 +317,20 @@ func TestSummaryStateDamaged(t *testing.T) {
 			b = cp.Lower
 		case "pairs":
 			b = cp.Pairs
+		case "gaps":
+			b = cp.Gaps
 		}
 		step := max(1, len(b)/1200)
 		for i := 0; i < len(b); i += step {
 			for _, x := range []byte{1, 0x80, 0xff} {
-				d := SummaryParts{Main: bytes.Clone(cp.Main), Lower: bytes.Clone(cp.Lower), Pairs: bytes.Clone(cp.Pairs)}
+				d := SummaryParts{Main: bytes.Clone(cp.Main), Lower: bytes.Clone(cp.Lower), Pairs: bytes.Clone(cp.Pairs), Gaps: bytes.Clone(cp.Gaps)}
 				switch part {
 				case "lower":
 					d.Lower[i] ^= x
 				case "pairs":
 					d.Pairs[i] ^= x
+				case "gaps":
+					d.Gaps[i] ^= x
 				default:
 					d.Main[i] ^= x
 				}
@@ -335,26 +350,111 @@ func TestSummaryStateDamaged(t *testing.T) {
 			t.Errorf("%s part: no damaged checkpoint refused", part)
 		}
 	}
-	// A lower part that is not the one the main part names.
-	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Pairs: cp.Pairs}) != nil {
-		t.Error("a checkpoint without its lower part decoded")
-	}
-	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Lower: cp.Lower}) != nil {
-		t.Error("a checkpoint without its pairs' lower part decoded")
-	}
-	other := bytes.Clone(cp.Lower)
-	other[len(lowerMagic)] ^= 1 // the token
-	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Lower: other, Pairs: cp.Pairs}) != nil {
-		t.Error("a checkpoint with another lower part decoded")
-	}
-	other = bytes.Clone(cp.Pairs)
-	other[len(lowerPairsMagic)] ^= 1
-	if DecodeSummaryCheckpoint(SummaryParts{Main: cp.Main, Lower: cp.Lower, Pairs: other}) != nil {
-		t.Error("a checkpoint with another lower part of its pairs decoded")
-	}
+	// Each lower part missing, or another than the main part names (its
+	// token changed).
 	if DecodeSummaryCheckpoint(cp) == nil {
 		t.Error("the checkpoint itself is refused")
 	}
+	for i, p := range []*[]byte{&cp.Lower, &cp.Pairs, &cp.Gaps} {
+		for _, other := range [][]byte{nil, bytes.Clone(*p)} {
+			if other != nil {
+				other[len(lowerMagic)] ^= 1 // the token, after a magic of the same length
+			}
+			d := cp
+			switch i {
+			case 0:
+				d.Lower = other
+			case 1:
+				d.Pairs = other
+			case 2:
+				d.Gaps = other
+			}
+			if DecodeSummaryCheckpoint(d) != nil {
+				t.Errorf("lower part %d missing (%t) or another: decoded", i, other == nil)
+			}
+		}
+	}
+}
+
+// TestGapTallyRoundTrip: a tally written and read back counts the same,
+// and one that counts a cause 0 is refused.
+func TestGapTallyRoundTrip(t *testing.T) {
+	tl := &gapTally{
+		cats:    map[cause]int64{{platform: "a", category: "x"}: 3, {platform: "a", category: "y"}: 0, {platform: "b", category: "x"}: 2},
+		failing: map[string]int64{"a": 5, "b": 2, "c": 0},
+		depCats: map[[2]string]map[string]int64{{"a", "dep"}: {"x": 2, "": 1, "y": 0}, {"b", "gone"}: {"x": 0}},
+	}
+	w := statecodec.NewWriter("t")
+	writeTally(w, tl)
+	r := statecodec.NewReader(w.B, "t")
+	back := readTally(r)
+	if err := r.Done(); err != nil {
+		t.Fatal(err)
+	}
+	c1, f1 := tl.counts()
+	c2, f2 := back.counts()
+	if !maps.Equal(c1, c2) || !maps.Equal(f1, f2) {
+		t.Errorf("read back: %v %v, want %v %v", c2, f2, c1, f1)
+	}
+	if len(back.cats) != 2 || len(back.failing) != 2 || len(back.depCats) != 1 {
+		t.Errorf("zeros kept: %v", back)
+	}
+	w = statecodec.NewWriter("t")
+	w.Uint(1)
+	w.String("a")
+	w.String("x")
+	w.Int(0)
+	w.Uint(0)
+	w.Uint(0)
+	r = statecodec.NewReader(w.B, "t")
+	readTally(r)
+	if r.Done() == nil {
+		t.Error("a tally counting a cause 0 is read")
+	}
+}
+
+// FuzzLowerGaps: any bytes are refused or read as a lower part of the gaps
+// whose every package and gap can be looked at, that gaps can take their
+// states from (or be refused by), and that folds into one that reads back.
+func FuzzLowerGaps(f *testing.F) {
+	parts, _ := smallState(f)
+	f.Add(parts.Gaps)
+	defer func(fa func(int) int) { foldAt = fa }(foldAt)
+	foldAt = func(int) int { return 0 }
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lo, ok := parseLowerGaps(b)
+		if !ok {
+			return
+		}
+		fa := newFailureAgg(nil, nil, time.Time{}, time.Time{}, nil)
+		fa.gapsOnly = true
+		for _, p := range []string{"a", "b", "c"} {
+			fa.ids.plat(p)
+		}
+		fa.ids.name("x")
+		fa.ids.name("y")
+		fa.gapLo = lo
+		for i := range lo.nPkg {
+			if len(lo.name(i)) == 0 || len(lo.region(i)) < gapFixed {
+				t.Fatalf("package %d: name %q, gaps %d bytes", i, lo.name(i), len(lo.region(i)))
+			}
+			pkg := fa.ids.pkg(string(lo.name(i)))
+			for pi := range uint32(3) {
+				k := gapKey{pkg: pkg, plat: pi}
+				if _, ok := fa.gaps[k]; !ok {
+					fa.gapFromLower(k)
+				}
+			}
+		}
+		st := &sumState{fa: fa}
+		st.foldGaps()
+		if st.fa.gapLo == lo {
+			return
+		}
+		if _, ok := parseLowerGaps(st.fa.gapLo.raw); !ok || st.fa.gapLo.nGaps < len(fa.gaps) {
+			t.Fatalf("the fold reads back %t, %d gaps of at least %d", ok, st.fa.gapLo.nGaps, len(fa.gaps))
+		}
+	})
 }
 
 // FuzzLowerPairs: any bytes are refused or read as a lower part of the

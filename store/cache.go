@@ -486,4 +486,4 @@ func (c *Cache) prune() {
 // entry's key, with the entry's kind: the lower table of the checkpoint of
 // batch IDs (package record) and the lower parts of the job summary's
 // (cmd/batchsli).
-var partOf = map[string]string{"idbase-": "ids-", "sumbase-": "summary-", "pairbase-": "summary-"}
+var partOf = map[string]string{"idbase-": "ids-", "sumbase-": "summary-", "pairbase-": "summary-", "gapbase-": "summary-"}

@@ -143,6 +143,10 @@ const summaryLowerKind = "sumbase"
 // checkpoint's recipe x platform states, stored apart under the same key.
 const summaryPairsKind = "pairbase"
 
+// summaryGapsKind is the cache entry kind of the lower part of the
+// checkpoint's gap states, stored apart under the same key.
+const summaryGapsKind = "gapbase"
+
 // stepWanted says where a GitHub Actions step's summary and outputs go
 // (summaryPath, else $GITHUB_STEP_SUMMARY; $GITHUB_OUTPUT), whether it is
 // in Actions, and whether any of them is wanted.
@@ -199,6 +203,7 @@ func getSummaryParts(c *store.Cache, dir string) analyze.SummaryParts {
 	if p.Main != nil {
 		p.Lower, _ = c.Get(summaryLowerKind, summaryKey(dir))
 		p.Pairs, _ = c.Get(summaryPairsKind, summaryKey(dir))
+		p.Gaps, _ = c.Get(summaryGapsKind, summaryKey(dir))
 	}
 	return p
 }
@@ -244,6 +249,9 @@ func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.Summ
 		}
 		if next.Pairs != nil {
 			c.Put(summaryPairsKind, key, next.Pairs)
+		}
+		if next.Gaps != nil {
+			c.Put(summaryGapsKind, key, next.Gaps)
 		}
 	}
 	return s, nil
