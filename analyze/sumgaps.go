@@ -37,36 +37,44 @@ const lowerGapsHead = len(lowerGapsMagic) + 16 + 4*4
 // gapFixed is a gap's size in the lower part without its blockers.
 const gapFixed = 4 + 4 + 1 + 4
 
-// lowerGaps is a lower part, read in place.
+// lowerGaps is a lower part, read in place: its offsets are read when it
+// is opened, names and gaps when looked at.
 type lowerGaps struct {
-	raw            []byte
-	token          [16]byte
-	nPkg, nGaps    int
-	pkgEnd, gapEnd []byte
-	names, gaps    []byte
+	v               partView
+	token           [16]byte
+	nPkg, nGaps     int
+	pkgEnd, gapEnd  []byte
+	namesAt, gapsAt int64
+	nameBuf, gapBuf []byte
 }
 
 // parseLowerGaps checks a lower part's layout and offsets; its gaps are
 // checked as they are read (gapFromLower), and the names' order is
 // trusted, as the pairs' is.
-func parseLowerGaps(b []byte) (*lowerGaps, bool) {
-	if len(b) < lowerGapsHead || string(b[:len(lowerGapsMagic)]) != lowerGapsMagic {
+func parseLowerGaps(v partView) (*lowerGaps, bool) {
+	var hb []byte
+	b := v.read(0, lowerGapsHead, &hb)
+	if b == nil || string(b[:len(lowerGapsMagic)]) != lowerGapsMagic {
 		return nil, false
 	}
 	le := binary.LittleEndian
-	lo := &lowerGaps{raw: b}
+	lo := &lowerGaps{v: v}
 	copy(lo.token[:], b[len(lowerGapsMagic):])
 	h := b[len(lowerGapsMagic)+16:]
 	nPkg, nGaps := uint64(le.Uint32(h)), uint64(le.Uint32(h[4:]))
 	nameLen, gapLen := uint64(le.Uint32(h[8:])), uint64(le.Uint32(h[12:]))
-	if uint64(len(b)-lowerGapsHead) != 8*nPkg+nameLen+gapLen || nGaps < nPkg || nGaps*gapFixed > gapLen {
+	if uint64(v.size-int64(lowerGapsHead)) != 8*nPkg+nameLen+gapLen || nGaps < nPkg || nGaps*gapFixed > gapLen {
 		return nil, false
 	}
 	lo.nPkg, lo.nGaps = int(nPkg), int(nGaps)
-	p := b[lowerGapsHead:]
-	lo.pkgEnd, p = p[:4*nPkg], p[4*nPkg:]
-	lo.gapEnd, p = p[:4*nPkg], p[4*nPkg:]
-	lo.names, lo.gaps = p[:nameLen], p[nameLen:]
+	var ob []byte
+	p := lo.v.read(int64(lowerGapsHead), int(8*nPkg), &ob)
+	if p == nil {
+		return nil, false
+	}
+	lo.pkgEnd, lo.gapEnd = p[:4*nPkg], p[4*nPkg:]
+	lo.namesAt = int64(lowerGapsHead) + int64(8*nPkg)
+	lo.gapsAt = lo.namesAt + int64(nameLen)
 	var prevName, prevGap uint32
 	for i := range lo.nPkg {
 		e, g := le.Uint32(lo.pkgEnd[4*i:]), le.Uint32(lo.gapEnd[4*i:])
@@ -81,22 +89,18 @@ func parseLowerGaps(b []byte) (*lowerGaps, bool) {
 	return lo, true
 }
 
-func (lo *lowerGaps) span(ends []byte, i int) (from, to uint32) {
-	if i > 0 {
-		from = binary.LittleEndian.Uint32(ends[4*(i-1):])
-	}
-	return from, binary.LittleEndian.Uint32(ends[4*i:])
-}
-
+// name is package i's name (valid until the next name read; nil when it
+// cannot be read).
 func (lo *lowerGaps) name(i int) []byte {
-	from, to := lo.span(lo.pkgEnd, i)
-	return lo.names[from:to]
+	from, to := span(lo.pkgEnd, i)
+	return lo.v.read(lo.namesAt+int64(from), int(to-from), &lo.nameBuf)
 }
 
-// region is package i's gaps.
+// region is package i's gaps (valid until the next region read; nil when
+// they cannot be read).
 func (lo *lowerGaps) region(i int) []byte {
-	from, to := lo.span(lo.gapEnd, i)
-	return lo.gaps[from:to]
+	from, to := span(lo.gapEnd, i)
+	return lo.v.read(lo.gapsAt+int64(from), int(to-from), &lo.gapBuf)
 }
 
 // find is the index of a package, or -1.
@@ -133,6 +137,10 @@ func nextGap(r []byte) (plat, cat uint32, mixed byte, deps, rest []byte, ok bool
 	return le.Uint32(r), le.Uint32(r[4:]), r[8], r[gapFixed:end], r[end:], true
 }
 
+// lowerBad reports whether a gap read from the lower part was out of
+// range, or a read of it failed.
+func (fa *failureAgg) lowerBad() bool { return fa.loBad || fa.gapLo != nil && fa.gapLo.v.bad }
+
 // gapFromLower makes gap k an upper one with its state in the lower part,
 // if it has one there. A gap out of range sets loBad: the checkpoint is
 // not used.
@@ -149,7 +157,12 @@ func (fa *failureAgg) gapFromLower(k gapKey) (gapState, bool) {
 		return gapState{}, false
 	}
 	nn := uint64(len(fa.ids.names))
-	for r := fa.gapLo.region(int(li)); len(r) > 0; {
+	r := fa.gapLo.region(int(li))
+	if r == nil {
+		fa.loBad = true
+		return gapState{}, false
+	}
+	for len(r) > 0 {
 		plat, cat, mixed, deps, rest, ok := nextGap(r)
 		if !ok {
 			fa.loBad = true
@@ -193,8 +206,8 @@ func (st *sumState) foldGaps() {
 	if lo != nil {
 		loN, loP = lo.nGaps, lo.nPkg
 	}
-	if len(fa.gaps) <= foldAt(loN) {
-		return
+	if len(fa.gaps) <= foldAt(loN) || lo != nil && !lo.v.load() {
+		return // (a part not read: left unfolded, and the summary was not extended)
 	}
 	le := binary.LittleEndian
 	keys := slices.Collect(maps.Keys(fa.gaps))
@@ -269,7 +282,7 @@ func (st *sumState) foldGaps() {
 	for _, b := range [][]byte{pkgEnd, gapEnd, names, gaps} {
 		raw = append(raw, b...)
 	}
-	nlo, ok := parseLowerGaps(raw)
+	nlo, ok := parseLowerGaps(viewOf(nil, raw))
 	if !ok {
 		return
 	}

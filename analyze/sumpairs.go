@@ -29,13 +29,16 @@ import (
 // grow).
 const lowerPairsMagic = "bsSP\x01"
 
-// lowerPairs is a lower part, read in place.
+// lowerPairs is a lower part, read in place: its offsets are read when it
+// is opened, names, versions and pairs when looked at.
 type lowerPairs struct {
-	raw                     []byte
-	token                   [16]byte
-	nRec, nPairs, nVers     int
-	recEnd, pairEnd, verEnd []byte
-	names, vers, pairs      []byte
+	v                        partView
+	token                    [16]byte
+	nRec, nPairs, nVers      int
+	recEnd, pairEnd, verEnd  []byte
+	namesAt, versAt, pairsAt int64
+	verLen                   int
+	nameBuf, verBuf, pairBuf []byte
 }
 
 const lowerPairsHead = len(lowerPairsMagic) + 16 + 5*4
@@ -43,26 +46,32 @@ const lowerPairsHead = len(lowerPairsMagic) + 16 + 5*4
 // parseLowerPairs checks a lower part's layout and offsets (a pass at
 // memory speed); its entries are checked as they are read (fromLower) and
 // the names' order is trusted, as the lower ID table's is (docs/STORAGE.md).
-func parseLowerPairs(b []byte) (*lowerPairs, bool) {
-	if len(b) < lowerPairsHead || string(b[:len(lowerPairsMagic)]) != lowerPairsMagic {
+func parseLowerPairs(v partView) (*lowerPairs, bool) {
+	var hb []byte
+	b := v.read(0, lowerPairsHead, &hb)
+	if b == nil || string(b[:len(lowerPairsMagic)]) != lowerPairsMagic {
 		return nil, false
 	}
 	le := binary.LittleEndian
-	lo := &lowerPairs{raw: b}
+	lo := &lowerPairs{v: v}
 	copy(lo.token[:], b[len(lowerPairsMagic):])
 	h := b[len(lowerPairsMagic)+16:]
 	nRec, nPairs, nVers := uint64(le.Uint32(h)), uint64(le.Uint32(h[4:])), uint64(le.Uint32(h[8:]))
 	nameLen, verLen := uint64(le.Uint32(h[12:])), uint64(le.Uint32(h[16:]))
-	if nVers == 0 || uint64(len(b)-lowerPairsHead) != 8*nRec+4*nVers+nameLen+verLen+nPairs*pairBytes {
+	if nVers == 0 || uint64(v.size-int64(lowerPairsHead)) != 8*nRec+4*nVers+nameLen+verLen+nPairs*pairBytes {
 		return nil, false
 	}
-	lo.nRec, lo.nPairs, lo.nVers = int(nRec), int(nPairs), int(nVers)
-	p := b[lowerPairsHead:]
+	lo.nRec, lo.nPairs, lo.nVers, lo.verLen = int(nRec), int(nPairs), int(nVers), int(verLen)
+	var ob []byte
+	p := lo.v.read(int64(lowerPairsHead), int(8*nRec+4*nVers), &ob)
+	if p == nil {
+		return nil, false
+	}
 	lo.recEnd, p = p[:4*nRec], p[4*nRec:]
-	lo.pairEnd, p = p[:4*nRec], p[4*nRec:]
-	lo.verEnd, p = p[:4*nVers], p[4*nVers:]
-	lo.names, p = p[:nameLen], p[nameLen:]
-	lo.vers, lo.pairs = p[:verLen], p[verLen:]
+	lo.pairEnd, lo.verEnd = p[:4*nRec], p[4*nRec:]
+	lo.namesAt = int64(lowerPairsHead) + int64(8*nRec+4*nVers)
+	lo.versAt = lo.namesAt + int64(nameLen)
+	lo.pairsAt = lo.versAt + int64(verLen)
 	// Every name and every recipe's pairs not empty; every end within.
 	var prevName, prevPair uint32
 	for i := range lo.nRec {
@@ -89,32 +98,37 @@ func parseLowerPairs(b []byte) (*lowerPairs, bool) {
 	return lo, true
 }
 
-func (lo *lowerPairs) span(ends []byte, i int) (from, to uint32) {
+func span(ends []byte, i int) (from, to uint32) {
 	if i > 0 {
 		from = binary.LittleEndian.Uint32(ends[4*(i-1):])
 	}
 	return from, binary.LittleEndian.Uint32(ends[4*i:])
 }
 
-// name is recipe i's name.
+// name is recipe i's name (valid until the next name read; nil when it
+// cannot be read).
 func (lo *lowerPairs) name(i int) []byte {
-	from, to := lo.span(lo.recEnd, i)
-	return lo.names[from:to]
+	from, to := span(lo.recEnd, i)
+	return lo.v.read(lo.namesAt+int64(from), int(to-from), &lo.nameBuf)
 }
 
 // ver is version i.
 func (lo *lowerPairs) ver(i uint32) string {
-	from, to := lo.span(lo.verEnd, int(i))
-	return string(lo.vers[from:to])
+	from, to := span(lo.verEnd, int(i))
+	return string(lo.v.read(lo.versAt+int64(from), int(to-from), &lo.verBuf))
 }
 
 // pairsOf is the range of recipe i's pairs.
 func (lo *lowerPairs) pairsOf(i int) (from, to int) {
-	f, t := lo.span(lo.pairEnd, i)
+	f, t := span(lo.pairEnd, i)
 	return int(f), int(t)
 }
 
-func (lo *lowerPairs) entry(j int) []byte { return lo.pairs[j*pairBytes : (j+1)*pairBytes] }
+// entries are pairs from..to (valid until the next read of them; nil when
+// they cannot be read).
+func (lo *lowerPairs) entries(from, to int) []byte {
+	return lo.v.read(lo.pairsAt+int64(from)*pairBytes, (to-from)*pairBytes, &lo.pairBuf)
+}
 
 // find is the index of a recipe, or -1.
 func (lo *lowerPairs) find(id string) int {
@@ -133,6 +147,10 @@ func (lo *lowerPairs) find(id string) int {
 	}
 	return -1
 }
+
+// lowerBad reports whether a pair read from the lower part was out of
+// range, or a read of it failed.
+func (ra *recipeAgg) lowerBad() bool { return ra.loBad || ra.lo != nil && ra.lo.v.bad }
 
 // loUnknown marks an upper recipe not yet looked up in the lower part.
 const loUnknown = -2
@@ -160,8 +178,13 @@ func (ra *recipeAgg) fromLower(id, ri, pi uint32) {
 		return
 	}
 	from, to := ra.lo.pairsOf(int(li))
-	for j := from; j < to; j++ {
-		e := ra.lo.entry(j)
+	es := ra.lo.entries(from, to)
+	if es == nil {
+		ra.loBad = true
+		return
+	}
+	for ; len(es) > 0; es = es[pairBytes:] {
+		e := es[:pairBytes]
 		if binary.LittleEndian.Uint32(e[4:]) != pi {
 			continue
 		}
@@ -196,7 +219,10 @@ func (st *sumState) foldPairs() {
 	var verEnd, verBlob []byte
 	known := map[string]uint32{}
 	if lo != nil {
-		verEnd, verBlob = slices.Clone(lo.verEnd), slices.Clone(lo.vers)
+		if !lo.v.load() {
+			return // not read: left unfolded (and the summary was not extended)
+		}
+		verEnd, verBlob = slices.Clone(lo.verEnd), slices.Clone(lo.v.read(lo.versAt, lo.verLen, nil))
 		for i := range lo.nVers {
 			known[lo.ver(uint32(i))] = uint32(i)
 		}
@@ -240,8 +266,8 @@ func (st *sumState) foldPairs() {
 		if c < 0 {
 			names = append(names, lo.name(i)...)
 			from, to := lo.pairsOf(i)
-			for j := from; j < to; j++ {
-				pairs = append(pairs, lo.entry(j)...)
+			for es := lo.entries(from, to); len(es) > 0; es = es[pairBytes:] {
+				pairs = append(pairs, es[:pairBytes]...)
 				le.PutUint32(pairs[len(pairs)-pairBytes:], r)
 			}
 			i++
@@ -261,8 +287,8 @@ func (st *sumState) foldPairs() {
 			}
 			if c == 0 {
 				from, to := lo.pairsOf(i)
-				for j := from; j < to; j++ {
-					e := lo.entry(j)
+				for es := lo.entries(from, to); len(es) > 0; es = es[pairBytes:] {
+					e := es[:pairBytes]
 					pi := le.Uint32(e[4:])
 					if _, ok := ra.pairIdx(ri, pi); ok {
 						continue
@@ -292,7 +318,7 @@ func (st *sumState) foldPairs() {
 	for _, b := range [][]byte{recEnd, pairEnd, verEnd, names, verBlob, pairs} {
 		raw = append(raw, b...)
 	}
-	nlo, ok := parseLowerPairs(raw)
+	nlo, ok := parseLowerPairs(viewOf(nil, raw))
 	if !ok {
 		// Not from parts this program decodes: left unfolded.
 		return

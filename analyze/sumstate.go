@@ -468,7 +468,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	if err != nil {
 		return nil, false, err
 	}
-	if p, more := ord.Problems(); bad || len(p)+more > 0 || spans.dirty || ra.loBad || fa.loBad {
+	if p, more := ord.Problems(); bad || len(p)+more > 0 || spans.dirty || ra.lowerBad() || fa.lowerBad() {
 		return nil, false, nil
 	}
 
@@ -606,8 +606,16 @@ func (st *sumState) transitionsAt() []Transition {
 // every summary, and Lower, the lower part of its batch table, stored
 // apart (batchTable). A checkpoint returned has Lower nil when the stored
 // one is still its lower part.
+//
+// The lower parts of the recipe x platform states (Pairs) and of the gap
+// states (Gaps) run to hundreds of megabytes in a registry's history, of
+// which a summary reads a few hundred kilobytes: when PairsAt or GapsAt is
+// set, the part is read from there, in place, rather than from the bytes.
+// A checkpoint returned has them in Pairs and Gaps (nil when the stored
+// one is still its part).
 type SummaryParts struct {
 	Main, Lower, Pairs, Gaps []byte
+	PairsAt, GapsAt          Part
 }
 
 // over is the checkpoint stored once p is written over prev.
@@ -667,7 +675,7 @@ func DecodeSummaryCheckpoint(p SummaryParts) *SummaryCheckpoint {
 		return nil
 	}
 	if pl := st.pairsLo; pl.n > 0 {
-		lo, ok := parseLowerPairs(p.Pairs)
+		lo, ok := parseLowerPairs(viewOf(p.PairsAt, p.Pairs))
 		if !ok || lo.token != pl.token || lo.nPairs != pl.n || lo.nRec != pl.rec {
 			return nil
 		}
@@ -676,7 +684,7 @@ func DecodeSummaryCheckpoint(p SummaryParts) *SummaryCheckpoint {
 		return nil
 	}
 	if gl := st.gapsLo; gl.n > 0 {
-		lo, ok := parseLowerGaps(p.Gaps)
+		lo, ok := parseLowerGaps(viewOf(p.GapsAt, p.Gaps))
 		if !ok || lo.token != gl.token || lo.nGaps != gl.n || lo.nPkg != gl.pkg {
 			return nil
 		}
@@ -725,10 +733,10 @@ func (st *sumState) marshal() SummaryParts {
 		p.Lower = st.bt.lo.raw
 	}
 	if st.pairsNew {
-		p.Pairs = st.ra.lo.raw
+		p.Pairs = st.ra.lo.v.mem
 	}
 	if st.gapsNew {
-		p.Gaps = st.fa.gapLo.raw
+		p.Gaps = st.fa.gapLo.v.mem
 	}
 	return p
 }

@@ -422,7 +422,16 @@ func FuzzLowerGaps(f *testing.F) {
 	defer func(fa func(int) int) { foldAt = fa }(foldAt)
 	foldAt = func(int) int { return 0 }
 	f.Fuzz(func(t *testing.T, b []byte) {
-		lo, ok := parseLowerGaps(b)
+		if lo, ok := parseLowerGaps(viewOf(bytes.NewReader(b), nil)); ok {
+			fa := newFailureAgg(nil, nil, time.Time{}, time.Time{}, nil)
+			fa.ids.plat("a")
+			fa.ids.name("x")
+			fa.gapLo = lo
+			for i := range lo.nPkg {
+				fa.gapFromLower(gapKey{pkg: fa.ids.pkg(string(lo.name(i)))})
+			}
+		}
+		lo, ok := parseLowerGaps(viewOf(nil, b))
 		if !ok {
 			return
 		}
@@ -451,7 +460,7 @@ func FuzzLowerGaps(f *testing.F) {
 		if st.fa.gapLo == lo {
 			return
 		}
-		if _, ok := parseLowerGaps(st.fa.gapLo.raw); !ok || st.fa.gapLo.nGaps < len(fa.gaps) {
+		if _, ok := parseLowerGaps(viewOf(nil, st.fa.gapLo.v.mem)); !ok || st.fa.gapLo.nGaps < len(fa.gaps) {
 			t.Fatalf("the fold reads back %t, %d gaps of at least %d", ok, st.fa.gapLo.nGaps, len(fa.gaps))
 		}
 	})
@@ -467,7 +476,15 @@ func FuzzLowerPairs(f *testing.F) {
 	defer func(fa func(int) int) { foldAt = fa }(foldAt)
 	foldAt = func(int) int { return 0 }
 	f.Fuzz(func(t *testing.T, b []byte) {
-		lo, ok := parseLowerPairs(b)
+		// Read a block at a time, or from memory.
+		if lo, ok := parseLowerPairs(viewOf(bytes.NewReader(b), nil)); ok {
+			ra := newRecipeAgg(0, -1)
+			ra.attachLower(lo, 50)
+			for i := range lo.nRec {
+				ra.pairAt(ra.recipe(string(lo.name(i))), 0)
+			}
+		}
+		lo, ok := parseLowerPairs(viewOf(nil, b))
 		if !ok {
 			return
 		}
@@ -496,7 +513,7 @@ func FuzzLowerPairs(f *testing.F) {
 		if st.ra.lo == lo {
 			return
 		}
-		if _, ok := parseLowerPairs(st.ra.lo.raw); !ok || st.ra.lo.nPairs < ra.states.len() && !ra.loBad {
+		if _, ok := parseLowerPairs(viewOf(nil, st.ra.lo.v.mem)); !ok || st.ra.lo.nPairs < ra.states.len() && !ra.loBad {
 			t.Fatalf("the fold reads back %t, %d pairs of at least %d", ok, st.ra.lo.nPairs, ra.states.len())
 		}
 	})

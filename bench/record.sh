@@ -4,9 +4,10 @@
 # history, one untimed record (it makes the checkpoints), then RUNS timed
 # records one after another, each writing a fresh summary file (GitHub
 # limits a step summary's size: an appended one fills, and a summary with no
-# room is not computed). Prints each build's wall times and peak memory
-# (GNU time). Run the same builds on a small and a large history to compare:
-# the target is the large one at most twice the small one.
+# room is not computed). Prints each build's wall times (to the
+# millisecond, taken around GNU time) and peak memory (GNU time's). Run the
+# same builds on a small and a large history to compare: the target is the
+# large one at most twice the small one.
 #
 # Usage: bench/record.sh HISTORY YEAR RUNS BINARY...
 #   HISTORY  a data directory (batchsli simulate --out ...), copied, not changed
@@ -23,11 +24,14 @@ for bin in "$@"; do
   times=() mems=()
   for ((i = 1; i <= runs; i++)); do
     rm -f "$work/s.md"
-    /usr/bin/time -o "$work/t" -f '%e %M' "$bin" record --data "$work/data" --ecosystem npm \
-      --timestamp "$(printf '%s-01-02T%02d:00:00Z' "$year" "$i")" --summary "$work/s.md" "$results" > /dev/null
+    ts=$(printf '%s-01-02T%02d:00:00Z' "$year" "$i")
+    t0=$(date +%s%N)
+    /usr/bin/time -o "$work/t" -f '%M' "$bin" record --data "$work/data" --ecosystem npm \
+      --timestamp "$ts" --summary "$work/s.md" "$results" > /dev/null
+    t1=$(date +%s%N)
     [ -s "$work/s.md" ] || { echo "$bin: no summary written" >&2; exit 1; }
-    read -r t m < "$work/t"
-    times+=("$t") mems+=("$((m / 1024))")
+    read -r m < "$work/t"
+    times+=("$(printf '%d.%03d' $(((t1 - t0) / 1000000000)) $((((t1 - t0) / 1000000) % 1000)))") mems+=("$((m / 1024))")
   done
   echo "$bin: s ${times[*]} | MB ${mems[*]}"
 done

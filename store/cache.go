@@ -396,6 +396,14 @@ func (c *Cache) Put(kind string, key, payload []byte) {
 	if c == nil {
 		return
 	}
+	head, sum := entryFrame(key, payload)
+	c.write(kind, key, head, payload, sum)
+}
+
+// write stores an entry of parts, one after another (a payload runs to
+// megabytes: it is not copied), under (kind, key): to a fresh file renamed
+// into place. Errors are ignored (the next run recomputes).
+func (c *Cache) write(kind string, key []byte, parts ...[]byte) {
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := ".tmp-" + hex.EncodeToString(rnd[:])
@@ -403,10 +411,7 @@ func (c *Cache) Put(kind string, key, payload []byte) {
 	if err != nil {
 		return
 	}
-	// The entry's head, the payload and the checksum, written as they are
-	// (a payload runs to megabytes: it is not copied).
-	head, sum := entryFrame(key, payload)
-	for _, b := range [][]byte{head, payload, sum} {
+	for _, b := range parts {
 		if err == nil {
 			_, err = f.Write(b)
 		}

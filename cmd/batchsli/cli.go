@@ -227,7 +227,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// The job summary's checkpoint is read while the batch is appended.
 	ahead := readSummaryAhead(*data, *summary)
-	defer ahead.take()
+	defer func() { _, parts := ahead.take(); closeParts(parts) }()
 	w, err := record.Append(ctx, *data, run, failures, outcomes, record.AppendOptions{PerRun: *perRun, Identity: record.CIIdentity(os.Getenv), TimestampGiven: *ts != "", Rand: entropy,
 		NoCache: os.Getenv("BATCHSLI_CACHE") == "off"})
 	if err != nil {

@@ -164,8 +164,9 @@ func stepWanted(summaryPath string) (path, outputs string, actions, wanted bool)
 // of a long history costs the summary no time. Nothing in it is trusted
 // until the summary checks it against the data (as when read then).
 type summaryAhead struct {
-	done chan struct{}
-	cp   *analyze.SummaryCheckpoint
+	done  chan struct{}
+	cp    *analyze.SummaryCheckpoint
+	parts analyze.SummaryParts
 }
 
 // readSummaryAhead starts reading dir's summary checkpoint, when record's
@@ -179,21 +180,22 @@ func readSummaryAhead(dir, summaryPath string) *summaryAhead {
 		defer close(a.done)
 		c := store.OpenCache(dir)
 		defer c.Close()
-		a.cp = analyze.DecodeSummaryCheckpoint(getSummaryParts(c, dir))
+		a.parts = getSummaryParts(c, dir)
+		a.cp = analyze.DecodeSummaryCheckpoint(a.parts)
 	}()
 	return a
 }
 
-// take waits for the checkpoint and returns it, once (nil after, or for
-// none).
-func (a *summaryAhead) take() *analyze.SummaryCheckpoint {
+// take waits for the checkpoint and returns it and the parts it was read
+// from (to close), once (nil after, or for none).
+func (a *summaryAhead) take() (*analyze.SummaryCheckpoint, analyze.SummaryParts) {
 	if a == nil {
-		return nil
+		return nil, analyze.SummaryParts{}
 	}
 	<-a.done
-	cp := a.cp
-	a.cp = nil
-	return cp
+	cp, parts := a.cp, a.parts
+	a.cp, a.parts = nil, analyze.SummaryParts{}
+	return cp, parts
 }
 
 // getSummaryParts reads dir's summary checkpoint from the cache.
@@ -202,10 +204,24 @@ func getSummaryParts(c *store.Cache, dir string) analyze.SummaryParts {
 	p.Main, _ = c.Get(summaryCacheKind, summaryKey(dir))
 	if p.Main != nil {
 		p.Lower, _ = c.Get(summaryLowerKind, summaryKey(dir))
-		p.Pairs, _ = c.Get(summaryPairsKind, summaryKey(dir))
-		p.Gaps, _ = c.Get(summaryGapsKind, summaryKey(dir))
+		// Stored in blocks, read in place (closeParts closes them).
+		if b, ok := c.GetBlocks(summaryPairsKind, summaryKey(dir)); ok {
+			p.PairsAt = b
+		}
+		if b, ok := c.GetBlocks(summaryGapsKind, summaryKey(dir)); ok {
+			p.GapsAt = b
+		}
 	}
 	return p
+}
+
+// closeParts closes the parts getSummaryParts opened.
+func closeParts(p analyze.SummaryParts) {
+	for _, part := range []analyze.Part{p.PairsAt, p.GapsAt} {
+		if b, ok := part.(*store.Blocks); ok {
+			b.Close()
+		}
+	}
 }
 
 // summaryKey is the cache key of dir's summary checkpoint.
@@ -227,15 +243,19 @@ func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.Summ
 	defer c.Close()
 	key := summaryKey(dir)
 	var cp *analyze.SummaryCheckpoint
+	var parts analyze.SummaryParts
 	if ahead != nil {
-		cp = ahead.take()
+		cp, parts = ahead.take()
 	} else {
-		cp = analyze.DecodeSummaryCheckpoint(getSummaryParts(c, dir))
+		parts = getSummaryParts(c, dir)
+		cp = analyze.DecodeSummaryCheckpoint(parts)
 	}
 	// A summary that met a read error may not read the same again: its
 	// checkpoint is not kept.
 	fsys := store.Watch(data)
 	s, next, extended, err := analyze.BuildSummaryFromCheckpoint(fsys, name, o, cp)
+	// The parts read are closed before any is written again.
+	closeParts(parts)
 	if err != nil {
 		return nil, err
 	}
@@ -248,10 +268,10 @@ func checkpointedSummary(data fs.FS, name, dir string, demo bool, o analyze.Summ
 			c.Put(summaryLowerKind, key, next.Lower)
 		}
 		if next.Pairs != nil {
-			c.Put(summaryPairsKind, key, next.Pairs)
+			c.PutBlocks(summaryPairsKind, key, next.Pairs)
 		}
 		if next.Gaps != nil {
-			c.Put(summaryGapsKind, key, next.Gaps)
+			c.PutBlocks(summaryGapsKind, key, next.Gaps)
 		}
 	}
 	return s, nil

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/batchsli/batchsli/simulate"
+	"github.com/batchsli/batchsli/store"
 )
 
 // TestRecordSummaryCheckpoint: record --summary keeps the job summary's
@@ -17,17 +21,29 @@ func TestRecordSummaryCheckpoint(t *testing.T) {
 	t.Setenv("BATCHSLI_CACHE", "")
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
-	if err := os.CopyFS(data, os.DirFS(simulated(t))); err != nil {
+	// A registry's draw: enough recipes x platforms and gaps for the
+	// checkpoint to keep them in lower parts, stored in blocks.
+	o := simulate.DefaultOptions
+	o.Batches, o.Seed, o.Recipes = 100, 7, 20000
+	if _, err := simulate.Write(data, o); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
+	for i := range 5 {
+		if i == 3 {
+			// A block of each part stored in blocks damaged: the
+			// summary reads it, sees it, and is computed whole.
+			damageBlocks(t, data)
+		}
 		got := filepath.Join(tmp, fmt.Sprintf("got%d.md", i))
 		before := summariesExtended
-		res := cli(t, "record", "--data", data, "--ecosystem", "npm", "--timestamp", fmt.Sprintf("2026-04-0%dT00:00:00Z", i+1), "--summary", got, batch1)
+		// Recipes not recorded before from the fourth on: looked up in
+		// the lower parts.
+		results := []string{batch1, batch1, batch1, "testdata/results/history/batch2.json", "testdata/results/history/batch3.json"}[i]
+		res := cli(t, "record", "--data", data, "--ecosystem", "npm", "--timestamp", fmt.Sprintf("2026-04-0%dT00:00:00Z", i+1), "--summary", got, results)
 		if res.code != 0 {
 			t.Fatal(res.stderr)
 		}
-		if n := summariesExtended - before; n != min(i, 1) {
+		if n := summariesExtended - before; n != min(i, 1) && i != 3 || i == 3 && n != 0 {
 			t.Errorf("record %d: %d summaries extended", i, n)
 		}
 		t.Setenv("BATCHSLI_CACHE", "off")
@@ -42,8 +58,57 @@ func TestRecordSummaryCheckpoint(t *testing.T) {
 			t.Errorf("record %d: the summary from the checkpoint differs from the whole history's:\n%s\n---\n%s", i, g, w)
 		}
 	}
-	if m, _ := filepath.Glob(filepath.Join(data, ".batchsli.cache", "summary-*")); len(m) != 1 {
-		t.Errorf("summary checkpoints in the cache: %v", m)
+	for _, kind := range []string{"summary", "sumbase", "pairbase", "gapbase"} {
+		if m, _ := filepath.Glob(filepath.Join(data, ".batchsli.cache", kind+"-*")); len(m) != 1 {
+			t.Errorf("%s entries in the cache: %v", kind, m)
+		}
+	}
+}
+
+// damageBlocks changes, in each of the checkpoint's parts stored in
+// blocks, the last byte of the middle name (where every lookup starts:
+// the change leaves the part well formed, so only the block's checksum
+// shows it), leaving the entries' heads sound.
+func damageBlocks(t *testing.T, data string) {
+	t.Helper()
+	le := binary.LittleEndian
+	// Each part's payload: magic and token, then its counts (the names'
+	// and the versions'), the names' ends after all the counts, and the
+	// names after the ends (analyze/sumpairs.go, analyze/sumgaps.go).
+	for kind, counts := range map[string]int{"pairbase": 5, "gapbase": 4} {
+		m, _ := filepath.Glob(filepath.Join(data, ".batchsli.cache", kind+"-*"))
+		if len(m) != 1 {
+			t.Fatalf("%s entries: %v", kind, m)
+		}
+		b, err := os.ReadFile(m[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The head: magic, key hash, payload length, block size, a
+		// checksum a block, its checksum (store/blocks.go).
+		head := 0
+		for n := len(b); ; {
+			h := len("batchsli-blocks 1\n") + 32 + len(binary.AppendUvarint(nil, uint64(n))) + len(binary.AppendUvarint(nil, store.BlockSize)) + 8*((n+store.BlockSize-1)/store.BlockSize) + 8
+			if h+n == len(b) {
+				head = h
+				break
+			}
+			if n--; n < 0 {
+				t.Fatalf("%s: no head found", m[0])
+			}
+		}
+		p := b[head:]
+		n := int(le.Uint32(p[21:]))
+		ends := 21 + 4*counts
+		names := ends + 8*n
+		if kind == "pairbase" {
+			names += 4 * int(le.Uint32(p[29:])) // the versions' ends
+		}
+		end := int(le.Uint32(p[ends+4*(n/2):]))
+		p[names+end-1] ^= 1
+		if err := os.WriteFile(m[0], b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
