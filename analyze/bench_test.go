@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -70,6 +71,49 @@ func BenchmarkValidate(b *testing.B) {
 	for b.Loop() {
 		if _, err := Take(os.DirFS(dir), dir); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFoldPairs is the fold of the job summary checkpoint's pairs
+// that a record pays once in many (sumpairs.go): a lower part of 400,000
+// recipes x 11 platforms (a registry's, 4.4 million pairs) and an upper
+// part of a sixteenth of that, folded in memory. Reading the lower part
+// from its blocks and storing the new one are the cache's (store's
+// BenchmarkBlocks).
+func BenchmarkFoldPairs(b *testing.B) {
+	const recipes, plats = 400000, 11
+	ra := newRecipeAgg(0, -1)
+	for p := range plats {
+		ra.platIdx[fmt.Sprint("p", p)] = uint32(p)
+		ra.plats = append(ra.plats, fmt.Sprint("p", p))
+	}
+	for r := range recipes {
+		ri := ra.recipe(fmt.Sprintf("npm:recipe%07d", r))
+		for p := range uint32(plats) {
+			ra.states.at(int(ra.pairAt(ri, p))).lastPos = int32(r % 1000)
+		}
+	}
+	st := &sumState{ra: ra}
+	st.foldPairs()
+	lo := st.ra.lo
+	if lo == nil || lo.nPairs != recipes*plats {
+		b.Fatal("no lower part")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		up := newRecipeAgg(0, -1)
+		up.plats, up.platIdx = ra.plats, ra.platIdx
+		up.attachLower(lo, 1000)
+		for i := 0; up.states.len() <= foldAt(lo.nPairs); i++ {
+			up.pairAt(up.recipe(fmt.Sprintf("npm:recipe%07d", i*7%recipes)), uint32(i%plats))
+		}
+		st.ra = up
+		b.StartTimer()
+		st.foldPairs()
+		if st.ra.lo == lo {
+			b.Fatal("not folded")
 		}
 	}
 }

@@ -135,3 +135,27 @@ func FuzzBlocks(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkBlocks stores a lower part the size of a registry's pairs (185
+// MB, as at 200,000 batches) in blocks, opens it and reads it whole: what
+// a fold pays besides the fold itself (analyze's BenchmarkFoldPairs).
+func BenchmarkBlocks(b *testing.B) {
+	payload := make([]byte, 185<<20)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	c := OpenCache(b.TempDir())
+	defer c.Close()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		c.PutBlocks("test", []byte("k"), payload)
+		e, ok := c.GetBlocks("test", []byte("k"))
+		if !ok {
+			b.Fatal("not read back")
+		}
+		if _, err := e.ReadAt(make([]byte, len(payload)), 0); err != nil {
+			b.Fatal(err)
+		}
+		e.Close()
+	}
+}
