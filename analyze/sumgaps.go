@@ -198,16 +198,20 @@ func (fa *failureAgg) gapFromLower(k gapKey) (gapState, bool) {
 
 // foldGaps folds the gaps' two parts into a new lower part once the upper
 // one holds more than foldAt of the lower; the upper part is then empty,
-// with the same platforms and names.
-func (st *sumState) foldGaps() {
+// with the same platforms and names. It returns false when the lower part
+// could not be read (a block damaged) or is not one this program writes.
+func (st *sumState) foldGaps() bool {
 	fa := st.fa
 	lo := fa.gapLo
 	loN, loP := 0, 0
 	if lo != nil {
 		loN, loP = lo.nGaps, lo.nPkg
 	}
-	if len(fa.gaps) <= foldAt(loN) || lo != nil && !lo.v.load() {
-		return // (a part not read: left unfolded, and the summary was not extended)
+	if len(fa.gaps) <= foldAt(loN) {
+		return true
+	}
+	if lo != nil && !lo.v.load() {
+		return false
 	}
 	le := binary.LittleEndian
 	keys := slices.Collect(maps.Keys(fa.gaps))
@@ -238,7 +242,7 @@ func (st *sumState) foldGaps() {
 			for len(r) > 0 {
 				_, _, _, _, rest, ok := nextGap(r)
 				if !ok {
-					return // not from parts this program decodes: left unfolded
+					return false // not a part this program writes
 				}
 				r = rest
 				n++
@@ -256,7 +260,7 @@ func (st *sumState) foldGaps() {
 				for r := lo.region(i); len(r) > 0; {
 					plat, _, _, _, rest, ok := nextGap(r)
 					if !ok {
-						return
+						return false
 					}
 					if _, mine := fa.gaps[gapKey{pkg: pkg, plat: plat}]; !mine {
 						gaps = append(gaps, r[:len(r)-len(rest)]...)
@@ -284,7 +288,7 @@ func (st *sumState) foldGaps() {
 	}
 	nlo, ok := parseLowerGaps(viewOf(nil, raw))
 	if !ok {
-		return
+		return false // not from parts this program writes
 	}
 	nfa := newFailureAgg(nil, nil, time.Time{}, time.Time{}, nil)
 	nfa.gapsOnly = true
@@ -292,6 +296,7 @@ func (st *sumState) foldGaps() {
 	nfa.records = fa.records
 	nfa.gapLo = nlo
 	st.fa, st.gapsNew = nfa, true
+	return true
 }
 
 // appendGap lays a gap out as the lower part has it.

@@ -202,8 +202,10 @@ func (ra *recipeAgg) fromLower(id, ri, pi uint32) {
 
 // foldPairs folds the pairs' two parts into a new lower part once the
 // upper one holds more than foldAt of the lower; the upper part is then
-// empty, with the same platforms and categories.
-func (st *sumState) foldPairs() {
+// empty, with the same platforms and categories. It returns false when
+// the lower part could not be read (a block damaged) or is not one this
+// program writes.
+func (st *sumState) foldPairs() bool {
 	ra := st.ra
 	lo := ra.lo
 	loN, loRec := 0, 0
@@ -212,7 +214,7 @@ func (st *sumState) foldPairs() {
 	}
 	up := ra.states.len()
 	if up <= foldAt(loN) {
-		return
+		return true
 	}
 	le := binary.LittleEndian
 	// Versions: the lower part's, then the upper part's not among them.
@@ -220,7 +222,7 @@ func (st *sumState) foldPairs() {
 	known := map[string]uint32{}
 	if lo != nil {
 		if !lo.v.load() {
-			return // not read: left unfolded (and the summary was not extended)
+			return false
 		}
 		verEnd, verBlob = slices.Clone(lo.verEnd), slices.Clone(lo.v.read(lo.versAt, lo.verLen, nil))
 		for i := range lo.nVers {
@@ -248,7 +250,19 @@ func (st *sumState) foldPairs() {
 	}
 	slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(ra.recipes[a], ra.recipes[b]) })
 	var names, recEnd, pairEnd []byte
-	pairs := make([]byte, 0, (loN+up)*pairBytes)
+	// The pairs are written in place at the end of the part's bytes, after
+	// room for the rest at its largest (the recipes of both parts, each
+	// once at most): a registry's pairs run to hundreds of megabytes, not
+	// to be copied.
+	headMax := lowerPairsHead + 8*(loRec+len(ra.recipes)) + len(verEnd) + len(verBlob)
+	if lo != nil {
+		headMax += int(lo.versAt - lo.namesAt)
+	}
+	for _, name := range ra.recipes {
+		headMax += len(name)
+	}
+	buf := make([]byte, headMax+(loN+up)*pairBytes)
+	pairs := buf[headMax:headMax]
 	r := uint32(0)
 	for i, k := 0, 0; i < loRec || k < len(order); {
 		c := 1 // the upper part's recipe first
@@ -307,24 +321,29 @@ func (st *sumState) foldPairs() {
 		pairEnd = le.AppendUint32(pairEnd, uint32(len(pairs)/pairBytes))
 		r++
 	}
-	raw := make([]byte, 0, lowerPairsHead+len(recEnd)+len(pairEnd)+len(verEnd)+len(names)+len(verBlob)+len(pairs))
-	raw = append(raw, lowerPairsMagic...)
+	head := make([]byte, 0, lowerPairsHead+len(recEnd)+len(pairEnd)+len(verEnd)+len(names)+len(verBlob))
+	head = append(head, lowerPairsMagic...)
 	var token [16]byte
 	rand.Read(token[:])
-	raw = append(raw, token[:]...)
+	head = append(head, token[:]...)
 	for _, v := range []int{int(r), len(pairs) / pairBytes, len(verEnd) / 4, len(names), len(verBlob)} {
-		raw = le.AppendUint32(raw, uint32(v))
+		head = le.AppendUint32(head, uint32(v))
 	}
-	for _, b := range [][]byte{recEnd, pairEnd, verEnd, names, verBlob, pairs} {
-		raw = append(raw, b...)
+	for _, b := range [][]byte{recEnd, pairEnd, verEnd, names, verBlob} {
+		head = append(head, b...)
 	}
+	if len(head) > headMax || cap(pairs) != cap(buf)-headMax {
+		return false // more than the room made: not a part this program writes
+	}
+	raw := buf[headMax-len(head) : headMax+len(pairs)]
+	copy(raw, head)
 	nlo, ok := parseLowerPairs(viewOf(nil, raw))
 	if !ok {
-		// Not from parts this program decodes: left unfolded.
-		return
+		return false // not from parts this program writes
 	}
 	nra := newRecipeAgg(0, -1)
 	nra.plats, nra.platIdx, nra.cats, nra.catIdx = ra.plats, ra.platIdx, ra.cats, ra.catIdx
 	nra.attachLower(nlo, st.bt.len())
 	st.ra, st.pairsNew = nra, true
+	return true
 }

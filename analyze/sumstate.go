@@ -296,8 +296,9 @@ func exportState(fsys fs.FS, o SummaryOptions, views []*view, sawV1 bool, uncomm
 		return nil
 	}
 	st.tally = st.fa.gapTally()
-	st.foldPairs()
-	st.foldGaps()
+	if !st.foldPairs() || !st.foldGaps() {
+		return nil
+	}
 	return st
 }
 
@@ -489,6 +490,11 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 			for _, f := range mine {
 				fa.add(f)
 			}
+			// The batch's own gaps were looked up in the lower part
+			// only now.
+			if fa.lowerBad() {
+				return nil, false, nil
+			}
 			tally.retally(fa)
 			fa.touched = nil
 		}
@@ -540,8 +546,12 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 	}
 	st.files = spans.files(fsys) // nil: no checkpoint to keep
 	st.tally = tally
-	st.foldPairs()
-	st.foldGaps()
+	// A lower part that cannot be read whole to be folded is damaged where
+	// no lookup reached: the summary is computed whole, and the checkpoint
+	// with it (kept, the part would be read again at every record).
+	if !st.foldPairs() || !st.foldGaps() {
+		return nil, false, nil
+	}
 	return s, true, nil
 }
 

@@ -3,6 +3,7 @@ package analyze
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io/fs"
 	"maps"
@@ -736,5 +737,72 @@ func TestSummaryForgedRunHash(t *testing.T) {
 	st.bt.fold(true)
 	if st.bt.lo != lo || st.bt.loNew || st.bt.loToken != before || len(st.bt.runIDs) != 1 {
 		t.Fatal("parts with a hash in both were folded")
+	}
+}
+
+// failingPart is a lower part whose reads reaching past bad fail, as a
+// store.Blocks's do at a block whose checksum does not check.
+type failingPart struct {
+	r   *bytes.Reader
+	bad int64
+}
+
+func (p failingPart) ReadAt(b []byte, off int64) (int, error) {
+	if off+int64(len(b)) > p.bad {
+		return 0, errors.New("a damaged block")
+	}
+	return p.r.ReadAt(b, off)
+}
+
+func (p failingPart) Size() int64 { return p.r.Size() }
+
+// TestSummaryDamagedLowerParts: a lower part of the pairs or gaps that
+// cannot be read past its offsets (the batch's own gaps are looked up in
+// it last), or only at its last byte (where no lookup may reach, but a fold
+// reads it all), is not used: the summary is computed whole, and so is
+// the checkpoint after it.
+func TestSummaryDamagedLowerParts(t *testing.T) {
+	cp, fsys := smallState(t)
+	so := DefaultSummaryOptions()
+	want, err := BuildSummary(fsys, "data", so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, ok1 := parseLowerPairs(viewOf(nil, cp.Pairs))
+	lg, ok2 := parseLowerGaps(viewOf(nil, cp.Gaps))
+	if !ok1 || !ok2 {
+		t.Fatal("no lower parts")
+	}
+	defer func(f func(int) int) { foldAt = f }(foldAt)
+	for _, c := range []struct {
+		part string
+		bad  int64
+		fold bool
+	}{
+		{"gaps", lg.namesAt, false},
+		{"pairs", lp.namesAt, false},
+		{"gaps", lg.v.size - 1, true},
+		{"pairs", lp.v.size - 1, true},
+	} {
+		foldAt = statecodec.FoldAt
+		if c.fold {
+			foldAt = func(int) int { return 0 }
+		}
+		parts := cp
+		if c.part == "gaps" {
+			parts.Gaps, parts.GapsAt = nil, failingPart{bytes.NewReader(cp.Gaps), c.bad}
+		} else {
+			parts.Pairs, parts.PairsAt = nil, failingPart{bytes.NewReader(cp.Pairs), c.bad}
+		}
+		got, next, ext, err := BuildSummaryFromCheckpoint(fsys, "data", so, DecodeSummaryCheckpoint(parts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, g := summaryJSON(t, want), summaryJSON(t, got); w != g {
+			t.Errorf("%s part unreadable from byte %d: the summary differs:\n%s", c.part, c.bad, lineDiff(w, g))
+		}
+		if ext || next.Main == nil {
+			t.Errorf("%s part unreadable from byte %d: extended %t, a new checkpoint %t", c.part, c.bad, ext, next.Main != nil)
+		}
 	}
 }

@@ -27,7 +27,7 @@ const BlockSize = 16 << 10
 
 // maxBlocksEntry bounds an entry stored in blocks: offsets in a lower part
 // are 32 bits.
-const maxBlocksEntry = 4 << 30
+const maxBlocksEntry int64 = 4 << 30
 
 // errBlock is a block that does not read back as written.
 var errBlock = errors.New("cache: a block of the entry is damaged")
@@ -57,7 +57,7 @@ func blocksHead(key []byte, n int, sums []byte) []byte {
 // PutBlocks stores payload under (kind, key) as Put does, in blocks: read
 // back with GetBlocks.
 func (c *Cache) PutBlocks(kind string, key, payload []byte) {
-	if c == nil || len(payload) > maxBlocksEntry {
+	if c == nil || int64(len(payload)) > maxBlocksEntry {
 		return
 	}
 	sums := make([]byte, 0, (len(payload)+BlockSize-1)/BlockSize*sumSize)
@@ -104,7 +104,7 @@ func openBlocks(f *os.File, key []byte) (*Blocks, bool) {
 		return nil, false
 	}
 	bs, b := binary.Uvarint(head[fixed+a:])
-	if b <= 0 || bs != BlockSize || size > maxBlocksEntry {
+	if b <= 0 || bs != BlockSize || size > uint64(maxBlocksEntry) {
 		return nil, false
 	}
 	nsums := (size + BlockSize - 1) / BlockSize * sumSize

@@ -13,7 +13,9 @@ func identity(st fs.FileInfo) (dev, ino uint64, mtime, ctime time.Time, ok bool)
 	if !ok {
 		return 0, 0, time.Time{}, time.Time{}, false
 	}
-	return uint64(sys.Dev), sys.Ino, time.Unix(sys.Mtim.Sec, sys.Mtim.Nsec), time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec), true
+	// The conversions are for 32-bit systems, whose fields are 32 bits.
+	return uint64(sys.Dev), uint64(sys.Ino), time.Unix(int64(sys.Mtim.Sec), int64(sys.Mtim.Nsec)),
+		time.Unix(int64(sys.Ctim.Sec), int64(sys.Ctim.Nsec)), true
 }
 
 // openNonblock opens a FIFO without waiting for a writer.
