@@ -2,13 +2,16 @@ package analyze
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -803,6 +806,162 @@ func TestSummaryDamagedLowerParts(t *testing.T) {
 		}
 		if ext || next.Main == nil {
 			t.Errorf("%s part unreadable from byte %d: extended %t, a new checkpoint %t", c.part, c.bad, ext, next.Main != nil)
+		}
+	}
+}
+
+// statePairs is every pair of a checkpoint (the upper part's over the
+// lower's), its versions as strings.
+func statePairs(t *testing.T, st *sumState) map[string]string {
+	ra := st.ra
+	out := map[string]string{}
+	str := func(s pairState, v func(uint32) string) string {
+		lv, fv := v(s.lastVer), v(s.failVer)
+		s.lastVer, s.failVer = 0, 0
+		return fmt.Sprintf("%+v lv=%q fv=%q", s, lv, fv)
+	}
+	if lo := ra.lo; lo != nil {
+		if !lo.v.load() {
+			t.Fatal("the lower part of the pairs does not read back")
+		}
+		for i := range lo.nRec {
+			name := string(lo.name(i))
+			from, to := lo.pairsOf(i)
+			es := lo.entries(from, to)
+			for ; len(es) > 0; es = es[pairBytes:] {
+				r, pi, s, ok := decodePair(es[:pairBytes], ra.loBatches, uint64(len(ra.plats)), uint64(lo.nVers), uint64(len(ra.cats)))
+				if !ok || int(r) != i {
+					t.Fatalf("a pair of %s in the lower part: ok %v, recipe %d", name, ok, r)
+				}
+				k := name + "|" + ra.plats[pi]
+				if _, dup := out[k]; dup {
+					t.Fatalf("pair %s twice in the lower part", k)
+				}
+				out[k] = str(s, lo.ver)
+			}
+		}
+	}
+	for ri := range ra.recipes {
+		for pi := range uint32(len(ra.plats)) {
+			p, ok := ra.pairIdx(uint32(ri), pi)
+			if !ok {
+				continue
+			}
+			out[ra.recipes[ri]+"|"+ra.plats[pi]] = str(*ra.states.at(int(p)), func(i uint32) string { return ra.vers[i] })
+		}
+	}
+	return out
+}
+
+// stateGaps is every gap of a checkpoint (the upper part's over the
+// lower's), its names as strings.
+func stateGaps(t *testing.T, st *sumState) map[string]string {
+	fa := st.fa
+	out := map[string]string{}
+	if lo := fa.gapLo; lo != nil {
+		if !lo.v.load() {
+			t.Fatal("the lower part of the gaps does not read back")
+		}
+		for i := range lo.nPkg {
+			name := string(lo.name(i))
+			for r := lo.region(i); len(r) > 0; {
+				plat, cat, mixed, deps, rest, ok := nextGap(r)
+				if !ok {
+					t.Fatal("a gap of the lower part does not read back")
+				}
+				var ds []string
+				for j := 0; j < len(deps); j += 4 {
+					ds = append(ds, fa.ids.names[binary.LittleEndian.Uint32(deps[j:])])
+				}
+				slices.Sort(ds)
+				out[name+"|"+fa.ids.plats[plat]] = fmt.Sprint(fa.ids.names[cat], mixed, ds)
+				r = rest
+			}
+		}
+	}
+	for k, g := range fa.gaps {
+		var ds []string
+		for _, d := range fa.depsOf(k, &g) {
+			ds = append(ds, fa.ids.names[d])
+		}
+		slices.Sort(ds)
+		m := 0
+		if g.mixed {
+			m = 1
+		}
+		out[fa.ids.pkgs[k.pkg]+"|"+fa.ids.plats[k.plat]] = fmt.Sprint(fa.ids.names[g.cat], m, ds)
+	}
+	return out
+}
+
+// TestSummaryCheckpointStates: after every batch of a simulated history
+// with new versions every few batches, folded every few batches, the
+// checkpoint's pairs and gaps (both parts read back) are those of the
+// history computed whole, and so is the summary; with pairs laid out
+// densely, for one platform only, and for none (as with more platforms
+// than maxDense).
+func TestSummaryCheckpointStates(t *testing.T) {
+	defer func(f func(int) int) { foldAt = f }(foldAt)
+	defer func(m uint32) { maxDense = m }(maxDense)
+	for _, md := range []uint32{1, 0, 64} {
+		maxDense = md
+		foldAt = func(n int) int { return max(3, n/6) }
+		o := simulate.Options{Batches: 60, Seed: 23, Retests: true, Flaky: 0.02, FlakeRate: 0.3, Recipes: 2500, VersionEvery: 8, Start: simulate.DefaultOptions.Start}
+		dir := t.TempDir()
+		if _, err := simulate.Write(dir, o); err != nil {
+			t.Fatal(err)
+		}
+		h := readHistoryByBatch(t, dir)
+		so := DefaultSummaryOptions()
+		var cp SummaryParts
+		folds := 0
+		for k := 1; k <= len(h.ids); k++ {
+			fsys := h.upTo(k)
+			var whole *sumState
+			want, err := buildSummary(fsys, "data", so, &whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, next, ext, err := BuildSummaryFrom(fsys, "data", so, cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w, g := summaryJSON(t, want), summaryJSON(t, got); w != g {
+				t.Fatalf("maxDense %d, batch %d: the summary from the checkpoint differs:\n%s", md, k, lineDiff(w, g))
+			}
+			if k > 1 && !ext {
+				t.Errorf("maxDense %d, batch %d: not extended", md, k)
+			}
+			if next.Pairs != nil {
+				folds++
+			}
+			cp = next.over(cp)
+			dc := DecodeSummaryCheckpoint(cp)
+			if dc == nil {
+				t.Fatalf("maxDense %d, batch %d: the checkpoint is refused", md, k)
+			}
+			a, b := statePairs(t, dc.st), statePairs(t, whole)
+			if len(a) != len(b) {
+				t.Fatalf("maxDense %d, batch %d: %d pairs, the history has %d", md, k, len(a), len(b))
+			}
+			for key, v := range b {
+				if a[key] != v {
+					t.Fatalf("maxDense %d, batch %d: pair %s is %s, the history's %s", md, k, key, a[key], v)
+				}
+			}
+			ga, gb := stateGaps(t, dc.st), stateGaps(t, whole)
+			if len(ga) != len(gb) {
+				t.Fatalf("maxDense %d, batch %d: %d gaps, the history has %d", md, k, len(ga), len(gb))
+			}
+			for key, v := range gb {
+				if ga[key] != v {
+					t.Fatalf("maxDense %d, batch %d: gap %s is %s, the history's %s", md, k, key, ga[key], v)
+				}
+			}
+		}
+		t.Logf("maxDense %d: %d folds of the pairs", md, folds)
+		if folds < 5 {
+			t.Errorf("maxDense %d: %d folds of the pairs", md, folds)
 		}
 	}
 }

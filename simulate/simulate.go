@@ -223,7 +223,7 @@ func recipeFailure(e eco, recipe, platform string) (exit int, cat string, blocke
 	env := model.ParseEnv(platform)
 	class := env.Arch + "-" + env.Libc + "-" + env.OS
 	h := hash(e.name, recipe, class)
-	pick := func(xs []string) string { return xs[int(h>>8)%len(xs)] }
+	pick := func(xs []string) string { return xs[int((h>>8)%uint64(len(xs)))] }
 	switch {
 	case env.Libc == "musl":
 		switch h % 10 {
