@@ -235,7 +235,7 @@ func (st *sumState) foldPairs() bool {
 	for i, v := range ra.vers {
 		x, ok := known[v]
 		if !ok {
-			x = uint32(len(known))
+			x = uint32(len(verEnd) / 4) // the next (not len(known): a forged part may name one twice)
 			known[v] = x
 			verBlob = append(verBlob, v...)
 			verEnd = le.AppendUint32(verEnd, uint32(len(verBlob)))
