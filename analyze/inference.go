@@ -76,6 +76,12 @@ type series struct {
 	passed   int64
 }
 
+// listKey is a shared list of strings: its first element and length.
+type listKey struct {
+	first *string
+	n     int
+}
+
 // gateChange is the gates a platform's batches named from the one at pos
 // on (nil: none, the batch had no skips a gate explains).
 type gateChange struct {
@@ -98,6 +104,9 @@ func byBatchEco(a, b infer.Obs) int {
 // of the platform.
 func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, want seriesKind) map[string]*series {
 	out := map[string]*series{}
+	// The gate lists sorted, by the list: the platform table shares one
+	// list among the batches that name it (packPlats).
+	sortedGates := map[listKey][]string{}
 	// Each series is allocated once, at most as long as the batches (and
 	// their ecosystems) that can add to it.
 	perBatch, perEco := map[string]int{}, map[string]int{}
@@ -144,13 +153,18 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 				}
 			}
 			if want&seriesYield != 0 {
-				// What each batch names, kept where it changes.
-				if n := len(s.gateAt); n == 0 || !slices.Equal(s.gateAt[n-1].gates, named) || (s.gateAt[n-1].gates == nil) != (named == nil) {
-					var g []string
-					if named != nil {
+				// What each batch names, sorted (one copy of each list),
+				// kept where it changes.
+				var g []string
+				if named != nil {
+					k := listKey{&named[0], len(named)}
+					if g = sortedGates[k]; g == nil {
 						g = slices.Clone(named)
 						sort.Strings(g)
+						sortedGates[k] = g
 					}
+				}
+				if n := len(s.gateAt); n == 0 || !slices.Equal(s.gateAt[n-1].gates, g) || (s.gateAt[n-1].gates == nil) != (g == nil) {
 					s.gateAt = append(s.gateAt, gateChange{pos: bp, gates: g})
 				}
 			}
