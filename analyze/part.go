@@ -1,6 +1,13 @@
 package analyze
 
-import "io"
+import (
+	"bytes"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/batchsli/batchsli/internal/statecodec"
+)
 
 // Part is a lower part of a checkpoint (SummaryParts), read in place: a
 // cache entry stored in blocks (store.Blocks, each block checked when read)
@@ -62,4 +69,49 @@ func (v *partView) load() bool {
 	}
 	v.mem = b
 	return true
+}
+
+// findName is the index of id among n names sorted (name(i) is the i-th),
+// or -1.
+func findName(n int, name func(int) []byte, id string) int {
+	want := []byte(id)
+	i := sort.Search(n, func(m int) bool { return bytes.Compare(name(m), want) >= 0 })
+	if i < n && bytes.Equal(name(i), want) {
+		return i
+	}
+	return -1
+}
+
+// partRef is how a checkpoint names a lower part stored apart: its rows
+// (pairs, gaps), its keys (recipes, packages) and its token; the zero
+// value for none.
+type partRef struct {
+	n, keys int
+	token   [16]byte
+}
+
+func (ref partRef) write(w *statecodec.Writer) {
+	w.Uint(uint64(ref.n))
+	w.Uint(uint64(ref.keys))
+	if ref.n > 0 {
+		w.Bytes(ref.token[:])
+	} else {
+		w.Bytes(nil)
+	}
+}
+
+// readPartRef reads what partRef.write wrote: a token with rows, none
+// without, and no keys without rows.
+func readPartRef(r *statecodec.Reader) partRef {
+	var ref partRef
+	ref.n = int(readUint(r, math.MaxInt32))
+	ref.keys = int(readUint(r, math.MaxInt32))
+	tok := r.Bytes()
+	switch {
+	case ref.n > 0 && len(tok) == len(ref.token):
+		copy(ref.token[:], tok)
+	case ref.n > 0 || len(tok) != 0 || ref.keys != 0:
+		r.Fail()
+	}
+	return ref
 }

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/binary"
@@ -104,22 +103,10 @@ func (lo *lowerGaps) region(i int) []byte {
 }
 
 // find is the index of a package, or -1.
-func (lo *lowerGaps) find(id string) int {
-	want := []byte(id)
-	i, hi := 0, lo.nPkg
-	for i < hi {
-		m := int(uint(i+hi) >> 1)
-		if bytes.Compare(lo.name(m), want) < 0 {
-			i = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if i < lo.nPkg && bytes.Equal(lo.name(i), want) {
-		return i
-	}
-	return -1
-}
+func (lo *lowerGaps) find(id string) int { return findName(lo.nPkg, lo.name, id) }
+
+// ref is how a checkpoint names the part.
+func (lo *lowerGaps) ref() partRef { return partRef{n: lo.nGaps, keys: lo.nPkg, token: lo.token} }
 
 // nextGap reads the first gap of a region: its platform, category, mixed,
 // blockers (little-endian uint32 each) and the rest; ok is false when it

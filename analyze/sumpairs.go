@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"slices"
@@ -131,22 +130,10 @@ func (lo *lowerPairs) entries(from, to int) []byte {
 }
 
 // find is the index of a recipe, or -1.
-func (lo *lowerPairs) find(id string) int {
-	want := []byte(id)
-	i, hi := 0, lo.nRec
-	for i < hi {
-		m := int(uint(i+hi) >> 1)
-		if bytes.Compare(lo.name(m), want) < 0 {
-			i = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if i < lo.nRec && bytes.Equal(lo.name(i), want) {
-		return i
-	}
-	return -1
-}
+func (lo *lowerPairs) find(id string) int { return findName(lo.nRec, lo.name, id) }
+
+// ref is how a checkpoint names the part.
+func (lo *lowerPairs) ref() partRef { return partRef{n: lo.nPairs, keys: lo.nRec, token: lo.token} }
 
 // lowerBad reports whether a pair read from the lower part was out of
 // range, or a read of it failed.

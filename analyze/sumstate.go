@@ -61,24 +61,14 @@ type sumState struct {
 	inc    map[string]*incidentList
 	ra     *recipeAgg // at the finest level; its pairs' upper part (sumpairs.go)
 	det    *detectorRun
-	// pairsLo is the pairs' lower part as the checkpoint names it (its
-	// pairs, recipes and token), until it is read; pairsNew is set when
-	// the lower part (ra.lo) is not stored yet.
-	pairsLo struct {
-		n, rec int
-		token  [16]byte
-	}
-	pairsNew bool
-	// gapsLo is the gaps' lower part as the checkpoint names it (its gaps,
-	// packages and token), until it is read; gapsNew is set when the lower
-	// part (fa.gapLo) is not stored yet. tally is what the capability-gap
-	// insights count of every gap (sumgaps.go).
-	gapsLo struct {
-		n, pkg int
-		token  [16]byte
-	}
-	gapsNew bool
-	tally   *gapTally
+	// pairsLo and gapsLo are the lower parts of the pairs and of the gaps
+	// as the checkpoint names them, until they are read; pairsNew and
+	// gapsNew are set when a lower part (ra.lo, fa.gapLo) is not stored
+	// yet. tally is what the capability-gap insights count of every gap
+	// (sumgaps.go).
+	pairsLo, gapsLo   partRef
+	pairsNew, gapsNew bool
+	tally             *gapTally
 }
 
 // budgetRuns keeps of runs, none later than newest, what the budget reads
@@ -684,23 +674,19 @@ func DecodeSummaryCheckpoint(p SummaryParts) *SummaryCheckpoint {
 	} else if bt.loRuns != 0 {
 		return nil
 	}
-	if pl := st.pairsLo; pl.n > 0 {
+	if st.pairsLo.n > 0 {
 		lo, ok := parseLowerPairs(viewOf(p.PairsAt, p.Pairs))
-		if !ok || lo.token != pl.token || lo.nPairs != pl.n || lo.nRec != pl.rec {
+		if !ok || lo.ref() != st.pairsLo {
 			return nil
 		}
 		st.ra.attachLower(lo, st.bt.len())
-	} else if pl.rec != 0 {
-		return nil
 	}
-	if gl := st.gapsLo; gl.n > 0 {
+	if st.gapsLo.n > 0 {
 		lo, ok := parseLowerGaps(viewOf(p.GapsAt, p.Gaps))
-		if !ok || lo.token != gl.token || lo.nGaps != gl.n || lo.nPkg != gl.pkg {
+		if !ok || lo.ref() != st.gapsLo {
 			return nil
 		}
 		st.fa.gapLo = lo
-	} else if gl.pkg != 0 {
-		return nil
 	}
 	return &SummaryCheckpoint{st: st}
 }

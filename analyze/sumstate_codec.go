@@ -90,19 +90,11 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 	}
 	// The gaps: the lower part by count and token (it is stored apart),
 	// the upper part, and the tally.
+	ref := st.gapsLo
 	if lo := st.fa.gapLo; lo != nil {
-		w.Uint(uint64(lo.nGaps))
-		w.Uint(uint64(lo.nPkg))
-		w.Bytes(lo.token[:])
-	} else {
-		w.Uint(uint64(st.gapsLo.n))
-		w.Uint(uint64(st.gapsLo.pkg))
-		if st.gapsLo.n > 0 {
-			w.Bytes(st.gapsLo.token[:])
-		} else {
-			w.Bytes(nil)
-		}
+		ref = lo.ref()
 	}
+	ref.write(w)
 	writeGaps(w, st.fa)
 	if st.tally == nil {
 		return nil, errNoTally
@@ -117,19 +109,11 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 	}
 	// The pairs: the lower part by count and token (it is stored apart),
 	// then the upper part.
+	ref = st.pairsLo
 	if lo := st.ra.lo; lo != nil {
-		w.Uint(uint64(lo.nPairs))
-		w.Uint(uint64(lo.nRec))
-		w.Bytes(lo.token[:])
-	} else {
-		w.Uint(uint64(st.pairsLo.n))
-		w.Uint(uint64(st.pairsLo.rec))
-		if st.pairsLo.n > 0 {
-			w.Bytes(st.pairsLo.token[:])
-		} else {
-			w.Bytes(nil)
-		}
+		ref = lo.ref()
 	}
+	ref.write(w)
 	writePairs(w, st.ra)
 	det, err := st.det.MarshalBinary()
 	if err != nil {
@@ -359,16 +343,7 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 		}
 		q.budget = append(q.budget, x)
 	}
-	q.gapsLo.n = int(readUint(r, math.MaxInt32))
-	q.gapsLo.pkg = int(readUint(r, math.MaxInt32))
-	if tok := r.Bytes(); len(tok) == len(q.gapsLo.token) {
-		copy(q.gapsLo.token[:], tok)
-	} else if len(tok) != 0 || q.gapsLo.n != 0 {
-		r.Fail()
-	}
-	if q.gapsLo.n == 0 && (q.gapsLo.pkg != 0 || q.gapsLo.token != [16]byte{}) {
-		r.Fail()
-	}
+	q.gapsLo = readPartRef(r)
 	q.fa = readGaps(r)
 	q.tally = readTally(r)
 	ni := r.Count(3)
@@ -380,16 +355,7 @@ func (st *sumState) UnmarshalBinary(b []byte) error {
 		}
 		q.inc[p] = l
 	}
-	q.pairsLo.n = int(readUint(r, math.MaxInt32))
-	q.pairsLo.rec = int(readUint(r, math.MaxInt32))
-	if tok := r.Bytes(); len(tok) == len(q.pairsLo.token) {
-		copy(q.pairsLo.token[:], tok)
-	} else if len(tok) != 0 || q.pairsLo.n != 0 {
-		r.Fail()
-	}
-	if q.pairsLo.n == 0 && (q.pairsLo.rec != 0 || q.pairsLo.token != [16]byte{}) {
-		r.Fail()
-	}
+	q.pairsLo = readPartRef(r)
 	q.ra = readPairs(r, n)
 	q.det = newDetectorRun()
 	if err := q.det.UnmarshalBinary(r.Bytes()); err != nil {
