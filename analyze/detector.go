@@ -215,14 +215,14 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 			a, alarmed := pr.det.Add(o, ff)
 			if f, still := pr.det.Pending(o.Eco); still {
 				if f == i {
-					pr.pend[o.Eco] = r.take(pr, pos, b.gates) // a chunk begins here
+					pr.pend[o.Eco.String()] = r.take(pr, pos, b.gates) // a chunk begins here
 				}
 				continue
 			}
 			// The totals before the chunk just completed: taken where it
 			// began, or now.
-			chunk, pooled := pr.pend[o.Eco]
-			delete(pr.pend, o.Eco)
+			chunk, pooled := pr.pend[o.Eco.String()]
+			delete(pr.pend, o.Eco.String())
 			started := !wasRun && pr.det.State().Start >= 0
 			switch {
 			case alarmed:
@@ -256,7 +256,7 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 			continue
 		}
 		for _, o := range b.eco {
-			e := r.eco(o.Eco)
+			e := r.eco(o.Eco.String())
 			r.totals[p] = grow(r.totals[p], e+1)
 			r.totals[p][e].Add(o)
 			r.groups[p] = grow(r.groups[p], e+1)
@@ -268,7 +268,7 @@ func (r *detectorRun) add(pos int, byName []platInput) {
 		}
 		pr := r.plats[p]
 		for _, o := range b.yield {
-			e := r.eco(o.Eco)
+			e := r.eco(o.Eco.String())
 			pr.yield = grow(pr.yield, e+1)
 			pr.yield[e].Add(o)
 		}
@@ -366,11 +366,11 @@ func detectorInputsFrom(hist map[string]*series, from, end int, each func(pos in
 			c := &cs[i]
 			b := &bufs[i]
 			b.eco, b.yield, b.gates = b.eco[:0], b.yield[:0], nil
-			for len(c.eco) > 0 && c.eco[0].Batch == pos {
+			for len(c.eco) > 0 && int(c.eco[0].Batch) == pos {
 				b.eco = append(b.eco, c.eco[0])
 				c.eco = c.eco[1:]
 			}
-			for len(c.yield) > 0 && c.yield[0].Batch == pos {
+			for len(c.yield) > 0 && int(c.yield[0].Batch) == pos {
 				b.yield = append(b.yield, c.yield[0])
 				c.yield = c.yield[1:]
 			}

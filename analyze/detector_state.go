@@ -255,7 +255,7 @@ func (r *detectorRun) UnmarshalBinary(b []byte) error {
 			rd.Fail()
 		}
 		for k := range pr.pend {
-			if _, ok := pr.det.Pending(k); !ok {
+			if _, ok := pr.det.Pending(infer.EcoOf(k)); !ok {
 				rd.Fail()
 			}
 		}

@@ -40,9 +40,9 @@ func randomSeries(rng *rand.Rand, batches int) map[string]*series {
 					x++
 				}
 			}
-			s.eco = append(s.eco, infer.Obs{Batch: pos, Eco: eco, Tested: int64(n), Passed: int64(x)})
+			s.eco = append(s.eco, infer.Obs{Batch: int32(pos), Eco: infer.EcoOf(eco), Tested: int64(n), Passed: int64(x)})
 			if pi > 0 {
-				s.yield = append(s.yield, infer.Obs{Batch: pos, Eco: eco, Tested: int64(n + rng.IntN(5)), Passed: int64(x)})
+				s.yield = append(s.yield, infer.Obs{Batch: int32(pos), Eco: infer.EcoOf(eco), Tested: int64(n + rng.IntN(5)), Passed: int64(x)})
 			}
 			if pi > 0 && rng.IntN(15) == 0 {
 				g := []string{"p0"}

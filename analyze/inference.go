@@ -93,7 +93,7 @@ func byBatchEco(a, b infer.Obs) int {
 	if c := cmp.Compare(a.Batch, b.Batch); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Eco, b.Eco)
+	return strings.Compare(a.Eco.String(), b.Eco.String())
 }
 
 // platSeries builds each platform's series over bs. pos gives each batch's
@@ -124,7 +124,8 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 		}
 	}
 	for _, b := range bs {
-		bp := pos[b]
+		bp := int32(pos[b])
+		be := infer.EcoOf(b.ecosystem)
 		infraOf := func(pc platCount) int64 {
 			n := pc.infra
 			if !pc.infraKnown {
@@ -165,7 +166,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 					}
 				}
 				if n := len(s.gateAt); n == 0 || !slices.Equal(s.gateAt[n-1].gates, g) || (s.gateAt[n-1].gates == nil) != (g == nil) {
-					s.gateAt = append(s.gateAt, gateChange{pos: bp, gates: g})
+					s.gateAt = append(s.gateAt, gateChange{pos: int(bp), gates: g})
 				}
 			}
 			infra := infraOf(pc)
@@ -173,7 +174,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 			if want&seriesYield != 0 && pc.c.SkippedKnown && !incident {
 				if b.byEco == nil {
 					if n := pc.c.Tested - infra + pc.c.Skipped; n > 0 {
-						s.yield = append(s.yield, infer.Obs{Batch: bp, Eco: b.ecosystem, Tested: n, Passed: pc.c.Passed})
+						s.yield = append(s.yield, infer.Obs{Batch: bp, Eco: be, Tested: n, Passed: pc.c.Passed})
 					}
 				} else {
 					for eco, pcs := range b.byEco {
@@ -186,7 +187,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 								ei = fa.infraEco[[2]string{b.id, eco}][pc.id]
 							}
 							if n := e.c.Tested - min(ei, e.c.Failed) + e.c.Skipped; n > 0 {
-								s.yield = append(s.yield, infer.Obs{Batch: bp, Eco: eco, Tested: n, Passed: e.c.Passed})
+								s.yield = append(s.yield, infer.Obs{Batch: bp, Eco: infer.EcoOf(eco), Tested: n, Passed: e.c.Passed})
 							}
 						}
 					}
@@ -205,10 +206,10 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 				if s.incidentAt == nil {
 					s.incidentAt = map[int]bool{}
 				}
-				s.incidentAt[bp] = true
+				s.incidentAt[int(bp)] = true
 				continue
 			}
-			o := infer.Obs{Batch: bp, Eco: b.ecosystem, Tested: pc.c.Tested - infra, Passed: pc.c.Passed}
+			o := infer.Obs{Batch: bp, Eco: be, Tested: pc.c.Tested - infra, Passed: pc.c.Passed}
 			if fm != flakyKept && b.flaky != nil {
 				fl := b.flaky[pc.id][fm]
 				o.Tested -= fl[0]
@@ -242,7 +243,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 						fl = b.flaky[eco+"\x00"+pc.id][fm]
 					}
 					if e.c.Tested-ei-fl[0] > 0 {
-						s.eco = append(s.eco, infer.Obs{Batch: bp, Eco: eco, Tested: e.c.Tested - ei - fl[0], Passed: e.c.Passed - fl[1]})
+						s.eco = append(s.eco, infer.Obs{Batch: bp, Eco: infer.EcoOf(eco), Tested: e.c.Tested - ei - fl[0], Passed: e.c.Passed - fl[1]})
 					}
 				}
 			}
@@ -279,16 +280,16 @@ func iccGroups(ser map[string]*series) [][]infer.Obs {
 	for _, id := range ids {
 		// The platform's observations by ecosystem, in one array.
 		obs := ser[id].eco
-		n := map[string]int{}
-		var ecos []string
+		n := map[infer.Eco]int{}
+		var ecos []infer.Eco
 		for _, o := range obs {
 			if n[o.Eco] == 0 {
 				ecos = append(ecos, o.Eco)
 			}
 			n[o.Eco]++
 		}
-		sort.Strings(ecos)
-		by := make(map[string][]infer.Obs, len(ecos))
+		slices.SortFunc(ecos, func(a, b infer.Eco) int { return strings.Compare(a.String(), b.String()) })
+		by := make(map[infer.Eco][]infer.Obs, len(ecos))
 		all := make([]infer.Obs, len(obs))
 		for _, e := range ecos {
 			by[e], all = all[:0:n[e]], all[n[e]:]
@@ -484,18 +485,22 @@ func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch) *det
 	return runDetectors(rep, hist, all, cur[0].ts, indexOf(all, cur[len(cur)-1])+1)
 }
 
+// ecoMixed and ecoUnknown are the ecosystems strata leaves out.
+var ecoMixed, ecoUnknown = infer.EcoOf(model.Mixed), infer.EcoOf(model.Unknown)
+
 // strata keeps the observations of real ecosystems: `mixed` (v1 runs that
 // spanned several) and `unknown` are not one population and cannot be
 // compared with themselves over time.
 //
 // The result is read only: it is obs itself when obs has no other.
 func strata(obs []infer.Obs) []infer.Obs {
-	if !slices.ContainsFunc(obs, func(o infer.Obs) bool { return o.Eco == model.Mixed || o.Eco == model.Unknown }) {
+	mixed, unknown := ecoMixed, ecoUnknown
+	if !slices.ContainsFunc(obs, func(o infer.Obs) bool { return o.Eco == mixed || o.Eco == unknown }) {
 		return obs[:len(obs):len(obs)]
 	}
 	out := make([]infer.Obs, 0, len(obs))
 	for _, o := range obs {
-		if o.Eco != model.Mixed && o.Eco != model.Unknown {
+		if o.Eco != mixed && o.Eco != unknown {
 			out = append(out, o)
 		}
 	}
@@ -770,7 +775,7 @@ func matrixObs(rep *Report, ser map[string]*series) [][]infer.Obs {
 	total := 0
 	for plat, s := range ser {
 		for _, o := range s.eco {
-			if i, ok := cell[[2]string{plat, o.Eco}]; ok {
+			if i, ok := cell[[2]string{plat, o.Eco.String()}]; ok {
 				n[i]++
 				total++
 			}
@@ -785,7 +790,7 @@ func matrixObs(rep *Report, ser map[string]*series) [][]infer.Obs {
 	}
 	for plat, s := range ser {
 		for _, o := range s.eco {
-			if i, ok := cell[[2]string{plat, o.Eco}]; ok {
+			if i, ok := cell[[2]string{plat, o.Eco.String()}]; ok {
 				out[i] = append(out[i], o)
 			}
 		}
@@ -821,7 +826,7 @@ func spark(s *series, cur, all []*batch, buckets int) []*float64 {
 	var x, n = make([]int64, buckets), make([]int64, buckets)
 	if s != nil {
 		for _, o := range s.rate {
-			i := o.Batch - first
+			i := int(o.Batch) - first
 			if i < 0 || i >= len(cur) {
 				continue
 			}

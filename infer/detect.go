@@ -103,11 +103,11 @@ type Detector struct {
 	minHist int
 	// pend pools each ecosystem's batches of fewer than DetectMinTests
 	// tests until they reach it.
-	pend map[string]*detPending
+	pend map[Eco]*detPending
 	// ref holds each ecosystem's reference (its batches since the last
 	// alarm); run those since the current run of low batches began,
 	// which become the reference when the run ends in an alarm.
-	ref, run map[string]*detAcc
+	ref, run map[Eco]*detAcc
 	// The platform's own estimate of the correlation: moment sums of the
 	// residuals, how many, and the floor of the last comparison.
 	rnum, rden float64
@@ -141,7 +141,7 @@ func (a *detAcc) add(o Obs) {
 	a.k++
 }
 
-func addTo(m map[string]*detAcc, o Obs) {
+func addTo(m map[Eco]*detAcc, o Obs) {
 	a := m[o.Eco]
 	if a == nil {
 		a = &detAcc{}
@@ -152,7 +152,7 @@ func addTo(m map[string]*detAcc, o Obs) {
 
 // NewDetector is a detector that has seen nothing.
 func NewDetector() *Detector {
-	return &Detector{h: DetectH, minHist: DetectMinHistory, pend: map[string]*detPending{}, ref: map[string]*detAcc{}, start: -1}
+	return &Detector{h: DetectH, minHist: DetectMinHistory, pend: map[Eco]*detPending{}, ref: map[Eco]*detAcc{}, start: -1}
 }
 
 func (d *Detector) rho() float64 {
@@ -192,7 +192,7 @@ func (d *Detector) Add(o Obs, floor Floor) (Alarm, bool) {
 	if a := d.ref[o.Eco]; a != nil && a.k >= d.minHist {
 		pr := (a.x + 0.5) / (a.n + 1) // never exactly 0 or 1
 		n := float64(c.Tested)
-		d.floor = floor(c.Batch)
+		d.floor = floor(int(c.Batch))
 		// The residual's variance: this batch's, plus that of the
 		// history's mean, both with the intra-batch correlation.
 		rh := d.rho()
@@ -208,7 +208,7 @@ func (d *Detector) Add(o Obs, floor Floor) (Alarm, bool) {
 			d.expX, d.obsX, d.tests = 0, 0, 0
 		} else {
 			if d.stat == 0 {
-				d.start, d.startSeq, d.run = p.first, p.firstSeq, map[string]*detAcc{}
+				d.start, d.startSeq, d.run = p.first, p.firstSeq, map[Eco]*detAcc{}
 			}
 			d.stat = s
 			d.expX += pr * n
@@ -235,7 +235,7 @@ func (d *Detector) Add(o Obs, floor Floor) (Alarm, bool) {
 
 // Pending returns the index of the first observation of an ecosystem's
 // batches still pooled towards DetectMinTests, if there are any.
-func (d *Detector) Pending(eco string) (int, bool) {
+func (d *Detector) Pending(eco Eco) (int, bool) {
 	if p := d.pend[eco]; p != nil {
 		return p.first, true
 	}

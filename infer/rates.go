@@ -26,8 +26,8 @@ const (
 type Obs struct {
 	// Batch is the batch's position in time order, shared by all
 	// platforms, so that two platforms' results in one batch pair up.
-	Batch  int
-	Eco    string
+	Batch  int32
+	Eco    Eco
 	Tested int64
 	Passed int64
 }
@@ -160,9 +160,10 @@ func CompareWindowsICC(prev, cur []Obs, rhoFloor float64) Trend {
 			if o.Tested == 0 {
 				continue
 			}
-			s := w[k][o.Eco]
+			e := o.Eco.String()
+			s := w[k][e]
 			s.Add(o)
-			w[k][o.Eco] = s
+			w[k][e] = s
 		}
 	}
 	return CompareSuffICC(w[0], w[1], rhoFloor)
@@ -318,18 +319,18 @@ func ComparePair(aID string, a []Obs, bID string, b []Obs, rho float64) Pair {
 	pr := Pair{A: aID, B: bID, P: 1}
 	// b's observation of a batch: by a walk along b when both are in
 	// batch order (series are), else from a map.
-	var bb map[int]Obs
+	var bb map[int32]Obs
 	j := 0
 	ordered := increasing(a) && increasing(b)
 	if !ordered {
-		bb = map[int]Obs{}
+		bb = map[int32]Obs{}
 		for _, o := range b {
 			if o.Tested > 0 {
 				bb[o.Batch] = o
 			}
 		}
 	}
-	find := func(batch int) (Obs, bool) {
+	find := func(batch int32) (Obs, bool) {
 		if !ordered {
 			ob, ok := bb[batch]
 			return ob, ok

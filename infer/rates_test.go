@@ -55,7 +55,7 @@ func historySized(rng *rand.Rand, batches, minN int, offset, icc float64, drift 
 			p -= shift
 		}
 		n := minN + rng.IntN(30-minN)
-		obs[b] = Obs{Batch: b, Eco: e.name, Tested: int64(n), Passed: betaBinom(rng, p, icc, n)}
+		obs[b] = Obs{Batch: int32(b), Eco: EcoOf(e.name), Tested: int64(n), Passed: betaBinom(rng, p, icc, n)}
 	}
 	return obs
 }
@@ -81,7 +81,7 @@ func TestRateCoverage(t *testing.T) {
 						obs := make([]Obs, batches)
 						for b := range obs {
 							n := 5 + rng.IntN(25)
-							obs[b] = Obs{Batch: b, Tested: int64(n), Passed: betaBinom(rng, p, icc, n)}
+							obs[b] = Obs{Batch: int32(b), Tested: int64(n), Passed: betaBinom(rng, p, icc, n)}
 						}
 						plats[i] = obs
 					}
@@ -137,10 +137,10 @@ func TestTrendCalibration(t *testing.T) {
 func TestTrendSimpson(t *testing.T) {
 	var prev, cur []Obs
 	for b := 0; b < 10; b++ {
-		prev = append(prev, Obs{Batch: b, Eco: "easy", Tested: 20, Passed: 18})
-		cur = append(cur, Obs{Batch: 20 + b, Eco: "easy", Tested: 2, Passed: 2 - int64(b%5/4)})
-		prev = append(prev, Obs{Batch: 10 + b, Eco: "hard", Tested: 2, Passed: 1})
-		cur = append(cur, Obs{Batch: 30 + b, Eco: "hard", Tested: 20, Passed: 10})
+		prev = append(prev, Obs{Batch: int32(b), Eco: EcoOf("easy"), Tested: 20, Passed: 18})
+		cur = append(cur, Obs{Batch: int32(20 + b), Eco: EcoOf("easy"), Tested: 2, Passed: 2 - int64(b%5/4)})
+		prev = append(prev, Obs{Batch: int32(10 + b), Eco: EcoOf("hard"), Tested: 2, Passed: 1})
+		cur = append(cur, Obs{Batch: int32(30 + b), Eco: EcoOf("hard"), Tested: 20, Passed: 10})
 	}
 	tr := CompareWindows(prev, cur)
 	if !tr.Testable || tr.CurP-tr.PrevP > -0.3 {
@@ -185,7 +185,7 @@ func TestWorstGroupCalibration(t *testing.T) {
 					obs := make([]Obs, batches)
 					for b := range obs {
 						e := testEcos[ecos[b]]
-						obs[b] = Obs{Batch: b, Eco: e.name, Tested: int64(sizes[b]), Passed: betaBinom(rng, math.Max(0.01, e.p-off), icc, sizes[b])}
+						obs[b] = Obs{Batch: int32(b), Eco: EcoOf(e.name), Tested: int64(sizes[b]), Passed: betaBinom(rng, math.Max(0.01, e.p-off), icc, sizes[b])}
 					}
 					cs = append(cs, Candidate{ID: string(rune('a' + p)), Obs: obs})
 				}
@@ -301,13 +301,13 @@ func median(xs []int) int {
 func pooledICC(cs []Candidate) float64 {
 	var groups [][]Obs
 	for _, c := range cs {
-		by := map[string][]Obs{}
+		by := map[Eco][]Obs{}
 		for _, o := range c.Obs {
 			by[o.Eco] = append(by[o.Eco], o)
 		}
 		for _, e := range testEcos {
-			if len(by[e.name]) > 0 {
-				groups = append(groups, by[e.name])
+			if len(by[EcoOf(e.name)]) > 0 {
+				groups = append(groups, by[EcoOf(e.name)])
 			}
 		}
 	}
@@ -323,11 +323,11 @@ func TestComparePairWalk(t *testing.T) {
 		var a, b []Obs
 		for i := range 300 {
 			if rng.IntN(4) > 0 {
-				a = append(a, Obs{Batch: i, Tested: int64(rng.IntN(20)), Passed: 0})
+				a = append(a, Obs{Batch: int32(i), Tested: int64(rng.IntN(20)), Passed: 0})
 				a[len(a)-1].Passed = int64(rng.IntN(int(a[len(a)-1].Tested) + 1))
 			}
 			if rng.IntN(4) > 0 {
-				b = append(b, Obs{Batch: i, Tested: int64(rng.IntN(20))})
+				b = append(b, Obs{Batch: int32(i), Tested: int64(rng.IntN(20))})
 				b[len(b)-1].Passed = int64(rng.IntN(int(b[len(b)-1].Tested) + 1))
 			}
 		}
@@ -341,5 +341,24 @@ func TestComparePairWalk(t *testing.T) {
 		if walk.Batches < 100 {
 			t.Fatalf("rep %d: only %d shared batches", rep, walk.Batches)
 		}
+	}
+}
+
+// TestEcoNames: an ecosystem's index gives its name back, the same name
+// the same index, and the zero value the empty name, as an Obs that names
+// none has.
+func TestEcoNames(t *testing.T) {
+	if got := Eco(0).String(); got != "" {
+		t.Fatalf("zero Eco names %q", got)
+	}
+	a, b := EcoOf("eco-names-a"), EcoOf("eco-names-b")
+	if a == 0 || b == 0 || a == b || EcoOf("eco-names-a") != a || EcoOf("") != 0 {
+		t.Fatalf("indexes %d %d", a, b)
+	}
+	if a.String() != "eco-names-a" || b.String() != "eco-names-b" {
+		t.Fatalf("names %q %q", a, b)
+	}
+	if got := Eco(1 << 30).String(); got != "" {
+		t.Fatalf("unknown Eco names %q", got)
 	}
 }

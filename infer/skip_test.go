@@ -17,7 +17,7 @@ func simulateCell(rng *rand.Rand, rate, icc float64, batches, perBatch int) []Ob
 		if rng.IntN(2) == 0 {
 			p = rate - d
 		}
-		obs[b] = Obs{Batch: b, Tested: int64(perBatch), Passed: int64(perBatch)}
+		obs[b] = Obs{Batch: int32(b), Tested: int64(perBatch), Passed: int64(perBatch)}
 		for i := 0; i < perBatch; i++ {
 			if rng.Float64() < p {
 				obs[b].Passed--
@@ -134,7 +134,7 @@ func TestSkipMixedBatchSizes(t *testing.T) {
 				}
 				for b := 0; b < 8; b++ {
 					// Passes at 1 - thr: failures at the threshold.
-					cells[c] = append(cells[c], Obs{Batch: b, Tested: int64(n), Passed: betaBinom(rng, 1-thr, icc, n)})
+					cells[c] = append(cells[c], Obs{Batch: int32(b), Tested: int64(n), Passed: betaBinom(rng, 1-thr, icc, n)})
 				}
 			}
 			for c, st := range skipReport(cells, thr) {

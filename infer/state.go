@@ -2,6 +2,7 @@ package infer
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/batchsli/batchsli/internal/statecodec"
 )
@@ -26,21 +27,22 @@ func writeAcc(w *statecodec.Writer, a *detAcc) {
 	w.Int(int64(a.k))
 }
 
-func writeAccs(w *statecodec.Writer, m map[string]*detAcc) {
-	keys := sortedKeys(m)
+func writeAccs(w *statecodec.Writer, m map[Eco]*detAcc) {
+	keys := sortedEcos(m)
 	w.Uint(uint64(len(keys)))
 	for _, k := range keys {
-		w.String(k)
+		w.String(k.String())
 		writeAcc(w, m[k])
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedEcos returns m's ecosystems in the order of their names.
+func sortedEcos[V any](m map[Eco]V) []Eco {
+	keys := make([]Eco, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b Eco) int { return strings.Compare(a.String(), b.String()) })
 	return keys
 }
 
@@ -52,9 +54,9 @@ func readAcc(r *statecodec.Reader) *detAcc {
 	return a
 }
 
-func readAccs(r *statecodec.Reader) map[string]*detAcc {
+func readAccs(r *statecodec.Reader) map[Eco]*detAcc {
 	n := r.Count(26)
-	m := make(map[string]*detAcc, n)
+	m := make(map[Eco]*detAcc, n)
 	prev := ""
 	for i := range n {
 		k := r.String()
@@ -62,7 +64,7 @@ func readAccs(r *statecodec.Reader) map[string]*detAcc {
 			r.Fail()
 		}
 		prev = k
-		m[k] = readAcc(r)
+		m[EcoOf(k)] = readAcc(r)
 		if r.Err() != nil {
 			return nil
 		}
@@ -75,11 +77,11 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	w := statecodec.NewWriter(detectorMagic)
 	w.Float(d.h)
 	w.Int(int64(d.minHist))
-	keys := sortedKeys(d.pend)
+	keys := sortedEcos(d.pend)
 	w.Uint(uint64(len(keys)))
 	for _, k := range keys {
 		p := d.pend[k]
-		w.String(k)
+		w.String(k.String())
 		w.Int(p.tested)
 		w.Int(p.passed)
 		w.Int(int64(p.first))
@@ -106,7 +108,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	e.h = r.Float()
 	e.minHist = r.Index(false)
 	n := r.Count(5)
-	e.pend = make(map[string]*detPending, n)
+	e.pend = make(map[Eco]*detPending, n)
 	prev := ""
 	for i := range n {
 		k := r.String()
@@ -118,7 +120,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 			return r.Err()
 		}
 		prev = k
-		e.pend[k] = p
+		e.pend[EcoOf(k)] = p
 	}
 	e.ref = readAccs(r)
 	if r.Bool() {

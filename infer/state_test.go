@@ -20,7 +20,7 @@ func TestDetectorResumes(t *testing.T) {
 	for r := 0; r < 20; r++ {
 		obs := historySized(rng, 300, 1+4*(r%2), 0, 0.05, true, 120, 0.2)
 		for i := range obs {
-			obs[i].Batch = i
+			obs[i].Batch = int32(i)
 		}
 		want, wantSt := Detect(obs, floor)
 		if r == 0 && len(want) == 0 {
@@ -89,7 +89,7 @@ func TestStateRefused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(75, 76))
 	d := NewDetector()
 	for i, o := range history(rng, 130, 0, 0.05, true, 80, 0.3) {
-		o.Batch = i
+		o.Batch = int32(i)
 		d.Add(o, ConstFloor(0.05))
 	}
 	b, _ := d.MarshalBinary()
@@ -115,7 +115,7 @@ func FuzzDetectorState(f *testing.F) {
 	rng := rand.New(rand.NewPCG(77, 78))
 	d := NewDetector()
 	for i, o := range history(rng, 60, 0, 0.05, true, 30, 0.3) {
-		o.Batch = i
+		o.Batch = int32(i)
 		d.Add(o, ConstFloor(0))
 	}
 	b, _ := d.MarshalBinary()
@@ -132,7 +132,7 @@ func FuzzDetectorState(f *testing.F) {
 				t.Fatalf("state %x saved again as %x", b, again)
 			}
 			for i := range 20 {
-				d.Add(Obs{Batch: i, Eco: "x", Tested: int64(i % 9), Passed: int64(i % 4)}, ConstFloor(0.1))
+				d.Add(Obs{Batch: int32(i), Eco: EcoOf("x"), Tested: int64(i % 9), Passed: int64(i % 4)}, ConstFloor(0.1))
 			}
 			_ = d.State()
 		}
@@ -159,9 +159,9 @@ func TestCompareSuffRunningTotals(t *testing.T) {
 			if i == from {
 				atFrom = maps.Clone(cum)
 			}
-			s := cum[o.Eco]
+			s := cum[o.Eco.String()]
 			s.Add(o)
-			cum[o.Eco] = s
+			cum[o.Eco.String()] = s
 		}
 		if atFrom == nil {
 			atFrom = maps.Clone(cum)
