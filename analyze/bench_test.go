@@ -91,7 +91,10 @@ func BenchmarkFoldPairs(b *testing.B) {
 	for r := range recipes {
 		ri := ra.recipe(fmt.Sprintf("npm:recipe%07d", r))
 		for p := range uint32(plats) {
-			ra.states.at(int(ra.pairAt(ri, p))).lastPos = int32(r % 1000)
+			i := int(ra.pairAt(ri, p))
+			st := ra.states.get(i)
+			st.lastPos = int32(r % 1000)
+			ra.states.set(i, st)
 		}
 	}
 	st := &sumState{ra: ra}

@@ -56,7 +56,9 @@ func kindOf(o *model.Outcomes, c byte) uint8 {
 func pack(e ocEntry) uint32           { return e.pair<<2 | uint32(e.kind-1) }
 func unpack(v uint32) (uint32, uint8) { return v >> 2, uint8(v&3) + 1 }
 
-// pairState is one (recipe, platform) pair's history so far (40 bytes).
+// pairState is one (recipe, platform) pair's history so far, as
+// pairStore gives and takes it (stored in 16 bytes, or 36 for a pair that
+// ever failed or passed on a retry).
 type pairState struct {
 	lastPos  int32 // position (in the history) of its last test; -1 none
 	sincePos int32 // first failure of the current run of failures
@@ -68,8 +70,8 @@ type pairState struct {
 	lastCat                       uint16
 	lastKind                      uint8
 	flags                         pairFlags
-	// 32 bytes: a registry's recipes x platforms each hold one. What few
-	// pairs need is kept beside (recipeAgg.segs, recipeAgg.stillOf).
+	// What few pairs need is kept beside (recipeAgg.segs,
+	// recipeAgg.stillOf).
 }
 
 // pairFlags are a pair's yes/no facts.
@@ -122,7 +124,7 @@ type recipeAgg struct {
 	// The walk in history order: start and end bound the window; last is
 	// the last position walked.
 	start, end, last int
-	states           chunked[pairState]
+	states           pairStore
 	// The window's transitions: newly failing and newly fixed ones of the
 	// last batch (atEnd) and the latest maxTransitions others (a ring from
 	// ringAt), each pair's latest still failing one (stills), and counts
@@ -208,7 +210,7 @@ func (ra *recipeAgg) pairAt(ri uint32, pi uint32) uint32 {
 	}
 	id := uint32(ra.pairOf.len())
 	ra.pairOf.add(key)
-	ra.states.add(pairState{lastPos: -1, sincePos: -1, lastFlip: -1})
+	ra.states.add()
 	if slot != nil {
 		*slot = id + 1
 	} else {
@@ -577,7 +579,7 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 		if e.kind == ocInfra {
 			continue // the runner's failure says nothing of the recipe
 		}
-		st := ra.states.at(int(e.pair))
+		st := ra.states.get(int(e.pair))
 		pass := e.kind != ocFail
 		// Flip evidence within one version.
 		if st.lastPos < 0 || e.ver != st.lastVer {
@@ -650,6 +652,7 @@ func (ra *recipeAgg) step(all []*batch, p int, entries []ocEntry) {
 		if !pass {
 			st.lastCat, st.failVer = e.cat, e.ver
 		}
+		ra.states.set(int(e.pair), st)
 	}
 }
 
@@ -661,8 +664,8 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 	ra.flaky = make([]bool, ra.states.len())
 	ra.excluded = make([]bool, ra.states.len())
 	for i := range ra.states.len() {
-		ra.flaky[i] = ra.states.at(i).flags&flakyPair != 0
-		ra.excluded[i] = ra.states.at(i).flags&retriedPair != 0
+		ra.flaky[i] = ra.states.flags(i)&flakyPair != 0
+		ra.excluded[i] = ra.states.flags(i)&retriedPair != 0
 	}
 	res.counts = map[string]*[3]int{}
 	count := func(plat string) *[3]int {
@@ -716,7 +719,7 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 		return a.Recipe < b.Recipe
 	})
 	for pair := range ra.states.len() {
-		st := ra.states.at(pair)
+		st := ra.states.get(pair)
 		if st.flags&flakyPair == 0 || st.lastPos < int32(start) {
 			continue
 		}
@@ -748,7 +751,7 @@ func (ra *recipeAgg) finish(all []*batch) recipeResult {
 // batch ID and time.
 func (ra *recipeAgg) transition(tr trRec, at func(int32) (string, time.Time)) Transition {
 	t := Transition{Recipe: ra.recipeOf(tr.pair), Platform: ra.platOf(tr.pair),
-		Version: ra.vers[tr.ver], PreviousVersion: ra.vers[tr.prevVer], Flaky: ra.states.at(int(tr.pair)).flags&flakyPair != 0}
+		Version: ra.vers[tr.ver], PreviousVersion: ra.vers[tr.prevVer], Flaky: ra.states.flags(int(tr.pair))&flakyPair != 0}
 	t.BatchID, t.Timestamp = at(tr.pos)
 	t.PreviousBatchID, _ = at(tr.prev)
 	t.RecipeChanged = t.Version != t.PreviousVersion && t.Version != "" && t.PreviousVersion != ""
@@ -1369,7 +1372,7 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch)
 			if !ok {
 				continue
 			}
-			st := ra.states.at(int(pair))
+			st := ra.states.get(int(pair))
 			if st.lastPos < int32(start) {
 				continue
 			}

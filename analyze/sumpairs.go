@@ -182,7 +182,7 @@ func (ra *recipeAgg) fromLower(id, ri, pi uint32) {
 		}
 		s.lastVer = ra.version(ra.lo.ver(s.lastVer))
 		s.failVer = ra.version(ra.lo.ver(s.failVer))
-		*ra.states.at(int(id)) = s
+		ra.states.set(int(id), s)
 		return
 	}
 }
@@ -281,7 +281,7 @@ func (st *sumState) foldPairs() bool {
 				if !ok {
 					continue
 				}
-				s := *ra.states.at(int(p))
+				s := ra.states.get(int(p))
 				s.lastVer, s.failVer = verMap[s.lastVer], verMap[s.failVer]
 				pairs = append(pairs, make([]byte, pairBytes)...)
 				encodePair(pairs[len(pairs)-pairBytes:], r, pi, &s)

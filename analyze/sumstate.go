@@ -504,7 +504,7 @@ func (st *sumState) extend(fsys fs.FS, name string, o SummaryOptions) (s *Summar
 		// Flaky results leave the detector's evidence from their pair's
 		// first retried pass on (excludeFlaky, flakySince).
 		for _, e := range es {
-			if e.kind != ocInfra && (ra.states.at(int(e.pair)).flags&retriedPair != 0 || e.kind == ocRetried) {
+			if e.kind != ocInfra && (ra.states.flags(int(e.pair))&retriedPair != 0 || e.kind == ocRetried) {
 				ra.tallyFlaky(fb, e, false, true)
 			}
 		}

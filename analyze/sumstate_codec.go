@@ -184,7 +184,8 @@ func writePairs(w *statecodec.Writer, ra *recipeAgg) {
 	w.B = slices.Grow(w.B, n*pairBytes)[:at+n*pairBytes]
 	for i := range n {
 		key := *ra.pairOf.at(i)
-		encodePair(w.B[at+i*pairBytes:at+(i+1)*pairBytes], uint32(key>>32), uint32(key), ra.states.at(i))
+		st := ra.states.get(i)
+		encodePair(w.B[at+i*pairBytes:at+(i+1)*pairBytes], uint32(key>>32), uint32(key), &st)
 	}
 }
 
@@ -454,7 +455,7 @@ func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
 			r.Fail()
 			break
 		}
-		*ra.states.at(i) = s
+		ra.states.set(i, s)
 	}
 	return ra
 }

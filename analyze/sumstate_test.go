@@ -847,7 +847,7 @@ func statePairs(t *testing.T, st *sumState) map[string]string {
 			if !ok {
 				continue
 			}
-			out[ra.recipes[ri]+"|"+ra.plats[pi]] = str(*ra.states.at(int(p)), func(i uint32) string { return ra.vers[i] })
+			out[ra.recipes[ri]+"|"+ra.plats[pi]] = str(ra.states.get(int(p)), func(i uint32) string { return ra.vers[i] })
 		}
 	}
 	return out
