@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"iter"
 	"math"
-	"strings"
+	"slices"
 )
 
 // A report keeps every batch's platform counts for the whole history (the
@@ -19,19 +19,29 @@ type platTable struct {
 	ids    ids
 	gates  [][]string
 	gateAt map[string]uint64
+	key    []byte // gateList's lookup key, reused
 }
 
 func newPlatTable() *platTable {
 	return &platTable{ids: newIDs(), gateAt: map[string]uint64{}}
 }
 
+// gateList numbers the gate list g; a list new to the table is copied
+// (g may be reused by the caller).
 func (t *platTable) gateList(g []string) uint64 {
-	k := strings.Join(g, "\x00")
-	i, ok := t.gateAt[k]
+	k := t.key[:0]
+	for j, s := range g {
+		if j > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, s...)
+	}
+	t.key = k
+	i, ok := t.gateAt[string(k)]
 	if !ok {
 		i = uint64(len(t.gates))
-		t.gates = append(t.gates, g)
-		t.gateAt[k] = i
+		t.gates = append(t.gates, slices.Clone(g))
+		t.gateAt[string(k)] = i
 	}
 	return i
 }
@@ -80,7 +90,7 @@ func packPlats(t *platTable, pcs []platCount) packedPlats {
 		if pc.seconds != 0 || math.Signbit(pc.seconds) {
 			flags |= packSeconds
 		}
-		if pc.gates != nil {
+		if len(pc.gates) > 0 {
 			flags |= packGates
 		}
 		data = append(data, flags)

@@ -423,6 +423,9 @@ type level struct {
 	// infrastructure failures; pos each batch's position in all.
 	needInfra map[string]bool
 	pos       map[*batch]int
+	// scratch and scratchEco are add's rolled counts, reused from run to
+	// run (packPlats keeps a copy).
+	scratch, scratchEco []platCount
 }
 
 func newLevel(o ReportOptions) *level {
@@ -460,7 +463,8 @@ func (l *level) add(b *model.BatchRun, order int) {
 	case ecoFilter[b.Ecosystem]:
 		src = b.Platforms
 	}
-	plats := rollCounts(ro, src, b.Platforms, b.JobSeconds, l.platLevels, o.By)
+	plats := rollCounts(l.scratch[:0], ro, src, b.Platforms, b.JobSeconds, l.platLevels, o.By)
+	l.scratch = plats
 	nb.plats = packPlats(l.table, plats)
 	if b.ByEcosystem != nil {
 		nb.byEco = map[string]packedPlats{}
@@ -468,7 +472,8 @@ func (l *level) add(b *model.BatchRun, order int) {
 			if len(ecoFilter) > 0 && !ecoFilter[eco] {
 				continue
 			}
-			nb.byEco[eco] = packPlats(l.table, rollCounts(ro, m, nil, nil, l.platLevels, o.By))
+			l.scratchEco = rollCounts(l.scratchEco[:0], ro, m, nil, nil, l.platLevels, o.By)
+			nb.byEco[eco] = packPlats(l.table, l.scratchEco)
 		}
 	}
 	var tested int64
@@ -852,11 +857,15 @@ func addCell(cells map[cellKey]*MatrixCell, k cellKey, c counts) {
 
 // rollCounts rolls a run's platform counts up. Durations come from full (the
 // run's own platforms) and from job keys that match a rolled ID exactly.
-func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]float64, levels map[string]platInfo, by model.Level) []platCount {
+//
+// The result is appended to out[:0], reusing its platCounts' gate lists:
+// packPlats copies what it keeps, so a caller packing each result may give
+// the last one back.
+func rollCounts(out []platCount, ro *roller, src, full map[string]model.Counts, jobs map[string]float64, levels map[string]platInfo, by model.Level) []platCount {
+	out = out[:0]
 	if len(src) == 0 {
-		return nil
+		return out
 	}
-	out := make([]platCount, 0, len(src))
 	for id, c := range src {
 		r := ro.roll(id)
 		if !r.keep {
@@ -868,7 +877,11 @@ func rollCounts(ro *roller, src, full map[string]model.Counts, jobs map[string]f
 		i := slices.IndexFunc(out, func(pc platCount) bool { return pc.id == r.id })
 		if i < 0 {
 			i = len(out)
-			out = append(out, platCount{id: r.id, c: counts{SkippedKnown: true}, infraKnown: true})
+			var gates []string
+			if i < cap(out) {
+				gates = out[:i+1][i].gates[:0]
+			}
+			out = append(out, platCount{id: r.id, c: counts{SkippedKnown: true}, infraKnown: true, gates: gates})
 		}
 		pc := &out[i]
 		if c.Infrastructure != nil {
