@@ -201,6 +201,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 			for j, p := range o.Platforms {
 				oc := o.At(0, j)
 				e := ocEntry{pair: ra.pair(r.PackageID, p), ver: ver, kind: kindOf(o, r.Codes[j])}
+				e.n, e.np = membersOf(e.kind)
 				switch e.kind {
 				case ocRetried:
 					rb.Retried = append(rb.Retried, p)

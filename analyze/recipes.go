@@ -32,6 +32,25 @@ type ocEntry struct {
 	ver  uint32 // index into recipeAgg.vers; 0 = unknown
 	cat  uint16 // index into recipeAgg.cats, for failures
 	kind uint8
+	// n and np are the recipe's tests on the members of the (rolled)
+	// platform, infrastructure failures left out, and its passes among
+	// them: a rolled platform's counts sum its members', and a result
+	// kept out of them (tallyFlaky) is kept out once per member. At the
+	// records' own level they are 1 and 1 or 0 (membersOf).
+	n, np uint16
+}
+
+// membersOf is what n and np are for an entry of kind k tested on one
+// member: 1 test, a pass unless a failure (an infrastructure failure is
+// no test).
+func membersOf(k uint8) (n, np uint16) {
+	switch k {
+	case ocPass, ocRetried:
+		return 1, 1
+	case ocFail:
+		return 1, 0
+	}
+	return 0, 0
 }
 
 // kindOf classifies one outcome byte of record o: ocPass, ocRetried,
@@ -51,10 +70,32 @@ func kindOf(o *model.Outcomes, c byte) uint8 {
 	return 0
 }
 
-// pack keeps what the exclusion of flaky results and the paired
-// comparisons need of an entry in 4 bytes: pair << 2 | kind - 1.
-func pack(e ocEntry) uint32           { return e.pair<<2 | uint32(e.kind-1) }
-func unpack(v uint32) (uint32, uint8) { return v >> 2, uint8(v&3) + 1 }
+// pack appends what the exclusion of flaky results and the flake rates
+// need of an entry: pair << 2 | kind - 1 in 4 bytes, and when its member
+// counts are not those of one member (membersOf), the top bit set and a
+// second word, n << 16 | np. A history holds fewer than 1<<29 pairs: they
+// would take gigabytes of memory before.
+func pack(dst []uint32, e ocEntry) []uint32 {
+	v := e.pair<<2 | uint32(e.kind-1)
+	if n, np := membersOf(e.kind); e.n == n && e.np == np {
+		return append(dst, v)
+	}
+	return append(dst, v|1<<31, uint32(e.n)<<16|uint32(e.np))
+}
+
+// unpack reads the entry packed at es[i] and returns it (pair, kind, n
+// and np) with the index of the next.
+func unpack(es []uint32, i int) (ocEntry, int) {
+	v := es[i]
+	e := ocEntry{pair: v >> 2 & (1<<29 - 1), kind: uint8(v&3) + 1}
+	if v>>31 == 0 || i+1 >= len(es) {
+		e.n, e.np = membersOf(e.kind)
+		return e, i + 1
+	}
+	m := es[i+1]
+	e.n, e.np = uint16(m>>16), uint16(m)
+	return e, i + 2
+}
 
 // pairState is one (recipe, platform) pair's history so far, as
 // pairStore gives and takes it (stored in 16 bytes, or 36 for a pair that
@@ -378,7 +419,7 @@ func readOutcomesOnce(rd *reader.Reader, ro *roller, ecoFilter map[string]bool, 
 		}
 		pk = pk[:0]
 		for _, e := range entries {
-			pk = append(pk, pack(e))
+			pk = pack(pk, e)
 		}
 		ra.packed.put(i, pk)
 		if buffered {
@@ -414,6 +455,7 @@ type outcomeDecoder struct {
 	platOf   []uint32 // index in ids -> platform index
 	kinds    []uint8
 	cats     []uint16
+	members  [][2]uint16 // per index in ids: tests and passes (ocEntry.n, np)
 	entries  []ocEntry
 	known    []uint32
 	codeKind [256]uint8
@@ -459,6 +501,7 @@ func (d *outcomeDecoder) decode(ra *recipeAgg, ro *roller, ecoFilter map[string]
 	}
 	kinds = slices.Grow(kinds[:0], len(ids))[:len(ids)]
 	cats = slices.Grow(cats[:0], len(ids))[:len(ids)]
+	members := slices.Grow(d.members[:0], len(ids))[:len(ids)]
 	entries = entries[:0]
 	// Each recipe's index, once looked up (for fine.add).
 	known = slices.Grow(known[:0], len(o.Recipes))[:len(o.Recipes)]
@@ -474,6 +517,7 @@ func (d *outcomeDecoder) decode(ra *recipeAgg, ro *roller, ecoFilter map[string]
 			}
 		}
 		clear(kinds)
+		clear(members)
 		for j := range o.Platforms {
 			c := col[j]
 			if c < 0 {
@@ -481,6 +525,9 @@ func (d *outcomeDecoder) decode(ra *recipeAgg, ro *roller, ecoFilter map[string]
 			}
 			b := rec.Codes[j]
 			k := codeKind[b]
+			n, np := membersOf(k)
+			members[c][0] += n
+			members[c][1] += np
 			// A recipe failure on any member decides; then a pass
 			// (retried if any was); then an infrastructure failure.
 			if k != 0 && (kinds[c] == 0 || rank(k) > rank(kinds[c])) {
@@ -501,14 +548,14 @@ func (d *outcomeDecoder) decode(ra *recipeAgg, ro *roller, ecoFilter map[string]
 				rIdx, have = ra.recipe(rec.PackageID), true
 				known[ri] = rIdx
 			}
-			e := ocEntry{pair: ra.pairAt(rIdx, platOf[c]), ver: ver, kind: k}
+			e := ocEntry{pair: ra.pairAt(rIdx, platOf[c]), ver: ver, kind: k, n: members[c][0], np: members[c][1]}
 			if k == ocFail || k == ocInfra {
 				e.cat = cats[c]
 			}
 			entries = append(entries, e)
 		}
 	}
-	d.ids, d.col, d.platOf, d.kinds, d.cats, d.entries, d.known = ids, col, platOf, kinds, cats, entries, known
+	d.ids, d.col, d.platOf, d.kinds, d.cats, d.members, d.entries, d.known = ids, col, platOf, kinds, cats, members, entries, known
 	return entries, known
 }
 
@@ -794,9 +841,9 @@ func (ra *recipeAgg) excludeFlaky(all []*batch) {
 	for _, p := range ra.packed.positions() {
 		es := ra.packed.get(p, false)
 		b := all[p]
-		for _, v := range es {
-			pair, kind := unpack(v)
-			e := ocEntry{pair: pair, kind: kind}
+		for i := 0; i < len(es); {
+			var e ocEntry
+			e, i = unpack(es, i)
 			if e.kind == ocInfra || !ra.excluded[e.pair] {
 				continue
 			}
@@ -823,10 +870,8 @@ func (ra *recipeAgg) tallyFlaky(b *batch, e ocEntry, all, since bool) {
 			if !on {
 				continue
 			}
-			v[m][0]++
-			if e.kind != ocFail {
-				v[m][1]++
-			}
+			v[m][0] += int64(e.n)
+			v[m][1] += int64(e.np)
 		}
 		b.flaky[k] = v
 	}
@@ -848,9 +893,9 @@ func (ra *recipeAgg) flakeStats(cur []*batch, pos map[*batch]int, res recipeResu
 			continue
 		}
 		es := ra.packed.get(pos[b], false)
-		for _, v := range es {
-			pair, kind := unpack(v)
-			e := ocEntry{pair: pair, kind: kind}
+		for i := 0; i < len(es); {
+			var e ocEntry
+			e, i = unpack(es, i)
 			if e.kind == ocInfra {
 				continue
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 	"unsafe"
 
@@ -249,8 +250,11 @@ func TestRecipeClaimsCalibration(t *testing.T) {
 // TestPairStateSize keeps the per-pair state small: a registry's recipes x
 // platforms each hold one.
 func TestPairStateSize(t *testing.T) {
-	if n := unsafe.Sizeof(pairState{}); n > 32 {
-		t.Errorf("pairState is %d bytes, more than 32", n)
+	if n := unsafe.Sizeof(pairHot{}); n != 16 {
+		t.Errorf("a pair's first part is %d bytes, not 16", n)
+	}
+	if n := unsafe.Sizeof(pairCold{}); n != 20 {
+		t.Errorf("a pair's second part is %d bytes, not 20", n)
 	}
 }
 
@@ -392,5 +396,80 @@ func TestFineRecipesBound(t *testing.T) {
 	}
 	if len(rep.Paired) != 1 || rep.Paired[0].Recipes != 4 {
 		t.Fatalf("paired comparisons %+v, want one over 4 recipes", rep.Paired)
+	}
+}
+
+// TestFlakyOutOnceAMember: at a rolled-up level a platform's counts sum
+// its members' tests, so a flaky recipe's results are kept out of the
+// trend once for every member that tested it, not once for the recipe.
+// Recipe x passes on a retry on both glibc x86_64 families of the one
+// environment, recipe y passes on both, in each of two batches: the
+// environment counts 4 tests a batch, of which x's 2 are kept out.
+func TestFlakyOutOnceAMember(t *testing.T) {
+	fams := []string{"linux-debian-glibc-x86_64", "linux-rhel-glibc-x86_64"}
+	var runs, outcomes []string
+	for i, id := range []string{"b1", "b2"} {
+		ts := t0.Add(time.Duration(i) * time.Hour)
+		p := plat{}
+		for _, f := range fams {
+			p[f] = model.Counts{Tested: 2, Passed: 2}
+		}
+		runs = append(runs, runLine(id, "npm", ts, p, nil))
+		outcomes = append(outcomes, fmt.Sprintf(`{"schema_version":2,"batch_id":%q,"timestamp":%q,"platforms":[%q,%q],"categories":[],"recipes":{"npm:x":"pp","npm:y":"PP"}}`,
+			id, ts.Format(time.RFC3339), fams[0], fams[1]))
+	}
+	fsys := dataFS(runs, nil)
+	fsys["outcomes/outcomes.jsonl"] = &fstest.MapFile{Data: []byte(strings.Join(outcomes, "\n") + "\n")}
+	for _, tc := range []struct {
+		by   model.Level
+		plat string
+		n    int64 // tests a batch, with x's kept out
+	}{
+		{model.LevelFamily, fams[0], 1},
+		{model.LevelEnv, "linux-glibc-x86_64", 2},
+	} {
+		r := report(t, fsys, func(o *ReportOptions) { o.By = tc.by })
+		var p *PlatformStat
+		for i := range r.Platforms {
+			if r.Platforms[i].Platform == tc.plat {
+				p = &r.Platforms[i]
+			}
+		}
+		if p == nil || p.Trend == nil {
+			t.Fatalf("%s: no trend on %s: %+v", tc.by, tc.plat, r.Platforms)
+		}
+		if p.Trend.PreviousTested != tc.n || p.Trend.CurrentTested != tc.n || p.Trend.PreviousPassed != tc.n || p.Trend.CurrentPassed != tc.n {
+			t.Errorf("%s: trend on %s rests on %d+%d tests (%d+%d passed), want %d each", tc.by, tc.plat,
+				p.Trend.PreviousTested, p.Trend.CurrentTested, p.Trend.PreviousPassed, p.Trend.CurrentPassed, tc.n)
+		}
+	}
+}
+
+// TestPackEntries: entries packed for the flaky exclusion read back the
+// same, with their member counts, whether those take a second word or not.
+func TestPackEntries(t *testing.T) {
+	in := []ocEntry{
+		{pair: 0, kind: ocPass, n: 1, np: 1},
+		{pair: 7, kind: ocFail, n: 1, np: 0},
+		{pair: 1<<29 - 1, kind: ocRetried, n: 3, np: 2},
+		{pair: 12, kind: ocInfra},
+		{pair: 13, kind: ocFail, n: 256, np: 255},
+		{pair: 14, kind: ocPass, n: 0, np: 0},
+	}
+	var es []uint32
+	for _, e := range in {
+		es = pack(es, e)
+	}
+	if len(es) != len(in)+3 {
+		t.Fatalf("%d words for %d entries, 3 of them with member counts", len(es), len(in))
+	}
+	var out []ocEntry
+	for i := 0; i < len(es); {
+		var e ocEntry
+		e, i = unpack(es, i)
+		out = append(out, e)
+	}
+	if fmt.Sprint(out) != fmt.Sprint(in) {
+		t.Fatalf("read back %v, want %v", out, in)
 	}
 }
