@@ -395,16 +395,23 @@ func detectorInputsFrom(hist map[string]*series, from, end int, each func(pos in
 func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time.Time, end int) *detectorRun {
 	r := newDetectorRun()
 	detectorInputs(hist, end, r.add)
-	r.states(rep, hist, all, since)
+	compared := map[string]bool{}
+	for id, s := range hist {
+		if len(strata(s.eco)) > 0 {
+			compared[id] = true
+		}
+	}
+	r.states(rep, compared, all, since)
 	return r
 }
 
-// states sets each platform's detector state from the run.
-func (r *detectorRun) states(rep *Report, hist map[string]*series, all []*batch, since time.Time) {
+// states sets the detector state of each platform in compared (those
+// with results of a real ecosystem) from the run.
+func (r *detectorRun) states(rep *Report, compared map[string]bool, all []*batch, since time.Time) {
 	for i := range rep.Platforms {
 		p := &rep.Platforms[i]
 		pi, ok := r.idx[p.Platform]
-		if !ok || hist[p.Platform] == nil || len(strata(hist[p.Platform].eco)) == 0 {
+		if !ok || !compared[p.Platform] {
 			continue
 		}
 		pr := r.plats[pi]

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -165,5 +167,55 @@ func TestGateChangedBeforeAlarm(t *testing.T) {
 	}
 	if alarms < 30 {
 		t.Fatalf("only %d alarms in 40 reports: the test tests too little", alarms)
+	}
+}
+
+// TestDetectorBlocks: the detectors read the history a block of batches
+// at a time (detectorBlock); the report is the same, byte for byte,
+// whatever the block's size, on a history with a regression, a gate's fix
+// and an onset of flaky recipes, at the family and environment levels.
+func TestDetectorBlocks(t *testing.T) {
+	dir := t.TempDir()
+	o := simulate.Options{Batches: 240, Seed: 19, Start: simulate.DefaultOptions.Start, ICC: 0.02, Retests: true,
+		Shared: 0.9, Flaky: 0.01, FlakeRate: 0.6,
+		Changes: []simulate.Change{{Platform: "linux-rhel-glibc-arm64", At: 0.3, Drop: 0.15},
+			{Platform: "linux-debian-glibc-x86_64", At: 0.5, Drop: -0.25}},
+		FlakyFrom: []simulate.FlakyChange{{Platform: changed, At: 0.6, Share: 0.3}}}
+	last, err := simulate.Write(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(b int) { detectorBlock = b }(detectorBlock)
+	for _, by := range []model.Level{model.LevelFamily, model.LevelEnv} {
+		var want []byte
+		alarms := 0
+		for _, block := range []int{1 << 30, 1, 7, 100} {
+			detectorBlock = block
+			ro := DefaultReportOptions(last.Add(time.Hour))
+			ro.By = by
+			rep, err := BuildReport(os.DirFS(dir), dir, ro)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want == nil {
+				want = got
+				for _, p := range rep.Platforms {
+					if p.Detector != nil {
+						alarms += len(p.Detector.Alarms)
+					}
+				}
+				continue
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s: blocks of %d batches give another report", by, block)
+			}
+		}
+		if alarms == 0 {
+			t.Errorf("%s: no alarm to compare", by)
+		}
 	}
 }

@@ -460,30 +460,37 @@ func platformRates(rep *Report, cur []*batch, pos map[*batch]int, fa *failureAgg
 }
 
 // detectors runs each platform's detector over every batch up to the
-// window's end (as `record` sees it), with the alarms raised in the window.
+// window's end (as `record` sees it), with the alarms raised in the
+// window (nil for an empty window). The detectors read every batch's
+// results, flaky recipes' left out from their first retried pass on, in
+// history order, batch by batch: the series are built a block of
+// detectorBlock batches at a time and let go, as `record` extends the
+// run one batch at a time (detectorInputsFrom), not for the whole
+// history at once.
 func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAgg) *detectorRun {
-	return detectorsFrom(rep, detectorSeries(cur, all, pos, fa), cur, all)
-}
-
-// detectorSeries is the series the detectors read: every batch up to the
-// window's end, flaky recipes' results left out from their first retried
-// pass on (nil for an empty window).
-func detectorSeries(cur, all []*batch, pos map[*batch]int, fa *failureAgg) map[string]*series {
 	if len(cur) == 0 {
 		return nil
 	}
-	upTo := all[:indexOf(all, cur[len(cur)-1])+1]
-	return platSeries(upTo, fa, pos, flakySince, seriesEco|seriesYield)
+	end := indexOf(all, cur[len(cur)-1]) + 1
+	r := newDetectorRun()
+	compared := map[string]bool{}
+	for from := 0; from < end; from += detectorBlock {
+		to := min(end, from+detectorBlock)
+		ser := platSeries(all[from:to], fa, pos, flakySince, seriesEco|seriesYield)
+		for id, s := range ser {
+			if len(strata(s.eco)) > 0 {
+				compared[id] = true
+			}
+		}
+		detectorInputsFrom(ser, from, to, r.add)
+	}
+	r.states(rep, compared, all, cur[0].ts)
+	return r
 }
 
-// detectorsFrom runs the platforms' detectors over their series
-// (detectorSeries) up to the window's end.
-func detectorsFrom(rep *Report, hist map[string]*series, cur, all []*batch) *detectorRun {
-	if len(cur) == 0 {
-		return nil
-	}
-	return runDetectors(rep, hist, all, cur[0].ts, indexOf(all, cur[len(cur)-1])+1)
-}
+// detectorBlock is how many batches' series the detectors are given at
+// once (a variable for tests).
+var detectorBlock = 4096
 
 // ecoMixed and ecoUnknown are the ecosystems strata leaves out.
 var ecoMixed, ecoUnknown = infer.EcoOf(model.Mixed), infer.EcoOf(model.Unknown)
