@@ -346,7 +346,7 @@ type failureAgg struct {
 	// record does not count them (needInfra): by batch ID, or by time for
 	// failure records without a known one.
 	infraBatch map[string]map[string]int64
-	infraTime  map[int64]map[string]int64
+	infraTime  map[timeKey]map[string]int64
 	// infraEco splits infraBatch by the failure's ecosystem, for batches
 	// that span several.
 	infraEco map[[2]string]map[string]int64
@@ -470,7 +470,7 @@ func newFailureAgg(ro *roller, cur []*batch, lo, hi time.Time, ecoFilter map[str
 		gaps:       map[gapKey]gapState{},
 		moreDeps:   map[gapKey][]uint32{},
 		infraBatch: map[string]map[string]int64{},
-		infraTime:  map[int64]map[string]int64{},
+		infraTime:  map[timeKey]map[string]int64{},
 		infraEco:   map[[2]string]map[string]int64{},
 		inPrev:     map[string]bool{},
 		prevCause:  map[prevKey]struct{}{},
@@ -498,7 +498,7 @@ func (fa *failureAgg) add(f *model.Failure) {
 					bump(fa.infraEco, [2]string{f.BatchID, f.Ecosystem}, r.id, 1)
 				}
 			} else {
-				bump(fa.infraTime, f.Timestamp.UnixNano(), r.id, 1)
+				bump(fa.infraTime, timeKeyOf(f.Timestamp), r.id, 1)
 			}
 		}
 	}
@@ -718,6 +718,15 @@ func forCauses(f *model.Failure, fn func(kind, name string)) {
 		fn("cat", f.Category)
 	}
 }
+
+// timeKey is a time as a map key: its seconds and nanoseconds, which two
+// different times never share (Unix nanoseconds wrap outside 1678-2262).
+type timeKey struct {
+	sec  int64
+	nsec int32
+}
+
+func timeKeyOf(t time.Time) timeKey { return timeKey{t.Unix(), int32(t.Nanosecond())} }
 
 func bump[K comparable](m map[K]map[string]int64, k K, plat string, n int64) {
 	if m[k] == nil {

@@ -129,7 +129,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 		infraOf := func(pc platCount) int64 {
 			n := pc.infra
 			if !pc.infraKnown {
-				n = fa.infraBatch[b.id][pc.id] + fa.infraTime[b.ts.UnixNano()][pc.id]
+				n = fa.infraBatch[b.id][pc.id] + fa.infraTime[timeKeyOf(b.ts)][pc.id]
 			}
 			return min(n, pc.c.Failed)
 		}

@@ -459,3 +459,34 @@ func TestBudgetBatchMinutes(t *testing.T) {
 		}
 	}
 }
+
+// TestInfraByTimeNotWrapped: infrastructure failures without a batch ID
+// (version 1 records) are matched to batches by their time, whole: records
+// 2^64 nanoseconds (about 585 years) after a batch, whose Unix nanoseconds
+// wrap to the batch's, are not that batch's (they made it an incident).
+func TestInfraByTimeNotWrapped(t *testing.T) {
+	env := "linux-debian-glibc-x86_64"
+	ts := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	far := time.Unix(ts.Unix()+18446744073, 709551616).UTC()
+	if far.UnixNano() != ts.UnixNano() || far.Equal(ts) {
+		t.Fatalf("%s does not wrap to %s", far, ts)
+	}
+	run := model.BatchRun{SchemaVersion: 2, BatchID: "b1", Ecosystem: "npm", Timestamp: ts,
+		Platforms: map[string]model.Counts{env: {Tested: 4, Failed: 4, SkippedKnown: true}}}
+	rb, _ := json.Marshal(run)
+	runs := []string{string(rb)}
+	var fails []string
+	for i := range 4 {
+		f := model.Failure{SchemaVersion: 1, Ecosystem: "npm", Environment: env,
+			PackageID: fmt.Sprint("npm:r", i), Category: model.CatNetworkError, Timestamp: far}
+		b, _ := json.Marshal(f)
+		fails = append(fails, string(b))
+	}
+	r := report(t, dataFS(runs, fails), func(o *ReportOptions) { o.By = model.LevelFamily; o.Now = ts.Add(time.Hour) })
+	if len(r.Platforms) != 1 {
+		t.Fatalf("platforms %+v", r.Platforms)
+	}
+	if inc := r.Platforms[0].Health.Incidents; len(inc) != 0 {
+		t.Fatalf("the far records made batch %v an incident", inc)
+	}
+}

@@ -173,7 +173,9 @@ func (cc *copyCursor) repeated(f *model.Failure) (place, bool) {
 	}
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(ec))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(f.Attempts))
-	buf = binary.LittleEndian.AppendUint64(buf, uint64(f.Timestamp.UnixNano()))
+	// Seconds and nanoseconds: Unix nanoseconds wrap outside 1678-2262.
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(f.Timestamp.Unix()))
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(f.Timestamp.Nanosecond()))
 	cc.buf = buf
 	key := max(maphash.Bytes(cc.c.seed, buf), 1) // 0 marks an empty slot
 	at := cc.fileIdx<<32 | uint64(uint32(f.Source.Line))

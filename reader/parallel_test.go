@@ -220,3 +220,29 @@ func TestCopiesFieldBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestCopiesDifferInTime: two records that differ only in their time, by
+// 2^64 nanoseconds (about 585 years, where Unix nanoseconds wrap to the
+// same number), are two records, not a copy.
+func TestCopiesDifferInTime(t *testing.T) {
+	run := `{"schema_version":2,"batch_id":"b1","attempt_id":"a1","platforms":{},"timestamp":"2026-03-01T10:00:00Z"}` + "\n"
+	rec := `{"schema_version":2,"batch_id":"b1","attempt_id":"a1","ecosystem":"npm","environment":"e","package_id":"npm:jq","timestamp":"%s"}` + "\n"
+	ts := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	far := time.Unix(ts.Unix()+18446744073, 709551616).UTC()
+	if far.UnixNano() != ts.UnixNano() {
+		t.Fatalf("%s does not wrap to %s", far, ts)
+	}
+	fsys := fstest.MapFS{
+		"metrics/batch-runs.jsonl": {Data: []byte(run)},
+		"failures/npm.jsonl": {Data: []byte(fmt.Sprintf(rec, ts.Format(time.RFC3339Nano)) +
+			fmt.Sprintf(rec, far.Format(time.RFC3339Nano)))},
+	}
+	r := New(fsys, "d", DefaultOptions)
+	n := 0
+	if err := r.Failures(func(*model.Failure) { n++ }); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := r.Problems(); len(ps) != 0 || n != 2 {
+		t.Errorf("counted %d records, problems %v; want 2, none", n, ps)
+	}
+}
