@@ -334,8 +334,8 @@ func (r *detectorRun) windows(then, now []infer.Suff) (before, after map[string]
 }
 
 // detectorInputs gives the detectors' input batch by batch, from the
-// series (detectorSeries), for the positions before end; each call's
-// slice is reused by the next.
+// series (detectors builds them a block of batches at a time), for the
+// positions before end; each call's slice is reused by the next.
 func detectorInputs(hist map[string]*series, end int, each func(pos int, in []platInput)) {
 	detectorInputsFrom(hist, 0, end, each)
 }
@@ -387,22 +387,6 @@ func detectorInputsFrom(hist map[string]*series, from, end int, each func(pos in
 			each(pos, in)
 		}
 	}
-}
-
-// runDetectors runs the detectors over the series (detectorSeries) and
-// sets each platform's state, with the alarms raised from since on; it
-// returns the run, which can be extended batch by batch.
-func runDetectors(rep *Report, hist map[string]*series, all []*batch, since time.Time, end int) *detectorRun {
-	r := newDetectorRun()
-	detectorInputs(hist, end, r.add)
-	compared := map[string]bool{}
-	for id, s := range hist {
-		if len(strata(s.eco)) > 0 {
-			compared[id] = true
-		}
-	}
-	r.states(rep, compared, all, since)
-	return r
 }
 
 // states sets the detector state of each platform in compared (those

@@ -215,6 +215,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 				o.Tested -= fl[0]
 				o.Passed -= fl[1]
 			}
+			o = bounded(o)
 			s.passed += o.Passed
 			if want&seriesRate != 0 && o.Tested > 0 {
 				s.rate = append(s.rate, o)
@@ -243,7 +244,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 						fl = b.flaky[eco+"\x00"+pc.id][fm]
 					}
 					if e.c.Tested-ei-fl[0] > 0 {
-						s.eco = append(s.eco, infer.Obs{Batch: bp, Eco: infer.EcoOf(eco), Tested: e.c.Tested - ei - fl[0], Passed: e.c.Passed - fl[1]})
+						s.eco = append(s.eco, bounded(infer.Obs{Batch: bp, Eco: infer.EcoOf(eco), Tested: e.c.Tested - ei - fl[0], Passed: e.c.Passed - fl[1]}))
 					}
 				}
 			}
@@ -491,6 +492,18 @@ func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAg
 // detectorBlock is how many batches' series the detectors are given at
 // once (a variable for tests).
 var detectorBlock = 4096
+
+// bounded keeps an observation's passes within its tests. Records that
+// disagree (a batch run counting as infrastructure failures what its
+// outcome record codes as recipe failures, which the outcome records'
+// check does not compare) could otherwise leave more passes than tests
+// once infrastructure failures and flaky results are taken out, and no
+// rate can rest on that.
+func bounded(o infer.Obs) infer.Obs {
+	o.Tested = max(o.Tested, 0)
+	o.Passed = min(max(o.Passed, 0), o.Tested)
+	return o
+}
 
 // ecoMixed and ecoUnknown are the ecosystems strata leaves out.
 var ecoMixed, ecoUnknown = infer.EcoOf(model.Mixed), infer.EcoOf(model.Unknown)

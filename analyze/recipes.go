@@ -70,11 +70,14 @@ func kindOf(o *model.Outcomes, c byte) uint8 {
 	return 0
 }
 
+// maxPairs bounds the recipe x platform pairs a report keeps: pack gives
+// a pair 29 bits (a variable for tests).
+var maxPairs uint32 = 1 << 29
+
 // pack appends what the exclusion of flaky results and the flake rates
 // need of an entry: pair << 2 | kind - 1 in 4 bytes, and when its member
 // counts are not those of one member (membersOf), the top bit set and a
-// second word, n << 16 | np. A history holds fewer than 1<<29 pairs: they
-// would take gigabytes of memory before.
+// second word, n << 16 | np. A pair is below maxPairs (failed).
 func pack(dst []uint32, e ocEntry) []uint32 {
 	v := e.pair<<2 | uint32(e.kind-1)
 	if n, np := membersOf(e.kind); e.n == n && e.np == np {
@@ -162,6 +165,8 @@ type recipeAgg struct {
 	// entries, grouped by recipe) up to the window's end, out of the heap
 	// (entryLog); nil until the first.
 	packed *entryLog
+	// tooMany is set when a pair past maxPairs was made (failed).
+	tooMany bool
 	// The walk in history order: start and end bound the window; last is
 	// the last position walked.
 	start, end, last int
@@ -250,6 +255,9 @@ func (ra *recipeAgg) pairAt(ri uint32, pi uint32) uint32 {
 		return p - 1
 	}
 	id := uint32(ra.pairOf.len())
+	if id >= maxPairs {
+		ra.tooMany = true // failed says so; the report fails
+	}
 	ra.pairOf.add(key)
 	ra.states.add()
 	if slot != nil {
@@ -571,6 +579,9 @@ func (ra *recipeAgg) doneWriting() error {
 func (ra *recipeAgg) failed() error {
 	if ra == nil {
 		return nil
+	}
+	if ra.tooMany {
+		return fmt.Errorf("the outcome records name more than %d recipe x platform pairs, more than a report can keep", maxPairs)
 	}
 	if err := ra.packed.failed(); err != nil {
 		return err

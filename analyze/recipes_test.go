@@ -473,3 +473,98 @@ func TestPackEntries(t *testing.T) {
 		t.Fatalf("read back %v, want %v", out, in)
 	}
 }
+
+// TestInfraDisagreesStaysBounded: a batch run that counts as an
+// infrastructure failure what its outcome record codes as a recipe
+// failure (the outcome records' check compares tested, passed, failed and
+// skipped only) leaves, once infrastructure failures and a flaky recipe's
+// results are taken out, no observation with more passes than tests: the
+// report's rates stay numbers and it can be written as JSON.
+func TestInfraDisagreesStaysBounded(t *testing.T) {
+	fams := []string{"linux-debian-glibc-x86_64", "linux-rhel-glibc-x86_64"}
+	one, zero := int64(1), int64(0)
+	var runs, outcomes []string
+	for i := range 40 {
+		id := fmt.Sprintf("b%02d", i)
+		ts := t0.Add(time.Duration(i) * time.Hour)
+		x := "p0"
+		pB := model.Counts{Tested: 2, Passed: 1, Failed: 1, Infrastructure: &one}
+		if i%2 == 1 {
+			x = "pp"
+			pB = model.Counts{Tested: 2, Passed: 2, Infrastructure: &zero}
+		}
+		runs = append(runs, runLine(id, "npm", ts, plat{fams[0]: {Tested: 2, Passed: 2, Infrastructure: &zero}, fams[1]: pB}, nil))
+		outcomes = append(outcomes, fmt.Sprintf(`{"schema_version":2,"batch_id":%q,"timestamp":%q,"platforms":[%q,%q],"categories":["build_failed"],"recipes":{"npm:x":%q,"npm:y":"PP"}}`,
+			id, ts.Format(time.RFC3339), fams[0], fams[1], x))
+	}
+	fsys := dataFS(runs, nil)
+	fsys["outcomes/outcomes.jsonl"] = &fstest.MapFile{Data: []byte(strings.Join(outcomes, "\n") + "\n")}
+	for _, by := range []model.Level{model.LevelFamily, model.LevelEnv} {
+		r := report(t, fsys, func(o *ReportOptions) { o.By = by })
+		if _, err := json.Marshal(r); err != nil {
+			t.Fatalf("%s: %v", by, err)
+		}
+		for _, p := range r.Platforms {
+			if tr := p.Trend; tr != nil && (tr.PreviousPassed > tr.PreviousTested || tr.CurrentPassed > tr.CurrentTested) {
+				t.Errorf("%s %s: %d of %d and %d of %d passed", by, p.Platform, tr.PreviousPassed, tr.PreviousTested, tr.CurrentPassed, tr.CurrentTested)
+			}
+		}
+	}
+}
+
+// TestTooManyPairs: a history naming more recipe x platform pairs than a
+// report can keep fails the report, rather than mixing pairs up.
+func TestTooManyPairs(t *testing.T) {
+	fams := []string{"linux-debian-glibc-x86_64", "linux-rhel-glibc-x86_64"}
+	runs := []string{runLine("b1", "npm", t0, plat{fams[0]: {Tested: 2, Passed: 2}, fams[1]: {Tested: 2, Passed: 2}}, nil)}
+	out := fmt.Sprintf(`{"schema_version":2,"batch_id":"b1","timestamp":%q,"platforms":[%q,%q],"categories":[],"recipes":{"npm:x":"PP","npm:y":"PP"}}`,
+		t0.Format(time.RFC3339), fams[0], fams[1])
+	fsys := dataFS(runs, nil)
+	fsys["outcomes/outcomes.jsonl"] = &fstest.MapFile{Data: []byte(out + "\n")}
+	defer func(n uint32) { maxPairs = n }(maxPairs)
+	for _, n := range []uint32{4, 3} {
+		maxPairs = n
+		o := DefaultReportOptions(t0.AddDate(0, 0, 1))
+		o.By = model.LevelFamily
+		_, err := BuildReport(fsys, "test", o)
+		if (err != nil) != (n < 4) {
+			t.Errorf("at most %d pairs, 4 named: error %v", n, err)
+		}
+	}
+}
+
+// TestPairStoreRoundTrip: every field of a pair's state reads back as set,
+// whichever of the store's two parts holds it, and a new pair reads back
+// blank.
+func TestPairStoreRoundTrip(t *testing.T) {
+	var s pairStore
+	s.add()
+	if got := s.get(0); got != (pairState{lastPos: -1, sincePos: -1, lastFlip: -1}) {
+		t.Fatalf("a new pair reads %+v", got)
+	}
+	states := []pairState{
+		{lastPos: 7, sincePos: -1, lastFlip: -1, lastVer: 3, passes: 9, lastKind: ocPass, flags: retriedPair},
+		{lastPos: 8, sincePos: 5, lastFlip: 6, lastVer: 4, failVer: 2, passes: 1, fails: 2, retried: 3, flips: 4, lastCat: 5, lastKind: ocFail, flags: flipUp | flipDown | flakyPair},
+		{lastPos: 9, sincePos: -1, lastFlip: -1, lastVer: 4, failVer: 2, lastCat: 5, lastKind: ocRetried},
+	}
+	for i, st := range states {
+		s.add()
+		s.set(i+1, st)
+	}
+	for i, st := range states {
+		if got := s.get(i + 1); got != st {
+			t.Errorf("pair %d reads %+v, set %+v", i+1, got, st)
+		}
+		if s.flags(i+1) != st.flags {
+			t.Errorf("pair %d flags %v, set %v", i+1, s.flags(i+1), st.flags)
+		}
+	}
+	// Back to blank values once the second part is made: it is kept.
+	s.set(2, pairState{lastPos: 1, sincePos: -1, lastFlip: -1})
+	if got := s.get(2); got != (pairState{lastPos: 1, sincePos: -1, lastFlip: -1}) {
+		t.Errorf("pair 2 reads %+v", got)
+	}
+	if s.cold.len() != 2 {
+		t.Errorf("%d second parts, want 2 (pairs 2 and 3)", s.cold.len())
+	}
+}

@@ -41,3 +41,18 @@ func TestSeriesOrderWithinBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestSeriesEcosystemsByName: within a batch, a series' observations are
+// in the order of their ecosystems' names, not of their indexes in the
+// process's table (which follows the order names were first met).
+func TestSeriesEcosystemsByName(t *testing.T) {
+	z, a := infer.EcoOf("zz-series-by-name"), infer.EcoOf("aa-series-by-name")
+	if z >= a {
+		t.Fatalf("indexes %d, %d: the test needs the later name first", z, a)
+	}
+	obs := []infer.Obs{{Batch: 1, Eco: z}, {Batch: 1, Eco: a}, {Batch: 0, Eco: z}}
+	slices.SortFunc(obs, byBatchEco)
+	if obs[0].Batch != 0 || obs[1].Eco != a || obs[2].Eco != z {
+		t.Fatalf("order %+v", obs)
+	}
+}

@@ -36,7 +36,10 @@ func EcoOf(name string) Eco {
 		names = *p
 	}
 	e := Eco(len(names))
-	grown := append(names[:len(names):len(names)], name)
+	// Appended in place when there is room: a reader indexes only within
+	// the length it loaded, which this does not write. Copying the table
+	// for every name would make many names quadratic.
+	grown := append(names, name)
 	t.names.Store(&grown)
 	t.idx[name] = e
 	return e
