@@ -16,16 +16,13 @@ import (
 	"github.com/batchsli/batchsli/simulate"
 )
 
-// TestDetectorSequential: the detector's past does not change as batches
-// are added (docs/METHODS.md, "Sequential"). On a history with a
-// regression, a gate's fix and an onset of flaky recipes (retried passes
-// that arrive after earlier alarms), the report ending at each of many
-// batches raises exactly the alarms the whole history's report raised up
-// to that batch (same start, statistic, rates and verdict); a `--last 20`
-// report shows the whole history's alarms in its window.
-func TestDetectorSequential(t *testing.T) {
+// eventfulHistory writes a 240-batch history with a regression, a gate's
+// fix and an onset of flaky recipes, and returns its directory and its
+// last batch's time.
+func eventfulHistory(t *testing.T, seed uint64) (string, time.Time) {
+	t.Helper()
 	dir := t.TempDir()
-	o := simulate.Options{Batches: 240, Seed: 17, Start: simulate.DefaultOptions.Start, ICC: 0.02, Retests: true,
+	o := simulate.Options{Batches: 240, Seed: seed, Start: simulate.DefaultOptions.Start, ICC: 0.02, Retests: true,
 		Shared: 0.9, Flaky: 0.01, FlakeRate: 0.6,
 		Changes: []simulate.Change{{Platform: "linux-rhel-glibc-arm64", At: 0.3, Drop: 0.15},
 			{Platform: "linux-debian-glibc-x86_64", At: 0.5, Drop: -0.25}},
@@ -34,6 +31,18 @@ func TestDetectorSequential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, last
+}
+
+// TestDetectorSequential: the detector's past does not change as batches
+// are added (docs/METHODS.md, "Sequential"). On a history with a
+// regression, a gate's fix and an onset of flaky recipes (retried passes
+// that arrive after earlier alarms), the report ending at each of many
+// batches raises exactly the alarms the whole history's report raised up
+// to that batch (same start, statistic, rates and verdict); a `--last 20`
+// report shows the whole history's alarms in its window.
+func TestDetectorSequential(t *testing.T) {
+	dir, last := eventfulHistory(t, 17)
 	var times []time.Time
 	if err := reader.New(os.DirFS(dir), dir, reader.Options{}).Metrics(func(b *model.BatchRun) { times = append(times, b.Timestamp) }); err != nil {
 		t.Fatal(err)
@@ -175,16 +184,7 @@ func TestGateChangedBeforeAlarm(t *testing.T) {
 // whatever the block's size, on a history with a regression, a gate's fix
 // and an onset of flaky recipes, at the family and environment levels.
 func TestDetectorBlocks(t *testing.T) {
-	dir := t.TempDir()
-	o := simulate.Options{Batches: 240, Seed: 19, Start: simulate.DefaultOptions.Start, ICC: 0.02, Retests: true,
-		Shared: 0.9, Flaky: 0.01, FlakeRate: 0.6,
-		Changes: []simulate.Change{{Platform: "linux-rhel-glibc-arm64", At: 0.3, Drop: 0.15},
-			{Platform: "linux-debian-glibc-x86_64", At: 0.5, Drop: -0.25}},
-		FlakyFrom: []simulate.FlakyChange{{Platform: changed, At: 0.6, Share: 0.3}}}
-	last, err := simulate.Write(dir, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, last := eventfulHistory(t, 19)
 	defer func(b int) { detectorBlock = b }(detectorBlock)
 	for _, by := range []model.Level{model.LevelFamily, model.LevelEnv} {
 		var want []byte
