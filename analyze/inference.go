@@ -93,7 +93,7 @@ func byBatchEco(a, b infer.Obs) int {
 	if c := cmp.Compare(a.Batch, b.Batch); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Eco.String(), b.Eco.String())
+	return infer.CompareEcos(a.Eco, b.Eco)
 }
 
 // platSeries builds each platform's series over bs. pos gives each batch's
@@ -289,7 +289,7 @@ func iccGroups(ser map[string]*series) [][]infer.Obs {
 			}
 			n[o.Eco]++
 		}
-		slices.SortFunc(ecos, func(a, b infer.Eco) int { return strings.Compare(a.String(), b.String()) })
+		slices.SortFunc(ecos, infer.CompareEcos)
 		by := make(map[infer.Eco][]infer.Obs, len(ecos))
 		all := make([]infer.Obs, len(obs))
 		for _, e := range ecos {

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -53,3 +54,7 @@ func (e Eco) String() string {
 	}
 	return (*p)[e]
 }
+
+// CompareEcos orders ecosystems by name (not by index, which follows the
+// order names were first met).
+func CompareEcos(a, b Eco) int { return strings.Compare(a.String(), b.String()) }

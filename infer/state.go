@@ -2,7 +2,6 @@ package infer
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/batchsli/batchsli/internal/statecodec"
 )
@@ -42,7 +41,7 @@ func sortedEcos[V any](m map[Eco]V) []Eco {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b Eco) int { return strings.Compare(a.String(), b.String()) })
+	slices.SortFunc(keys, CompareEcos)
 	return keys
 }
 
