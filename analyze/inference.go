@@ -393,8 +393,8 @@ func settleTrends(ts []*Trend, lowerIsBetter bool) {
 	}
 }
 
-// inferPlatforms computes the platforms' rates, trends, runner health and
-// detector states, in rep.Platforms order.
+// inferPlatforms computes the platforms' rates, trends and runner health,
+// in rep.Platforms order (their detector states: runDetectors).
 func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, pos map[*batch]int, fa *failureAgg) map[string]*series {
 	ser, icc := platformRates(rep, cur, pos, fa)
 	rep.Inference = Inference{ICC: round3(icc), MinBatches: infer.MinBatches, MinTests: infer.MinTests,
@@ -439,7 +439,6 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, pos
 			}
 		}
 	}
-	detectors(rep, cur, all, pos, fa)
 	return ser
 }
 
@@ -469,8 +468,20 @@ func platformRates(rep *Report, cur []*batch, pos map[*batch]int, fa *failureAgg
 // run one batch at a time (detectorInputsFrom), not for the whole
 // history at once.
 func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAgg) *detectorRun {
+	r, compared := runDetectors(cur, all, pos, fa)
+	if r != nil {
+		r.states(rep, compared, all, cur[0].ts)
+	}
+	return r
+}
+
+// runDetectors is detectors without the report: the run, and the
+// platforms whose series compared anything (detectorRun.states). It reads
+// the batches and the failure aggregate and writes nothing they share, so
+// it runs while the rest of the report is computed.
+func runDetectors(cur, all []*batch, pos map[*batch]int, fa *failureAgg) (*detectorRun, map[string]bool) {
 	if len(cur) == 0 {
-		return nil
+		return nil, nil
 	}
 	end := indexOf(all, cur[len(cur)-1]) + 1
 	r := newDetectorRun()
@@ -485,8 +496,7 @@ func detectors(rep *Report, cur, all []*batch, pos map[*batch]int, fa *failureAg
 		}
 		detectorInputsFrom(ser, from, to, r.add)
 	}
-	r.states(rep, compared, all, cur[0].ts)
-	return r
+	return r, compared
 }
 
 // detectorBlock is how many batches' series the detectors are given at

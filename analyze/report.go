@@ -657,9 +657,14 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	// computed while the platforms' statistics are: neither reads what
 	// the other writes. The outcomes are let go after.
 	var (
-		flakes map[string]*FlakeStat
-		wg     sync.WaitGroup
+		flakes   map[string]*FlakeStat
+		wg       sync.WaitGroup
+		det      *detectorRun
+		compared map[string]bool
 	)
+	// The detectors read every batch up to the window's end, and write
+	// only their run: they run while the rest is computed.
+	wg.Go(func() { det, compared = runDetectors(cur, all, pos, fa) })
 	wg.Go(func() {
 		if len(cur) > 0 {
 			flakes = ra.flakeStats(cur, pos, rr)
@@ -684,6 +689,9 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	v.platforms()
 	ser := inferPlatforms(rep, cur, trendCur, prev, all, pos, fa)
 	wg.Wait()
+	if det != nil {
+		det.states(rep, compared, all, cur[0].ts)
+	}
 	for i := range rep.Platforms {
 		rep.Platforms[i].Flakes = flakes[rep.Platforms[i].Platform]
 	}
