@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/batchsli/batchsli/infer"
+	"github.com/batchsli/batchsli/internal/names"
 	"github.com/batchsli/batchsli/internal/statecodec"
 )
 
@@ -41,6 +42,15 @@ func writeStrings(w *statecodec.Writer, xs []string) {
 	w.Uint(uint64(len(xs)))
 	for _, x := range xs {
 		w.String(x)
+	}
+}
+
+// writeTable writes a name table as writeStrings writes its names in
+// order.
+func writeTable(w *statecodec.Writer, t *names.Table) {
+	w.Uint(uint64(t.Len()))
+	for i := range t.Len() {
+		w.String(t.Name(uint32(i)))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/batchsli/batchsli/internal/names"
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
 )
@@ -180,9 +181,9 @@ func (fa *failureAgg) merge(other *failureAgg) {
 		fa.blockFail[k] += n
 	}
 	// other's indexes, as fa's.
-	pkgs := make([]uint32, len(other.ids.pkgs))
-	for i, s := range other.ids.pkgs {
-		pkgs[i] = fa.ids.pkg(s)
+	pkgs := make([]uint32, other.ids.pkgs.Len())
+	for i := range pkgs {
+		pkgs[i] = fa.ids.pkg(other.ids.pkgs.Name(uint32(i)))
 	}
 	plats := make([]uint32, len(other.ids.plats))
 	for i, s := range other.ids.plats {
@@ -250,7 +251,7 @@ func (fa *failureAgg) copyFor(sp failSpec) *failureAgg {
 	}
 	c.blockFail = maps.Clone(fa.blockFail)
 	c.ids = ids{
-		pkgs: slices.Clone(fa.ids.pkgs), pkgIdx: maps.Clone(fa.ids.pkgIdx),
+		pkgs:  fa.ids.pkgs.Clone(),
 		plats: slices.Clone(fa.ids.plats), platIdx: maps.Clone(fa.ids.platIdx),
 		names: slices.Clone(fa.ids.names), nameIdx: maps.Clone(fa.ids.nameIdx),
 		causes: slices.Clone(fa.ids.causes), causeAt: maps.Clone(fa.ids.causeAt),
@@ -380,8 +381,7 @@ type prevKey struct{ pkg, cause uint32 }
 // ids numbers the strings the per-recipe state refers to: packages,
 // (rolled) platforms, names (categories and blockers) and causes.
 type ids struct {
-	pkgs    []string
-	pkgIdx  map[string]uint32
+	pkgs    names.Table
 	plats   []string
 	platIdx map[string]uint32
 	names   []string
@@ -391,17 +391,11 @@ type ids struct {
 }
 
 func newIDs() ids {
-	return ids{pkgIdx: map[string]uint32{}, platIdx: map[string]uint32{}, nameIdx: map[string]uint32{}, causeAt: map[causeKey]uint32{}}
+	return ids{platIdx: map[string]uint32{}, nameIdx: map[string]uint32{}, causeAt: map[causeKey]uint32{}}
 }
 
 func (d *ids) pkg(s string) uint32 {
-	i, ok := d.pkgIdx[s]
-	if !ok {
-		i = uint32(len(d.pkgs))
-		d.pkgs = append(d.pkgs, s)
-		d.pkgIdx[s] = i
-	}
-	return i
+	return d.pkgs.Index(s)
 }
 
 // plat numbers a rolled platform ID: a few dozen in a history whose

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/batchsli/batchsli/internal/names"
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
 	"github.com/batchsli/batchsli/stats"
@@ -143,10 +144,11 @@ func inc(n *uint16) {
 }
 
 type recipeAgg struct {
-	recipes   []string
-	recipeIdx map[string]uint32
-	plats     []string
-	platIdx   map[string]uint32
+	// recipes numbers the recipes (package IDs): hundreds of thousands
+	// at registry scale, in a table the collector need not walk.
+	recipes names.Table
+	plats   []string
+	platIdx map[string]uint32
 	// pairsOf holds, at recipe * stride + platform, the pair + 1 (0: none
 	// yet), for the first maxDense platforms; stride grows with them (a
 	// few times in a history). morePairs holds the pairs of the platforms
@@ -203,7 +205,7 @@ type recipeAgg struct {
 }
 
 func newRecipeAgg(start, end int) *recipeAgg {
-	return &recipeAgg{recipeIdx: map[string]uint32{}, platIdx: map[string]uint32{},
+	return &recipeAgg{platIdx: map[string]uint32{},
 		catIdx: map[string]uint16{}, verIdx: map[string]uint32{"": 0}, vers: []string{""},
 		segs: map[uint32]flakySeg{}, stillOf: map[uint32]int32{},
 		start: start, end: end, last: -1}
@@ -211,11 +213,9 @@ func newRecipeAgg(start, end int) *recipeAgg {
 
 // recipe is the index of a recipe, made when new.
 func (ra *recipeAgg) recipe(id string) uint32 {
-	ri, ok := ra.recipeIdx[id]
-	if !ok {
-		ri = uint32(len(ra.recipes))
-		ra.recipes = append(ra.recipes, id)
-		ra.recipeIdx[id] = ri
+	n := ra.recipes.Len()
+	ri := ra.recipes.Index(id)
+	if int(ri) == n {
 		ra.pairsOf = append(ra.pairsOf, make([]uint32, ra.stride)...)
 		if ra.lo != nil {
 			ra.loRec = append(ra.loRec, loUnknown)
@@ -277,8 +277,8 @@ func (ra *recipeAgg) pairAt(ri uint32, pi uint32) uint32 {
 // widen lays pairsOf out again for stride platforms.
 func (ra *recipeAgg) widen(stride int) {
 	stride = min(max(stride, len(ra.plats)), int(maxDense))
-	out := make([]uint32, len(ra.recipes)*stride)
-	for ri := range ra.recipes {
+	out := make([]uint32, ra.recipes.Len()*stride)
+	for ri := range ra.recipes.Len() {
 		copy(out[ri*stride:], ra.pairsOf[ri*ra.stride:(ri+1)*ra.stride])
 	}
 	ra.pairsOf, ra.stride = out, stride
@@ -286,7 +286,7 @@ func (ra *recipeAgg) widen(stride int) {
 
 // lookup is the pair of a recipe and platform, if it was seen.
 func (ra *recipeAgg) lookup(recipe, plat string) (uint32, bool) {
-	ri, ok := ra.recipeIdx[recipe]
+	ri, ok := ra.recipes.Lookup(recipe)
 	if !ok {
 		return 0, false
 	}
@@ -309,8 +309,10 @@ func (ra *recipeAgg) pairIdx(ri, pi uint32) (uint32, bool) {
 	return ra.pairsOf[int(ri)*ra.stride+int(pi)] - 1, true
 }
 
-func (ra *recipeAgg) recipeOf(pair uint32) string { return ra.recipes[*ra.pairOf.at(int(pair))>>32] }
-func (ra *recipeAgg) platOf(pair uint32) string   { return ra.plats[ra.platIdxOf(pair)] }
+func (ra *recipeAgg) recipeOf(pair uint32) string {
+	return ra.recipes.Name(uint32(*ra.pairOf.at(int(pair)) >> 32))
+}
+func (ra *recipeAgg) platOf(pair uint32) string { return ra.plats[ra.platIdxOf(pair)] }
 
 // platIdxOf is the index in plats of a pair's platform.
 func (ra *recipeAgg) platIdxOf(pair uint32) uint64 { return *ra.pairOf.at(int(pair)) & 0xffffffff }
@@ -981,7 +983,7 @@ func (ra *recipeAgg) paired(cur []*batch, pos map[*batch]int) []PairedComparison
 	words := (npairs + 63) / 64
 	// seen holds, per recipe, the platform pairs already counted (its
 	// latest test in the window counts).
-	seen := make([]uint64, words*len(ra.recipes))
+	seen := make([]uint64, words*ra.recipes.Len())
 	kinds := make([]uint8, n) // 0 untested, 1 passed, 2 failed
 	for ci := len(cur) - 1; ci >= 0; ci-- {
 		es := ra.fine.byBatch.get(pos[cur[ci]], true)
@@ -1376,7 +1378,7 @@ func (ra *recipeAgg) gapsClosed(rep *Report, fa *failureAgg, prev, cur []*batch)
 	blocked := map[causeKey][]string{}
 	for k := range fa.prevCause {
 		c := fa.ids.causes[k.cause]
-		blocked[c] = append(blocked[c], fa.ids.pkgs[k.pkg])
+		blocked[c] = append(blocked[c], fa.ids.pkgs.Name(k.pkg))
 	}
 	var keys []causeKey
 	for k, rs := range blocked {

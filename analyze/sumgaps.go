@@ -137,7 +137,7 @@ func (fa *failureAgg) gapFromLower(k gapKey) (gapState, bool) {
 	}
 	li := fa.loPkg[k.pkg]
 	if li == loUnknown {
-		li = int32(fa.gapLo.find(fa.ids.pkgs[k.pkg]))
+		li = int32(fa.gapLo.find(fa.ids.pkgs.Name(k.pkg)))
 		fa.loPkg[k.pkg] = li
 	}
 	if li < 0 {
@@ -203,7 +203,7 @@ func (st *sumState) foldGaps() bool {
 	le := binary.LittleEndian
 	keys := slices.Collect(maps.Keys(fa.gaps))
 	slices.SortFunc(keys, func(a, b gapKey) int {
-		if c := strings.Compare(fa.ids.pkgs[a.pkg], fa.ids.pkgs[b.pkg]); c != 0 {
+		if c := strings.Compare(fa.ids.pkgs.Name(a.pkg), fa.ids.pkgs.Name(b.pkg)); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.plat, b.plat)
@@ -216,7 +216,7 @@ func (st *sumState) foldGaps() bool {
 		case k >= len(keys):
 			c = -1
 		case i < loP:
-			if nm, s := lo.name(i), fa.ids.pkgs[keys[k].pkg]; string(nm) < s {
+			if nm, s := lo.name(i), fa.ids.pkgs.Name(keys[k].pkg); string(nm) < s {
 				c = -1
 			} else if string(nm) == s {
 				c = 0
@@ -237,7 +237,7 @@ func (st *sumState) foldGaps() bool {
 			i++
 		} else {
 			pkg := keys[k].pkg
-			names = append(names, fa.ids.pkgs[pkg]...)
+			names = append(names, fa.ids.pkgs.Name(pkg)...)
 			for ; k < len(keys) && keys[k].pkg == pkg; k++ {
 				g := fa.gaps[keys[k]]
 				gaps = appendGap(gaps, keys[k].plat, &g, fa.depsOf(keys[k], &g))

@@ -146,7 +146,7 @@ const loUnknown = -2
 // batches.
 func (ra *recipeAgg) attachLower(lo *lowerPairs, n int) {
 	ra.lo, ra.loBatches = lo, n
-	ra.loRec = make([]int32, len(ra.recipes))
+	ra.loRec = make([]int32, ra.recipes.Len())
 	for i := range ra.loRec {
 		ra.loRec[i] = loUnknown
 	}
@@ -158,7 +158,7 @@ func (ra *recipeAgg) attachLower(lo *lowerPairs, n int) {
 func (ra *recipeAgg) fromLower(id, ri, pi uint32) {
 	li := ra.loRec[ri]
 	if li == loUnknown {
-		li = int32(ra.lo.find(ra.recipes[ri]))
+		li = int32(ra.lo.find(ra.recipes.Name(ri)))
 		ra.loRec[ri] = li
 	}
 	if li < 0 {
@@ -231,22 +231,22 @@ func (st *sumState) foldPairs() bool {
 	}
 	// The recipes of both parts by name, the upper part's pairs over the
 	// lower's.
-	order := make([]uint32, len(ra.recipes))
+	order := make([]uint32, ra.recipes.Len())
 	for i := range order {
 		order[i] = uint32(i)
 	}
-	slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(ra.recipes[a], ra.recipes[b]) })
+	slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(ra.recipes.Name(a), ra.recipes.Name(b)) })
 	var names, recEnd, pairEnd []byte
 	// The pairs are written in place at the end of the part's bytes, after
 	// room for the rest at its largest (the recipes of both parts, each
 	// once at most): a registry's pairs run to hundreds of megabytes, not
 	// to be copied.
-	headMax := lowerPairsHead + 8*(loRec+len(ra.recipes)) + len(verEnd) + len(verBlob)
+	headMax := lowerPairsHead + 8*(loRec+ra.recipes.Len()) + len(verEnd) + len(verBlob)
 	if lo != nil {
 		headMax += int(lo.versAt - lo.namesAt)
 	}
-	for _, name := range ra.recipes {
-		headMax += len(name)
+	for ri := range ra.recipes.Len() {
+		headMax += len(ra.recipes.Name(uint32(ri)))
 	}
 	buf := make([]byte, headMax+(loN+up)*pairBytes)
 	pairs := buf[headMax:headMax]
@@ -257,7 +257,7 @@ func (st *sumState) foldPairs() bool {
 		case k >= len(order):
 			c = -1
 		case i < loRec:
-			if n, s := lo.name(i), ra.recipes[order[k]]; string(n) < s {
+			if n, s := lo.name(i), ra.recipes.Name(order[k]); string(n) < s {
 				c = -1
 			} else if string(n) == s {
 				c = 0
@@ -275,7 +275,7 @@ func (st *sumState) foldPairs() bool {
 		} else {
 			ri := order[k]
 			k++
-			names = append(names, ra.recipes[ri]...)
+			names = append(names, ra.recipes.Name(ri)...)
 			for pi := range uint32(len(ra.plats)) {
 				p, ok := ra.pairIdx(ri, pi)
 				if !ok {

@@ -25,7 +25,13 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 	bt := &st.bt
 	size := len(bt.idBlob) + 12*len(bt.idEnd) + 8*len(bt.runIDs) + 24*len(st.budget) +
 		40*st.ra.states.len() + 16*len(st.fa.gaps) + 1024
-	for _, xs := range [][]string{st.ra.recipes, st.ra.vers, st.fa.ids.pkgs, st.fa.ids.names} {
+	for ri := range st.ra.recipes.Len() {
+		size += len(st.ra.recipes.Name(uint32(ri))) + 2
+	}
+	for i := range st.fa.ids.pkgs.Len() {
+		size += len(st.fa.ids.pkgs.Name(uint32(i))) + 2
+	}
+	for _, xs := range [][]string{st.ra.vers, st.fa.ids.names} {
 		for _, x := range xs {
 			size += len(x) + 2
 		}
@@ -124,7 +130,7 @@ func (st *sumState) MarshalBinary() ([]byte, error) {
 }
 
 func writeGaps(w *statecodec.Writer, fa *failureAgg) {
-	writeStrings(w, fa.ids.pkgs)
+	writeTable(w, &fa.ids.pkgs)
 	writeStrings(w, fa.ids.plats)
 	writeStrings(w, fa.ids.names)
 	w.Int(fa.records)
@@ -165,7 +171,7 @@ func writeGaps(w *statecodec.Writer, fa *failureAgg) {
 }
 
 func writePairs(w *statecodec.Writer, ra *recipeAgg) {
-	writeStrings(w, ra.recipes)
+	writeTable(w, &ra.recipes)
 	writeStrings(w, ra.plats)
 	writeStrings(w, ra.cats)
 	writeStrings(w, ra.vers)
@@ -380,11 +386,11 @@ func readGaps(r *statecodec.Reader) *failureAgg {
 	fa := newFailureAgg(nil, nil, time.Time{}, time.Time{}, nil)
 	fa.gapsOnly = true
 	d := &fa.ids
-	readIndexed(r, func(n int) { d.pkgIdx, d.pkgs = make(map[string]uint32, n), make([]string, 0, n) }, d.pkg)
+	readIndexed(r, d.pkgs.Reserve, d.pkg)
 	readIndexed(r, func(int) {}, d.plat)
 	readIndexed(r, func(int) {}, d.name)
 	fa.records = r.Int()
-	np, nl, nn := uint64(len(fa.ids.pkgs)), uint64(len(fa.ids.plats)), uint64(len(fa.ids.names))
+	np, nl, nn := uint64(fa.ids.pkgs.Len()), uint64(len(fa.ids.plats)), uint64(len(fa.ids.names))
 	n := r.Count(5)
 	fa.gaps = make(map[gapKey]gapState, n)
 	fa.gapOrder = make([]uint64, 0, n)
@@ -414,7 +420,7 @@ func readGaps(r *statecodec.Reader) *failureAgg {
 
 func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
 	ra := newRecipeAgg(0, -1)
-	readIndexed(r, func(n int) { ra.recipeIdx, ra.recipes = make(map[string]uint32, n), make([]string, 0, n) }, ra.recipe)
+	readIndexed(r, ra.recipes.Reserve, ra.recipe)
 	for _, s := range readStrings(r, true) {
 		ra.platIdx[s] = uint32(len(ra.plats))
 		ra.plats = append(ra.plats, s)
@@ -433,7 +439,7 @@ func readPairs(r *statecodec.Reader, nBatches int) *recipeAgg {
 	for _, s := range vers[min(1, len(vers)):] {
 		ra.version(s)
 	}
-	nr, nl := uint64(len(ra.recipes)), uint64(len(ra.plats))
+	nr, nl := uint64(ra.recipes.Len()), uint64(len(ra.plats))
 	nv, nc := uint64(len(ra.vers)), uint64(len(ra.cats))
 	n := r.Count(1)
 	b := r.View()

@@ -841,13 +841,13 @@ func statePairs(t *testing.T, st *sumState) map[string]string {
 			}
 		}
 	}
-	for ri := range ra.recipes {
+	for ri := range ra.recipes.Len() {
 		for pi := range uint32(len(ra.plats)) {
 			p, ok := ra.pairIdx(uint32(ri), pi)
 			if !ok {
 				continue
 			}
-			out[ra.recipes[ri]+"|"+ra.plats[pi]] = str(ra.states.get(int(p)), func(i uint32) string { return ra.vers[i] })
+			out[ra.recipes.Name(uint32(ri))+"|"+ra.plats[pi]] = str(ra.states.get(int(p)), func(i uint32) string { return ra.vers[i] })
 		}
 	}
 	return out
@@ -889,7 +889,7 @@ func stateGaps(t *testing.T, st *sumState) map[string]string {
 		if g.mixed {
 			m = 1
 		}
-		out[fa.ids.pkgs[k.pkg]+"|"+fa.ids.plats[k.plat]] = fmt.Sprint(fa.ids.names[g.cat], m, ds)
+		out[fa.ids.pkgs.Name(k.pkg)+"|"+fa.ids.plats[k.plat]] = fmt.Sprint(fa.ids.names[g.cat], m, ds)
 	}
 	return out
 }
