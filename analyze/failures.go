@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/batchsli/batchsli/infer"
 	"github.com/batchsli/batchsli/internal/names"
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
@@ -202,10 +203,16 @@ func (fa *failureAgg) merge(other *failureAgg) {
 	for k, n := range other.curCause {
 		fa.curCause[k] += n
 	}
+	bats := make([]uint32, other.ids.batches.Len())
+	for i := range bats {
+		bats[i] = fa.ids.batches.Index(other.ids.batches.Name(uint32(i)))
+	}
 	for ci := range other.causeSets {
 		oc := &other.causeSets[ci]
 		cs := fa.causeSet(fa.ids.cause(other.ids.causes[ci]))
-		cs.batches = append(cs.batches, oc.batches...)
+		for _, b := range oc.batches {
+			cs.batches = append(cs.batches, bats[b])
+		}
 		cs.ecos = append(cs.ecos, oc.ecos...)
 	}
 	var deps []uint32
@@ -251,7 +258,7 @@ func (fa *failureAgg) copyFor(sp failSpec) *failureAgg {
 	}
 	c.blockFail = maps.Clone(fa.blockFail)
 	c.ids = ids{
-		pkgs:  fa.ids.pkgs.Clone(),
+		pkgs: fa.ids.pkgs.Clone(), batches: fa.ids.batches.Clone(),
 		plats: slices.Clone(fa.ids.plats), platIdx: maps.Clone(fa.ids.platIdx),
 		names: slices.Clone(fa.ids.names), nameIdx: maps.Clone(fa.ids.nameIdx),
 		causes: slices.Clone(fa.ids.causes), causeAt: maps.Clone(fa.ids.causeAt),
@@ -381,7 +388,9 @@ type prevKey struct{ pkg, cause uint32 }
 // ids numbers the strings the per-recipe state refers to: packages,
 // (rolled) platforms, names (categories and blockers) and causes.
 type ids struct {
-	pkgs    names.Table
+	pkgs names.Table
+	// batches numbers the batch IDs of causeSets.
+	batches names.Table
 	plats   []string
 	platIdx map[string]uint32
 	names   []string
@@ -505,8 +514,8 @@ func (fa *failureAgg) add(f *model.Failure) {
 					ci := fa.ids.cause(k)
 					fa.prevCause[prevKey{pkg, ci}] = struct{}{}
 					cs := fa.causeSet(ci)
-					cs.batches = appendNew(cs.batches, f.BatchID)
-					cs.ecos = appendNew(cs.ecos, f.Ecosystem)
+					cs.batches = appendNew(cs.batches, fa.batchIdx(b))
+					cs.ecos = appendNew(cs.ecos, infer.EcoOf(f.Ecosystem))
 				})
 			}
 		}
@@ -580,6 +589,19 @@ func (fa *failureAgg) add(f *model.Failure) {
 type batchFacts struct {
 	id                                      string
 	set, known, inWindow, inPrev, needInfra bool
+	// idx is the batch's number in ids.batches (noBatchIdx until one is
+	// needed: batchIdx).
+	idx uint32
+}
+
+const noBatchIdx = ^uint32(0)
+
+// batchIdx numbers batch b (the last met) in ids.batches.
+func (fa *failureAgg) batchIdx(b *batchFacts) uint32 {
+	if b.idx == noBatchIdx {
+		b.idx = fa.ids.batches.Index(b.id)
+	}
+	return b.idx
 }
 
 func (fa *failureAgg) batchFacts(id string) *batchFacts {
@@ -587,7 +609,7 @@ func (fa *failureAgg) batchFacts(id string) *batchFacts {
 	if b.set && b.id == id {
 		return b
 	}
-	*b = batchFacts{id: id, set: true}
+	*b = batchFacts{id: id, set: true, idx: noBatchIdx}
 	if id != "" && fa.knownBatch(id) {
 		b.known, b.inWindow, b.inPrev, b.needInfra = true, fa.inWindow[id], fa.inPrev[id], fa.needInfra[id]
 	}
@@ -665,11 +687,12 @@ type causeKey struct{ plat, kind, name string }
 // when it differs from the last added, so a list may repeat one that came
 // back later).
 type causeSets struct {
-	batches, ecos []string
+	batches []uint32 // ids.batches
+	ecos    []infer.Eco
 }
 
 // appendNew appends s to list unless it is the list's last.
-func appendNew(list []string, s string) []string {
+func appendNew[T comparable](list []T, s T) []T {
 	if n := len(list); n > 0 && list[n-1] == s {
 		return list
 	}
@@ -692,11 +715,11 @@ func (fa *failureAgg) causeBatches(k causeKey) (batches, ecos map[string]bool) {
 	if !ok || int(ci) >= len(fa.causeSets) {
 		return
 	}
-	for _, id := range fa.causeSets[ci].batches {
-		batches[id] = true
+	for _, b := range fa.causeSets[ci].batches {
+		batches[fa.ids.batches.Name(b)] = true
 	}
 	for _, e := range fa.causeSets[ci].ecos {
-		ecos[e] = true
+		ecos[e.String()] = true
 	}
 	return
 }
