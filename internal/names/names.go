@@ -31,13 +31,14 @@ type Table struct {
 	slots []slot
 }
 
-// slot is one entry of the index: key is 0 for an empty slot, else the
-// name's number plus one (low 32 bits) and the top 32 bits of its hash
-// (high); at is the name's place, so that a look-up reads the slot and
-// the name's bytes and nothing between.
+// slot is one entry of the index: n is 0 for an empty slot, else the
+// name's number plus one; h is the name's hash (the index grows without
+// hashing the names again) and at its place, so that a look-up reads the
+// slot and the name's bytes and nothing between.
 type slot struct {
-	key uint64
-	at  place
+	h  uint64
+	n  uint32
+	at place
 }
 
 // place is where a name's bytes are: page, offset and length.
@@ -94,11 +95,10 @@ func (t *Table) index(s string, add bool) (uint32, bool) {
 		t.rehash(16)
 	}
 	h := maphash.String(t.seed, s)
-	tag := h >> 32
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		sl := &t.slots[i]
-		if sl.key == 0 {
+		if sl.n == 0 {
 			if !add {
 				return 0, false
 			}
@@ -109,11 +109,11 @@ func (t *Table) index(s string, add bool) (uint32, bool) {
 			n := uint32(len(t.at))
 			p := t.store(s)
 			t.at = append(t.at, p)
-			*sl = slot{key: tag<<32 | uint64(n+1), at: p}
+			*sl = slot{h: h, n: n + 1, at: p}
 			return n, true
 		}
-		if sl.key>>32 == tag && int(sl.at.n) == len(s) && t.str(sl.at) == s {
-			return uint32(sl.key) - 1, true
+		if sl.h == h && int(sl.at.n) == len(s) && t.str(sl.at) == s {
+			return sl.n - 1, true
 		}
 	}
 }
@@ -152,15 +152,18 @@ func (t *Table) rehash(n int) {
 	if t.slots == nil {
 		t.seed = maphash.MakeSeed()
 	}
+	old := t.slots
 	t.slots = make([]slot, n)
 	mask := uint64(n - 1)
-	for k, p := range t.at {
-		h := maphash.String(t.seed, t.str(p))
-		i := h & mask
-		for t.slots[i].key != 0 {
+	for _, sl := range old {
+		if sl.n == 0 {
+			continue
+		}
+		i := sl.h & mask
+		for t.slots[i].n != 0 {
 			i = (i + 1) & mask
 		}
-		t.slots[i] = slot{key: h>>32<<32 | uint64(k+1), at: p}
+		t.slots[i] = sl
 	}
 }
 
