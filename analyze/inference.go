@@ -264,42 +264,44 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 // pooledICC pools the intra-batch correlation over every platform and
 // ecosystem of the windows given (each window's its own groups).
 func pooledICC(sers ...map[string]*series) float64 {
-	var groups [][]infer.Obs
+	var groups []infer.Suff
 	for _, ser := range sers {
-		groups = append(groups, iccGroups(ser)...)
+		groups = appendICCGroups(groups, ser)
 	}
-	return infer.EstimateICC(groups).Rho
+	return infer.EstimateICCSums(groups).Rho
 }
 
-func iccGroups(ser map[string]*series) [][]infer.Obs {
-	var groups [][]infer.Obs
+// appendICCGroups appends the sums of ser's groups: each platform's
+// observations by ecosystem (platforms by ID, ecosystems by name), each
+// group's in series order, as infer.EstimateICC would add them, without
+// copying them out.
+func appendICCGroups(groups []infer.Suff, ser map[string]*series) []infer.Suff {
 	ids := make([]string, 0, len(ser))
 	for id := range ser {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		// The platform's observations by ecosystem, in one array.
-		obs := ser[id].eco
-		n := map[infer.Eco]int{}
+		at := map[infer.Eco]int{} // the ecosystem's group, among ecos
 		var ecos []infer.Eco
-		for _, o := range obs {
-			if n[o.Eco] == 0 {
+		var sums []infer.Suff
+		for _, o := range ser[id].eco {
+			i, ok := at[o.Eco]
+			if !ok {
+				i = len(ecos)
+				at[o.Eco] = i
 				ecos = append(ecos, o.Eco)
+				sums = append(sums, infer.Suff{})
 			}
-			n[o.Eco]++
+			sums[i].Add(o)
 		}
-		slices.SortFunc(ecos, infer.CompareEcos)
-		by := make(map[infer.Eco][]infer.Obs, len(ecos))
-		all := make([]infer.Obs, len(obs))
-		for _, e := range ecos {
-			by[e], all = all[:0:n[e]], all[n[e]:]
+		order := make([]int, len(ecos))
+		for i := range order {
+			order[i] = i
 		}
-		for _, o := range obs {
-			by[o.Eco] = append(by[o.Eco], o)
-		}
-		for _, e := range ecos {
-			groups = append(groups, by[e])
+		slices.SortFunc(order, func(a, b int) int { return infer.CompareEcos(ecos[a], ecos[b]) })
+		for _, i := range order {
+			groups = append(groups, sums[i])
 		}
 	}
 	return groups

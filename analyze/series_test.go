@@ -1,6 +1,9 @@
 package analyze
 
 import (
+	"maps"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -54,5 +57,51 @@ func TestSeriesEcosystemsByName(t *testing.T) {
 	slices.SortFunc(obs, byBatchEco)
 	if obs[0].Batch != 0 || obs[1].Eco != a || obs[2].Eco != z {
 		t.Fatalf("order %+v", obs)
+	}
+}
+
+// TestPooledICCFromSums: the pooled correlation from each group's sums
+// equals, to the last bit, infer.EstimateICC over the groups written out
+// (each platform's observations by ecosystem, platforms by ID, ecosystems
+// by name, each group in series order), with the ecosystems interleaved
+// and first met in an order other than their names'.
+func TestPooledICCFromSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ecos := []infer.Eco{infer.EcoOf("zz-eco"), infer.EcoOf("npm"), infer.EcoOf("aa-eco"), infer.EcoOf("pypi")}
+	for round := range 50 {
+		sers := []map[string]*series{{}, {}}
+		for _, ser := range sers {
+			for _, id := range []string{"p3", "p1", "p2"}[:1+rng.IntN(3)] {
+				s := &series{}
+				for b := range 5 + rng.IntN(60) {
+					n := int64(rng.IntN(40))
+					s.eco = append(s.eco, infer.Obs{Batch: int32(b), Eco: ecos[rng.IntN(len(ecos))], Tested: n, Passed: rng.Int64N(n + 1)})
+				}
+				ser[id] = s
+			}
+		}
+		var groups [][]infer.Obs
+		for _, ser := range sers {
+			ids := slices.Sorted(maps.Keys(ser))
+			for _, id := range ids {
+				byName := slices.Clone(ecos)
+				slices.SortFunc(byName, infer.CompareEcos)
+				for _, e := range byName {
+					var g []infer.Obs
+					for _, o := range ser[id].eco {
+						if o.Eco == e {
+							g = append(g, o)
+						}
+					}
+					if g != nil {
+						groups = append(groups, g)
+					}
+				}
+			}
+		}
+		want := infer.EstimateICC(groups).Rho
+		if got := pooledICC(sers...); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("round %d: pooled ICC %v, want %v", round, got, want)
+		}
 	}
 }

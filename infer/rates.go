@@ -569,12 +569,21 @@ type ICC struct {
 // residual-over-p(1-p) moment estimator, it is not biased low when rates
 // are near 0 or 1.
 func EstimateICC(groups [][]Obs) ICC {
-	var a anova
-	for _, g := range groups {
-		var s Suff
+	sums := make([]Suff, len(groups))
+	for i, g := range groups {
 		for _, o := range g {
-			s.Add(o)
+			sums[i].Add(o)
 		}
+	}
+	return EstimateICCSums(sums)
+}
+
+// EstimateICCSums is EstimateICC from each group's sums (Suff, its batches
+// added in order): the same estimate, to the last bit, without the groups'
+// batches.
+func EstimateICCSums(groups []Suff) ICC {
+	var a anova
+	for _, s := range groups {
 		a.add(s, 1)
 	}
 	return a.icc()
