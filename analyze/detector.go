@@ -356,7 +356,7 @@ func detectorInputsFrom(hist map[string]*series, from, end int, each func(pos in
 	cs := make([]cursor, len(ids))
 	for i, id := range ids {
 		s := hist[id]
-		cs[i] = cursor{eco: strata(s.eco), yield: strata(s.yield), gates: s.gateAt}
+		cs[i] = cursor{eco: strata(s.ecoObs()), yield: strata(s.yield), gates: s.gateAt}
 	}
 	bufs := make([]platBatch, len(ids))
 	var in []platInput

@@ -37,7 +37,12 @@ func (k seriesKind) alloc(batches, ecos int) *series {
 	if k&seriesRate != 0 {
 		s.rate = make([]infer.Obs, 0, batches)
 	}
-	if k&seriesEco != 0 {
+	switch {
+	case k&seriesEco != 0 && k&seriesRate != 0:
+		// The ecosystem observations are the rate's until a batch spans
+		// several ecosystems (platSeries).
+		s.ecoRate, s.ecoCap = true, ecos
+	case k&seriesEco != 0:
 		s.eco = make([]infer.Obs, 0, ecos)
 	}
 	if k&seriesYield != 0 {
@@ -51,8 +56,14 @@ func (k seriesKind) alloc(batches, ecos int) *series {
 
 type series struct {
 	// rate holds one Obs per batch (recipe results, incidents left out);
-	// eco one per batch and ecosystem.
+	// eco one per batch and ecosystem (read them with ecoObs). While every
+	// batch tested one ecosystem, a series with both has the same
+	// observations in each: ecoRate is then set and eco is not kept (the
+	// rate's are the eco's); ecoCap is the room to make for eco when a
+	// batch comes that spans several.
 	rate, eco []infer.Obs
+	ecoRate   bool
+	ecoCap    int
 	// yield holds one Obs per batch and ecosystem with Tested = the recipes
 	// entering the batch there (tested less infrastructure failures, plus
 	// skipped) and Passed = passes: what a gate's fix cannot lower.
@@ -87,6 +98,14 @@ type listKey struct {
 type gateChange struct {
 	pos   int
 	gates []string
+}
+
+// ecoObs is the series' observations per batch and ecosystem.
+func (s *series) ecoObs() []infer.Obs {
+	if s.ecoRate {
+		return s.rate
+	}
+	return s.eco
 }
 
 func byBatchEco(a, b infer.Obs) int {
@@ -217,6 +236,7 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 			}
 			o = bounded(o)
 			s.passed += o.Passed
+			before := len(s.rate) // the rate's observations before this batch's
 			if want&seriesRate != 0 && o.Tested > 0 {
 				s.rate = append(s.rate, o)
 			}
@@ -224,10 +244,16 @@ func platSeries(bs []*batch, fa *failureAgg, pos map[*batch]int, fm flakyMode, w
 				continue
 			}
 			if b.byEco == nil {
-				if o.Tested > 0 {
+				if o.Tested > 0 && !s.ecoRate {
 					s.eco = append(s.eco, o)
 				}
 				continue
+			}
+			if s.ecoRate {
+				// The first batch that spans several ecosystems: the
+				// observations so far are the rate's.
+				s.eco = append(make([]infer.Obs, 0, s.ecoCap), s.rate[:before]...)
+				s.ecoRate = false
 			}
 			for eco, pcs := range b.byEco {
 				for e := range pcs.all() {
@@ -285,7 +311,7 @@ func appendICCGroups(groups []infer.Suff, ser map[string]*series) []infer.Suff {
 		at := map[infer.Eco]int{} // the ecosystem's group, among ecos
 		var ecos []infer.Eco
 		var sums []infer.Suff
-		for _, o := range ser[id].eco {
+		for _, o := range ser[id].ecoObs() {
 			i, ok := at[o.Eco]
 			if !ok {
 				i = len(ecos)
@@ -409,8 +435,8 @@ func inferPlatforms(rep *Report, cur, trendCur, prev []*batch, all []*batch, pos
 	var trends, health []*Trend
 	for i := range rep.Platforms {
 		p := &rep.Platforms[i]
-		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(strata(ps.eco)) > 0 && len(strata(cs.eco)) > 0 {
-			p.Trend = makeTrend(strata(ps.eco), strata(cs.eco), trendICC)
+		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(strata(ps.ecoObs())) > 0 && len(strata(cs.ecoObs())) > 0 {
+			p.Trend = makeTrend(strata(ps.ecoObs()), strata(cs.ecoObs()), trendICC)
 			trends = append(trends, p.Trend)
 		}
 		if ps, cs := prevSer[p.Platform], curSer[p.Platform]; ps != nil && cs != nil && len(ps.health) > 0 && len(cs.health) > 0 {
@@ -492,7 +518,7 @@ func runDetectors(cur, all []*batch, pos map[*batch]int, fa *failureAgg) (*detec
 		to := min(end, from+detectorBlock)
 		ser := platSeries(all[from:to], fa, pos, flakySince, seriesEco|seriesYield)
 		for id, s := range ser {
-			if len(strata(s.eco)) > 0 {
+			if len(strata(s.ecoObs())) > 0 {
 				compared[id] = true
 			}
 		}
@@ -806,7 +832,7 @@ func matrixObs(rep *Report, ser map[string]*series) [][]infer.Obs {
 	n := make([]int, len(rep.Matrix))
 	total := 0
 	for plat, s := range ser {
-		for _, o := range s.eco {
+		for _, o := range s.ecoObs() {
 			if i, ok := cell[[2]string{plat, o.Eco.String()}]; ok {
 				n[i]++
 				total++
@@ -821,7 +847,7 @@ func matrixObs(rep *Report, ser map[string]*series) [][]infer.Obs {
 		}
 	}
 	for plat, s := range ser {
-		for _, o := range s.eco {
+		for _, o := range s.ecoObs() {
 			if i, ok := cell[[2]string{plat, o.Eco.String()}]; ok {
 				out[i] = append(out[i], o)
 			}

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -103,5 +104,66 @@ func TestPooledICCFromSums(t *testing.T) {
 		if got := pooledICC(sers...); math.Float64bits(got) != math.Float64bits(want) {
 			t.Fatalf("round %d: pooled ICC %v, want %v", round, got, want)
 		}
+	}
+}
+
+// TestSeriesEcoSharesRate: a series built with its rate keeps its
+// ecosystem observations in the rate's while every batch tested one
+// ecosystem, and apart from the first that spans several on; either way
+// they are those of a series built without the rate, observation for
+// observation, whether that batch comes first, in the middle, last or
+// never, and with batches that tested nothing, incidents among them.
+func TestSeriesEcoSharesRate(t *testing.T) {
+	table := newPlatTable()
+	const plat = "linux-debian-glibc-x86_64"
+	rng := rand.New(rand.NewPCG(7, 8))
+	apart := 0
+	for round := range 200 {
+		var bs []*batch
+		pos := map[*batch]int{}
+		n := 1 + rng.IntN(30)
+		spans := rng.IntN(n + 1) // the first batch that spans ecosystems (n: none)
+		for i := range n {
+			tested := int64(rng.IntN(20))
+			infra := int64(0)
+			if rng.IntN(8) == 0 {
+				infra = tested // an incident, when enough tested
+			}
+			pc := platCount{id: plat, c: counts{Tested: tested, Passed: rng.Int64N(tested + 1 - infra), Failed: tested, SkippedKnown: true}, infra: infra, infraKnown: true}
+			b := &batch{id: fmt.Sprint("b", i), ecosystem: []string{"npm", "pypi"}[rng.IntN(2)]}
+			b.plats = packPlats(table, []platCount{pc})
+			if i >= spans && rng.IntN(2) == 0 || i == spans {
+				b.ecosystem = "mixed"
+				b.byEco = map[string]packedPlats{}
+				for _, e := range []string{"npm", "go", "pypi"} {
+					t := int64(rng.IntN(10))
+					b.byEco[e] = packPlats(table, []platCount{{id: plat, c: counts{Tested: t, Passed: rng.Int64N(t + 1), SkippedKnown: true}, infraKnown: true}})
+				}
+			}
+			bs = append(bs, b)
+			pos[b] = i
+		}
+		with := platSeries(bs, &failureAgg{}, pos, flakyKept, seriesRate|seriesEco|seriesHealth)[plat]
+		without := platSeries(bs, &failureAgg{}, pos, flakyKept, seriesEco)[plat]
+		if (with == nil) != (without == nil) {
+			t.Fatalf("round %d: a series only one way", round)
+		}
+		if with == nil {
+			continue
+		}
+		if !slices.Equal(with.ecoObs(), without.ecoObs()) {
+			t.Fatalf("round %d (spanning from %d of %d): %+v, want %+v", round, spans, n, with.ecoObs(), without.ecoObs())
+		}
+		if spans == n && !with.ecoRate {
+			t.Fatalf("round %d: eco kept apart with no batch spanning ecosystems", round)
+		}
+		if !with.ecoRate {
+			apart++
+		}
+	}
+	// Most rounds have a spanning batch that tested the platform (not an
+	// incident): the copy out of the rate's is exercised.
+	if apart < 100 {
+		t.Fatalf("eco kept apart in %d rounds of 200", apart)
 	}
 }
