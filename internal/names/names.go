@@ -112,18 +112,31 @@ func (t *Table) index(s string, add bool) (uint32, bool) {
 			*sl = slot{h: h, n: n + 1, at: p}
 			return n, true
 		}
-		if sl.h == h && int(sl.at.n) == len(s) && t.str(sl.at) == s {
+		if sl.h == h && t.size(sl.at) == len(s) && t.str(sl.at) == s {
 			return sl.n - 1, true
 		}
 	}
 }
 
+// ownPage is place.n for a name with a page of its own: its length is the
+// page's, which may be more than 32 bits hold.
+const ownPage = ^uint32(0)
+
+// size is the length of the name at p.
+func (t *Table) size(p place) int {
+	if p.n == ownPage {
+		return len(t.pages[p.page])
+	}
+	return int(p.n)
+}
+
 // str is the name at p.
 func (t *Table) str(p place) string {
-	if p.n == 0 {
+	n := t.size(p)
+	if n == 0 {
 		return ""
 	}
-	return unsafe.String(&t.pages[p.page][p.off], int(p.n))
+	return unsafe.String(&t.pages[p.page][p.off], n)
 }
 
 // store copies s into the pages.
@@ -135,7 +148,7 @@ func (t *Table) store(s string) place {
 		// A long name has a page of its own; the page being filled
 		// stays the one being filled.
 		t.pages = append(t.pages, []byte(s))
-		return place{page: uint32(len(t.pages) - 1), n: uint32(len(s))}
+		return place{page: uint32(len(t.pages) - 1), n: ownPage}
 	}
 	if t.cur == 0 || len(t.pages[t.cur-1])+len(s) > pageSize {
 		t.pages = append(t.pages, make([]byte, 0, pageSize))

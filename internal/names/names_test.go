@@ -205,3 +205,27 @@ func TestClone(t *testing.T) {
 		}
 	}
 }
+
+// TestLongNameLength: a name with a page of its own takes its length from
+// the page, not from 32 bits (a name of 4 GiB or more would wrap them);
+// names around the limit of a shared page keep theirs.
+func TestLongNameLength(t *testing.T) {
+	var tb Table
+	for _, n := range []int{pageSize/4 - 1, pageSize / 4, pageSize/4 + 1, pageSize, 3 * pageSize} {
+		s := strings.Repeat("x", n-1) + "y"
+		i := tb.Index(s)
+		if got := tb.Name(i); got != s {
+			t.Fatalf("name of %d bytes came back as %d bytes", n, len(got))
+		}
+		p := tb.at[i]
+		if own := p.n == ownPage; own != (n > pageSize/4) {
+			t.Fatalf("name of %d bytes: a page of its own is %v", n, own)
+		}
+		if j, ok := tb.Lookup(s); !ok || j != i {
+			t.Fatalf("name of %d bytes not found again", n)
+		}
+		if _, ok := tb.Lookup(s[:n-1]); ok {
+			t.Fatalf("a prefix of the name of %d bytes was found", n)
+		}
+	}
+}
