@@ -321,13 +321,9 @@ func appendICCGroups(groups []infer.Suff, ser map[string]*series) []infer.Suff {
 			}
 			sums[i].Add(o)
 		}
-		order := make([]int, len(ecos))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return infer.CompareEcos(ecos[a], ecos[b]) })
-		for _, i := range order {
-			groups = append(groups, sums[i])
+		slices.SortFunc(ecos, infer.CompareEcos)
+		for _, e := range ecos {
+			groups = append(groups, sums[at[e]])
 		}
 	}
 	return groups
