@@ -303,6 +303,10 @@ type failureAgg struct {
 	lastPlatEnv             string
 	lastPlat                uint32
 	lastPlatSet             bool
+	// lastEcoName's number in the process's table (infer.EcoOf, which
+	// takes a lock shared by the readers): records come batch by batch.
+	lastEcoName string
+	lastEco     infer.Eco
 
 	catCount  map[string]map[string]int64     // platform -> category -> failures
 	kindCount map[string]map[model.Kind]int64 // platform -> kind -> failures
@@ -515,7 +519,7 @@ func (fa *failureAgg) add(f *model.Failure) {
 					fa.prevCause[prevKey{pkg, ci}] = struct{}{}
 					cs := fa.causeSet(ci)
 					cs.batches = appendNew(cs.batches, fa.batchIdx(b))
-					cs.ecos = appendNew(cs.ecos, infer.EcoOf(f.Ecosystem))
+					cs.ecos = appendNew(cs.ecos, fa.eco(f.Ecosystem))
 				})
 			}
 		}
@@ -631,6 +635,14 @@ func (fa *failureAgg) platIdx(env, id string) uint32 {
 		fa.lastPlatEnv, fa.lastPlat, fa.lastPlatSet = env, fa.ids.plat(id), true
 	}
 	return fa.lastPlat
+}
+
+// eco numbers an ecosystem, remembering the last one.
+func (fa *failureAgg) eco(name string) infer.Eco {
+	if name != fa.lastEcoName { // the zero values hold: "" is Eco 0
+		fa.lastEcoName, fa.lastEco = name, infer.EcoOf(name)
+	}
+	return fa.lastEco
 }
 
 // pkg numbers a package, remembering the last one.
