@@ -3,10 +3,12 @@ package analyze
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -125,19 +127,57 @@ func (r *roller) roll(id string) rolled {
 	e := model.ParseEnv(id)
 	rid, lvl := e.At(r.by)
 	v := rolled{id: rid, level: lvl, keep: len(r.filters) == 0}
-	for i, f := range r.filters {
-		if !f.Known() || !e.Known() {
-			if id == r.filterRaw[i] {
-				v.keep = true
-			}
-			continue
-		}
-		if got, l := e.At(f.Level); got == f.ID && (l == f.Level || e.Level <= f.Level) {
+	for i := range r.filters {
+		if r.filterKeeps(i, id, e) {
 			v.keep = true
 		}
 	}
 	r.cache[id] = v
 	return v
+}
+
+// filterKeeps reports whether the platform filter i keeps the platform id
+// (e is its parse).
+func (r *roller) filterKeeps(i int, id string, e model.Env) bool {
+	f := r.filters[i]
+	if !f.Known() || !e.Known() {
+		return id == r.filterRaw[i]
+	}
+	got, l := e.At(f.Level)
+	return got == f.ID && (l == f.Level || e.Level <= f.Level)
+}
+
+// FilterError is a report whose --ecosystem or --platform names nothing
+// in the data.
+type FilterError struct {
+	// Flag is "ecosystem" or "platform"; Names are the values that match
+	// nothing, Known what the data has (for platforms, under the
+	// ecosystems selected).
+	Flag         string
+	Names, Known []string
+}
+
+func (e *FilterError) Error() string {
+	what := "ecosystems"
+	if e.Flag == "platform" {
+		what = "platforms"
+	}
+	names := make([]string, len(e.Names))
+	for i, n := range e.Names {
+		names[i] = strconv.Quote(n)
+	}
+	known := "none"
+	if len(e.Known) > 0 {
+		const most = 24
+		k := e.Known
+		more := ""
+		if len(k) > most {
+			more = fmt.Sprintf(" and %d more", len(k)-most)
+			k = k[:most]
+		}
+		known = strings.Join(k, ", ") + more
+	}
+	return fmt.Sprintf("--%s %s matches nothing in the data; its %s: %s", e.Flag, strings.Join(names, ", "), what, known)
 }
 
 // The notes about problems and uncommitted records (see Comparable).
@@ -268,6 +308,9 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 		return nil, nil, err
 	}
 	for _, l := range levels {
+		if err := l.filterError(); err != nil {
+			return nil, nil, err
+		}
 		l.settle()
 	}
 	if h != nil {
@@ -426,6 +469,60 @@ type level struct {
 	// scratch and scratchEco are add's rolled counts, reused from run to
 	// run (packPlats keeps a copy).
 	scratch, scratchEco []platCount
+	// With filters: the ecosystems and the platforms (under the
+	// ecosystem filter) the data has, and which platform filters matched.
+	seenEcos, seenPlats map[string]bool
+	platMatched         []bool
+}
+
+// filterError is the error for filters that match nothing, once every
+// run is read; nil when each matches something.
+func (l *level) filterError() error {
+	var names []string
+	for _, e := range l.o.Ecosystems {
+		if !l.seenEcos[e] && !slices.Contains(names, e) {
+			names = append(names, e)
+		}
+	}
+	if len(names) > 0 {
+		return &FilterError{Flag: "ecosystem", Names: names, Known: slices.Sorted(maps.Keys(l.seenEcos))}
+	}
+	for i, ok := range l.platMatched {
+		if !ok && !slices.Contains(names, l.o.Platforms[i]) {
+			names = append(names, l.o.Platforms[i])
+		}
+	}
+	if len(names) > 0 {
+		return &FilterError{Flag: "platform", Names: names, Known: slices.Sorted(maps.Keys(l.seenPlats))}
+	}
+	return nil
+}
+
+// see notes what a run has, for filterError.
+func (l *level) see(b *model.BatchRun, src map[string]model.Counts) {
+	if len(l.o.Ecosystems) > 0 {
+		if b.ByEcosystem == nil {
+			l.seenEcos[b.Ecosystem] = true
+		}
+		for e := range b.ByEcosystem {
+			l.seenEcos[e] = true
+		}
+	}
+	if len(l.o.Platforms) == 0 {
+		return
+	}
+	for id := range src {
+		if l.seenPlats[id] {
+			continue
+		}
+		l.seenPlats[id] = true
+		e := model.ParseEnv(id)
+		for i := range l.platMatched {
+			if !l.platMatched[i] && l.ro.filterKeeps(i, id, e) {
+				l.platMatched[i] = true
+			}
+		}
+	}
 }
 
 func newLevel(o ReportOptions) *level {
@@ -433,6 +530,8 @@ func newLevel(o ReportOptions) *level {
 	for _, e := range o.Ecosystems {
 		l.ecoFilter[e] = true
 	}
+	l.seenEcos, l.seenPlats = map[string]bool{}, map[string]bool{}
+	l.platMatched = make([]bool, len(o.Platforms))
 	return l
 }
 
@@ -462,6 +561,9 @@ func (l *level) add(b *model.BatchRun, order int) {
 		}
 	case ecoFilter[b.Ecosystem]:
 		src = b.Platforms
+	}
+	if len(o.Ecosystems)+len(o.Platforms) > 0 {
+		l.see(b, src)
 	}
 	plats := rollCounts(l.scratch[:0], ro, src, b.Platforms, b.JobSeconds, l.platLevels, o.By)
 	l.scratch = plats

@@ -33,88 +33,26 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
 }
 
-const usage = `batchsli: per-platform SLI metrics for batch recipe generation
-
-Usage:
-  batchsli record   --data DIR --ecosystem ECO [flags] RESULTS...   append a batch's records
-  batchsli report   [--data DIR | --demo] [flags]                    per-platform SLIs across runs
-  batchsli summary  [--data DIR | --demo] [--batch-id ID]            one batch's job summary (markdown)
-  batchsli recipe   [--data DIR | --demo] ID                         one recipe's history across batches
-  batchsli validate [--data DIR | --demo] [--format text|json]       check a data directory
-  batchsli compact  --data DIR                                       rewrite the data into canonical files
-  batchsli simulate --out DIR [--batches N] [--seed S]               write a realistic history
-  batchsli version
-
-Run 'batchsli COMMAND -h' for a command's flags.
-`
-
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		io.WriteString(stderr, usage)
+		writeUsage(stderr)
 		return &exitError{code: 2}
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "record":
-		return runRecord(ctx, rest, stdout, stderr)
-	case "validate":
-		return runValidate(ctx, rest, stdout, stderr)
-	case "report":
-		return runReport(ctx, rest, stdout, stderr)
-	case "compact":
-		return runCompact(ctx, rest, stdout, stderr)
-	case "simulate":
-		return runSimulate(ctx, rest, stdout, stderr)
-	case "summary":
-		return runSummary(ctx, rest, stdout, stderr)
-	case "recipe":
-		return runRecipe(ctx, rest, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "batchsli", version)
-		return nil
-	case "help", "-h", "-help", "--help":
-		io.WriteString(stdout, usage)
-		return nil
-	default:
-		io.WriteString(stderr, usage)
-		return usageError("unknown command %q", cmd)
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
+		return runHelp(ctx, rest, stdout, stderr)
+	case "-version", "--version":
+		return runVersion(ctx, rest, stdout, stderr)
 	}
-}
-
-func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: batchsli %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+	c := findCommand(name)
+	if c == nil {
+		return unknownCommand(name)
 	}
-	return fs
-}
-
-// parseFlags parses args, mapping flag errors to usage errors. Flags may
-// follow positional arguments.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, &exitError{code: 0}
-			}
-			return nil, &exitError{code: 2}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+	return c.run(ctx, rest, stdout, stderr)
 }
 
 // jobSeconds is a repeatable PLATFORM=SECONDS flag.
@@ -179,7 +117,7 @@ func (c *count) value() int64 {
 }
 
 func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("record", "record --data DIR --ecosystem ECO [flags] RESULTS...", stderr)
+	fs := newFlags(ctx, "record", "record --data DIR --ecosystem ECO [flags] RESULTS...", stdout)
 	data := fs.String("data", "data", "data directory (metrics/ and failures/ are made inside)")
 	eco := fs.String("ecosystem", "", "ecosystem of results that name none (required)")
 	batchID := fs.String("batch-id", "", "batch ID (default: YYYY-MM-DD-ECO-NNN, the next free number)")
@@ -217,13 +155,15 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := opts.Validate(); err != nil {
 		return usageError("record: %v", err)
 	}
+	// Results that cannot be read or recorded are problems in the data
+	// (status 1, as the README documents).
 	results, err := record.ReadResults(files)
 	if err != nil {
-		return fmt.Errorf("record: %w (nothing was recorded)", err)
+		return &exitError{code: 1, msg: fmt.Sprintf("record: %v (nothing was recorded)", err)}
 	}
 	run, failures, outcomes, err := record.Build(results, opts)
 	if err != nil {
-		return fmt.Errorf("record: %w (nothing was recorded)", err)
+		return &exitError{code: 1, msg: fmt.Sprintf("record: %v (nothing was recorded)", err)}
 	}
 	// The job summary's checkpoint is read while the batch is appended.
 	ahead := readSummaryAhead(*data, *summary)
@@ -257,17 +197,21 @@ func committedWarning(id string, err error) error {
 }
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	flags := newFlags("validate", "validate [--data DIR | --demo] [--format text|json]", stderr)
+	flags := newFlags(ctx, "validate", "validate [--data DIR | --demo] [--format text|json]", stdout)
 	data := flags.String("data", "data", "data directory")
 	demo := flags.Bool("demo", false, "validate the sample history built into batchsli")
 	format := flags.String("format", "text", "output format: text or json")
-	if _, err := parseFlags(flags, args); err != nil {
+	pos, err := parseFlags(flags, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("validate", pos); err != nil {
 		return err
 	}
 	if *format != "text" && *format != "json" {
 		return usageError("validate: --format must be text or json, not %q", *format)
 	}
-	fsys, name, release, err := dataFS(ctx, *data, *demo)
+	fsys, name, release, err := dataFS(ctx, flags, *data, *demo)
 	if err != nil {
 		return err
 	}
@@ -291,14 +235,35 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 // dataFS opens the data directory for reading (under its shared lock, see
-// store.Open), or the built-in sample. The caller calls release when done.
-func dataFS(ctx context.Context, dir string, demo bool) (fsys fs.FS, name string, release func(), err error) {
+// store.Open), or the built-in sample with --demo, which cannot be given
+// with --data. A data directory that does not exist is a usage error that
+// says how to name one. The caller calls release when done.
+func dataFS(ctx context.Context, flags *flagSet, dir string, demo bool) (fsys fs.FS, name string, release func(), err error) {
+	given := flagGiven(flags, "data")
+	cmd := flags.Name()
 	if demo {
+		if given {
+			return nil, "", nil, usageError("%s: --demo reads the sample built into batchsli; give it or --data, not both", cmd)
+		}
 		return sample.FS(), "(built-in sample)", func() {}, nil
 	}
 	fsys, release, err = store.Open(ctx, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		how := fmt.Sprintf("name one with --data DIR (the default is ./%s)", dir)
+		if given {
+			how = "check the path given to --data"
+		}
+		return nil, "", nil, usageError("%s: there is no data directory %s; %s, or try --demo for the sample built into batchsli", cmd, render.Clean(dir), how)
+	}
 	if err != nil {
 		return nil, "", nil, err
 	}
 	return fsys, dir, release, nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagGiven(flags *flagSet, name string) bool {
+	given := false
+	flags.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

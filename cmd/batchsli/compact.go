@@ -14,9 +14,13 @@ import (
 var compactClock = time.Now
 
 func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compact", "compact --data DIR", stderr)
+	fs := newFlags(ctx, "compact", "compact --data DIR", stdout)
 	data := fs.String("data", "data", "data directory to rewrite in place")
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("compact", pos); err != nil {
 		return err
 	}
 	res, err := compact.Run(ctx, *data, compactClock())

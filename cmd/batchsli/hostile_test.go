@@ -148,7 +148,7 @@ func TestResultsFilesThatAreNotFiles(t *testing.T) {
 	go func() { done <- cli(t, recordArgs(filepath.Join(dir, "data"), fifo)...) }()
 	select {
 	case res := <-done:
-		if res.code != 3 || !strings.Contains(res.stderr, "is not a regular file") {
+		if res.code != 1 || !strings.Contains(res.stderr, "is not a regular file") {
 			t.Errorf("FIFO: exit %d, %q", res.code, res.stderr)
 		}
 	case <-time.After(20 * time.Second):
@@ -156,7 +156,7 @@ func TestResultsFilesThatAreNotFiles(t *testing.T) {
 	}
 	for _, dev := range []string{"/dev/zero", "/dev/null"} {
 		res := cli(t, recordArgs(filepath.Join(dir, "data"), dev)...)
-		if res.code != 3 || !strings.Contains(res.stderr, "is not a regular file") {
+		if res.code != 1 || !strings.Contains(res.stderr, "is not a regular file") {
 			t.Errorf("%s: exit %d, %q", dev, res.code, res.stderr)
 		}
 	}
@@ -171,7 +171,7 @@ func TestResultsFilesThatAreNotFiles(t *testing.T) {
 	// A link in a results folder to something that is not a file is refused.
 	os.Symlink("/dev/zero", filepath.Join(folder, "validation-results-zero.json"))
 	res = cli(t, recordArgs(filepath.Join(dir, "data"), "--batch-id", "b-2", folder)...)
-	if res.code != 3 || !strings.Contains(res.stderr, "symbolic link to something other than a regular file") {
+	if res.code != 1 || !strings.Contains(res.stderr, "symbolic link to something other than a regular file") {
 		t.Errorf("link to a device: exit %d, %q", res.code, res.stderr)
 	}
 }
@@ -299,7 +299,7 @@ func TestErrorsEscapeFileNames(t *testing.T) {
 	dir := t.TempDir()
 	name := writeFile(t, dir, "r\x1b]0;owned\x07\u202e.jsonl", `{"recipe":"a"}`)
 	res := cli(t, recordArgs(filepath.Join(dir, "data"), name)...)
-	if res.code != 3 || strings.ContainsAny(res.stderr, "\x1b\x07\u202e") || !strings.Contains(res.stderr, `r\x1b]0;owned\x07\u202e.jsonl:1: result for "a" has no platform`) {
+	if res.code != 1 || strings.ContainsAny(res.stderr, "\x1b\x07\u202e") || !strings.Contains(res.stderr, `r\x1b]0;owned\x07\u202e.jsonl:1: result for "a" has no platform`) {
 		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
 	}
 }

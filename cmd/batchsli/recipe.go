@@ -13,7 +13,7 @@ const recipeSynopsis = "recipe [--data DIR | --demo] [--format text|json] ID"
 
 // runRecipe shows one recipe's history across batches and platforms.
 func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("recipe", recipeSynopsis, stderr)
+	fs := newFlags(ctx, "recipe", recipeSynopsis, stdout)
 	data := fs.String("data", "data", "data directory")
 	demo := fs.Bool("demo", false, "read the sample history built into batchsli")
 	format := fs.String("format", "text", "output format: text or json")
@@ -31,7 +31,7 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *excerpt < 16 {
 		return usageError("recipe: --excerpt must be at least 16")
 	}
-	fsys, name, release, err := dataFS(ctx, *data, *demo)
+	fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -48,13 +49,10 @@ func parseDate(s string, endOfDay bool) (time.Time, error) {
 	return t, nil
 }
 
-const reportSynopsis = `report [--data DIR | --demo] [--last N] [--since DATE] [--until DATE]
-                [--ecosystem E]... [--platform P]... [--by family|env|job|os]
-                [--format text|markdown|json] [--now RFC3339]
-                [--week-budget MINUTES] [--week-start DAY] [--skip-threshold RATE]`
+const reportSynopsis = "report [--data DIR | --demo] [flags]"
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", reportSynopsis, stderr)
+	fs := newFlags(ctx, "report", reportSynopsis, stdout)
 	data := fs.String("data", "data", "data directory")
 	demo := fs.Bool("demo", false, "report on the sample history built into batchsli")
 	last := fs.Int("last", 0, "keep the N most recent batches (default: the whole history)")
@@ -69,7 +67,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
 	skip := fs.Float64("skip-threshold", 0.8, "failure rate above which skipping is advised")
 	weekStart := fs.String("week-start", "monday", "the day budget weeks start on, at 00:00 UTC")
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("report", pos); err != nil {
 		return err
 	}
 	clock := time.Now().UTC()
@@ -83,7 +85,6 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		clock = t.UTC()
 	}
-	var err error
 	o := analyze.DefaultReportOptions(clock)
 	o.Last, o.Ecosystems, o.Platforms = *last, ecos, plats
 	o.WeekBudget, o.SkipThreshold = *budget, *skip
@@ -116,7 +117,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return usageError("report: --format must be text, markdown or json, not %q", *format)
 	}
-	fsys, name, release, err := dataFS(ctx, *data, *demo)
+	fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
 	if err != nil {
 		return err
 	}
@@ -128,11 +129,20 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *demo || clocked || os.Getenv("BATCHSLI_CACHE") == "off" {
 		rep, err := analyze.BuildReport(fsys, name, o)
 		if err != nil {
-			return err
+			return filterUsage(err)
 		}
 		return writeReport(stdout, *format, rep, color)
 	}
-	return cachedReport(stdout, fsys, name, *data, *format, color, o)
+	return filterUsage(cachedReport(stdout, fsys, name, *data, *format, color, o))
+}
+
+// filterUsage makes filters that match nothing in the data a usage error.
+func filterUsage(err error) error {
+	var fe *analyze.FilterError
+	if errors.As(err, &fe) {
+		return usageError("report: %v", fe)
+	}
+	return err
 }
 
 // writeReport renders rep in format.

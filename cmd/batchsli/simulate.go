@@ -10,13 +10,17 @@ import (
 )
 
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("simulate", "simulate --out DIR [--batches N] [--recipes N] [--seed S] [--start RFC3339]", stderr)
+	fs := newFlags(ctx, "simulate", "simulate --out DIR [flags]", stdout)
 	out := fs.String("out", "", "data directory to write (must hold no records yet)")
 	batches := fs.Int("batches", simulate.DefaultOptions.Batches, "number of batches")
 	recipes := fs.Int("recipes", 0, "registry size: draw each batch's recipes uniformly from N recipes (0: 4,000 per ecosystem, popular ones more often)")
 	seed := fs.Uint64("seed", simulate.DefaultOptions.Seed, "random seed: the same seed writes the same history")
 	start := fs.String("start", simulate.DefaultOptions.Start.Format(time.RFC3339), "time of the first batch")
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("simulate", pos); err != nil {
 		return err
 	}
 	if *out == "" {

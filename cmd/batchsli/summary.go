@@ -12,10 +12,10 @@ import (
 	"github.com/batchsli/batchsli/store"
 )
 
-const summarySynopsis = "summary [--data DIR | --demo] [--batch-id ID] [--output FILE|-] [--format markdown|json] [--week-budget MINUTES] [--week-start DAY]"
+const summarySynopsis = "summary [--data DIR | --demo] [--batch-id ID] [flags]"
 
 func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("summary", summarySynopsis, stderr)
+	fs := newFlags(ctx, "summary", summarySynopsis, stdout)
 	data := fs.String("data", "data", "data directory")
 	demo := fs.Bool("demo", false, "summarise a batch of the sample history built into batchsli")
 	batchID := fs.String("batch-id", "", "the batch (default: the newest)")
@@ -23,7 +23,11 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
 	weekStart := fs.String("week-start", "monday", "the day budget weeks start on, at 00:00 UTC")
 	format := fs.String("format", "markdown", "output format: markdown (the job summary) or json (every field, every transition)")
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("summary", pos); err != nil {
 		return err
 	}
 	if *format != "markdown" && *format != "json" {
@@ -36,7 +40,7 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *budget <= 0 {
 		return usageError("summary: --week-budget must be a positive number of minutes")
 	}
-	fsys, name, release, err := dataFS(ctx, *data, *demo)
+	fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
 	if err != nil {
 		return err
 	}

@@ -66,10 +66,10 @@ func TestUsageErrors(t *testing.T) {
 		{nil, 2, "Usage:"},
 		{[]string{"nope"}, 2, `unknown command "nope"`},
 		{[]string{"validate", "--format", "xml"}, 2, "--format must be text or json"},
-		{[]string{"validate", "--data", "/does/not/exist"}, 3, "data directory"},
+		{[]string{"validate", "--data", "/does/not/exist"}, 2, "there is no data directory /does/not/exist; check the path given to --data, or try --demo"},
 		{[]string{"record", "x.json"}, 2, "--ecosystem is required"},
 		{[]string{"record", "--ecosystem", "cargo"}, 2, "name at least one results file"},
-		{[]string{"record", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"record", "--bogus"}, 2, "record: unknown flag --bogus ('batchsli record --help' lists its flags)"},
 	}
 	for _, tt := range tests {
 		res := cli(t, tt.args...)
@@ -81,10 +81,17 @@ func TestUsageErrors(t *testing.T) {
 
 func TestHelpGolden(t *testing.T) {
 	var all strings.Builder
-	for _, args := range [][]string{{"help"}, {"record", "-h"}, {"report", "-h"}, {"summary", "-h"}, {"validate", "-h"}, {"simulate", "-h"}} {
+	var cmds [][]string
+	cmds = append(cmds, []string{"help"})
+	for _, c := range commandNames() {
+		if c != "help" {
+			cmds = append(cmds, []string{c, "--help"})
+		}
+	}
+	for _, args := range cmds {
 		res := cli(t, args...)
-		if res.code != 0 {
-			t.Errorf("%v: exit %d", args, res.code)
+		if res.code != 0 || res.stderr != "" || res.stdout == "" {
+			t.Errorf("%v: exit %d, stderr %q, %d bytes of help on stdout; want 0, none and the help", args, res.code, res.stderr, len(res.stdout))
 		}
 		fmt.Fprintf(&all, "$ batchsli %s\n%s%s\n", strings.Join(args, " "), res.stdout, res.stderr)
 	}
