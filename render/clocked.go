@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
@@ -21,18 +22,23 @@ type Clocked struct {
 	// between their two chunks; JSON has the generation time between its
 	// first two and the budget between its last two.
 	Chunks [][]byte
+	// Width is the text report's width (TextOptions.Width), which its
+	// budget is wrapped to.
+	Width int
 }
 
 // textBudget and mdBudget are the budget's part of the text and markdown
 // reports.
-func textBudget(bu analyze.Budget) string { return budgetLine(bu) + "\n" }
-func mdBudget(bu analyze.Budget) string   { return MD(budgetLine(bu)) }
+func textBudget(bu analyze.Budget, width int) string {
+	return strings.Join(hanging("", budgetLine(bu), width, 2), "\n") + "\n"
+}
+func mdBudget(bu analyze.Budget) string { return MD(budgetLine(bu)) }
 
 // Report renders r in format ("text", "markdown" or "json") and cuts it
 // into a Clocked. It checks that Render with r's own clock gives back the
 // same bytes, and returns an error (nothing to keep) otherwise.
 func Report(format string, r *analyze.Report, o TextOptions) (out []byte, c *Clocked, err error) {
-	c = &Clocked{Format: format}
+	c = &Clocked{Format: format, Width: o.Width}
 	switch format {
 	case "text", "markdown":
 		var s string
@@ -90,7 +96,7 @@ func (c *Clocked) Render(generated time.Time, bu analyze.Budget) ([]byte, error)
 	var parts [][]byte
 	switch {
 	case c.Format == "text" && len(c.Chunks) == 2:
-		parts = [][]byte{[]byte(textBudget(bu))}
+		parts = [][]byte{[]byte(textBudget(bu, c.Width))}
 	case c.Format == "markdown" && len(c.Chunks) == 2:
 		parts = [][]byte{[]byte(mdBudget(bu))}
 	case c.Format == "json" && len(c.Chunks) == 3:
@@ -123,11 +129,12 @@ func (c *Clocked) Render(generated time.Time, bu analyze.Budget) ([]byte, error)
 	return out, nil
 }
 
-// AppendBinary appends c's encoding: the format and the chunks, each
-// length-prefixed (uvarint).
+// AppendBinary appends c's encoding: the format, the width (uvarint) and
+// the chunks, each length-prefixed (uvarint).
 func (c *Clocked) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(c.Format)))
 	b = append(b, c.Format...)
+	b = binary.AppendUvarint(b, uint64(max(c.Width, 0)))
 	b = binary.AppendUvarint(b, uint64(len(c.Chunks)))
 	for _, ch := range c.Chunks {
 		b = binary.AppendUvarint(b, uint64(len(ch)))
@@ -153,6 +160,11 @@ func DecodeClocked(b []byte) (*Clocked, []byte, error) {
 		return nil, nil, bad
 	}
 	c := &Clocked{Format: string(f)}
+	w, k := binary.Uvarint(b)
+	if k <= 0 || w > 1<<20 {
+		return nil, nil, bad
+	}
+	c.Width, b = int(w), b[k:]
 	count, k := binary.Uvarint(b)
 	if k <= 0 || count > 3 {
 		return nil, nil, bad

@@ -67,7 +67,7 @@ func TestSpark(t *testing.T) {
 
 func TestDuration(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
-	for in, want := range map[float64]string{5: "5s", 59.6: "1m 00s", 840: "14m 00s", 3725: "1h 02m"} {
+	for in, want := range map[float64]string{5: "5s", 4.96: "5s", 4.24: "4.2s", 0.04: "0s", 9.96: "10s", 59.6: "1m 00s", 840: "14m 00s", 3725: "1h 02m"} {
 		if got := duration(f(in)); got != want {
 			t.Errorf("duration(%v) = %q, want %q", in, got, want)
 		}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
@@ -15,6 +14,9 @@ import (
 // TextOptions tune the terminal report.
 type TextOptions struct {
 	Color bool // ANSI colour (only on a terminal, never with NO_COLOR)
+	// Width is the terminal's width in columns: tables and prose are laid
+	// out within it (termtable.go). 0: no limit.
+	Width int
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
@@ -103,7 +105,7 @@ func healthCells(p analyze.PlatformStat, esc func(string) string) []string {
 	return []string{esc(p.Platform), fmt.Sprint(h.Infrastructure), fmt.Sprint(h.Tested), ratePtr(h.FailureRate), iv, fmt.Sprint(len(h.Incidents)), trendText(h.Trend)}
 }
 
-var healthHeader = []string{"Platform", "Infrastructure failures", "Tested", "Failure rate", "95% CI", "Incidents", "Trend"}
+var healthHeader = []string{"Platform", "Infra failures", "Tested", "Failure rate", "95% CI", "Incidents", "Trend"}
 
 // gateCells is a gated platform's row: its gates and yield.
 func gateCells(p analyze.PlatformStat, esc func(string) string) []string {
@@ -161,14 +163,18 @@ func anyGated(r *analyze.Report) bool {
 	return false
 }
 
-func secs(f *float64) string {
-	if f == nil {
-		return "-"
+func secs(f *float64) string { return duration(f) }
+
+// transpose swaps a table's rows and columns.
+func transpose(rows [][]string) [][]string {
+	out := make([][]string, len(rows[0]))
+	for j := range out {
+		out[j] = make([]string, len(rows))
+		for i, row := range rows {
+			out[j][i] = row[j]
+		}
 	}
-	if *f >= 100 {
-		return fmt.Sprintf("%.0fs", *f)
-	}
-	return fmt.Sprintf("%.1fs", *f)
+	return out
 }
 
 func day(t *time.Time) string {
@@ -241,18 +247,40 @@ func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 	var b strings.Builder
 	pal := palette{o.Color}
 	header := func(s string) { b.WriteString("\n" + pal.bold(s) + "\n") }
-	table := func(rows [][]string) {
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		for _, row := range rows {
-			fmt.Fprintln(tw, strings.Join(row, "\t"))
+	// para writes text wrapped to the width, its lines after the first
+	// indented by indent columns.
+	para := func(prefix, text string, indent int) {
+		for _, l := range hanging(prefix, text, o.Width, indent) {
+			b.WriteString(l + "\n")
 		}
-		tw.Flush()
 	}
-	fmt.Fprintf(&b, "%s\n", pal.bold("batchsli report: "+Clean(r.Data)))
-	fmt.Fprintf(&b, "window: %s, %d batches (%s .. %s), platforms by %s\n", r.Window.Description, r.Batches, day(r.Window.First), day(r.Window.Last), r.By)
-	fmt.Fprintf(&b, "trend: %s\n", r.Window.TrendDescription)
+	line := func(text string) { para("", text, 0) }
+	tableDrop := func(rows [][]string, drop ...int) {
+		lines, dropped := textTable{rows: rows, drop: drop}.layout(o.Width)
+		for _, l := range lines {
+			b.WriteString(l + "\n")
+		}
+		if len(dropped) > 0 {
+			line(fmt.Sprintf("Left out at %d columns: %s (a wider terminal, --width or --format json shows them).", o.Width, strings.ToLower(strings.Join(dropped, ", "))))
+		}
+	}
+	table := func(rows [][]string) { tableDrop(rows) }
+	// Within a narrow terminal, a trend that is not significant says so
+	// in short (the line after the table explains).
+	narrowTrend := o.Width > 0 && o.Width < 140
+	nsUsed := false
+	trend := func(t *analyze.Trend) string {
+		if narrowTrend && t != nil && t.Testable && t.Direction == "no significant change" {
+			nsUsed = true
+			return fmt.Sprintf("%+.1f pts (q = %.2g), n.s.", 100*t.Change, t.Q)
+		}
+		return trendText(t)
+	}
+	line(pal.bold("batchsli report: " + Clean(r.Data)))
+	line(fmt.Sprintf("window: %s, %d batches (%s .. %s), platforms by %s", r.Window.Description, r.Batches, day(r.Window.First), day(r.Window.Last), r.By))
+	line(fmt.Sprintf("trend: %s", r.Window.TrendDescription))
 	if r.EmptyRuns > 0 {
-		fmt.Fprintf(&b, "%d more runs tested nothing and are not batches\n", r.EmptyRuns)
+		line(fmt.Sprintf("%d more runs tested nothing and are not batches", r.EmptyRuns))
 	}
 
 	header("Platform pass rates")
@@ -265,11 +293,18 @@ func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 		if p.PassRate != nil {
 			cells[5] = pal.rate(*p.PassRate, cells[5])
 		}
+		cells[10] = trend(p.Trend)
 		rows = append(rows, cells)
 	}
 	if len(r.Platforms) > 0 {
-		table(rows)
-		fmt.Fprintf(&b, "Pass rates count recipe results: infrastructure failures and incident batches are left out (runner health below). Intervals treat batches as clusters (intra-batch correlation %.2f pooled); trends compare within ecosystems.\n", r.Inference.ICC)
+		// Narrow terminals lose the design effect, the sparkline and the
+		// split of the tests first; the rate, its interval, n, batches
+		// and trend stay.
+		tableDrop(rows, 9, 11, 4, 2, 3)
+		if nsUsed {
+			line("n.s.: no significant change.")
+		}
+		line(fmt.Sprintf("Pass rates count recipe results: infrastructure failures and incident batches are left out (runner health below). Intervals treat batches as clusters (intra-batch correlation %.2f pooled); trends compare within ecosystems.", r.Inference.ICC))
 	}
 	if anyGated(r) {
 		header("Progressive validation")
@@ -285,7 +320,9 @@ func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 		header("Runner health")
 		rows = [][]string{upper(healthHeader)}
 		for _, p := range r.Platforms {
-			rows = append(rows, healthCells(p, Clean))
+			cells := healthCells(p, Clean)
+			cells[6] = trend(p.Health.Trend)
+			rows = append(rows, cells)
 		}
 		table(rows)
 	}
@@ -293,27 +330,28 @@ func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 	if lines := detectorLines(r); len(lines) > 0 {
 		header("Regression detector (CUSUM within ecosystems)")
 		for _, l := range lines {
-			b.WriteString(Clean(l) + "\n")
+			line(Clean(l))
 		}
 	}
 
 	if rs := recipeSections(r, Clean); rs.note != "" || len(rs.tables) > 0 {
 		header("Recipe histories")
 		if rs.note != "" {
-			b.WriteString(Clean(rs.note) + "\n")
+			line(Clean(rs.note))
 		}
 		for _, t := range rs.tables {
-			b.WriteString("\n" + t.title + ":\n")
+			b.WriteString("\n")
+			line(t.title + ":")
 			if len(t.rows) == 0 && t.empty != "" {
-				b.WriteString(t.empty + "\n")
+				line(t.empty)
 			} else {
 				table(append([][]string{t.header}, t.rows...))
 			}
 			if t.more > 0 {
-				fmt.Fprintf(&b, "... and %d more (--format json lists them all)\n", t.more)
+				line(fmt.Sprintf("... and %d more (--format json lists them all)", t.more))
 			}
 			if t.after != "" {
-				b.WriteString(t.after + "\n")
+				line(t.after)
 			}
 		}
 	}
@@ -364,6 +402,12 @@ func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 		rows = append(rows, row)
 	}
 	if len(plats) > 0 {
+		// Wider than the terminal, the matrix is shown with platforms as
+		// rows: there are fewer ecosystems, with shorter names.
+		if lines, _ := (textTable{rows: rows}).layout(0); o.Width > 0 && len(lines) > 0 && Width(lines[0]) > o.Width {
+			rows = transpose(rows)
+			rows[0][0] = "PLATFORM"
+		}
 		table(rows)
 	}
 
@@ -380,7 +424,7 @@ func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 
 	header("macOS budget")
 	budget[0] = b.Len()
-	b.WriteString(textBudget(r.Budget))
+	b.WriteString(textBudget(r.Budget, o.Width))
 	budget[1] = b.Len()
 
 	header("Insights")
@@ -388,22 +432,26 @@ func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 		b.WriteString("none\n")
 	}
 	for _, in := range r.Insights {
-		fmt.Fprintf(&b, "- %s: %s\n", pal.bold(kindTitle[in.Kind]), Clean(in.Evidence))
+		para("- "+pal.bold(kindTitle[in.Kind])+": ", Clean(in.Evidence), 2)
 	}
-	fmt.Fprintf(&b, "\nweakest platform: %s\nregressions: %s\nskip advice: %s\ncapability gaps: %s\n",
-		Clean(r.Verdicts.WeakestPlatform), Clean(r.Verdicts.Regressions), Clean(r.Verdicts.SkipAdvice), Clean(r.Verdicts.CapabilityGaps))
+	b.WriteString("\n")
+	para("weakest platform: ", Clean(r.Verdicts.WeakestPlatform), 2)
+	para("regressions: ", Clean(r.Verdicts.Regressions), 2)
+	para("skip advice: ", Clean(r.Verdicts.SkipAdvice), 2)
+	para("capability gaps: ", Clean(r.Verdicts.CapabilityGaps), 2)
 
 	header("Notes")
 	for i, n := range r.Notes {
-		fmt.Fprintf(&b, "%d. %s\n", i+1, Clean(n))
+		num := fmt.Sprintf("%d. ", i+1)
+		para(num, Clean(n), len(num))
 	}
 	if len(r.Problems) > 0 {
 		header("Problems")
 		for _, p := range r.Problems {
-			b.WriteString(Clean(p.String()) + "\n")
+			para("", Clean(p.String()), 2)
 		}
 		if r.MoreProblems > 0 {
-			fmt.Fprintf(&b, "... and %d more\n", r.MoreProblems)
+			line(fmt.Sprintf("... and %d more", r.MoreProblems))
 		}
 	}
 	return b.String(), budget

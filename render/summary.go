@@ -24,9 +24,15 @@ const (
 
 const shortExcerpt = 80
 
+// duration is a time in seconds as every text and markdown output shows
+// one: 4.2s (tenths under ten seconds), 5s, 41s, 43m 40s, 2h 05m (JSON
+// keeps seconds).
 func duration(f *float64) string {
 	if f == nil {
 		return "–"
+	}
+	if t := math.Round(*f*10) / 10; t < 10 && t != math.Trunc(t) {
+		return fmt.Sprintf("%.1fs", t)
 	}
 	s := int64(math.Round(*f))
 	switch {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
 	skip := fs.Float64("skip-threshold", 0.8, "failure rate above which skipping is advised")
 	weekStart := fs.String("week-start", "monday", "the day budget weeks start on, at 00:00 UTC")
+	look := addTextFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -117,12 +119,18 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return usageError("report: --format must be text, markdown or json, not %q", *format)
 	}
+	text, err := look.options("report", stdout)
+	if err != nil {
+		return err
+	}
+	if *format != "text" {
+		text = render.TextOptions{}
+	}
 	fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
 	if err != nil {
 		return err
 	}
 	defer release()
-	color := colorOK(stdout)
 	// With --since and no --until the report depends on the clock, which
 	// without --now is this instant: no later run could ask the same.
 	clocked := *since != "" && *until == "" && *now == ""
@@ -131,9 +139,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return filterUsage(err)
 		}
-		return writeReport(stdout, *format, rep, color)
+		return writeReport(stdout, *format, rep, text)
 	}
-	return filterUsage(cachedReport(stdout, fsys, name, *data, *format, color, o))
+	return filterUsage(cachedReport(stdout, fsys, name, *data, *format, text, o))
 }
 
 // filterUsage makes filters that match nothing in the data a usage error.
@@ -146,14 +154,14 @@ func filterUsage(err error) error {
 }
 
 // writeReport renders rep in format.
-func writeReport(w io.Writer, format string, rep *analyze.Report, color bool) error {
+func writeReport(w io.Writer, format string, rep *analyze.Report, text render.TextOptions) error {
 	switch format {
 	case "json":
 		return render.JSON(w, rep)
 	case "markdown":
 		return render.ReportMarkdown(w, rep)
 	default:
-		return render.ReportText(w, rep, render.TextOptions{Color: color})
+		return render.ReportText(w, rep, text)
 	}
 }
 
@@ -172,7 +180,7 @@ var reportCacheHits int
 // data files, program, options and output is completed for this run's
 // clock instead of computed. Without a usable cache (a read-only checkout,
 // a file system without file identities) it is computed as usual.
-func cachedReport(w io.Writer, data fs.FS, name, dir, format string, color bool, o analyze.ReportOptions) error {
+func cachedReport(w io.Writer, data fs.FS, name, dir, format string, text render.TextOptions, o analyze.ReportOptions) error {
 	// A report that met a read error (too many open files, an I/O error)
 	// may not read the same again: it is printed, not kept.
 	fsys := store.Watch(data)
@@ -185,7 +193,7 @@ func cachedReport(w io.Writer, data fs.FS, name, dir, format string, color bool,
 	var base []byte
 	if err == nil {
 		base = fmt.Appendf(key, "\nname %q", name)
-		key = fmt.Appendf(slices.Clip(base), "\nformat %s color %t", format, color)
+		key = fmt.Appendf(slices.Clip(base), "\nformat %s color %t width %d", format, text.Color, text.Width)
 		c = store.OpenCache(dir)
 		defer c.Close()
 		if payload, ok := c.Get(reportCacheKind, key); ok {
@@ -198,7 +206,7 @@ func cachedReport(w io.Writer, data fs.FS, name, dir, format string, color bool,
 		// The same report kept for another format: rendered in this one.
 		if payload, ok := c.Get(modelCacheKind, base); ok {
 			if rep, runs, err := analyze.DecodeReport(payload); err == nil {
-				if _, clocked, err := render.Report(format, rep, render.TextOptions{Color: color}); err == nil {
+				if _, clocked, err := render.Report(format, rep, text); err == nil {
 					if out, err := clocked.Render(o.Now, runs.Budget(o)); err == nil {
 						if settled && fsys.Errors() == 0 {
 							putClocked(c, key, runs, clocked)
@@ -215,7 +223,7 @@ func cachedReport(w io.Writer, data fs.FS, name, dir, format string, color bool,
 	if err != nil {
 		return err
 	}
-	out, clocked, err := render.Report(format, rep, render.TextOptions{Color: color})
+	out, clocked, err := render.Report(format, rep, text)
 	if out == nil {
 		return err
 	}
@@ -250,10 +258,10 @@ func reportModel(rep *analyze.Report, runs *analyze.Runs) ([]byte, bool) {
 	}
 	for _, f := range []struct {
 		format string
-		color  bool
-	}{{"text", false}, {"text", true}, {"markdown", false}, {"json", false}} {
-		a, _, err1 := render.Report(f.format, rep, render.TextOptions{Color: f.color})
-		b, _, err2 := render.Report(f.format, back, render.TextOptions{Color: f.color})
+		text   render.TextOptions
+	}{{"text", render.TextOptions{}}, {"text", render.TextOptions{Color: true, Width: 80}}, {"markdown", render.TextOptions{}}, {"json", render.TextOptions{}}} {
+		a, _, err1 := render.Report(f.format, rep, f.text)
+		b, _, err2 := render.Report(f.format, back, f.text)
 		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
 			return nil, false
 		}
@@ -286,12 +294,58 @@ func parseWeekday(s string) (time.Weekday, error) {
 	return 0, fmt.Errorf("--week-start %q is not a weekday", s)
 }
 
-// colorOK reports whether w is a terminal and NO_COLOR is unset or empty
-// (no-color.org).
-func colorOK(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" {
+// textFlags are the flags of the text output's look.
+type textFlags struct {
+	color *string
+	width *int
+}
+
+func addTextFlags(fs *flagSet) textFlags {
+	return textFlags{
+		color: fs.String("color", "auto", "colour the text output: auto (on a terminal, unless NO_COLOR is set or TERM is dumb), always or never"),
+		width: fs.Int("width", -1, "lay the text output out in this many columns (default: the terminal's width, else $COLUMNS, else no limit; 0: no limit)"),
+	}
+}
+
+// options resolves the flags for output to w.
+func (t textFlags) options(cmd string, w io.Writer) (render.TextOptions, error) {
+	var o render.TextOptions
+	f, _ := w.(*os.File)
+	term := f != nil && isTerminal(f)
+	switch *t.color {
+	case "always":
+		o.Color = true
+	case "never":
+	case "auto":
+		o.Color = colorAuto(term, os.Getenv)
+	default:
+		return o, usageError("%s: --color must be auto, always or never, not %q", cmd, *t.color)
+	}
+	switch {
+	case *t.width >= 0:
+		o.Width = *t.width
+	case term && terminalWidth(f) > 0:
+		o.Width = terminalWidth(f)
+	default:
+		if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+			o.Width = n
+		}
+	}
+	if o.Width > 0 && o.Width < 40 {
+		return o, usageError("%s: a width of %d columns is too narrow; give at least 40 (or 0: no limit)", cmd, o.Width)
+	}
+	return o, nil
+}
+
+// colorAuto is --color=auto: colour on a terminal, unless NO_COLOR is set
+// and not empty (no-color.org) or TERM is dumb; CLICOLOR_FORCE (set, not
+// 0) colours even through a pipe.
+func colorAuto(term bool, getenv func(string) string) bool {
+	if getenv("NO_COLOR") != "" {
 		return false
 	}
-	f, ok := w.(*os.File)
-	return ok && isTerminal(f)
+	if f := getenv("CLICOLOR_FORCE"); f != "" && f != "0" {
+		return true
+	}
+	return term && getenv("TERM") != "dumb"
 }

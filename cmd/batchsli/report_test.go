@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -247,23 +248,81 @@ func TestReportUsageErrors(t *testing.T) {
 	}
 }
 
-func TestColourOnlyOnATerminal(t *testing.T) {
-	if colorOK(&bytes.Buffer{}) {
-		t.Error("colour for a buffer")
-	}
-	f, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if colorOK(f) {
-		t.Error("colour for a regular file")
-	}
-	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
-		defer tty.Close()
-		t.Setenv("NO_COLOR", "1")
-		if colorOK(tty) {
-			t.Error("colour on a terminal with NO_COLOR set")
+// TestReportFitsTheTerminal: the text report at 80, 100 and 160 columns,
+// with and without colour. No line is wider than the terminal (escape
+// sequences take no columns); the coloured report, its escapes stripped,
+// is the plain one byte for byte, so colour moves no column; the plain
+// ones are golden.
+func TestReportFitsTheTerminal(t *testing.T) {
+	for _, w := range []string{"80", "100", "160"} {
+		plain := cli(t, "report", "--demo", "--width", w, "--color", "never")
+		color := cli(t, "report", "--demo", "--width", w, "--color", "always")
+		if plain.code != 0 || color.code != 0 {
+			t.Fatalf("width %s: exit %d, %d: %s%s", w, plain.code, color.code, plain.stderr, color.stderr)
 		}
+		if !strings.Contains(color.stdout, "\x1b[") || strings.Contains(plain.stdout, "\x1b") {
+			t.Errorf("width %s: --color always has no colour, or never has some", w)
+		}
+		if render.StripANSI(color.stdout) != plain.stdout {
+			t.Errorf("width %s: the coloured report, stripped, differs from the plain one", w)
+		}
+		limit, _ := strconv.Atoi(w)
+		for i, line := range strings.Split(color.stdout, "\n") {
+			if n := render.Width(line); n > limit {
+				t.Errorf("width %s: line %d is %d columns: %q", w, i+1, n, render.StripANSI(line))
+			}
+		}
+		golden.Check(t, "testdata/report/demo-width"+w+".txt", []byte(plain.stdout))
+	}
+}
+
+// TestColorFlag: --color and the environment that auto reads.
+func TestColorFlag(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	for _, tt := range []struct {
+		term bool
+		env  func(string) string
+		want bool
+	}{
+		{true, env(), true},
+		{false, env(), false},
+		{true, env("NO_COLOR", "1"), false},
+		{true, env("NO_COLOR", ""), true},
+		{true, env("TERM", "dumb"), false},
+		{false, env("CLICOLOR_FORCE", "1"), true},
+		{false, env("CLICOLOR_FORCE", "0"), false},
+		{false, env("CLICOLOR_FORCE", "1", "NO_COLOR", "1"), false},
+	} {
+		if got := colorAuto(tt.term, tt.env); got != tt.want {
+			t.Errorf("terminal %t, NO_COLOR %q TERM %q CLICOLOR_FORCE %q: colour %t, want %t", tt.term, tt.env("NO_COLOR"), tt.env("TERM"), tt.env("CLICOLOR_FORCE"), got, tt.want)
+		}
+	}
+	// Through a pipe (a buffer here), auto never colours; always does.
+	if res := cli(t, "report", "--demo"); strings.Contains(res.stdout, "\x1b") {
+		t.Error("colour through a pipe with --color auto")
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--color", "sometimes"}, "--color must be auto, always or never"},
+		{[]string{"--width", "12"}, "a width of 12 columns is too narrow"},
+	} {
+		res := cli(t, append([]string{"report", "--demo"}, tt.args...)...)
+		if res.code != 2 || !strings.Contains(res.stderr, tt.want) {
+			t.Errorf("%v: exit %d, %q", tt.args, res.code, res.stderr)
+		}
+	}
+	// COLUMNS sets the width when the output is not a terminal.
+	t.Setenv("COLUMNS", "80")
+	res := cli(t, "report", "--demo")
+	if want := cli(t, "report", "--demo", "--width", "80"); res.stdout != want.stdout {
+		t.Error("COLUMNS=80 does not lay the report out as --width 80")
 	}
 }
