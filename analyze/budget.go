@@ -149,15 +149,36 @@ func forecastBudget(bu *Budget, runs []*batch, o ReportOptions, used float64, at
 	days := int(math.Min(TrailingDays, math.Floor(span)))
 	from := o.Now.Add(-time.Duration(days) * 24 * time.Hour)
 	daily := make([]float64, days)
+	known, unknown := 0, 0
 	for _, b := range runs {
-		if b.minutes == nil || b.ts.After(o.Now) || !b.ts.After(from) {
+		if b.ts.After(o.Now) || !b.ts.After(from) {
 			continue
 		}
+		if b.minutes == nil {
+			// A run that tested nothing on macOS used none of it.
+			if b.usesMac {
+				unknown++
+			} else {
+				known++
+			}
+			continue
+		}
+		known++
 		slot := int(b.ts.Sub(from) / (24 * time.Hour))
 		if slot >= days {
 			slot = days - 1
 		}
 		daily[slot] += *b.minutes
+	}
+	// Minutes not recorded are unknown, never zero: with none recorded in
+	// the trailing days there is nothing to project from.
+	switch {
+	case known == 0 && unknown > 0:
+		bu.Status = fmt.Sprintf("no projection: the last %d days' %s did not record their macOS minutes%s", days, plural(unknown, "batch", "batches"), atLeast)
+		return
+	case known == 0:
+		bu.Status = fmt.Sprintf("no projection: no batch ran in the last %d days%s", days, atLeast)
+		return
 	}
 	remaining := WeekOf(o.Now, o.WeekStart).AddDate(0, 0, 7).Sub(o.Now).Hours() / 24
 	fc := infer.BudgetForecast(infer.BudgetInput{Used: used, Budget: o.WeekBudget, Remaining: remaining, Daily: daily})

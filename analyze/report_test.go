@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -355,6 +356,36 @@ func TestBudgetUnknownIsNotZero(t *testing.T) {
 	j, _ := json.Marshal(r.Budget)
 	if !strings.Contains(string(j), `"used_minutes":null`) {
 		t.Errorf("JSON %s, want used_minutes null", j)
+	}
+}
+
+// TestBudgetNoProjectionWithoutMinutes: an empty week projects nothing
+// from trailing days in which no batch ran, or whose batches did not
+// record their macOS minutes (unknown, never zero).
+func TestBudgetNoProjectionWithoutMinutes(t *testing.T) {
+	var old, unknown []string
+	for d := 0; d < 10; d++ {
+		old = append(old, runLine(fmt.Sprintf("o%d", d), "cargo", t0.AddDate(0, 0, -60+d), plat{"darwin-arm64": c(1, 0)}, minutes(100)))
+		unknown = append(unknown, runLine(fmt.Sprintf("u%d", d), "cargo", t0.AddDate(0, 0, -12+d), plat{"darwin-arm64": c(1, 0)}, nil))
+	}
+	wed := t0.AddDate(0, 0, 2) // no batch this week in either history
+	for _, tt := range []struct {
+		name string
+		runs []string
+		want string
+	}{
+		{"idle", old, "no projection: no batch ran in the last 28 days"},
+		{"unrecorded", append(slices.Clone(old), unknown...), "no projection: the last 28 days' 10 batches did not record their macOS minutes"},
+	} {
+		b := report(t, dataFS(tt.runs, nil), func(o *ReportOptions) { o.Now = wed }).Budget
+		if b.Status != tt.want || b.ProjectedMinutes != nil || b.ExceedProbability != nil || b.TooEarly || b.UsedMinutes == nil || *b.UsedMinutes != 0 {
+			t.Errorf("%s: %+v; want %q and no projection", tt.name, b, tt.want)
+		}
+	}
+	// A recent batch with its minutes gives a projection again.
+	recent := append(slices.Clone(old), runLine("r", "cargo", t0.AddDate(0, 0, -3), plat{"darwin-arm64": c(1, 0)}, minutes(70)))
+	if b := report(t, dataFS(recent, nil), func(o *ReportOptions) { o.Now = wed }).Budget; b.ProjectedMinutes == nil || !strings.HasPrefix(b.Status, "on track") {
+		t.Errorf("recent minutes: %+v", b)
 	}
 }
 
