@@ -79,15 +79,34 @@ func writeSummary(s *analyze.Summary, path string, w io.Writer) error {
 		_, err := io.WriteString(w, md)
 		return err
 	}
-	return appendTo(path, md)
+	return appendTo(path, md, true)
 }
 
-func appendTo(path, text string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+// appendTo appends text to the file at path, on a line of its own: when
+// the file does not end with a newline one is written first, and with
+// blank, a blank line (a markdown heading after another step's text that
+// lacks its last newline would otherwise join that text's last line).
+func appendTo(path, text string, blank bool) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(text); err != nil {
+	lead := ""
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > 0 {
+		tail := make([]byte, min(st.Size(), 2))
+		if _, err := f.ReadAt(tail, st.Size()-int64(len(tail))); err == nil {
+			switch {
+			case tail[len(tail)-1] != '\n':
+				lead = "\n"
+				if blank {
+					lead = "\n\n"
+				}
+			case blank && (len(tail) < 2 || tail[0] != '\n'):
+				lead = "\n"
+			}
+		}
+	}
+	if _, err := f.WriteString(lead + text); err != nil {
 		f.Close()
 		return err
 	}
@@ -121,7 +140,7 @@ func githubStep(ctx context.Context, data, batchID, summaryPath string, budget f
 		}
 	}
 	if outputs != "" {
-		if err := appendTo(outputs, render.GitHubOutputs(s)); err != nil {
+		if err := appendTo(outputs, render.GitHubOutputs(s), false); err != nil {
 			return err
 		}
 	}

@@ -210,7 +210,7 @@ func TestRecordWritesGitHubStep(t *testing.T) {
 		t.Fatal(res.stderr)
 	}
 	md, _ := os.ReadFile(summary)
-	if !strings.HasPrefix(string(md), "earlier\n## Batch gh\\-1: cargo") && !strings.HasPrefix(string(md), "earlier\n## Batch gh-1: cargo") {
+	if !strings.HasPrefix(string(md), "earlier\n\n## Batch gh\\-1: cargo") && !strings.HasPrefix(string(md), "earlier\n\n## Batch gh-1: cargo") {
 		t.Errorf("summary file:\n%.300s", md)
 	}
 	out, _ := os.ReadFile(outputs)
@@ -351,5 +351,36 @@ func TestActionTreatsCommittedWarningAsDone(t *testing.T) {
 		if code == 4 && !strings.Contains(string(out), "::warning title=batchsli::the batch is recorded") {
 			t.Errorf("exit 4: no warning annotation\n%s", out)
 		}
+	}
+}
+
+// TestSummaryAfterTextWithoutNewline: a summary appended to a step summary
+// whose last line has no newline keeps its heading (GitHub renders the
+// file as one document); outputs appended to such a file start a line.
+func TestSummaryAfterTextWithoutNewline(t *testing.T) {
+	for _, before := range []string{"", "earlier step's text", "earlier step's text\n", "| a |\n|---|\n| 1 |"} {
+		path := filepath.Join(t.TempDir(), "step-summary.md")
+		if before != "" {
+			os.WriteFile(path, []byte(before), 0o644)
+		}
+		if res := cli(t, "summary", "--demo", "--output", path); res.code != 0 {
+			t.Fatalf("exit %d: %s", res.code, res.stderr)
+		}
+		got, _ := os.ReadFile(path)
+		html := cmarkGFM(t, string(got), false)
+		if !strings.Contains(html, "<h2>Batch 2026-03-21-homebrew-002: homebrew</h2>") {
+			t.Errorf("after %q: the summary's heading is not a heading:\n%.300s", before, html)
+		}
+		if !strings.HasPrefix(string(got), before) {
+			t.Errorf("after %q: the earlier text was changed", before)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "out")
+	os.WriteFile(path, []byte("earlier=1"), 0o644)
+	if err := appendTo(path, "batch_id=x\n", false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "earlier=1\nbatch_id=x\n" {
+		t.Errorf("outputs: %q", got)
 	}
 }
