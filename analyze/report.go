@@ -155,6 +155,9 @@ type FilterError struct {
 	// ecosystems selected).
 	Flag         string
 	Names, Known []string
+	// For names what the filter belongs to when it is not a flag (an
+	// SLO of the configuration).
+	For string
 }
 
 func (e *FilterError) Error() string {
@@ -176,6 +179,9 @@ func (e *FilterError) Error() string {
 			k = k[:most]
 		}
 		known = strings.Join(k, ", ") + more
+	}
+	if e.For != "" {
+		return fmt.Sprintf("%s: %s %s matches nothing in the data; its %s: %s", e.For, e.Flag, strings.Join(names, ", "), what, known)
 	}
 	return fmt.Sprintf("--%s %s matches nothing in the data; its %s: %s", e.Flag, strings.Join(names, ", "), what, known)
 }

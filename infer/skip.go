@@ -94,3 +94,59 @@ func SkipAdvice(tests []SkipTest) []bool {
 	}
 	return advised
 }
+
+// ExceedTest is the one-sided evidence that a failure rate exceeds a
+// threshold from the batches' own spread (ExceedsClustered).
+type ExceedTest struct {
+	Testable bool
+	Rate     float64
+	N        int64
+	Failed   int64
+	Batches  int
+	// SE is the rate's standard error; T the statistic and P its
+	// one-sided p-value on Batches-1 degrees of freedom.
+	SE, T, P float64
+}
+
+// ExceedsClustered tests "the failure rate exceeds threshold" over obs
+// (Passed counts passes), with batches as clusters and the variance of the
+// ratio estimator from the batches' own residuals (Cochran 1977, sampling
+// techniques, 6.3; the cluster-robust variance), B/(B-1) sum (f_b - r
+// n_b)^2 / N^2, floored at the binomial variance the threshold implies,
+// thr (1-thr) / N. The statistic is referred to Student's t on B-1
+// degrees of freedom. A window of few batches in which one batch fails
+// wholesale (a burst) thus carries that batch's weight in its spread:
+// what a sustained rise shows in every batch, a single burst does not.
+// Needs MinBatches batches and MinTests tests.
+func ExceedsClustered(obs []Obs, threshold float64) ExceedTest {
+	var et ExceedTest
+	for _, o := range obs {
+		if o.Tested > 0 {
+			et.N += o.Tested
+			et.Failed += o.Tested - o.Passed
+			et.Batches++
+		}
+	}
+	if et.N == 0 {
+		return et
+	}
+	n := float64(et.N)
+	et.Rate = float64(et.Failed) / n
+	if et.Batches < MinBatches || et.N < MinTests {
+		return et
+	}
+	et.Testable = true
+	var ss float64
+	for _, o := range obs {
+		if o.Tested > 0 {
+			d := float64(o.Tested-o.Passed) - et.Rate*float64(o.Tested)
+			ss += d * d
+		}
+	}
+	b := float64(et.Batches)
+	v := math.Max(b/(b-1)*ss/(n*n), threshold*(1-threshold)/n)
+	et.SE = math.Sqrt(v)
+	et.T = (et.Rate - threshold) / et.SE
+	et.P = 1 - stats.TCDF(et.T, b-1)
+	return et
+}

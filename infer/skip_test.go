@@ -162,3 +162,31 @@ func TestSkipMixedBatchSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestExceedsClustered checks the statistic against values worked by hand.
+func TestExceedsClustered(t *testing.T) {
+	// Three batches of 10 tests with 1, 2 and 3 failures: r = 0.2,
+	// residuals -1, 0, 1, variance 3/2 * 2 / 900 = 1/300 above the
+	// binomial floor 0.1*0.9/30 = 0.003; t = 0.1 / sqrt(1/300) = sqrt(3),
+	// one-sided on 2 degrees of freedom: 1 - TCDF(sqrt 3, 2) =
+	// (1 - sqrt(3)/sqrt(5)) / 2 = 0.1127.
+	obs := []Obs{{Tested: 10, Passed: 9}, {Tested: 10, Passed: 8}, {Tested: 10, Passed: 7}}
+	et := ExceedsClustered(obs, 0.1)
+	if !et.Testable || et.Rate != 0.2 || math.Abs(et.T-math.Sqrt(3)) > 1e-12 || math.Abs(et.P-(1-math.Sqrt(3)/math.Sqrt(5))/2) > 1e-9 {
+		t.Errorf("got %+v", et)
+	}
+	// Identical batches: the binomial floor, t = (0.2-0.1)/sqrt(0.09/30).
+	obs = []Obs{{Tested: 10, Passed: 8}, {Tested: 10, Passed: 8}, {Tested: 10, Passed: 8}}
+	if et := ExceedsClustered(obs, 0.1); math.Abs(et.T-0.1/math.Sqrt(0.003)) > 1e-12 {
+		t.Errorf("floor: got %+v", et)
+	}
+	// One burst among quiet batches: large spread, no evidence.
+	obs = []Obs{{Tested: 40, Passed: 40}, {Tested: 40, Passed: 40}, {Tested: 40, Passed: 39}, {Tested: 40, Passed: 18}}
+	if et := ExceedsClustered(obs, 0.05); et.P < 0.1 {
+		t.Errorf("burst: p = %g, want no evidence", et.P)
+	}
+	// Too few batches.
+	if et := ExceedsClustered(obs[:2], 0.05); et.Testable {
+		t.Error("two batches testable")
+	}
+}

@@ -130,13 +130,17 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(js, "job-seconds", "a validation job's time, PLATFORM=SECONDS (repeatable)")
 	perRun := fs.Bool("per-run", false, "write one metrics and one failures file per batch instead of appending to shared files")
 	summary := fs.String("summary", "", "append the batch's markdown summary to FILE (- for standard output; default: $GITHUB_STEP_SUMMARY when set)")
-	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes, for the summary")
+	week := addWeekFlags(fs, false)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if *eco == "" {
 		return usageError("record: --ecosystem is required")
+	}
+	weekOpts := analyze.DefaultSummaryOptions().Report
+	if err := week.apply("record", fs, &weekOpts); err != nil {
+		return err
 	}
 	if len(files) == 0 {
 		return usageError("record: name at least one results file or folder")
@@ -178,7 +182,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else if err := render.RecordAccount(stdout, run, len(failures), w); err != nil {
 		return committedWarning(w.BatchID, err)
 	}
-	if err := githubStep(ctx, *data, w.BatchID, *summary, *budget, ahead, stdout); err != nil {
+	if err := githubStep(ctx, *data, w.BatchID, *summary, weekOpts, ahead, stdout); err != nil {
 		return committedWarning(w.BatchID, err)
 	}
 	return nil

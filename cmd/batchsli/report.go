@@ -65,9 +65,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	by := fs.String("by", "env", "roll platforms up to this level: family, env, job or os")
 	format := fs.String("format", "text", "output format: text, markdown or json")
 	now := fs.String("now", "", "the report's clock, RFC 3339 (default: now; with --demo, the sample's end)")
-	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
-	skip := fs.Float64("skip-threshold", 0.8, "failure rate above which skipping is advised")
-	weekStart := fs.String("week-start", "monday", "the day budget weeks start on, at 00:00 UTC")
+	week := addWeekFlags(fs, true)
 	look := addTextFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -89,9 +87,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	o := analyze.DefaultReportOptions(clock)
 	o.Last, o.Ecosystems, o.Platforms = *last, ecos, plats
-	o.WeekBudget, o.SkipThreshold = *budget, *skip
-	if o.WeekStart, err = parseWeekday(*weekStart); err != nil {
-		return usageError("report: %v", err)
+	if err := week.apply("report", fs, &o); err != nil {
+		return err
 	}
 	if *last < 0 {
 		return usageError("report: --last must be a positive number of batches")
@@ -137,18 +134,18 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *demo || clocked || os.Getenv("BATCHSLI_CACHE") == "off" {
 		rep, err := analyze.BuildReport(fsys, name, o)
 		if err != nil {
-			return filterUsage(err)
+			return filterUsage("report", err)
 		}
 		return writeReport(stdout, *format, rep, text)
 	}
-	return filterUsage(cachedReport(stdout, fsys, name, *data, *format, text, o))
+	return filterUsage("report", cachedReport(stdout, fsys, name, *data, *format, text, o))
 }
 
 // filterUsage makes filters that match nothing in the data a usage error.
-func filterUsage(err error) error {
+func filterUsage(cmd string, err error) error {
 	var fe *analyze.FilterError
 	if errors.As(err, &fe) {
-		return usageError("report: %v", fe)
+		return usageError("%s: %v", cmd, fe)
 	}
 	return err
 }

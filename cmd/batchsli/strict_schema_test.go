@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/batchsli/batchsli/sample"
 	"github.com/batchsli/batchsli/schemas"
 )
@@ -85,6 +87,8 @@ func TestSchemasStrict(t *testing.T) {
 			args = append(args, reports...)
 		case "validate.schema.json":
 			args = append(args, inventories...)
+		case "config.schema.json":
+			args = append(args, write(exampleConfigJSON(t)))
 		default:
 			if len(records[name]) == 0 {
 				t.Errorf("no sample records for %s", name)
@@ -96,7 +100,7 @@ func TestSchemasStrict(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
-	if len(reports) != 32 || len(entries) < 5 {
+	if len(reports) != 32 || len(entries) < 6 {
 		t.Errorf("checked %d reports against %d schemas", len(reports), len(entries))
 	}
 }
@@ -133,4 +137,18 @@ func TestSchemasClosed(t *testing.T) {
 		}
 		walk(doc, "")
 	}
+}
+
+// exampleConfigJSON is examples/batchsli.toml as the JSON it maps to.
+func exampleConfigJSON(t *testing.T) string {
+	t.Helper()
+	var v map[string]any
+	if _, err := toml.DecodeFile("../../examples/batchsli.toml", &v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

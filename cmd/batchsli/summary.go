@@ -20,8 +20,7 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	demo := fs.Bool("demo", false, "summarise a batch of the sample history built into batchsli")
 	batchID := fs.String("batch-id", "", "the batch (default: the newest)")
 	output := fs.String("output", "-", "where to write the markdown (appended to a file; - for standard output)")
-	budget := fs.Float64("week-budget", 1000, "weekly macOS budget in minutes")
-	weekStart := fs.String("week-start", "monday", "the day budget weeks start on, at 00:00 UTC")
+	week := addWeekFlags(fs, false)
 	format := fs.String("format", "markdown", "output format: markdown (the job summary) or json (every field, every transition)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -33,22 +32,16 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *format != "markdown" && *format != "json" {
 		return usageError("summary: --format must be markdown or json, not %q", *format)
 	}
-	ws, err := parseWeekday(*weekStart)
-	if err != nil {
-		return usageError("summary: %v", err)
-	}
-	if *budget <= 0 {
-		return usageError("summary: --week-budget must be a positive number of minutes")
+	o := analyze.DefaultSummaryOptions()
+	if err := week.apply("summary", fs, &o.Report); err != nil {
+		return err
 	}
 	fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
 	if err != nil {
 		return err
 	}
 	defer release()
-	o := analyze.DefaultSummaryOptions()
 	o.BatchID = *batchID
-	o.Report.WeekBudget = *budget
-	o.Report.WeekStart = ws
 	s, err := checkpointedSummary(fsys, name, *data, *demo, o, nil)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
@@ -117,14 +110,14 @@ func appendTo(path, text string, blank bool) error {
 // step expects, where the environment asks for them: the summary to
 // --summary or $GITHUB_STEP_SUMMARY, key figures to $GITHUB_OUTPUT, and
 // ::warning:: annotations to stdout when $GITHUB_ACTIONS is true.
-func githubStep(ctx context.Context, data, batchID, summaryPath string, budget float64, ahead *summaryAhead, stdout io.Writer) error {
+func githubStep(ctx context.Context, data, batchID, summaryPath string, week analyze.ReportOptions, ahead *summaryAhead, stdout io.Writer) error {
 	summaryPath, outputs, actions, wanted := stepWanted(summaryPath)
 	if !wanted {
 		return nil
 	}
 	o := analyze.DefaultSummaryOptions()
 	o.BatchID = batchID
-	o.Report.WeekBudget = budget
+	o.Report.WeekBudget, o.Report.WeekStart, o.Report.SkipThreshold = week.WeekBudget, week.WeekStart, week.SkipThreshold
 	fsys, release, err := store.Open(ctx, data)
 	if err != nil {
 		return err
