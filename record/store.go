@@ -259,6 +259,9 @@ func Append(ctx context.Context, dir string, run *model.BatchRun, failures []*mo
 	}
 	notePrefixes(dir, ids.next, refreshIDs(root, dir, cache, ids, expect))
 	refreshed = true
+	// The batch is committed: a data directory without a .gitignore gets
+	// one, so that "git add data" leaves the lock files and the cache out.
+	store.EnsureIgnore(dir)
 	return w, nil
 }
 

@@ -78,6 +78,28 @@ func lockData(ctx context.Context, dir string, gate *flock.Flock) (func(), error
 	}, nil
 }
 
+// IgnoreName is the .gitignore record puts in a data directory that has
+// none when it commits a batch there (EnsureIgnore), so that a workflow's "git add data" never commits the lock files
+// or the cache (IgnoreText).
+const IgnoreName = ".gitignore"
+
+// IgnoreText is what that .gitignore holds.
+const IgnoreText = "# batchsli's lock files and cache: never data (written by batchsli when there was no .gitignore here)\n/.batchsli.*\n"
+
+// EnsureIgnore writes dir's .gitignore when there is none. An existing one
+// is left as it is; a directory that cannot take it (read-only) is left
+// too: the lock files are then the repository's to ignore.
+func EnsureIgnore(dir string) {
+	f, err := os.OpenFile(filepath.Join(dir, IgnoreName), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return
+	}
+	_, werr := f.WriteString(IgnoreText)
+	if cerr := f.Close(); werr != nil || cerr != nil {
+		os.Remove(f.Name())
+	}
+}
+
 // TryLock takes the exclusive lock on dir only if no other writer holds or
 // waits for it (it returns ErrBusy then); it waits for readers in progress.
 func TryLock(ctx context.Context, dir string) (func(), error) {

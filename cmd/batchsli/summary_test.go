@@ -343,7 +343,7 @@ func TestActionTreatsCommittedWarningAsDone(t *testing.T) {
 		}
 		cmd := exec.Command(bash, "-c", script)
 		cmd.Env = append(os.Environ(), "RUNNER_TEMP="+tmp, "RESULTS=results", "ECOSYSTEM=cargo", "DATA=data",
-			"BATCH_ID=", "TIMESTAMP=", "TOTAL=", "GENERATED=", "MERGED=", "JOB_SECONDS=", "PER_RUN=false", "WEEK_BUDGET=1000")
+			"BATCH_ID=", "TIMESTAMP=", "TOTAL=", "GENERATED=", "MERGED=", "JOB_SECONDS=", "PER_RUN=false", "WEEK_BUDGET=1000", "WEEK_START=", "CONFIG=")
 		out, err := cmd.CombinedOutput()
 		if ok := err == nil; ok != wantOK {
 			t.Errorf("batchsli exit %d: step ok = %v, want %v\n%s", code, ok, wantOK, out)
