@@ -32,7 +32,15 @@ type Clocked struct {
 func textBudget(bu analyze.Budget, width int) string {
 	return strings.Join(hanging("", budgetLine(bu), width, 2), "\n") + "\n"
 }
-func mdBudget(bu analyze.Budget) string { return MD(budgetLine(bu)) }
+
+// mdBudget is the budget line, in a warning block when the budget is
+// exhausted or likely to run out this week.
+func mdBudget(bu analyze.Budget) string {
+	if bu.Exhausted || bu.ExceedProbability != nil && *bu.ExceedProbability > analyze.WarnProbability {
+		return "> [!WARNING]\n> " + MD(budgetLine(bu))
+	}
+	return MD(budgetLine(bu))
+}
 
 // Report renders r in format ("text", "markdown" or "json") and cuts it
 // into a Clocked. It checks that Render with r's own clock gives back the

@@ -25,14 +25,38 @@ func mdTable(b *strings.Builder, header []string, align string, rows [][]string)
 	b.WriteString("\n")
 }
 
-// MDPlatforms writes the platform pass-rate table of a report.
-func MDPlatforms(b *strings.Builder, r *analyze.Report) {
-	var rows [][]string
-	for _, p := range r.Platforms {
-		rows = append(rows, platformCells(p, MD, " (partial)", '·'))
+// mdPlatformHeader is the markdown platform table's columns: what fits
+// GitHub's content width; the rest is in a folded table below it.
+var mdPlatformHeader = []string{"Platform", "Pass rate", "95% CI", "n", "Batches", "Failed", "Skipped", "Trend"}
+
+// mdTrend is a trend in few words: a change that is not significant is
+// "n.s." (the line under the table says so).
+func mdTrend(t *analyze.Trend) string {
+	if t != nil && t.Testable && t.Direction == "no significant change" {
+		return fmt.Sprintf("%+.1f pts, n.s.", 100*t.Change)
 	}
-	mdTable(b, platformHeader, "right", rows)
-	fmt.Fprintf(b, "Pass rates count recipe results: infrastructure failures and incident batches are left out (runner health below). Intervals treat batches as clusters (intra-batch correlation %.2f pooled); trends compare within ecosystems.\n\n", r.Inference.ICC)
+	if t != nil && t.Testable {
+		return fmt.Sprintf("%+.1f pts, **%s** (q = %.2g)", 100*t.Change, t.Direction, t.Q)
+	}
+	return MD(trendText(t))
+}
+
+// MDPlatforms writes the platform pass-rate table of a report: the
+// columns that fit GitHub's width, then every column folded, then a chart
+// of each platform's pass rate per batch bucket.
+func MDPlatforms(b *strings.Builder, r *analyze.Report) {
+	var rows, all [][]string
+	for _, p := range r.Platforms {
+		c := platformCells(p, MD, " (partial)", '·')
+		rows = append(rows, []string{c[0], c[5], c[6], c[7], c[8], c[3], c[4], mdTrend(p.Trend)})
+		all = append(all, []string{c[0], c[1], c[2], c[9], MD(trendText(p.Trend))})
+	}
+	mdTable(b, mdPlatformHeader, "right", rows)
+	fmt.Fprintf(b, "Pass rates count recipe results: infrastructure failures and incident batches are left out (runner health below). Intervals treat batches as clusters (intra-batch correlation %.2f pooled); trends compare within ecosystems, newer against older (n.s.: no significant change at q <= %.2g).\n\n", r.Inference.ICC, r.Inference.Q)
+	b.WriteString("<details>\n<summary>Tests, passes, design effects and trends in full</summary>\n\n")
+	mdTable(b, []string{"Platform", "Tested", "Passed", "Design effect", "Trend"}, "right", all)
+	b.WriteString("</details>\n\n")
+	mdCharts(b, r)
 	if anyGated(r) {
 		b.WriteString("### Progressive validation\n\n")
 		rows = nil
@@ -46,9 +70,51 @@ func MDPlatforms(b *strings.Builder, r *analyze.Report) {
 	b.WriteString("### Runner health\n\n")
 	rows = nil
 	for _, p := range r.Platforms {
-		rows = append(rows, healthCells(p, MD))
+		c := healthCells(p, MD)
+		c[6] = mdTrend(p.Health.Trend)
+		rows = append(rows, c)
 	}
 	mdTable(b, healthHeader, "", rows)
+}
+
+// mdCharts writes, folded, a Mermaid line chart of each platform's pass
+// rate per bucket of consecutive batches (GitHub renders Mermaid). Buckets
+// that tested nothing on the platform are left out of its line.
+func mdCharts(b *strings.Builder, r *analyze.Report) {
+	var charts strings.Builder
+	for _, p := range r.Platforms {
+		var xs, ys []string
+		for i, v := range p.Spark {
+			if v != nil {
+				xs = append(xs, fmt.Sprint(i+1))
+				ys = append(ys, fmt.Sprintf("%.1f", 100**v))
+			}
+		}
+		if len(ys) < 2 {
+			continue
+		}
+		fmt.Fprintf(&charts, "```mermaid\nxychart-beta\n    title \"%s\"\n    x-axis \"batch bucket, oldest first\" [%s]\n    y-axis \"pass rate (%%)\" 0 --> 100\n    line [%s]\n```\n\n",
+			mermaidText(p.Platform), strings.Join(xs, ", "), strings.Join(ys, ", "))
+	}
+	if charts.Len() == 0 {
+		return
+	}
+	fmt.Fprintf(b, "<details>\n<summary>Pass rate per batch, charts (%d buckets of consecutive batches)</summary>\n\n%s</details>\n\n", len(r.Platforms[0].Spark), charts.String())
+}
+
+// mermaidText keeps of s what a Mermaid string may hold safely: letters,
+// digits and . _ - : ( ) / + and spaces; anything else becomes _.
+func mermaidText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("._-:()/+ ", r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
 }
 
 // MDCategories writes the failure categories per platform.
@@ -68,18 +134,88 @@ func MDCategories(b *strings.Builder, r *analyze.Report) {
 	mdTable(b, []string{"Platform", "Category", "Kind", "Count", "Share of platform's failures"}, "", rows)
 }
 
-// MDInsights writes the insights and verdicts as a list.
+// MDInsights writes the insights: regressions and incidents as alert
+// blocks, the weakest platform in a sentence, skip advice and capability
+// gaps as tables, each with its evidence.
 func MDInsights(b *strings.Builder, r *analyze.Report) {
 	if len(r.Insights) == 0 {
 		b.WriteString("No insight: nothing in the data clears the bar of evidence.\n\n")
+		return
 	}
+	by := map[string][]analyze.Insight{}
 	for _, in := range r.Insights {
-		fmt.Fprintf(b, "- **%s**: %s\n", kindTitle[in.Kind], MD(in.Evidence))
+		by[in.Kind] = append(by[in.Kind], in)
 	}
-	if len(r.Insights) > 0 {
-		b.WriteString("\n")
+	for _, in := range by[analyze.KindRegression] {
+		b.WriteString(mdAlert("WARNING", "**Regression on "+MD(in.Platform)+":** "+MD(in.Evidence)))
+	}
+	for _, in := range by[analyze.KindIncident] {
+		b.WriteString(mdAlert("CAUTION", "**Runner incidents on "+MD(in.Platform)+":** "+MD(in.Evidence)))
+	}
+	for _, in := range by[analyze.KindWeakest] {
+		b.WriteString("**Weakest platform:** " + MD(in.Evidence) + "\n\n")
+	}
+	if ins := by[analyze.KindSkip]; len(ins) > 0 {
+		b.WriteString("**Skip advice:**\n\n")
+		var rows [][]string
+		for _, in := range ins {
+			rate, ci := "–", "–"
+			if in.Rate != nil {
+				rate = pct(*in.Rate)
+			}
+			if in.CILow != nil && in.CIHigh != nil {
+				ci = ci95(*in.CILow, *in.CIHigh)
+			}
+			q, mins := "–", "–"
+			if in.Q != nil {
+				q = fmt.Sprintf("%.2g", *in.Q)
+			}
+			if in.MinutesPerWeek != nil {
+				mins = fmt.Sprintf("%.0f", *in.MinutesPerWeek)
+			}
+			rows = append(rows, []string{MD(in.Ecosystem), MD(in.Platform), rate, ci, fmt.Sprintf("%d (%d)", in.N, in.Batches), q, mins})
+		}
+		mdTable(b, []string{"Ecosystem", "Platform", "Failure rate", "95% CI", "Tests (batches)", "q", "Minutes a week saved"}, "", rows)
+	}
+	if ins := by[analyze.KindGap]; len(ins) > 0 {
+		b.WriteString("**Capability gaps** (recipes that fail on the platform only for this cause, ranked):\n\n")
+		var rows [][]string
+		for _, in := range ins {
+			cause := MD(in.Category)
+			if len(in.BlockedBy) > 0 {
+				cause += ", blocked by " + MDCode(strings.Join(in.BlockedBy, ", "))
+			}
+			rows = append(rows, []string{MD(in.Platform), cause, fmt.Sprint(in.Recipes), fmt.Sprint(in.FailingRecipes)})
+		}
+		mdTable(b, []string{"Platform", "Only cause", "Recipes it would unlock", "Failing recipes there"}, "", rows)
+	}
+	if ins := by[analyze.KindGapClosed]; len(ins) > 0 {
+		b.WriteString("**Capability gaps closed:**\n\n")
+		var rows [][]string
+		for _, in := range ins {
+			unlocked, retested := "–", "–"
+			if in.Unlocked != nil {
+				unlocked = fmt.Sprint(*in.Unlocked)
+			}
+			if in.Retested != nil {
+				retested = fmt.Sprint(*in.Retested)
+			}
+			rows = append(rows, []string{MD(in.Platform), MD(in.Category), fmt.Sprint(in.Recipes), retested, unlocked})
+		}
+		mdTable(b, []string{"Platform", "Cause", "Recipes it blocked", "Tested again", "Now pass"}, "", rows)
+	}
+	// Any kind not shown above, in a sentence.
+	for _, in := range r.Insights {
+		switch in.Kind {
+		case analyze.KindRegression, analyze.KindIncident, analyze.KindWeakest, analyze.KindSkip, analyze.KindGap, analyze.KindGapClosed:
+		default:
+			fmt.Fprintf(b, "- **%s**: %s\n\n", kindTitle[in.Kind], MD(in.Evidence))
+		}
 	}
 }
+
+// ci95 is an interval in percent.
+func ci95(lo, hi float64) string { return ci(lo, hi) }
 
 // ReportMarkdown writes the report as GitHub-flavoured markdown.
 func ReportMarkdown(w io.Writer, r *analyze.Report) error {

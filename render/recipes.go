@@ -65,7 +65,7 @@ func recipeSections(r *analyze.Report, esc func(string) string) recipeSection {
 	}
 	s.tables = append(s.tables, tt)
 
-	fl := recipeTable{title: "Flaky recipes", header: []string{"RECIPE", "PLATFORM", "VERSION", "PASSES", "FAILURES", "RETRIED PASSES", "FLIPS", "LAST FLIP", "EVIDENCE"},
+	fl := recipeTable{title: "Flaky recipes", header: []string{"RECIPE (VERSION)", "PLATFORM", "PASSES", "FAILURES", "RETRIED", "FLIPS", "LAST FLIP", "EVIDENCE"},
 		empty: "none"}
 	for i, f := range r.Flaky {
 		if i == MaxRecipeRows {
@@ -80,7 +80,7 @@ func recipeSections(r *analyze.Report, esc func(string) string) recipeSection {
 		if last == "" {
 			last = "-"
 		}
-		fl.rows = append(fl.rows, []string{esc(f.Recipe), esc(f.Platform), esc(ver), fmt.Sprint(f.Passes), fmt.Sprint(f.Failures),
+		fl.rows = append(fl.rows, []string{esc(f.Recipe) + " (" + esc(ver) + ")", esc(f.Platform), fmt.Sprint(f.Passes), fmt.Sprint(f.Failures),
 			fmt.Sprint(f.RetriedPasses), fmt.Sprint(f.Flips), esc(last), flakeEvidence(f)})
 	}
 	s.tables = append(s.tables, fl)

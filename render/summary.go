@@ -81,6 +81,17 @@ func summaryAt(s *analyze.Summary, level, limit int) (string, int) {
 	}
 	b.WriteString("\n\n")
 
+	// The thresholds this batch crossed, as GitHub alert blocks.
+	for _, w := range s.Warnings {
+		msg := "**" + MD(w.Title) + ":** " + MD(w.Message)
+		if rest, ok := strings.CutPrefix(w.Message, w.Title+" "); ok {
+			msg = "**" + MD(w.Title) + "** " + MD(rest)
+		}
+		b.WriteString(mdAlert("WARNING", msg))
+	}
+
+	// The platform table, with the change against the previous batch of
+	// the ecosystem in its last columns.
 	var rows [][]string
 	for _, p := range s.Platforms {
 		skipped := fmt.Sprint(p.Skipped)
@@ -91,24 +102,18 @@ func summaryAt(s *analyze.Summary, level, limit int) (string, int) {
 		if p.Tested > 0 {
 			pr = pct(p.PassRate)
 		}
-		rows = append(rows, []string{MD(p.Platform), fmt.Sprint(p.Tested), fmt.Sprint(p.Passed), fmt.Sprint(p.Failed), skipped, pr, duration(p.DurationSeconds)})
+		prev, delta := "–", "–"
+		if p.Change != nil {
+			prev = fmt.Sprintf("%s (%d)", pct(*p.PreviousPassRate), p.PreviousTested)
+			delta = fmt.Sprintf("%+.1f", 100**p.Change)
+		}
+		rows = append(rows, []string{MD(p.Platform), fmt.Sprint(p.Tested), fmt.Sprint(p.Failed), skipped, pr, prev, delta, duration(p.DurationSeconds)})
 	}
-	mdTable(&b, []string{"Platform", "Tested", "Passed", "Failed", "Skipped", "Pass Rate", "Duration"}, "right", rows)
-
-	// Change against the previous batch of the ecosystem.
+	mdTable(&b, []string{"Platform", "Tested", "Failed", "Skipped", "Pass rate", "Previous (n)", "Δ pts", "Duration"}, "right", rows)
 	if s.Previous == "" {
-		fmt.Fprintf(&b, "**Change:** first %s batch, nothing to compare with.\n\n", MD(s.Ecosystem))
+		fmt.Fprintf(&b, "Previous: none, the first %s batch.\n\n", MD(s.Ecosystem))
 	} else {
-		var parts []string
-		for _, p := range s.Platforms {
-			if p.Change != nil {
-				parts = append(parts, fmt.Sprintf("%s %+.1f pts (%s of %d → %s of %d)", MD(p.Platform), 100**p.Change, pct(*p.PreviousPassRate), p.PreviousTested, pct(p.PassRate), p.Tested))
-			}
-		}
-		if len(parts) == 0 {
-			parts = []string{"no platform tested in both"}
-		}
-		fmt.Fprintf(&b, "**Change against %s:** %s. One batch against another: no significance is claimed; see `batchsli report` for trends.\n\n", MD(s.Previous), strings.Join(parts, "; "))
+		fmt.Fprintf(&b, "Previous: %s, the ecosystem's batch before. One batch against another: no significance is claimed; `batchsli report` tests trends.\n\n", MD(s.Previous))
 	}
 
 	summaryTransitions(&b, s, level)
@@ -351,4 +356,10 @@ func summaryTransitions(b *strings.Builder, s *analyze.Summary, level int) {
 	if more := len(s.Transitions) - len(rows); more > 0 {
 		fmt.Fprintf(b, "_And %d more transitions, left out here; `batchsli summary --format json` lists them all._\n\n", more)
 	}
+}
+
+// mdAlert is a GitHub alert block (> [!NOTE], > [!WARNING], ...) holding
+// one paragraph of escaped markdown.
+func mdAlert(kind, text string) string {
+	return "> [!" + kind + "]\n> " + strings.ReplaceAll(text, "\n", " ") + "\n\n"
 }
