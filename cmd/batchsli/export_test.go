@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batchsli/batchsli/internal/golden"
 )
@@ -107,6 +112,125 @@ func TestExportMatchesReport(t *testing.T) {
 			passes := sums["batchsli_pass_rate_passes_total"][p.Platform]
 			if p.PassRate == nil || float64(passes)/float64(p.N) != *p.PassRate {
 				t.Errorf("--by %s %s: exported pass rate %d/%d, report %v", by, p.Platform, passes, p.N, p.PassRate)
+			}
+		}
+	}
+}
+
+// TestExportPrometheusEndToEnd backfills the built-in sample into a real
+// Prometheus TSDB, starts Prometheus on 127.0.0.1 against it, and checks
+// through its HTTP query API that each platform's tests and pass rate over
+// windows (the whole history, and a week) are the report's: the counters'
+// values at the window's end less those just before its start.
+func TestExportPrometheusEndToEnd(t *testing.T) {
+	promtool := promtoolPath(t)
+	prometheus, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatal("promtool without prometheus")
+	}
+	if testing.Short() {
+		t.Skip("starts Prometheus")
+	}
+	dir := t.TempDir()
+	om := filepath.Join(dir, "demo.om")
+	if res := cli(t, "export", "--demo", "--out", om); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	tsdb := filepath.Join(dir, "tsdb")
+	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, tsdb).CombinedOutput(); err != nil {
+		t.Fatalf("backfill: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "prometheus.yml")
+	os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\n"), 0o644)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var logb bytes.Buffer
+	cmd := exec.Command(prometheus, "--config.file="+cfg, "--storage.tsdb.path="+tsdb, "--storage.tsdb.retention.time=100y",
+		"--web.listen-address="+addr)
+	cmd.Stdout, cmd.Stderr = &logb, &logb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	base := "http://" + addr
+	ready := false
+	for range 120 {
+		if resp, err := http.Get(base + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ready = true
+				break
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if !ready {
+		t.Fatalf("Prometheus did not start:\n%s", logb.String())
+	}
+	// query returns the per-platform sum of a counter's last value at or
+	// before at.
+	query := func(metric string, at time.Time) map[string]float64 {
+		q := url.Values{"query": {"sum by (platform) (last_over_time(" + metric + "[400d]))"}, "time": {at.Format(time.RFC3339Nano)}}
+		resp, err := http.Get(base + "/api/v1/query?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Status string
+			Data   struct {
+				Result []struct {
+					Metric map[string]string
+					Value  [2]any
+				}
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
+			t.Fatalf("query %s: %v %s", q.Get("query"), err, body.Status)
+		}
+		out := map[string]float64{}
+		for _, r := range body.Data.Result {
+			v, _ := strconv.ParseFloat(r.Value[1].(string), 64)
+			out[r.Metric["platform"]] = v
+		}
+		return out
+	}
+	for _, w := range []struct{ since, until string }{{"", ""}, {"2026-03-09", "2026-03-15"}} {
+		args := []string{"report", "--demo", "--format", "json"}
+		start, end := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 22, 0, 0, 0, 0, time.UTC)
+		if w.since != "" {
+			args = append(args, "--since", w.since, "--until", w.until)
+			start, _ = time.Parse("2006-01-02", w.since)
+			end, _ = time.Parse("2006-01-02", w.until)
+			end = end.Add(24*time.Hour - time.Millisecond)
+		}
+		var r struct {
+			Platforms []struct {
+				Platform string
+				Tested   int64
+				N        int64    `json:"n"`
+				PassRate *float64 `json:"pass_rate"`
+			}
+		}
+		if err := json.Unmarshal([]byte(cli(t, args...).stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		before := start.Add(-time.Millisecond)
+		tests, tests0 := query("batchsli_pass_rate_tests_total", end), query("batchsli_pass_rate_tests_total", before)
+		passes, passes0 := query("batchsli_pass_rate_passes_total", end), query("batchsli_pass_rate_passes_total", before)
+		tested, tested0 := query("batchsli_recipe_tests_total", end), query("batchsli_recipe_tests_total", before)
+		if len(r.Platforms) == 0 {
+			t.Fatalf("window %v: no platform", w)
+		}
+		for _, p := range r.Platforms {
+			n, k := tests[p.Platform]-tests0[p.Platform], passes[p.Platform]-passes0[p.Platform]
+			if int64(n) != p.N || p.PassRate == nil || k/n != *p.PassRate || int64(tested[p.Platform]-tested0[p.Platform]) != p.Tested {
+				t.Errorf("window %v, %s: Prometheus %v passes of %v (tested %v); report %v of n %d (tested %d)",
+					w, p.Platform, k, n, tested[p.Platform]-tested0[p.Platform], p.PassRate, p.N, p.Tested)
 			}
 		}
 	}
