@@ -131,12 +131,16 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	perRun := fs.Bool("per-run", false, "write one metrics and one failures file per batch instead of appending to shared files")
 	summary := fs.String("summary", "", "append the batch's markdown summary to FILE (- for standard output; default: $GITHUB_STEP_SUMMARY when set)")
 	week := addWeekFlags(fs, false)
+	pushgateway := fs.String("pushgateway", "", "after recording, push the batch's figures to the Pushgateway at URL (http://host:9091), a group per ecosystem and platform; a failed push is a warning (status 4), never a failed batch")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if *eco == "" {
 		return usageError("record: --ecosystem is required")
+	}
+	if p := *pushgateway; p != "" && !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
+		return usageError("record: --pushgateway wants an http:// or https:// URL, not %q", p)
 	}
 	weekOpts := analyze.DefaultSummaryOptions().Report
 	if err := week.apply("record", fs, &weekOpts); err != nil {
@@ -184,6 +188,12 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err := githubStep(ctx, *data, w.BatchID, *summary, weekOpts, ahead, stdout); err != nil {
 		return committedWarning(w.BatchID, err)
+	}
+	if *pushgateway != "" && !w.Already {
+		if err := pushBatch(ctx, *pushgateway, run); err != nil {
+			return committedWarning(w.BatchID, err)
+		}
+		fmt.Fprintf(stdout, "pushed the batch's figures to %s\n", render.Clean(*pushgateway))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -233,5 +234,82 @@ func TestExportPrometheusEndToEnd(t *testing.T) {
 					w, p.Platform, k, n, tested[p.Platform]-tested0[p.Platform], p.PassRate, p.N, p.Tested)
 			}
 		}
+	}
+}
+
+// TestRecordPushgateway records a batch with --pushgateway against a real
+// Pushgateway on 127.0.0.1 and reads the batch's series back from it; a
+// Pushgateway that cannot be reached leaves the batch recorded, with a
+// warning (status 4).
+func TestRecordPushgateway(t *testing.T) {
+	bin, err := exec.LookPath("prometheus-pushgateway")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("prometheus-pushgateway is not installed (.ci/run installs it)")
+		}
+		t.Skip("prometheus-pushgateway is not installed")
+	}
+	if testing.Short() {
+		t.Skip("starts a Pushgateway")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "--web.listen-address="+addr)
+	var logb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logb, &logb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if resp, err := http.Get(base + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if i == 80 {
+			t.Fatalf("the Pushgateway did not start:\n%s", logb.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	data := t.TempDir()
+	res := cli(t, "record", "--data", data, "--ecosystem", "cargo", "--batch-id", "push-1", "--timestamp", "2026-01-29T10:30:00Z",
+		"--summary", os.DevNull, "--pushgateway", base, batch1)
+	if res.code != 0 || !strings.Contains(res.stdout, "pushed the batch's figures to "+base) {
+		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`batchsli_batch_recipe_tests{ecosystem="cargo",instance="",job="batchsli",platform="linux-debian-glibc-x86_64"} 4`,
+		`batchsli_batch_recipe_failures{ecosystem="cargo",instance="",job="batchsli",platform="linux-alpine-musl-arm64"} 2`,
+		`batchsli_batch_timestamp_seconds{ecosystem="cargo",instance="",job="batchsli",platform="darwin-arm64"} 1.7696826e+09`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the Pushgateway lacks %s", want)
+		}
+	}
+	// Nobody listening: the batch is recorded, the push is a warning.
+	data2 := t.TempDir()
+	res = cli(t, "record", "--data", data2, "--ecosystem", "cargo", "--batch-id", "push-2", "--summary", os.DevNull,
+		"--pushgateway", "http://127.0.0.1:1", batch1)
+	if res.code != 4 || !strings.Contains(res.stderr, "batch push-2 is recorded") || !strings.Contains(res.stderr, "pushgateway") {
+		t.Errorf("unreachable: exit %d, %s", res.code, res.stderr)
+	}
+	if v := cli(t, "validate", "--data", data2); v.code != 0 || !strings.Contains(v.stdout, "batch runs") {
+		t.Errorf("the batch was not recorded: %s", v.stdout)
+	}
+	if res := cli(t, "record", "--data", t.TempDir(), "--ecosystem", "cargo", "--pushgateway", "localhost:9091", batch1); res.code != 2 {
+		t.Errorf("a URL without a scheme: exit %d", res.code)
 	}
 }
