@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -232,6 +233,15 @@ func evaluateSLOs(ser map[string]*series, o CheckOptions) ([]SLOResult, int, err
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	if len(ids) == 0 {
+		// No batch yet: nothing to select from, and nothing to alert on.
+		out := make([]SLOResult, 0, len(o.SLOs))
+		for _, s := range o.SLOs {
+			out = append(out, SLOResult{Name: s.Name, Objective: s.Objective, Ecosystem: s.Ecosystem, Target: s.Target,
+				Status: StatusTooFew, Windows: []BurnWindow{}, Evidence: "too few to tell: no batch recorded yet"})
+		}
+		return out, 0, nil
+	}
 	var all []sloSeries
 	for _, s := range o.SLOs {
 		ro := newRoller(o.Report.By, s.Platforms)
@@ -264,6 +274,9 @@ func evaluateSLOs(ser map[string]*series, o CheckOptions) ([]SLOResult, int, err
 		}
 		if selected == 0 {
 			return nil, 0, &FilterError{Flag: "platform", Names: s.Platforms, Known: ids, For: "slo " + strconv.Quote(s.Name)}
+		}
+		if s.Ecosystem != "" && !ecosSeen(ser)[s.Ecosystem] {
+			return nil, 0, &FilterError{Flag: "ecosystem", Names: []string{s.Ecosystem}, Known: slices.Sorted(maps.Keys(ecosSeen(ser))), For: "slo " + strconv.Quote(s.Name)}
 		}
 	}
 	out := make([]SLOResult, 0, len(all))
@@ -346,4 +359,15 @@ func pText(p float64) string {
 		return "< 1e-16"
 	}
 	return fmt.Sprintf("%.2g", p)
+}
+
+// ecosSeen is every ecosystem the series name.
+func ecosSeen(ser map[string]*series) map[string]bool {
+	seen := map[string]bool{}
+	for _, s := range ser {
+		for _, o := range s.ecoObs() {
+			seen[o.Eco.String()] = true
+		}
+	}
+	return seen
 }

@@ -62,7 +62,7 @@ type CategoryCount struct {
 // Take reads the whole data directory and counts what it holds.
 func Take(fsys fs.FS, name string) (*Inventory, error) {
 	r := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
-	inv := &Inventory{Data: name}
+	inv := &Inventory{Data: name, Formats: []FormatCount{}, Platforms: []PlatformCount{}, Categories: []CategoryCount{}, Problems: []reader.Problem{}, Uncommitted: []reader.Problem{}}
 	plats := map[string]*PlatformCount{}
 	plat := func(id string) *PlatformCount {
 		p := plats[id]

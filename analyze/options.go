@@ -82,6 +82,8 @@ func (o ReportOptions) Validate() error {
 		return fmt.Errorf("--last must be a positive number of batches")
 	case !o.Since.IsZero() && !o.Until.IsZero() && !o.Until.After(o.Since):
 		return fmt.Errorf("--until (%s) must be after --since (%s)", o.Until.Format(time.RFC3339), o.Since.Format(time.RFC3339))
+	case !o.Since.IsZero() && o.Until.IsZero() && !o.Now.IsZero() && !o.Now.After(o.Since):
+		return fmt.Errorf("--since (%s) is not before the report's clock (%s): give --until, or --now", o.Since.Format(time.RFC3339), o.Now.Format(time.RFC3339))
 	case o.By < model.LevelFamily || o.By > model.LevelOS:
 		return fmt.Errorf("--by must be family, env, job or os")
 	case o.Now.IsZero():

@@ -1140,7 +1140,14 @@ func humanSpan(d time.Duration) string {
 	if days >= 1 && days == math.Trunc(days) {
 		return fmt.Sprintf("%d days", int(days))
 	}
-	return d.String()
+	h, m := int64(d/time.Hour), int64(d%time.Hour/time.Minute)
+	switch {
+	case h >= 24:
+		return fmt.Sprintf("%dd %02dh %02dm", h/24, h%24, m)
+	case h > 0:
+		return fmt.Sprintf("%dh %02dm", h, m)
+	}
+	return fmt.Sprintf("%dm", m)
 }
 
 func indexOf(all []*batch, b *batch) int {

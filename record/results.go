@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -332,6 +333,10 @@ func parseResult(dec *jsonlite.Decoder, src string) (Result, error) {
 	switch {
 	case r.Recipe == "":
 		return r, &fieldError{line, "result has no recipe"}
+	case len(r.Recipe) > 1000 || !safetext.Safe(r.Recipe):
+		// Checked here, before anything is written: the outcome records
+		// name recipes in printable text only.
+		return r, &fieldError{line, fmt.Sprintf("recipe %s is longer than 1,000 bytes or holds control, bidirectional or invisible characters", safetext.Escape(strconv.Quote(r.Recipe)))}
 	case r.Platform == "":
 		return r, &fieldError{line, fmt.Sprintf("result for %q has no platform", r.Recipe)}
 	case !model.ValidPlatformID(r.Platform):

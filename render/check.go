@@ -9,22 +9,30 @@ import (
 	"github.com/batchsli/batchsli/internal/safetext"
 )
 
-// CheckText writes the gate's result for a terminal or a log.
-func CheckText(w io.Writer, c *analyze.Check) error {
+// CheckText writes the gate's result for a terminal or a log, wrapped to
+// o.Width (0: no limit).
+func CheckText(w io.Writer, c *analyze.Check, o TextOptions) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "macos=%s: %s\n", c.MacOS, Clean(c.MacOSReason))
-	fmt.Fprintf(&b, "slo=%s", c.SLO)
+	para := func(prefix, text string, indent int) {
+		for _, l := range hanging(prefix, text, o.Width, indent) {
+			b.WriteString(l + "\n")
+		}
+	}
+	para("macos="+c.MacOS+": ", Clean(c.MacOSReason), 2)
 	switch {
 	case len(c.SLOs) == 0:
-		b.WriteString(": no SLO configured (batchsli.toml, [[slo]])\n")
+		para("slo="+c.SLO+": ", "no SLO configured (batchsli.toml, [[slo]])", 2)
 	default:
-		fmt.Fprintf(&b, ": %d series evaluated (burn-rate alerts: breach at %.1fx, warn at %.1fx, family-wise false-alarm rate %.2g)\n", c.Series, c.Burn.BreachRate, c.Burn.WarnRate, c.Burn.Alpha)
+		para("slo="+c.SLO+": ", fmt.Sprintf("%d series evaluated (burn-rate alerts: breach at %.1fx, warn at %.1fx, family-wise false-alarm rate %.2g)", c.Series, c.Burn.BreachRate, c.Burn.WarnRate, c.Burn.Alpha), 2)
 		for _, s := range c.SLOs {
 			where := Clean(s.Platform)
+			if where == "" {
+				where = "no platform yet"
+			}
 			if s.Ecosystem != "" {
 				where += ", " + Clean(s.Ecosystem)
 			}
-			fmt.Fprintf(&b, "  %s %s (%s %.4g) on %s: %s\n", statusMark(s.Status), Clean(s.Name), s.Objective, s.Target, where, Clean(s.Evidence))
+			para("  "+statusMark(s.Status)+" ", fmt.Sprintf("%s (%s %.4g) on %s: %s", Clean(s.Name), s.Objective, s.Target, where, Clean(s.Evidence)), 9)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

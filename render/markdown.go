@@ -241,10 +241,20 @@ func reportMarkdown(r *analyze.Report) (out string, budget [2]int) {
 	}
 	if lines := detectorLines(r); len(lines) > 0 {
 		b.WriteString("### Regression detector (CUSUM within ecosystems)\n\n")
+		var plain []string
 		for _, l := range lines {
+			if strings.Contains(l, ": alarm at ") && !strings.Contains(l, "not a regression") {
+				b.WriteString(mdAlert("WARNING", MD(l)))
+			} else {
+				plain = append(plain, l)
+			}
+		}
+		for _, l := range plain {
 			b.WriteString("- " + MD(l) + "\n")
 		}
-		b.WriteString("\n")
+		if len(plain) > 0 {
+			b.WriteString("\n")
+		}
 	}
 	MDRecipes(&b, r)
 	b.WriteString("## Failure categories\n\n")
@@ -274,6 +284,13 @@ func reportMarkdown(r *analyze.Report) (out string, budget [2]int) {
 	header := []string{"Ecosystem"}
 	for _, p := range plats {
 		header = append(header, MD(p))
+	}
+	if len(plats) > len(ecos) {
+		// More platforms than ecosystems: platforms as rows, so the
+		// table stays within GitHub's width.
+		t := transpose(append([][]string{header}, rows...))
+		t[0][0] = "Platform"
+		header, rows = t[0], t[1:]
 	}
 	if len(plats) > 0 {
 		mdTable(&b, header, "", rows)

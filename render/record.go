@@ -22,13 +22,10 @@ func RecordAccount(w io.Writer, run *model.BatchRun, failures int, wr record.Wri
 	}
 	sort.Strings(ids)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PLATFORM\tTESTED\tPASSED\tFAILED\tSKIPPED\tSECONDS")
+	fmt.Fprintln(tw, "  PLATFORM\tTESTED\tPASSED\tFAILED\tSKIPPED\tDURATION")
 	for _, id := range ids {
 		c := run.Platforms[id]
-		secs := "-"
-		if c.DurationSeconds != nil {
-			secs = fmt.Sprintf("%g", *c.DurationSeconds)
-		}
+		secs := duration(c.DurationSeconds)
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%s\n", id, c.Tested, c.Passed, c.Failed, c.Skipped, secs)
 	}
 	tw.Flush()
@@ -39,7 +36,8 @@ func RecordAccount(w io.Writer, run *model.BatchRun, failures int, wr record.Wri
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, "  job %s: %g seconds (kept whole in job_duration_seconds)\n", k, run.JobSeconds[k])
+			v := run.JobSeconds[k]
+			fmt.Fprintf(&b, "  job %s: %s (kept whole in job_duration_seconds)\n", k, duration(&v))
 		}
 	}
 	if run.MacOSMinutesUsed != nil {

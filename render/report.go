@@ -246,7 +246,12 @@ func ReportText(w io.Writer, r *analyze.Report, o TextOptions) error {
 func reportText(r *analyze.Report, o TextOptions) (out string, budget [2]int) {
 	var b strings.Builder
 	pal := palette{o.Color}
-	header := func(s string) { b.WriteString("\n" + pal.bold(s) + "\n") }
+	header := func(s string) {
+		b.WriteString("\n")
+		for _, l := range Wrap(s, o.Width, false) {
+			b.WriteString(pal.bold(l) + "\n")
+		}
+	}
 	// para writes text wrapped to the width, its lines after the first
 	// indented by indent columns.
 	para := func(prefix, text string, indent int) {

@@ -120,7 +120,12 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"by = \"planet\"\n", ":1: by must be family, env, job or os"},
 		{"[macos]\nsample_from = 0.9\npause_from = 1.5\n", ":3: pause_from must be above 0 and at most 1"},
-		{"[macos]\nsample_from = 0.9\npause_from = 0.5\n", "macOS thresholds: want 0 < sample_from <= pause_from <= 1"},
+		{"[macos]\nsample_from = 0.9\npause_from = 0.5\n", ":3: macos.pause_from (0.5) must be at least sample_from (0.9)"},
+		{"[macos]\nweekly_budget_minutes = \"1000\"\n", ":2: macos.weekly_budget_minutes has the wrong type"},
+		{"[slo]\nobjective = \"pass_rate\"\ntarget = 0.9\n", "slo has the wrong type"},
+		{"[[slo]]\nobjective = \"pass_rate\"\n", ":1: slo 1: target is required"},
+		{"[burn]\nwarn_rate = 3\nbreach_rate = 2\n", ":3: burn.breach_rate (2) must be at least warn_rate (3)"},
+		{"[[slo]]\nobjective = \"pass_rate\"\ntarget = 0.9\necosystem = \"nope\"\n", `check: slo "slo 1": ecosystem "nope" matches nothing in the data; its ecosystems: crates.io`},
 		{"[macos]\nweekly_budget = 100\n", `:2: unknown key "macos.weekly_budget"`},
 		{"[[slo]]\nobjective = \"pass_rate\"\ntarget = 0.9\n\n[[slo]]\nobjective = \"pass_rate\"\ntarget = 90\n", ":7: slo 2: target must be a share above 0 and below 1 (0.9 for 90%)"},
 		{"[[slo]]\nobjective = \"latency\"\ntarget = 0.9\n", `:2: slo 1: objective must be "pass_rate" or "runner_health"`},
@@ -178,5 +183,16 @@ func TestConfigSetsTheWeek(t *testing.T) {
 	sum := cli(t, "summary", "--demo", "--config", cfg)
 	if sum.code != 0 || !strings.Contains(sum.stdout, "/ 300 min") {
 		t.Errorf("summary: exit %d, budget of 300 minutes not shown:\n%.2000s", sum.code, sum.stdout)
+	}
+}
+
+// TestCheckWithoutData: a pipeline's first run has no data directory yet;
+// the gate lets it run rather than fail the workflow.
+func TestCheckWithoutData(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "data")
+	cfg := writeConfig(t, muslSLO("0.9"))
+	res := cli(t, "check", "--data", missing, "--config", cfg)
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "macos=run: 0 of 1000 minutes") || !strings.Contains(res.stdout, "no batch recorded yet") {
+		t.Errorf("exit %d: %s%s", res.code, res.stdout, res.stderr)
 	}
 }

@@ -120,7 +120,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags(ctx, "record", "record --data DIR --ecosystem ECO [flags] RESULTS...", stdout)
 	data := fs.String("data", "data", "data directory (metrics/ and failures/ are made inside)")
 	eco := fs.String("ecosystem", "", "ecosystem of results that name none (required)")
-	batchID := fs.String("batch-id", "", "batch ID (default: YYYY-MM-DD-ECO-NNN, the next free number)")
+	batchID := fs.String("batch-id", "", "batch ID (default: in GitHub Actions, one made from the run, so a retried step finds its batch; elsewhere YYYY-MM-DD-ECO- and a random suffix)")
 	ts := fs.String("timestamp", "", "when the batch finished, RFC 3339 (default: now)")
 	var total, generated, merged count
 	fs.Var(&total, "total", "recipes in the batch (default: distinct recipes in the results)")

@@ -67,6 +67,7 @@ func TestVersion(t *testing.T) {
 func TestCLIDefects(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir) // no ./data here
+	os.WriteFile("hostile.json", []byte(`[{"recipe":"a\u0007b","platform":"linux-x86_64","status":"pass"}]`), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -101,6 +102,9 @@ func TestCLIDefects(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate" ('batchsli help'`},
 		{"record bad data", []string{"record", "--data", "d", "--ecosystem", "npm", "missing.json"}, 1, "(nothing was recorded)"},
 		{"completion without shell", []string{"completion"}, 2, "completion: name one shell: bash, zsh or fish"},
+		{"since after the clock", []string{"report", "--demo", "--since", "2030-01-01"}, 2, "--since (2030-01-01T00:00:00Z) is not before the report's clock"},
+		{"recipe name with a control character", []string{"record", "--data", "hostile-data", "--ecosystem", "npm", "hostile.json"}, 1,
+			`hostile.json:1: result [0]: recipe "a\ab" is longer than 1,000 bytes or holds control, bidirectional or invisible characters (nothing was recorded)`},
 	}
 	for _, tt := range tests {
 		res := cli(t, tt.args...)
@@ -113,6 +117,10 @@ func TestCLIDefects(t *testing.T) {
 		if res.stdout != "" {
 			t.Errorf("%s: wrote %q to stdout", tt.name, res.stdout)
 		}
+	}
+	// Nothing was written for the refused batch: not even the directory.
+	if _, err := os.Stat("hostile-data"); err == nil {
+		t.Error("record created the data directory for a batch it refused")
 	}
 	// A known ecosystem and a platform prefix are accepted.
 	if res := cli(t, "report", "--demo", "--ecosystem", "npm", "--platform", "linux", "--format", "json"); res.code != 0 {

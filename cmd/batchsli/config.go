@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -46,7 +47,7 @@ type burnConfig struct {
 type sloConfig struct {
 	Name      string   `toml:"name"`
 	Objective string   `toml:"objective"`
-	Target    float64  `toml:"target"`
+	Target    *float64 `toml:"target"`
 	Platforms []string `toml:"platforms"`
 	Ecosystem string   `toml:"ecosystem"`
 	Window    int      `toml:"window"`
@@ -73,6 +74,10 @@ func loadConfig(path string) (c config, name string, found bool, err error) {
 		if errors.As(err, &pe) {
 			return config{}, name, false, fmt.Errorf("%s:%d: %s", name, pe.Position.Line, pe.Message)
 		}
+		// A value of the wrong type: toml: line N (last key "K"): ...
+		if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
+			return config{}, name, false, fmt.Errorf("%s:%s: %s has the wrong type (%s): schemas/config.schema.json gives each key's type; [[slo]] tables are written with double brackets", name, m[1], m[2], m[3])
+		}
 		return config{}, name, false, fmt.Errorf("%s: %v", name, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
@@ -84,6 +89,8 @@ func loadConfig(path string) (c config, name string, found bool, err error) {
 	}
 	return c, name, true, nil
 }
+
+var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 // keyLine is the line that sets the key, or 1.
 func keyLine(text string, k toml.Key) int {
@@ -158,12 +165,37 @@ func (c config) check() error {
 			return bad(f.key, -1, "%s must be above 0 and at most 1, not %g", f.key, *f.v)
 		}
 	}
+	if f, p := c.MacOS.SampleFrom, c.MacOS.PauseFrom; f != nil && p != nil && *f > *p {
+		return bad("pause_from", -1, "macos.pause_from (%g) must be at least sample_from (%g)", *p, *f)
+	}
+	if b := c.Burn; b != nil {
+		for _, f := range []struct {
+			key string
+			v   *float64
+		}{{"breach_rate", b.BreachRate}, {"warn_rate", b.WarnRate}} {
+			if f.v != nil && !(*f.v >= 1) {
+				return bad(f.key, -1, "burn.%s must be at least 1 (the rate that spends the budget exactly over the period), not %g", f.key, *f.v)
+			}
+		}
+		if b.BreachRate != nil && b.WarnRate != nil && *b.BreachRate < *b.WarnRate {
+			return bad("breach_rate", -1, "burn.breach_rate (%g) must be at least warn_rate (%g)", *b.BreachRate, *b.WarnRate)
+		}
+		if b.Alpha != nil && !(*b.Alpha > 0 && *b.Alpha < 0.5) {
+			return bad("alpha", -1, "burn.alpha must be above 0 and below 0.5, not %g", *b.Alpha)
+		}
+	}
 	for i, s := range c.SLO {
 		switch {
+		case s.Objective == "":
+			return bad("[[slo]]", i, "slo %d: objective is required (%q or %q)", i+1, analyze.ObjectivePassRate, analyze.ObjectiveRunnerHealth)
+		case s.Target == nil:
+			return bad("[[slo]]", i, "slo %d: target is required (a share, 0.9 for 90%%)", i+1)
+		case slices.Contains(s.Platforms, ""):
+			return bad("platforms", i, "slo %d: platforms holds an empty name", i+1)
 		case s.Objective != analyze.ObjectivePassRate && s.Objective != analyze.ObjectiveRunnerHealth:
 			return bad("objective", i, "slo %d: objective must be %q or %q, not %q", i+1, analyze.ObjectivePassRate, analyze.ObjectiveRunnerHealth, s.Objective)
-		case !(s.Target > 0 && s.Target < 1):
-			return bad("target", i, "slo %d: target must be a share above 0 and below 1 (0.9 for 90%%), not %g", i+1, s.Target)
+		case !(*s.Target > 0 && *s.Target < 1):
+			return bad("target", i, "slo %d: target must be a share above 0 and below 1 (0.9 for 90%%), not %g", i+1, *s.Target)
 		case s.Window != 0 && s.Window < 8:
 			return bad("window", i, "slo %d: window must be at least 8 batches, not %d", i+1, s.Window)
 		case s.Ecosystem != "" && s.Objective == analyze.ObjectiveRunnerHealth:
@@ -214,7 +246,7 @@ func (c config) apply(o *analyze.CheckOptions, given func(string) bool) {
 		if w == 0 {
 			w = analyze.DefaultSLOWindow
 		}
-		o.SLOs = append(o.SLOs, analyze.SLO{Name: name, Objective: s.Objective, Target: s.Target, Platforms: s.Platforms, Ecosystem: s.Ecosystem, Window: w})
+		o.SLOs = append(o.SLOs, analyze.SLO{Name: name, Objective: s.Objective, Target: *s.Target, Platforms: s.Platforms, Ecosystem: s.Ecosystem, Window: w})
 	}
 }
 

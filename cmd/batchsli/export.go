@@ -18,7 +18,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	demo := fs.Bool("demo", false, "export the sample history built into batchsli")
 	format := fs.String("format", "openmetrics", "openmetrics (every batch, with timestamps, for promtool tsdb create-blocks-from openmetrics) or prometheus (the latest values, for a textfile collector)")
 	by := fs.String("by", "env", "the platforms' level: family, env, job or os")
-	out := fs.String("out", "-", "write to FILE (written whole, then renamed into place) or - for standard output")
+	out := fs.String("out", "-", "write to `FILE` (written whole, then renamed into place) or - for standard output")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

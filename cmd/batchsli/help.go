@@ -140,15 +140,19 @@ func writeFlagHelp(w io.Writer, fs *flag.FlagSet, synopsis string) {
 	var rows []row
 	fs.VisitAll(func(f *flag.Flag) {
 		left := "--" + f.Name
+		text := f.Usage
 		if !isBool(f) {
+			// A word in backquotes in the usage names the value; else
+			// the table below; else the type.
+			name, usage := flag.UnquoteUsage(f)
 			mv := metavars[f.Name]
-			if mv == "" {
-				name, _ := flag.UnquoteUsage(f)
+			if strings.Contains(f.Usage, "`") {
+				mv, text = name, usage
+			} else if mv == "" {
 				mv = strings.ToUpper(name)
 			}
 			left += " " + mv
 		}
-		text := f.Usage
 		if d := f.DefValue; d != "" && d != "0" && d != "false" && !strings.Contains(text, "(default") {
 			text += " (default " + d + ")"
 		}

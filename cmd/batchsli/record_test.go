@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	// Tests set the GitHub Actions variables themselves where they need them.
-	for _, v := range []string{"GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ACTIONS", "NO_COLOR", "GOMEMLIMIT", "GOGC",
+	for _, v := range []string{"GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ACTIONS", "NO_COLOR", "COLUMNS", "CLICOLOR_FORCE", "GOMEMLIMIT", "GOGC",
 		"GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_ACTION"} {
 		os.Unsetenv(v)
 	}

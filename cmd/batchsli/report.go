@@ -295,12 +295,18 @@ func parseWeekday(s string) (time.Weekday, error) {
 type textFlags struct {
 	color *string
 	width *int
+	given func() bool // whether --width was given
 }
+
+// minWidth is the narrowest layout: a terminal narrower than that gets
+// lines of this width (the terminal wraps them) rather than no report.
+const minWidth = 40
 
 func addTextFlags(fs *flagSet) textFlags {
 	return textFlags{
 		color: fs.String("color", "auto", "colour the text output: auto (on a terminal, unless NO_COLOR is set or TERM is dumb), always or never"),
-		width: fs.Int("width", -1, "lay the text output out in this many columns (default: the terminal's width, else $COLUMNS, else no limit; 0: no limit)"),
+		width: fs.Int("width", -1, "lay the text output out in this many columns, at least 40 (default: the terminal's width, else $COLUMNS, else no limit; 0: no limit)"),
+		given: func() bool { return flagGiven(fs, "width") },
 	}
 }
 
@@ -319,17 +325,19 @@ func (t textFlags) options(cmd string, w io.Writer) (render.TextOptions, error) 
 		return o, usageError("%s: --color must be auto, always or never, not %q", cmd, *t.color)
 	}
 	switch {
+	case *t.width < -1 || *t.width == -1 && t.given():
+		return o, usageError("%s: --width must be a number of columns (0: no limit), not %d", cmd, *t.width)
 	case *t.width >= 0:
 		o.Width = *t.width
+		if o.Width > 0 && o.Width < minWidth {
+			return o, usageError("%s: --width %d is too narrow; give at least %d (or 0: no limit)", cmd, o.Width, minWidth)
+		}
 	case term && terminalWidth(f) > 0:
-		o.Width = terminalWidth(f)
+		o.Width = max(terminalWidth(f), minWidth)
 	default:
 		if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
-			o.Width = n
+			o.Width = max(n, minWidth)
 		}
-	}
-	if o.Width > 0 && o.Width < 40 {
-		return o, usageError("%s: a width of %d columns is too narrow; give at least 40 (or 0: no limit)", cmd, o.Width)
 	}
 	return o, nil
 }

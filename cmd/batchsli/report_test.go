@@ -254,7 +254,7 @@ func TestReportUsageErrors(t *testing.T) {
 // is the plain one byte for byte, so colour moves no column; the plain
 // ones are golden.
 func TestReportFitsTheTerminal(t *testing.T) {
-	for _, w := range []string{"80", "100", "160"} {
+	for _, w := range []string{"40", "80", "100", "160"} {
 		plain := cli(t, "report", "--demo", "--width", w, "--color", "never")
 		color := cli(t, "report", "--demo", "--width", w, "--color", "always")
 		if plain.code != 0 || color.code != 0 {
@@ -312,7 +312,8 @@ func TestColorFlag(t *testing.T) {
 		want string
 	}{
 		{[]string{"--color", "sometimes"}, "--color must be auto, always or never"},
-		{[]string{"--width", "12"}, "a width of 12 columns is too narrow"},
+		{[]string{"--width", "12"}, "--width 12 is too narrow; give at least 40"},
+		{[]string{"--width", "-3"}, "--width must be a number of columns"},
 	} {
 		res := cli(t, append([]string{"report", "--demo"}, tt.args...)...)
 		if res.code != 2 || !strings.Contains(res.stderr, tt.want) {

@@ -52,7 +52,7 @@ func TestSchemasStrict(t *testing.T) {
 			reports = append(reports, write(res.stdout))
 		}
 	}
-	for _, args := range [][]string{{"--demo"}, {"--data", "../../reader/testdata/bad"}, {"--data", "../../reader/testdata/formats"}} {
+	for _, args := range [][]string{{"--demo"}, {"--data", "../../reader/testdata/bad"}, {"--data", "../../reader/testdata/formats"}, {"--data", t.TempDir()}} {
 		res := cli(t, append([]string{"validate", "--format", "json"}, args...)...)
 		inventories = append(inventories, write(res.stdout))
 	}
