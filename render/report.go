@@ -476,6 +476,10 @@ func budgetLine(bu analyze.Budget) string {
 	if bu.UsedMinutes == nil {
 		return fmt.Sprintf("%s: used unknown / %.0f min (%s)", week, bu.BudgetMinutes, bu.Status)
 	}
-	s := fmt.Sprintf("%s: %.0f / %.0f min (%s) over %d batches", week, *bu.UsedMinutes, bu.BudgetMinutes, pct(*bu.UsedShare), bu.Batches)
+	batches := fmt.Sprintf("%d batches", bu.Batches)
+	if bu.Batches == 1 {
+		batches = "1 batch"
+	}
+	s := fmt.Sprintf("%s: %.0f / %.0f min (%s) over %s", week, *bu.UsedMinutes, bu.BudgetMinutes, pct(*bu.UsedShare), batches)
 	return s + "; " + bu.Status
 }

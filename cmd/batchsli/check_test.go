@@ -132,6 +132,7 @@ func TestConfigErrors(t *testing.T) {
 		{"[[slo]]\nobjective = \"runner_health\"\ntarget = 0.9\necosystem = \"npm\"\n", ":4: slo 1: runner health is per batch"},
 		{"[[slo]]\nobjective = \"pass_rate\"\ntarget = 0.9\nwindow = 3\n", ":4: slo 1: window must be at least 8"},
 		{"[macos\n", ":2: expected '.' or ']' to end table name"},
+		{"[[slo]]\nname = \"x\"\nobjective = \"pass_rate\"\ntarget = 0.9\n\n[[slo]]\nname = \"x\"\nobjective = \"runner_health\"\ntarget = 0.9\n", `:7: slo 2: another SLO is named "x"`},
 		{"[[slo]]\nobjective = \"pass_rate\"\ntarget = 0.9\nplatforms = [\"linux-musl\"]\n", `check: slo "slo 1": platform "linux-musl" matches nothing in the data; its platforms: darwin-arm64`},
 	} {
 		p := writeConfig(t, tt.text)

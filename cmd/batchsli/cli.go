@@ -49,6 +49,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runVersion(ctx, rest, stdout, stderr)
 	}
 	c := findCommand(name)
+	if c == nil && strings.HasPrefix(name, "-") {
+		msg := fmt.Sprintf("unknown flag %s before a command", name)
+		if s := nearest(strings.TrimLeft(name, "-"), []string{"help", "version"}); s != "" {
+			msg += fmt.Sprintf("; did you mean --%s?", s)
+		} else {
+			msg += "; a command's flags follow it (batchsli report --data DIR)"
+		}
+		return usageError("%s ('batchsli help' lists the commands)", msg)
+	}
 	if c == nil {
 		return unknownCommand(name)
 	}

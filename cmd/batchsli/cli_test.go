@@ -100,6 +100,8 @@ func TestCLIDefects(t *testing.T) {
 		{"command typo", []string{"reprot"}, 2, `unknown command "reprot"; did you mean report? ('batchsli help' lists the commands)`},
 		{"command typo, help", []string{"help", "sumary"}, 2, `did you mean summary?`},
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate" ('batchsli help'`},
+		{"global flag typo", []string{"--verison"}, 2, "unknown flag --verison before a command; did you mean --version?"},
+		{"flag before the command", []string{"--data", "x", "report"}, 2, "a command's flags follow it (batchsli report --data DIR)"},
 		{"record bad data", []string{"record", "--data", "d", "--ecosystem", "npm", "missing.json"}, 1, "(nothing was recorded)"},
 		{"completion without shell", []string{"completion"}, 2, "completion: name one shell: bash, zsh or fish"},
 		{"since after the clock", []string{"report", "--demo", "--since", "2030-01-01"}, 2, "--since (2030-01-01T00:00:00Z) is not before the report's clock"},

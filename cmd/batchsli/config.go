@@ -184,7 +184,12 @@ func (c config) check() error {
 			return bad("alpha", -1, "burn.alpha must be above 0 and below 0.5, not %g", *b.Alpha)
 		}
 	}
+	names := map[string]bool{}
 	for i, s := range c.SLO {
+		if s.Name != "" && names[s.Name] {
+			return bad("name", i, "slo %d: another SLO is named %q: names tell their results apart", i+1, s.Name)
+		}
+		names[s.Name] = true
 		switch {
 		case s.Objective == "":
 			return bad("[[slo]]", i, "slo %d: objective is required (%q or %q)", i+1, analyze.ObjectivePassRate, analyze.ObjectiveRunnerHealth)
