@@ -275,8 +275,8 @@ func evaluateSLOs(ser map[string]*series, o CheckOptions) ([]SLOResult, int, err
 		if selected == 0 {
 			return nil, 0, &FilterError{Flag: "platform", Names: s.Platforms, Known: ids, For: "slo " + strconv.Quote(s.Name)}
 		}
-		if s.Ecosystem != "" && !ecosSeen(ser)[s.Ecosystem] {
-			return nil, 0, &FilterError{Flag: "ecosystem", Names: []string{s.Ecosystem}, Known: slices.Sorted(maps.Keys(ecosSeen(ser))), For: "slo " + strconv.Quote(s.Name)}
+		if seen := ecosSeen(ser); s.Ecosystem != "" && !seen[s.Ecosystem] {
+			return nil, 0, &FilterError{Flag: "ecosystem", Names: []string{s.Ecosystem}, Known: slices.Sorted(maps.Keys(seen)), For: "slo " + strconv.Quote(s.Name)}
 		}
 	}
 	out := make([]SLOResult, 0, len(all))

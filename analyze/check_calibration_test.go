@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"github.com/batchsli/batchsli/infer"
+	"github.com/batchsli/batchsli/stats"
 )
 
 // betaBinomial draws the failures of n tests whose failure probability is
-// itself Beta with mean mu and intra-batch correlation rho (1/(a+b+1)).
+// itself Beta with mean mu and intra-batch correlation rho.
 func betaBinomial(rng *rand.Rand, n int64, mu, rho float64) int64 {
-	s := 1/rho - 1
-	p := gammaDraw(rng, mu*s) / (gammaDraw(rng, mu*s) + gammaDraw(rng, (1-mu)*s))
+	p := stats.BetaDraw(rng, mu, rho)
 	var k int64
 	for range n {
 		if rng.Float64() < p {
@@ -21,26 +21,6 @@ func betaBinomial(rng *rand.Rand, n int64, mu, rho float64) int64 {
 		}
 	}
 	return k
-}
-
-// gammaDraw is Marsaglia and Tsang's method (shape < 1 by boosting).
-func gammaDraw(rng *rand.Rand, shape float64) float64 {
-	if shape < 1 {
-		return gammaDraw(rng, shape+1) * math.Pow(rng.Float64(), 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		if u := rng.Float64(); math.Log(u) < 0.5*x*x+d-d*v+d*math.Log(v) {
-			return d * v
-		}
-	}
 }
 
 // sloCalibration re-checks k independent series after every batch, as

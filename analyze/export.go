@@ -53,7 +53,6 @@ type ExportPlatform struct {
 // and returns each batch's counts.
 func Export(fsys fs.FS, name string, o ReportOptions) (*Exported, error) {
 	out := &Exported{By: o.By.String()}
-	var runs []*batch
 	hooks := &reportHooks{done: func(views []*view, _ bool, _ int) {
 		v := views[0]
 		ser := platSeries(v.cur, v.fa, v.level.pos, flakyKept, seriesRate|seriesEco|seriesHealth)
@@ -114,12 +113,10 @@ func Export(fsys fs.FS, name string, o ReportOptions) (*Exported, error) {
 			out.Batches = append(out.Batches, eb)
 		}
 	}}
-	o.insightsOnly = false
-	_, all, err := buildReportsWith(fsys, name, []ReportOptions{o}, hooks)
+	_, runs, err := buildReportsWith(fsys, name, []ReportOptions{o}, hooks)
 	if err != nil {
 		return nil, err
 	}
-	runs = all
 	minutes := map[string]*float64{}
 	for _, r := range runs {
 		if r.minutes != nil {

@@ -159,12 +159,12 @@ func MDInsights(b *strings.Builder, r *analyze.Report) {
 		b.WriteString("**Skip advice:**\n\n")
 		var rows [][]string
 		for _, in := range ins {
-			rate, ci := "–", "–"
+			rate, interval := "–", "–"
 			if in.Rate != nil {
 				rate = pct(*in.Rate)
 			}
 			if in.CILow != nil && in.CIHigh != nil {
-				ci = ci95(*in.CILow, *in.CIHigh)
+				interval = ci(*in.CILow, *in.CIHigh)
 			}
 			q, mins := "–", "–"
 			if in.Q != nil {
@@ -173,7 +173,7 @@ func MDInsights(b *strings.Builder, r *analyze.Report) {
 			if in.MinutesPerWeek != nil {
 				mins = fmt.Sprintf("%.0f", *in.MinutesPerWeek)
 			}
-			rows = append(rows, []string{MD(in.Ecosystem), MD(in.Platform), rate, ci, fmt.Sprintf("%d (%d)", in.N, in.Batches), q, mins})
+			rows = append(rows, []string{MD(in.Ecosystem), MD(in.Platform), rate, interval, fmt.Sprintf("%d (%d)", in.N, in.Batches), q, mins})
 		}
 		mdTable(b, []string{"Ecosystem", "Platform", "Failure rate", "95% CI", "Tests (batches)", "q", "Minutes a week saved"}, "", rows)
 	}
@@ -213,9 +213,6 @@ func MDInsights(b *strings.Builder, r *analyze.Report) {
 		}
 	}
 }
-
-// ci95 is an interval in percent.
-func ci95(lo, hi float64) string { return ci(lo, hi) }
 
 // ReportMarkdown writes the report as GitHub-flavoured markdown.
 func ReportMarkdown(w io.Writer, r *analyze.Report) error {

@@ -82,7 +82,7 @@ func loadConfig(path string) (c config, name string, found bool, err error) {
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
-		return config{}, name, false, fmt.Errorf("%s:%d: unknown key %q (schemas/config.schema.json lists the keys)", name, keyLine(string(text), k), k.String())
+		return config{}, name, false, fmt.Errorf("%s:%d: unknown key %q (schemas/config.schema.json lists the keys)", name, keyLine(string(text), k[len(k)-1], 0), k.String())
 	}
 	if err := c.check(); err != nil {
 		return config{}, name, false, fmt.Errorf("%s:%d: %w", name, err.(configError).line(string(text)), err)
@@ -92,16 +92,17 @@ func loadConfig(path string) (c config, name string, found bool, err error) {
 
 var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
-// keyLine is the line that sets the key, or 1.
-func keyLine(text string, k toml.Key) int {
-	last := regexp.QuoteMeta(k[len(k)-1])
-	re := regexp.MustCompile(`^\s*("?)` + last + `("?)\s*=`)
-	for i, l := range strings.Split(text, "\n") {
-		if re.MatchString(l) {
+// keyLine is the line, from line index from on, that sets key (bare or
+// quoted), or from's line.
+func keyLine(text, key string, from int) int {
+	re := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
+	lines := strings.Split(text, "\n")
+	for i := from; i < len(lines); i++ {
+		if re.MatchString(lines[i]) {
 			return i + 1
 		}
 	}
-	return 1
+	return from + 1
 }
 
 // configError is a bad value: key is the key that holds it, slo the
@@ -116,27 +117,19 @@ func (e configError) Error() string { return e.msg }
 
 // line finds the key's line, within the slo-th [[slo]] table for an SLO.
 func (e configError) line(text string) int {
-	lines := strings.Split(text, "\n")
 	from := 0
 	if e.slo >= 0 {
 		n := -1
-		for i, l := range lines {
+		for i, l := range strings.Split(text, "\n") {
 			if strings.TrimSpace(l) == "[[slo]]" {
-				n++
-				if n == e.slo {
+				if n++; n == e.slo {
 					from = i
 					break
 				}
 			}
 		}
 	}
-	re := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(e.key) + `\s*=`)
-	for i := from; i < len(lines); i++ {
-		if re.MatchString(lines[i]) {
-			return i + 1
-		}
-	}
-	return from + 1
+	return keyLine(text, e.key, from)
 }
 
 // check validates what the types do not.

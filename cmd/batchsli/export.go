@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
@@ -64,7 +65,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // into place once complete: a reader (a textfile collector) never sees
 // half of it.
 func writeWhole(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(dirOf(path), ".batchsli-export-*")
+	f, err := os.CreateTemp(filepath.Dir(path), ".batchsli-export-*")
 	if err != nil {
 		return err
 	}
@@ -81,13 +82,4 @@ func writeWhole(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
-		}
-	}
-	return "."
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,15 +40,8 @@ func pushBatch(ctx context.Context, base string, run *model.BatchRun) error {
 			counts[group{run.Ecosystem, plat}] = c
 		}
 	}
-	groups := make([]group, 0, len(counts))
-	for g := range counts {
-		groups = append(groups, g)
-	}
-	sort.Slice(groups, func(i, j int) bool {
-		if groups[i].eco != groups[j].eco {
-			return groups[i].eco < groups[j].eco
-		}
-		return groups[i].plat < groups[j].plat
+	groups := slices.SortedFunc(maps.Keys(counts), func(a, b group) int {
+		return cmp.Or(strings.Compare(a.eco, b.eco), strings.Compare(a.plat, b.plat))
 	})
 	client := &http.Client{Timeout: pushTimeout}
 	b64 := base64.RawURLEncoding.EncodeToString

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -121,24 +120,10 @@ func TestReportJSONSchema(t *testing.T) {
 // when it is not installed (.ci/run installs it).
 func cmarkGFM(t *testing.T, md string, unsafe bool) string {
 	t.Helper()
-	path, err := exec.LookPath("cmark-gfm")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cmark-gfm is not installed (.ci/run installs it)")
-		}
-		t.Skip("cmark-gfm is not installed")
-	}
-	args := []string{"-e", "table", "-e", "autolink", "-e", "strikethrough", "-e", "tagfilter"}
 	if unsafe {
-		args = append(args, "--unsafe")
+		return cmarkGFMWith(t, md, "--unsafe")
 	}
-	cmd := exec.Command(path, args...)
-	cmd.Stdin = strings.NewReader(md)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
+	return cmarkGFMWith(t, md)
 }
 
 var (
