@@ -42,6 +42,7 @@ func metrics(e *analyze.Exported) []*metricFamily {
 	macos := fam("batchsli_macos_runner_seconds", "counter", "seconds", "macOS CI time used (the records' minutes, in seconds), where the records give it.")
 	duration := fam("batchsli_validation_duration_seconds", "gauge", "seconds", "A platform's validation time in the batch, where recorded.")
 	last := fam("batchsli_last_batch_timestamp_seconds", "gauge", "seconds", "When the newest batch finished (Unix time).")
+	slo := sloFamilies(fam)
 
 	type acc struct{ sums [7]int64 }
 	cum := map[string]*acc{}
@@ -75,14 +76,90 @@ func metrics(e *analyze.Exported) []*metricFamily {
 				duration.push(l, sample{*p.Seconds, ts})
 			}
 		}
+		slo.add(b)
 		if b.MacOSMinutes != nil {
 			minutesCum += *b.MacOSMinutes
 			macos.push("", sample{60 * minutesCum, ts})
 		}
 		last.series[""] = []sample{{ts, ts}}
 	}
-	return []*metricFamily{batches, tests, passes, failures, skips, rateTests, ratePasses, infra, macos, duration, last}
+	return append([]*metricFamily{batches, tests, passes, failures, skips, rateTests, ratePasses, infra, macos, duration, last}, slo.families()...)
 }
+
+// sloSums are the batch-clustered sums behind the SLO alert rules' evidence
+// (docs/METHODS.md, "SLO gates"; batchsli rules): per objective, platform
+// and ecosystem (none: all ecosystems), over the batches that tested it,
+// the number of batches B, and the sums of n_b, f_b, f_b^2, f_b n_b and
+// n_b^2 (n_b tests and f_b failures in batch b). Over any window, their
+// increases give the failure rate and its cluster-robust variance
+// B/(B-1) (Sf2 - 2r Sfn + r^2 Sn2) / N^2 exactly, which a sum of the
+// per-ecosystem squares would not: so the all-ecosystem series has its
+// own counters.
+type sloSums struct {
+	fams [6]*metricFamily
+	cum  map[string]*[6]float64
+}
+
+func sloFamilies(fam func(name, typ, unit, help string) *metricFamily) *sloSums {
+	s := &sloSums{cum: map[string]*[6]float64{}}
+	for i, d := range [6][2]string{
+		{"batchsli_slo_batches", "Batches that tested the platform (and the ecosystem, where the label is set) for the objective: pass_rate counts recipe results as the report's pass rate does, runner_health counts infrastructure failures among all tests."},
+		{"batchsli_slo_tests", "Tests counted by the objective, summed over its batches (n_b)."},
+		{"batchsli_slo_failures", "Failures counted by the objective, summed over its batches (f_b)."},
+		{"batchsli_slo_failures_squared", "Sum over batches of the squared failures (f_b^2), for the cluster-robust variance."},
+		{"batchsli_slo_failure_test_products", "Sum over batches of failures times tests (f_b n_b), for the cluster-robust variance."},
+		{"batchsli_slo_tests_squared", "Sum over batches of the squared tests (n_b^2), for the cluster-robust variance."},
+	} {
+		s.fams[i] = fam(d[0], "counter", "", d[1])
+	}
+	return s
+}
+
+func (s *sloSums) push(l string, n, f, ts float64) {
+	if n <= 0 {
+		return
+	}
+	a := s.cum[l]
+	if a == nil {
+		a = &[6]float64{}
+		s.cum[l] = a
+	}
+	for i, v := range [6]float64{1, n, f, f * f, f * n, n * n} {
+		a[i] += v
+		s.fams[i].push(l, sample{a[i], ts})
+	}
+}
+
+// add counts a batch: each platform's pass rate over all its ecosystems
+// and within each, and its runner health.
+func (s *sloSums) add(b analyze.ExportBatch) {
+	ts := float64(b.Time.UnixNano()) / 1e9
+	type nf struct{ n, f float64 }
+	all := map[string]*nf{}
+	tested := map[string]float64{}
+	var plats []string
+	for _, c := range b.Cells {
+		a := all[c.Platform]
+		if a == nil {
+			a = &nf{}
+			all[c.Platform] = a
+			plats = append(plats, c.Platform)
+		}
+		n, f := float64(c.RateTests), float64(c.RateTests-c.RatePasses)
+		a.n += n
+		a.f += f
+		tested[c.Platform] += float64(c.Tested)
+		s.push(labels("objective", "pass_rate", "platform", c.Platform, "ecosystem", c.Ecosystem), n, f, ts)
+	}
+	for _, p := range plats {
+		s.push(labels("objective", "pass_rate", "platform", p), all[p].n, all[p].f, ts)
+	}
+	for _, p := range b.Platforms {
+		s.push(labels("objective", "runner_health", "platform", p.Platform), tested[p.Platform], float64(p.Infrastructure), ts)
+	}
+}
+
+func (s *sloSums) families() []*metricFamily { return s.fams[:] }
 
 // push appends a sample to a series; a sample at the same instant as the
 // series' last (two batches finishing in the same second) replaces it, as a

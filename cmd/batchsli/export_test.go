@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/batchsli/batchsli/internal/golden"
+	"github.com/batchsli/batchsli/stats"
 )
 
 // promtoolPath finds promtool (Debian's prometheus package; .ci/run
@@ -311,5 +313,96 @@ func TestRecordPushgateway(t *testing.T) {
 	}
 	if res := cli(t, "record", "--data", t.TempDir(), "--ecosystem", "cargo", "--pushgateway", "localhost:9091", batch1); res.code != 2 {
 		t.Errorf("a URL without a scheme: exit %d", res.code)
+	}
+}
+
+// TestExportSLOSumsMatchCheck: the batch-clustered SLO counters give, over
+// the whole history, the same batches, tests and failures as batchsli
+// check's window over it, and the same p-value from the cluster-robust
+// variance (infer.ExceedsClustered): what the alert rules compute in
+// PromQL from their increases.
+func TestExportSLOSumsMatchCheck(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "batchsli.toml")
+	// A period of 2,000 batches: the breach window (a tenth) covers the
+	// whole 120-batch sample, so its p-value is over every batch.
+	os.WriteFile(cfg, []byte(`
+[[slo]]
+name = "pass"
+objective = "pass_rate"
+target = 0.9
+window = 2000
+
+[[slo]]
+name = "homebrew"
+objective = "pass_rate"
+target = 0.8
+ecosystem = "homebrew"
+window = 2000
+
+[[slo]]
+name = "health"
+objective = "runner_health"
+target = 0.99
+window = 2000
+`), 0o644)
+	res := cli(t, "check", "--demo", "--config", cfg, "--format", "json")
+	if res.code != 0 && res.code&16 == 0 {
+		t.Fatalf("check: exit %d: %s", res.code, res.stderr)
+	}
+	var c struct {
+		SLOs []struct {
+			Objective, Platform, Ecosystem string
+			Target                         float64
+			Windows                        []struct {
+				Name     string
+				Batches  int
+				Tests    int64
+				Failures int64
+				P        *float64 `json:"p_value"`
+			}
+		} `json:"slos"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &c); err != nil {
+		t.Fatal(err)
+	}
+	exp := cli(t, "export", "--demo", "--format", "prometheus")
+	values := map[string]float64{}
+	for _, line := range strings.Split(exp.stdout, "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && strings.HasPrefix(k, "batchsli_slo_") {
+			values[k], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if len(c.SLOs) != 18 {
+		t.Fatalf("%d SLO series, want 6 platforms x 3", len(c.SLOs))
+	}
+	for _, s := range c.SLOs {
+		l := `{objective="` + s.Objective + `",platform="` + s.Platform + `"`
+		if s.Ecosystem != "" {
+			l += `,ecosystem="` + s.Ecosystem + `"`
+		}
+		l += "}"
+		get := func(name string) float64 {
+			v, ok := values["batchsli_slo_"+name+"_total"+l]
+			if !ok {
+				t.Fatalf("no batchsli_slo_%s_total%s", name, l)
+			}
+			return v
+		}
+		B, N, F := get("batches"), get("tests"), get("failures")
+		w := s.Windows[0]
+		if w.Name != "breach_long" || w.P == nil {
+			t.Fatalf("%s: window %q without a p-value", l, w.Name)
+		}
+		if float64(w.Batches) != B || float64(w.Tests) != N || float64(w.Failures) != F {
+			t.Errorf("%s: counters give %v batches, %v tests, %v failures; check %d, %d, %d", l, B, N, F, w.Batches, w.Tests, w.Failures)
+		}
+		budget := 1 - s.Target
+		r := F / N
+		ss := get("failures_squared") - 2*r*get("failure_test_products") + r*r*get("tests_squared")
+		v := max(B/(B-1)*ss/(N*N), budget*(1-budget)/N)
+		p := 1 - stats.TCDF((r-budget)/math.Sqrt(v), B-1)
+		if math.Abs(p-*w.P) > 1e-9*max(1, p) {
+			t.Errorf("%s: p-value from the counters %v, check's %v", l, p, *w.P)
+		}
 	}
 }
