@@ -35,7 +35,7 @@ func init() {
 		{name: "summary", args: "[--data DIR | --demo] [--batch-id ID]", summary: "one batch's job summary (markdown)", run: runSummary},
 		{name: "recipe", args: "[--data DIR | --demo] ID", summary: "one recipe's history across batches", run: runRecipe},
 		{name: "check", args: "[--data DIR | --demo] [--config FILE] [--now RFC3339]", summary: "gate a workflow on the macOS budget and the SLOs", run: runCheck},
-		{name: "export", args: "[--data DIR | --demo] --format openmetrics|prometheus", summary: "the SLIs for Prometheus", run: runExport},
+		{name: "export", args: "[--data DIR | --demo] --format openmetrics|prometheus|parquet|csv", summary: "the SLIs for Prometheus, the records for warehouses", run: runExport},
 		{name: "rules", args: "[--data DIR | --demo] [--config FILE] --format prometheus|grafana", summary: "Prometheus rules and a Grafana dashboard from the SLOs", run: runRules},
 		{name: "validate", args: "[--data DIR | --demo] [--format text|json]", summary: "check a data directory", run: runValidate},
 		{name: "compact", args: "--data DIR", summary: "rewrite the data into canonical files", run: runCompact},
@@ -432,7 +432,7 @@ var flagValues = map[string][]string{
 // formatValues are each command's --format values, for completion.
 var formatValues = map[string][]string{
 	"report": {"text", "markdown", "json"}, "summary": {"markdown", "json"},
-	"validate": {"text", "json"}, "recipe": {"text", "json"}, "check": {"text", "json"}, "export": {"openmetrics", "prometheus"}, "rules": {"prometheus", "grafana"},
+	"validate": {"text", "json"}, "recipe": {"text", "json"}, "check": {"text", "json"}, "export": {"openmetrics", "prometheus", "parquet", "csv"}, "rules": {"prometheus", "grafana"},
 }
 
 // runComplete prints the completions of the last of args, the words after

@@ -1,0 +1,572 @@
+// Package warehouse exports the records as tables for warehouses and
+// spreadsheets: batch runs (one row per batch, platform and ecosystem) and
+// failures (one row per failure record), Hive-partitioned by ecosystem and
+// month, as Parquet or CSV (README, "Warehouses"; schemas in
+// docs/WAREHOUSE.md). The JSONL records stay the source of truth: an
+// export is derived and can be made again.
+package warehouse
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/reader"
+)
+
+// SchemaVersion is the tables' schema version (docs/WAREHOUSE.md). It
+// changes when a column changes meaning or goes; new columns are added
+// within a version.
+const SchemaVersion = 1
+
+// RunRow is a row of batch_runs: a batch's counts on one platform for one
+// ecosystem (the ecosystem is the partition key). Platform is as
+// recorded; Env, Job and OS are it rolled up to the report's levels (env,
+// the report's default: linux-glibc-x86_64; job: linux-x86_64; os:
+// linux).
+type RunRow struct {
+	BatchID   string `parquet:"batch_id,dict"`
+	Timestamp int64  `parquet:"timestamp,timestamp(millisecond)"`
+	Platform  string `parquet:"platform,dict"`
+	Env       string `parquet:"env,dict"`
+	Job       string `parquet:"job,dict"`
+	OS        string `parquet:"os,dict"`
+	Tested    int64  `parquet:"tested"`
+	Passed    int64  `parquet:"passed"`
+	Failed    int64  `parquet:"failed"`
+	Skipped   int64  `parquet:"skipped"`
+}
+
+// FailureRow is a row of failures: one failure record of a committed
+// batch. Timestamp is the batch's.
+type FailureRow struct {
+	BatchID   string `parquet:"batch_id,dict"`
+	Timestamp int64  `parquet:"timestamp,timestamp(millisecond)"`
+	Platform  string `parquet:"platform,dict"`
+	Env       string `parquet:"env,dict"`
+	Job       string `parquet:"job,dict"`
+	OS        string `parquet:"os,dict"`
+	PackageID string `parquet:"package_id"`
+	Category  string `parquet:"category,dict"`
+}
+
+// Manifest is DIR/batchsli-export.json: what has been exported, so that a
+// run exports only the batches recorded since.
+type Manifest struct {
+	SchemaVersion int      `json:"schema_version"`
+	Format        string   `json:"format"`
+	Runs          int      `json:"runs"`
+	Batches       []string `json:"batches"`
+}
+
+// ManifestName is the manifest's file name in the export directory.
+const ManifestName = "batchsli-export.json"
+
+// Result says what a run exported.
+type Result struct {
+	Batches, Runs, Failures int
+	// Orphans counts failure records of batches without a batch run,
+	// which are left out (the report leaves them out of its counts too).
+	Orphans int
+	Files   []string
+}
+
+type part struct{ eco, month string }
+
+// Export writes the batches of the data not yet in dir's manifest, in
+// format ("parquet" or "csv"). Each run writes part-N files (N its run
+// number) in the partitions it touches, then the manifest: a run that
+// stops half way leaves files the next run (with the same N) overwrites.
+//
+// Rows are held compactly (string tables and small indices, the package
+// IDs in one arena) and expanded one partition at a time as it is
+// written, so memory stays near the size of the failure records' package
+// IDs.
+func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
+	if format != "parquet" && format != "csv" {
+		return nil, fmt.Errorf("warehouse: unknown format %q", format)
+	}
+	man, err := readManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if man.Format != "" && man.Format != format {
+		return nil, fmt.Errorf("%s: the export there is %s, not %s: export to another directory", filepath.Join(dir, ManifestName), man.Format, format)
+	}
+	done := make(map[string]bool, len(man.Batches))
+	for _, id := range man.Batches {
+		done[id] = true
+	}
+	res := &Result{}
+	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
+	var (
+		ids    []string // new batches, in record order
+		index  = map[string]int32{}
+		ms     []int64 // each new batch's time
+		months = &table{}
+		month  []uint32 // each new batch's month
+		ecos   = &table{}
+		plats  = &table{}
+		runs   = map[[2]uint32]*bucket[runCell]{} // by ecosystem and month
+		wide   [][4]int64
+	)
+	err = rd.Metrics(func(b *model.BatchRun) {
+		id := b.BatchID
+		if id == "" || done[id] || len(b.Platforms) == 0 {
+			return
+		}
+		if _, dup := index[id]; dup {
+			return
+		}
+		bi := int32(len(ids))
+		index[id] = bi
+		ids = append(ids, strings.Clone(id))
+		ts := b.Timestamp.UTC()
+		ms = append(ms, ts.UnixMilli())
+		mo := months.id(ts.Format("2006-01"))
+		month = append(month, mo)
+		add := func(eco string, m map[string]model.Counts) {
+			k := [2]uint32{ecos.id(eco), mo}
+			bk := runs[k]
+			if bk == nil {
+				bk = &bucket[runCell]{}
+				runs[k] = bk
+			}
+			for pl, c := range m {
+				rc := runCell{batch: bi, plat: plats.id(pl)}
+				v := [4]int64{c.Tested, c.Passed, c.Failed, c.Skipped}
+				if slices.ContainsFunc(v[:], func(x int64) bool { return x >= math.MaxUint32 }) {
+					// Counts past 32 bits (not seen in a real batch) are
+					// kept aside.
+					rc.counts = [4]uint32{math.MaxUint32, uint32(len(wide))}
+					wide = append(wide, v)
+				} else {
+					rc.counts = [4]uint32{uint32(v[0]), uint32(v[1]), uint32(v[2]), uint32(v[3])}
+				}
+				bk.add(rc)
+				res.Runs++
+			}
+		}
+		if len(b.ByEcosystem) > 0 {
+			for eco, m := range b.ByEcosystem {
+				add(eco, m)
+			}
+		} else {
+			add(b.Ecosystem, b.Platforms)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Batches = len(ids)
+	if len(ids) == 0 {
+		return res, nil
+	}
+	commits, err := rd.Commits()
+	if err != nil {
+		return nil, err
+	}
+	// Failures, read in parallel: each worker keeps its rows by partition,
+	// with its own string tables and package-ID arena.
+	workers := max(1, runtime.GOMAXPROCS(0))
+	ws := make([]*failWorker, workers)
+	fns := make([]func(*model.Failure), workers)
+	for w := range ws {
+		fw := &failWorker{ecos: &table{}, plats: &table{}, cats: &table{}, rows: map[[2]uint32]*bucket[failCell]{}}
+		ws[w] = fw
+		fns[w] = func(f *model.Failure) {
+			bi, ok := index[f.BatchID]
+			if !ok {
+				if !done[f.BatchID] {
+					fw.orphans++
+				}
+				return
+			}
+			k := [2]uint32{fw.ecos.id(f.Ecosystem), month[bi]}
+			bk := fw.rows[k]
+			if bk == nil {
+				bk = &bucket[failCell]{}
+				fw.rows[k] = bk
+			}
+			blk, off := fw.arena.put(f.PackageID)
+			bk.add(failCell{bi, fw.plats.id(f.Environment), fw.cats.id(f.Category), blk, off, uint32(len(f.PackageID))})
+			fw.n++
+		}
+	}
+	frd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
+	if err := frd.FailuresParallel(fns); err != nil {
+		return nil, err
+	}
+	for _, fw := range ws {
+		res.Failures += fw.n
+		res.Orphans += fw.orphans
+	}
+
+	// A job per partition and table, each expanding its rows when it is
+	// written, in time order.
+	type job struct {
+		table string
+		p     part
+		write func(io.Writer) error
+	}
+	var jobs []job
+	// Every platform's roll-ups, before the writers read them.
+	levels := rollups{}
+	for _, pl := range plats.names {
+		levels.of(pl)
+	}
+	for _, fw := range ws {
+		for _, pl := range fw.plats.names {
+			levels.of(pl)
+		}
+	}
+	partOf := func(eco string, mo uint32) part { return part{eco, months.names[mo]} }
+	byPart := func(a, b part) int { return cmp.Or(cmp.Compare(a.eco, b.eco), cmp.Compare(a.month, b.month)) }
+	runParts := map[part]*bucket[runCell]{}
+	for k, bk := range runs {
+		runParts[partOf(ecos.names[k[0]], k[1])] = bk
+	}
+	for _, p := range slices.SortedFunc(maps.Keys(runParts), byPart) {
+		bk := runParts[p]
+		jobs = append(jobs, job{"batch_runs", p, func(w io.Writer) error {
+			rows := make([]RunRow, 0, bk.len())
+			bk.each(func(c runCell) {
+				pl := plats.names[c.plat]
+				l := levels[pl]
+				v := [4]int64{int64(c.counts[0]), int64(c.counts[1]), int64(c.counts[2]), int64(c.counts[3])}
+				if c.counts[0] == math.MaxUint32 {
+					v = wide[c.counts[1]]
+				}
+				rows = append(rows, RunRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], v[0], v[1], v[2], v[3]})
+			})
+			slices.SortStableFunc(rows, func(a, b RunRow) int {
+				return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(index[a.BatchID], index[b.BatchID]), cmp.Compare(a.Platform, b.Platform))
+			})
+			return writeRows(w, format, rows, runRecord, runHeader)
+		}})
+	}
+	type segment struct {
+		fw *failWorker
+		bk *bucket[failCell]
+	}
+	failParts := map[part][]segment{}
+	for _, fw := range ws {
+		for k, bk := range fw.rows {
+			p := partOf(fw.ecos.names[k[0]], k[1])
+			failParts[p] = append(failParts[p], segment{fw, bk})
+		}
+	}
+	for _, p := range slices.SortedFunc(maps.Keys(failParts), byPart) {
+		ss := failParts[p]
+		jobs = append(jobs, job{"failures", p, func(w io.Writer) error {
+			n := 0
+			for _, sg := range ss {
+				n += sg.bk.len()
+			}
+			rows := make([]FailureRow, 0, n)
+			for _, sg := range ss {
+				sg.bk.each(func(c failCell) {
+					pl := sg.fw.plats.names[c.plat]
+					l := levels[pl]
+					rows = append(rows, FailureRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], sg.fw.arena.get(c.blk, c.off, c.n), sg.fw.cats.names[c.cat]})
+				})
+			}
+			slices.SortStableFunc(rows, func(a, b FailureRow) int {
+				return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(index[a.BatchID], index[b.BatchID]),
+					cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.PackageID, b.PackageID), cmp.Compare(a.Category, b.Category))
+			})
+			return writeRows(w, format, rows, failRecord, failHeader)
+		}})
+	}
+
+	n := man.Runs + 1
+	ext := map[string]string{"parquet": ".parquet", "csv": ".csv"}[format]
+	paths := make([]string, len(jobs))
+	errs := make([]error, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				d := filepath.Join(dir, j.table, "ecosystem="+hiveValue(j.p.eco), "month="+j.p.month)
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					errs[i] = err
+					continue
+				}
+				paths[i] = filepath.Join(d, "part-"+strconv.Itoa(n)+ext)
+				if err := writeFile(paths[i], j.write); err != nil {
+					errs[i] = fmt.Errorf("%s: %w", paths[i], err)
+				}
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	res.Files = paths
+	man.SchemaVersion, man.Format, man.Runs = SchemaVersion, format, n
+	man.Batches = append(man.Batches, ids...)
+	if err := writeFile(filepath.Join(dir, ManifestName), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(man)
+	}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// runCell is a batch's counts on a platform, compactly.
+type runCell struct {
+	batch  int32
+	plat   uint32
+	counts [4]uint32 // [MaxUint32, i]: wide[i]
+}
+
+// failCell is a failure record, compactly: its package ID is in its
+// worker's arena.
+type failCell struct {
+	batch       int32
+	plat, cat   uint32
+	blk, off, n uint32
+}
+
+type failWorker struct {
+	ecos, plats, cats *table
+	arena             arena
+	rows              map[[2]uint32]*bucket[failCell] // by ecosystem and month
+	n, orphans        int
+}
+
+// bucket is a list in blocks that grow to 8,192 entries: appending never
+// copies what is there, and at most one block is part empty.
+type bucket[T any] struct{ blocks [][]T }
+
+func (b *bucket[T]) add(v T) {
+	n := len(b.blocks)
+	if n == 0 || len(b.blocks[n-1]) == cap(b.blocks[n-1]) {
+		size := 16
+		if n > 0 {
+			size = min(2*cap(b.blocks[n-1]), 8192)
+		}
+		b.blocks = append(b.blocks, make([]T, 0, size))
+		n++
+	}
+	b.blocks[n-1] = append(b.blocks[n-1], v)
+}
+
+func (b *bucket[T]) len() int {
+	n := 0
+	for _, bl := range b.blocks {
+		n += len(bl)
+	}
+	return n
+}
+
+func (b *bucket[T]) each(fn func(T)) {
+	for _, bl := range b.blocks {
+		for _, v := range bl {
+			fn(v)
+		}
+	}
+}
+
+// arena holds strings in 256 KiB blocks (a longer one in its own).
+type arena struct{ blocks [][]byte }
+
+const arenaBlock = 256 << 10
+
+func (a *arena) put(s string) (blk, off uint32) {
+	n := len(a.blocks)
+	if n == 0 || len(a.blocks[n-1])+len(s) > cap(a.blocks[n-1]) {
+		a.blocks = append(a.blocks, make([]byte, 0, max(arenaBlock, len(s))))
+		n++
+	}
+	b := &a.blocks[n-1]
+	off = uint32(len(*b))
+	*b = append(*b, s...)
+	return uint32(n - 1), off
+}
+
+func (a *arena) get(blk, off, n uint32) string { return string(a.blocks[blk][off : off+n]) }
+
+// table numbers the distinct strings it is given.
+type table struct {
+	ids   map[string]uint32
+	names []string
+}
+
+func (t *table) id(s string) uint32 {
+	if i, ok := t.ids[s]; ok {
+		return i
+	}
+	if t.ids == nil {
+		t.ids = map[string]uint32{}
+	}
+	i := uint32(len(t.names))
+	s = strings.Clone(s)
+	t.ids[s] = i
+	t.names = append(t.names, s)
+	return i
+}
+
+// hiveValue escapes a partition value: bytes other than letters, digits
+// and _ - (and . after the first) are percent-encoded, so a value never
+// makes a path of its own ("/", "..") or an empty one.
+func hiveValue(s string) string {
+	if s == "" {
+		return "__HIVE_DEFAULT_PARTITION__"
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' && i > 0 || c == '_' || c == '-' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// rollups caches each platform's IDs at the env, job and os levels.
+type rollups map[string][3]string
+
+func (r rollups) of(id string) [3]string {
+	if l, ok := r[id]; ok {
+		return l
+	}
+	e := model.ParseEnv(id)
+	var l [3]string
+	for i, lv := range []model.Level{model.LevelEnv, model.LevelJob, model.LevelOS} {
+		l[i], _ = e.At(lv)
+	}
+	r[id] = l
+	return l
+}
+
+var (
+	runHeader  = []string{"batch_id", "timestamp", "platform", "env", "job", "os", "tested", "passed", "failed", "skipped"}
+	failHeader = []string{"batch_id", "timestamp", "platform", "env", "job", "os", "package_id", "category"}
+)
+
+func csvTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func runRecord(r RunRow) []string {
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	return []string{cell(r.BatchID), csvTime(r.Timestamp), cell(r.Platform), cell(r.Env), cell(r.Job), cell(r.OS), i(r.Tested), i(r.Passed), i(r.Failed), i(r.Skipped)}
+}
+
+func failRecord(r FailureRow) []string {
+	return []string{cell(r.BatchID), csvTime(r.Timestamp), cell(r.Platform), cell(r.Env), cell(r.Job), cell(r.OS), cell(r.PackageID), cell(r.Category)}
+}
+
+// cell keeps a spreadsheet from reading a text cell as a formula: one
+// starting with = + - @ or a tab or carriage return gets a leading
+// apostrophe (OWASP's advice on CSV injection).
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func writeRows[T any](w io.Writer, format string, rows []T, record func(T) []string, header []string) error {
+	if format == "csv" {
+		cw := csv.NewWriter(w)
+		cw.Write(header)
+		for _, r := range rows {
+			cw.Write(record(r))
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	// Buffers sized to the partition: the defaults (16,384 rows a column,
+	// 256 KiB pages) would allocate megabytes for each of many small
+	// files.
+	pw := parquet.NewGenericWriter[T](w, parquet.Compression(&parquet.Zstd), parquet.CreatedBy("batchsli", "", ""),
+		parquet.PageBufferSize(64<<10))
+	if _, err := pw.Write(rows); err != nil {
+		return err
+	}
+	return pw.Close()
+}
+
+// bufs are the files' write buffers, reused.
+var bufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+// writeFile writes a file through a temporary file in its folder, renamed
+// into place once complete.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".batchsli-export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	bw := bufs.Get().(*bufio.Writer)
+	defer bufs.Put(bw)
+	bw.Reset(f)
+	if err := write(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func readManifest(dir string) (Manifest, error) {
+	var m Manifest
+	path := filepath.Join(dir, ManifestName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, nil
+	}
+	if err != nil {
+		return m, err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return m, fmt.Errorf("%s: %v", path, err)
+	}
+	if m.SchemaVersion != SchemaVersion {
+		return m, fmt.Errorf("%s: schema version %d, this batchsli writes %d: export to a new directory", path, m.SchemaVersion, SchemaVersion)
+	}
+	return m, nil
+}
