@@ -80,6 +80,10 @@ type Manifest struct {
 // ManifestName is the manifest's file name in the export directory.
 const ManifestName = "batchsli-export.json"
 
+// ErrOtherExport is the error for a directory that holds an export in
+// another format or schema version.
+var ErrOtherExport = errors.New("export to another directory")
+
 // Result says what a run exported.
 type Result struct {
 	Batches, Runs, Failures int
@@ -109,7 +113,7 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		return nil, err
 	}
 	if man.Format != "" && man.Format != format {
-		return nil, fmt.Errorf("%s: the export there is %s, not %s: export to another directory", filepath.Join(dir, ManifestName), man.Format, format)
+		return nil, fmt.Errorf("%s: the export there is %s, not %s: %w", filepath.Join(dir, ManifestName), man.Format, format, ErrOtherExport)
 	}
 	done := make(map[string]bool, len(man.Batches))
 	for _, id := range man.Batches {
@@ -566,7 +570,7 @@ func readManifest(dir string) (Manifest, error) {
 		return m, fmt.Errorf("%s: %v", path, err)
 	}
 	if m.SchemaVersion != SchemaVersion {
-		return m, fmt.Errorf("%s: schema version %d, this batchsli writes %d: export to a new directory", path, m.SchemaVersion, SchemaVersion)
+		return m, fmt.Errorf("%s: schema version %d, this batchsli writes %d: %w", path, m.SchemaVersion, SchemaVersion, ErrOtherExport)
 	}
 	return m, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +52,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			memlimit.Growth(16<<20, 25)
 		}
 		res, err := warehouse.Export(fsys, name, *out, *format)
+		if errors.Is(err, warehouse.ErrOtherExport) {
+			return usageError("export: %v", err)
+		}
 		if err != nil {
 			return err
 		}

@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -167,3 +169,124 @@ func TestWarehouseDuckDB(t *testing.T) {
 	}
 }
 
+// csvRows reads every CSV part of a table under dir: its lines without
+// the headers, sorted, and the part files' names.
+func csvRows(t *testing.T, dir, table string) (rows, files []string) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, table, "*", "*", "*.csv"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		part := strings.TrimPrefix(p, dir+string(filepath.Separator))
+		for _, l := range lines[1:] {
+			rows = append(rows, filepath.Dir(part)+" "+l)
+		}
+		files = append(files, part)
+	}
+	sort.Strings(rows)
+	return rows, files
+}
+
+// TestWarehouseIncremental: a second export writes only the batches
+// recorded since the first (in new part files, the manifest naming every
+// batch), and the two together hold exactly the rows of one export made
+// at the end; an export with nothing new writes nothing.
+func TestWarehouseIncremental(t *testing.T) {
+	dir := t.TempDir()
+	record := func(i int) {
+		res := cli(t, "record", "--data", dir, "--ecosystem", "cargo", "--batch-id", fmt.Sprintf("h-%d", i),
+			"--timestamp", fmt.Sprintf("2026-0%d-02T10:00:00Z", i+1), "--summary", os.DevNull,
+			fmt.Sprintf("testdata/results/history/batch%d.json", i))
+		if res.code != 0 {
+			t.Fatalf("record batch %d: exit %d: %s", i, res.code, res.stderr)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "wh")
+	export := func(dest string) string {
+		res := cli(t, "export", "--data", dir, "--format", "csv", "--out", dest)
+		if res.code != 0 {
+			t.Fatalf("export: exit %d: %s", res.code, res.stderr)
+		}
+		return res.stderr
+	}
+	record(1)
+	record(2)
+	export(out)
+	_, first := csvRows(t, out, "batch_runs")
+	record(3)
+	record(4)
+	if msg := export(out); !strings.Contains(msg, "export: 2 batches") {
+		t.Errorf("second export: %q", msg)
+	}
+	runs, files := csvRows(t, out, "batch_runs")
+	fails, _ := csvRows(t, out, "failures")
+	var second []string
+	for _, f := range files {
+		if !slices.Contains(first, f) {
+			second = append(second, f)
+			if !strings.HasSuffix(f, "part-2.csv") {
+				t.Errorf("the second export wrote %s", f)
+			}
+		}
+	}
+	if len(second) == 0 || len(first) == 0 {
+		t.Fatalf("parts: first %v, then %v", first, second)
+	}
+	whole := filepath.Join(t.TempDir(), "whole")
+	export(whole)
+	wruns, _ := csvRows(t, whole, "batch_runs")
+	wfails, _ := csvRows(t, whole, "failures")
+	if !slices.Equal(runs, wruns) || !slices.Equal(fails, wfails) {
+		t.Errorf("incremental rows differ from one export:\n%v\n%v\n%v\n%v", runs, wruns, fails, wfails)
+	}
+	if len(wfails) == 0 {
+		t.Error("no failure rows")
+	}
+	var man struct{ Batches []string }
+	b, _ := os.ReadFile(filepath.Join(out, "batchsli-export.json"))
+	json.Unmarshal(b, &man)
+	if !slices.Equal(man.Batches, []string{"h-1", "h-2", "h-3", "h-4"}) {
+		t.Errorf("manifest batches %v", man.Batches)
+	}
+	if msg := export(out); !strings.Contains(msg, "already holds every batch") {
+		t.Errorf("third export: %q", msg)
+	}
+	if _, again := csvRows(t, out, "batch_runs"); len(again) != len(files) {
+		t.Errorf("an export with nothing new wrote files")
+	}
+	rep := cli(t, "report", "--data", dir, "--format", "json", "--now", "2026-06-01T00:00:00Z")
+	compareWarehouse(t, duckdbCheck(t, out, "csv"), rep.stdout)
+}
+
+// TestWarehouseErrors: what the warehouse export refuses, saying where.
+func TestWarehouseErrors(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "wh")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"export", "--demo", "--format", "parquet"}, 2, "give it with --out DIR"},
+		{[]string{"export", "--demo", "--format", "csv", "--out", out, "--by", "family"}, 2, "--by does not apply"},
+	} {
+		res := cli(t, c.args...)
+		if res.code != c.code || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", c.args, res.code, res.stderr, c.code, c.want)
+		}
+	}
+	if res := cli(t, "export", "--demo", "--format", "csv", "--out", out); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	res := cli(t, "export", "--demo", "--format", "parquet", "--out", out)
+	if res.code != 2 || !strings.Contains(res.stderr, filepath.Join(out, "batchsli-export.json")+": the export there is csv") {
+		t.Errorf("parquet into a CSV export: exit %d, %q", res.code, res.stderr)
+	}
+	os.WriteFile(filepath.Join(out, "batchsli-export.json"), []byte(`{"schema_version": 1, "format": "csv", "runs": "x"}`), 0o644)
+	res = cli(t, "export", "--demo", "--format", "csv", "--out", out)
+	if res.code != 3 || !strings.Contains(res.stderr, "batchsli-export.json: ") {
+		t.Errorf("a damaged manifest: exit %d, %q", res.code, res.stderr)
+	}
+}
