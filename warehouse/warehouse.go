@@ -8,6 +8,7 @@ package warehouse
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
@@ -188,9 +189,43 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The batch runs' partitions are written while the failures are read.
+	workers := max(1, runtime.GOMAXPROCS(0))
+	pool := newWriters(dir, format, man.Runs+1, workers)
+	runLevels := rollups{}
+	for _, pl := range plats.names {
+		runLevels.of(pl)
+	}
+	partOf := func(eco string, mo uint32) part { return part{eco, months.names[mo]} }
+	byPart := func(a, b part) int { return cmp.Or(cmp.Compare(a.eco, b.eco), cmp.Compare(a.month, b.month)) }
+	runParts := map[part]*bucket[runCell]{}
+	for k, bk := range runs {
+		runParts[partOf(ecos.names[k[0]], k[1])] = bk
+	}
+	for _, p := range slices.SortedFunc(maps.Keys(runParts), byPart) {
+		bk := runParts[p]
+		pool.submit("batch_runs", p, func(w io.Writer) error {
+			cells := make([]runCell, 0, bk.len())
+			bk.each(func(c runCell) { cells = append(cells, c) })
+			slices.SortFunc(cells, func(a, b runCell) int {
+				return cmp.Or(cmp.Compare(ms[a.batch], ms[b.batch]), cmp.Compare(a.batch, b.batch), cmp.Compare(plats.names[a.plat], plats.names[b.plat]))
+			})
+			rows := make([]RunRow, 0, len(cells))
+			for _, c := range cells {
+				pl := plats.names[c.plat]
+				l := runLevels[pl]
+				v := [4]int64{int64(c.counts[0]), int64(c.counts[1]), int64(c.counts[2]), int64(c.counts[3])}
+				if c.counts[0] == math.MaxUint32 {
+					v = wide[c.counts[1]]
+				}
+				rows = append(rows, RunRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], v[0], v[1], v[2], v[3]})
+			}
+			return writeRows(w, format, rows, runRecord, runHeader)
+		})
+	}
+
 	// Failures, read in parallel: each worker keeps its rows by partition,
 	// with its own string tables and package-ID arena.
-	workers := max(1, runtime.GOMAXPROCS(0))
 	ws := make([]*failWorker, workers)
 	fns := make([]func(*model.Failure), workers)
 	for w := range ws {
@@ -217,6 +252,7 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	}
 	frd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true, Commits: commits})
 	if err := frd.FailuresParallel(fns); err != nil {
+		pool.wait()
 		return nil, err
 	}
 	for _, fw := range ws {
@@ -224,52 +260,41 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		res.Orphans += fw.orphans
 	}
 
-	// A job per partition and table, each expanding its rows when it is
-	// written, in time order.
+	// Every platform's roll-ups, before the writers read them.
+	levels := rollups{}
+	for _, fw := range ws {
+		for _, pl := range fw.plats.names {
+			levels.of(pl)
+		}
+	}
 	type job struct {
 		table string
 		p     part
 		write func(io.Writer) error
 	}
 	var jobs []job
-	// Every platform's roll-ups, before the writers read them.
-	levels := rollups{}
-	for _, pl := range plats.names {
-		levels.of(pl)
-	}
-	for _, fw := range ws {
-		for _, pl := range fw.plats.names {
-			levels.of(pl)
-		}
-	}
-	partOf := func(eco string, mo uint32) part { return part{eco, months.names[mo]} }
-	byPart := func(a, b part) int { return cmp.Or(cmp.Compare(a.eco, b.eco), cmp.Compare(a.month, b.month)) }
-	runParts := map[part]*bucket[runCell]{}
-	for k, bk := range runs {
-		runParts[partOf(ecos.names[k[0]], k[1])] = bk
-	}
-	for _, p := range slices.SortedFunc(maps.Keys(runParts), byPart) {
-		bk := runParts[p]
-		jobs = append(jobs, job{"batch_runs", p, func(w io.Writer) error {
-			rows := make([]RunRow, 0, bk.len())
-			bk.each(func(c runCell) {
-				pl := plats.names[c.plat]
-				l := levels[pl]
-				v := [4]int64{int64(c.counts[0]), int64(c.counts[1]), int64(c.counts[2]), int64(c.counts[3])}
-				if c.counts[0] == math.MaxUint32 {
-					v = wide[c.counts[1]]
-				}
-				rows = append(rows, RunRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], v[0], v[1], v[2], v[3]})
-			})
-			slices.SortStableFunc(rows, func(a, b RunRow) int {
-				return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(index[a.BatchID], index[b.BatchID]), cmp.Compare(a.Platform, b.Platform))
-			})
-			return writeRows(w, format, rows, runRecord, runHeader)
-		}})
-	}
 	type segment struct {
 		fw *failWorker
 		bk *bucket[failCell]
+	}
+	// Global ranks of the workers' platform and category names, so that
+	// rows sort the same whoever read them.
+	var platNames, catNames []string
+	for _, fw := range ws {
+		platNames = append(platNames, fw.plats.names...)
+		catNames = append(catNames, fw.cats.names...)
+	}
+	slices.Sort(platNames)
+	slices.Sort(catNames)
+	for _, fw := range ws {
+		for _, n := range fw.plats.names {
+			r, _ := slices.BinarySearch(platNames, n)
+			fw.platRank = append(fw.platRank, uint32(r))
+		}
+		for _, n := range fw.cats.names {
+			r, _ := slices.BinarySearch(catNames, n)
+			fw.catRank = append(fw.catRank, uint32(r))
+		}
 	}
 	failParts := map[part][]segment{}
 	for _, fw := range ws {
@@ -281,60 +306,39 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	for _, p := range slices.SortedFunc(maps.Keys(failParts), byPart) {
 		ss := failParts[p]
 		jobs = append(jobs, job{"failures", p, func(w io.Writer) error {
-			n := 0
-			for _, sg := range ss {
-				n += sg.bk.len()
+			type cell struct {
+				fw *failWorker
+				c  failCell
 			}
-			rows := make([]FailureRow, 0, n)
+			var cells []cell
 			for _, sg := range ss {
-				sg.bk.each(func(c failCell) {
-					pl := sg.fw.plats.names[c.plat]
-					l := levels[pl]
-					rows = append(rows, FailureRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], sg.fw.arena.get(c.blk, c.off, c.n), sg.fw.cats.names[c.cat]})
-				})
+				sg.bk.each(func(c failCell) { cells = append(cells, cell{sg.fw, c}) })
 			}
-			slices.SortStableFunc(rows, func(a, b FailureRow) int {
-				return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(index[a.BatchID], index[b.BatchID]),
-					cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.PackageID, b.PackageID), cmp.Compare(a.Category, b.Category))
+			// In time order, then by platform, package and category.
+			slices.SortFunc(cells, func(a, b cell) int {
+				return cmp.Or(cmp.Compare(ms[a.c.batch], ms[b.c.batch]), cmp.Compare(a.c.batch, b.c.batch),
+					cmp.Compare(a.fw.platRank[a.c.plat], b.fw.platRank[b.c.plat]),
+					bytes.Compare(a.fw.arena.bytes(a.c.blk, a.c.off, a.c.n), b.fw.arena.bytes(b.c.blk, b.c.off, b.c.n)),
+					cmp.Compare(a.fw.catRank[a.c.cat], b.fw.catRank[b.c.cat]))
 			})
+			rows := make([]FailureRow, len(cells))
+			for i, x := range cells {
+				c := x.c
+				pl := x.fw.plats.names[c.plat]
+				l := levels[pl]
+				rows[i] = FailureRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], x.fw.arena.get(c.blk, c.off, c.n), x.fw.cats.names[c.cat]}
+			}
 			return writeRows(w, format, rows, failRecord, failHeader)
 		}})
 	}
 
-	n := man.Runs + 1
-	ext := map[string]string{"parquet": ".parquet", "csv": ".csv"}[format]
-	paths := make([]string, len(jobs))
-	errs := make([]error, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				d := filepath.Join(dir, j.table, "ecosystem="+hiveValue(j.p.eco), "month="+j.p.month)
-				if err := os.MkdirAll(d, 0o755); err != nil {
-					errs[i] = err
-					continue
-				}
-				paths[i] = filepath.Join(d, "part-"+strconv.Itoa(n)+ext)
-				if err := writeFile(paths[i], j.write); err != nil {
-					errs[i] = fmt.Errorf("%s: %w", paths[i], err)
-				}
-			}
-		}()
+	for _, j := range jobs {
+		pool.submit(j.table, j.p, j.write)
 	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if res.Files, err = pool.wait(); err != nil {
 		return nil, err
 	}
-	res.Files = paths
-	man.SchemaVersion, man.Format, man.Runs = SchemaVersion, format, n
+	man.SchemaVersion, man.Format, man.Runs = SchemaVersion, format, man.Runs+1
 	man.Batches = append(man.Batches, ids...)
 	if err := writeFile(filepath.Join(dir, ManifestName), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
@@ -344,6 +348,89 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// writers write partition files, a few at a time, from a queue that
+// submitting never waits on (the batch runs' files are written while the
+// failures are read).
+type writers struct {
+	dir, ext string
+	n        int
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	ready    *sync.Cond
+	queue    []func() (string, error)
+	closed   bool
+	paths    []string
+	errs     []error
+	made     sync.Map // folders made
+}
+
+func newWriters(dir, format string, n, workers int) *writers {
+	w := &writers{dir: dir, ext: "." + format, n: n}
+	w.ready = sync.NewCond(&w.mu)
+	for range workers {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for {
+				w.mu.Lock()
+				for len(w.queue) == 0 && !w.closed {
+					w.ready.Wait()
+				}
+				if len(w.queue) == 0 {
+					w.mu.Unlock()
+					return
+				}
+				job := w.queue[0]
+				w.queue[0] = nil
+				w.queue = w.queue[1:]
+				w.mu.Unlock()
+				path, err := job()
+				w.mu.Lock()
+				if err != nil {
+					w.errs = append(w.errs, err)
+				} else {
+					w.paths = append(w.paths, path)
+				}
+				w.mu.Unlock()
+			}
+		}()
+	}
+	return w
+}
+
+// submit queues a partition's file: table/ecosystem=E/month=M/part-N.
+func (w *writers) submit(table string, p part, write func(io.Writer) error) {
+	job := func() (string, error) {
+		d := filepath.Join(w.dir, table, "ecosystem="+hiveValue(p.eco), "month="+p.month)
+		if _, ok := w.made.Load(d); !ok {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return "", err
+			}
+			w.made.Store(d, true)
+		}
+		path := filepath.Join(d, "part-"+strconv.Itoa(w.n)+w.ext)
+		if err := writeFile(path, write); err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		return path, nil
+	}
+	w.mu.Lock()
+	w.queue = append(w.queue, job)
+	w.mu.Unlock()
+	w.ready.Signal()
+}
+
+// wait waits for the files submitted, and returns their paths, sorted.
+func (w *writers) wait() ([]string, error) {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.ready.Broadcast()
+	w.wg.Wait()
+	slices.Sort(w.paths)
+	return w.paths, errors.Join(w.errs...)
 }
 
 // runCell is a batch's counts on a platform, compactly.
@@ -363,6 +450,8 @@ type failCell struct {
 
 type failWorker struct {
 	ecos, plats, cats *table
+	// platRank and catRank are the names' places among every worker's.
+	platRank, catRank []uint32
 	arena             arena
 	rows              map[[2]uint32]*bucket[failCell] // by ecosystem and month
 	n, orphans        int
@@ -418,7 +507,9 @@ func (a *arena) put(s string) (blk, off uint32) {
 	return uint32(n - 1), off
 }
 
-func (a *arena) get(blk, off, n uint32) string { return string(a.blocks[blk][off : off+n]) }
+func (a *arena) get(blk, off, n uint32) string { return string(a.bytes(blk, off, n)) }
+
+func (a *arena) bytes(blk, off, n uint32) []byte { return a.blocks[blk][off : off+n] }
 
 // table numbers the distinct strings it is given.
 type table struct {
@@ -532,26 +623,27 @@ func writeFile(path string, write func(io.Writer) error) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
 	bw := bufs.Get().(*bufio.Writer)
 	defer bufs.Put(bw)
 	bw.Reset(f)
-	if err := write(bw); err != nil {
-		f.Close()
-		return err
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
+	bw.Reset(nil)
+	if err == nil {
+		err = f.Chmod(0o644)
 	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if err == nil {
+		err = os.Rename(f.Name(), path)
 	}
-	return os.Rename(f.Name(), path)
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 func readManifest(dir string) (Manifest, error) {

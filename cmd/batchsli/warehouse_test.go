@@ -290,3 +290,13 @@ func TestWarehouseErrors(t *testing.T) {
 		t.Errorf("a damaged manifest: exit %d, %q", res.code, res.stderr)
 	}
 }
+
+// TestWarehouseDocs: docs/WAREHOUSE.md shows the tested DuckDB SQL as it
+// is.
+func TestWarehouseDocs(t *testing.T) {
+	doc, _ := os.ReadFile("../../docs/WAREHOUSE.md")
+	sql, _ := os.ReadFile("../../docs/warehouse/duckdb.sql")
+	if len(sql) == 0 || !strings.Contains(string(doc), "```sql\n"+string(sql)+"```") {
+		t.Error("docs/WAREHOUSE.md does not show docs/warehouse/duckdb.sql as it is")
+	}
+}
