@@ -108,3 +108,17 @@ func TestSLOGateCalibration(t *testing.T) {
 		}
 	}
 }
+
+// TestBurnAtThreshold: a burn rate exactly at the threshold counts, though
+// 1 - 0.98 is not 0.02 in binary (2 failures in 25 tests against a 98%
+// target is a burn rate of 4, which floating point makes 3.9999999999999964).
+func TestBurnAtThreshold(t *testing.T) {
+	var obs []infer.Obs
+	for i := range 400 {
+		obs = append(obs, infer.Obs{Batch: int32(i), Tested: 25, Passed: 2})
+	}
+	r := evaluateSeries(sloSeries{slo: SLO{Name: "x", Objective: ObjectivePassRate, Target: 0.98, Window: 400}, platform: "p", obs: obs}, DefaultBurn, 1)
+	if r.Status != StatusBreach || r.Windows[0].Burn != 4 {
+		t.Errorf("status %s, burn %v; want breach at 4", r.Status, r.Windows[0].Burn)
+	}
+}

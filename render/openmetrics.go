@@ -42,7 +42,6 @@ func metrics(e *analyze.Exported) []*metricFamily {
 	macos := fam("batchsli_macos_runner_seconds", "counter", "seconds", "macOS CI time used (the records' minutes, in seconds), where the records give it.")
 	duration := fam("batchsli_validation_duration_seconds", "gauge", "seconds", "A platform's validation time in the batch, where recorded.")
 	last := fam("batchsli_last_batch_timestamp_seconds", "gauge", "seconds", "When the newest batch finished (Unix time).")
-	slo := sloFamilies(fam)
 
 	type acc struct{ sums [7]int64 }
 	cum := map[string]*acc{}
@@ -76,90 +75,14 @@ func metrics(e *analyze.Exported) []*metricFamily {
 				duration.push(l, sample{*p.Seconds, ts})
 			}
 		}
-		slo.add(b)
 		if b.MacOSMinutes != nil {
 			minutesCum += *b.MacOSMinutes
 			macos.push("", sample{60 * minutesCum, ts})
 		}
 		last.series[""] = []sample{{ts, ts}}
 	}
-	return append([]*metricFamily{batches, tests, passes, failures, skips, rateTests, ratePasses, infra, macos, duration, last}, slo.families()...)
+	return []*metricFamily{batches, tests, passes, failures, skips, rateTests, ratePasses, infra, macos, duration, last}
 }
-
-// sloSums are the batch-clustered sums behind the SLO alert rules' evidence
-// (docs/METHODS.md, "SLO gates"; batchsli rules): per objective, platform
-// and ecosystem (none: all ecosystems), over the batches that tested it,
-// the number of batches B, and the sums of n_b, f_b, f_b^2, f_b n_b and
-// n_b^2 (n_b tests and f_b failures in batch b). Over any window, their
-// increases give the failure rate and its cluster-robust variance
-// B/(B-1) (Sf2 - 2r Sfn + r^2 Sn2) / N^2 exactly, which a sum of the
-// per-ecosystem squares would not: so the all-ecosystem series has its
-// own counters.
-type sloSums struct {
-	fams [6]*metricFamily
-	cum  map[string]*[6]float64
-}
-
-func sloFamilies(fam func(name, typ, unit, help string) *metricFamily) *sloSums {
-	s := &sloSums{cum: map[string]*[6]float64{}}
-	for i, d := range [6][2]string{
-		{"batchsli_slo_batches", "Batches that tested the platform (and the ecosystem, where the label is set) for the objective: pass_rate counts recipe results as the report's pass rate does, runner_health counts infrastructure failures among all tests."},
-		{"batchsli_slo_tests", "Tests counted by the objective, summed over its batches (n_b)."},
-		{"batchsli_slo_failures", "Failures counted by the objective, summed over its batches (f_b)."},
-		{"batchsli_slo_failures_squared", "Sum over batches of the squared failures (f_b^2), for the cluster-robust variance."},
-		{"batchsli_slo_failure_test_products", "Sum over batches of failures times tests (f_b n_b), for the cluster-robust variance."},
-		{"batchsli_slo_tests_squared", "Sum over batches of the squared tests (n_b^2), for the cluster-robust variance."},
-	} {
-		s.fams[i] = fam(d[0], "counter", "", d[1])
-	}
-	return s
-}
-
-func (s *sloSums) push(l string, n, f, ts float64) {
-	if n <= 0 {
-		return
-	}
-	a := s.cum[l]
-	if a == nil {
-		a = &[6]float64{}
-		s.cum[l] = a
-	}
-	for i, v := range [6]float64{1, n, f, f * f, f * n, n * n} {
-		a[i] += v
-		s.fams[i].push(l, sample{a[i], ts})
-	}
-}
-
-// add counts a batch: each platform's pass rate over all its ecosystems
-// and within each, and its runner health.
-func (s *sloSums) add(b analyze.ExportBatch) {
-	ts := float64(b.Time.UnixNano()) / 1e9
-	type nf struct{ n, f float64 }
-	all := map[string]*nf{}
-	tested := map[string]float64{}
-	var plats []string
-	for _, c := range b.Cells {
-		a := all[c.Platform]
-		if a == nil {
-			a = &nf{}
-			all[c.Platform] = a
-			plats = append(plats, c.Platform)
-		}
-		n, f := float64(c.RateTests), float64(c.RateTests-c.RatePasses)
-		a.n += n
-		a.f += f
-		tested[c.Platform] += float64(c.Tested)
-		s.push(labels("objective", "pass_rate", "platform", c.Platform, "ecosystem", c.Ecosystem), n, f, ts)
-	}
-	for _, p := range plats {
-		s.push(labels("objective", "pass_rate", "platform", p), all[p].n, all[p].f, ts)
-	}
-	for _, p := range b.Platforms {
-		s.push(labels("objective", "runner_health", "platform", p.Platform), tested[p.Platform], float64(p.Infrastructure), ts)
-	}
-}
-
-func (s *sloSums) families() []*metricFamily { return s.fams[:] }
 
 // push appends a sample to a series; a sample at the same instant as the
 // series' last (two batches finishing in the same second) replaces it, as a
@@ -217,9 +140,15 @@ func OpenMetrics(w io.Writer, e *analyze.Exported) error {
 
 // PrometheusText writes each series' latest value in the Prometheus text
 // format, without timestamps: a node_exporter textfile collector's file.
-func PrometheusText(w io.Writer, e *analyze.Exported) error {
+// With c, it adds the check's state (checkFamilies), which the alert rules
+// of batchsli rules read.
+func PrometheusText(w io.Writer, e *analyze.Exported, c *analyze.Check) error {
 	bw := bufio.NewWriter(w)
-	for _, f := range metrics(e) {
+	fams := metrics(e)
+	if c != nil {
+		fams = append(fams, checkFamilies(c)...)
+	}
+	for _, f := range fams {
 		if len(f.series) == 0 {
 			continue
 		}
@@ -251,4 +180,80 @@ func num(v float64) string {
 		return strconv.FormatInt(int64(v), 10)
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// checkFamilies are the check's state as gauges: each SLO series' windows
+// (batches, tests, failures, burn rate, and for the long windows the
+// adjusted p-value) and status, and the macOS week: minutes used and
+// budgeted, the forecast, and the gate. The alert rules compare these with
+// the configured burn rates: the check's decision, on the check's windows
+// counted in batches (docs/METHODS.md, "Prometheus rules").
+func checkFamilies(c *analyze.Check) []*metricFamily {
+	fam := func(name, help string) *metricFamily {
+		return &metricFamily{name: name, typ: "gauge", help: help, series: map[string][]sample{}}
+	}
+	target := fam("batchsli_slo_target", "An SLO's target share on the platform (and ecosystem).")
+	batches := fam("batchsli_slo_window_batches", "Batches in an SLO window: the period and the breach and warning alerts' long and short windows, counted in the batches that tested the series.")
+	tests := fam("batchsli_slo_window_tests", "Tests in an SLO window.")
+	failures := fam("batchsli_slo_window_failures", "Failures in an SLO window (recipe failures for pass_rate, infrastructure failures for runner_health).")
+	burn := fam("batchsli_slo_window_burn_rate", "An SLO window's failure rate over the error budget's (1 - target).")
+	padj := fam("batchsli_slo_window_p_adjusted", "For a long window, the one-sided p-value of its failure rate exceeding the budget's, with batches as clusters, times the series checked (Bonferroni).")
+	status := fam("batchsli_slo_status", "The check's status of an SLO series: 1 for the status it has (ok, warn, breach, too_few), 0 for the others.")
+	for _, r := range c.SLOs {
+		if r.Platform == "" {
+			continue
+		}
+		kv := []string{"slo", r.Name, "objective", r.Objective, "platform", r.Platform}
+		if r.Ecosystem != "" {
+			kv = append(kv, "ecosystem", r.Ecosystem)
+		}
+		target.series[labels(kv...)] = []sample{{v: r.Target}}
+		for _, w := range append([]analyze.BurnWindow{r.Period}, r.Windows...) {
+			l := labels(append(kv, "window", w.Name)...)
+			batches.series[l] = []sample{{v: float64(w.Batches)}}
+			tests.series[l] = []sample{{v: float64(w.Tests)}}
+			failures.series[l] = []sample{{v: float64(w.Failures)}}
+			burn.series[l] = []sample{{v: w.Burn}}
+			if w.PAdj != nil {
+				padj.series[l] = []sample{{v: *w.PAdj}}
+			}
+		}
+		for _, st := range []string{analyze.StatusOK, analyze.StatusWarn, analyze.StatusBreach, analyze.StatusTooFew} {
+			v := 0.0
+			if r.Status == st {
+				v = 1
+			}
+			status.series[labels(append(kv, "status", st)...)] = []sample{{v: v}}
+		}
+	}
+	bu := c.Budget
+	budget := fam("batchsli_macos_week_budget_seconds", "The macOS budget of a week.")
+	budget.series[""] = []sample{{v: 60 * bu.BudgetMinutes}}
+	start := fam("batchsli_macos_week_start_timestamp_seconds", "When the current budget week began (Unix time).")
+	start.series[""] = []sample{{v: float64(bu.WeekStart.Unix())}}
+	used := fam("batchsli_macos_week_used_seconds", "macOS time used this budget week by the batches that recorded it (absent when none did).")
+	if bu.UsedMinutes != nil {
+		used.series[""] = []sample{{v: 60 * *bu.UsedMinutes}}
+	}
+	unknown := fam("batchsli_macos_week_unknown_batches", "Batches this week that did not record their macOS minutes.")
+	unknown.series[""] = []sample{{v: float64(bu.UnknownBatches)}}
+	projected := fam("batchsli_macos_week_projected_seconds", "The budget forecast of the week's total macOS time: its median and 90% prediction interval (absent while it is too early to project).")
+	if bu.ProjectedMinutes != nil && bu.ProjectedLow != nil && bu.ProjectedHigh != nil {
+		projected.series[labels("bound", "low")] = []sample{{v: 60 * *bu.ProjectedLow}}
+		projected.series[labels("bound", "median")] = []sample{{v: 60 * *bu.ProjectedMinutes}}
+		projected.series[labels("bound", "high")] = []sample{{v: 60 * *bu.ProjectedHigh}}
+	}
+	exceed := fam("batchsli_macos_week_exceed_probability", "The forecast's chance that the week's minutes reach the budget (absent while it is too early to project).")
+	if bu.ExceedProbability != nil {
+		exceed.series[""] = []sample{{v: *bu.ExceedProbability}}
+	}
+	gate := fam("batchsli_macos_gate", "The check's macOS gate: 1 for its state (run, sample, pause), 0 for the others.")
+	for _, st := range []string{"run", "sample", "pause"} {
+		v := 0.0
+		if c.MacOS == st {
+			v = 1
+		}
+		gate.series[labels("state", st)] = []sample{{v: v}}
+	}
+	return []*metricFamily{target, batches, tests, failures, burn, padj, status, budget, start, used, unknown, projected, exceed, gate}
 }

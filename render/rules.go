@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,10 +24,6 @@ func PromDuration(d time.Duration) string {
 	return strconv.FormatInt(int64(d.Round(time.Minute)/time.Minute), 10) + "m"
 }
 
-// promString quotes a PromQL string literal (Go's escapes, which PromQL
-// reads).
-func promString(s string) string { return strconv.Quote(s) }
-
 // yamlString quotes a YAML scalar: a JSON string is a YAML double-quoted
 // scalar.
 func yamlString(s string) string {
@@ -40,50 +34,7 @@ func yamlString(s string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// templateText makes untrusted text literal in a Prometheus template (an
-// alert's labels and annotations are templates): "{{" is written as an
-// action printing it.
-func templateText(s string) string { return strings.ReplaceAll(s, "{{", "{{`{{`}}") }
-
-// SLOSelector is the label matchers of an SLO's series.
-func SLOSelector(s analyze.RuleSLO) string {
-	var plats []string
-	for _, p := range s.Platforms {
-		plats = append(plats, regexp.QuoteMeta(p))
-	}
-	slices.Sort(plats)
-	m := "objective=" + promString(s.Objective) + ",ecosystem=" + promString(s.Ecosystem)
-	if len(plats) == 1 {
-		m += ",platform=" + promString(s.Platforms[0])
-	} else {
-		m += ",platform=~" + promString(strings.Join(plats, "|"))
-	}
-	return "{" + m + "}"
-}
-
-// sloSums are the batchsli_slo_* counters a window's evidence needs.
-var sloCounters = []string{"batches", "tests", "failures", "failures_squared", "failure_test_products", "tests_squared"}
-
-// SLOWindows are the distinct alert windows of the plan, shortest first,
-// and for each long window the most batches it is expected to hold.
-func SLOWindows(p *analyze.RulePlan) ([]time.Duration, map[time.Duration]int) {
-	var ws []time.Duration
-	long := map[time.Duration]int{}
-	for _, s := range p.SLOs {
-		for _, a := range s.Alerts {
-			ws = append(ws, a.Long, a.Short)
-			long[a.Long] = max(long[a.Long], a.LongBatches)
-		}
-	}
-	slices.Sort(ws)
-	return slices.Compact(ws), long
-}
-
-// Dashboard windows: the pass rates and runner health over the last day
-// and week, recorded for the dashboard and for queries.
-var rateWindows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour}
-
-// RecordingRule is one rule of the generated file.
+// RecordingRule is a recording rule of the generated file.
 type RecordingRule struct{ Record, Expr string }
 
 // AlertRule is an alerting rule.
@@ -93,140 +44,93 @@ type AlertRule struct {
 	Annotations [][2]string
 }
 
+// rateWindows are the windows of the recorded pass rates, runner health
+// and macOS minutes: the last day and the last week.
+var rateWindows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour}
+
+// sloMatch matches an SLO series' gauges across their windows.
+const sloMatch = "on (slo, objective, platform, ecosystem)"
+
+// burnCondition is an alert's multi-window condition on the check's
+// gauges: the burn rate at or above rate over the long and the short
+// window, and the long window's excess significant (adjusted p-value at
+// most alpha). Its value is the long window's burn rate.
+func burnCondition(long, short string, rate, alpha float64) string {
+	return `batchsli_slo_window_burn_rate{window="` + long + `"} >= ` + ruleNum(rate) +
+		"\nand " + sloMatch + ` batchsli_slo_window_burn_rate{window="` + short + `"} >= ` + ruleNum(rate) +
+		"\nand " + sloMatch + ` batchsli_slo_window_p_adjusted{window="` + long + `"} <= ` + ruleNum(alpha)
+}
+
 // RuleGroups are the generated rules: recording rules, then alerts.
-func RuleGroups(p *analyze.RulePlan) ([]RecordingRule, []AlertRule) {
+func RuleGroups(burn analyze.Burn) ([]RecordingRule, []AlertRule) {
 	var rec []RecordingRule
-	windows, longs := SLOWindows(p)
-	for _, w := range windows {
-		d := PromDuration(w)
-		for _, m := range sloCounters {
-			rec = append(rec, RecordingRule{"slo:batchsli_" + m + ":increase" + d, "increase(batchsli_slo_" + m + "_total[" + d + "])"})
-		}
-		inc := func(m string) string { return "slo:batchsli_" + m + ":increase" + d }
-		ratio := "slo:batchsli_failure_ratio:ratio" + d
-		rec = append(rec, RecordingRule{ratio, inc("failures") + " / " + inc("tests")})
-		// The cluster-robust variance of the ratio (Cochran 1977, 6.3):
-		// B/(B-1) * sum_b (f_b - r n_b)^2 / N^2, the sum expanded.
-		rec = append(rec, RecordingRule{"slo:batchsli_failure_ratio_variance:ratio" + d,
-			inc("batches") + " / (" + inc("batches") + " - 1)\n* (" + inc("failures_squared") + " - 2 * " + ratio + " * " + inc("failure_test_products") +
-				" + " + ratio + " ^ 2 * " + inc("tests_squared") + ")\n/ " + inc("tests") + " ^ 2"})
-		if lb, ok := longs[w]; ok {
-			// The critical t for the batches the window holds (its
-			// increase, rounded: the extrapolation of increase() can
-			// make it fractional): Student's t on B-1 degrees of
-			// freedom at 1 - alpha/series, as the check uses.
-			up := analyze.CriticalUpTo(lb)
-			var parts []string
-			for b := 3; b <= up; b++ {
-				sel := inc("batches") + " >= " + ruleNum(float64(b)-0.5)
-				if b < up {
-					sel += " < " + ruleNum(float64(b)+0.5)
-				}
-				parts = append(parts, "("+sel+") * 0 + "+strconv.FormatFloat(p.Critical(b), 'f', 4, 64))
-			}
-			rec = append(rec, RecordingRule{"slo:batchsli_t_critical:ratio" + d, strings.Join(parts, "\nor ")})
-		}
-	}
 	for _, w := range rateWindows {
 		d := PromDuration(w)
 		rec = append(rec,
 			RecordingRule{"platform:batchsli_pass_rate:ratio" + d, "sum by (platform) (increase(batchsli_pass_rate_passes_total[" + d + "]))\n/ sum by (platform) (increase(batchsli_pass_rate_tests_total[" + d + "]))"},
+			RecordingRule{"platform:batchsli_pass_rate_tests:increase" + d, "sum by (platform) (increase(batchsli_pass_rate_tests_total[" + d + "]))"},
 			RecordingRule{"platform:batchsli_infrastructure_failure_ratio:ratio" + d, "sum by (platform) (increase(batchsli_infrastructure_failures_total[" + d + "]))\n/ sum by (platform) (increase(batchsli_recipe_tests_total[" + d + "]))"},
+			RecordingRule{":batchsli_macos_runner_seconds:increase" + d, "sum(increase(batchsli_macos_runner_seconds_total[" + d + "]))"},
+			// The budget's burn rate over the window: the time used over the
+			// budget's pace (the week's budget times the window's share of
+			// a week).
+			RecordingRule{":batchsli_macos_budget_burn:ratio" + d, ":batchsli_macos_runner_seconds:increase" + d + "\n/ on () (batchsli_macos_week_budget_seconds * " + ruleNum(float64(w)/float64(7*24*time.Hour)) + ")"},
 		)
 	}
-	bl, bs, wl, ws := analyze.BudgetWindows()
-	week := 7 * 24 * time.Hour
-	for _, w := range []time.Duration{bs, ws, bl, 24 * time.Hour, wl, week} {
-		d := PromDuration(w)
-		rec = append(rec, RecordingRule{":batchsli_macos_minutes:increase" + d, "sum(increase(batchsli_macos_runner_seconds_total[" + d + "])) / 60"})
-		rec = append(rec, RecordingRule{":batchsli_macos_budget_burn:ratio" + d, ":batchsli_macos_minutes:increase" + d + " / " +
-			ruleNum(p.WeekBudget*float64(w)/float64(week))})
-	}
-	rec = append(rec, RecordingRule{":batchsli_macos_minutes_projected:week", ":batchsli_macos_minutes:increase1d * 7"})
+	rec = append(rec, RecordingRule{":batchsli_macos_week_used:ratio", "batchsli_macos_week_used_seconds / on () batchsli_macos_week_budget_seconds"})
 
-	var alerts []AlertRule
-	for _, s := range p.SLOs {
-		sel := SLOSelector(s)
-		sname, seco := templateText(s.Name), templateText(s.Ecosystem)
-		budget := 1 - s.Target
-		what := "recipe failures"
-		if s.Objective == analyze.ObjectiveRunnerHealth {
-			what = "infrastructure failures"
-		}
-		for _, a := range s.Alerts {
-			l, sh := PromDuration(a.Long), PromDuration(a.Short)
-			ratioL, ratioS := "slo:batchsli_failure_ratio:ratio"+l+sel, "slo:batchsli_failure_ratio:ratio"+sh+sel
-			tests := "slo:batchsli_tests:increase" + l + sel
-			floor := ruleNum(budget*(1-budget)) + " / " + tests
-			expr := ratioL + " >= " + ruleNum(a.Rate*budget) + "\nand " + ratioS + " >= " + ruleNum(a.Rate*budget) +
-				"\nand slo:batchsli_batches:increase" + l + sel + " >= " + ruleNum(float64(a.MinBatches)-0.5) +
-				"\nand " + tests + " >= " + strconv.FormatInt(a.MinTests, 10) +
-				"\nand (" + ratioL + " - " + ruleNum(budget) + ")\n  / sqrt((slo:batchsli_failure_ratio_variance:ratio" + l + sel + " > " + floor + ") or " + floor + ")\n  > slo:batchsli_t_critical:ratio" + l + sel
-			name, sev := "BatchsliSLOBreach", "critical"
-			if a.Severity == analyze.StatusWarn {
-				name, sev = "BatchsliSLOWarning", "warning"
-			}
-			scope := ""
-			if s.Ecosystem != "" {
-				scope = " in " + seco
-			}
-			alerts = append(alerts, AlertRule{Alert: name, Expr: expr,
-				Labels: [][2]string{{"severity", sev}, {"slo", sname}, {"objective", s.Objective}},
-				Annotations: [][2]string{
-					{"summary", fmt.Sprintf("SLO %s: %s on {{ $labels.platform }}%s burn the error budget at %gx or more", strconv.Quote(sname), what, scope, a.Rate)},
-					{"description", fmt.Sprintf("The failure rate over the last %s (about %d batches at the cadence the rules were generated for) is {{ $value | humanizePercentage }}, at least %gx the budget of %s (target %s), and so it is over the last %s (about %d batches); the excess over the budget is significant with batches as clusters (Student's t against alpha %g over %d series). batchsli check gives the batches and tests.",
-						l, a.LongBatches, a.Rate, share(budget), share(s.Target), sh, a.ShortBatches, p.Burn.Alpha, p.Series)},
-				}})
-		}
-	}
-	for _, b := range []struct {
-		name, sev   string
-		rate        float64
-		long, short time.Duration
-	}{{"BatchsliMacOSBudgetBurn", "critical", p.Burn.BreachRate, bl, bs}, {"BatchsliMacOSBudgetBurn", "warning", p.Burn.WarnRate, wl, ws}} {
-		l, sh := PromDuration(b.long), PromDuration(b.short)
-		alerts = append(alerts, AlertRule{Alert: b.name,
-			Expr:   ":batchsli_macos_budget_burn:ratio" + l + " >= " + ruleNum(b.rate) + "\nand :batchsli_macos_budget_burn:ratio" + sh + " >= " + ruleNum(b.rate),
-			Labels: [][2]string{{"severity", b.sev}},
+	evidence := "batchsli check gives the windows' batches, tests and failures; the batchsli_slo_window_* gauges hold them."
+	breach := burnCondition(analyze.StatusBreach+"_long", analyze.StatusBreach+"_short", burn.BreachRate, burn.Alpha)
+	warn := burnCondition("warn_long", "warn_short", burn.WarnRate, burn.Alpha)
+	alerts := []AlertRule{
+		{Alert: "BatchsliSLOBreach", Expr: breach,
+			Labels: [][2]string{{"severity", "critical"}},
 			Annotations: [][2]string{
-				{"summary", fmt.Sprintf("macOS minutes burn the weekly budget at %gx or more", b.rate)},
-				{"description", fmt.Sprintf("macOS jobs used {{ $value | humanize }}x the budget's pace over the last %s, and %gx or more over the last %s: at that pace the %s-minute week runs out in %s or less.",
-					l, b.rate, sh, ruleNum(p.WeekBudget), PromDuration(7*24*time.Hour/time.Duration(b.rate)))},
-			}})
+				{"summary", "SLO {{ $labels.slo }} on {{ $labels.platform }}: failures burn the error budget at " + ruleNum(burn.BreachRate) + "x or more"},
+				{"description", "Over the last tenth of the SLO's period (its breach window, counted in batches) failures burn the error budget at {{ $value | printf \"%.2f\" }}x, and at " + ruleNum(burn.BreachRate) + "x or more over the last fortieth; the excess is significant with batches as clusters (adjusted p-value at most " + ruleNum(burn.Alpha) + "). " + evidence}}},
+		{Alert: "BatchsliSLOWarning", Expr: "(\n" + indentBy(warn, 2) + "\n)\nunless " + sloMatch + " (\n" + indentBy(breach, 2) + "\n)",
+			Labels: [][2]string{{"severity", "warning"}},
+			Annotations: [][2]string{
+				{"summary", "SLO {{ $labels.slo }} on {{ $labels.platform }}: failures burn the error budget at " + ruleNum(burn.WarnRate) + "x or more"},
+				{"description", "Over the last quarter of the SLO's period (its warning window, counted in batches) failures burn the error budget at {{ $value | printf \"%.2f\" }}x, and at " + ruleNum(burn.WarnRate) + "x or more over the last sixteenth; the excess is significant with batches as clusters (adjusted p-value at most " + ruleNum(burn.Alpha) + "). " + evidence}}},
+		{Alert: "BatchsliMacOSBudgetPause", Expr: `batchsli_macos_gate{state="pause"} == 1`,
+			Labels: [][2]string{{"severity", "critical"}},
+			Annotations: [][2]string{
+				{"summary", "macOS jobs are paused: this week's minutes reached the pause point"},
+				{"description", "batchsli check pauses macOS jobs: the minutes the batches recorded this budget week reached its pause share of the weekly budget (batchsli_macos_week_used_seconds, batchsli_macos_week_budget_seconds)."}}},
+		{Alert: "BatchsliMacOSBudgetSample", Expr: `batchsli_macos_gate{state="sample"} == 1`,
+			Labels: [][2]string{{"severity", "warning"}},
+			Annotations: [][2]string{
+				{"summary", "macOS jobs are sampled: this week's minutes reached the sampling point"},
+				{"description", "batchsli check samples macOS jobs: the minutes the batches recorded this budget week reached its sampling share of the weekly budget."}}},
+		{Alert: "BatchsliMacOSBudgetRunOut", Expr: "batchsli_macos_week_exceed_probability > " + ruleNum(analyze.WarnProbability) + "\nunless on () batchsli_macos_gate{state=\"pause\"} == 1",
+			Labels: [][2]string{{"severity", "warning"}},
+			Annotations: [][2]string{
+				{"summary", "The macOS budget will likely run out this week"},
+				{"description", "The budget forecast (docs/METHODS.md, \"macOS budget forecast\") gives a {{ $value | humanizePercentage }} chance that this week's minutes reach the budget; batchsli_macos_week_projected_seconds holds its median and 90% interval."}}},
 	}
-	alerts = append(alerts, AlertRule{Alert: "BatchsliMacOSBudgetPause",
-		Expr:   ":batchsli_macos_minutes:increase7d >= " + ruleNum(p.PauseFrom*p.WeekBudget),
-		Labels: [][2]string{{"severity", "warning"}},
-		Annotations: [][2]string{
-			{"summary", fmt.Sprintf("macOS minutes over the last 7 days reached %s of the weekly budget", share(p.PauseFrom))},
-			{"description", fmt.Sprintf("{{ $value | humanize }} macOS minutes over the last 7 days, at or above %s of %s: batchsli check pauses macOS jobs at this share of a budget week (its weeks are calendar weeks; this is a rolling 7 days).",
-				share(p.PauseFrom), ruleNum(p.WeekBudget))},
-		}})
 	return rec, alerts
 }
 
-func share(v float64) string { return strconv.FormatFloat(100*v, 'g', 6, 64) + "%" }
+func indentBy(s string, n int) string {
+	pad := strings.Repeat(" ", n)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+}
 
-// ruleNum writes a threshold to 12 significant digits: 4 x (1 - 0.9) is
-// 0.4, not 0.3999999999999999.
+// ruleNum writes a threshold to 12 significant digits.
 func ruleNum(v float64) string { return strconv.FormatFloat(v, 'g', 12, 64) }
 
-// PrometheusRules writes the plan as a Prometheus rule file.
-func PrometheusRules(w io.Writer, p *analyze.RulePlan) error {
-	rec, alerts := RuleGroups(p)
+// PrometheusRules writes the rules for burn as a Prometheus rule file.
+func PrometheusRules(w io.Writer, burn analyze.Burn) error {
+	rec, alerts := RuleGroups(burn)
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "# Prometheus rules generated by batchsli rules (docs/METHODS.md, \"Prometheus rules\").\n")
-	fmt.Fprintf(bw, "# They read the counters of batchsli export --format prometheus (a textfile collector's file).\n")
-	fmt.Fprintf(bw, "# Batch cadence: %s (%s); SLOs evaluated at the %s level on %d series.\n", PromDuration(p.Interval), p.IntervalFrom, p.By, p.Series)
+	fmt.Fprintf(bw, "# They read batchsli export --format prometheus (a textfile collector's file, written after\n# every batch with the same batchsli.toml): its counters, and the check's state as gauges.\n")
 	fmt.Fprintf(bw, "groups:\n  - name: batchsli-recording\n    rules:\n")
 	for _, r := range rec {
 		fmt.Fprintf(bw, "      - record: %s\n        expr: |-\n%s", r.Record, indent(r.Expr, 10))
 	}
-	fmt.Fprintf(bw, "  - name: batchsli-alerts\n    rules:")
-	if len(alerts) == 0 {
-		fmt.Fprintf(bw, " []")
-	}
-	fmt.Fprintf(bw, "\n")
+	fmt.Fprintf(bw, "  - name: batchsli-alerts\n    rules:\n")
 	for _, a := range alerts {
 		fmt.Fprintf(bw, "      - alert: %s\n        expr: |-\n%s", a.Alert, indent(a.Expr, 10))
 		fmt.Fprintf(bw, "        labels:\n")

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -298,4 +299,32 @@ func (w weekFlags) apply(cmd string, fs *flagSet, o *analyze.ReportOptions) erro
 		return usageError("%s: --week-budget must be a positive number of minutes", cmd)
 	}
 	return nil
+}
+
+// checkOptions are the check's options for a command with weekFlags and
+// a level: a flag given wins, then the configuration, then the default
+// (the level too: the configuration's by when --by is not given).
+func (w weekFlags) checkOptions(cmd string, fs *flagSet, by string, clock time.Time) (analyze.CheckOptions, error) {
+	o := analyze.DefaultCheckOptions(analyze.DefaultReportOptions(clock))
+	lvl, ok := model.ParseLevel(by)
+	if !ok {
+		return o, usageError("%s: --by must be family, env, job or os, not %q", cmd, by)
+	}
+	o.Report.By, o.Report.WeekBudget = lvl, *w.budget
+	ws, err := parseWeekday(*w.start)
+	if err != nil {
+		return o, usageError("%s: %v", cmd, err)
+	}
+	o.Report.WeekStart = ws
+	cfg, _, found, err := loadConfig(*w.config)
+	if err != nil {
+		return o, usageError("%s: %v", cmd, err)
+	}
+	if found {
+		cfg.apply(&o, func(name string) bool { return flagGiven(fs, name) })
+	}
+	if err := o.Validate(); err != nil {
+		return o, usageError("%s: %v", cmd, err)
+	}
+	return o, nil
 }

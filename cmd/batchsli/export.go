@@ -11,7 +11,6 @@ import (
 
 	"github.com/batchsli/batchsli/analyze"
 	"github.com/batchsli/batchsli/internal/memlimit"
-	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/render"
 	"github.com/batchsli/batchsli/sample"
 	"github.com/batchsli/batchsli/warehouse"
@@ -22,7 +21,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	data := fs.String("data", "data", "data directory")
 	demo := fs.Bool("demo", false, "export the sample history built into batchsli")
 	format := fs.String("format", "openmetrics", "openmetrics (every batch, with timestamps, for promtool tsdb create-blocks-from openmetrics), prometheus (the latest values, for a textfile collector), or parquet or csv (tables for warehouses and spreadsheets, under --out DIR)")
-	by := fs.String("by", "env", "the platforms' level: family, env, job or os")
+	by := fs.String("by", "env", "the platforms' level: family, env, job or os (default: the configuration's, else env)")
+	week := addWeekFlags(fs, false)
 	out := fs.String("out", "-", "write to `FILE` (written whole, then renamed into place) or - for standard output; with parquet or csv, the directory to export into (only batches not exported there yet)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -37,8 +37,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *out == "-" {
 			return usageError("export: --format %s writes tables into a directory: give it with --out DIR", *format)
 		}
-		if flagGiven(fs, "by") {
-			return usageError("export: --format %s keeps the platforms as recorded (the finest level): --by does not apply", *format)
+		for _, f := range []string{"by", "week-budget", "week-start", "config"} {
+			if flagGiven(fs, f) {
+				return usageError("export: --format %s keeps the records as they are (platforms at every level): --%s does not apply", *format, f)
+			}
 		}
 		fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
 		if err != nil {
@@ -70,28 +72,34 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return usageError("export: --format must be openmetrics, prometheus, parquet or csv, not %q", *format)
 	}
-	lvl, ok := model.ParseLevel(*by)
-	if !ok {
-		return usageError("export: --by must be family, env, job or os, not %q", *by)
-	}
 	clock := time.Now().UTC()
 	if *demo {
 		clock = sample.Clock
 	}
-	o := analyze.DefaultReportOptions(clock)
-	o.By = lvl
+	co, err := week.checkOptions("export", fs, *by, clock)
+	if err != nil {
+		return err
+	}
 	fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
 	if err != nil {
 		return err
 	}
 	defer release()
-	e, err := analyze.Export(fsys, name, o)
+	e, err := analyze.Export(fsys, name, co.Report)
 	if err != nil {
 		return err
 	}
+	var c *analyze.Check
+	if *format == "prometheus" {
+		// The check's state now: its SLO windows and the macOS gate,
+		// which the alert rules of batchsli rules read.
+		if c, err = analyze.RunCheck(fsys, name, co); err != nil {
+			return filterUsage("export", err)
+		}
+	}
 	write := func(w io.Writer) error {
 		if *format == "prometheus" {
-			return render.PrometheusText(w, e)
+			return render.PrometheusText(w, e, c)
 		}
 		return render.OpenMetrics(w, e)
 	}

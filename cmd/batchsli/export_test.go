@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/batchsli/batchsli/internal/golden"
-	"github.com/batchsli/batchsli/stats"
 )
 
 // promtoolPath finds promtool (Debian's prometheus package; .ci/run
@@ -316,93 +314,84 @@ func TestRecordPushgateway(t *testing.T) {
 	}
 }
 
-// TestExportSLOSumsMatchCheck: the batch-clustered SLO counters give, over
-// the whole history, the same batches, tests and failures as batchsli
-// check's window over it, and the same p-value from the cluster-robust
-// variance (infer.ExceedsClustered): what the alert rules compute in
-// PromQL from their increases.
-func TestExportSLOSumsMatchCheck(t *testing.T) {
+// TestExportCheckGauges: the textfile carries batchsli check's state, as
+// the check reports it with the same configuration: every SLO series'
+// windows (batches, tests, failures, burn rate, adjusted p-value), its
+// status, and the macOS week and gate.
+func TestExportCheckGauges(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "batchsli.toml")
-	// A period of 2,000 batches: the breach window (a tenth) covers the
-	// whole 120-batch sample, so its p-value is over every batch.
-	os.WriteFile(cfg, []byte(`
-[[slo]]
-name = "pass"
-objective = "pass_rate"
-target = 0.9
-window = 2000
-
-[[slo]]
-name = "homebrew"
-objective = "pass_rate"
-target = 0.8
-ecosystem = "homebrew"
-window = 2000
-
-[[slo]]
-name = "health"
-objective = "runner_health"
-target = 0.99
-window = 2000
-`), 0o644)
-	res := cli(t, "check", "--demo", "--config", cfg, "--format", "json")
-	if res.code != 0 && res.code&16 == 0 {
-		t.Fatalf("check: exit %d: %s", res.code, res.stderr)
-	}
+	os.WriteFile(cfg, []byte(rulesConfig), 0o644)
+	chk := cli(t, "check", "--demo", "--config", cfg, "--format", "json")
 	var c struct {
+		MacOS  string `json:"macos"`
+		Budget struct {
+			BudgetMinutes float64  `json:"budget_minutes"`
+			UsedMinutes   *float64 `json:"used_minutes"`
+		}
 		SLOs []struct {
-			Objective, Platform, Ecosystem string
-			Target                         float64
-			Windows                        []struct {
-				Name     string
-				Batches  int
-				Tests    int64
-				Failures int64
-				P        *float64 `json:"p_value"`
-			}
+			Name, Objective, Platform, Ecosystem, Status string
+			Target                                       float64
+			Period                                       json.RawMessage
+			Windows                                      []json.RawMessage
 		} `json:"slos"`
 	}
-	if err := json.Unmarshal([]byte(res.stdout), &c); err != nil {
+	if err := json.Unmarshal([]byte(chk.stdout), &c); err != nil {
 		t.Fatal(err)
 	}
-	exp := cli(t, "export", "--demo", "--format", "prometheus")
-	values := map[string]float64{}
-	for _, line := range strings.Split(exp.stdout, "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok && strings.HasPrefix(k, "batchsli_slo_") {
-			values[k], _ = strconv.ParseFloat(v, 64)
-		}
-	}
-	if len(c.SLOs) != 18 {
-		t.Fatalf("%d SLO series, want 6 platforms x 3", len(c.SLOs))
-	}
+	exp := cli(t, "export", "--demo", "--config", cfg, "--format", "prometheus")
+	got := exposition(t, exp.stdout)
+	num := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	n := 0
 	for _, s := range c.SLOs {
-		l := `{objective="` + s.Objective + `",platform="` + s.Platform + `"`
+		l := `slo=` + strconv.Quote(s.Name) + `,objective="` + s.Objective + `",platform="` + s.Platform + `"`
 		if s.Ecosystem != "" {
 			l += `,ecosystem="` + s.Ecosystem + `"`
 		}
-		l += "}"
-		get := func(name string) float64 {
-			v, ok := values["batchsli_slo_"+name+"_total"+l]
-			if !ok {
-				t.Fatalf("no batchsli_slo_%s_total%s", name, l)
+		l = strings.ReplaceAll(l, `\u0026`, "&")
+		for _, raw := range append([]json.RawMessage{s.Period}, s.Windows...) {
+			var w struct {
+				Name                     string
+				Batches, Tests, Failures float64
+				Burn                     float64  `json:"burn_rate"`
+				PAdj                     *float64 `json:"p_adjusted"`
 			}
-			return v
+			json.Unmarshal(raw, &w)
+			wl := "{" + l + `,window="` + w.Name + `"}`
+			for name, want := range map[string]float64{"batches": w.Batches, "tests": w.Tests, "failures": w.Failures, "burn_rate": w.Burn} {
+				if g := got["batchsli_slo_window_"+name+wl]; g != num(want) {
+					t.Errorf("batchsli_slo_window_%s%s = %q, check %v", name, wl, g, want)
+				}
+				n++
+			}
+			if g, ok := got["batchsli_slo_window_p_adjusted"+wl]; (w.PAdj == nil) == ok || w.PAdj != nil && g != num(*w.PAdj) {
+				t.Errorf("batchsli_slo_window_p_adjusted%s = %q, check %v", wl, g, w.PAdj)
+			}
 		}
-		B, N, F := get("batches"), get("tests"), get("failures")
-		w := s.Windows[0]
-		if w.Name != "breach_long" || w.P == nil {
-			t.Fatalf("%s: window %q without a p-value", l, w.Name)
+		for _, st := range []string{"ok", "warn", "breach", "too_few"} {
+			want := "0"
+			if st == s.Status {
+				want = "1"
+			}
+			if g := got["batchsli_slo_status{"+l+`,status="`+st+`"}`]; g != want {
+				t.Errorf("status %s of %s: %q, want %s", st, l, g, want)
+			}
 		}
-		if float64(w.Batches) != B || float64(w.Tests) != N || float64(w.Failures) != F {
-			t.Errorf("%s: counters give %v batches, %v tests, %v failures; check %d, %d, %d", l, B, N, F, w.Batches, w.Tests, w.Failures)
-		}
-		budget := 1 - s.Target
-		r := F / N
-		ss := get("failures_squared") - 2*r*get("failure_test_products") + r*r*get("tests_squared")
-		v := max(B/(B-1)*ss/(N*N), budget*(1-budget)/N)
-		p := 1 - stats.TCDF((r-budget)/math.Sqrt(v), B-1)
-		if math.Abs(p-*w.P) > 1e-9*max(1, p) {
-			t.Errorf("%s: p-value from the counters %v, check's %v", l, p, *w.P)
-		}
+	}
+	if n < 100 {
+		t.Errorf("only %d window values compared", n)
+	}
+	if g := got[`batchsli_macos_gate{state="`+c.MacOS+`"}`]; g != "1" {
+		t.Errorf("gate %s: %q", c.MacOS, g)
+	}
+	if g := got["batchsli_macos_week_budget_seconds"]; g != num(60*c.Budget.BudgetMinutes) {
+		t.Errorf("budget %q", g)
+	}
+	if g, ok := got["batchsli_macos_week_used_seconds"]; (c.Budget.UsedMinutes == nil) == ok || ok && g != num(60**c.Budget.UsedMinutes) {
+		t.Errorf("used minutes %q, check %v", g, c.Budget.UsedMinutes)
+	}
+	cmd := exec.Command(promtoolPath(t), "check", "metrics")
+	cmd.Stdin = strings.NewReader(exp.stdout)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }

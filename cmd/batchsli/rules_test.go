@@ -2,188 +2,258 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/batchsli/batchsli/analyze"
-	"github.com/batchsli/batchsli/infer"
 	"github.com/batchsli/batchsli/internal/golden"
 	"github.com/batchsli/batchsli/render"
 )
 
-// batchObs is one batch's tests and failures on a platform.
-type batchObs struct{ n, f int64 }
+// rulesConfig has SLOs the sample breaches, warns on and keeps.
+const rulesConfig = `
+by = "env"
 
-// rulesScenario is a history per platform, one batch an hour, scraped
-// every hour as a textfile collector's counters would be.
-var rulesScenario = map[string][]batchObs{
-	// On budget (target 0.9): a tenth fails.
-	"steady": {{50, 5}, {50, 4}, {50, 6}, {50, 5}, {50, 5}, {50, 6}, {50, 4}, {50, 5}},
-	// Six times the budget, batch after batch: a breach.
-	"burning": {{50, 30}, {50, 30}, {50, 30}, {50, 30}, {50, 30}, {50, 30}, {50, 30}, {50, 30}},
-	// On budget but for one batch in which everything failed: the burn
-	// rates of both windows pass the thresholds, but one batch is not
-	// evidence of a rise (the cluster-robust variance): no alert.
-	"burst": {{50, 5}, {50, 5}, {50, 5}, {50, 5}, {50, 5}, {50, 5}, {50, 5}, {200, 200}},
-	// Varying failures, for the t statistic's own check.
-	"vary": {{40, 9}, {60, 2}, {30, 11}, {55, 8}, {45, 20}, {50, 3}, {35, 12}, {65, 9}},
-}
+[[slo]]
+name = "musl \"strict\" {{ $labels }}"
+objective = "pass_rate"
+target = 0.95
+platforms = ["linux-musl-arm64", "linux-musl-x86_64"]
 
-// rulesPlan is a plan for the scenario: one pass-rate SLO, target 0.9,
-// a 40-batch period (breach over 4 and 1 batches, warn over 10 and 3),
-// one batch an hour.
-func rulesPlan() *analyze.RulePlan {
-	p := &analyze.RulePlan{By: "env", Interval: time.Hour, IntervalFrom: "--batch-interval", Burn: analyze.DefaultBurn,
-		Series: 4, WeekBudget: 1000, SampleFrom: 0.8, PauseFrom: 0.95}
-	s := analyze.RuleSLO{Name: "pass {{rate}}", Objective: analyze.ObjectivePassRate, Target: 0.9, Window: 40,
-		Platforms: []string{"steady", "burning", "burst", "vary"}}
-	bl, bs, wl, ws := analyze.BurnWindows(40)
-	for _, a := range []struct {
-		sev         string
-		rate        float64
-		long, short int
-	}{{analyze.StatusBreach, 4, bl, bs}, {analyze.StatusWarn, 2, wl, ws}} {
-		s.Alerts = append(s.Alerts, analyze.RuleAlert{Severity: a.sev, Rate: a.rate, LongBatches: a.long, ShortBatches: a.short,
-			Long: time.Duration(a.long) * time.Hour, Short: time.Duration(a.short) * time.Hour, MinBatches: 3, MinTests: 10})
+[[slo]]
+name = "glibc and macOS"
+objective = "pass_rate"
+target = 0.95
+platforms = ["linux-glibc-arm64", "linux-glibc-x86_64", "darwin"]
+
+[[slo]]
+name = "homebrew on macOS"
+objective = "pass_rate"
+target = 0.85
+platforms = ["darwin"]
+ecosystem = "homebrew"
+
+[[slo]]
+name = "runner health"
+objective = "runner_health"
+target = 0.995
+`
+
+// exposition parses Prometheus text: each sample's series (name and
+// labels as written) and value.
+func exposition(t *testing.T, text string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, l := range strings.Split(text, "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(l, ' ')
+		out[l[:i]] = l[i+1:]
 	}
-	p.SLOs = []analyze.RuleSLO{s}
-	return p
+	return out
 }
 
-// TestRulesPromtool: the generated rules pass promtool check rules, and
-// promtool test rules evaluates them on the scenario: the steady burn
-// raises the breach and the warning, the burst and the on-budget platform
-// raise nothing, nothing fires before three batches, and the t statistic
-// the alert compares is the check's (infer.ExceedsClustered) to 1e-9.
-func TestRulesPromtool(t *testing.T) {
-	promtool := promtoolPath(t)
-	p := rulesPlan()
+// expectedAlert renders an alert's labels and annotations as promtool
+// expects them, the templates filled in.
+func expectedAlert(t *testing.T, name string, labels map[string]string, value float64) string {
+	t.Helper()
+	_, alerts := render.RuleGroups(analyze.DefaultBurn)
+	for _, a := range alerts {
+		if a.Alert != name {
+			continue
+		}
+		var b strings.Builder
+		b.WriteString("          - exp_labels:\n")
+		all := map[string]string{}
+		for k, v := range labels {
+			all[k] = v
+		}
+		for _, l := range a.Labels {
+			all[l[0]] = l[1]
+		}
+		keys := make([]string, 0, len(all))
+		for k := range all {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "              %s: %s\n", k, strconv.Quote(all[k]))
+		}
+		b.WriteString("            exp_annotations:\n")
+		for _, an := range a.Annotations {
+			v := strings.NewReplacer("{{ $labels.slo }}", labels["slo"], "{{ $labels.platform }}", labels["platform"],
+				`{{ $value | printf "%.2f" }}`, fmt.Sprintf("%.2f", value),
+				"{{ $value | humanizePercentage }}", strconv.FormatFloat(100*value, 'g', 4, 64)+"%").Replace(an[1])
+			fmt.Fprintf(&b, "              %s: %s\n", an[0], strconv.Quote(v))
+		}
+		return b.String()
+	}
+	t.Fatalf("no alert %s", name)
+	return ""
+}
+
+// promtoolTest runs promtool test rules on the generated rules with the
+// given input series (constant) and alert tests.
+func promtoolTest(t *testing.T, series map[string]string, tests string) {
+	t.Helper()
 	dir := t.TempDir()
-	var rules bytes.Buffer
-	if err := render.PrometheusRules(&rules, p); err != nil {
-		t.Fatal(err)
+	res := cli(t, "rules", "--config", os.DevNull)
+	if res.code != 0 {
+		t.Fatal(res.stderr)
 	}
-	os.WriteFile(filepath.Join(dir, "rules.yml"), rules.Bytes(), 0o644)
-	if out, err := exec.Command(promtool, "check", "rules", filepath.Join(dir, "rules.yml")).CombinedOutput(); err != nil {
-		t.Fatalf("promtool check rules: %v\n%s", err, out)
-	}
-
+	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(res.stdout), 0o644)
 	var in strings.Builder
-	for _, plat := range []string{"steady", "burning", "burst", "vary"} {
-		var c [6]float64
-		series := make([][]string, 6)
-		for i := range series {
-			series[i] = []string{"0"}
-		}
-		for _, o := range rulesScenario[plat] {
-			n, f := float64(o.n), float64(o.f)
-			for i, v := range [6]float64{1, n, f, f * f, f * n, n * n} {
-				c[i] += v
-				series[i] = append(series[i], strconv.FormatFloat(c[i], 'f', -1, 64))
-			}
-		}
-		for i, m := range []string{"batches", "tests", "failures", "failures_squared", "failure_test_products", "tests_squared"} {
-			fmt.Fprintf(&in, "      - series: 'batchsli_slo_%s_total{objective=\"pass_rate\",platform=\"%s\"}'\n        values: '%s'\n", m, plat, strings.Join(series[i], " "))
-		}
+	keys := make([]string, 0, len(series))
+	for k := range series {
+		keys = append(keys, k)
 	}
-	_, alerts := render.RuleGroups(p)
-	expect := func(name, plat string, value float64) string {
-		for _, a := range alerts {
-			if a.Alert != name {
-				continue
-			}
-			var b strings.Builder
-			fmt.Fprintf(&b, "          - exp_labels:\n")
-			for _, l := range append([][2]string{{"platform", plat}}, a.Labels...) {
-				fmt.Fprintf(&b, "              %s: %s\n", l[0], strconv.Quote(strings.ReplaceAll(l[1], "{{`{{`}}", "{{")))
-			}
-			fmt.Fprintf(&b, "            exp_annotations:\n")
-			for _, l := range a.Annotations {
-				v := strings.NewReplacer("{{ $labels.platform }}", plat, "{{ $value | humanizePercentage }}", strconv.FormatFloat(100*value, 'g', 4, 64)+"%", "{{`{{`}}", "{{").Replace(l[1])
-				fmt.Fprintf(&b, "              %s: %s\n", l[0], strconv.Quote(v))
-			}
-			return b.String()
-		}
-		t.Fatalf("no alert %s", name)
-		return ""
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&in, "      - series: %s\n        values: '%sx20'\n", strconv.Quote(k), series[k]+"+0")
 	}
-	// The t statistic over the last 4 batches of "vary", as the check
-	// computes it.
-	var obs []infer.Obs
-	for i, o := range rulesScenario["vary"][4:] {
-		obs = append(obs, infer.Obs{Batch: int32(i), Tested: o.n, Passed: o.n - o.f})
-	}
-	et := infer.ExceedsClustered(obs, 0.1)
-	tExpr := `(slo:batchsli_failure_ratio:ratio4h{platform="vary"} - 0.1) / sqrt((slo:batchsli_failure_ratio_variance:ratio4h{platform="vary"} > 0.09 / slo:batchsli_tests:increase4h{platform="vary"}) or 0.09 / slo:batchsli_tests:increase4h{platform="vary"})`
-	crit := p.Critical(4)
-	test := fmt.Sprintf(`rule_files:
-  - rules.yml
-evaluation_interval: 1h
-tests:
-  - interval: 1h
-    input_series:
-%s    promql_expr_test:
-      - expr: '%s'
-        eval_time: 8h
-        exp_samples:
-          - labels: '{objective="pass_rate",platform="vary"}'
-            value: %s
-      - expr: slo:batchsli_t_critical:ratio4h{platform="vary"}
-        eval_time: 8h
-        exp_samples:
-          - labels: 'slo:batchsli_t_critical:ratio4h{objective="pass_rate",platform="vary"}'
-            value: %s
-    alert_rule_test:
-      - eval_time: 2h
-        alertname: BatchsliSLOBreach
-        exp_alerts: []
-      - eval_time: 8h
-        alertname: BatchsliSLOBreach
-        exp_alerts:
-%s      - eval_time: 8h
-        alertname: BatchsliSLOWarning
-        exp_alerts:
-%s`, in.String(), tExpr, strconv.FormatFloat(et.T, 'g', -1, 64), strconv.FormatFloat(crit, 'f', 4, 64),
-		expect("BatchsliSLOBreach", "burning", 0.6), expect("BatchsliSLOWarning", "burning", 0.6))
+	test := "rule_files:\n  - rules.yml\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n" + in.String() +
+		"    alert_rule_test:\n" + tests
 	os.WriteFile(filepath.Join(dir, "test.yml"), []byte(test), 0o644)
-	cmd := exec.Command(promtool, "test", "rules", "test.yml")
+	cmd := exec.Command(promtoolPath(t), "test", "rules", "test.yml")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool test rules: %v\n%s\n%s", err, out, test)
 	}
-	if !et.Testable || math.IsNaN(et.T) {
-		t.Fatalf("the check's statistic is not testable: %+v", et)
-	}
-	// The burst alone would fire on burn rates: the evidence is what
-	// keeps it quiet (its statistic is below the critical value).
-	var burst []infer.Obs
-	for i, o := range rulesScenario["burst"][4:] {
-		burst = append(burst, infer.Obs{Batch: int32(i), Tested: o.n, Passed: o.n - o.f})
-	}
-	if bt := infer.ExceedsClustered(burst, 0.1); !(bt.Rate >= 0.4 && bt.T < crit) {
-		t.Errorf("the burst scenario does not test the evidence: rate %v, t %v, critical %v", bt.Rate, bt.T, crit)
-	}
 }
 
-// TestRulesGolden: the rules and the dashboard for the sample with the
-// example configuration; promtool accepts the rules.
-func TestRulesGolden(t *testing.T) {
-	for _, f := range []string{"prometheus", "grafana"} {
-		res := cli(t, "rules", "--demo", "--config", "../../examples/batchsli.toml", "--format", f)
-		if res.code != 0 {
-			t.Fatalf("%s: exit %d: %s", f, res.code, res.stderr)
+// TestRulesMatchCheck: on the sample with SLOs that breach, warn and
+// hold, the alert rules, evaluated by promtool test rules on the export's
+// textfile, raise exactly the alerts batchsli check reports: a breach for
+// each breached series, a warning for each warned one and nothing for the
+// others (so one alert fires and others must not).
+func TestRulesMatchCheck(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "batchsli.toml")
+	os.WriteFile(cfg, []byte(rulesConfig), 0o644)
+	chk := cli(t, "check", "--demo", "--config", cfg, "--format", "json")
+	var c struct {
+		MacOS string `json:"macos"`
+		SLOs  []struct {
+			Name, Objective, Platform, Ecosystem, Status string
+			Windows                                      []struct {
+				Name string
+				Burn float64 `json:"burn_rate"`
+			}
+		} `json:"slos"`
+	}
+	if err := json.Unmarshal([]byte(chk.stdout), &c); err != nil {
+		t.Fatalf("%v: %s", err, chk.stderr)
+	}
+	exp := cli(t, "export", "--demo", "--config", cfg, "--format", "prometheus")
+	if exp.code != 0 {
+		t.Fatal(exp.stderr)
+	}
+	series := exposition(t, exp.stdout)
+	want := map[string]string{"BatchsliSLOBreach": "", "BatchsliSLOWarning": ""}
+	count := map[string]int{}
+	for _, s := range c.SLOs {
+		count[s.Status]++
+		name := map[string]string{analyze.StatusBreach: "BatchsliSLOBreach", analyze.StatusWarn: "BatchsliSLOWarning"}[s.Status]
+		if name == "" {
+			continue
 		}
-		ext := map[string]string{"prometheus": "yml", "grafana": "json"}[f]
-		golden.Check(t, "testdata/rules/demo."+ext, []byte(res.stdout))
-		if f == "prometheus" {
+		window := map[string]string{analyze.StatusBreach: "breach_long", analyze.StatusWarn: "warn_long"}[s.Status]
+		var burn float64
+		for _, w := range s.Windows {
+			if w.Name == window {
+				burn = w.Burn
+			}
+		}
+		l := map[string]string{"slo": s.Name, "objective": s.Objective, "platform": s.Platform, "window": window}
+		if s.Ecosystem != "" {
+			l["ecosystem"] = s.Ecosystem
+		}
+		want[name] += expectedAlert(t, name, l, burn)
+	}
+	if count[analyze.StatusBreach] == 0 || count[analyze.StatusWarn] == 0 || count[analyze.StatusOK] == 0 {
+		t.Fatalf("the sample should breach, warn and hold: %v", count)
+	}
+	var tests strings.Builder
+	for _, name := range []string{"BatchsliSLOBreach", "BatchsliSLOWarning"} {
+		fmt.Fprintf(&tests, "      - eval_time: 5m\n        alertname: %s\n        exp_alerts:\n%s", name, want[name])
+	}
+	for _, name := range []string{"BatchsliMacOSBudgetPause", "BatchsliMacOSBudgetSample", "BatchsliMacOSBudgetRunOut"} {
+		if c.MacOS == "run" {
+			fmt.Fprintf(&tests, "      - eval_time: 5m\n        alertname: %s\n        exp_alerts: []\n", name)
+		}
+	}
+	promtoolTest(t, series, tests.String())
+}
+
+// TestRulesEvidence: what the alerts need beyond burn rates, on
+// hand-made gauges: a burst that passes both burn rates but is not
+// significant raises nothing; a series too small to test raises nothing;
+// a breach raises the breach and not also the warning; a macOS pause
+// raises the pause and not the run-out; a forecast past the budget
+// raises the run-out.
+func TestRulesEvidence(t *testing.T) {
+	series := map[string]string{}
+	sl := func(slo, window string) string {
+		return `{slo="` + slo + `",objective="pass_rate",platform="p",window="` + window + `"}`
+	}
+	set := func(slo string, burns [4]float64, pBreach, pWarn string) {
+		for i, w := range []string{"breach_long", "breach_short", "warn_long", "warn_short"} {
+			series["batchsli_slo_window_burn_rate"+sl(slo, w)] = strconv.FormatFloat(burns[i], 'g', -1, 64)
+		}
+		if pBreach != "" {
+			series["batchsli_slo_window_p_adjusted"+sl(slo, "breach_long")] = pBreach
+		}
+		if pWarn != "" {
+			series["batchsli_slo_window_p_adjusted"+sl(slo, "warn_long")] = pWarn
+		}
+	}
+	set("burst", [4]float64{5, 8, 3, 6}, "0.3", "0.2") // burn rates past both thresholds, not significant
+	set("small", [4]float64{9, 9, 9, 9}, "", "")       // too few batches to test: no p-values
+	set("breach", [4]float64{6, 7, 5, 5}, "0.001", "0.0001")
+	set("warn", [4]float64{3, 3.5, 2.5, 2}, "0.001", "0.0001")
+	series[`batchsli_macos_gate{state="pause"}`] = "1"
+	series[`batchsli_macos_gate{state="run"}`] = "0"
+	series[`batchsli_macos_week_exceed_probability`] = "0.99"
+	breach := map[string]string{"slo": "breach", "objective": "pass_rate", "platform": "p", "window": "breach_long"}
+	warn := map[string]string{"slo": "warn", "objective": "pass_rate", "platform": "p", "window": "warn_long"}
+	tests := "      - eval_time: 5m\n        alertname: BatchsliSLOBreach\n        exp_alerts:\n" + expectedAlert(t, "BatchsliSLOBreach", breach, 6) +
+		"      - eval_time: 5m\n        alertname: BatchsliSLOWarning\n        exp_alerts:\n" + expectedAlert(t, "BatchsliSLOWarning", warn, 2.5) +
+		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetPause\n        exp_alerts:\n" + expectedAlert(t, "BatchsliMacOSBudgetPause", map[string]string{"state": "pause"}, 1) +
+		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetRunOut\n        exp_alerts: []\n"
+	promtoolTest(t, series, tests)
+
+	// Not paused: the forecast raises the run-out.
+	series[`batchsli_macos_gate{state="pause"}`] = "0"
+	series[`batchsli_macos_gate{state="run"}`] = "1"
+	promtoolTest(t, series, "      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetRunOut\n        exp_alerts:\n"+
+		expectedAlert(t, "BatchsliMacOSBudgetRunOut", map[string]string{}, 0.99)+
+		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetPause\n        exp_alerts: []\n")
+}
+
+// TestRulesGolden: the rules (default and example burn rates) and the
+// dashboard; promtool accepts the rules.
+func TestRulesGolden(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		file string
+	}{
+		{[]string{"rules", "--config", "../../examples/batchsli.toml"}, "testdata/rules/rules.yml"},
+		{[]string{"rules", "--format", "grafana"}, "testdata/rules/dashboard.json"},
+	} {
+		res := cli(t, c.args...)
+		if res.code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, res.code, res.stderr)
+		}
+		golden.Check(t, c.file, []byte(res.stdout))
+		if strings.HasSuffix(c.file, ".yml") {
 			path := filepath.Join(t.TempDir(), "rules.yml")
 			os.WriteFile(path, []byte(res.stdout), 0o644)
 			if out, err := exec.Command(promtoolPath(t), "check", "rules", path).CombinedOutput(); err != nil {
@@ -191,17 +261,28 @@ func TestRulesGolden(t *testing.T) {
 			}
 		}
 	}
+	// The configuration's burn rates reach the rules.
+	cfg := filepath.Join(t.TempDir(), "batchsli.toml")
+	os.WriteFile(cfg, []byte("[burn]\nbreach_rate = 6\nwarn_rate = 3\nalpha = 0.05\n"), 0o644)
+	res := cli(t, "rules", "--config", cfg)
+	for _, want := range []string{`{window="breach_long"} >= 6`, `{window="warn_long"} >= 3`, `{window="breach_long"} <= 0.05`} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("rules from %s lack %q", cfg, want)
+		}
+	}
 }
 
-// TestRulesErrors: what rules refuses, as usage errors.
+// TestRulesErrors: what rules refuses.
 func TestRulesErrors(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "batchsli.toml")
+	os.WriteFile(cfg, []byte("[burn]\nbreach_rate = 0.5\n"), 0o644)
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"rules", "--demo", "--format", "yaml"}, "--format must be prometheus or grafana"},
-		{[]string{"rules", "--demo", "--batch-interval", "10s"}, "--batch-interval must be at least 1m"},
-		{[]string{"rules", "--data", "/nonexistent"}, "no data directory"},
+		{[]string{"rules", "--format", "yaml"}, "--format must be prometheus or grafana"},
+		{[]string{"rules", "--config", cfg}, cfg + ":2: burn.breach_rate must be at least 1"},
+		{[]string{"rules", "--config", "/nonexistent.toml"}, "/nonexistent.toml"},
 	} {
 		res := cli(t, c.args...)
 		if res.code != 2 || !strings.Contains(res.stderr, c.want) {
@@ -224,7 +305,7 @@ func TestGrafanaDashboardSchema(t *testing.T) {
 		}
 		t.Skip("scripts/grafana-schema: run npm ci there")
 	}
-	res := cli(t, "rules", "--demo", "--config", "../../examples/batchsli.toml", "--format", "grafana")
+	res := cli(t, "rules", "--format", "grafana")
 	if res.code != 0 {
 		t.Fatal(res.stderr)
 	}
@@ -260,11 +341,10 @@ func TestGrafanaDashboardSchema(t *testing.T) {
 func TestGrafanaQueriesPromQL(t *testing.T) {
 	promtool := promtoolPath(t)
 	dir := t.TempDir()
-	p := rulesPlan()
 	var rules bytes.Buffer
 	fmt.Fprintf(&rules, "groups:\n  - name: dashboard\n    rules:\n")
 	sub := strings.NewReplacer("$__range", "7d", "$platform", ".*")
-	qs := render.DashboardQueries(p)
+	qs := render.DashboardQueries()
 	for i, q := range qs {
 		fmt.Fprintf(&rules, "      - record: dashboard:query_%d\n        expr: %s\n", i, strconv.Quote(sub.Replace(q)))
 	}
@@ -273,22 +353,24 @@ func TestGrafanaQueriesPromQL(t *testing.T) {
 		t.Fatalf("promtool check rules on the dashboard's queries: %v\n%s", err, out)
 	}
 	known := map[string]bool{"ALERTS": true}
-	exp := cli(t, "export", "--demo", "--format", "prometheus")
+	cfg := filepath.Join(t.TempDir(), "batchsli.toml")
+	os.WriteFile(cfg, []byte(rulesConfig), 0o644)
+	exp := cli(t, "export", "--demo", "--config", cfg, "--format", "prometheus")
 	for _, l := range strings.Split(exp.stdout, "\n") {
 		if f := strings.Fields(l); len(f) > 2 && f[1] == "TYPE" {
 			known[f[2]] = true
 		}
 	}
 	var rb bytes.Buffer
-	render.PrometheusRules(&rb, p)
+	render.PrometheusRules(&rb, analyze.DefaultBurn)
 	for _, l := range strings.Split(rb.String(), "\n") {
 		if _, r, ok := strings.Cut(l, "- record: "); ok {
 			known[r] = true
 		}
 	}
 	names := regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
-	words := map[string]bool{"sum": true, "by": true, "increase": true, "vector": true, "platform": true, "ecosystem": true,
-		"objective": true, "alertname": true, "alertstate": true, "pass_rate": true}
+	words := map[string]bool{"sum": true, "by": true, "increase": true, "changes": true, "platform": true, "ecosystem": true,
+		"alertname": true, "alertstate": true, "window": true, "bound": true}
 	for _, q := range qs {
 		q = regexp.MustCompile(`"[^"]*"|\[[^\]]*\]`).ReplaceAllString(q, "")
 		for _, n := range names.FindAllString(q, -1) {
@@ -297,7 +379,7 @@ func TestGrafanaQueriesPromQL(t *testing.T) {
 			}
 		}
 	}
-	if len(qs) < 8 {
+	if len(qs) < 12 {
 		t.Errorf("%d queries", len(qs))
 	}
 }
