@@ -8,7 +8,6 @@ package warehouse
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
@@ -28,6 +27,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
@@ -229,7 +229,7 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	ws := make([]*failWorker, workers)
 	fns := make([]func(*model.Failure), workers)
 	for w := range ws {
-		fw := &failWorker{ecos: &table{}, plats: &table{}, cats: &table{}, rows: map[[2]uint32]*bucket[failCell]{}}
+		fw := &failWorker{ecos: &table{}, plats: &table{}, cats: &table{}, files: &table{}, rows: map[[2]uint32]*bucket[failCell]{}}
 		ws[w] = fw
 		fns[w] = func(f *model.Failure) {
 			bi, ok := index[f.BatchID]
@@ -245,8 +245,12 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 				bk = &bucket[failCell]{}
 				fw.rows[k] = bk
 			}
-			blk, off := fw.arena.put(f.PackageID)
-			bk.add(failCell{bi, fw.plats.id(f.Environment), fw.cats.id(f.Category), blk, off, uint32(len(f.PackageID))})
+			loc, ok := fw.arena.put(f.PackageID)
+			if !ok {
+				fw.full = true
+				return
+			}
+			bk.add(failCell{bi, fw.plats.id(f.Environment), fw.cats.id(f.Category), loc, uint32(len(f.PackageID)), fw.files.id(f.Source.File), uint32(fw.n)})
 			fw.n++
 		}
 	}
@@ -256,6 +260,10 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		return nil, err
 	}
 	for _, fw := range ws {
+		if fw.full {
+			pool.wait()
+			return nil, fmt.Errorf("%s: more than 4 GiB of package IDs in the failure records: too many to export at once", name)
+		}
 		res.Failures += fw.n
 		res.Orphans += fw.orphans
 	}
@@ -277,23 +285,17 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		fw *failWorker
 		bk *bucket[failCell]
 	}
-	// Global ranks of the workers' platform and category names, so that
-	// rows sort the same whoever read them.
-	var platNames, catNames []string
+	// The files' ranks among every worker's, so that rows sort in record
+	// order whichever worker read them.
+	var fileNames []string
 	for _, fw := range ws {
-		platNames = append(platNames, fw.plats.names...)
-		catNames = append(catNames, fw.cats.names...)
+		fileNames = append(fileNames, fw.files.names...)
 	}
-	slices.Sort(platNames)
-	slices.Sort(catNames)
+	slices.Sort(fileNames)
 	for _, fw := range ws {
-		for _, n := range fw.plats.names {
-			r, _ := slices.BinarySearch(platNames, n)
-			fw.platRank = append(fw.platRank, uint32(r))
-		}
-		for _, n := range fw.cats.names {
-			r, _ := slices.BinarySearch(catNames, n)
-			fw.catRank = append(fw.catRank, uint32(r))
+		for _, n := range fw.files.names {
+			r, _ := slices.BinarySearch(fileNames, n)
+			fw.fileRank = append(fw.fileRank, uint32(r))
 		}
 	}
 	failParts := map[part][]segment{}
@@ -314,19 +316,17 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 			for _, sg := range ss {
 				sg.bk.each(func(c failCell) { cells = append(cells, cell{sg.fw, c}) })
 			}
-			// In time order, then by platform, package and category.
+			// In time order, then in record order.
 			slices.SortFunc(cells, func(a, b cell) int {
 				return cmp.Or(cmp.Compare(ms[a.c.batch], ms[b.c.batch]), cmp.Compare(a.c.batch, b.c.batch),
-					cmp.Compare(a.fw.platRank[a.c.plat], b.fw.platRank[b.c.plat]),
-					bytes.Compare(a.fw.arena.bytes(a.c.blk, a.c.off, a.c.n), b.fw.arena.bytes(b.c.blk, b.c.off, b.c.n)),
-					cmp.Compare(a.fw.catRank[a.c.cat], b.fw.catRank[b.c.cat]))
+					cmp.Compare(a.fw.fileRank[a.c.file], b.fw.fileRank[b.c.file]), cmp.Compare(a.c.seq, b.c.seq))
 			})
 			rows := make([]FailureRow, len(cells))
 			for i, x := range cells {
 				c := x.c
 				pl := x.fw.plats.names[c.plat]
 				l := levels[pl]
-				rows[i] = FailureRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], x.fw.arena.get(c.blk, c.off, c.n), x.fw.cats.names[c.cat]}
+				rows[i] = FailureRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], x.fw.arena.get(c.loc, c.n), x.fw.cats.names[c.cat]}
 			}
 			return writeRows(w, format, rows, failRecord, failHeader)
 		}})
@@ -443,18 +443,22 @@ type runCell struct {
 // failCell is a failure record, compactly: its package ID is in its
 // worker's arena.
 type failCell struct {
-	batch       int32
-	plat, cat   uint32
-	blk, off, n uint32
+	batch     int32
+	plat, cat uint32
+	loc, n    uint32 // the package ID's place in the arena, and length
+	// file and seq are where the record was read: the worker's file
+	// number and its count of records, which follows file order.
+	file, seq uint32
 }
 
 type failWorker struct {
-	ecos, plats, cats *table
-	// platRank and catRank are the names' places among every worker's.
-	platRank, catRank []uint32
-	arena             arena
-	rows              map[[2]uint32]*bucket[failCell] // by ecosystem and month
-	n, orphans        int
+	ecos, plats, cats, files *table
+	// fileRank is each file's place among every worker's files.
+	fileRank   []uint32
+	arena      arena
+	rows       map[[2]uint32]*bucket[failCell] // by ecosystem and month
+	n, orphans int
+	full       bool // more package IDs than the arena holds
 }
 
 // bucket is a list in blocks that grow to 8,192 entries: appending never
@@ -490,26 +494,36 @@ func (b *bucket[T]) each(fn func(T)) {
 	}
 }
 
-// arena holds strings in 256 KiB blocks (a longer one in its own).
+// arena holds strings in 256 KiB blocks (a longer one in its own). A
+// string's place is its block << 18 | its offset: up to 16,384 blocks.
 type arena struct{ blocks [][]byte }
 
-const arenaBlock = 256 << 10
+const (
+	arenaShift = 18
+	arenaBlock = 1 << arenaShift
+	arenaMax   = 1 << (32 - arenaShift)
+)
 
-func (a *arena) put(s string) (blk, off uint32) {
+// put stores s; false when the arena is full (4 GiB of package IDs).
+func (a *arena) put(s string) (loc uint32, ok bool) {
 	n := len(a.blocks)
 	if n == 0 || len(a.blocks[n-1])+len(s) > cap(a.blocks[n-1]) {
+		if n == arenaMax {
+			return 0, false
+		}
 		a.blocks = append(a.blocks, make([]byte, 0, max(arenaBlock, len(s))))
 		n++
 	}
 	b := &a.blocks[n-1]
-	off = uint32(len(*b))
+	off := len(*b)
 	*b = append(*b, s...)
-	return uint32(n - 1), off
+	return uint32(n-1)<<arenaShift | uint32(off), true
 }
 
-func (a *arena) get(blk, off, n uint32) string { return string(a.bytes(blk, off, n)) }
-
-func (a *arena) bytes(blk, off, n uint32) []byte { return a.blocks[blk][off : off+n] }
+func (a *arena) get(loc, n uint32) string {
+	off := loc & (arenaBlock - 1)
+	return string(a.blocks[loc>>arenaShift][off : off+n])
+}
 
 // table numbers the distinct strings it is given.
 type table struct {
@@ -605,13 +619,17 @@ func writeRows[T any](w io.Writer, format string, rows []T, record func(T) []str
 	// Buffers sized to the partition: the defaults (16,384 rows a column,
 	// 256 KiB pages) would allocate megabytes for each of many small
 	// files.
-	pw := parquet.NewGenericWriter[T](w, parquet.Compression(&parquet.Zstd), parquet.CreatedBy("batchsli", "", ""),
+	pw := parquet.NewGenericWriter[T](w, parquet.Compression(&zstdFastest), parquet.CreatedBy("batchsli", "", ""),
 		parquet.PageBufferSize(64<<10))
 	if _, err := pw.Write(rows); err != nil {
 		return err
 	}
 	return pw.Close()
 }
+
+// zstdFastest compresses the files at zstd's fastest level: the tables
+// are small, and most of the export's time is the file system's.
+var zstdFastest = zstd.Codec{Level: zstd.SpeedFastest}
 
 // bufs are the files' write buffers, reused.
 var bufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}

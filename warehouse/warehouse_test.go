@@ -2,9 +2,11 @@ package warehouse
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -105,4 +107,27 @@ func FuzzReadManifest(f *testing.F) {
 			t.Errorf("accepted schema version %d", m.SchemaVersion)
 		}
 	})
+}
+
+// TestArena: strings come back from their places, a long one too.
+func TestArena(t *testing.T) {
+	var a arena
+	var locs []uint32
+	var strs []string
+	for i := range 100000 {
+		s := fmt.Sprintf("npm:package-%d", i)
+		if i == 5000 {
+			s = strings.Repeat("x", 3*arenaBlock)
+		}
+		loc, ok := a.put(s)
+		if !ok {
+			t.Fatal("full")
+		}
+		locs, strs = append(locs, loc), append(strs, s)
+	}
+	for i, s := range strs {
+		if got := a.get(locs[i], uint32(len(s))); got != s {
+			t.Fatalf("string %d: got %.20q, want %.20q", i, got, s)
+		}
+	}
 }

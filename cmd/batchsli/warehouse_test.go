@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -298,5 +299,36 @@ func TestWarehouseDocs(t *testing.T) {
 	sql, _ := os.ReadFile("../../docs/warehouse/duckdb.sql")
 	if len(sql) == 0 || !strings.Contains(string(doc), "```sql\n"+string(sql)+"```") {
 		t.Error("docs/WAREHOUSE.md does not show docs/warehouse/duckdb.sql as it is")
+	}
+}
+
+// TestWarehouseDeterministic: two exports of the same data are the same
+// bytes, whichever worker read which file.
+func TestWarehouseDeterministic(t *testing.T) {
+	for _, f := range []string{"parquet", "csv"} {
+		var dirs [2]string
+		for i := range dirs {
+			dirs[i] = filepath.Join(t.TempDir(), "wh")
+			if res := cli(t, "export", "--demo", "--format", f, "--out", dirs[i]); res.code != 0 {
+				t.Fatal(res.stderr)
+			}
+		}
+		n := 0
+		filepath.WalkDir(dirs[0], func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(dirs[0], p)
+			a, _ := os.ReadFile(p)
+			b, err := os.ReadFile(filepath.Join(dirs[1], rel))
+			if err != nil || !bytes.Equal(a, b) {
+				t.Errorf("%s: %s differs between two exports", f, rel)
+			}
+			n++
+			return nil
+		})
+		if n < 10 {
+			t.Errorf("%s: %d files", f, n)
+		}
 	}
 }
