@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/batchsli/batchsli/infer"
+	"github.com/batchsli/batchsli/reader"
 )
 
 // Exported is the history as per-batch counts, for exports to other
@@ -15,6 +16,10 @@ import (
 type Exported struct {
 	By      string
 	Batches []ExportBatch
+	// Problems counts the records left out as unreadable; FirstProblems
+	// are the first of them.
+	Problems      int
+	FirstProblems []reader.Problem
 }
 
 // ExportBatch is one batch (a run that tested something), in history
@@ -113,9 +118,13 @@ func Export(fsys fs.FS, name string, o ReportOptions) (*Exported, error) {
 			out.Batches = append(out.Batches, eb)
 		}
 	}}
-	_, runs, err := buildReportsWith(fsys, name, []ReportOptions{o}, hooks)
+	reps, runs, err := buildReportsWith(fsys, name, []ReportOptions{o}, hooks)
 	if err != nil {
 		return nil, err
+	}
+	if r := reps[0]; r != nil {
+		out.FirstProblems = r.Problems
+		out.Problems = len(r.Problems) + r.MoreProblems
 	}
 	minutes := map[string]*float64{}
 	for _, r := range runs {

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
@@ -88,10 +89,14 @@ var ErrOtherExport = errors.New("export to another directory")
 // Result says what a run exported.
 type Result struct {
 	Batches, Runs, Failures int
-	// Orphans counts failure records of batches without a batch run,
-	// which are left out (the report leaves them out of its counts too).
+	// Orphans counts failure records no run claims (by batch ID or
+	// time): exported with their own batch ID and time.
 	Orphans int
-	Files   []string
+	// Problems are the records the reader left out (batchsli validate
+	// lists them), the first few; Dropped counts the rest.
+	Problems []reader.Problem
+	Dropped  int
+	Files    []string
 }
 
 type part struct{ eco, month string }
@@ -109,6 +114,15 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	if format != "parquet" && format != "csv" {
 		return nil, fmt.Errorf("warehouse: unknown format %q", format)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// One export at a time into a directory: a second waits.
+	lock := flock.New(filepath.Join(dir, ".batchsli-export.lock"))
+	if err := lock.Lock(); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	defer lock.Unlock()
 	man, err := readManifest(dir)
 	if err != nil {
 		return nil, err
@@ -122,32 +136,58 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	}
 	res := &Result{}
 	rd := reader.New(fsys, name, reader.Options{SkipMessages: true, Reuse: true})
+	// Every run, exported before or not, is a batch as the report counts
+	// it (a legacy ID used twice makes two): its key is its ID and time.
+	// Failure records find theirs by batch ID (and time, when the ID is
+	// used twice), else by time, as the report attributes them.
 	var (
-		ids    []string // new batches, in record order
-		index  = map[string]int32{}
-		ms     []int64 // each new batch's time
-		months = &table{}
-		month  []uint32 // each new batch's month
-		ecos   = &table{}
-		plats  = &table{}
-		runs   = map[[2]uint32]*bucket[runCell]{} // by ecosystem and month
-		wide   [][4]int64
+		ids     []string // each run's batch ID, in record order
+		ms      []int64  // its time
+		month   []uint32 // its month
+		runEco  []uint32 // its ecosystem, or noEco for a run split by ecosystem
+		old     []bool   // exported before
+		newKeys []string
+		byID    = map[string][]int32{}
+		byTime  = map[int64][]int32{}
+		months  = &table{}
+		ecos    = &table{}
+		plats   = &table{}
+		runs    = map[[2]uint32]*bucket[runCell]{} // by ecosystem and month
+		wide    [][4]int64
+		tooLong error
 	)
 	err = rd.Metrics(func(b *model.BatchRun) {
-		id := b.BatchID
-		if id == "" || done[id] || len(b.Platforms) == 0 {
+		if len(b.Platforms) == 0 {
 			return
 		}
-		if _, dup := index[id]; dup {
-			return
-		}
-		bi := int32(len(ids))
-		index[id] = bi
-		ids = append(ids, strings.Clone(id))
+		id := strings.Clone(b.BatchID)
 		ts := b.Timestamp.UTC()
+		key := runKey(id, ts)
+		bi := int32(len(ids))
+		ids = append(ids, id)
 		ms = append(ms, ts.UnixMilli())
 		mo := months.id(ts.Format("2006-01"))
 		month = append(month, mo)
+		byID[id] = append(byID[id], bi)
+		byTime[ts.UnixNano()] = append(byTime[ts.UnixNano()], bi)
+		e := noEco
+		if len(b.ByEcosystem) == 0 {
+			e = ecos.id(b.Ecosystem)
+		}
+		runEco = append(runEco, e)
+		old = append(old, done[key])
+		if done[key] {
+			return
+		}
+		newKeys = append(newKeys, key)
+		for eco := range b.ByEcosystem {
+			if err := partitionName(eco); err != nil && tooLong == nil {
+				tooLong = fmt.Errorf("%s:%d: %v", b.Source.File, b.Source.Line, err)
+			}
+		}
+		if err := partitionName(b.Ecosystem); err != nil && tooLong == nil {
+			tooLong = fmt.Errorf("%s:%d: %v", b.Source.File, b.Source.Line, err)
+		}
 		add := func(eco string, m map[string]model.Counts) {
 			k := [2]uint32{ecos.id(eco), mo}
 			bk := runs[k]
@@ -181,10 +221,10 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Batches = len(ids)
-	if len(ids) == 0 {
-		return res, nil
+	if tooLong != nil {
+		return nil, tooLong
 	}
+	res.Batches = len(newKeys)
 	commits, err := rd.Commits()
 	if err != nil {
 		return nil, err
@@ -232,14 +272,38 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		fw := &failWorker{ecos: &table{}, plats: &table{}, cats: &table{}, files: &table{}, rows: map[[2]uint32]*bucket[failCell]{}}
 		ws[w] = fw
 		fns[w] = func(f *model.Failure) {
-			bi, ok := index[f.BatchID]
-			if !ok {
-				if !done[f.BatchID] {
-					fw.orphans++
+			bi := int32(-1)
+			if c := byID[f.BatchID]; f.BatchID != "" && len(c) > 0 {
+				bi = c[0]
+				for _, r := range c {
+					if ms[r] == f.Timestamp.UnixMilli() {
+						bi = r
+						break
+					}
+				}
+			} else if c := byTime[f.Timestamp.UnixNano()]; len(c) > 0 {
+				bi = c[0]
+			}
+			if bi < 0 {
+				// No run: kept with its own batch ID and time, as the
+				// report counts it.
+				key := runKey(f.BatchID, f.Timestamp.UTC())
+				if !done[key] {
+					fw.orphans = append(fw.orphans, orphan{key, FailureRow{strings.Clone(f.BatchID), f.Timestamp.UnixMilli(), strings.Clone(f.Environment), "", "", "",
+						strings.Clone(f.PackageID), strings.Clone(f.Category)}, strings.Clone(f.Ecosystem)})
 				}
 				return
 			}
-			k := [2]uint32{fw.ecos.id(f.Ecosystem), month[bi]}
+			if old[bi] {
+				return
+			}
+			// A run's failures go with its ecosystem, unless the run is
+			// split by ecosystem (a legacy record may name none).
+			eco := runEco[bi]
+			if eco == noEco {
+				eco = fw.ecos.id(f.Ecosystem) | workerEco
+			}
+			k := [2]uint32{eco, month[bi]}
 			bk := fw.rows[k]
 			if bk == nil {
 				bk = &bucket[failCell]{}
@@ -259,13 +323,18 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		pool.wait()
 		return nil, err
 	}
+	for _, r := range []*reader.Reader{rd, frd} {
+		ps, more := r.Problems()
+		res.Problems = append(res.Problems, ps...)
+		res.Dropped += more
+	}
 	for _, fw := range ws {
 		if fw.full {
 			pool.wait()
 			return nil, fmt.Errorf("%s: more than 4 GiB of package IDs in the failure records: too many to export at once", name)
 		}
-		res.Failures += fw.n
-		res.Orphans += fw.orphans
+		res.Failures += fw.n + len(fw.orphans)
+		res.Orphans += len(fw.orphans)
 	}
 
 	// Every platform's roll-ups, before the writers read them.
@@ -274,6 +343,31 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		for _, pl := range fw.plats.names {
 			levels.of(pl)
 		}
+	}
+	// Failures without a run, by partition, in time order.
+	orphanRows := map[part][]FailureRow{}
+	orphanKeys := map[string]bool{}
+	for _, fw := range ws {
+		for _, o := range fw.orphans {
+			if err := partitionName(o.eco); err != nil {
+				pool.wait()
+				return nil, fmt.Errorf("%s: a failure record's %v", name, err)
+			}
+			l := levels.of(o.row.Platform)
+			o.row.Env, o.row.Job, o.row.OS = l[0], l[1], l[2]
+			p := part{o.eco, time.UnixMilli(o.row.Timestamp).UTC().Format("2006-01")}
+			orphanRows[p] = append(orphanRows[p], o.row)
+			if !orphanKeys[o.key] {
+				orphanKeys[o.key] = true
+				newKeys = append(newKeys, o.key)
+			}
+		}
+	}
+	for _, rows := range orphanRows {
+		slices.SortFunc(rows, func(a, b FailureRow) int {
+			return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.BatchID, b.BatchID), cmp.Compare(a.Platform, b.Platform),
+				cmp.Compare(a.PackageID, b.PackageID), cmp.Compare(a.Category, b.Category))
+		})
 	}
 	type job struct {
 		table string
@@ -301,12 +395,21 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	failParts := map[part][]segment{}
 	for _, fw := range ws {
 		for k, bk := range fw.rows {
-			p := partOf(fw.ecos.names[k[0]], k[1])
+			eco := ecos.names[k[0]&^workerEco]
+			if k[0]&workerEco != 0 {
+				eco = fw.ecos.names[k[0]&^workerEco]
+			}
+			p := partOf(eco, k[1])
 			failParts[p] = append(failParts[p], segment{fw, bk})
 		}
 	}
+	for p := range orphanRows {
+		if _, ok := failParts[p]; !ok {
+			failParts[p] = nil
+		}
+	}
 	for _, p := range slices.SortedFunc(maps.Keys(failParts), byPart) {
-		ss := failParts[p]
+		ss, extra := failParts[p], orphanRows[p]
 		jobs = append(jobs, job{"failures", p, func(w io.Writer) error {
 			type cell struct {
 				fw *failWorker
@@ -321,12 +424,16 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 				return cmp.Or(cmp.Compare(ms[a.c.batch], ms[b.c.batch]), cmp.Compare(a.c.batch, b.c.batch),
 					cmp.Compare(a.fw.fileRank[a.c.file], b.fw.fileRank[b.c.file]), cmp.Compare(a.c.seq, b.c.seq))
 			})
-			rows := make([]FailureRow, len(cells))
+			rows := make([]FailureRow, len(cells), len(cells)+len(extra))
 			for i, x := range cells {
 				c := x.c
 				pl := x.fw.plats.names[c.plat]
 				l := levels[pl]
 				rows[i] = FailureRow{ids[c.batch], ms[c.batch], pl, l[0], l[1], l[2], x.fw.arena.get(c.loc, c.n), x.fw.cats.names[c.cat]}
+			}
+			if len(extra) > 0 {
+				rows = append(rows, extra...)
+				slices.SortStableFunc(rows, func(a, b FailureRow) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 			}
 			return writeRows(w, format, rows, failRecord, failHeader)
 		}})
@@ -338,8 +445,30 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	if res.Files, err = pool.wait(); err != nil {
 		return nil, err
 	}
+	// A table with no rows yet gets an empty file, so that a query's
+	// pattern (TABLE/*/*/*.parquet) matches something.
+	for _, table := range []string{"batch_runs", "failures"} {
+		if _, err := os.Stat(filepath.Join(dir, table)); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		d := filepath.Join(dir, table, "ecosystem=__HIVE_DEFAULT_PARTITION__", "month=__HIVE_DEFAULT_PARTITION__")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(d, "part-0."+format)
+		err := writeFile(path, func(w io.Writer) error {
+			if table == "batch_runs" {
+				return writeRows(w, format, []RunRow{}, runRecord, runHeader)
+			}
+			return writeRows(w, format, []FailureRow{}, failRecord, failHeader)
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, path)
+	}
 	man.SchemaVersion, man.Format, man.Runs = SchemaVersion, format, man.Runs+1
-	man.Batches = append(man.Batches, ids...)
+	man.Batches = append(man.Batches, newKeys...)
 	if err := writeFile(filepath.Join(dir, ManifestName), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", " ")
@@ -451,14 +580,42 @@ type failCell struct {
 	file, seq uint32
 }
 
+// orphan is a failure record no run claims, kept whole (they are few).
+type orphan struct {
+	key string
+	row FailureRow
+	eco string
+}
+
+// noEco marks a run split by ecosystem; workerEco marks an ecosystem
+// number from a worker's own table.
+const (
+	noEco     = ^uint32(0)
+	workerEco = 1 << 31
+)
+
+// runKey identifies a run (or a failure record no run claims) in the
+// manifest: its batch ID and time.
+func runKey(id string, ts time.Time) string { return id + "@" + ts.Format(time.RFC3339Nano) }
+
+// partitionName refuses an ecosystem whose partition folder's name would
+// be too long for a file system (255 bytes).
+func partitionName(eco string) error {
+	if n := len("ecosystem=" + hiveValue(eco)); n > 255 {
+		return fmt.Errorf("ecosystem name makes a %d-byte partition folder name, over the 255 file systems allow", n)
+	}
+	return nil
+}
+
 type failWorker struct {
 	ecos, plats, cats, files *table
 	// fileRank is each file's place among every worker's files.
-	fileRank   []uint32
-	arena      arena
-	rows       map[[2]uint32]*bucket[failCell] // by ecosystem and month
-	n, orphans int
-	full       bool // more package IDs than the arena holds
+	fileRank []uint32
+	arena    arena
+	rows     map[[2]uint32]*bucket[failCell] // by ecosystem and month
+	n        int
+	orphans  []orphan
+	full     bool // more package IDs than the arena holds
 }
 
 // bucket is a list in blocks that grow to 8,192 entries: appending never

@@ -202,7 +202,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := pushBatch(ctx, *pushgateway, run); err != nil {
 			return committedWarning(w.BatchID, err)
 		}
-		fmt.Fprintf(stdout, "pushed the batch's figures to %s\n", render.Clean(*pushgateway))
+		fmt.Fprintf(stdout, "pushed the batch's figures to %s\n", render.Clean(redacted(*pushgateway)))
 	}
 	return nil
 }

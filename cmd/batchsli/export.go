@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
 	"github.com/batchsli/batchsli/internal/memlimit"
+	"github.com/batchsli/batchsli/internal/safetext"
+	"github.com/batchsli/batchsli/reader"
 	"github.com/batchsli/batchsli/render"
 	"github.com/batchsli/batchsli/sample"
 	"github.com/batchsli/batchsli/warehouse"
@@ -42,6 +45,13 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return usageError("export: --format %s keeps the records as they are (platforms at every level): --%s does not apply", *format, f)
 			}
 		}
+		if !*demo {
+			d, _ := filepath.Abs(*data)
+			o, _ := filepath.Abs(*out)
+			if rel, err := filepath.Rel(d, o); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+				return usageError("export: --out %s is inside the data directory %s: export elsewhere", *out, *data)
+			}
+		}
 		fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
 		if err != nil {
 			return err
@@ -60,13 +70,14 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		if res.Batches == 0 {
-			fmt.Fprintf(stderr, "export: %s already holds every batch\n", *out)
+		warnProblems(stderr, "export", len(res.Problems)+res.Dropped, res.Problems)
+		if res.Batches == 0 && res.Failures == 0 {
+			fmt.Fprintf(stderr, "export: nothing new: %s holds every batch of %s\n", *out, name)
 			return nil
 		}
 		fmt.Fprintf(stderr, "export: %d batches (%d batch-run rows, %d failures) into %d files under %s\n", res.Batches, res.Runs, res.Failures, len(res.Files), *out)
 		if res.Orphans > 0 {
-			fmt.Fprintf(stderr, "export: %d failure records of batches without a batch run left out, as the report leaves them out\n", res.Orphans)
+			fmt.Fprintf(stderr, "export: %d failure records name no recorded run: exported with their own batch ID and time\n", res.Orphans)
 		}
 		return nil
 	default:
@@ -89,6 +100,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	warnProblems(stderr, "export", e.Problems, e.FirstProblems)
 	var c *analyze.Check
 	if *format == "prometheus" {
 		// The check's state now: its SLO windows and the macOS gate,
@@ -130,4 +142,21 @@ func writeWhole(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// warnProblems says on stderr that the data has records the export left
+// out, naming the first: the export still runs, as the report does.
+func warnProblems(stderr io.Writer, cmd string, n int, first []reader.Problem) {
+	if n == 0 {
+		return
+	}
+	what := "records"
+	if n == 1 {
+		what = "record"
+	}
+	fmt.Fprintf(stderr, "%s: warning: %d %s left out as unreadable (batchsli validate lists them)", cmd, n, what)
+	if len(first) > 0 {
+		fmt.Fprintf(stderr, "; the first: %s", safetext.Escape(first[0].String()))
+	}
+	fmt.Fprintln(stderr)
 }

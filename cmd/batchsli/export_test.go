@@ -395,3 +395,21 @@ func TestExportCheckGauges(t *testing.T) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+// TestRedacted: a Pushgateway URL's password is never printed.
+func TestRedacted(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://user:secret@127.0.0.1:9091": "http://user:xxxxx@127.0.0.1:9091",
+		"http://127.0.0.1:9091/":            "http://127.0.0.1:9091/",
+		"http://[::1]:namedport":            "(the --pushgateway URL)",
+	} {
+		if got := redacted(in); got != want {
+			t.Errorf("redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+	res := cli(t, "record", "--data", t.TempDir(), "--ecosystem", "npm", "--summary", os.DevNull, "--pushgateway", "http://user:secret@127.0.0.1:1",
+		"testdata/results/history/batch1.json")
+	if res.code != 4 || strings.Contains(res.stdout+res.stderr, "secret") {
+		t.Errorf("exit %d; the password shows: %q %q", res.code, res.stdout, res.stderr)
+	}
+}

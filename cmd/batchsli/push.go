@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,8 +73,18 @@ func pushBatch(ctx context.Context, base string, run *model.BatchRun) error {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
 		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("pushgateway: %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(msg)))
+			return fmt.Errorf("pushgateway: %s answered %s: %s", redacted(base), resp.Status, strings.TrimSpace(string(msg)))
 		}
 	}
 	return nil
+}
+
+// redacted is a URL with its password, if any, written as xxxxx: what
+// is printed never holds a credential.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(the --pushgateway URL)"
+	}
+	return u.Redacted()
 }

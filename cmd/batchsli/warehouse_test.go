@@ -160,12 +160,23 @@ func TestWarehouseDuckDB(t *testing.T) {
 		}
 		compareWarehouse(t, duckdbCheck(t, dir, f), rep.stdout)
 	}
+	// tsuku's own history (legacy records: batch IDs used for several
+	// runs, failure records without a batch ID), and with
+	// -warehouse-history a larger one.
+	histories := []string{"../../../shared/tsuku-data"}
 	if *warehouseHistory != "" {
+		histories = append(histories, *warehouseHistory)
+	}
+	for _, h := range histories {
+		if _, err := os.Stat(h); err != nil {
+			t.Errorf("%s: %v", h, err)
+			continue
+		}
 		dir := filepath.Join(t.TempDir(), "wh")
-		if res := cli(t, "export", "--data", *warehouseHistory, "--format", "parquet", "--out", dir); res.code != 0 {
+		if res := cli(t, "export", "--data", h, "--format", "parquet", "--out", dir); res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
-		rep := cli(t, "report", "--data", *warehouseHistory, "--format", "json")
+		rep := cli(t, "report", "--data", h, "--format", "json")
 		compareWarehouse(t, duckdbCheck(t, dir, "parquet"), rep.stdout)
 	}
 }
@@ -249,10 +260,10 @@ func TestWarehouseIncremental(t *testing.T) {
 	var man struct{ Batches []string }
 	b, _ := os.ReadFile(filepath.Join(out, "batchsli-export.json"))
 	json.Unmarshal(b, &man)
-	if !slices.Equal(man.Batches, []string{"h-1", "h-2", "h-3", "h-4"}) {
+	if !slices.Equal(man.Batches, []string{"h-1@2026-02-02T10:00:00Z", "h-2@2026-03-02T10:00:00Z", "h-3@2026-04-02T10:00:00Z", "h-4@2026-05-02T10:00:00Z"}) {
 		t.Errorf("manifest batches %v", man.Batches)
 	}
-	if msg := export(out); !strings.Contains(msg, "already holds every batch") {
+	if msg := export(out); !strings.Contains(msg, "nothing new") {
 		t.Errorf("third export: %q", msg)
 	}
 	if _, again := csvRows(t, out, "batch_runs"); len(again) != len(files) {
@@ -260,6 +271,45 @@ func TestWarehouseIncremental(t *testing.T) {
 	}
 	rep := cli(t, "report", "--data", dir, "--format", "json", "--now", "2026-06-01T00:00:00Z")
 	compareWarehouse(t, duckdbCheck(t, out, "csv"), rep.stdout)
+}
+
+// TestWarehouseEdges: an export with no failure records still gives the
+// documented SQL a failures table to read (an empty file); unreadable
+// records are said, with the first one's file and line.
+func TestWarehouseEdges(t *testing.T) {
+	dir := t.TempDir()
+	results := filepath.Join(t.TempDir(), "results.json")
+	os.WriteFile(results, []byte(`[{"recipe": "a", "platform": "linux-debian-glibc-x86_64", "status": "pass", "recipe_version": "1", "attempts": 1}]`), 0o644)
+	if res := cli(t, "record", "--data", dir, "--ecosystem", "npm", "--batch-id", "b1", "--timestamp", "2026-03-02T10:00:00Z", "--summary", os.DevNull, results); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	for _, f := range []string{"parquet", "csv"} {
+		out := filepath.Join(t.TempDir(), "wh")
+		if res := cli(t, "export", "--data", dir, "--format", f, "--out", out); res.code != 0 {
+			t.Fatal(res.stderr)
+		}
+		rep := cli(t, "report", "--data", dir, "--format", "json", "--now", "2026-03-03T00:00:00Z")
+		compareWarehouse(t, duckdbCheck(t, out, f), rep.stdout)
+	}
+	metrics, _ := filepath.Glob(filepath.Join(dir, "metrics", "*.jsonl"))
+	if len(metrics) == 0 {
+		t.Fatal("no metrics file")
+	}
+	fh, _ := os.OpenFile(metrics[0], os.O_APPEND|os.O_WRONLY, 0)
+	fh.WriteString("{not json\n")
+	fh.Close()
+	for _, args := range [][]string{
+		{"export", "--data", dir, "--format", "parquet", "--out", filepath.Join(t.TempDir(), "wh")},
+		{"export", "--data", dir, "--format", "prometheus"},
+	} {
+		res := cli(t, args...)
+		if res.code != 0 || !strings.Contains(res.stderr, "warning: 1 record left out as unreadable") || !strings.Contains(res.stderr, filepath.Base(metrics[0])+":") {
+			t.Errorf("%v on a torn line: exit %d, %q", args, res.code, res.stderr)
+		}
+	}
+	if res := cli(t, "export", "--data", dir, "--format", "csv", "--out", filepath.Join(dir, "wh")); res.code != 2 || !strings.Contains(res.stderr, "inside the data directory") {
+		t.Errorf("an export into the data directory: exit %d, %q", res.code, res.stderr)
+	}
 }
 
 // TestWarehouseErrors: what the warehouse export refuses, saying where.

@@ -13,20 +13,20 @@ CREATE OR REPLACE EXTERNAL TABLE DATASET.failures
            hive_partition_uri_prefix = 'gs://BUCKET/EXPORT/failures');
 CREATE OR REPLACE VIEW DATASET.cells AS
   WITH runs AS (
-    SELECT batch_id, ecosystem, env,
+    SELECT batch_id, timestamp, ecosystem, env,
            SUM(tested) AS tested, SUM(passed) AS passed, SUM(failed) AS failed, SUM(skipped) AS skipped
-    FROM DATASET.batch_runs GROUP BY batch_id, ecosystem, env
+    FROM DATASET.batch_runs GROUP BY batch_id, timestamp, ecosystem, env
   ), infra AS (
-    SELECT batch_id, ecosystem, env, COUNT(*) AS infrastructure
+    SELECT batch_id, timestamp, ecosystem, env, COUNT(*) AS infrastructure
     FROM DATASET.failures WHERE category IN ('network_error', 'timeout')
-    GROUP BY batch_id, ecosystem, env
+    GROUP BY batch_id, timestamp, ecosystem, env
   )
   SELECT r.*, LEAST(IFNULL(i.infrastructure, 0), r.failed) AS infrastructure
-  FROM runs AS r LEFT JOIN infra AS i USING (batch_id, ecosystem, env);
+  FROM runs AS r LEFT JOIN infra AS i USING (batch_id, timestamp, ecosystem, env);
 
 -- name: platforms
 SELECT env AS platform,
-       COUNT(DISTINCT IF(tested > 0 OR skipped > 0, batch_id, NULL)) AS batches,
+       COUNT(DISTINCT IF(tested > 0 OR skipped > 0, CONCAT(batch_id, '@', CAST(timestamp AS STRING)), NULL)) AS batches,
        SUM(tested) AS tested, SUM(passed) AS passed, SUM(failed) AS failed, SUM(skipped) AS skipped,
        SUM(infrastructure) AS infrastructure,
        SUM(tested - infrastructure) AS n,
@@ -44,7 +44,7 @@ ORDER BY platform, count DESC, category;
 -- name: matrix
 SELECT ecosystem, env AS platform,
        SUM(tested) AS tested, SUM(passed) AS passed, SUM(failed) AS failed,
-       COUNT(DISTINCT IF(tested - infrastructure > 0, batch_id, NULL)) AS batches,
+       COUNT(DISTINCT IF(tested - infrastructure > 0, CONCAT(batch_id, '@', CAST(timestamp AS STRING)), NULL)) AS batches,
        SUM(tested - infrastructure) AS n,
        SAFE_DIVIDE(SUM(passed), SUM(tested - infrastructure)) AS pass_rate
 FROM DATASET.cells
