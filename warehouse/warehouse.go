@@ -147,8 +147,9 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		runEco  []uint32 // its ecosystem, or noEco for a run split by ecosystem
 		old     []bool   // exported before
 		newKeys []string
-		byID    = map[string][]int32{}
-		byTime  = map[int64][]int32{}
+		byID    = map[string]int32{}   // the first run with the ID
+		moreIDs = map[string][]int32{} // every run of an ID used more than once
+		byTime  = map[int64]int32{}    // the first run at the time
 		months  = &table{}
 		ecos    = &table{}
 		plats   = &table{}
@@ -168,8 +169,17 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		ms = append(ms, ts.UnixMilli())
 		mo := months.id(ts.Format("2006-01"))
 		month = append(month, mo)
-		byID[id] = append(byID[id], bi)
-		byTime[ts.UnixNano()] = append(byTime[ts.UnixNano()], bi)
+		if first, ok := byID[id]; !ok {
+			byID[id] = bi
+		} else {
+			if len(moreIDs[id]) == 0 {
+				moreIDs[id] = []int32{first}
+			}
+			moreIDs[id] = append(moreIDs[id], bi)
+		}
+		if _, ok := byTime[ts.UnixNano()]; !ok {
+			byTime[ts.UnixNano()] = bi
+		}
 		e := noEco
 		if len(b.ByEcosystem) == 0 {
 			e = ecos.id(b.Ecosystem)
@@ -273,16 +283,16 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		ws[w] = fw
 		fns[w] = func(f *model.Failure) {
 			bi := int32(-1)
-			if c := byID[f.BatchID]; f.BatchID != "" && len(c) > 0 {
-				bi = c[0]
-				for _, r := range c {
+			if first, ok := byID[f.BatchID]; f.BatchID != "" && ok {
+				bi = first
+				for _, r := range moreIDs[f.BatchID] {
 					if ms[r] == f.Timestamp.UnixMilli() {
 						bi = r
 						break
 					}
 				}
-			} else if c := byTime[f.Timestamp.UnixNano()]; len(c) > 0 {
-				bi = c[0]
+			} else if r, ok := byTime[f.Timestamp.UnixNano()]; ok {
+				bi = r
 			}
 			if bi < 0 {
 				// No run: kept with its own batch ID and time, as the
