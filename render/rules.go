@@ -48,19 +48,6 @@ type AlertRule struct {
 // and macOS minutes: the last day and the last week.
 var rateWindows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour}
 
-// sloMatch matches an SLO series' gauges across their windows.
-const sloMatch = "on (slo, objective, platform, ecosystem)"
-
-// burnCondition is an alert's multi-window condition on the check's
-// gauges: the burn rate at or above rate over the long and the short
-// window, and the long window's excess significant (adjusted p-value at
-// most alpha). Its value is the long window's burn rate.
-func burnCondition(long, short string, rate, alpha float64) string {
-	return `batchsli_slo_window_burn_rate{window="` + long + `"} >= ` + ruleNum(rate) +
-		"\nand " + sloMatch + ` batchsli_slo_window_burn_rate{window="` + short + `"} >= ` + ruleNum(rate) +
-		"\nand " + sloMatch + ` batchsli_slo_window_p_adjusted{window="` + long + `"} <= ` + ruleNum(alpha)
-}
-
 // RuleGroups are the generated rules: recording rules, then alerts.
 func RuleGroups(burn analyze.Burn) ([]RecordingRule, []AlertRule) {
 	var rec []RecordingRule
@@ -79,42 +66,40 @@ func RuleGroups(burn analyze.Burn) ([]RecordingRule, []AlertRule) {
 	}
 	rec = append(rec, RecordingRule{":batchsli_macos_week_used:ratio", "batchsli_macos_week_used_seconds / on () batchsli_macos_week_budget_seconds"})
 
-	evidence := "batchsli check gives the windows' batches, tests and failures; the batchsli_slo_window_* gauges hold them."
-	breach := burnCondition(analyze.StatusBreach+"_long", analyze.StatusBreach+"_short", burn.BreachRate, burn.Alpha)
-	warn := burnCondition("warn_long", "warn_short", burn.WarnRate, burn.Alpha)
+	evidence := "The batchsli_slo_window_* gauges of the series give each window's batches, tests, failures, burn rate and adjusted p-value; batchsli check prints them."
+	// The macOS alerts hold for the budget week the export saw: after it
+	// ends they stop until the next export.
+	thisWeek := "\nand ignoring (state) (batchsli_macos_week_start_timestamp_seconds + 604800 > time())"
 	alerts := []AlertRule{
-		{Alert: "BatchsliSLOBreach", Expr: breach,
+		{Alert: "BatchsliSLOBreach", Expr: `batchsli_slo_status{status="breach"} == 1`,
 			Labels: [][2]string{{"severity", "critical"}},
 			Annotations: [][2]string{
 				{"summary", "SLO {{ $labels.slo }} on {{ $labels.platform }}: failures burn the error budget at " + ruleNum(burn.BreachRate) + "x or more"},
-				{"description", "Over the last tenth of the SLO's period (its breach window, counted in batches) failures burn the error budget at {{ $value | printf \"%.2f\" }}x, and at " + ruleNum(burn.BreachRate) + "x or more over the last fortieth; the excess is significant with batches as clusters (adjusted p-value at most " + ruleNum(burn.Alpha) + "). " + evidence}}},
-		{Alert: "BatchsliSLOWarning", Expr: "(\n" + indentBy(warn, 2) + "\n)\nunless " + sloMatch + " (\n" + indentBy(breach, 2) + "\n)",
+				{"description", "batchsli check reports a breach: over the last tenth of the SLO's period and over the last fortieth (at least 3 and 1 batches, counted in the batches that tested the series) failures burn the error budget at " + ruleNum(burn.BreachRate) + "x or more, and the excess over the long window is significant with batches as clusters (adjusted p-value at most " + ruleNum(burn.Alpha) + "). " + evidence}}},
+		{Alert: "BatchsliSLOWarning", Expr: `batchsli_slo_status{status="warn"} == 1`,
 			Labels: [][2]string{{"severity", "warning"}},
 			Annotations: [][2]string{
 				{"summary", "SLO {{ $labels.slo }} on {{ $labels.platform }}: failures burn the error budget at " + ruleNum(burn.WarnRate) + "x or more"},
-				{"description", "Over the last quarter of the SLO's period (its warning window, counted in batches) failures burn the error budget at {{ $value | printf \"%.2f\" }}x, and at " + ruleNum(burn.WarnRate) + "x or more over the last sixteenth; the excess is significant with batches as clusters (adjusted p-value at most " + ruleNum(burn.Alpha) + "). " + evidence}}},
-		{Alert: "BatchsliMacOSBudgetPause", Expr: `batchsli_macos_gate{state="pause"} == 1`,
+				{"description", "batchsli check reports a warning: over the last quarter of the SLO's period and over the last sixteenth (at least 3 and 1 batches, counted in the batches that tested the series) failures burn the error budget at " + ruleNum(burn.WarnRate) + "x or more, and the excess over the long window is significant with batches as clusters (adjusted p-value at most " + ruleNum(burn.Alpha) + "). " + evidence}}},
+		{Alert: "BatchsliMacOSBudgetPause", Expr: `batchsli_macos_gate{state="pause"} == 1` + thisWeek,
 			Labels: [][2]string{{"severity", "critical"}},
 			Annotations: [][2]string{
-				{"summary", "macOS jobs are paused: this week's minutes reached the pause point"},
+				{"summary", "macOS jobs are paused: this budget week's minutes reached the pause point"},
 				{"description", "batchsli check pauses macOS jobs: the minutes the batches recorded this budget week reached its pause share of the weekly budget (batchsli_macos_week_used_seconds, batchsli_macos_week_budget_seconds)."}}},
-		{Alert: "BatchsliMacOSBudgetSample", Expr: `batchsli_macos_gate{state="sample"} == 1`,
+		{Alert: "BatchsliMacOSBudgetSample", Expr: `batchsli_macos_gate{state="sample"} == 1` + thisWeek,
 			Labels: [][2]string{{"severity", "warning"}},
 			Annotations: [][2]string{
-				{"summary", "macOS jobs are sampled: this week's minutes reached the sampling point"},
+				{"summary", "macOS jobs are sampled: this budget week's minutes reached the sampling point"},
 				{"description", "batchsli check samples macOS jobs: the minutes the batches recorded this budget week reached its sampling share of the weekly budget."}}},
-		{Alert: "BatchsliMacOSBudgetRunOut", Expr: "batchsli_macos_week_exceed_probability > " + ruleNum(analyze.WarnProbability) + "\nunless on () batchsli_macos_gate{state=\"pause\"} == 1",
+		{Alert: "BatchsliMacOSBudgetRunOut", Expr: "batchsli_macos_week_exceed_probability > " + ruleNum(analyze.WarnProbability) +
+			"\nand ignoring (state) (batchsli_macos_gate{state=\"run\"} == 1)" +
+			"\nand (batchsli_macos_week_start_timestamp_seconds + 604800 > time())",
 			Labels: [][2]string{{"severity", "warning"}},
 			Annotations: [][2]string{
-				{"summary", "The macOS budget will likely run out this week"},
-				{"description", "The budget forecast (docs/METHODS.md, \"macOS budget forecast\") gives a {{ $value | humanizePercentage }} chance that this week's minutes reach the budget; batchsli_macos_week_projected_seconds holds its median and 90% interval."}}},
+				{"summary", "At its pace so far, macOS use would reach the weekly budget"},
+				{"description", "The budget forecast (docs/METHODS.md, \"macOS budget forecast\") gives a {{ $value | humanizePercentage }} chance that this week's minutes reach the budget if jobs keep running as they have; batchsli check will sample and then pause them before that. batchsli_macos_week_projected_seconds holds the forecast's median and 90% interval."}}},
 	}
 	return rec, alerts
-}
-
-func indentBy(s string, n int) string {
-	pad := strings.Repeat(" ", n)
-	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
 }
 
 // ruleNum writes a threshold to 12 significant digits.

@@ -19,6 +19,8 @@ import (
 )
 
 // rulesConfig has SLOs the sample breaches, warns on and keeps.
+var series map[string]string
+
 const rulesConfig = `
 by = "env"
 
@@ -44,7 +46,7 @@ ecosystem = "homebrew"
 [[slo]]
 name = "runner health"
 objective = "runner_health"
-target = 0.995
+target = 0.998
 `
 
 // exposition parses Prometheus text: each sample's series (name and
@@ -140,14 +142,7 @@ func TestRulesMatchCheck(t *testing.T) {
 	os.WriteFile(cfg, []byte(rulesConfig), 0o644)
 	chk := cli(t, "check", "--demo", "--config", cfg, "--format", "json")
 	var c struct {
-		MacOS string `json:"macos"`
-		SLOs  []struct {
-			Name, Objective, Platform, Ecosystem, Status string
-			Windows                                      []struct {
-				Name string
-				Burn float64 `json:"burn_rate"`
-			}
-		} `json:"slos"`
+		SLOs []struct{ Name, Objective, Platform, Ecosystem, Status string } `json:"slos"`
 	}
 	if err := json.Unmarshal([]byte(chk.stdout), &c); err != nil {
 		t.Fatalf("%v: %s", err, chk.stderr)
@@ -156,86 +151,87 @@ func TestRulesMatchCheck(t *testing.T) {
 	if exp.code != 0 {
 		t.Fatal(exp.stderr)
 	}
-	series := exposition(t, exp.stdout)
+	in := exposition(t, exp.stdout)
 	want := map[string]string{"BatchsliSLOBreach": "", "BatchsliSLOWarning": ""}
 	count := map[string]int{}
+	kinds := map[string]bool{}
 	for _, s := range c.SLOs {
 		count[s.Status]++
 		name := map[string]string{analyze.StatusBreach: "BatchsliSLOBreach", analyze.StatusWarn: "BatchsliSLOWarning"}[s.Status]
 		if name == "" {
 			continue
 		}
-		window := map[string]string{analyze.StatusBreach: "breach_long", analyze.StatusWarn: "warn_long"}[s.Status]
-		var burn float64
-		for _, w := range s.Windows {
-			if w.Name == window {
-				burn = w.Burn
-			}
-		}
-		l := map[string]string{"slo": s.Name, "objective": s.Objective, "platform": s.Platform, "window": window}
+		l := map[string]string{"slo": s.Name, "objective": s.Objective, "platform": s.Platform, "status": s.Status}
 		if s.Ecosystem != "" {
 			l["ecosystem"] = s.Ecosystem
 		}
-		want[name] += expectedAlert(t, name, l, burn)
+		kinds[s.Objective] = true
+		want[name] += expectedAlert(t, name, l, 1)
 	}
 	if count[analyze.StatusBreach] == 0 || count[analyze.StatusWarn] == 0 || count[analyze.StatusOK] == 0 {
 		t.Fatalf("the sample should breach, warn and hold: %v", count)
+	}
+	if !kinds["runner_health"] || !kinds["pass_rate"] {
+		t.Errorf("alerts of both objectives should be tested: %v", kinds)
 	}
 	var tests strings.Builder
 	for _, name := range []string{"BatchsliSLOBreach", "BatchsliSLOWarning"} {
 		fmt.Fprintf(&tests, "      - eval_time: 5m\n        alertname: %s\n        exp_alerts:\n%s", name, want[name])
 	}
-	for _, name := range []string{"BatchsliMacOSBudgetPause", "BatchsliMacOSBudgetSample", "BatchsliMacOSBudgetRunOut"} {
-		if c.MacOS == "run" {
-			fmt.Fprintf(&tests, "      - eval_time: 5m\n        alertname: %s\n        exp_alerts: []\n", name)
-		}
-	}
-	promtoolTest(t, series, tests.String())
+	promtoolTest(t, in, tests.String())
 }
 
-// TestRulesEvidence: what the alerts need beyond burn rates, on
-// hand-made gauges: a burst that passes both burn rates but is not
-// significant raises nothing; a series too small to test raises nothing;
-// a breach raises the breach and not also the warning; a macOS pause
-// raises the pause and not the run-out; a forecast past the budget
-// raises the run-out.
+// TestRulesEvidence: the alerts on hand-made gauges from several scrape
+// targets: each series' status alone decides, whatever other targets
+// report; the macOS alerts follow the gate of their own target, the
+// forecast's run-out only while jobs run unthrottled, and nothing after
+// the exported budget week has ended.
 func TestRulesEvidence(t *testing.T) {
-	series := map[string]string{}
-	sl := func(slo, window string) string {
-		return `{slo="` + slo + `",objective="pass_rate",platform="p",window="` + window + `"}`
-	}
-	set := func(slo string, burns [4]float64, pBreach, pWarn string) {
-		for i, w := range []string{"breach_long", "breach_short", "warn_long", "warn_short"} {
-			series["batchsli_slo_window_burn_rate"+sl(slo, w)] = strconv.FormatFloat(burns[i], 'g', -1, 64)
-		}
-		if pBreach != "" {
-			series["batchsli_slo_window_p_adjusted"+sl(slo, "breach_long")] = pBreach
-		}
-		if pWarn != "" {
-			series["batchsli_slo_window_p_adjusted"+sl(slo, "warn_long")] = pWarn
+	series = map[string]string{}
+	status := func(inst, st string) {
+		for _, s := range []string{"ok", "warn", "breach", "too_few"} {
+			v := "0"
+			if s == st {
+				v = "1"
+			}
+			series[`batchsli_slo_status{instance="`+inst+`",slo="s",objective="pass_rate",platform="p",status="`+s+`"}`] = v
 		}
 	}
-	set("burst", [4]float64{5, 8, 3, 6}, "0.3", "0.2") // burn rates past both thresholds, not significant
-	set("small", [4]float64{9, 9, 9, 9}, "", "")       // too few batches to test: no p-values
-	set("breach", [4]float64{6, 7, 5, 5}, "0.001", "0.0001")
-	set("warn", [4]float64{3, 3.5, 2.5, 2}, "0.001", "0.0001")
-	series[`batchsli_macos_gate{state="pause"}`] = "1"
-	series[`batchsli_macos_gate{state="run"}`] = "0"
-	series[`batchsli_macos_week_exceed_probability`] = "0.99"
-	breach := map[string]string{"slo": "breach", "objective": "pass_rate", "platform": "p", "window": "breach_long"}
-	warn := map[string]string{"slo": "warn", "objective": "pass_rate", "platform": "p", "window": "warn_long"}
-	tests := "      - eval_time: 5m\n        alertname: BatchsliSLOBreach\n        exp_alerts:\n" + expectedAlert(t, "BatchsliSLOBreach", breach, 6) +
-		"      - eval_time: 5m\n        alertname: BatchsliSLOWarning\n        exp_alerts:\n" + expectedAlert(t, "BatchsliSLOWarning", warn, 2.5) +
-		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetPause\n        exp_alerts:\n" + expectedAlert(t, "BatchsliMacOSBudgetPause", map[string]string{"state": "pause"}, 1) +
-		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetRunOut\n        exp_alerts: []\n"
+	status("a", "breach")
+	status("b", "ok")
+	status("c", "too_few")
+	gate := func(inst, st, exceed string) {
+		for _, s := range []string{"run", "sample", "pause"} {
+			v := "0"
+			if s == st {
+				v = "1"
+			}
+			series[`batchsli_macos_gate{instance="`+inst+`",state="`+s+`"}`] = v
+		}
+		series[`batchsli_macos_week_exceed_probability{instance="`+inst+`"}`] = exceed
+		// The budget week began at 1,000 s; promtool evaluates at 5 min.
+		series[`batchsli_macos_week_start_timestamp_seconds{instance="`+inst+`"}`] = "1000"
+	}
+	gate("a", "pause", "0.99")  // paused: the pause, not the run-out
+	gate("b", "sample", "0.99") // sampled: the sampling, not the run-out
+	gate("c", "run", "0.95")    // running: the run-out
+	gate("d", "run", "0.5")     // running, on track: nothing
+	breach := map[string]string{"instance": "a", "slo": "s", "objective": "pass_rate", "platform": "p", "status": "breach"}
+	tests := "      - eval_time: 5m\n        alertname: BatchsliSLOBreach\n        exp_alerts:\n" + expectedAlert(t, "BatchsliSLOBreach", breach, 1) +
+		"      - eval_time: 5m\n        alertname: BatchsliSLOWarning\n        exp_alerts: []\n" +
+		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetPause\n        exp_alerts:\n" + expectedAlert(t, "BatchsliMacOSBudgetPause", map[string]string{"instance": "a", "state": "pause"}, 1) +
+		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetSample\n        exp_alerts:\n" + expectedAlert(t, "BatchsliMacOSBudgetSample", map[string]string{"instance": "b", "state": "sample"}, 1) +
+		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetRunOut\n        exp_alerts:\n" + expectedAlert(t, "BatchsliMacOSBudgetRunOut", map[string]string{"instance": "c"}, 0.95)
 	promtoolTest(t, series, tests)
 
-	// Not paused: the forecast raises the run-out.
-	series[`batchsli_macos_gate{state="pause"}`] = "0"
-	series[`batchsli_macos_gate{state="run"}`] = "1"
-	promtoolTest(t, series, "      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetRunOut\n        exp_alerts:\n"+
-		expectedAlert(t, "BatchsliMacOSBudgetRunOut", map[string]string{}, 0.99)+
-		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetPause\n        exp_alerts: []\n")
+	// After the exported week: no macOS alert until the next export.
+	for k, v := range series {
+		if strings.HasPrefix(k, "batchsli_macos_week_start_timestamp_seconds") && v == "1000" {
+			series[k] = "-700000"
+		}
+	}
+	promtoolTest(t, series, "      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetPause\n        exp_alerts: []\n"+
+		"      - eval_time: 5m\n        alertname: BatchsliMacOSBudgetRunOut\n        exp_alerts: []\n")
 }
 
 // TestRulesGolden: the rules (default and example burn rates) and the
@@ -265,7 +261,7 @@ func TestRulesGolden(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "batchsli.toml")
 	os.WriteFile(cfg, []byte("[burn]\nbreach_rate = 6\nwarn_rate = 3\nalpha = 0.05\n"), 0o644)
 	res := cli(t, "rules", "--config", cfg)
-	for _, want := range []string{`{window="breach_long"} >= 6`, `{window="warn_long"} >= 3`, `{window="breach_long"} <= 0.05`} {
+	for _, want := range []string{"at 6x or more", "at 3x or more", "at most 0.05"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("rules from %s lack %q", cfg, want)
 		}
