@@ -247,7 +247,9 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 		runLevels.of(pl)
 	}
 	partOf := func(eco string, mo uint32) part { return part{eco, months.names[mo]} }
-	byPart := func(a, b part) int { return cmp.Or(cmp.Compare(a.eco, b.eco), cmp.Compare(a.month, b.month)) }
+	// Partitions in month order, ecosystems interleaved: two writers then
+	// seldom make folders in the same parent, whose lock they would share.
+	byPart := func(a, b part) int { return cmp.Or(cmp.Compare(a.month, b.month), cmp.Compare(a.eco, b.eco)) }
 	runParts := map[part]*bucket[runCell]{}
 	for k, bk := range runs {
 		runParts[partOf(ecos.names[k[0]], k[1])] = bk
