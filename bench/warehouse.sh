@@ -6,7 +6,7 @@
 # column has), and against DuckDB copying the same
 # records to the same Hive-partitioned Parquet layout
 # (duckdb-warehouse.mjs), side by side in one run. First both exports are
-# checked to hold the same rows (counts per table); then the three commands
+# checked to hold the same rows (counts per table); then the four commands
 # run RUNS times each, alternating, after a warm-up, each export into a new
 # directory, and the medians of wall time and peak memory (GNU time) are
 # printed with the ratios. Needs go, node and npm, jq and GNU time.
