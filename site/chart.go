@@ -1,0 +1,168 @@
+// Package site draws the static dashboard's charts as SVG, server-side:
+// no script, no fonts or images fetched, every text escaped, and a
+// title, a description and a data table beside each chart (issue: batchsli
+// site).
+package site
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"strings"
+)
+
+// Point is a value with its interval (Low and High; equal to Value when
+// there is none) at one position of the chart's x axis. Missing points
+// (too few batches to say) break the line.
+type Point struct {
+	Value, Low, High float64
+	Missing          bool
+}
+
+// Series is one line with its band.
+type Series struct {
+	Name   string
+	Points []Point
+}
+
+// Chart is a line chart of shares (0 to 1) over labelled positions, each
+// series with its interval drawn as a band.
+type Chart struct {
+	// ID names the chart's title and description elements: unique on a
+	// page (letters, digits and hyphens; "chart" when empty).
+	ID                 string
+	Title, Description string
+	XLabels            []string
+	Series             []Series
+	Width, Height      int
+}
+
+// palette is Okabe and Ito's, distinguishable with the common colour
+// blindnesses; each series also has its own dash pattern, so the lines
+// differ in print and in greys.
+var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"}
+
+var dashes = []string{"", "6 3", "2 2", "8 3 2 3", "1 3", "10 4", "4 4", "12 2"}
+
+func esc(s string) string { return html.EscapeString(s) }
+
+// SVG writes the chart. Its text is escaped; ids are derived from
+// nothing the data holds.
+func (c Chart) SVG(w io.Writer) error {
+	width, height := c.Width, c.Height
+	if width == 0 {
+		width = 640
+	}
+	if height == 0 {
+		height = 240
+	}
+	const left, right, top, bottom = 44, 24, 12, 28
+	id := c.ID
+	if id == "" || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		id = "chart"
+	}
+	pw, ph := float64(width-left-right), float64(height-top-bottom)
+	n := len(c.XLabels)
+	x := func(i int) float64 {
+		if n <= 1 {
+			return float64(left) + pw/2
+		}
+		return float64(left) + pw*float64(i)/float64(n-1)
+	}
+	y := func(v float64) float64 { return float64(top) + ph*(1-math.Max(0, math.Min(1, v))) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d">`+"\n", width, height, id, id)
+	fmt.Fprintf(&b, "<title id=\"%s-t\">%s</title>\n<desc id=\"%s-d\">%s</desc>\n", id, esc(c.Title), id, esc(c.Description))
+	for _, v := range []float64{0, 0.25, 0.5, 0.75, 1} {
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ccc" stroke-width="1"/>`+"\n", left, width-right, y(v), y(v))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#333">%d%%</text>`+"\n", left-4, y(v)+3, int(v*100))
+	}
+	if n > 0 {
+		step := max(1, n/6)
+		for i := 0; i < n; i += step {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#333">%s</text>`+"\n", x(i), height-8, esc(c.XLabels[i]))
+		}
+	}
+	for si, s := range c.Series {
+		col, dash := palette[si%len(palette)], dashes[si%len(dashes)]
+		fmt.Fprintf(&b, "<g><title>%s</title>\n", esc(s.Name))
+		// Bands and lines, one run of present points at a time.
+		for _, run := range runs(s.Points) {
+			var band, line []string
+			for _, i := range run {
+				band = append(band, fmt.Sprintf("%.1f,%.1f", x(i), y(s.Points[i].High)))
+				line = append(line, fmt.Sprintf("%.1f,%.1f", x(i), y(s.Points[i].Value)))
+			}
+			for j := len(run) - 1; j >= 0; j-- {
+				band = append(band, fmt.Sprintf("%.1f,%.1f", x(run[j]), y(s.Points[run[j]].Low)))
+			}
+			if len(run) > 1 {
+				fmt.Fprintf(&b, `<polygon points="%s" fill="%s" fill-opacity="0.15" stroke="none"/>`+"\n", strings.Join(band, " "), col)
+			}
+			if len(run) == 1 {
+				// A point alone: its interval as a bar.
+				p := s.Points[run[0]]
+				fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="2"/>`+"\n", x(run[0]), x(run[0]), y(p.Low), y(p.High), col)
+				fmt.Fprintf(&b, `<circle cx="%s" r="3" fill="%s"/>`+"\n", strings.Replace(line[0], ",", `" cy="`, 1), col)
+				continue
+			}
+			d := ""
+			if dash != "" {
+				d = ` stroke-dasharray="` + dash + `"`
+			}
+			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(line, " "), col, d)
+		}
+		b.WriteString("</g>\n")
+	}
+	b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// runs splits the present points into consecutive runs of indices.
+func runs(ps []Point) [][]int {
+	var out [][]int
+	var cur []int
+	for i, p := range ps {
+		if p.Missing || math.IsNaN(p.Value) {
+			if len(cur) > 0 {
+				out = append(out, cur)
+				cur = nil
+			}
+			continue
+		}
+		cur = append(cur, i)
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// Table writes the chart's data as an HTML table, its text equivalent:
+// each position's value and interval per series, "too few batches" where
+// a point is missing.
+func (c Chart) Table(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<table>\n<caption>%s</caption>\n<thead><tr><th scope=\"col\">%s</th>", esc(c.Title), "batch window")
+	for _, s := range c.Series {
+		fmt.Fprintf(&b, "<th scope=\"col\">%s</th>", esc(s.Name))
+	}
+	b.WriteString("</tr></thead>\n<tbody>\n")
+	for i, l := range c.XLabels {
+		fmt.Fprintf(&b, "<tr><th scope=\"row\">%s</th>", esc(l))
+		for _, s := range c.Series {
+			if i >= len(s.Points) || s.Points[i].Missing {
+				b.WriteString("<td>too few batches</td>")
+				continue
+			}
+			p := s.Points[i]
+			fmt.Fprintf(&b, "<td>%.1f%% (%.1f-%.1f%%)</td>", 100*p.Value, 100*p.Low, 100*p.High)
+		}
+		b.WriteString("</tr>\n")
+	}
+	b.WriteString("</tbody>\n</table>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,92 @@
+package site
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/batchsli/batchsli/internal/golden"
+)
+
+// fixed is a small fixed history: two platforms over five windows, one
+// with a window too small to say anything.
+func fixed() Chart {
+	return Chart{
+		Title:       "Recipe pass rate by platform",
+		Description: "Pass rates per window of 10 batches, with 95% intervals.",
+		XLabels:     []string{"1-10", "11-20", "21-30", "31-40", "41-50"},
+		Series: []Series{
+			{Name: "linux-glibc-x86_64", Points: []Point{{0.9, 0.85, 0.94, false}, {0.92, 0.88, 0.95, false}, {0.88, 0.82, 0.92, false}, {0.91, 0.87, 0.94, false}, {0.93, 0.9, 0.96, false}}},
+			{Name: "linux-musl-arm64", Points: []Point{{0.5, 0.4, 0.6, false}, {0, 0, 0, true}, {0.55, 0.45, 0.65, false}, {0.6, 0.5, 0.7, false}, {0.62, 0.52, 0.71, false}}},
+		},
+	}
+}
+
+// TestChartGolden: the SVG and its table on the fixed history.
+func TestChartGolden(t *testing.T) {
+	var svg, table bytes.Buffer
+	c := fixed()
+	if err := c.SVG(&svg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Table(&table); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "testdata/chart.svg", svg.Bytes())
+	golden.Check(t, "testdata/chart-table.html", table.Bytes())
+	wellFormed(t, svg.String())
+	// The missing window breaks the musl line into two runs: a point, then a line.
+	if strings.Count(svg.String(), "<polyline") != 2 || strings.Count(svg.String(), "<circle") != 1 {
+		t.Errorf("lines and points: %d polylines, %d circles", strings.Count(svg.String(), "<polyline"), strings.Count(svg.String(), "<circle"))
+	}
+}
+
+// TestChartEscapes: hostile names and labels stay text.
+func TestChartEscapes(t *testing.T) {
+	c := fixed()
+	hostile := `</svg><script>alert(1)</script><img src=x onerror=alert(2)>"' ` + "\u202e"
+	c.Title, c.Description = hostile, hostile
+	c.XLabels[0] = hostile
+	c.Series[0].Name = hostile
+	var svg, table bytes.Buffer
+	c.SVG(&svg)
+	c.Table(&table)
+	for _, out := range []string{svg.String(), table.String()} {
+		for _, bad := range []string{"<script", "<img", "</svg><", `"'`} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%q survives in %.80q", bad, out)
+			}
+		}
+	}
+	wellFormed(t, svg.String())
+}
+
+func wellFormed(t *testing.T, s string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("not well-formed XML: %v", err)
+		}
+	}
+}
+
+// TestChartIDs: a chart's element ids come from its ID, and an ID that is
+// not plain letters, digits and hyphens is not used.
+func TestChartIDs(t *testing.T) {
+	for id, want := range map[string]string{"arm64-trend": `id="arm64-trend-t"`, `x" onload="alert(1)`: `id="chart-t"`, "": `id="chart-t"`} {
+		c := fixed()
+		c.ID = id
+		var svg bytes.Buffer
+		c.SVG(&svg)
+		if !strings.Contains(svg.String(), want) || strings.Contains(svg.String(), "onload") {
+			t.Errorf("ID %q: want %s in %.200s", id, want, svg.String())
+		}
+	}
+}
