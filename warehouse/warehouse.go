@@ -7,7 +7,6 @@
 package warehouse
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
@@ -30,6 +29,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
+	"github.com/batchsli/batchsli/internal/atomicfile"
 	"github.com/batchsli/batchsli/model"
 	"github.com/batchsli/batchsli/reader"
 )
@@ -468,7 +468,7 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 			return nil, err
 		}
 		path := filepath.Join(d, "part-0."+format)
-		err := writeFile(path, func(w io.Writer) error {
+		err := atomicfile.Write(path, func(w io.Writer) error {
 			if table == "batch_runs" {
 				return writeRows(w, format, []RunRow{}, runRecord, runHeader)
 			}
@@ -481,7 +481,7 @@ func Export(fsys fs.FS, name, dir, format string) (*Result, error) {
 	}
 	man.SchemaVersion, man.Format, man.Runs = SchemaVersion, format, man.Runs+1
 	man.Batches = append(man.Batches, newKeys...)
-	if err := writeFile(filepath.Join(dir, ManifestName), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(dir, ManifestName), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", " ")
 		return enc.Encode(man)
@@ -552,7 +552,7 @@ func (w *writers) submit(table string, p part, write func(io.Writer) error) {
 			w.made.Store(d, true)
 		}
 		path := filepath.Join(d, "part-"+strconv.Itoa(w.n)+w.ext)
-		if err := writeFile(path, write); err != nil {
+		if err := atomicfile.Write(path, write); err != nil {
 			return "", fmt.Errorf("%s: %w", path, err)
 		}
 		return path, nil
@@ -799,39 +799,6 @@ func writeRows[T any](w io.Writer, format string, rows []T, record func(T) []str
 // zstdFastest compresses the files at zstd's fastest level: the tables
 // are small, and most of the export's time is the file system's.
 var zstdFastest = zstd.Codec{Level: zstd.SpeedFastest}
-
-// bufs are the files' write buffers, reused.
-var bufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
-
-// writeFile writes a file through a temporary file in its folder, renamed
-// into place once complete.
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".batchsli-export-*")
-	if err != nil {
-		return err
-	}
-	bw := bufs.Get().(*bufio.Writer)
-	defer bufs.Put(bw)
-	bw.Reset(f)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	bw.Reset(nil)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
 
 func readManifest(dir string) (Manifest, error) {
 	var m Manifest

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/internal/atomicfile"
 	"github.com/batchsli/batchsli/internal/memlimit"
 	"github.com/batchsli/batchsli/internal/safetext"
 	"github.com/batchsli/batchsli/reader"
@@ -118,30 +119,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "-" {
 		return write(stdout)
 	}
-	return writeWhole(*out, write)
-}
-
-// writeWhole writes a file through a temporary file in its folder, renamed
-// into place once complete: a reader (a textfile collector) never sees
-// half of it.
-func writeWhole(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".batchsli-export-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(*out, write)
 }
 
 // warnProblems says on stderr that the data has records the export left

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/internal/atomicfile"
 	"github.com/batchsli/batchsli/render"
 )
 
@@ -44,5 +45,5 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "-" {
 		return write(stdout)
 	}
-	return writeWhole(*out, write)
+	return atomicfile.Write(*out, write)
 }

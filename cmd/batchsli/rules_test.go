@@ -19,8 +19,6 @@ import (
 )
 
 // rulesConfig has SLOs the sample breaches, warns on and keeps.
-var series map[string]string
-
 const rulesConfig = `
 by = "env"
 
@@ -187,7 +185,7 @@ func TestRulesMatchCheck(t *testing.T) {
 // forecast's run-out only while jobs run unthrottled, and nothing after
 // the exported budget week has ended.
 func TestRulesEvidence(t *testing.T) {
-	series = map[string]string{}
+	series := map[string]string{}
 	status := func(inst, st string) {
 		for _, s := range []string{"ok", "warn", "breach", "too_few"} {
 			v := "0"
