@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -68,26 +69,6 @@ type RecipePlatform struct {
 // BuildRecipeView reads one recipe's history. id is a package ID
 // (eco:name) or a bare name, which must then name one recipe.
 func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, error) {
-	rd := reader.New(fsys, name, reader.Options{})
-	var all []*batch
-	sums := map[string]uint64{}
-	order := 0
-	err := rd.Metrics(func(b *model.BatchRun) {
-		order++
-		if b.SchemaVersion == model.SchemaVersion {
-			sums[b.BatchID] = model.CountsSum(b.Platforms)
-		}
-		all = append(all, &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem, order: order, v1: b.SchemaVersion < 2})
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.SliceStable(all, func(i, j int) bool {
-		if !all[i].ts.Equal(all[j].ts) {
-			return all[i].ts.Before(all[j].ts)
-		}
-		return all[i].order < all[j].order
-	})
 	// Resolve a bare name against the package IDs seen.
 	candidates := map[string]bool{}
 	match := func(pkg string) bool {
@@ -102,57 +83,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 		}
 		return false
 	}
-	type fail struct {
-		f   RecipeFailure
-		pkg string
-	}
-	failsBy := map[string][]fail{} // batch ID (or time) -> failures
-	keyOf := func(batchID string, ts time.Time) string {
-		if batchID != "" {
-			return batchID
-		}
-		return "@" + ts.Format(time.RFC3339Nano)
-	}
-	err = rd.Failures(func(f *model.Failure) {
-		if !match(f.PackageID) {
-			return
-		}
-		bl := f.BlockedBy
-		if bl == nil {
-			bl = []string{}
-		}
-		k := keyOf(f.BatchID, f.Timestamp)
-		failsBy[k] = append(failsBy[k], fail{RecipeFailure{Platform: f.Environment, Category: f.Category, BlockedBy: bl,
-			ExitCode: f.ExitCode, Attempts: f.Attempts, Excerpt: Excerpt(f.Message, maxExcerpt)}, f.PackageID})
-	})
-	if err != nil {
-		return nil, err
-	}
-	outs := map[string]*model.Outcomes{}
-	var outPkgs []string
-	err = rd.Outcomes(func(o *model.Outcomes) {
-		keep := false
-		for _, r := range o.Recipes {
-			if match(r.PackageID) {
-				keep = true
-			}
-		}
-		if keep {
-			c := *o
-			c.Recipes = nil
-			for _, r := range o.Recipes {
-				if match(r.PackageID) {
-					c.Recipes = append(c.Recipes, r)
-					outPkgs = append(outPkgs, r.PackageID)
-				}
-			}
-			// A record that does not add up to its batch is left out, as
-			// the report does.
-			if sum, ok := sums[o.BatchID]; ok && sum == o.CountsSum() {
-				outs[o.BatchID] = &c
-			}
-		}
-	})
+	rr, err := readRecipes(fsys, name, match, nil, maxExcerpt)
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +99,111 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 	for c := range candidates {
 		pkg = c
 	}
+	v := rr.view(pkg)
+	if len(v.Batches) == 0 {
+		return nil, fmt.Errorf("no committed batch in %s names recipe %q", name, id)
+	}
+	return v, nil
+}
+
+// recipeReading is the records of the recipes a reading kept: every
+// batch, and per package its failures (by batch ID, or "@" and the time
+// for records that name no batch) and its outcome records (by batch ID,
+// each holding only that recipe).
+type recipeReading struct {
+	all      []*batch
+	fails    map[string]map[string][]RecipeFailure
+	outs     map[string]map[string]*model.Outcomes
+	problems int
+}
+
+func recipeKeyOf(batchID string, ts time.Time) string {
+	if batchID != "" {
+		return batchID
+	}
+	return "@" + ts.Format(time.RFC3339Nano)
+}
+
+// readRecipes reads the records of the recipes match keeps, in one
+// reading of the data; onFail, when set, sees every committed failure
+// record too (with its message).
+func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*model.Failure), maxExcerpt int) (*recipeReading, error) {
+	rd := reader.New(fsys, name, reader.Options{})
+	rr := &recipeReading{fails: map[string]map[string][]RecipeFailure{}, outs: map[string]map[string]*model.Outcomes{}}
+	sums := map[string]uint64{}
+	order := 0
+	err := rd.Metrics(func(b *model.BatchRun) {
+		order++
+		if b.SchemaVersion == model.SchemaVersion {
+			sums[b.BatchID] = model.CountsSum(b.Platforms)
+		}
+		rr.all = append(rr.all, &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem, order: order, v1: b.SchemaVersion < 2})
+	})
+	if err != nil {
+		return nil, err
+	}
+	all := rr.all
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].ts.Equal(all[j].ts) {
+			return all[i].ts.Before(all[j].ts)
+		}
+		return all[i].order < all[j].order
+	})
+	err = rd.Failures(func(f *model.Failure) {
+		if onFail != nil {
+			onFail(f)
+		}
+		if !match(f.PackageID) {
+			return
+		}
+		bl := f.BlockedBy
+		if bl == nil {
+			bl = []string{}
+		}
+		k := recipeKeyOf(f.BatchID, f.Timestamp)
+		m := rr.fails[f.PackageID]
+		if m == nil {
+			m = map[string][]RecipeFailure{}
+			rr.fails[f.PackageID] = m
+		}
+		m[k] = append(m[k], RecipeFailure{Platform: f.Environment, Category: f.Category, BlockedBy: bl,
+			ExitCode: f.ExitCode, Attempts: f.Attempts, Excerpt: Excerpt(f.Message, maxExcerpt)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = rd.Outcomes(func(o *model.Outcomes) {
+		// A record that does not add up to its batch is left out, as
+		// the report does.
+		sum, ok := sums[o.BatchID]
+		agrees := ok && sum == o.CountsSum()
+		for _, r := range o.Recipes {
+			if !match(r.PackageID) || !agrees {
+				continue
+			}
+			c := *o
+			c.Recipes = []model.RecipeOutcome{r}
+			m := rr.outs[r.PackageID]
+			if m == nil {
+				m = map[string]*model.Outcomes{}
+				rr.outs[r.PackageID] = m
+			}
+			m[o.BatchID] = &c
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	ps, more := rd.Problems()
+	rr.problems = len(ps) + more
+	return rr, nil
+}
+
+// view assembles package pkg's history from the reading (no batch when
+// the reading has none of it).
+func (rr *recipeReading) view(pkg string) *RecipeView {
+	all := rr.all
+	outs, failsBy := rr.outs[pkg], rr.fails[pkg]
 	v := &RecipeView{Recipe: pkg, Batches: []RecipeBatch{}, Platforms: []RecipePlatform{}, Transitions: []Transition{}, Notes: []string{}}
 	plats := map[string]*RecipePlatform{}
 	plat := func(p string) *RecipePlatform {
@@ -182,15 +218,13 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 		o := outs[b.id]
 		fs := failsBy[b.id]
 		if b.v1 {
-			fs = append(fs, failsBy[keyOf("", b.ts)]...)
+			fs = append(slices.Clone(fs), failsBy[recipeKeyOf("", b.ts)]...)
 		}
 		if o == nil && len(fs) == 0 {
 			continue
 		}
 		rb := RecipeBatch{BatchID: b.id, Timestamp: b.ts, Passed: []string{}, Retried: []string{}, Skipped: []string{}, Failures: []RecipeFailure{}}
-		for _, f := range fs {
-			rb.Failures = append(rb.Failures, f.f)
-		}
+		rb.Failures = append(rb.Failures, fs...)
 		sort.Slice(rb.Failures, func(i, j int) bool { return rb.Failures[i].Platform < rb.Failures[j].Platform })
 		if o != nil && len(o.Recipes) > 0 {
 			rb.Outcomes = true
@@ -239,7 +273,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 		v.Batches = append(v.Batches, rb)
 	}
 	if len(v.Batches) == 0 {
-		return nil, fmt.Errorf("no committed batch in %s names recipe %q", name, id)
+		return v
 	}
 	if len(all) > 0 {
 		res := ra.finish(all)
@@ -260,7 +294,6 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 	if v.NoOutcomes > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%d of its %d batches have no outcome record (recorded before them): only their failures are known.", v.NoOutcomes, len(v.Batches)))
 	}
-	ps, more := rd.Problems()
-	v.Problems = len(ps) + more
-	return v, nil
+	v.Problems = rr.problems
+	return v
 }
