@@ -10,6 +10,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/batchsli/batchsli/internal/safetext"
 )
 
 // Point is a value with its interval (Low and High; equal to Value when
@@ -36,6 +38,16 @@ type Chart struct {
 	XLabels            []string
 	Series             []Series
 	Width, Height      int
+	// YMax is the top of the y axis (0: 1, that is 100%).
+	YMax float64
+	// Marks are vertical markers (a detected regression's start).
+	Marks []Mark
+}
+
+// Mark is a vertical marker at position X of the x axis.
+type Mark struct {
+	X     int
+	Label string
 }
 
 // palette is Okabe and Ito's, distinguishable with the common colour
@@ -45,7 +57,9 @@ var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#
 
 var dashes = []string{"", "6 3", "2 2", "8 3 2 3", "1 3", "10 4", "4 4", "12 2"}
 
-func esc(s string) string { return html.EscapeString(s) }
+// esc makes untrusted text inert in HTML and SVG: control and
+// bidirectional characters shown escaped, markup as entities.
+func esc(s string) string { return html.EscapeString(safetext.Escape(s)) }
 
 // SVG writes the chart. Its text is escaped; ids are derived from
 // nothing the data holds.
@@ -70,13 +84,25 @@ func (c Chart) SVG(w io.Writer) error {
 		}
 		return float64(left) + pw*float64(i)/float64(n-1)
 	}
-	y := func(v float64) float64 { return float64(top) + ph*(1-math.Max(0, math.Min(1, v))) }
+	ymax := c.YMax
+	if !(ymax > 0) {
+		ymax = 1
+	}
+	y := func(v float64) float64 { return float64(top) + ph*(1-math.Max(0, math.Min(1, v/ymax))) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d">`+"\n", width, height, id, id)
-	fmt.Fprintf(&b, "<title id=\"%s-t\">%s</title>\n<desc id=\"%s-d\">%s</desc>\n", id, esc(c.Title), id, esc(c.Description))
-	for _, v := range []float64{0, 0.25, 0.5, 0.75, 1} {
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s" class="chart" id="%s">`+"\n", width, height, esc(c.Title), id)
+	fmt.Fprintf(&b, "<title>%s</title>\n<desc>%s</desc>\n", esc(c.Title), esc(c.Description))
+	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1} {
+		v := f * ymax
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ccc" stroke-width="1"/>`+"\n", left, width-right, y(v), y(v))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#333">%d%%</text>`+"\n", left-4, y(v)+3, int(v*100))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#333">%s</text>`+"\n", left-4, y(v)+3, axisPct(v))
+	}
+	for _, m := range c.Marks {
+		if m.X < 0 || m.X >= n {
+			continue
+		}
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#000" stroke-width="1" stroke-dasharray="3 3"><title>%s</title></line>`+"\n", x(m.X), x(m.X), top, height-bottom, esc(m.Label))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#000">&#9650;</text>`+"\n", x(m.X), height-bottom-2)
 	}
 	if n > 0 {
 		step := max(1, n/6)
@@ -163,6 +189,103 @@ func (c Chart) Table(w io.Writer) error {
 		b.WriteString("</tr>\n")
 	}
 	b.WriteString("</tbody>\n</table>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// axisPct writes an axis value as a percentage, with a decimal below 10%.
+func axisPct(v float64) string {
+	if v > 0 && v < 0.1 {
+		return fmt.Sprintf("%.1f%%", 100*v)
+	}
+	return fmt.Sprintf("%.0f%%", 100*v)
+}
+
+// Bars is a bar chart of amounts (minutes) against a limit, with an
+// interval on any bar (a projection).
+type Bars struct {
+	ID, Title, Description string
+	// Unit names the amounts ("minutes").
+	Unit          string
+	Bars          []Bar
+	Limit         float64
+	Width, Height int
+}
+
+// Bar is one bar: Value, and when Projected a forecast's median with its
+// interval (Low to High) drawn above it.
+type Bar struct {
+	Label             string
+	Value             float64
+	Known             bool
+	Projected         bool
+	Median, Low, High float64
+}
+
+// SVG writes the bar chart.
+func (c Bars) SVG(w io.Writer) error {
+	width, height := c.Width, c.Height
+	if width == 0 {
+		width = 640
+	}
+	if height == 0 {
+		height = 240
+	}
+	const left, right, top, bottom = 52, 24, 12, 28
+	id := c.ID
+	if id == "" || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		id = "bars"
+	}
+	ymax := c.Limit
+	for _, b := range c.Bars {
+		ymax = math.Max(ymax, math.Max(b.Value, b.High))
+	}
+	if !(ymax > 0) || math.IsInf(ymax, 0) {
+		ymax = 1
+	}
+	ymax *= 1.05
+	ticks := []float64{0, 0.25 * ymax, 0.5 * ymax, 0.75 * ymax, ymax}
+	if c.Limit > 0 {
+		ticks = nil
+		for v := 0.0; v <= ymax; v += c.Limit / 4 {
+			ticks = append(ticks, v)
+		}
+	}
+	pw, ph := float64(width-left-right), float64(height-top-bottom)
+	n := max(1, len(c.Bars))
+	slot := pw / float64(n)
+	y := func(v float64) float64 { return float64(top) + ph*(1-math.Max(0, math.Min(1, v/ymax))) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s" class="chart" id="%s">`+"\n", width, height, esc(c.Title), id)
+	fmt.Fprintf(&b, "<title>%s</title>\n<desc>%s</desc>\n", esc(c.Title), esc(c.Description))
+	for _, v := range ticks {
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ccc" stroke-width="1"/>`+"\n", left, width-right, y(v), y(v))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#333">%.0f</text>`+"\n", left-4, y(v)+3, v)
+	}
+	step := max(1, n/8)
+	for i, bar := range c.Bars {
+		x0 := float64(left) + slot*float64(i)
+		if bar.Known {
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %.0f %s</title></rect>`+"\n",
+				x0+slot*0.15, y(bar.Value), slot*0.7, y(0)-y(bar.Value), palette[0], esc(bar.Label), bar.Value, esc(c.Unit))
+		}
+		if bar.Projected {
+			cx := x0 + slot/2
+			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="2"/>`+"\n", cx, cx, y(bar.Low), y(bar.High), palette[1])
+			for _, v := range []float64{bar.Low, bar.High} {
+				fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="2"/>`+"\n", cx-slot*0.2, cx+slot*0.2, y(v), y(v), palette[1])
+			}
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="6" height="6" fill="%s" transform="rotate(45 %.1f %.1f)"/>`+"\n", cx-3, y(bar.Median)-3, palette[1], cx, y(bar.Median))
+		}
+		if i%step == 0 {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#333">%s</text>`+"\n", x0+slot/2, height-8, esc(bar.Label))
+		}
+	}
+	if c.Limit > 0 {
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#000" stroke-width="1.5" stroke-dasharray="6 3"/>`+"\n", left, width-right, y(c.Limit), y(c.Limit))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#000">budget %.0f</text>`+"\n", width-right, y(c.Limit)-3, c.Limit)
+	}
+	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

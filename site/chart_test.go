@@ -77,10 +77,10 @@ func wellFormed(t *testing.T, s string) {
 	}
 }
 
-// TestChartIDs: a chart's element ids come from its ID, and an ID that is
-// not plain letters, digits and hyphens is not used.
+// TestChartIDs: a chart's element id is its ID, and an ID that is not
+// plain letters, digits and hyphens is not used.
 func TestChartIDs(t *testing.T) {
-	for id, want := range map[string]string{"arm64-trend": `id="arm64-trend-t"`, `x" onload="alert(1)`: `id="chart-t"`, "": `id="chart-t"`} {
+	for id, want := range map[string]string{"arm64-trend": `id="arm64-trend"`, `x" onload="alert(1)`: `id="chart"`, "": `id="chart"`} {
 		c := fixed()
 		c.ID = id
 		var svg bytes.Buffer

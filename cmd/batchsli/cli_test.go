@@ -156,7 +156,7 @@ func TestComplete(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{""}, "check\ncompact\ncompletion\nexport\nhelp\nrecipe\nrecord\nreport\nrules\nsimulate\nsummary\nvalidate\nversion\n"},
+		{[]string{""}, "check\ncompact\ncompletion\nexport\nhelp\nrecipe\nrecord\nreport\nrules\nsimulate\nsite\nsummary\nvalidate\nversion\n"},
 		{[]string{"re"}, "recipe\nrecord\nreport\n"},
 		{[]string{"help", "su"}, "summary\n"},
 		{[]string{"completion", ""}, "bash\nfish\nzsh\n"},

@@ -36,6 +36,7 @@ func init() {
 		{name: "recipe", args: "[--data DIR | --demo] ID", summary: "one recipe's history across batches", run: runRecipe},
 		{name: "check", args: "[--data DIR | --demo] [--config FILE] [--now RFC3339]", summary: "gate a workflow on the macOS budget and the SLOs", run: runCheck},
 		{name: "export", args: "[--data DIR | --demo] --format openmetrics|prometheus|parquet|csv", summary: "the SLIs for Prometheus, the records for warehouses", run: runExport},
+		{name: "site", args: "[--data DIR | --demo] --out DIR [flags]", summary: "a static dashboard of the SLIs, for GitHub Pages", run: runSite},
 		{name: "rules", args: "[--data DIR | --demo] [--config FILE] --format prometheus|grafana", summary: "Prometheus rules and a Grafana dashboard from the SLOs", run: runRules},
 		{name: "validate", args: "[--data DIR | --demo] [--format text|json]", summary: "check a data directory", run: runValidate},
 		{name: "compact", args: "--data DIR", summary: "rewrite the data into canonical files", run: runCompact},

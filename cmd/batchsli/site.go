@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/sample"
+	"github.com/batchsli/batchsli/site"
+)
+
+const siteSynopsis = "site [--data DIR | --demo] --out DIR [flags]"
+
+func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(ctx, "site", siteSynopsis, stdout)
+	data := fs.String("data", "data", "data directory")
+	demo := fs.Bool("demo", false, "build the site of the sample history built into batchsli")
+	out := fs.String("out", "", "the site's folder (replaced whole when batchsli wrote it before)")
+	last := fs.Int("last", 0, "the main window: the N most recent batches (default: the whole history)")
+	since := fs.String("since", "", "the main window: batches from this date (YYYY-MM-DD or RFC 3339)")
+	until := fs.String("until", "", "the main window: batches up to this date, inclusive")
+	var ecos, plats listFlag
+	fs.Var(&ecos, "ecosystem", "only this ecosystem (repeatable)")
+	fs.Var(&plats, "platform", "only this platform, or every platform under it (repeatable)")
+	by := fs.String("by", "env", "roll platforms up to this level: family, env, job or os")
+	now := fs.String("now", "", "the site's clock, RFC 3339 (default: now; with --demo, the sample's end)")
+	weeks := fs.Int("weeks", 12, "calendar weeks in the trend and budget charts")
+	recipes := fs.Int("recipe-pages", 1000, "the most recipe pages (recipes failing on the most platforms first)")
+	batches := fs.Int("batch-pages", 50, "pages for the N newest batches")
+	week := addWeekFlags(fs, true)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("site", pos); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError("site: --out DIR is required (the folder to write the site into)")
+	}
+	clock := time.Now().UTC()
+	if *demo {
+		clock = sample.Clock
+	}
+	if *now != "" {
+		t, err := time.Parse(time.RFC3339, *now)
+		if err != nil {
+			return usageError("site: --now %q is not RFC 3339", *now)
+		}
+		clock = t.UTC()
+	}
+	o := analyze.DefaultReportOptions(clock)
+	o.Last, o.Ecosystems, o.Platforms = *last, ecos, plats
+	if err := week.apply("site", fs, &o); err != nil {
+		return err
+	}
+	if *last < 0 {
+		return usageError("site: --last must be a positive number of batches")
+	}
+	if *since != "" {
+		if o.Since, err = parseDate(*since, false); err != nil {
+			return usageError("site: --since %v", err)
+		}
+	}
+	if *until != "" {
+		if o.Until, err = parseDate(*until, true); err != nil {
+			return usageError("site: --until %v", err)
+		}
+	}
+	lvl, ok := model.ParseLevel(*by)
+	if !ok {
+		return usageError("site: --by must be family, env, job or os, not %q", *by)
+	}
+	o.By = lvl
+	so := analyze.DefaultSiteOptions(o)
+	so.Weeks, so.MaxRecipes, so.Batches = *weeks, *recipes, *batches
+	if err := so.Validate(); err != nil {
+		return usageError("site: %v", err)
+	}
+	fsys, name, release, err := dataFS(ctx, fs, *data, *demo)
+	if err != nil {
+		return err
+	}
+	defer release()
+	s, err := analyze.BuildSite(fsys, name, so)
+	if err != nil {
+		return filterUsage("site", err)
+	}
+	if err := site.Write(*out, s); err != nil {
+		return fmt.Errorf("site: %w", err)
+	}
+	fmt.Fprintf(stderr, "site: wrote %s (%d platforms, %d recipe pages, %d batch pages)\n", *out, len(s.Report.Platforms), len(s.Recipes), len(s.Batches))
+	return nil
+}

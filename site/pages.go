@@ -1,0 +1,440 @@
+package site
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/model"
+)
+
+// overview is an overview page's content: the main window's or a
+// pre-rendered window's report.
+type overview struct {
+	Report *analyze.Report
+	// Slug is the window's ("" for the main one).
+	Slug          string
+	WindowTitle   string
+	Trend, Health chart
+	Budget        *bars
+	Gaps          []analyze.Insight
+	Insights      []analyze.Insight
+	Matrix        matrix
+	// Categories per platform, split by kind.
+	Categories []platformCategories
+	Platform   func(string) string
+	// Root leads back to the site's root.
+	Root string
+}
+
+// chart is a chart drawn, with its table.
+type chart struct {
+	SVG, Table template.HTML
+	Empty      bool
+}
+
+// bars is the budget chart drawn, with its rows.
+type bars struct {
+	SVG  template.HTML
+	Rows []analyze.Budget
+}
+
+type matrix struct {
+	Platforms  []string
+	Ecosystems []string
+	Cells      map[string]map[string]*analyze.MatrixCell
+}
+
+// Cell returns the cell of an ecosystem on a platform (nil: not tested).
+func (m matrix) Cell(eco, plat string) *analyze.MatrixCell { return m.Cells[eco][plat] }
+
+type platformCategories struct {
+	Platform        string
+	Recipe, Infra   []analyze.CategoryStat
+	RecipeN, InfraN int64
+}
+
+type platformPage struct {
+	Stat       analyze.PlatformStat
+	Trend      chart
+	Health     chart
+	Categories []analyze.CategoryStat
+	Blockers   []analyze.BlockerStat
+	Cells      []*analyze.MatrixCell
+	List       listPage
+	Gaps       []analyze.Insight
+}
+
+// listPage is one page of a paginated list of failing recipes.
+type listPage struct {
+	Rows        []listRow
+	Page, Pages int
+	Total       int
+	Prev, Next  string
+	// Listed counts the rows listed over all pages (Total may be more).
+	Listed int
+	Root   string
+}
+
+type listRow struct {
+	Recipe, Category, Platform string
+	// Href is the recipe's page ("" without one).
+	Href string
+}
+
+type recipePage struct {
+	View  *analyze.RecipeView
+	Total int
+	// Batch links a batch ID to its page ("" without one).
+	Batch func(string) string
+}
+
+type batchPage struct {
+	S     *analyze.Summary
+	Batch func(string) string
+	// Recipe links a recipe to its page ("" without one).
+	Recipe func(string) string
+}
+
+type batchesPage struct {
+	Batches []*analyze.Summary
+	Batch   func(string) string
+}
+
+// build renders every page of the site into w.
+func build(w *writer, s *analyze.Site) error {
+	css, err := files.ReadFile("style.css")
+	if err != nil {
+		return err
+	}
+	w.files["style.css"] = css
+	w.files[marker] = []byte("A static site written by batchsli site: the command replaces this folder whole.\n")
+
+	recipeHref := map[string]string{}
+	for _, v := range s.Recipes {
+		recipeHref[v.Recipe] = "recipe/" + Slug(v.Recipe) + ".html"
+	}
+	batchHref := map[string]string{}
+	for _, b := range s.Batches {
+		batchHref[b.BatchID] = "batch/" + Slug(b.BatchID) + ".html"
+	}
+	platHref := func(p string) string { return "platform/" + Slug(p) + ".html" }
+
+	// Overviews: the main window's, then each pre-rendered window's.
+	ov := func(r *analyze.Report, slug, title, root string) (*overview, error) {
+		o := &overview{Report: r, Slug: slug, WindowTitle: title, Platform: platHref, Root: root}
+		var err error
+		if o.Trend, err = trendChart(s, "trend", "", false); err != nil {
+			return nil, err
+		}
+		if o.Health, err = trendChart(s, "health", "", true); err != nil {
+			return nil, err
+		}
+		if slug == "" {
+			o.Budget, err = budgetChart(s)
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, in := range r.Insights {
+			if in.Kind == analyze.KindGap {
+				o.Gaps = append(o.Gaps, in)
+			} else {
+				o.Insights = append(o.Insights, in)
+			}
+		}
+		o.Matrix = matrixOf(r)
+		o.Categories = categoriesOf(r)
+		return o, nil
+	}
+	main, err := ov(s.Report, "", "", "")
+	if err != nil {
+		return err
+	}
+	if err := w.page("index.html", "overview", page{Title: "Overview", Nav: "overview", Site: s, Content: main}); err != nil {
+		return err
+	}
+	for _, win := range s.Windows {
+		o, err := ov(win.Report, win.Slug, win.Title, "../")
+		if err != nil {
+			return err
+		}
+		if err := w.page("window/"+win.Slug+".html", "overview", page{Title: win.Title, Root: "../", Nav: win.Slug, Site: s, Content: o}); err != nil {
+			return err
+		}
+	}
+
+	// Platform pages, each with its failing recipes in pages.
+	failing := map[string][]listRow{}
+	for _, f := range s.Failing {
+		failing[f.Platform] = append(failing[f.Platform], listRow{Recipe: f.Recipe, Category: f.Category, Platform: f.Platform, Href: recipeHref[f.Recipe]})
+	}
+	for _, p := range s.Report.Platforms {
+		pp := platformPage{Stat: p}
+		if pp.Trend, err = trendChart(s, "trend", p.Platform, false); err != nil {
+			return err
+		}
+		if pp.Health, err = trendChart(s, "health", p.Platform, true); err != nil {
+			return err
+		}
+		for _, c := range s.Report.Categories {
+			if c.Platform == p.Platform {
+				pp.Categories = append(pp.Categories, c)
+			}
+		}
+		for _, b := range s.Report.Blockers {
+			if b.Platform == p.Platform {
+				pp.Blockers = append(pp.Blockers, b)
+			}
+		}
+		for i := range s.Report.Matrix {
+			if c := &s.Report.Matrix[i]; c.Platform == p.Platform {
+				pp.Cells = append(pp.Cells, c)
+			}
+		}
+		for _, in := range s.Report.Insights {
+			if in.Kind == analyze.KindGap && in.Platform == p.Platform {
+				pp.Gaps = append(pp.Gaps, in)
+			}
+		}
+		rows := failing[p.Platform]
+		base := "platform/" + Slug(p.Platform)
+		for k, lp := range paginate(rows, s.FailingTotal[p.Platform], func(k int) string { return pageName(Slug(p.Platform), k) }) {
+			pp.List = lp
+			pp.List.Root = "../"
+			path := base + ".html"
+			if k > 0 {
+				path = "platform/" + pageName(Slug(p.Platform), k+1)
+			}
+			if err := w.page(path, "platform", page{Title: p.Platform, Root: "../", Nav: "platforms", Site: s, Content: pp}); err != nil {
+				return err
+			}
+		}
+	}
+
+	// The failing recipes, all platforms, in pages.
+	var all []listRow
+	for _, f := range s.Failing {
+		all = append(all, listRow{Recipe: f.Recipe, Category: f.Category, Platform: f.Platform, Href: recipeHref[f.Recipe]})
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Recipe != all[j].Recipe {
+			return all[i].Recipe < all[j].Recipe
+		}
+		return all[i].Platform < all[j].Platform
+	})
+	total := 0
+	for _, n := range s.FailingTotal {
+		total += n
+	}
+	for k, lp := range paginate(all, total, func(k int) string { return pageName("recipes", k) }) {
+		path := "recipes.html"
+		if k > 0 {
+			path = pageName("recipes", k+1)
+		}
+		if err := w.page(path, "recipes", page{Title: "Failing recipes", Nav: "recipes", Site: s, Content: lp}); err != nil {
+			return err
+		}
+	}
+
+	// Recipe and batch pages.
+	batchLink := func(id string) string { return batchHref[id] }
+	recipeLink := func(id string) string { return recipeHref[id] }
+	for _, v := range s.Recipes {
+		rp := recipePage{View: v, Total: s.RecipeBatchesTotal[v.Recipe], Batch: batchLink}
+		if err := w.page(recipeHref[v.Recipe], "recipe", page{Title: v.Recipe, Root: "../", Nav: "recipes", Site: s, Content: rp}); err != nil {
+			return err
+		}
+	}
+	for _, b := range s.Batches {
+		if err := w.page(batchHref[b.BatchID], "batch", page{Title: "Batch " + b.BatchID, Root: "../", Nav: "batches", Site: s, Content: batchPage{S: b, Batch: batchLink, Recipe: recipeLink}}); err != nil {
+			return err
+		}
+	}
+	return w.page("batches.html", "batches", page{Title: "Batches", Nav: "batches", Site: s, Content: batchesPage{Batches: s.Batches, Batch: batchLink}})
+}
+
+// pageName is the file of page k (1-based; the first has no number).
+func pageName(base string, k int) string {
+	if k <= 1 {
+		return base + ".html"
+	}
+	return fmt.Sprintf("%s-%d.html", base, k)
+}
+
+// paginate splits rows into pages of PageSize (one page when empty).
+func paginate(rows []listRow, total int, name func(int) string) []listPage {
+	n := max(1, (len(rows)+PageSize-1)/PageSize)
+	out := make([]listPage, n)
+	for k := range n {
+		lp := listPage{Rows: rows[k*PageSize : min(len(rows), (k+1)*PageSize)], Page: k + 1, Pages: n, Total: total, Listed: len(rows)}
+		if k > 0 {
+			lp.Prev = name(k)
+		}
+		if k+1 < n {
+			lp.Next = name(k + 2)
+		}
+		out[k] = lp
+	}
+	return out
+}
+
+// trendChart draws, per week, each platform's pass rate (or, with health,
+// its infrastructure failure rate) with its interval; only platform when
+// given.
+func trendChart(s *analyze.Site, id, platform string, health bool) (chart, error) {
+	var labels []string
+	for _, w := range s.Weeks {
+		labels = append(labels, w.Start.Format("Jan 2"))
+	}
+	order := []string{}
+	for _, p := range s.Report.Platforms {
+		if platform == "" || p.Platform == platform {
+			order = append(order, p.Platform)
+		}
+	}
+	series := make([]Series, len(order))
+	ymax := 0.0
+	for i, name := range order {
+		series[i].Name = name
+		for _, w := range s.Weeks {
+			pt := Point{Missing: true}
+			for _, p := range w.Platforms {
+				if p.Platform != name {
+					continue
+				}
+				v, lo, hi := p.PassRate, p.CILow, p.CIHigh
+				if health {
+					v, lo, hi = p.Health.FailureRate, p.Health.CILow, p.Health.CIHigh
+				}
+				if v != nil && lo != nil && hi != nil {
+					pt = Point{Value: *v, Low: *lo, High: *hi}
+					ymax = math.Max(ymax, *hi)
+				}
+			}
+			series[i].Points = append(series[i].Points, pt)
+		}
+	}
+	c := Chart{ID: id, XLabels: labels, Series: series}
+	if health {
+		c.Title = "Runner health: infrastructure failure rate per week"
+		c.Description = "Share of each platform's tests that failed for the infrastructure's reasons, per calendar week, with 95% intervals (clustered by batch). A gap is a week with too few batches to say."
+		c.YMax = niceMax(ymax)
+	} else {
+		c.Title = "Recipe pass rate per week"
+		c.Description = "Each platform's recipe pass rate per calendar week, with its 95% interval as a band (clustered by batch). A gap is a week with too few batches to say; a dashed vertical line marks where a detected regression began."
+		for _, p := range s.Report.Platforms {
+			if platform != "" && p.Platform != platform || p.Detector == nil {
+				continue
+			}
+			for _, a := range p.Detector.Alarms {
+				for k, w := range s.Weeks {
+					if !a.StartAt.Before(w.Start) && a.StartAt.Before(w.Start.AddDate(0, 0, 7)) {
+						c.Marks = append(c.Marks, Mark{X: k, Label: fmt.Sprintf("%s: regression from batch %s", p.Platform, a.Start)})
+					}
+				}
+			}
+		}
+	}
+	if platform != "" {
+		c.ID += "-" + Slug(platform)
+	}
+	var svg, table bytes.Buffer
+	if err := c.SVG(&svg); err != nil {
+		return chart{}, err
+	}
+	if err := c.Table(&table); err != nil {
+		return chart{}, err
+	}
+	empty := true
+	for _, se := range series {
+		for _, p := range se.Points {
+			if !p.Missing {
+				empty = false
+			}
+		}
+	}
+	return chart{SVG: template.HTML(svg.String()), Table: template.HTML(table.String()), Empty: empty}, nil
+}
+
+// niceMax rounds a chart's top up to 5%, 10%, 25%, 50% or 100%.
+func niceMax(v float64) float64 {
+	for _, m := range []float64{0.05, 0.1, 0.25, 0.5} {
+		if v <= m {
+			return m
+		}
+	}
+	return 1
+}
+
+// budgetChart draws each week's macOS minutes against the budget, with
+// the current week's projection and its interval.
+func budgetChart(s *analyze.Site) (*bars, error) {
+	if len(s.Budgets) == 0 {
+		return nil, nil
+	}
+	c := Bars{ID: "budget", Unit: "minutes", Title: "macOS minutes per week against the budget",
+		Description: "Bars: the macOS minutes each week used. Dashed line: the weekly budget. Diamond and bar on the current week: the forecast of its total with its 90% prediction interval, when it is not too early to project."}
+	for _, b := range s.Budgets {
+		bar := Bar{Label: b.WeekStart.Format("Jan 2")}
+		if b.UsedMinutes != nil {
+			bar.Value, bar.Known = *b.UsedMinutes, true
+		}
+		if b.ProjectedMinutes != nil && b.ProjectedLow != nil && b.ProjectedHigh != nil {
+			bar.Projected, bar.Median, bar.Low, bar.High = true, *b.ProjectedMinutes, *b.ProjectedLow, *b.ProjectedHigh
+		}
+		c.Limit = b.BudgetMinutes
+		c.Bars = append(c.Bars, bar)
+	}
+	var svg bytes.Buffer
+	if err := c.SVG(&svg); err != nil {
+		return nil, err
+	}
+	rows := slices.Clone(s.Budgets)
+	slices.Reverse(rows)
+	return &bars{SVG: template.HTML(svg.String()), Rows: rows}, nil
+}
+
+func matrixOf(r *analyze.Report) matrix {
+	m := matrix{Cells: map[string]map[string]*analyze.MatrixCell{}}
+	for _, p := range r.Platforms {
+		m.Platforms = append(m.Platforms, p.Platform)
+	}
+	for i := range r.Matrix {
+		c := &r.Matrix[i]
+		if m.Cells[c.Ecosystem] == nil {
+			m.Cells[c.Ecosystem] = map[string]*analyze.MatrixCell{}
+			m.Ecosystems = append(m.Ecosystems, c.Ecosystem)
+		}
+		m.Cells[c.Ecosystem][c.Platform] = c
+	}
+	sort.Strings(m.Ecosystems)
+	return m
+}
+
+func categoriesOf(r *analyze.Report) []platformCategories {
+	var out []platformCategories
+	for _, p := range r.Platforms {
+		pc := platformCategories{Platform: p.Platform}
+		for _, c := range r.Categories {
+			if c.Platform != p.Platform {
+				continue
+			}
+			if model.CategoryKind(c.Category) == model.KindInfrastructure {
+				pc.Infra = append(pc.Infra, c)
+				pc.InfraN += c.Count
+			} else {
+				pc.Recipe = append(pc.Recipe, c)
+				pc.RecipeN += c.Count
+			}
+		}
+		if pc.RecipeN+pc.InfraN > 0 {
+			out = append(out, pc)
+		}
+	}
+	return out
+}

@@ -1,0 +1,230 @@
+package site
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/batchsli/batchsli/analyze"
+	"github.com/batchsli/batchsli/internal/safetext"
+	"github.com/batchsli/batchsli/model"
+)
+
+//go:embed templates/*.html style.css
+var files embed.FS
+
+// PageSize is the most rows of a list page (failing recipes, batches).
+const PageSize = 200
+
+var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
+	"t":      text,
+	"msg":    message,
+	"pct":    pctPtr,
+	"pctf":   func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+	"ci":     ciText,
+	"day":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"stamp":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"dayp":   dayPtr,
+	"mins":   minutesPtr,
+	"minsf":  func(f float64) string { return fmt.Sprintf("%.0f", f) },
+	"join":   func(s []string) string { return text(strings.Join(s, ", ")) },
+	"html":   func(s string) template.HTML { return template.HTML(s) },
+	"add":    func(a, b int) int { return a + b },
+	"kindOf": func(c string) string { return string(model.CategoryKind(c)) },
+	"heat":   heat,
+	"yes":    func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
+	"sig": func(f *float64) string {
+		if f == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.3g", *f)
+	},
+}).ParseFS(files, "templates/*.html"))
+
+// text makes untrusted text safe to show: control and bidirectional
+// characters escaped (html/template then escapes the markup).
+func text(s string) string { return safetext.Escape(s) }
+
+// message is a failure message for a <pre>: its lines kept, each made safe.
+func message(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = safetext.Escape(strings.TrimSuffix(l, "\r"))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func pctPtr(f *float64) string {
+	if f == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f%%", 100**f)
+}
+
+func ciText(lo, hi *float64) string {
+	if lo == nil || hi == nil {
+		return "too few batches"
+	}
+	return fmt.Sprintf("%.1f–%.1f%%", 100**lo, 100**hi)
+}
+
+func dayPtr(t *time.Time) string {
+	if t == nil {
+		return "n/a"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+func minutesPtr(f *float64) string {
+	if f == nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.0f", *f)
+}
+
+// heat is a matrix cell's background and text colours: a sequential blue
+// scale, dark for low pass rates (told apart in greys and by every common
+// colour blindness; the value is printed in the cell too).
+func heat(f *float64) template.CSS {
+	if f == nil {
+		return "background:#fff;color:#000"
+	}
+	v := math.Max(0, math.Min(1, *f))
+	// From #08306b (0%) to #f7fbff (100%).
+	mix := func(a, b int) int { return int(math.Round(float64(a) + (float64(b)-float64(a))*v)) }
+	r, g, b := mix(0x08, 0xf7), mix(0x30, 0xfb), mix(0x6b, 0xff)
+	fg := "#000"
+	if v < 0.55 {
+		fg = "#fff"
+	}
+	return template.CSS(fmt.Sprintf("background:#%02x%02x%02x;color:%s", r, g, b, fg))
+}
+
+// Slug names a page after untrusted text: its letters and digits, then a
+// hash of the whole (no two texts share a page; nothing in it is markup or
+// a path).
+func Slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 48 {
+			break
+		}
+	}
+	h := sha256.Sum256([]byte(s))
+	name := strings.TrimSuffix(b.String(), "-")
+	if name == "" {
+		return hex.EncodeToString(h[:6])
+	}
+	return name + "-" + hex.EncodeToString(h[:6])
+}
+
+// page is what the layout needs of every page.
+type page struct {
+	Title string
+	// Root leads back to the site's root from the page's folder.
+	Root string
+	// Nav is the current section.
+	Nav     string
+	Site    *analyze.Site
+	Windows []analyze.SiteWindow
+	Content any
+}
+
+// writer collects the site's files in memory, then writes them at once.
+type writer struct {
+	files map[string][]byte
+}
+
+func (w *writer) page(path, name string, p page) error {
+	var b bytes.Buffer
+	p.Windows = analyze.SiteWindows
+	if err := tmpl.ExecuteTemplate(&b, name, p); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	w.files[path] = b.Bytes()
+	return nil
+}
+
+// Write builds the site of s into dir: written beside it first, then
+// moved into place, so a failure leaves dir as it was.
+func Write(dir string, s *analyze.Site) error {
+	if _, err := os.Stat(dir); err == nil && !isSite(dir) {
+		return fmt.Errorf("%s exists and is not a site batchsli wrote (no %s): give an empty or new folder", dir, marker)
+	}
+	w := &writer{files: map[string][]byte{}}
+	if err := build(w, s); err != nil {
+		return err
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	tmp, err := os.MkdirTemp(parent, ".batchsli-site-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	paths := make([]string, 0, len(w.files))
+	for p := range w.files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		full := filepath.Join(tmp, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, w.files[p], 0o644); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	old := ""
+	if _, err := os.Stat(dir); err == nil {
+		if !isSite(dir) {
+			return fmt.Errorf("%s exists and is not a site batchsli wrote (no %s): give an empty or new folder", dir, marker)
+		}
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			os.Rename(old, dir)
+		}
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// marker is the file that marks a folder as a site batchsli wrote (which
+// it may then replace whole).
+const marker = ".batchsli-site"
+
+func isSite(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+		return true
+	}
+	ents, err := os.ReadDir(dir)
+	return err == nil && len(ents) == 0
+}
