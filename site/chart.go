@@ -289,3 +289,20 @@ func (c Bars) SVG(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Legend writes the series' names, each beside a sample of its line (its
+// colour and dash pattern), as an HTML list.
+func (c Chart) Legend(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(`<ul class="legend">`)
+	for si, s := range c.Series {
+		d := ""
+		if dash := dashes[si%len(dashes)]; dash != "" {
+			d = ` stroke-dasharray="` + dash + `"`
+		}
+		fmt.Fprintf(&b, `<li><svg width="28" height="10" aria-hidden="true"><line x1="0" x2="28" y1="5" y2="5" stroke="%s" stroke-width="2"%s/></svg> %s</li>`, palette[si%len(palette)], d, esc(s.Name))
+	}
+	b.WriteString("</ul>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -90,3 +90,26 @@ func TestChartIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestBarsAndLegendGolden: the budget chart (weeks against the budget, the
+// last with a forecast interval) and a line chart's legend.
+func TestBarsAndLegendGolden(t *testing.T) {
+	c := Bars{ID: "budget", Title: "macOS minutes per week", Description: "Bars and a forecast.", Unit: "minutes", Limit: 1000,
+		Bars: []Bar{{Label: "Mar 2", Value: 940, Known: true}, {Label: "Mar 9", Value: 1020, Known: true}, {Label: "Mar 16"},
+			{Label: "Mar 23", Value: 400, Known: true, Projected: true, Median: 980, Low: 850, High: 1130}}}
+	var svg, legend bytes.Buffer
+	if err := c.SVG(&svg); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixed().Legend(&legend); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "testdata/bars.svg", svg.Bytes())
+	golden.Check(t, "testdata/legend.html", legend.Bytes())
+	wellFormed(t, svg.String())
+	// Three known weeks are bars; the unknown one is none; the forecast is
+	// a bar with its two caps and a diamond.
+	if n := strings.Count(svg.String(), "<rect"); n != 4 {
+		t.Errorf("%d rects, want 3 bars and a diamond", n)
+	}
+}

@@ -33,8 +33,9 @@ type overview struct {
 
 // chart is a chart drawn, with its table.
 type chart struct {
-	SVG, Table template.HTML
-	Empty      bool
+	Title              string
+	SVG, Table, Legend template.HTML
+	Empty              bool
 }
 
 // bars is the budget chart drawn, with its rows.
@@ -343,8 +344,11 @@ func trendChart(s *analyze.Site, id, platform string, health bool) (chart, error
 	if platform != "" {
 		c.ID += "-" + Slug(platform)
 	}
-	var svg, table bytes.Buffer
+	var svg, table, legend bytes.Buffer
 	if err := c.SVG(&svg); err != nil {
+		return chart{}, err
+	}
+	if err := c.Legend(&legend); err != nil {
 		return chart{}, err
 	}
 	if err := c.Table(&table); err != nil {
@@ -358,7 +362,7 @@ func trendChart(s *analyze.Site, id, platform string, health bool) (chart, error
 			}
 		}
 	}
-	return chart{SVG: template.HTML(svg.String()), Table: template.HTML(table.String()), Empty: empty}, nil
+	return chart{Title: c.Title, SVG: template.HTML(svg.String()), Table: template.HTML(table.String()), Legend: template.HTML(legend.String()), Empty: empty}, nil
 }
 
 // niceMax rounds a chart's top up to 5%, 10%, 25%, 50% or 100%.

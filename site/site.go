@@ -102,8 +102,11 @@ func heat(f *float64) template.CSS {
 	// From #08306b (0%) to #f7fbff (100%).
 	mix := func(a, b int) int { return int(math.Round(float64(a) + (float64(b)-float64(a))*v)) }
 	r, g, b := mix(0x08, 0xf7), mix(0x30, 0xfb), mix(0x6b, 0xff)
+	// The text is black or white, whichever contrasts more (WCAG 2's
+	// contrast ratio; the better of the two is always at least 4.5).
+	l := luminance(r, g, b)
 	fg := "#000"
-	if v < 0.55 {
+	if (1.05)/(l+0.05) > (l+0.05)/0.05 {
 		fg = "#fff"
 	}
 	return template.CSS(fmt.Sprintf("background:#%02x%02x%02x;color:%s", r, g, b, fg))
@@ -227,4 +230,16 @@ func isSite(dir string) bool {
 	}
 	ents, err := os.ReadDir(dir)
 	return err == nil && len(ents) == 0
+}
+
+// luminance is WCAG 2's relative luminance of an sRGB colour.
+func luminance(r, g, b int) float64 {
+	lin := func(c int) float64 {
+		v := float64(c) / 255
+		if v <= 0.04045 {
+			return v / 12.92
+		}
+		return math.Pow((v+0.055)/1.055, 2.4)
+	}
+	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
 }
