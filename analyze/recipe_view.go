@@ -111,7 +111,10 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 // for records that name no batch) and its outcome records (by batch ID,
 // each holding only that recipe).
 type recipeReading struct {
-	all      []*batch
+	all []*batch
+	// at holds the positions in all of each batch ID, and of each time
+	// ("@" and the time) of a batch whose record names no batch (v1).
+	at       map[string][]int
 	fails    map[string]map[string][]RecipeFailure
 	outs     map[string]map[string]*model.Outcomes
 	problems int
@@ -149,6 +152,14 @@ func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*
 		}
 		return all[i].order < all[j].order
 	})
+	rr.at = make(map[string][]int, len(all))
+	for i, b := range all {
+		rr.at[b.id] = append(rr.at[b.id], i)
+		if b.v1 {
+			k := recipeKeyOf("", b.ts)
+			rr.at[k] = append(rr.at[k], i)
+		}
+	}
 	err = rd.Failures(func(f *model.Failure) {
 		if onFail != nil {
 			onFail(f)
@@ -214,7 +225,18 @@ func (rr *recipeReading) view(pkg string) *RecipeView {
 	}
 	// Its outcomes at the recorded level, for transitions and flakiness.
 	ra := newRecipeAgg(0, len(all)-1)
-	for i, b := range all {
+	// Only the batches that hold its records, in order.
+	var at []int
+	for k := range outs {
+		at = append(at, rr.at[k]...)
+	}
+	for k := range failsBy {
+		at = append(at, rr.at[k]...)
+	}
+	slices.Sort(at)
+	at = slices.Compact(at)
+	for _, i := range at {
+		b := all[i]
 		o := outs[b.id]
 		fs := failsBy[b.id]
 		if b.v1 {

@@ -245,16 +245,20 @@ func build(w *writer, s *analyze.Site) error {
 	// Recipe and batch pages.
 	batchLink := func(id string) string { return batchHref[id] }
 	recipeLink := func(id string) string { return recipeHref[id] }
-	for _, v := range s.Recipes {
+	err = w.pages(len(s.Recipes), func(i int) error {
+		v := s.Recipes[i]
 		rp := recipePage{View: v, Total: s.RecipeBatchesTotal[v.Recipe], Batch: batchLink}
-		if err := w.page(recipeHref[v.Recipe], "recipe", page{Title: v.Recipe, Root: "../", Nav: "recipes", Site: s, Content: rp}); err != nil {
-			return err
-		}
+		return w.page(recipeHref[v.Recipe], "recipe", page{Title: v.Recipe, Root: "../", Nav: "recipes", Site: s, Content: rp})
+	})
+	if err != nil {
+		return err
 	}
-	for _, b := range s.Batches {
-		if err := w.page(batchHref[b.BatchID], "batch", page{Title: "Batch " + b.BatchID, Root: "../", Nav: "batches", Site: s, Content: batchPage{S: b, Batch: batchLink, Recipe: recipeLink}}); err != nil {
-			return err
-		}
+	err = w.pages(len(s.Batches), func(i int) error {
+		b := s.Batches[i]
+		return w.page(batchHref[b.BatchID], "batch", page{Title: "Batch " + b.BatchID, Root: "../", Nav: "batches", Site: s, Content: batchPage{S: b, Batch: batchLink, Recipe: recipeLink}})
+	})
+	if err != nil {
+		return err
 	}
 	return w.page("batches.html", "batches", page{Title: "Batches", Nav: "batches", Site: s, Content: batchesPage{Batches: s.Batches, Batch: batchLink}})
 }

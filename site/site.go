@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batchsli/batchsli/analyze"
@@ -151,7 +155,9 @@ type page struct {
 }
 
 // writer collects the site's files in memory, then writes them at once.
+// Pages are rendered in parallel (page is safe for concurrent use).
 type writer struct {
+	mu    sync.Mutex
 	files map[string][]byte
 }
 
@@ -161,8 +167,31 @@ func (w *writer) page(path, name string, p page) error {
 	if err := tmpl.ExecuteTemplate(&b, name, p); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	w.mu.Lock()
 	w.files[path] = b.Bytes()
+	w.mu.Unlock()
 	return nil
+}
+
+// pages renders n pages, page(i) each, on every core; the first error
+// (in page order) is returned.
+func (w *writer) pages(n int, page func(i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				errs[i] = page(i)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Write builds the site of s into dir: written beside it first, then
