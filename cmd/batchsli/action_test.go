@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +119,22 @@ func emulateAction(t *testing.T, dir, actionPath string, inputs map[string]strin
 				}
 				continue
 			}
+			if strings.HasPrefix(s.Uses, "actions/upload-pages-artifact@") {
+				// What it would upload: a folder with an index page
+				// and no symbolic link (the action refuses those).
+				dir := eval(s.With["path"])
+				if !fileExists(filepath.Join(dir, "index.html")) {
+					t.Errorf("upload-pages-artifact's path %q holds no index.html", dir)
+				}
+				filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+					if err == nil && d.Type()&fs.ModeSymlink != 0 {
+						t.Errorf("the site holds a symbolic link: %s", p)
+					}
+					return err
+				})
+				log.WriteString("## " + s.Name + "\nuploaded " + dir + "\n")
+				continue
+			}
 			t.Fatalf("step %s uses %s: not emulated", s.Name, s.Uses)
 		}
 		if s.Shell != "bash" {
@@ -180,7 +197,7 @@ func TestActionEmulated(t *testing.T) {
 	results, _ := filepath.Abs(batch1)
 	outs, log, err := emulateAction(t, work, "../..", map[string]string{
 		"results": results, "ecosystem": "cargo", "batch-id": "gh-7",
-		"job-seconds": "linux-x86_64=840\ndarwin-arm64=1260", "week-budget": "10",
+		"job-seconds": "linux-x86_64=840\ndarwin-arm64=1260", "week-budget": "10", "site": "true",
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log)
@@ -190,7 +207,7 @@ func TestActionEmulated(t *testing.T) {
 		"passed": regexp.MustCompile(`^[0-9]+$`), "pass-rate": regexp.MustCompile(`^0\.[0-9]{4}$|^1\.0000$`),
 		"failed": regexp.MustCompile(`^[0-9]+$`), "warnings": regexp.MustCompile(`^[0-9]+$`),
 		"macos-minutes-week": regexp.MustCompile(`^[0-9]+$`), "macos": regexp.MustCompile(`^pause$`),
-		"slo": regexp.MustCompile(`^ok$`),
+		"slo": regexp.MustCompile(`^ok$`), "site-path": regexp.MustCompile(`/batchsli-site$`),
 	}
 	for name, re := range want {
 		if !re.MatchString(outs[name]) {
@@ -201,6 +218,9 @@ func TestActionEmulated(t *testing.T) {
 		if want[name] == nil {
 			t.Errorf("output %s is not checked", name)
 		}
+	}
+	if !strings.Contains(log, "uploaded "+outs["site-path"]+"\n") {
+		t.Errorf("the site was not uploaded:\n%s", log)
 	}
 	if !strings.Contains(log, "::warning title=macOS pause::") {
 		t.Errorf("no annotation for the paused macOS gate:\n%s", log)
@@ -218,7 +238,7 @@ func TestActionEmulated(t *testing.T) {
 
 	// Without the check, its outputs are empty.
 	outs, log, err = emulateAction(t, t.TempDir(), "../..", map[string]string{"results": results, "ecosystem": "cargo", "check": "false"})
-	if err != nil || outs["macos"] != "" || outs["slo"] != "" || outs["batch-id"] == "" {
+	if err != nil || outs["macos"] != "" || outs["slo"] != "" || outs["batch-id"] == "" || outs["site-path"] != "" || strings.Contains(log, "uploaded") {
 		t.Errorf("check false: %v %v\n%s", outs, err, log)
 	}
 
