@@ -57,6 +57,10 @@ type ReportOptions struct {
 	// the window's last batch has outcome records, each platform's
 	// detector and its problems: for the job summary's finest level.
 	detectorOnly bool
+	// ratesOnly computes, of the report, only its platforms' rates, their
+	// intervals, trends and runner health, and its problems (the site's
+	// weekly points). It implies skipOutcomes.
+	ratesOnly bool
 }
 
 // DefaultReportOptions are the report's defaults: the whole history by

@@ -254,7 +254,7 @@ func buildReportsWith(fsys fs.FS, name string, opts []ReportOptions, h *reportHo
 	levelOf := make([]*level, len(opts))
 	opts = slices.Clone(opts)
 	for i, o := range opts {
-		if o.insightsOnly {
+		if o.insightsOnly || o.ratesOnly {
 			opts[i].skipOutcomes = true
 			o.skipOutcomes = true
 		}
@@ -735,6 +735,10 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 		v.finishDetector(rd, nMetricsProblems)
 		return
 	}
+	if v.o.ratesOnly {
+		v.finishRates(rd, nMetricsProblems)
+		return
+	}
 	all, pos, platLevels := v.level.all, v.level.pos, v.level.platLevels
 	o, rep, cur, trendCur, prev := v.o, v.rep, v.cur, v.trendCur, v.prev
 	ra, fa, outProblems := v.ra, v.fa, v.outProblems
@@ -896,6 +900,16 @@ func (v *view) finishInsights(rd *reader.Reader, nMetricsProblems int) {
 	incidents(rep)
 	capabilityGaps(rep, v.fa, v.o)
 	noNilBlockers(rep)
+	v.problems(rd, nMetricsProblems)
+}
+
+// finishRates computes only what a report with ratesOnly holds: its
+// platforms' rates, intervals, trends and runner health, as finish does,
+// and its problems.
+func (v *view) finishRates(rd *reader.Reader, nMetricsProblems int) {
+	v.ra.release()
+	v.platforms()
+	inferPlatforms(v.rep, v.cur, v.trendCur, v.prev, v.level.all, v.level.pos, v.fa)
 	v.problems(rd, nMetricsProblems)
 }
 

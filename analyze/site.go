@@ -134,7 +134,7 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 	}
 	for range o.Weeks {
 		w := main
-		w.skipOutcomes, w.skipFailures = true, true
+		w.ratesOnly, w.skipFailures = true, true
 		opts = append(opts, w)
 	}
 	var (
@@ -145,7 +145,7 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 	)
 	h := &reportHooks{
 		run: func(b *model.BatchRun) {
-			if (main.Until.IsZero() || !b.Timestamp.After(main.Until)) && b.Timestamp.After(latest) {
+			if (main.Until.IsZero() || !b.Timestamp.After(main.Until)) && b.Timestamp.After(latest) && keepsBatch(main.Ecosystems, b) {
 				latest = b.Timestamp
 			}
 		},

@@ -1,0 +1,114 @@
+package analyze
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/batchsli/batchsli/model"
+	"github.com/batchsli/batchsli/sample"
+)
+
+// rates is what the site shows of a platform.
+type rates struct {
+	Platform                     string
+	PassRate, CILow, CIHigh      *float64
+	N                            int64
+	Batches, RateBatches         int
+	SmallSample                  bool
+	Health                       *float64
+	HealthLow, HealthHigh        *float64
+	Infrastructure, HealthTested int64
+}
+
+func ratesOf(ps []PlatformStat) []rates {
+	var out []rates
+	for _, p := range ps {
+		out = append(out, rates{p.Platform, p.PassRate, p.CILow, p.CIHigh, p.N, p.Batches, p.RateBatches, p.SmallSample,
+			p.Health.FailureRate, p.Health.CILow, p.Health.CIHigh, p.Health.Infrastructure, p.Health.Tested})
+	}
+	return out
+}
+
+// TestSiteIsTheReport: every number the site shows is the report's. The
+// main window is BuildReport's, each pre-rendered window the report of
+// that window, each week's platform rates those of `report --since
+// --until` for the week, and each past week's budget the report's at the
+// week's end; at the env and family levels, with an ecosystem filter.
+func TestSiteIsTheReport(t *testing.T) {
+	for _, tc := range []struct {
+		by   model.Level
+		ecos []string
+	}{{model.LevelEnv, nil}, {model.LevelFamily, nil}, {model.LevelEnv, []string{"npm"}}} {
+		o := DefaultReportOptions(sample.Clock)
+		o.By, o.Ecosystems = tc.by, tc.ecos
+		so := DefaultSiteOptions(o)
+		so.Weeks = 5
+		s, err := BuildSite(sample.FS(), "sample", so)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := BuildReport(sample.FS(), "sample", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(Comparable(s.Report), Comparable(want)) {
+			t.Errorf("by %v %v: the main report differs from BuildReport's", tc.by, tc.ecos)
+		}
+		anchor := *want.Window.Last
+		for _, w := range s.Windows {
+			wo := o
+			wo.Until = anchor
+			if w.Last > 0 {
+				wo.Last = w.Last
+			} else {
+				wo.Since = anchor.AddDate(0, 0, -w.Days)
+			}
+			r, err := BuildReport(sample.FS(), "sample", wo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ratesOf(w.Report.Platforms), ratesOf(r.Platforms)) || !reflect.DeepEqual(w.Report.Matrix, r.Matrix) ||
+				!reflect.DeepEqual(w.Report.Categories, r.Categories) || w.Report.Batches != r.Batches {
+				t.Errorf("by %v %v: window %s differs from its report", tc.by, tc.ecos, w.Slug)
+			}
+		}
+		if len(s.Weeks) < 3 {
+			t.Fatalf("%d weeks", len(s.Weeks))
+		}
+		points := 0
+		for _, w := range s.Weeks {
+			wo := o
+			wo.Since, wo.Until = w.Start, w.Start.AddDate(0, 0, 7).Add(-time.Nanosecond)
+			r, err := BuildReport(sample.FS(), "sample", wo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := ratesOf(w.Platforms), ratesOf(r.Platforms); !reflect.DeepEqual(got, want) {
+				t.Errorf("by %v %v: week of %s: %+v, the report's %+v", tc.by, tc.ecos, w.Start.Format(time.DateOnly), got, want)
+			}
+			for _, p := range w.Platforms {
+				if p.CILow != nil {
+					points++
+				}
+			}
+		}
+		if points == 0 {
+			t.Error("no week has an interval")
+		}
+		for _, b := range s.Budgets[:len(s.Budgets)-1] {
+			bo := o
+			bo.Now = b.WeekStart.AddDate(0, 0, 7).Add(-time.Nanosecond)
+			r, err := BuildReport(sample.FS(), "sample", bo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(b, r.Budget) {
+				t.Errorf("budget of the week of %s: %+v, the report's %+v", b.WeekStart.Format(time.DateOnly), b, r.Budget)
+			}
+		}
+		if last := s.Budgets[len(s.Budgets)-1]; !reflect.DeepEqual(last, want.Budget) {
+			t.Errorf("this week's budget differs from the report's")
+		}
+	}
+}
