@@ -61,6 +61,10 @@ type ReportOptions struct {
 	// intervals, trends and runner health, and its problems (the site's
 	// weekly points). It implies skipOutcomes.
 	ratesOnly bool
+	// noDetectors leaves the platforms' regression detectors unrun (their
+	// Detector nil): for a window that ends where another report's does,
+	// whose detectors say the same (the site's windows).
+	noDetectors bool
 }
 
 // DefaultReportOptions are the report's defaults: the whole history by

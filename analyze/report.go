@@ -776,7 +776,9 @@ func (v *view) finish(rd *reader.Reader, budgetRuns []*batch, sawV1 bool, nMetri
 	)
 	// The detectors read every batch up to the window's end, and write
 	// only their run: they run while the rest is computed.
-	wg.Go(func() { det, compared = runDetectors(cur, all, pos, fa) })
+	if !o.noDetectors {
+		wg.Go(func() { det, compared = runDetectors(cur, all, pos, fa) })
+	}
 	wg.Go(func() {
 		if len(cur) > 0 {
 			flakes = ra.flakeStats(cur, pos, rr)

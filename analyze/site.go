@@ -129,7 +129,9 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 	opts := []ReportOptions{main}
 	for range SiteWindows {
 		w := main
-		w.skipOutcomes = true
+		// The detectors judge each batch from those before it: at the
+		// window's end they stand where the main report's do.
+		w.skipOutcomes, w.noDetectors = true, true
 		opts = append(opts, w)
 	}
 	for range o.Weeks {
