@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batchsli/batchsli/model"
@@ -69,15 +70,19 @@ type RecipePlatform struct {
 // BuildRecipeView reads one recipe's history. id is a package ID
 // (eco:name) or a bare name, which must then name one recipe.
 func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, error) {
-	// Resolve a bare name against the package IDs seen.
+	// Resolve a bare name against the package IDs seen (match is called
+	// by two readers at once).
 	candidates := map[string]bool{}
+	var mu sync.Mutex
 	match := func(pkg string) bool {
 		if pkg == id {
 			return true
 		}
 		if !strings.Contains(id, ":") {
 			if _, n := model.SplitPackageID(pkg); n == id {
+				mu.Lock()
 				candidates[pkg] = true
+				mu.Unlock()
 				return true
 			}
 		}
@@ -129,7 +134,8 @@ func recipeKeyOf(batchID string, ts time.Time) string {
 
 // readRecipes reads the records of the recipes match keeps, in one
 // reading of the data; onFail, when set, sees every committed failure
-// record too (with its message).
+// record too (with its message). match is called from two goroutines at
+// once.
 func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*model.Failure), maxExcerpt int) (*recipeReading, error) {
 	rd := reader.New(fsys, name, reader.Options{})
 	rr := &recipeReading{fails: map[string]map[string][]RecipeFailure{}, outs: map[string]map[string]*model.Outcomes{}}
@@ -160,6 +166,37 @@ func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*
 			rr.at[k] = append(rr.at[k], i)
 		}
 	}
+	// The outcome records are read while the failure records are, by a
+	// reader of their own (neither needs the other).
+	commits, err := rd.Commits()
+	if err != nil {
+		return nil, err
+	}
+	ord := reader.New(fsys, name, reader.Options{Commits: commits})
+	var oerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		oerr = ord.Outcomes(func(o *model.Outcomes) {
+			// A record that does not add up to its batch is left out, as
+			// the report does.
+			sum, ok := sums[o.BatchID]
+			agrees := ok && sum == o.CountsSum()
+			for _, r := range o.Recipes {
+				if !match(r.PackageID) || !agrees {
+					continue
+				}
+				c := *o
+				c.Recipes = []model.RecipeOutcome{r}
+				m := rr.outs[r.PackageID]
+				if m == nil {
+					m = map[string]*model.Outcomes{}
+					rr.outs[r.PackageID] = m
+				}
+				m[o.BatchID] = &c
+			}
+		})
+	}()
 	err = rd.Failures(func(f *model.Failure) {
 		if onFail != nil {
 			onFail(f)
@@ -180,33 +217,16 @@ func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*
 		m[k] = append(m[k], RecipeFailure{Platform: f.Environment, Category: f.Category, BlockedBy: bl,
 			ExitCode: f.ExitCode, Attempts: f.Attempts, Excerpt: Excerpt(f.Message, maxExcerpt)})
 	})
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	err = rd.Outcomes(func(o *model.Outcomes) {
-		// A record that does not add up to its batch is left out, as
-		// the report does.
-		sum, ok := sums[o.BatchID]
-		agrees := ok && sum == o.CountsSum()
-		for _, r := range o.Recipes {
-			if !match(r.PackageID) || !agrees {
-				continue
-			}
-			c := *o
-			c.Recipes = []model.RecipeOutcome{r}
-			m := rr.outs[r.PackageID]
-			if m == nil {
-				m = map[string]*model.Outcomes{}
-				rr.outs[r.PackageID] = m
-			}
-			m[o.BatchID] = &c
-		}
-	})
-	if err != nil {
-		return nil, err
+	if oerr != nil {
+		return nil, oerr
 	}
 	ps, more := rd.Problems()
-	rr.problems = len(ps) + more
+	ops, omore := ord.Problems()
+	rr.problems = len(ps) + more + len(ops) + omore
 	return rr, nil
 }
 
