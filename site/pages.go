@@ -116,8 +116,12 @@ func build(w *writer, s *analyze.Site) error {
 	if err != nil {
 		return err
 	}
-	w.files["style.css"] = css
-	w.files[marker] = []byte("A static site written by batchsli site: the command replaces this folder whole.\n")
+	if err := w.file("style.css", css); err != nil {
+		return err
+	}
+	if err := w.file(marker, []byte("A static site written by batchsli site: the command replaces this folder whole.\n")); err != nil {
+		return err
+	}
 
 	recipeHref := map[string]string{}
 	for _, v := range s.Recipes {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,11 +153,29 @@ type page struct {
 	Content any
 }
 
-// writer collects the site's files in memory, then writes them at once.
-// Pages are rendered in parallel (page is safe for concurrent use).
+// writer writes the site's files into its folder as they are rendered
+// (a page is not kept in memory). page and file are safe for concurrent
+// use.
 type writer struct {
-	mu    sync.Mutex
-	files map[string][]byte
+	dir  string
+	mu   sync.Mutex
+	made map[string]bool
+}
+
+// file writes one file of the site (path slash-separated, under dir).
+func (w *writer) file(path string, b []byte) error {
+	full := filepath.Join(w.dir, filepath.FromSlash(path))
+	parent := filepath.Dir(full)
+	w.mu.Lock()
+	if !w.made[parent] {
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			w.mu.Unlock()
+			return err
+		}
+		w.made[parent] = true
+	}
+	w.mu.Unlock()
+	return os.WriteFile(full, b, 0o644)
 }
 
 func (w *writer) page(path, name string, p page) error {
@@ -167,10 +184,7 @@ func (w *writer) page(path, name string, p page) error {
 	if err := tmpl.ExecuteTemplate(&b, name, p); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	w.mu.Lock()
-	w.files[path] = b.Bytes()
-	w.mu.Unlock()
-	return nil
+	return w.file(path, b.Bytes())
 }
 
 // pages renders n pages, page(i) each, on every core; the first error
@@ -200,29 +214,15 @@ func Write(dir string, s *analyze.Site) error {
 	if _, err := os.Stat(dir); err == nil && !isSite(dir) {
 		return fmt.Errorf("%s exists and is not a site batchsli wrote (no %s): give an empty or new folder", dir, marker)
 	}
-	w := &writer{files: map[string][]byte{}}
-	if err := build(w, s); err != nil {
-		return err
-	}
 	parent := filepath.Dir(filepath.Clean(dir))
 	tmp, err := os.MkdirTemp(parent, ".batchsli-site-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	paths := make([]string, 0, len(w.files))
-	for p := range w.files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		full := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(full, w.files[p], 0o644); err != nil {
-			return err
-		}
+	w := &writer{dir: tmp, made: map[string]bool{tmp: true}}
+	if err := build(w, s); err != nil {
+		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
