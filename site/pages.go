@@ -339,7 +339,7 @@ func trendChart(s *analyze.Site, id, platform string, health bool) (chart, error
 		c.YMax = niceMax(ymax)
 	} else {
 		c.Title = "Recipe pass rate per week"
-		c.Description = "Each platform's recipe pass rate per calendar week, with its 95% interval as a band (clustered by batch). A gap is a week with too few batches to say; a dashed vertical line marks where a detected regression began."
+		c.Description = "Each platform's recipe pass rate per calendar week, with its 95% interval as a band (clustered by batch). A gap is a week with too few batches to say; a dashed vertical line marks where a detected regression began. With many weeks and platforms some bands miss by chance: a change is stated only by the trend test and the detector (the platform table)."
 		for _, p := range s.Report.Platforms {
 			if platform != "" && p.Platform != platform || p.Detector == nil {
 				continue
