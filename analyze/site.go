@@ -147,7 +147,9 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 	)
 	h := &reportHooks{
 		run: func(b *model.BatchRun) {
-			if (main.Until.IsZero() || !b.Timestamp.After(main.Until)) && b.Timestamp.After(latest) && keepsBatch(main.Ecosystems, b) {
+			// The main window's newest batch: a run that tested something,
+			// under its ecosystem filter and its end.
+			if (main.Until.IsZero() || !b.Timestamp.After(main.Until)) && b.Timestamp.After(latest) && keepsBatch(main.Ecosystems, b) && tested(b) > 0 {
 				latest = b.Timestamp
 			}
 		},
@@ -156,11 +158,16 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 			if anchor.IsZero() {
 				anchor = main.Now
 			}
+			// Each window within the main one: ending at its newest batch,
+			// and no wider than its --last and --since.
 			for i, w := range SiteWindows {
 				p := &opts[1+i]
-				p.Last, p.Since, p.Until = w.Last, time.Time{}, anchor
-				if w.Days > 0 {
-					p.Last, p.Since = 0, anchor.AddDate(0, 0, -w.Days)
+				p.Last, p.Since, p.Until = w.Last, main.Since, anchor
+				if main.Last > 0 && (p.Last == 0 || main.Last < p.Last) {
+					p.Last = main.Last
+				}
+				if since := anchor.AddDate(0, 0, -w.Days); w.Days > 0 && since.After(p.Since) {
+					p.Since = since
 				}
 			}
 			weekFrom = WeekOf(anchor, main.WeekStart).AddDate(0, 0, -7*(o.Weeks-1))
@@ -168,6 +175,12 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 				p := &opts[1+len(SiteWindows)+i]
 				start := weekFrom.AddDate(0, 0, 7*i)
 				p.Last, p.Since, p.Until = 0, start, start.AddDate(0, 0, 7).Add(-time.Nanosecond)
+				if main.Since.After(start) {
+					p.Since = main.Since
+				}
+				if !p.Until.After(p.Since) {
+					p.Since = p.Until.Add(-time.Nanosecond)
+				}
 			}
 			return nil
 		},
@@ -275,12 +288,12 @@ func (site *Site) readDetails(fsys fs.FS, name string, o SiteOptions, paged map[
 		var picked []*Summary
 		for i := len(runs) - 1; i >= 0 && len(picked) < o.Batches; i-- {
 			b := runs[i]
-			if b.Timestamp.Before(lo) || b.Timestamp.After(hi) || model.CountsSum(b.Platforms) == 0 || !keepsBatch(o.Report.Ecosystems, b) {
+			if b.Timestamp.Before(lo) || b.Timestamp.After(hi) || tested(b) == 0 || !keepsBatch(o.Report.Ecosystems, b) {
 				continue
 			}
 			var prev *model.BatchRun
 			for j := i - 1; j >= 0; j-- {
-				if runs[j].Ecosystem == b.Ecosystem {
+				if runs[j].Ecosystem == b.Ecosystem && tested(runs[j]) > 0 {
 					prev = runs[j]
 					break
 				}
@@ -348,4 +361,13 @@ func keepsBatch(ecosystems []string, b *model.BatchRun) bool {
 		}
 	}
 	return false
+}
+
+// tested counts the recipes a run tested, over its platforms.
+func tested(b *model.BatchRun) int64 {
+	var n int64
+	for _, c := range b.Platforms {
+		n += c.Tested
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -39,9 +40,10 @@ func TestSiteIsTheReport(t *testing.T) {
 	for _, tc := range []struct {
 		by   model.Level
 		ecos []string
-	}{{model.LevelEnv, nil}, {model.LevelFamily, nil}, {model.LevelEnv, []string{"npm"}}} {
+		last int
+	}{{model.LevelEnv, nil, 0}, {model.LevelFamily, nil, 0}, {model.LevelEnv, []string{"npm"}, 0}, {model.LevelEnv, nil, 30}} {
 		o := DefaultReportOptions(sample.Clock)
-		o.By, o.Ecosystems = tc.by, tc.ecos
+		o.By, o.Ecosystems, o.Last = tc.by, tc.ecos, tc.last
 		so := DefaultSiteOptions(o)
 		so.Weeks = 5
 		s, err := BuildSite(sample.FS(), "sample", so)
@@ -57,12 +59,19 @@ func TestSiteIsTheReport(t *testing.T) {
 		}
 		anchor := *want.Window.Last
 		for _, w := range s.Windows {
+			// The window within the main one.
 			wo := o
 			wo.Until = anchor
-			if w.Last > 0 {
+			if w.Last > 0 && (o.Last == 0 || w.Last < o.Last) {
 				wo.Last = w.Last
-			} else {
+			}
+			if w.Days > 0 {
 				wo.Since = anchor.AddDate(0, 0, -w.Days)
+			}
+			for _, p := range w.Report.Platforms {
+				if !slices.ContainsFunc(want.Platforms, func(q PlatformStat) bool { return q.Platform == p.Platform }) {
+					t.Errorf("window %s has platform %s, the main window not", w.Slug, p.Platform)
+				}
 			}
 			r, err := BuildReport(sample.FS(), "sample", wo)
 			if err != nil {
@@ -79,6 +88,7 @@ func TestSiteIsTheReport(t *testing.T) {
 		points := 0
 		for _, w := range s.Weeks {
 			wo := o
+			wo.Last = 0
 			wo.Since, wo.Until = w.Start, w.Start.AddDate(0, 0, 7).Add(-time.Nanosecond)
 			r, err := BuildReport(sample.FS(), "sample", wo)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -62,7 +63,9 @@ type platformCategories struct {
 }
 
 type platformPage struct {
-	Stat       analyze.PlatformStat
+	Stat analyze.PlatformStat
+	// NoRate is set for a platform that only failure records name.
+	NoRate     bool
 	Trend      chart
 	Health     chart
 	Categories []analyze.CategoryStat
@@ -108,6 +111,57 @@ type batchPage struct {
 type batchesPage struct {
 	Batches []*analyze.Summary
 	Batch   func(string) string
+}
+
+// owners maps the platform keys of failure records (categories,
+// blockers, gaps, failing recipes) to the report's platform that holds
+// them: records may name a finer platform than the rates do (failures by
+// environment, batch runs by job). A key under no platform of the report
+// is its own.
+type owners struct {
+	plats  []analyze.PlatformStat
+	memo   map[string]string
+	levels []model.Level
+}
+
+func newOwners(r *analyze.Report) *owners {
+	o := &owners{plats: r.Platforms, memo: map[string]string{}}
+	for _, p := range r.Platforms {
+		l, ok := model.ParseLevel(p.Level)
+		if !ok {
+			l = -1
+		}
+		o.levels = append(o.levels, l)
+	}
+	return o
+}
+
+func (o *owners) of(key string) string {
+	if v, ok := o.memo[key]; ok {
+		return v
+	}
+	v := key
+	e := model.ParseEnv(key)
+	found := false
+	for _, p := range o.plats {
+		if p.Platform == key {
+			v, found = key, true
+			break
+		}
+	}
+	if !found && e.Known() {
+		for i, p := range o.plats {
+			if o.levels[i] < 0 {
+				continue
+			}
+			if id, l := e.At(o.levels[i]); id == p.Platform && l == o.levels[i] {
+				v = p.Platform
+				break
+			}
+		}
+	}
+	o.memo[key] = v
+	return v
 }
 
 // build renders every page of the site into w.
@@ -177,13 +231,37 @@ func build(w *writer, s *analyze.Site) error {
 		}
 	}
 
-	// Platform pages, each with its failing recipes in pages.
+	// Platform pages, each with its failing recipes in pages: the failure
+	// records' platforms rolled to the rates' (owners), and a page of its
+	// own for a platform with failures but no rate.
+	own := newOwners(s.Report)
 	failing := map[string][]listRow{}
+	failTotal := map[string]int{}
 	for _, f := range s.Failing {
-		failing[f.Platform] = append(failing[f.Platform], listRow{Recipe: f.Recipe, Category: f.Category, Platform: f.Platform, Href: recipeHref[f.Recipe]})
+		o := own.of(f.Platform)
+		failing[o] = append(failing[o], listRow{Recipe: f.Recipe, Category: f.Category, Platform: f.Platform, Href: recipeHref[f.Recipe]})
 	}
-	for _, p := range s.Report.Platforms {
-		pp := platformPage{Stat: p}
+	for k, n := range s.FailingTotal {
+		failTotal[own.of(k)] += n
+	}
+	stats := slices.Clone(s.Report.Platforms)
+	known := map[string]bool{}
+	for _, p := range stats {
+		known[p.Platform] = true
+	}
+	var orphans []string
+	for _, k := range append(append(slices.Collect(maps.Keys(failTotal)), catPlatforms(s.Report)...), blockPlatforms(s.Report)...) {
+		if o := own.of(k); !known[o] {
+			known[o] = true
+			orphans = append(orphans, o)
+		}
+	}
+	sort.Strings(orphans)
+	for _, o := range orphans {
+		stats = append(stats, analyze.PlatformStat{Platform: o})
+	}
+	for _, p := range stats {
+		pp := platformPage{Stat: p, NoRate: !slices.ContainsFunc(s.Report.Platforms, func(q analyze.PlatformStat) bool { return q.Platform == p.Platform })}
 		if pp.Trend, err = trendChart(s, "trend", p.Platform, false); err != nil {
 			return err
 		}
@@ -191,12 +269,12 @@ func build(w *writer, s *analyze.Site) error {
 			return err
 		}
 		for _, c := range s.Report.Categories {
-			if c.Platform == p.Platform {
+			if own.of(c.Platform) == p.Platform {
 				pp.Categories = append(pp.Categories, c)
 			}
 		}
 		for _, b := range s.Report.Blockers {
-			if b.Platform == p.Platform {
+			if own.of(b.Platform) == p.Platform {
 				pp.Blockers = append(pp.Blockers, b)
 			}
 		}
@@ -206,13 +284,13 @@ func build(w *writer, s *analyze.Site) error {
 			}
 		}
 		for _, in := range s.Report.Insights {
-			if in.Kind == analyze.KindGap && in.Platform == p.Platform {
+			if in.Kind == analyze.KindGap && own.of(in.Platform) == p.Platform {
 				pp.Gaps = append(pp.Gaps, in)
 			}
 		}
 		rows := failing[p.Platform]
 		base := "platform/" + Slug(p.Platform)
-		for k, lp := range paginate(rows, s.FailingTotal[p.Platform], func(k int) string { return pageName(Slug(p.Platform), k) }) {
+		for k, lp := range paginate(rows, failTotal[p.Platform], func(k int) string { return pageName(Slug(p.Platform), k) }) {
 			pp.List = lp
 			pp.List.Root = "../"
 			path := base + ".html"
@@ -432,25 +510,56 @@ func matrixOf(r *analyze.Report) matrix {
 	return m
 }
 
+// categoriesOf sums the categories per platform of the rates (owners),
+// each row naming the platform its records gave.
 func categoriesOf(r *analyze.Report) []platformCategories {
-	var out []platformCategories
+	own := newOwners(r)
+	byOwner := map[string]*platformCategories{}
+	var order []string
 	for _, p := range r.Platforms {
-		pc := platformCategories{Platform: p.Platform}
-		for _, c := range r.Categories {
-			if c.Platform != p.Platform {
-				continue
-			}
-			if model.CategoryKind(c.Category) == model.KindInfrastructure {
-				pc.Infra = append(pc.Infra, c)
-				pc.InfraN += c.Count
-			} else {
-				pc.Recipe = append(pc.Recipe, c)
-				pc.RecipeN += c.Count
-			}
+		byOwner[p.Platform] = &platformCategories{Platform: p.Platform}
+		order = append(order, p.Platform)
+	}
+	for _, c := range r.Categories {
+		o := own.of(c.Platform)
+		pc := byOwner[o]
+		if pc == nil {
+			pc = &platformCategories{Platform: o}
+			byOwner[o] = pc
+			order = append(order, o)
 		}
-		if pc.RecipeN+pc.InfraN > 0 {
-			out = append(out, pc)
+		if c.Platform != o {
+			c.Category += " (" + c.Platform + ")"
 		}
+		if model.CategoryKind(strings.TrimSuffix(c.Category, " ("+c.Platform+")")) == model.KindInfrastructure {
+			pc.Infra = append(pc.Infra, c)
+			pc.InfraN += c.Count
+		} else {
+			pc.Recipe = append(pc.Recipe, c)
+			pc.RecipeN += c.Count
+		}
+	}
+	var out []platformCategories
+	for _, o := range order {
+		if pc := byOwner[o]; pc.RecipeN+pc.InfraN > 0 {
+			out = append(out, *pc)
+		}
+	}
+	return out
+}
+
+func catPlatforms(r *analyze.Report) []string {
+	var out []string
+	for _, c := range r.Categories {
+		out = append(out, c.Platform)
+	}
+	return out
+}
+
+func blockPlatforms(r *analyze.Report) []string {
+	var out []string
+	for _, b := range r.Blockers {
+		out = append(out, b.Platform)
 	}
 	return out
 }

@@ -317,3 +317,63 @@ func jsonString(s string) (string, error) {
 	b, err := json.Marshal(s)
 	return string(b), err
 }
+
+// TestSiteMixedLevels: batch runs keyed by job and failures by
+// environment (as tsuku's records are), and runs that tested nothing. The
+// job's page lists the environment's failures and categories; the empty
+// runs get no batch page and are no "batch before"; the windows end at the
+// newest batch, not at the newest (empty) run.
+func TestSiteMixedLevels(t *testing.T) {
+	dir := t.TempDir()
+	var runs, fails strings.Builder
+	for b := range 6 {
+		ts := fmt.Sprintf("2026-03-%02dT10:00:00Z", b+1)
+		tested := 10
+		if b == 2 || b == 5 {
+			tested = 0 // empty runs, the last one newest
+		}
+		fmt.Fprintf(&runs, `{"schema_version":2,"batch_id":"b%d","ecosystem":"npm","total":10,"platforms":{"linux-x86_64":{"tested":%d,"passed":%d,"failed":%d,"skipped":0}},"timestamp":%q}`+"\n",
+			b, tested, tested/2, tested-tested/2, ts)
+		if tested > 0 {
+			for r := range 5 {
+				fmt.Fprintf(&fails, `{"schema_version":2,"batch_id":"b%d","ecosystem":"npm","environment":"linux-glibc-x86_64","package_id":"npm:r%d","category":"install_failed","message":"m","timestamp":%q}`+"\n", b, r, ts)
+			}
+		}
+	}
+	writeFile(t, dir, "metrics/batch-runs.jsonl", runs.String())
+	writeFile(t, dir, "failures/npm.jsonl", fails.String())
+	out := siteOf(t, "--data", dir, "--now", "2026-03-10T00:00:00Z")
+	for _, p := range sitePages(t, out) {
+		checkPage(t, out, p)
+	}
+	plat, err := os.ReadFile(mustGlob(t, out, "platform/linux-x86-64-*.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"npm:r0", "install_failed <small>(recorded as linux-glibc-x86_64)</small>", "5 failing in the window"} {
+		if !bytes.Contains(plat, []byte(want)) {
+			t.Errorf("the job's page lacks %q", want)
+		}
+	}
+	batches, _ := os.ReadFile(filepath.Join(out, "batches.html"))
+	if bytes.Contains(batches, []byte(">b2<")) || bytes.Contains(batches, []byte(">b5<")) || !bytes.Contains(batches, []byte(">b4<")) {
+		t.Errorf("batch pages of empty runs, or none of b4:\n%s", batches)
+	}
+	b3, _ := os.ReadFile(mustGlob(t, out, "batch/b3-*.html"))
+	if !bytes.Contains(b3, []byte(">b1</a>")) {
+		t.Errorf("b3's batch before is not b1")
+	}
+	week, _ := os.ReadFile(filepath.Join(out, "window", "7-days.html"))
+	if !bytes.Contains(week, []byte("2026-03-05")) || !bytes.Contains(week, []byte(": 4 batches")) {
+		t.Errorf("the 7-day window does not end at b4 with 4 batches")
+	}
+}
+
+func mustGlob(t *testing.T, dir, pattern string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, pattern))
+	if len(m) != 1 {
+		t.Fatalf("%s: %v", pattern, m)
+	}
+	return m[0]
+}
