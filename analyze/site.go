@@ -76,8 +76,9 @@ type Site struct {
 	// Weeks are oldest first; a week without a batch is kept (its points
 	// are missing).
 	Weeks []SiteWeek `json:"weeks"`
-	// Budgets are the macOS budget of each week, oldest first, each as the
-	// report computes it at the week's end (the last: at the report's clock).
+	// Budgets are the macOS budget of each week up to the report's clock
+	// (at most Weeks, from the first with a run), oldest first, each as the
+	// report computes it at the week's end (the last: at the clock).
 	Budgets []Budget `json:"budgets"`
 	// Failing are the recipes that failed in the main window, per
 	// platform (at the report's level), most platforms first; FailingTotal
@@ -211,13 +212,13 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 		r := reps[1+len(SiteWindows)+i]
 		start := weekFrom.AddDate(0, 0, 7*i)
 		site.Weeks = append(site.Weeks, SiteWeek{Start: start, Batches: r.Batches, Platforms: r.Platforms})
-		// The budget of each week up to the report's, as the report
-		// computes it at the week's end; the report's own week at its clock.
-		if !start.Before(reps[0].Budget.WeekStart) {
-			continue
-		}
+	}
+	// The budget of the Weeks weeks up to the report's clock, each as the
+	// report computes it at the week's end; the clock's week at the clock.
+	cw := reps[0].Budget.WeekStart
+	for i := o.Weeks - 1; i > 0; i-- {
 		bo := main
-		bo.Now = start.AddDate(0, 0, 7).Add(-time.Nanosecond)
+		bo.Now = cw.AddDate(0, 0, -7*(i-1)).Add(-time.Nanosecond)
 		site.Budgets = append(site.Budgets, computeBudget(runs, bo))
 	}
 	site.Budgets = append(site.Budgets, reps[0].Budget)

@@ -20,6 +20,11 @@ import (
 type Point struct {
 	Value, Low, High float64
 	Missing          bool
+	// N and Batches are the point's evidence (0: not given); Small marks
+	// a small sample.
+	N       int64
+	Batches int
+	Small   bool
 }
 
 // Series is one line with its band.
@@ -38,6 +43,8 @@ type Chart struct {
 	XLabels            []string
 	Series             []Series
 	Width, Height      int
+	// XTitle heads the table's first column ("batch window" when empty).
+	XTitle string
 	// YMax is the top of the y axis (0: 1, that is 100%).
 	YMax float64
 	// Marks are vertical markers (a detected regression's start).
@@ -138,6 +145,12 @@ func (c Chart) SVG(w io.Writer) error {
 				d = ` stroke-dasharray="` + dash + `"`
 			}
 			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(line, " "), col, d)
+			// A small sample's point: a hollow circle.
+			for _, i := range run {
+				if s.Points[i].Small {
+					fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="#fff" stroke="%s" stroke-width="1.5"/>`+"\n", x(i), y(s.Points[i].Value), col)
+				}
+			}
 		}
 		b.WriteString("</g>\n")
 	}
@@ -171,7 +184,11 @@ func runs(ps []Point) [][]int {
 // a point is missing.
 func (c Chart) Table(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "<table>\n<caption>%s</caption>\n<thead><tr><th scope=\"col\">%s</th>", esc(c.Title), "batch window")
+	xt := c.XTitle
+	if xt == "" {
+		xt = "batch window"
+	}
+	fmt.Fprintf(&b, "<table>\n<caption>%s</caption>\n<thead><tr><th scope=\"col\">%s</th>", esc(c.Title), esc(xt))
 	for _, s := range c.Series {
 		fmt.Fprintf(&b, "<th scope=\"col\">%s</th>", esc(s.Name))
 	}
@@ -184,7 +201,14 @@ func (c Chart) Table(w io.Writer) error {
 				continue
 			}
 			p := s.Points[i]
-			fmt.Fprintf(&b, "<td>%.1f%% (%.1f-%.1f%%)</td>", 100*p.Value, 100*p.Low, 100*p.High)
+			fmt.Fprintf(&b, "<td>%.1f%% (%.1f-%.1f%%)", 100*p.Value, 100*p.Low, 100*p.High)
+			if p.Batches > 0 {
+				fmt.Fprintf(&b, ", n %d, %d batches", p.N, p.Batches)
+			}
+			if p.Small {
+				b.WriteString(", small sample")
+			}
+			b.WriteString("</td>")
 		}
 		b.WriteString("</tr>\n")
 	}

@@ -18,8 +18,8 @@ func fixed() Chart {
 		Description: "Pass rates per window of 10 batches, with 95% intervals.",
 		XLabels:     []string{"1-10", "11-20", "21-30", "31-40", "41-50"},
 		Series: []Series{
-			{Name: "linux-glibc-x86_64", Points: []Point{{0.9, 0.85, 0.94, false}, {0.92, 0.88, 0.95, false}, {0.88, 0.82, 0.92, false}, {0.91, 0.87, 0.94, false}, {0.93, 0.9, 0.96, false}}},
-			{Name: "linux-musl-arm64", Points: []Point{{0.5, 0.4, 0.6, false}, {0, 0, 0, true}, {0.55, 0.45, 0.65, false}, {0.6, 0.5, 0.7, false}, {0.62, 0.52, 0.71, false}}},
+			{Name: "linux-glibc-x86_64", Points: []Point{{Value: 0.9, Low: 0.85, High: 0.94}, {Value: 0.92, Low: 0.88, High: 0.95}, {Value: 0.88, Low: 0.82, High: 0.92}, {Value: 0.91, Low: 0.87, High: 0.94}, {Value: 0.93, Low: 0.9, High: 0.96}}},
+			{Name: "linux-musl-arm64", Points: []Point{{Value: 0.5, Low: 0.4, High: 0.6, N: 40, Batches: 3, Small: true}, {Value: 0, Low: 0, High: 0, Missing: true}, {Value: 0.55, Low: 0.45, High: 0.65}, {Value: 0.6, Low: 0.5, High: 0.7}, {Value: 0.62, Low: 0.52, High: 0.71}}},
 		},
 	}
 }

@@ -36,15 +36,16 @@ type overview struct {
 
 // chart is a chart drawn, with its table.
 type chart struct {
-	Title              string
+	Title, Description string
 	SVG, Table, Legend template.HTML
 	Empty              bool
 }
 
 // bars is the budget chart drawn, with its rows.
 type bars struct {
-	SVG  template.HTML
-	Rows []analyze.Budget
+	Description string
+	SVG         template.HTML
+	Rows        []analyze.Budget
 }
 
 type matrix struct {
@@ -399,18 +400,20 @@ func trendChart(s *analyze.Site, id, platform string, health bool) (chart, error
 					continue
 				}
 				v, lo, hi := p.PassRate, p.CILow, p.CIHigh
+				n, small := p.N, p.SmallSample
 				if health {
 					v, lo, hi = p.Health.FailureRate, p.Health.CILow, p.Health.CIHigh
+					n, small = p.Health.Tested, p.SmallSample
 				}
 				if v != nil && lo != nil && hi != nil {
-					pt = Point{Value: *v, Low: *lo, High: *hi}
+					pt = Point{Value: *v, Low: *lo, High: *hi, N: n, Batches: p.RateBatches, Small: small}
 					ymax = math.Max(ymax, *hi)
 				}
 			}
 			series[i].Points = append(series[i].Points, pt)
 		}
 	}
-	c := Chart{ID: id, XLabels: labels, Series: series}
+	c := Chart{ID: id, XLabels: labels, Series: series, XTitle: "week of"}
 	if health {
 		c.Title = "Runner health: infrastructure failure rate per week"
 		c.Description = "Share of each platform's tests that failed for the infrastructure's reasons, per calendar week, with 95% intervals (clustered by batch). A gap is a week with too few batches to say."
@@ -452,7 +455,7 @@ func trendChart(s *analyze.Site, id, platform string, health bool) (chart, error
 			}
 		}
 	}
-	return chart{Title: c.Title, SVG: template.HTML(svg.String()), Table: template.HTML(table.String()), Legend: template.HTML(legend.String()), Empty: empty}, nil
+	return chart{Title: c.Title, Description: c.Description, SVG: template.HTML(svg.String()), Table: template.HTML(table.String()), Legend: template.HTML(legend.String()), Empty: empty}, nil
 }
 
 // niceMax rounds a chart's top up to 5%, 10%, 25%, 50% or 100%.
@@ -473,12 +476,12 @@ func budgetChart(s *analyze.Site) (*bars, error) {
 	}
 	c := Bars{ID: "budget", Unit: "minutes", Title: "macOS minutes per week against the budget",
 		Description: "Bars: the macOS minutes each week used. Dashed line: the weekly budget. Diamond and bar on the current week: the forecast of its total with its 90% prediction interval, when it is not too early to project."}
-	for _, b := range s.Budgets {
+	for i, b := range s.Budgets {
 		bar := Bar{Label: b.WeekStart.Format("Jan 2")}
 		if b.UsedMinutes != nil {
 			bar.Value, bar.Known = *b.UsedMinutes, true
 		}
-		if b.ProjectedMinutes != nil && b.ProjectedLow != nil && b.ProjectedHigh != nil {
+		if i == len(s.Budgets)-1 && b.ProjectedMinutes != nil && b.ProjectedLow != nil && b.ProjectedHigh != nil {
 			bar.Projected, bar.Median, bar.Low, bar.High = true, *b.ProjectedMinutes, *b.ProjectedLow, *b.ProjectedHigh
 		}
 		c.Limit = b.BudgetMinutes
@@ -490,7 +493,7 @@ func budgetChart(s *analyze.Site) (*bars, error) {
 	}
 	rows := slices.Clone(s.Budgets)
 	slices.Reverse(rows)
-	return &bars{SVG: template.HTML(svg.String()), Rows: rows}, nil
+	return &bars{Description: c.Description, SVG: template.HTML(svg.String()), Rows: rows}, nil
 }
 
 func matrixOf(r *analyze.Report) matrix {

@@ -340,9 +340,14 @@ func TestSiteMixedLevels(t *testing.T) {
 			}
 		}
 	}
-	writeFile(t, dir, "metrics/batch-runs.jsonl", runs.String())
+	writeFile(t, dir, "metrics/batch-runs.jsonl", runs.String()+"{not json\n")
 	writeFile(t, dir, "failures/npm.jsonl", fails.String())
 	out := siteOf(t, "--data", dir, "--now", "2026-03-10T00:00:00Z")
+	idx, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	if !bytes.Contains(idx, []byte(filepath.Join(dir, "metrics", "batch-runs.jsonl")+":7</code>: invalid JSON")) {
+		i := bytes.Index(idx, []byte("h-notes\""))
+		t.Errorf("the overview does not list the data's problem with its file and line: %s", idx[max(i, 0):])
+	}
 	for _, p := range sitePages(t, out) {
 		checkPage(t, out, p)
 	}
