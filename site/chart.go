@@ -10,8 +10,6 @@ import (
 	"io"
 	"math"
 	"strings"
-
-	"github.com/batchsli/batchsli/internal/safetext"
 )
 
 // Point is a value with its interval (Low and High; equal to Value when
@@ -60,13 +58,16 @@ type Mark struct {
 // palette is Okabe and Ito's, distinguishable with the common colour
 // blindnesses; each series also has its own dash pattern, so the lines
 // differ in print and in greys.
-var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"}
+// Its yellow (#F0E442) is left out: on white it cannot be seen. Colour and
+// dash pattern cycle with different lengths (7 and 8), so no two of the
+// first 56 series look alike.
+var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"}
 
 var dashes = []string{"", "6 3", "2 2", "8 3 2 3", "1 3", "10 4", "4 4", "12 2"}
 
 // esc makes untrusted text inert in HTML and SVG: control and
 // bidirectional characters shown escaped, markup as entities.
-func esc(s string) string { return html.EscapeString(safetext.Escape(s)) }
+func esc(s string) string { return html.EscapeString(text(s)) }
 
 // SVG writes the chart. Its text is escaped; ids are derived from
 // nothing the data holds.

@@ -54,14 +54,36 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 }).ParseFS(files, "templates/*.html"))
 
 // text makes untrusted text safe to show: control and bidirectional
-// characters escaped (html/template then escapes the markup).
-func text(s string) string { return safetext.Escape(s) }
+// characters escaped, and text in a right-to-left script isolated, so it
+// cannot reorder the sentence around it (html/template then escapes the
+// markup).
+func text(s string) string { return isolate(safetext.Escape(s)) }
+
+// isolate wraps text holding right-to-left letters in first-strong
+// isolate and pop directional isolate (U+2068, U+2069): the text keeps its
+// own direction and leaves its neighbours' alone.
+func isolate(s string) string {
+	for _, r := range s {
+		if rtl(r) {
+			return "\u2068" + s + "\u2069"
+		}
+	}
+	return s
+}
+
+// rtl reports whether r is a letter of a right-to-left script (Hebrew,
+// Arabic, Syriac, Thaana, NKo, Samaritan, Mandaic and their presentation
+// forms, and the historic RTL scripts of the SMP).
+func rtl(r rune) bool {
+	return (r >= 0x0590 && r <= 0x08ff) || (r >= 0xfb1d && r <= 0xfdff) || (r >= 0xfe70 && r <= 0xfeff) ||
+		(r >= 0x10800 && r <= 0x10fff) || (r >= 0x1e800 && r <= 0x1efff)
+}
 
 // message is a failure message for a <pre>: its lines kept, each made safe.
 func message(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = safetext.Escape(strings.TrimSuffix(l, "\r"))
+		lines[i] = isolate(safetext.Escape(strings.TrimSuffix(l, "\r")))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -211,9 +233,17 @@ func (w *writer) pages(n int, page func(i int) error) error {
 // Write builds the site of s into dir: written beside it first, then
 // moved into place, so a failure leaves dir as it was.
 func Write(dir string, s *analyze.Site) error {
+	clean := filepath.Clean(dir)
+	if clean == "." || clean == ".." || filepath.Base(clean) == ".." {
+		return fmt.Errorf("%s: give the site a folder of its own (it is replaced whole), not the current folder or its parent", dir)
+	}
+	if fi, err := os.Lstat(clean); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link: give the folder itself (the site is replaced whole)", dir)
+	}
 	if _, err := os.Stat(dir); err == nil && !isSite(dir) {
 		return fmt.Errorf("%s exists and is not a site batchsli wrote (no %s): give an empty or new folder", dir, marker)
 	}
+	cleanStale(filepath.Dir(clean))
 	parent := filepath.Dir(filepath.Clean(dir))
 	tmp, err := os.MkdirTemp(parent, ".batchsli-site-")
 	if err != nil {
@@ -247,6 +277,24 @@ func Write(dir string, s *analyze.Site) error {
 		return os.RemoveAll(old)
 	}
 	return nil
+}
+
+// cleanStale removes what a killed run left beside the site (its new
+// folder, or the old site being removed) once an hour old: a run in
+// progress is younger.
+func cleanStale(parent string) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), ".batchsli-site-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
 }
 
 // marker is the file that marks a folder as a site batchsli wrote (which

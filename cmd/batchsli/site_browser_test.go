@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -30,6 +31,9 @@ type cdp struct {
 	errs    map[int]string
 	session string
 	events  chan cdpEvent
+	// dropped counts the events the buffer had no room for: the test
+	// fails rather than miss one.
+	dropped atomic.Int64
 }
 
 type cdpEvent struct {
@@ -92,6 +96,7 @@ func startCDP(t *testing.T, bin string) *cdp {
 			select {
 			case c.events <- cdpEvent{m.Method, m.Params}:
 			default:
+				c.dropped.Add(1)
 			}
 		}
 	}()
@@ -228,6 +233,9 @@ func TestSiteInChromium(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 			for len(c.events) > 0 {
 				checkEvent(t, name, root, <-c.events)
+			}
+			if n := c.dropped.Load(); n > 0 {
+				t.Fatalf("%s: %d DevTools events dropped", name, n)
 			}
 			var over []string
 			c.eval(`(() => {

@@ -10,10 +10,12 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -74,6 +76,9 @@ func TestSiteGolden(t *testing.T) {
 	}
 }
 
+// heatStyle is the one style the site writes: a heatmap cell's colours.
+var heatStyle = regexp.MustCompile(`^background:#[0-9a-f]{6};color:#(000|fff)$`)
+
 // allowed are the elements the site writes: anything else on a page came
 // from the data.
 var allowed = map[string]bool{}
@@ -96,8 +101,13 @@ func checkPage(t *testing.T, dir, page string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// html/template writes ZgotmplZ where it refused a value.
+	if bytes.Contains(b, []byte("ZgotmplZ")) {
+		t.Errorf("%s: html/template refused a value (ZgotmplZ)", page)
+	}
 	z := html.NewTokenizer(bytes.NewReader(b))
 	ids := map[string]bool{}
+	var anchors []string
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
@@ -115,7 +125,7 @@ func checkPage(t *testing.T, dir, page string) {
 			switch {
 			case strings.HasPrefix(k, "on"), k == "src", k == "srcdoc", k == "formaction", k == "xlink:href":
 				t.Errorf("%s: <%s %s=%q>", page, tok.Data, a.Key, a.Val)
-			case k == "style" && !(tok.Data == "td" && strings.HasPrefix(a.Val, "background:#")):
+			case k == "style" && !(tok.Data == "td" && heatStyle.MatchString(a.Val)):
 				t.Errorf("%s: <%s style=%q>", page, tok.Data, a.Val)
 			case k == "id":
 				if ids[a.Val] {
@@ -129,7 +139,8 @@ func checkPage(t *testing.T, dir, page string) {
 					continue
 				}
 				if u.Path == "" {
-					continue // an anchor on the page
+					anchors = append(anchors, u.Fragment) // on the page
+					continue
 				}
 				target := path.Join(path.Dir(page), u.Path)
 				if strings.HasPrefix(target, "../") {
@@ -142,6 +153,11 @@ func checkPage(t *testing.T, dir, page string) {
 	}
 	if z.Err() != nil && z.Err().Error() != "EOF" {
 		t.Errorf("%s: %v", page, z.Err())
+	}
+	for _, a := range anchors {
+		if !ids[a] {
+			t.Errorf("%s: link to #%s, which the page lacks", page, a)
+		}
 	}
 }
 
@@ -202,19 +218,26 @@ var xss = []string{
 	"a\u2066b\u2069c\u200fd",
 	`</pre></td></tr></table><h1>injected</h1>`,
 	`{{.Site}}`,
+	"עברית then latin",
+	strings.Repeat("long", 80),
+	`background:url(//x.example/a)`,
 }
 
 // xssData writes a history whose recipe names, categories, blockers
 // and messages are the xss corpus, over several batches.
 func xssData(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	// The data directory's name is hostile too (the footer shows it).
+	dir := filepath.Join(t.TempDir(), `d<script>"'x`)
 	var runs, fails strings.Builder
 	for b := range 8 {
 		ts := fmt.Sprintf("2026-03-%02dT10:00:00Z", b+1)
 		id := fmt.Sprintf("b%d%s", b, xss[b%len(xss)])
 		jid, _ := jsonString(id)
 		n := len(xss)
+		// Platform keys and an ecosystem from the corpus, where the
+		// formats allow them (the reader refuses what they do not).
+		plat := []string{"linux-x86_64", `linux-x86_64"><script>`, "darwin-arm64\u202e"}[b%3]
 		fmt.Fprintf(&runs, `{"schema_version":2,"batch_id":%s,"ecosystem":"npm","total":%d,"platforms":{"linux-x86_64":{"tested":%d,"passed":%d,"failed":%d,"skipped":0},"darwin-arm64":{"tested":%d,"passed":%d,"failed":0,"skipped":0}},"timestamp":%q}`+"\n",
 			jid, n+20, n+20, 20, n, 20, 20, ts)
 		for i, h := range xss {
@@ -222,8 +245,9 @@ func xssData(t *testing.T) string {
 			cat, _ := jsonString(xss[(i+1)%n])
 			dep, _ := jsonString(xss[(i+2)%n])
 			msg, _ := jsonString(h + "\n" + xss[(i+3)%n])
-			fmt.Fprintf(&fails, `{"schema_version":2,"batch_id":%s,"ecosystem":"npm","environment":"linux-x86_64","package_id":%s,"category":%s,"blocked_by":[%s],"message":%s,"timestamp":%q}`+"\n",
-				jid, pkg, cat, dep, msg, ts)
+			jplat, _ := jsonString(plat)
+			fmt.Fprintf(&fails, `{"schema_version":2,"batch_id":%s,"ecosystem":"npm","environment":%s,"package_id":%s,"category":%s,"blocked_by":[%s],"message":%s,"timestamp":%q}`+"\n",
+				jid, jplat, pkg, cat, dep, msg, ts)
 		}
 	}
 	writeFile(t, dir, "metrics/batch-runs.jsonl", runs.String())
@@ -306,6 +330,29 @@ func TestSiteReplaces(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(other), ".batchsli-site-*")); len(left) > 0 {
 		t.Errorf("left beside it: %v", left)
+	}
+	// A symbolic link, the current folder: refused, nothing changed.
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(dir, link)
+	if res := cli(t, "site", "--demo", "--out", link); res.code == 0 || !strings.Contains(res.stderr, "is a symbolic link") {
+		t.Errorf("a link as --out: exit %d: %s", res.code, res.stderr)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("the link was replaced")
+	}
+	if res := cli(t, "site", "--demo", "--out", "."); res.code == 0 || !strings.Contains(res.stderr, "not the current folder") {
+		t.Errorf("--out .: exit %d: %s", res.code, res.stderr)
+	}
+	// What a killed run left an hour ago is removed; a younger one is not.
+	old, young := filepath.Join(filepath.Dir(dir), ".batchsli-site-1"), filepath.Join(filepath.Dir(dir), ".batchsli-site-2")
+	os.Mkdir(old, 0o755)
+	os.Mkdir(young, 0o755)
+	os.Chtimes(old, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour))
+	if res := cli(t, "site", "--demo", "--out", dir, "--recipe-pages", "1", "--batch-pages", "1"); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	if fileExists(old) || !fileExists(young) {
+		t.Errorf("stale folders: old left %v, young removed %v", fileExists(old), !fileExists(young))
 	}
 	if res := cli(t, "site", "--demo"); res.code != 2 || !strings.Contains(res.stderr, "--out DIR is required") {
 		t.Errorf("no --out: exit %d: %s", res.code, res.stderr)
