@@ -77,6 +77,9 @@ func emulateAction(t *testing.T, dir, actionPath string, inputs map[string]strin
 	}
 	abs, _ := filepath.Abs(actionPath)
 	temp := t.TempDir()
+	if emulatePrepare != nil {
+		emulatePrepare(temp)
+	}
 	summary := filepath.Join(temp, "step-summary.md")
 	stepOut := map[string]map[string]string{}
 	eval := func(s string) string {
@@ -98,14 +101,21 @@ func emulateAction(t *testing.T, dir, actionPath string, inputs map[string]strin
 		})
 	}
 	cond := regexp.MustCompile(`^inputs\.([a-z-]+) == '([^']*)'$`)
+	stepCond := regexp.MustCompile(`^steps\.([a-z-]+)\.outputs\.([a-z_-]+) != ''$`)
 	var log strings.Builder
 	for _, s := range a.Runs.Steps {
 		if s.If != "" {
-			m := cond.FindStringSubmatch(s.If)
-			if m == nil {
-				t.Fatalf("step %s: condition %q not emulated", s.Name, s.If)
+			run := true
+			for _, term := range strings.Split(s.If, " && ") {
+				if m := cond.FindStringSubmatch(term); m != nil {
+					run = run && in[m[1]] == m[2]
+				} else if m := stepCond.FindStringSubmatch(term); m != nil {
+					run = run && stepOut[m[1]][m[2]] != ""
+				} else {
+					t.Fatalf("step %s: condition %q not emulated", s.Name, s.If)
+				}
 			}
-			if in[m[1]] != m[2] {
+			if !run {
 				continue
 			}
 		}
@@ -163,6 +173,10 @@ func emulateAction(t *testing.T, dir, actionPath string, inputs map[string]strin
 	}
 	return outs, log.String(), nil
 }
+
+// emulatePrepare, when set, sees the runner's temporary folder before the
+// steps run.
+var emulatePrepare func(runnerTemp string)
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
@@ -234,6 +248,19 @@ func TestActionEmulated(t *testing.T) {
 		if err != nil || strings.Contains(string(b), ".batchsli") || !strings.Contains(string(b), "metrics/") {
 			t.Errorf("git add data would add:\n%s (%v)", b, err)
 		}
+	}
+
+	// A site that cannot be built (its folder holds someone else's file)
+	// is a warning: the batch is recorded and nothing is uploaded.
+	emulatePrepare = func(temp string) {
+		os.MkdirAll(filepath.Join(temp, "batchsli-site"), 0o755)
+		os.WriteFile(filepath.Join(temp, "batchsli-site", "notes.txt"), []byte("mine"), 0o644)
+	}
+	outs, log, err = emulateAction(t, t.TempDir(), "../..", map[string]string{"results": results, "ecosystem": "cargo", "site": "true"})
+	emulatePrepare = nil
+	if err != nil || outs["batch-id"] == "" || outs["site-path"] != "" || strings.Contains(log, "uploaded") ||
+		!strings.Contains(log, "::warning title=batchsli site::the site could not be built") {
+		t.Errorf("a site that cannot be built: %v %v\n%s", outs, err, log)
 	}
 
 	// Without the check, its outputs are empty.
