@@ -88,7 +88,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 		}
 		return false
 	}
-	rr, err := readRecipes(fsys, name, match, nil, maxExcerpt)
+	rr, err := readRecipes(fsys, name, match, nil, nil, maxExcerpt)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 	for c := range candidates {
 		pkg = c
 	}
-	v := rr.view(pkg)
+	v, _ := rr.view(pkg, 0)
 	if len(v.Batches) == 0 {
 		return nil, fmt.Errorf("no committed batch in %s names recipe %q", name, id)
 	}
@@ -121,8 +121,15 @@ type recipeReading struct {
 	// ("@" and the time) of a batch whose record names no batch (v1).
 	at       map[string][]int
 	fails    map[string]map[string][]RecipeFailure
-	outs     map[string]map[string]*model.Outcomes
+	outs     map[string]map[string]recipeOut
 	problems int
+}
+
+// recipeOut is one recipe's outcomes in a batch: recipe r of record o (the
+// reader does not reuse records here).
+type recipeOut struct {
+	o *model.Outcomes
+	r int
 }
 
 func recipeKeyOf(batchID string, ts time.Time) string {
@@ -135,10 +142,11 @@ func recipeKeyOf(batchID string, ts time.Time) string {
 // readRecipes reads the records of the recipes match keeps, in one
 // reading of the data; onFail, when set, sees every committed failure
 // record too (with its message). match is called from two goroutines at
-// once.
-func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*model.Failure), maxExcerpt int) (*recipeReading, error) {
-	rd := reader.New(fsys, name, reader.Options{})
-	rr := &recipeReading{fails: map[string]map[string][]RecipeFailure{}, outs: map[string]map[string]*model.Outcomes{}}
+// once. passOver, when set, names failure lines neither needs, which are
+// then not decoded (reader.Options.PassOver).
+func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*model.Failure), passOver func(batchID, pkg []byte) bool, maxExcerpt int) (*recipeReading, error) {
+	rd := reader.New(fsys, name, reader.Options{PassOver: passOver})
+	rr := &recipeReading{fails: map[string]map[string][]RecipeFailure{}, outs: map[string]map[string]recipeOut{}}
 	sums := map[string]uint64{}
 	order := 0
 	err := rd.Metrics(func(b *model.BatchRun) {
@@ -182,18 +190,16 @@ func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*
 			// the report does.
 			sum, ok := sums[o.BatchID]
 			agrees := ok && sum == o.CountsSum()
-			for _, r := range o.Recipes {
+			for i, r := range o.Recipes {
 				if !match(r.PackageID) || !agrees {
 					continue
 				}
-				c := *o
-				c.Recipes = []model.RecipeOutcome{r}
 				m := rr.outs[r.PackageID]
 				if m == nil {
-					m = map[string]*model.Outcomes{}
+					m = map[string]recipeOut{}
 					rr.outs[r.PackageID] = m
 				}
-				m[o.BatchID] = &c
+				m[o.BatchID] = recipeOut{o, i}
 			}
 		})
 	}()
@@ -231,11 +237,13 @@ func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*
 }
 
 // view assembles package pkg's history from the reading (no batch when
-// the reading has none of it).
-func (rr *recipeReading) view(pkg string) *RecipeView {
+// the reading has none of it). With keep > 0, only its newest keep batches
+// are listed (the platforms and transitions still count every batch);
+// total is how many it has.
+func (rr *recipeReading) view(pkg string, keep int) (v *RecipeView, total int) {
 	all := rr.all
 	outs, failsBy := rr.outs[pkg], rr.fails[pkg]
-	v := &RecipeView{Recipe: pkg, Batches: []RecipeBatch{}, Platforms: []RecipePlatform{}, Transitions: []Transition{}, Notes: []string{}}
+	v = &RecipeView{Recipe: pkg, Batches: []RecipeBatch{}, Platforms: []RecipePlatform{}, Transitions: []Transition{}, Notes: []string{}}
 	plats := map[string]*RecipePlatform{}
 	plat := func(p string) *RecipePlatform {
 		if plats[p] == nil {
@@ -255,41 +263,53 @@ func (rr *recipeReading) view(pkg string) *RecipeView {
 	}
 	slices.Sort(at)
 	at = slices.Compact(at)
-	for _, i := range at {
+	for n, i := range at {
 		b := all[i]
-		o := outs[b.id]
+		ref, hasOut := outs[b.id]
 		fs := failsBy[b.id]
 		if b.v1 {
 			fs = append(slices.Clone(fs), failsBy[recipeKeyOf("", b.ts)]...)
 		}
-		if o == nil && len(fs) == 0 {
+		if !hasOut && len(fs) == 0 {
 			continue
 		}
+		total++
+		// An older batch than those listed is counted, not kept.
+		listed := keep <= 0 || n >= len(at)-keep
 		rb := RecipeBatch{BatchID: b.id, Timestamp: b.ts, Passed: []string{}, Retried: []string{}, Skipped: []string{}, Failures: []RecipeFailure{}}
-		rb.Failures = append(rb.Failures, fs...)
-		sort.Slice(rb.Failures, func(i, j int) bool { return rb.Failures[i].Platform < rb.Failures[j].Platform })
-		if o != nil && len(o.Recipes) > 0 {
+		if listed {
+			rb.Failures = append(rb.Failures, fs...)
+			sort.Slice(rb.Failures, func(i, j int) bool { return rb.Failures[i].Platform < rb.Failures[j].Platform })
+		}
+		if hasOut {
+			o := ref.o
 			rb.Outcomes = true
-			r := o.Recipes[0]
+			r := o.Recipes[ref.r]
 			rb.Version = r.Version
 			var es []ocEntry
 			ver := ra.version(r.Version)
 			for j, p := range o.Platforms {
-				oc := o.At(0, j)
+				oc := o.At(ref.r, j)
 				e := ocEntry{pair: ra.pair(r.PackageID, p), ver: ver, kind: kindOf(o, r.Codes[j])}
 				e.n, e.np = membersOf(e.kind)
 				switch e.kind {
 				case ocRetried:
-					rb.Retried = append(rb.Retried, p)
+					if listed {
+						rb.Retried = append(rb.Retried, p)
+					}
 					plat(p).Passes++
 				case ocPass:
-					rb.Passed = append(rb.Passed, p)
+					if listed {
+						rb.Passed = append(rb.Passed, p)
+					}
 					plat(p).Passes++
 				case ocFail, ocInfra:
 					plat(p).Failures++
 					e.cat = ra.intern(ra.catIdx, &ra.cats, oc.Category)
 				default:
-					rb.Skipped = append(rb.Skipped, p)
+					if listed {
+						rb.Skipped = append(rb.Skipped, p)
+					}
 					plat(p).Skipped++
 				}
 				if e.kind != 0 {
@@ -306,16 +326,20 @@ func (rr *recipeReading) view(pkg string) *RecipeView {
 			ra.step(all, i, es)
 		} else {
 			v.NoOutcomes++
-			for _, f := range rb.Failures {
+			sorted := slices.Clone(fs)
+			sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Platform < sorted[j].Platform })
+			for _, f := range sorted {
 				pl := plat(f.Platform)
 				pl.Failures++
 				pl.Last, pl.LastBatchID = f.Category, b.id
 			}
 		}
-		v.Batches = append(v.Batches, rb)
+		if listed {
+			v.Batches = append(v.Batches, rb)
+		}
 	}
-	if len(v.Batches) == 0 {
-		return v
+	if total == 0 {
+		return v, 0
 	}
 	if len(all) > 0 {
 		res := ra.finish(all)
@@ -334,8 +358,8 @@ func (rr *recipeReading) view(pkg string) *RecipeView {
 	}
 	sort.Slice(v.Platforms, func(i, j int) bool { return v.Platforms[i].Platform < v.Platforms[j].Platform })
 	if v.NoOutcomes > 0 {
-		v.Notes = append(v.Notes, fmt.Sprintf("%d of its %d batches have no outcome record (recorded before them): only their failures are known.", v.NoOutcomes, len(v.Batches)))
+		v.Notes = append(v.Notes, fmt.Sprintf("%d of its %d batches have no outcome record (recorded before them): only their failures are known.", v.NoOutcomes, total))
 	}
 	v.Problems = rr.problems
-	return v
+	return v, total
 }

@@ -324,7 +324,9 @@ func (site *Site) readDetails(fsys fs.FS, name string, o SiteOptions, paged map[
 	if len(paged) == 0 && len(keep) == 0 {
 		return nil
 	}
-	rr, err := readRecipes(fsys, name, func(p string) bool { return paged[p] }, onFail, o.MaxExcerpt)
+	// Failure lines of other recipes and other batches are not decoded.
+	passOver := func(b, p []byte) bool { return !paged[string(p)] && keep[string(b)] == nil }
+	rr, err := readRecipes(fsys, name, func(p string) bool { return paged[p] }, onFail, passOver, o.MaxExcerpt)
 	if err != nil {
 		return err
 	}
@@ -337,14 +339,11 @@ func (site *Site) readDetails(fsys fs.FS, name string, o SiteOptions, paged map[
 	}
 	slices.Sort(ps)
 	for _, p := range ps {
-		v := rr.view(p)
-		if len(v.Batches) == 0 {
+		v, total := rr.view(p, o.MaxRecipeBatches)
+		if total == 0 {
 			continue
 		}
-		site.RecipeBatchesTotal[p] = len(v.Batches)
-		if n := len(v.Batches); n > o.MaxRecipeBatches {
-			v.Batches = v.Batches[n-o.MaxRecipeBatches:]
-		}
+		site.RecipeBatchesTotal[p] = total
 		site.Recipes = append(site.Recipes, v)
 	}
 	return nil

@@ -122,3 +122,31 @@ func TestSiteIsTheReport(t *testing.T) {
 		}
 	}
 }
+
+// TestRecipeViewKeep: a recipe's view cut to its newest batches lists
+// those of the whole view, and counts every batch in its platforms and
+// transitions.
+func TestRecipeViewKeep(t *testing.T) {
+	rr, err := readRecipes(sample.FS(), "sample", func(string) bool { return true }, nil, nil, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for pkg := range rr.outs {
+		whole, n := rr.view(pkg, 0)
+		if n != len(whole.Batches) || n < 4 {
+			continue
+		}
+		cut, m := rr.view(pkg, 3)
+		if m != n || !reflect.DeepEqual(cut.Batches, whole.Batches[n-3:]) || !reflect.DeepEqual(cut.Platforms, whole.Platforms) ||
+			!reflect.DeepEqual(cut.Transitions, whole.Transitions) || !reflect.DeepEqual(cut.Notes, whole.Notes) {
+			t.Errorf("%s: the cut view differs from the whole one's newest batches", pkg)
+		}
+		if checked++; checked == 50 {
+			break
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no recipe with four batches")
+	}
+}

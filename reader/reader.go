@@ -75,6 +75,13 @@ type Options struct {
 	// the history. What is passed over is not checked: the problems and
 	// file statistics then cover only the lines decoded.
 	OnlyBatch string
+	// PassOver, when set, lets failure files pass over, undecoded, the
+	// lines whose batch ID and package ID are both certain (lineBatchID,
+	// linePackageID) and for which it returns true: a reader after some
+	// recipes' and some batches' records (the static site) need not
+	// decode the rest. As with OnlyBatch, what is passed over is not
+	// checked.
+	PassOver func(batchID, packageID []byte) bool
 	// BatchIDs, when set, receives the batch ID of every failure and
 	// outcome line in record's shape (see lineBatchID) in place of its
 	// record, which is not decoded; lines in other shapes are decoded and
@@ -594,6 +601,11 @@ func (r *Reader) FailureFile(name string, fn func(*model.Failure)) error {
 				if len(only) > 0 && otherBatch(line, only) {
 					return true
 				}
+				if r.opts.PassOver != nil {
+					if b, p, ok := linePackageID(line); ok && r.opts.PassOver(b, p) {
+						return true
+					}
+				}
 				if r.opts.BatchIDs != nil {
 					if id, ok := lineBatchID(line); ok {
 						r.opts.BatchIDs(string(id))
@@ -655,6 +667,34 @@ func lineBatchID(line []byte) (id []byte, ok bool) {
 		return nil, false
 	}
 	return value, true
+}
+
+// linePackageID returns the batch ID and the package ID a failure line
+// certainly names: its batch ID is certain (lineBatchID, which also makes
+// sure that the line frames alone and holds no \u escape), and it has one
+// "package_id" key, whose value is printable ASCII without escapes, not
+// empty. ok is false for any other line, which must be decoded.
+func linePackageID(line []byte) (batchID, pkg []byte, ok bool) {
+	batchID, ok = lineBatchID(line)
+	if !ok {
+		return nil, nil, false
+	}
+	const key = `"package_id":"`
+	at := bytes.Index(line, []byte(key))
+	if at < 0 || bytes.Count(line, []byte(`"package_id"`)) != 1 {
+		return nil, nil, false
+	}
+	rest := line[at+len(key):]
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 {
+		return nil, nil, false
+	}
+	for _, c := range rest[:end] {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			return nil, nil, false
+		}
+	}
+	return batchID, rest[:end], true
 }
 
 // otherBatch reports whether a failure line certainly names a batch other

@@ -272,6 +272,70 @@ func TestOnlyBatchReadsTheSame(t *testing.T) {
 	}
 }
 
+// TestPassOverReadsTheSame: a reader told to pass over the lines of
+// every package but one gives every record of that package a full reader
+// gives, in the same order.
+func TestPassOverReadsTheSame(t *testing.T) {
+	for _, dir := range []string{"testdata/copies", "testdata/uncommitted", "testdata/formats", "testdata/tsuku"} {
+		fsys := os.DirFS(dir)
+		all := map[string][]string{}
+		var order []string
+		err := New(fsys, dir, DefaultOptions).Failures(func(f *model.Failure) {
+			if all[f.PackageID] == nil {
+				order = append(order, f.PackageID)
+			}
+			all[f.PackageID] = append(all[f.PackageID], fmt.Sprint(f.Source.File, ":", f.Source.Line)+" "+f.BatchID+" "+f.Message)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		passed := 0
+		for _, pkg := range order {
+			var got []string
+			o := Options{MaxProblems: 1, PassOver: func(_, p []byte) bool {
+				if string(p) != pkg {
+					passed++
+					return true
+				}
+				return false
+			}}
+			err := New(fsys, dir, o).Failures(func(f *model.Failure) {
+				if f.PackageID == pkg {
+					got = append(got, fmt.Sprint(f.Source.File, ":", f.Source.Line)+" "+f.BatchID+" "+f.Message)
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, all[pkg]) {
+				t.Errorf("%s, package %s: PassOver read %q, want %q", dir, pkg, got, all[pkg])
+			}
+		}
+		if passed == 0 && dir == "testdata/copies" {
+			t.Errorf("%s: no line was passed over", dir)
+		}
+	}
+}
+
+// TestLinePackageID: the lines whose package is certain, and those that
+// must be decoded.
+func TestLinePackageID(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"schema_version":2,"batch_id":"b","environment":"e","package_id":"npm:a","category":"c"}`: "npm:a",
+		`{"schema_version":2,"batch_id":"b","package_id":"npm:a\"b","category":"c"}`:                "",
+		`{"schema_version":2,"batch_id":"b","package_id":"npm:a","x":{"package_id":"npm:b"}}`:       "",
+		`{"schema_version":2,"batch_id":"b","package_id":"npm:\u0061"}`:                             "",
+		`{"schema_version":2,"batch_id":"b","package_id":""}`:                                       "",
+		`{"schema_version":1,"batch_id":"b","package_id":"npm:a"}`:                                  "",
+		`{"schema_version":2,"batch_id":"b","package_id":"npm:a"`:                                   "",
+	} {
+		_, p, ok := linePackageID([]byte(line))
+		if string(p) != want || ok != (want != "") {
+			t.Errorf("%s: %q %v, want %q", line, p, ok, want)
+		}
+	}
+}
+
 // TestOnlyBatchOddLines: lines that OnlyBatch must decode, not pass over: a
 // record without a batch, an object framed over several lines that hides
 // a record of another batch, an ID that is not valid UTF-8.
