@@ -186,23 +186,55 @@ func tidy(t *testing.T, file string) {
 	}
 }
 
+// vnu checks pages and the stylesheet with the Nu Html Checker (the W3C's,
+// npm vnu-jar, run with Java): no error and no warning.
+func vnu(t *testing.T, files ...string) {
+	t.Helper()
+	jar, _ := filepath.Abs("../../scripts/site-check/node_modules/vnu-jar/build/dist/vnu.jar")
+	java, err := exec.LookPath("java")
+	if err != nil || !fileExists(jar) {
+		if os.Getenv("CI") != "" {
+			t.Fatal("java or scripts/site-check's vnu-jar is missing (.ci/run installs them)")
+		}
+		t.Skip("java or vnu-jar is missing")
+	}
+	out, err := exec.Command(java, append([]string{"-jar", jar, "--format", "gnu", "--also-check-css"}, files...)...).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("vnu: %v\n%s", err, out)
+	}
+}
+
+// onePerKind is one page of each kind of a site (its list pages and
+// windows by their first).
+func onePerKind(dir string, pages []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range pages {
+		kind := strings.TrimRight(strings.SplitN(p, "/", 2)[0], "-0123456789.html")
+		if !seen[kind] {
+			seen[kind] = true
+			out = append(out, filepath.Join(dir, p))
+		}
+	}
+	return out
+}
+
 // TestSiteValid: every page of the sample's site passes checkPage; one of
-// each kind passes HTML Tidy.
+// each kind passes HTML Tidy, and the Nu Html Checker with the stylesheet.
 func TestSiteValid(t *testing.T) {
 	dir := siteOf(t, "--demo")
 	pages := sitePages(t, dir)
 	if len(pages) < 1000 {
 		t.Fatalf("%d pages", len(pages))
 	}
-	seen := map[string]bool{}
 	for _, p := range pages {
 		checkPage(t, dir, p)
-		kind := strings.SplitN(p, "/", 2)[0]
-		if !seen[kind] {
-			seen[kind] = true
-			tidy(t, filepath.Join(dir, p))
-		}
 	}
+	kinds := onePerKind(dir, pages)
+	for _, p := range kinds {
+		tidy(t, p)
+	}
+	vnu(t, append(kinds, filepath.Join(dir, "style.css"))...)
 }
 
 // xss is text that would be markup, script, a link or reordered text
@@ -294,12 +326,10 @@ func TestSiteHostile(t *testing.T) {
 	if !bytes.Contains(idx, []byte(`evil\u202egnp.exe`)) {
 		t.Error("the bidi control is not shown escaped in the recipe list")
 	}
-	for _, p := range pages {
-		if kinds[strings.SplitN(p, "/", 2)[0]] > 0 {
-			tidy(t, filepath.Join(dir, p))
-			kinds[strings.SplitN(p, "/", 2)[0]] = 0
-		}
+	for _, p := range onePerKind(dir, pages) {
+		tidy(t, p)
 	}
+	vnu(t, onePerKind(dir, pages)...)
 }
 
 // TestSiteReplaces: the site's folder is replaced whole; a folder batchsli
