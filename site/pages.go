@@ -102,6 +102,13 @@ type recipePage struct {
 	Batch func(string) string
 }
 
+type ecosystemPage struct {
+	Ecosystem string
+	Cells     []*analyze.MatrixCell
+	Insights  []analyze.Insight
+	Platform  func(string) string
+}
+
 type batchPage struct {
 	S     *analyze.Summary
 	Batch func(string) string
@@ -301,6 +308,24 @@ func build(w *writer, s *analyze.Site) error {
 			if err := w.page(path, "platform", page{Title: p.Platform, Root: "../", Nav: "platforms", Site: s, Content: pp}); err != nil {
 				return err
 			}
+		}
+	}
+
+	// A page per ecosystem: the heatmap's row as a filter.
+	for _, e := range main.Matrix.Ecosystems {
+		ep := ecosystemPage{Ecosystem: e, Platform: platHref}
+		for _, p := range main.Matrix.Platforms {
+			if c := main.Matrix.Cell(e, p); c != nil {
+				ep.Cells = append(ep.Cells, c)
+			}
+		}
+		for _, in := range s.Report.Insights {
+			if in.Ecosystem == e {
+				ep.Insights = append(ep.Insights, in)
+			}
+		}
+		if err := w.page("ecosystem/"+Slug(e)+".html", "ecosystem", page{Title: "Ecosystem " + e, Root: "../", Nav: "ecosystems", Site: s, Content: ep}); err != nil {
+			return err
 		}
 	}
 

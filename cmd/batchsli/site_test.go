@@ -63,7 +63,7 @@ func TestSiteGolden(t *testing.T) {
 			kinds[kind] = p
 		}
 	}
-	want := []string{"index.html", "recipes.html", "batches.html", kinds["window"], kinds["platform"], kinds["recipe"], kinds["batch"]}
+	want := []string{"index.html", "recipes.html", "batches.html", kinds["window"], kinds["platform"], kinds["recipe"], kinds["batch"], kinds["ecosystem"]}
 	for _, p := range want {
 		if p == "" {
 			t.Fatalf("a page kind is missing: %v", pages)
@@ -304,7 +304,7 @@ func TestSiteHostile(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"index.html", "recipes.html", "batches.html", "window", "platform", "recipe", "batch"} {
+	for _, k := range []string{"index.html", "recipes.html", "batches.html", "window", "platform", "recipe", "batch", "ecosystem"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s page: %v", k, pages)
 		}
