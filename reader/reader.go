@@ -672,8 +672,9 @@ func lineBatchID(line []byte) (id []byte, ok bool) {
 // linePackageID returns the batch ID and the package ID a failure line
 // certainly names: its batch ID is certain (lineBatchID, which also makes
 // sure that the line frames alone and holds no \u escape), and it has one
-// "package_id" key, whose value is printable ASCII without escapes, not
-// empty. ok is false for any other line, which must be decoded.
+// "package_id" key, whose value is printable ASCII without escapes and
+// names its ecosystem (eco:name: a bare name is completed when decoded).
+// ok is false for any other line, which must be decoded.
 func linePackageID(line []byte) (batchID, pkg []byte, ok bool) {
 	batchID, ok = lineBatchID(line)
 	if !ok {
@@ -693,6 +694,11 @@ func linePackageID(line []byte) (batchID, pkg []byte, ok bool) {
 		if c < 0x20 || c > 0x7e || c == '\\' {
 			return nil, nil, false
 		}
+	}
+	// A bare name is given its ecosystem when decoded: only an ID that
+	// names its ecosystem ("eco:name") is the record's as it stands.
+	if colon := bytes.IndexByte(rest[:end], ':'); colon <= 0 {
+		return nil, nil, false
 	}
 	return batchID, rest[:end], true
 }

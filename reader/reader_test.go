@@ -3,8 +3,10 @@ package reader
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -276,8 +278,17 @@ func TestOnlyBatchReadsTheSame(t *testing.T) {
 // every package but one gives every record of that package a full reader
 // gives, in the same order.
 func TestPassOverReadsTheSame(t *testing.T) {
-	for _, dir := range []string{"testdata/copies", "testdata/uncommitted", "testdata/formats", "testdata/tsuku"} {
-		fsys := os.DirFS(dir)
+	bare := fstest.MapFS{"failures/x.jsonl": {Data: []byte(
+		`{"schema_version":2,"batch_id":"b1","ecosystem":"cargo","environment":"e","package_id":"ripgrep","category":"c","timestamp":"2026-03-01T10:00:00Z"}` + "\n" +
+			`{"schema_version":2,"batch_id":"b2","ecosystem":"cargo","environment":"e","package_id":"cargo:jq","category":"c","timestamp":"2026-03-02T10:00:00Z"}` + "\n")},
+		"metrics/batch-runs.jsonl": {Data: []byte(
+			`{"schema_version":2,"batch_id":"b1","ecosystem":"cargo","platforms":{"e":{"tested":1,"passed":0,"failed":1,"skipped":0}},"timestamp":"2026-03-01T10:00:00Z"}` + "\n" +
+				`{"schema_version":2,"batch_id":"b2","ecosystem":"cargo","platforms":{"e":{"tested":1,"passed":0,"failed":1,"skipped":0}},"timestamp":"2026-03-02T10:00:00Z"}` + "\n")}}
+	for _, dir := range []string{"testdata/copies", "testdata/uncommitted", "testdata/formats", "testdata/tsuku", "bare"} {
+		var fsys fs.FS = os.DirFS(dir)
+		if dir == "bare" {
+			fsys = bare
+		}
 		all := map[string][]string{}
 		var order []string
 		err := New(fsys, dir, DefaultOptions).Failures(func(f *model.Failure) {
@@ -288,6 +299,9 @@ func TestPassOverReadsTheSame(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if dir == "bare" && !slices.Equal(order, []string{"cargo:ripgrep", "cargo:jq"}) {
+			t.Fatalf("bare: read %v", order)
 		}
 		passed := 0
 		for _, pkg := range order {
@@ -328,6 +342,8 @@ func TestLinePackageID(t *testing.T) {
 		`{"schema_version":2,"batch_id":"b","package_id":""}`:                                       "",
 		`{"schema_version":1,"batch_id":"b","package_id":"npm:a"}`:                                  "",
 		`{"schema_version":2,"batch_id":"b","package_id":"npm:a"`:                                   "",
+		`{"schema_version":2,"batch_id":"b","package_id":"ripgrep","ecosystem":"cargo"}`:            "",
+		`{"schema_version":2,"batch_id":"b","package_id":":ripgrep"}`:                               "",
 	} {
 		_, p, ok := linePackageID([]byte(line))
 		if string(p) != want || ok != (want != "") {
