@@ -150,7 +150,7 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 		run: func(b *model.BatchRun) {
 			// The main window's newest batch: a run that tested something,
 			// under its ecosystem filter and its end.
-			if (main.Until.IsZero() || !b.Timestamp.After(main.Until)) && b.Timestamp.After(latest) && keepsBatch(main.Ecosystems, b) && tested(b) > 0 {
+			if (main.Until.IsZero() || !b.Timestamp.After(main.Until)) && b.Timestamp.After(latest) && keptTested(main.Ecosystems, b) > 0 {
 				latest = b.Timestamp
 			}
 		},
@@ -289,7 +289,7 @@ func (site *Site) readDetails(fsys fs.FS, name string, o SiteOptions, paged map[
 		var picked []*Summary
 		for i := len(runs) - 1; i >= 0 && len(picked) < o.Batches; i-- {
 			b := runs[i]
-			if b.Timestamp.Before(lo) || b.Timestamp.After(hi) || tested(b) == 0 || !keepsBatch(o.Report.Ecosystems, b) {
+			if b.Timestamp.Before(lo) || b.Timestamp.After(hi) || keptTested(o.Report.Ecosystems, b) == 0 {
 				continue
 			}
 			var prev *model.BatchRun
@@ -349,18 +349,29 @@ func (site *Site) readDetails(fsys fs.FS, name string, o SiteOptions, paged map[
 	return nil
 }
 
-// keepsBatch reports whether an ecosystem filter keeps a batch: it
-// tested one of the ecosystems selected (or there is no filter).
-func keepsBatch(ecosystems []string, b *model.BatchRun) bool {
-	if len(ecosystems) == 0 || slices.Contains(ecosystems, b.Ecosystem) {
-		return true
+// keptTested counts the recipes a run tested that an ecosystem filter
+// keeps, by the report's rule (level.add): a run's per-ecosystem counts
+// where it has them, else the whole run when its ecosystem is selected (a
+// v1 mixed run is "mixed"). With no filter, every recipe it tested.
+func keptTested(ecosystems []string, b *model.BatchRun) int64 {
+	if len(ecosystems) == 0 {
+		return tested(b)
 	}
-	for e := range b.Ecosystems {
-		if slices.Contains(ecosystems, e) {
-			return true
+	if b.ByEcosystem != nil {
+		var n int64
+		for eco, m := range b.ByEcosystem {
+			if slices.Contains(ecosystems, eco) {
+				for _, c := range m {
+					n += c.Tested
+				}
+			}
 		}
+		return n
 	}
-	return false
+	if slices.Contains(ecosystems, b.Ecosystem) {
+		return tested(b)
+	}
+	return 0
 }
 
 // tested counts the recipes a run tested, over its platforms.

@@ -290,6 +290,9 @@ func (c Bars) SVG(w io.Writer) error {
 	step := max(1, n/8)
 	for i, bar := range c.Bars {
 		x0 := float64(left) + slot*float64(i)
+		if !bar.Known {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="10" text-anchor="middle" fill="#333">unknown</text>`+"\n", x0+slot/2, y(0)-4)
+		}
 		if bar.Known {
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %.0f %s</title></rect>`+"\n",
 				x0+slot*0.15, y(bar.Value), slot*0.7, y(0)-y(bar.Value), palette[0], esc(bar.Label), bar.Value, esc(c.Unit))

@@ -44,6 +44,8 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"kindOf":  func(c string) string { return string(model.CategoryKind(c)) },
 	"heat":    heat,
+	"pts":     func(f *float64) string { return fmt.Sprintf("%+.1f points", 100**f) },
+	"kind":    func(k string) string { return strings.ReplaceAll(k, "_", " ") },
 	"ecoHref": func(e string) string { return "ecosystem/" + Slug(e) + ".html" },
 	"yes":     func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
 	"sig": func(f *float64) string {
