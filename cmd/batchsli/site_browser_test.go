@@ -187,8 +187,12 @@ func TestSiteInChromium(t *testing.T) {
 	}
 	sample := siteOf(t, "--demo")
 	hostile := siteOf(t, "--data", xssData(t), "--now", "2026-03-10T00:00:00Z")
+	dirs := []string{sample, hostile}
+	if _, err := os.Stat(tsukuData); err == nil {
+		dirs = append(dirs, siteOf(t, "--data", tsukuData, "--now", "2026-05-01T00:00:00Z"))
+	}
 	var pages []string
-	for _, dir := range []string{sample, hostile} {
+	for _, dir := range dirs {
 		seen := map[string]bool{}
 		for _, p := range sitePages(t, dir) {
 			kind := strings.TrimRight(strings.SplitN(p, "/", 2)[0], "-0123456789.html")

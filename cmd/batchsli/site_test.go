@@ -219,8 +219,13 @@ func onePerKind(dir string, pages []string) []string {
 	return out
 }
 
-// TestSiteValid: every page of the sample's site passes checkPage; one of
-// each kind passes HTML Tidy, and the Nu Html Checker with the stylesheet.
+// tsukuData is tsuku's own history (../shared/tsuku-data: legacy records,
+// failures keyed by environment and runs by job), which CI has.
+const tsukuData = "../../../shared/tsuku-data"
+
+// TestSiteValid: every page of the sample's site and of tsuku's history
+// passes checkPage; one of each kind passes HTML Tidy, and the Nu Html
+// Checker with the stylesheet.
 func TestSiteValid(t *testing.T) {
 	dir := siteOf(t, "--demo")
 	pages := sitePages(t, dir)
@@ -231,6 +236,16 @@ func TestSiteValid(t *testing.T) {
 		checkPage(t, dir, p)
 	}
 	kinds := onePerKind(dir, pages)
+	if _, err := os.Stat(tsukuData); err == nil {
+		tsuku := siteOf(t, "--data", tsukuData, "--now", "2026-05-01T00:00:00Z")
+		tp := sitePages(t, tsuku)
+		for _, p := range tp {
+			checkPage(t, tsuku, p)
+		}
+		kinds = append(kinds, onePerKind(tsuku, tp)...)
+	} else if os.Getenv("CI") != "" {
+		t.Fatalf("%s: %v", tsukuData, err)
+	}
 	for _, p := range kinds {
 		tidy(t, p)
 	}
