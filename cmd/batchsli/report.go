@@ -56,15 +56,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags(ctx, "report", reportSynopsis, stdout)
 	data := fs.String("data", "data", "data directory")
 	demo := fs.Bool("demo", false, "report on the sample history built into batchsli")
-	last := fs.Int("last", 0, "keep the N most recent batches (default: the whole history)")
-	since := fs.String("since", "", "keep batches from this date (YYYY-MM-DD or RFC 3339)")
-	until := fs.String("until", "", "keep batches up to this date, inclusive")
-	var ecos, plats listFlag
-	fs.Var(&ecos, "ecosystem", "only this ecosystem (repeatable)")
-	fs.Var(&plats, "platform", "only this platform, or every platform under it (repeatable)")
-	by := fs.String("by", "env", "roll platforms up to this level: family, env, job or os")
+	win := addWindowFlags(fs, windowHelp{
+		last:  "keep the N most recent batches (default: the whole history)",
+		since: "keep batches from this date (YYYY-MM-DD or RFC 3339)",
+		until: "keep batches up to this date, inclusive",
+		now:   "the report's clock, RFC 3339 (default: now; with --demo, the sample's end)",
+	})
 	format := fs.String("format", "text", "output format: text, markdown or json")
-	now := fs.String("now", "", "the report's clock, RFC 3339 (default: now; with --demo, the sample's end)")
 	week := addWeekFlags(fs, true)
 	look := addTextFlags(fs)
 	pos, err := parseFlags(fs, args)
@@ -74,40 +72,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := noArgs("report", pos); err != nil {
 		return err
 	}
-	clock := time.Now().UTC()
-	if *demo {
-		clock = sample.Clock // the sample's own "now"
-	}
-	if *now != "" {
-		t, err := time.Parse(time.RFC3339, *now)
-		if err != nil {
-			return usageError("report: --now %q is not RFC 3339", *now)
-		}
-		clock = t.UTC()
-	}
-	o := analyze.DefaultReportOptions(clock)
-	o.Last, o.Ecosystems, o.Platforms = *last, ecos, plats
-	if err := week.apply("report", fs, &o); err != nil {
+	o, err := win.options("report", fs, *demo, week)
+	if err != nil {
 		return err
 	}
-	if *last < 0 {
-		return usageError("report: --last must be a positive number of batches")
-	}
-	if *since != "" {
-		if o.Since, err = parseDate(*since, false); err != nil {
-			return usageError("report: --since %v", err)
-		}
-	}
-	if *until != "" {
-		if o.Until, err = parseDate(*until, true); err != nil {
-			return usageError("report: --until %v", err)
-		}
-	}
-	lvl, ok := model.ParseLevel(*by)
-	if !ok {
-		return usageError("report: --by must be family, env, job or os, not %q", *by)
-	}
-	o.By = lvl
 	if err := o.Validate(); err != nil {
 		return usageError("report: %v", err)
 	}
@@ -130,7 +98,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer release()
 	// With --since and no --until the report depends on the clock, which
 	// without --now is this instant: no later run could ask the same.
-	clocked := *since != "" && *until == "" && *now == ""
+	clocked := *win.since != "" && *win.until == "" && *win.now == ""
 	if *demo || clocked || os.Getenv("BATCHSLI_CACHE") == "off" {
 		rep, err := analyze.BuildReport(fsys, name, o)
 		if err != nil {
@@ -139,6 +107,71 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return writeReport(stdout, *format, rep, text)
 	}
 	return filterUsage("report", cachedReport(stdout, fsys, name, *data, *format, text, o))
+}
+
+// windowFlags are the flags that choose a report's window, filters, level
+// and clock (report and site).
+type windowFlags struct {
+	last                  *int
+	since, until, by, now *string
+	ecos, plats           listFlag
+}
+
+// windowHelp is the help of the flags whose meaning depends on the command.
+type windowHelp struct{ last, since, until, now string }
+
+func addWindowFlags(fs *flagSet, help windowHelp) *windowFlags {
+	w := &windowFlags{
+		last:  fs.Int("last", 0, help.last),
+		since: fs.String("since", "", help.since),
+		until: fs.String("until", "", help.until),
+		by:    fs.String("by", "env", "roll platforms up to this level: family, env, job or os"),
+		now:   fs.String("now", "", help.now),
+	}
+	fs.Var(&w.ecos, "ecosystem", "only this ecosystem (repeatable)")
+	fs.Var(&w.plats, "platform", "only this platform, or every platform under it (repeatable)")
+	return w
+}
+
+// options are the report options the flags give (the clock: --now, else
+// the sample's end with --demo, else now), not yet validated as a whole.
+func (w *windowFlags) options(cmd string, fs *flagSet, demo bool, week weekFlags) (analyze.ReportOptions, error) {
+	clock := time.Now().UTC()
+	if demo {
+		clock = sample.Clock // the sample's own "now"
+	}
+	if *w.now != "" {
+		t, err := time.Parse(time.RFC3339, *w.now)
+		if err != nil {
+			return analyze.ReportOptions{}, usageError("%s: --now %q is not RFC 3339", cmd, *w.now)
+		}
+		clock = t.UTC()
+	}
+	o := analyze.DefaultReportOptions(clock)
+	o.Last, o.Ecosystems, o.Platforms = *w.last, w.ecos, w.plats
+	if err := week.apply(cmd, fs, &o); err != nil {
+		return o, err
+	}
+	if *w.last < 0 {
+		return o, usageError("%s: --last must be a positive number of batches", cmd)
+	}
+	var err error
+	if *w.since != "" {
+		if o.Since, err = parseDate(*w.since, false); err != nil {
+			return o, usageError("%s: --since %v", cmd, err)
+		}
+	}
+	if *w.until != "" {
+		if o.Until, err = parseDate(*w.until, true); err != nil {
+			return o, usageError("%s: --until %v", cmd, err)
+		}
+	}
+	lvl, ok := model.ParseLevel(*w.by)
+	if !ok {
+		return o, usageError("%s: --by must be family, env, job or os, not %q", cmd, *w.by)
+	}
+	o.By = lvl
+	return o, nil
 }
 
 // filterUsage makes filters that match nothing in the data a usage error.

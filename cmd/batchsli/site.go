@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/batchsli/batchsli/analyze"
 	"github.com/batchsli/batchsli/internal/memlimit"
-	"github.com/batchsli/batchsli/model"
-	"github.com/batchsli/batchsli/sample"
 	"github.com/batchsli/batchsli/site"
 )
 
@@ -21,14 +18,12 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := fs.String("data", "data", "data directory")
 	demo := fs.Bool("demo", false, "build the site of the sample history built into batchsli")
 	out := fs.String("out", "", "the site's folder (replaced whole when batchsli wrote it before)")
-	last := fs.Int("last", 0, "the main window: the N most recent batches (default: the whole history)")
-	since := fs.String("since", "", "the main window: batches from this date (YYYY-MM-DD or RFC 3339)")
-	until := fs.String("until", "", "the main window: batches up to this date, inclusive")
-	var ecos, plats listFlag
-	fs.Var(&ecos, "ecosystem", "only this ecosystem (repeatable)")
-	fs.Var(&plats, "platform", "only this platform, or every platform under it (repeatable)")
-	by := fs.String("by", "env", "roll platforms up to this level: family, env, job or os")
-	now := fs.String("now", "", "the site's clock, RFC 3339 (default: now; with --demo, the sample's end)")
+	win := addWindowFlags(fs, windowHelp{
+		last:  "the main window: the N most recent batches (default: the whole history)",
+		since: "the main window: batches from this date (YYYY-MM-DD or RFC 3339)",
+		until: "the main window: batches up to this date, inclusive",
+		now:   "the site's clock, RFC 3339 (default: now; with --demo, the sample's end)",
+	})
 	weeks := fs.Int("weeks", 12, "calendar weeks in the trend and budget charts")
 	recipes := fs.Int("recipe-pages", 1000, "the most recipe pages (recipes failing on the most platforms first)")
 	batches := fs.Int("batch-pages", 50, "pages for the N newest batches")
@@ -43,40 +38,10 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *out == "" {
 		return usageError("site: --out DIR is required (the folder to write the site into)")
 	}
-	clock := time.Now().UTC()
-	if *demo {
-		clock = sample.Clock
-	}
-	if *now != "" {
-		t, err := time.Parse(time.RFC3339, *now)
-		if err != nil {
-			return usageError("site: --now %q is not RFC 3339", *now)
-		}
-		clock = t.UTC()
-	}
-	o := analyze.DefaultReportOptions(clock)
-	o.Last, o.Ecosystems, o.Platforms = *last, ecos, plats
-	if err := week.apply("site", fs, &o); err != nil {
+	o, err := win.options("site", fs, *demo, week)
+	if err != nil {
 		return err
 	}
-	if *last < 0 {
-		return usageError("site: --last must be a positive number of batches")
-	}
-	if *since != "" {
-		if o.Since, err = parseDate(*since, false); err != nil {
-			return usageError("site: --since %v", err)
-		}
-	}
-	if *until != "" {
-		if o.Until, err = parseDate(*until, true); err != nil {
-			return usageError("site: --until %v", err)
-		}
-	}
-	lvl, ok := model.ParseLevel(*by)
-	if !ok {
-		return usageError("site: --by must be family, env, job or os, not %q", *by)
-	}
-	o.By = lvl
 	so := analyze.DefaultSiteOptions(o)
 	so.Weeks, so.MaxRecipes, so.Batches = *weeks, *recipes, *batches
 	if err := so.Validate(); err != nil {
