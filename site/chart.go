@@ -69,21 +69,38 @@ var dashes = []string{"", "6 3", "2 2", "8 3 2 3", "1 3", "10 4", "4 4", "12 2"}
 // bidirectional characters shown escaped, markup as entities.
 func esc(s string) string { return html.EscapeString(text(s)) }
 
+// size is a chart's size, 640 by 240 where not given.
+func size(w, h int) (int, int) {
+	if w == 0 {
+		w = 640
+	}
+	if h == 0 {
+		h = 240
+	}
+	return w, h
+}
+
+// plainID is id when it is plain letters, digits and hyphens, else def.
+func plainID(id, def string) string {
+	if id == "" || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		return def
+	}
+	return id
+}
+
+// svgOpen starts a chart's SVG: its size, its accessible name, title and
+// description (escaped).
+func svgOpen(b *strings.Builder, width, height int, id, title, desc string) {
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s" class="chart" id="%s">`+"\n", width, height, esc(title), id)
+	fmt.Fprintf(b, "<title>%s</title>\n<desc>%s</desc>\n", esc(title), esc(desc))
+}
+
 // SVG writes the chart. Its text is escaped; ids are derived from
 // nothing the data holds.
 func (c Chart) SVG(w io.Writer) error {
-	width, height := c.Width, c.Height
-	if width == 0 {
-		width = 640
-	}
-	if height == 0 {
-		height = 240
-	}
+	width, height := size(c.Width, c.Height)
 	const left, right, top, bottom = 44, 24, 12, 28
-	id := c.ID
-	if id == "" || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
-		id = "chart"
-	}
+	id := plainID(c.ID, "chart")
 	pw, ph := float64(width-left-right), float64(height-top-bottom)
 	n := len(c.XLabels)
 	x := func(i int) float64 {
@@ -98,8 +115,7 @@ func (c Chart) SVG(w io.Writer) error {
 	}
 	y := func(v float64) float64 { return float64(top) + ph*(1-math.Max(0, math.Min(1, v/ymax))) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s" class="chart" id="%s">`+"\n", width, height, esc(c.Title), id)
-	fmt.Fprintf(&b, "<title>%s</title>\n<desc>%s</desc>\n", esc(c.Title), esc(c.Description))
+	svgOpen(&b, width, height, id, c.Title, c.Description)
 	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		v := f * ymax
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ccc" stroke-width="1"/>`+"\n", left, width-right, y(v), y(v))
@@ -249,18 +265,9 @@ type Bar struct {
 
 // SVG writes the bar chart.
 func (c Bars) SVG(w io.Writer) error {
-	width, height := c.Width, c.Height
-	if width == 0 {
-		width = 640
-	}
-	if height == 0 {
-		height = 240
-	}
+	width, height := size(c.Width, c.Height)
 	const left, right, top, bottom = 52, 24, 12, 28
-	id := c.ID
-	if id == "" || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
-		id = "bars"
-	}
+	id := plainID(c.ID, "bars")
 	ymax := c.Limit
 	for _, b := range c.Bars {
 		ymax = math.Max(ymax, math.Max(b.Value, b.High))
@@ -281,8 +288,7 @@ func (c Bars) SVG(w io.Writer) error {
 	slot := pw / float64(n)
 	y := func(v float64) float64 { return float64(top) + ph*(1-math.Max(0, math.Min(1, v/ymax))) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s" class="chart" id="%s">`+"\n", width, height, esc(c.Title), id)
-	fmt.Fprintf(&b, "<title>%s</title>\n<desc>%s</desc>\n", esc(c.Title), esc(c.Description))
+	svgOpen(&b, width, height, id, c.Title, c.Description)
 	for _, v := range ticks {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ccc" stroke-width="1"/>`+"\n", left, width-right, y(v), y(v))
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#333">%.0f</text>`+"\n", left-4, y(v)+3, v)
