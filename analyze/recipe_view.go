@@ -88,7 +88,7 @@ func BuildRecipeView(fsys fs.FS, name, id string, maxExcerpt int) (*RecipeView, 
 		}
 		return false
 	}
-	rr, err := readRecipes(fsys, name, match, nil, nil, maxExcerpt)
+	rr, err := readRecipes(fsys, name, match, recipeHooks{}, maxExcerpt)
 	if err != nil {
 		return nil, err
 	}
@@ -139,13 +139,23 @@ func recipeKeyOf(batchID string, ts time.Time) string {
 	return "@" + ts.Format(time.RFC3339Nano)
 }
 
+// recipeHooks let a caller of readRecipes see the records as they are
+// read (all optional): run sees each batch-run record (not reused), ran is
+// called once they are all read and before the failure records are; fail
+// sees every committed failure record (with its message); passOver names
+// the failure lines neither needs, which are then not decoded
+// (reader.Options.PassOver).
+type recipeHooks struct {
+	run      func(*model.BatchRun)
+	ran      func()
+	fail     func(*model.Failure)
+	passOver func(batchID, pkg []byte) bool
+}
+
 // readRecipes reads the records of the recipes match keeps, in one
-// reading of the data; onFail, when set, sees every committed failure
-// record too (with its message). match is called from two goroutines at
-// once. passOver, when set, names failure lines neither needs, which are
-// then not decoded (reader.Options.PassOver).
-func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*model.Failure), passOver func(batchID, pkg []byte) bool, maxExcerpt int) (*recipeReading, error) {
-	rd := reader.New(fsys, name, reader.Options{PassOver: passOver})
+// reading of the data. match is called from two goroutines at once.
+func readRecipes(fsys fs.FS, name string, match func(string) bool, h recipeHooks, maxExcerpt int) (*recipeReading, error) {
+	rd := reader.New(fsys, name, reader.Options{PassOver: h.passOver})
 	rr := &recipeReading{fails: map[string]map[string][]RecipeFailure{}, outs: map[string]map[string]recipeOut{}}
 	sums := map[string]uint64{}
 	order := 0
@@ -155,9 +165,15 @@ func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*
 			sums[b.BatchID] = model.CountsSum(b.Platforms)
 		}
 		rr.all = append(rr.all, &batch{id: b.BatchID, ts: b.Timestamp, ecosystem: b.Ecosystem, order: order, v1: b.SchemaVersion < 2})
+		if h.run != nil {
+			h.run(b)
+		}
 	})
 	if err != nil {
 		return nil, err
+	}
+	if h.ran != nil {
+		h.ran()
 	}
 	all := rr.all
 	sort.SliceStable(all, func(i, j int) bool {
@@ -204,8 +220,8 @@ func readRecipes(fsys fs.FS, name string, match func(string) bool, onFail func(*
 		})
 	}()
 	err = rd.Failures(func(f *model.Failure) {
-		if onFail != nil {
-			onFail(f)
+		if h.fail != nil {
+			h.fail(f)
 		}
 		if !match(f.PackageID) {
 			return

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/batchsli/batchsli/model"
-	"github.com/batchsli/batchsli/reader"
 )
 
 // SiteWindow is a window the static site pre-renders beside its main one:
@@ -267,23 +266,27 @@ func BuildSite(fsys fs.FS, name string, o SiteOptions) (*Site, error) {
 }
 
 // readDetails reads the recipe pages' histories and the batch pages'
-// counts and failures, in one reading.
+// counts and failures, in one reading of the batch-run, failure and
+// outcome records.
 func (site *Site) readDetails(fsys fs.FS, name string, o SiteOptions, paged map[string]bool) error {
+	if len(paged) == 0 && o.Batches == 0 {
+		return nil
+	}
 	rep := site.Report
-	// The batch pages: the window's newest batches, from the batch-run
-	// records (read again: the reports keep no record whole).
-	var runs []*model.BatchRun
 	var (
+		runs   []*model.BatchRun
 		lo, hi time.Time
 		keep   = map[string]*summaryFails{}
 	)
 	if rep.Window.First != nil && rep.Window.Last != nil {
 		lo, hi = *rep.Window.First, *rep.Window.Last
 	}
-	if o.Batches > 0 && !hi.IsZero() {
-		rd := reader.New(fsys, name, reader.Options{})
-		if err := rd.Metrics(func(b *model.BatchRun) { runs = append(runs, b) }); err != nil {
-			return err
+	// The batch pages: the window's newest batches, picked once the
+	// batch-run records are read (the reports keep no record whole), with
+	// the batch before each of the same ecosystem.
+	pick := func() {
+		if o.Batches == 0 || hi.IsZero() {
+			return
 		}
 		sort.SliceStable(runs, func(i, j int) bool { return runs[i].Timestamp.Before(runs[j].Timestamp) })
 		var picked []*Summary
@@ -311,22 +314,24 @@ func (site *Site) readDetails(fsys fs.FS, name string, o SiteOptions, paged map[
 			keep[key] = newSummaryFails(s, o.MaxExcerpt)
 			site.Batches = append(site.Batches, s)
 		}
-	}
-	// A record that names no batch (v1) is its batch's by the exact time.
-	for _, s := range site.Batches {
-		keep["@"+s.Timestamp.Format(time.RFC3339Nano)] = keep[recipeKeyOf(s.BatchID, s.Timestamp)]
-	}
-	onFail := func(f *model.Failure) {
-		if sf := keep[recipeKeyOf(f.BatchID, f.Timestamp)]; sf != nil {
-			sf.add(f)
+		// A record that names no batch (v1) is its batch's by the exact
+		// time.
+		for _, s := range site.Batches {
+			keep["@"+s.Timestamp.Format(time.RFC3339Nano)] = keep[recipeKeyOf(s.BatchID, s.Timestamp)]
 		}
+		runs = nil
 	}
-	if len(paged) == 0 && len(keep) == 0 {
-		return nil
-	}
-	// Failure lines of other recipes and other batches are not decoded.
-	passOver := func(b, p []byte) bool { return !paged[string(p)] && keep[string(b)] == nil }
-	rr, err := readRecipes(fsys, name, func(p string) bool { return paged[p] }, onFail, passOver, o.MaxExcerpt)
+	rr, err := readRecipes(fsys, name, func(p string) bool { return paged[p] }, recipeHooks{
+		run: func(b *model.BatchRun) { runs = append(runs, b) },
+		ran: pick,
+		fail: func(f *model.Failure) {
+			if sf := keep[recipeKeyOf(f.BatchID, f.Timestamp)]; sf != nil {
+				sf.add(f)
+			}
+		},
+		// Failure lines of other recipes and other batches are not decoded.
+		passOver: func(b, p []byte) bool { return !paged[string(p)] && keep[string(b)] == nil },
+	}, o.MaxExcerpt)
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func TestSiteIsTheReport(t *testing.T) {
 // those of the whole view, and counts every batch in its platforms and
 // transitions.
 func TestRecipeViewKeep(t *testing.T) {
-	rr, err := readRecipes(sample.FS(), "sample", func(string) bool { return true }, nil, nil, 300)
+	rr, err := readRecipes(sample.FS(), "sample", func(string) bool { return true }, recipeHooks{}, 300)
 	if err != nil {
 		t.Fatal(err)
 	}
