@@ -387,3 +387,29 @@ func tested(b *model.BatchRun) int64 {
 	}
 	return n
 }
+
+// Holder is the platform of the report's rates that holds platform key, a
+// failure record's (its categories, blockers, gaps): records may name a
+// finer platform than the rates do (failures by environment, batch runs
+// by job). A key under no platform of the report is its own.
+func (r *Report) Holder(key string) string {
+	for _, p := range r.Platforms {
+		if p.Platform == key {
+			return key
+		}
+	}
+	e := model.ParseEnv(key)
+	if !e.Known() {
+		return key
+	}
+	for _, p := range r.Platforms {
+		l, ok := model.ParseLevel(p.Level)
+		if !ok {
+			continue
+		}
+		if id, at := e.At(l); id == p.Platform && at == l {
+			return p.Platform
+		}
+	}
+	return key
+}

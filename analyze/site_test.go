@@ -150,3 +150,22 @@ func TestRecipeViewKeep(t *testing.T) {
 		t.Fatal("no recipe with four batches")
 	}
 }
+
+// TestHolder: a failure record's platform key rolls up to the rate's
+// platform that holds it.
+func TestHolder(t *testing.T) {
+	r := &Report{Platforms: []PlatformStat{{Platform: "linux-x86_64", Level: "job"}, {Platform: "darwin-arm64", Level: "env"}, {Platform: "linux-glibc-arm64", Level: "env"}}}
+	for key, want := range map[string]string{
+		"linux-glibc-x86_64":        "linux-x86_64",
+		"linux-debian-glibc-x86_64": "linux-x86_64",
+		"linux-x86_64":              "linux-x86_64",
+		"linux-debian-glibc-arm64":  "linux-glibc-arm64",
+		"linux-musl-arm64":          "linux-musl-arm64",
+		"darwin-arm64":              "darwin-arm64",
+		"not a platform":            "not a platform",
+	} {
+		if got := r.Holder(key); got != want {
+			t.Errorf("Holder(%q) = %q, want %q", key, got, want)
+		}
+	}
+}

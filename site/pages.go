@@ -121,57 +121,6 @@ type batchesPage struct {
 	Batch   func(string) string
 }
 
-// owners maps the platform keys of failure records (categories,
-// blockers, gaps, failing recipes) to the report's platform that holds
-// them: records may name a finer platform than the rates do (failures by
-// environment, batch runs by job). A key under no platform of the report
-// is its own.
-type owners struct {
-	plats  []analyze.PlatformStat
-	memo   map[string]string
-	levels []model.Level
-}
-
-func newOwners(r *analyze.Report) *owners {
-	o := &owners{plats: r.Platforms, memo: map[string]string{}}
-	for _, p := range r.Platforms {
-		l, ok := model.ParseLevel(p.Level)
-		if !ok {
-			l = -1
-		}
-		o.levels = append(o.levels, l)
-	}
-	return o
-}
-
-func (o *owners) of(key string) string {
-	if v, ok := o.memo[key]; ok {
-		return v
-	}
-	v := key
-	e := model.ParseEnv(key)
-	found := false
-	for _, p := range o.plats {
-		if p.Platform == key {
-			v, found = key, true
-			break
-		}
-	}
-	if !found && e.Known() {
-		for i, p := range o.plats {
-			if o.levels[i] < 0 {
-				continue
-			}
-			if id, l := e.At(o.levels[i]); id == p.Platform && l == o.levels[i] {
-				v = p.Platform
-				break
-			}
-		}
-	}
-	o.memo[key] = v
-	return v
-}
-
 // build renders every page of the site into w.
 func build(w *writer, s *analyze.Site) error {
 	css, err := files.ReadFile("style.css")
@@ -240,17 +189,16 @@ func build(w *writer, s *analyze.Site) error {
 	}
 
 	// Platform pages, each with its failing recipes in pages: the failure
-	// records' platforms rolled to the rates' (owners), and a page of its
+	// records' platforms rolled to the rates' (Report.Holder), and a page of its
 	// own for a platform with failures but no rate.
-	own := newOwners(s.Report)
 	failing := map[string][]listRow{}
 	failTotal := map[string]int{}
 	for _, f := range s.Failing {
-		o := own.of(f.Platform)
+		o := s.Report.Holder(f.Platform)
 		failing[o] = append(failing[o], listRow{Recipe: f.Recipe, Category: f.Category, Platform: f.Platform, Href: recipeHref[f.Recipe]})
 	}
 	for k, n := range s.FailingTotal {
-		failTotal[own.of(k)] += n
+		failTotal[s.Report.Holder(k)] += n
 	}
 	stats := slices.Clone(s.Report.Platforms)
 	known := map[string]bool{}
@@ -259,7 +207,7 @@ func build(w *writer, s *analyze.Site) error {
 	}
 	var orphans []string
 	for _, k := range append(append(slices.Collect(maps.Keys(failTotal)), catPlatforms(s.Report)...), blockPlatforms(s.Report)...) {
-		if o := own.of(k); !known[o] {
+		if o := s.Report.Holder(k); !known[o] {
 			known[o] = true
 			orphans = append(orphans, o)
 		}
@@ -277,12 +225,12 @@ func build(w *writer, s *analyze.Site) error {
 			return err
 		}
 		for _, c := range s.Report.Categories {
-			if own.of(c.Platform) == p.Platform {
+			if s.Report.Holder(c.Platform) == p.Platform {
 				pp.Categories = append(pp.Categories, c)
 			}
 		}
 		for _, b := range s.Report.Blockers {
-			if own.of(b.Platform) == p.Platform {
+			if s.Report.Holder(b.Platform) == p.Platform {
 				pp.Blockers = append(pp.Blockers, b)
 			}
 		}
@@ -292,7 +240,7 @@ func build(w *writer, s *analyze.Site) error {
 			}
 		}
 		for _, in := range s.Report.Insights {
-			if in.Kind == analyze.KindGap && own.of(in.Platform) == p.Platform {
+			if in.Kind == analyze.KindGap && s.Report.Holder(in.Platform) == p.Platform {
 				pp.Gaps = append(pp.Gaps, in)
 			}
 		}
@@ -538,10 +486,9 @@ func matrixOf(r *analyze.Report) matrix {
 	return m
 }
 
-// categoriesOf sums the categories per platform of the rates (owners),
+// categoriesOf sums the categories per platform of the rates (Holder),
 // each row naming the platform its records gave.
 func categoriesOf(r *analyze.Report) []platformCategories {
-	own := newOwners(r)
 	byOwner := map[string]*platformCategories{}
 	var order []string
 	for _, p := range r.Platforms {
@@ -549,7 +496,7 @@ func categoriesOf(r *analyze.Report) []platformCategories {
 		order = append(order, p.Platform)
 	}
 	for _, c := range r.Categories {
-		o := own.of(c.Platform)
+		o := r.Holder(c.Platform)
 		pc := byOwner[o]
 		if pc == nil {
 			pc = &platformCategories{Platform: o}
