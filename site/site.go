@@ -19,7 +19,6 @@ import (
 
 	"github.com/batchsli/batchsli/analyze"
 	"github.com/batchsli/batchsli/internal/safetext"
-	"github.com/batchsli/batchsli/model"
 )
 
 //go:embed templates/*.html style.css
@@ -40,9 +39,7 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"mins":    minutesPtr,
 	"minsf":   func(f float64) string { return fmt.Sprintf("%.0f", f) },
 	"join":    func(s []string) string { return text(strings.Join(s, ", ")) },
-	"html":    func(s string) template.HTML { return template.HTML(s) },
 	"add":     func(a, b int) int { return a + b },
-	"kindOf":  func(c string) string { return string(model.CategoryKind(c)) },
 	"heat":    heat,
 	"pts":     func(f *float64) string { return fmt.Sprintf("%+.1f points", 100**f) },
 	"kind":    func(k string) string { return strings.ReplaceAll(k, "_", " ") },
